@@ -1,0 +1,128 @@
+"""Generate test media with ffmpeg's lavfi sources — never downloaded, always reproducible.
+
+Used by the tests, the benchmarks and ``ai-music run --sample``. A "product demo" here
+is a sequence of visually distinct scenes (so scene-cut detection has real cuts to find)
+with an optional voice-like track: a harmonic buzz at speaking pitch, shaped into
+syllables and phrases with pauses between them, which is what a speech detector and a
+ducking compressor need to see.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, Sequence
+
+from media.ffmpeg import pathlike, run
+
+AudioKind = Literal["voice", "tone", "silence", "none", "noise"]
+
+#: Visually distinct lavfi sources cycled through for scenes (all built into ffmpeg).
+_SCENE_SOURCES = (
+    "testsrc2=s={w}x{h}:r={fps}",
+    "smptehdbars=s={w}x{h}:r={fps}",
+    "color=c=0x1d3557:s={w}x{h}:r={fps},drawbox=x=iw/4:y=ih/4:w=iw/2:h=ih/2:color=0xf1faee:t=fill",
+    "rgbtestsrc=s={w}x{h}:r={fps}",
+    "color=c=0xe63946:s={w}x{h}:r={fps},drawgrid=w=iw/8:h=ih/8:t=4:c=white",
+    "testsrc=s={w}x{h}:r={fps}",
+)
+
+# Voice: a 125 Hz glottal buzz with energy around the first two formants, 4 syllables a
+# second, spoken in 2.6 s phrases separated by 1.4 s pauses.
+_VOICE = (
+    "aevalsrc='(0.5*sin(2*PI*125*t)+0.35*sin(2*PI*250*t)+0.5*sin(2*PI*500*t)"
+    "+0.4*sin(2*PI*750*t)+0.25*sin(2*PI*1250*t)+0.12*sin(2*PI*2500*t))"
+    "*0.22*pow(0.5+0.5*sin(2*PI*4*t),2)*lt(mod(t,4),2.6)':s={rate}:d={seconds}"
+)
+
+
+@dataclass(frozen=True)
+class VideoSpec:
+    """What to generate: length, picture size, frame rate, audio kind, scene lengths."""
+
+    seconds: float = 6.0
+    width: int = 640
+    height: int = 360
+    fps: int = 30
+    audio: AudioKind = "voice"
+    scene_seconds: Sequence[float] | None = None  # default: cuts every ~4-7 s
+    codec: str = "libx264"
+
+    def scenes(self) -> list[float]:
+        if self.scene_seconds:
+            return list(self.scene_seconds)
+        pattern = (5.0, 7.0, 4.0, 6.0)
+        out: list[float] = []
+        while sum(out) < self.seconds - 1e-6:
+            out.append(pattern[len(out) % len(pattern)])
+        out[-1] -= sum(out) - self.seconds
+        if out[-1] < 0.5 and len(out) > 1:  # fold a sliver into the scene before it
+            tail = out.pop()
+            out[-1] += tail
+        return out
+
+    def cut_times(self) -> list[float]:
+        """Where the generated scene cuts are, in seconds."""
+        times, t = [], 0.0
+        for length in self.scenes()[:-1]:
+            t += length
+            times.append(round(t, 6))
+        return times
+
+
+def audio_source(kind: AudioKind, seconds: float, rate: int = 48000) -> str | None:
+    """The lavfi audio source for ``kind``; ``None`` for no audio stream at all."""
+    if kind == "none":
+        return None
+    if kind == "voice":
+        return _VOICE.format(rate=rate, seconds=seconds)
+    if kind == "tone":
+        return f"sine=f=440:sample_rate={rate}:d={seconds},volume=0.25"
+    if kind == "noise":
+        return f"anoisesrc=c=pink:a=0.1:r={rate}:d={seconds}"
+    return f"anullsrc=r={rate}:cl=mono:d={seconds}"
+
+
+def make_video(path: str | os.PathLike[str], spec: VideoSpec = VideoSpec()) -> Path:
+    """Write an H.264/AAC MP4 as ``spec`` says and return its path."""
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    args: list[str] = []
+    scenes = spec.scenes()
+    for i, length in enumerate(scenes):
+        src = _SCENE_SOURCES[i % len(_SCENE_SOURCES)].format(w=spec.width, h=spec.height, fps=spec.fps)
+        args += ["-f", "lavfi", "-t", f"{length:.6f}", "-i", src]
+    audio = audio_source(spec.audio, spec.seconds)
+    if audio:
+        args += ["-f", "lavfi", "-i", audio]
+    chain = "".join(f"[{i}:v]setsar=1[v{i}];" for i in range(len(scenes)))
+    chain += "".join(f"[v{i}]" for i in range(len(scenes)))
+    chain += f"concat=n={len(scenes)}:v=1:a=0,format=yuv420p[v]"
+    args += ["-filter_complex", chain, "-map", "[v]"]
+    if audio:
+        args += ["-map", f"{len(scenes)}:a", "-c:a", "aac", "-b:a", "128k"]
+    args += ["-c:v", spec.codec]
+    if spec.codec == "libx264":
+        args += ["-preset", "ultrafast", "-crf", "23", "-g", str(spec.fps * 2)]
+    args += ["-t", f"{spec.seconds:.6f}", "-movflags", "+faststart", "-y", pathlike(out)]
+    run(args, timeout=300, what=f"generate {out.name}")
+    return out
+
+
+def make_audio(path: str | os.PathLike[str], seconds: float = 5.0, kind: AudioKind = "voice") -> Path:
+    """Write an audio-only file (format from the suffix: .wav, .mp3, .m4a, .aac)."""
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    src = audio_source(kind if kind != "none" else "silence", seconds)
+    run(["-f", "lavfi", "-i", src, "-t", f"{seconds:.6f}", "-y", pathlike(out)],
+        timeout=120, what=f"generate {out.name}")
+    return out
+
+
+def make_image(path: str | os.PathLike[str], width: int = 1280, height: int = 720) -> Path:
+    """Write a single still (format from the suffix: .png, .jpg, .webp)."""
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    run(["-f", "lavfi", "-i", f"testsrc2=s={width}x{height}:d=1", "-frames:v", "1", "-y", pathlike(out)],
+        timeout=60, what=f"generate {out.name}")
+    return out

@@ -1,0 +1,177 @@
+"""What a media file is: duration, picture size, frame rate, codecs, audio present.
+
+imageio-ffmpeg ships ffmpeg but not ffprobe, so we read the stream summary ffmpeg prints
+for ``ffmpeg -i FILE``. That summary has been stable across ffmpeg releases for a decade
+and is what imageio itself parses. Probing runs in a subprocess with a timeout, so a
+hostile or truncated file costs at most a few seconds and never our process.
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+
+from media.ffmpeg import FFmpegError, pathlike, run
+
+PROBE_TIMEOUT_S = 15.0
+
+_DURATION = re.compile(r"Duration:\s*(\d+):(\d+):(\d+(?:\.\d+)?)")
+_INPUT = re.compile(r"^Input #0, ([^,]+(?:,[^,]+)*?), from ", re.M)
+_STREAM = re.compile(r"^\s*Stream #0:(\d+)[^:]*: (Video|Audio|Subtitle|Data): (.*)$", re.M)
+_SIZE = re.compile(r"(?<![\dx])(\d{2,5})x(\d{2,5})(?![\dx])")
+_FPS = re.compile(r"([\d.]+)(k?) fps")
+_TBR = re.compile(r"([\d.]+)(k?) tbr")
+_RATE = re.compile(r"(\d+) Hz")
+_ROTATION = re.compile(r"rotation of (-?[\d.]+) degrees")
+
+
+@dataclass(frozen=True)
+class VideoStream:
+    codec: str
+    width: int
+    height: int
+    fps: float
+    pix_fmt: str | None
+    rotation: int = 0
+
+    @property
+    def display_size(self) -> tuple[int, int]:
+        """Size as shown to a viewer (phones store portrait video rotated)."""
+        if self.rotation % 180:
+            return self.height, self.width
+        return self.width, self.height
+
+
+@dataclass(frozen=True)
+class AudioStream:
+    codec: str
+    sample_rate: int
+    channels: str
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    path: str
+    format: str
+    duration_s: float | None
+    video: VideoStream | None
+    audio: AudioStream | None
+    streams: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def has_audio(self) -> bool:
+        return self.audio is not None
+
+    @property
+    def has_video(self) -> bool:
+        return self.video is not None
+
+
+class ProbeError(FFmpegError):
+    """The file is not media ffmpeg can read."""
+
+
+def _video(desc: str, tail: str) -> VideoStream:
+    codec = desc.split(None, 1)[0].rstrip(",")
+    size = _SIZE.search(desc)
+    fps_match = _FPS.search(desc) or _TBR.search(desc)
+    fps = 0.0
+    if fps_match:
+        fps = float(fps_match.group(1)) * (1000 if fps_match.group(2) else 1)
+    pix = re.search(r",\s*([a-z0-9_]+)(?:\(|,)", desc)
+    rotation = _ROTATION.search(tail)
+    return VideoStream(
+        codec=codec,
+        width=int(size.group(1)) if size else 0,
+        height=int(size.group(2)) if size else 0,
+        fps=fps,
+        pix_fmt=pix.group(1) if pix else None,
+        rotation=int(round(float(rotation.group(1)))) % 360 if rotation else 0,
+    )
+
+
+def _audio(desc: str) -> AudioStream:
+    codec = desc.split(None, 1)[0].rstrip(",")
+    rate = _RATE.search(desc)
+    parts = [p.strip() for p in desc.split(",")]
+    channels = parts[2] if len(parts) > 2 else "unknown"
+    return AudioStream(codec=codec, sample_rate=int(rate.group(1)) if rate else 0, channels=channels)
+
+
+def parse_probe(path: str, stderr: str) -> MediaInfo:
+    """Parse ffmpeg's input summary (split out so it can be tested without files)."""
+    fmt = _INPUT.search(stderr)
+    if not fmt:
+        raise ProbeError(f"{os.path.basename(path)} is not a media file ffmpeg can read")
+    dur = _DURATION.search(stderr)
+    duration = None
+    if dur:
+        h, m, s = dur.groups()
+        duration = int(h) * 3600 + int(m) * 60 + float(s)
+    video = audio = None
+    kinds = []
+    streams = list(_STREAM.finditer(stderr))
+    for i, match in enumerate(streams):
+        kind, desc = match.group(2), match.group(3)
+        kinds.append(kind.lower())
+        end = streams[i + 1].start() if i + 1 < len(streams) else len(stderr)
+        tail = stderr[match.end():end]
+        if kind == "Video" and video is None and "attached pic" not in desc:
+            video = _video(desc, tail)
+        elif kind == "Audio" and audio is None:
+            audio = _audio(desc)
+    return MediaInfo(path=path, format=fmt.group(1), duration_s=duration, video=video,
+                     audio=audio, streams=tuple(kinds))
+
+
+def probe(path: str | os.PathLike[str], *, timeout: float = PROBE_TIMEOUT_S) -> MediaInfo:
+    """Probe ``path``; raise :class:`ProbeError` if it is not readable media."""
+    proc = run(["-i", pathlike(path)], timeout=timeout, what=f"probe {os.path.basename(path)}",
+               check=False)
+    return parse_probe(str(path), proc.stderr.decode("utf-8", "replace"))
+
+
+@dataclass(frozen=True)
+class Loudness:
+    """EBU R128 figures as ffmpeg's ``ebur128`` filter measures them."""
+
+    integrated_lufs: float
+    true_peak_dbtp: float
+    mean_volume_db: float
+    max_volume_db: float
+
+    @property
+    def silent(self) -> bool:
+        return self.max_volume_db < -60.0
+
+
+def loudness(path: str | os.PathLike[str], *, timeout: float = 120.0, start_s: float | None = None,
+             duration_s: float | None = None) -> Loudness:
+    """Measure the first audio stream (optionally a window of it) with ffmpeg itself.
+
+    Independent of our own mastering code, so tests that check the master use it.
+    """
+    window = []
+    if start_s is not None:
+        window += ["-ss", f"{start_s:.3f}"]
+    if duration_s is not None:
+        window += ["-t", f"{duration_s:.3f}"]
+    proc = run([*window, "-i", pathlike(path), "-map", "0:a:0",
+                "-af", "ebur128=peak=true:framelog=quiet,volumedetect", "-f", "null", "-"],
+               timeout=timeout, what=f"measure loudness of {os.path.basename(path)}")
+    err = proc.stderr.decode("utf-8", "replace")
+    summary = err[err.rfind("Summary:"):] if "Summary:" in err else err
+
+    def grab(pattern: str, text: str) -> float:
+        match = re.search(pattern, text)
+        if not match:
+            return float("-inf")
+        value = match.group(1)
+        return float("-inf") if value.startswith("-inf") or value == "nan" else float(value)
+
+    return Loudness(
+        integrated_lufs=grab(r"I:\s*(-?[\d.]+|-inf) LUFS", summary),
+        true_peak_dbtp=grab(r"Peak:\s*(-?[\d.]+|-inf) dBFS", summary),
+        mean_volume_db=grab(r"mean_volume:\s*(-?[\d.]+|-inf) dB", err),
+        max_volume_db=grab(r"max_volume:\s*(-?[\d.]+|-inf) dB", err),
+    )

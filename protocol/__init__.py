@@ -1,0 +1,1 @@
+"""Protocol shapes both the engine and the client need (imports neither side)."""

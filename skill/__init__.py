@@ -1,0 +1,1 @@
+"""This skill's actions: the NemoVideo backend client and the conversation handlers."""
