@@ -14,6 +14,8 @@ import sys
 from typing import Callable, Sequence
 
 EXIT_USAGE = 2
+EXIT_FAILED = 1
+DEFAULT_PROMPT = "generate background music that matches the mood and length of my video"
 
 
 class UserError(Exception):
@@ -42,6 +44,34 @@ def build_parser() -> argparse.ArgumentParser:
     route.add_argument("--attach", action="append", default=[], metavar="FILE", help="an attached file")
     route.add_argument("--json", action="store_true", help="print JSON")
     route.set_defaults(handler=_route)
+
+    run = sub.add_parser("run", help="the whole job: upload → chat → export → download")
+    _common(run)
+    run.add_argument("video", nargs="?", help="the video to put music under")
+    run.add_argument("prompt", nargs="?", default=DEFAULT_PROMPT, help=f"what you want (default: {DEFAULT_PROMPT!r})")
+    run.add_argument("-o", "--output", metavar="OUT.mp4", help="where to write the result")
+    run.add_argument("--sample", action="store_true", help="generate a 60 s 1080p product-demo clip and use it")
+    run.add_argument("--json", action="store_true", help="print the result as JSON")
+    run.set_defaults(handler=_run)
+
+    say = sub.add_parser("say", help="one turn of the persisted session (for agents)")
+    _common(say)
+    say.add_argument("text", help="what the user says")
+    say.add_argument("--attach", action="append", default=[], metavar="FILE", help="a file (or URL) to send")
+    say.add_argument("--json", action="store_true", help="print one JSON object (schema: docs/agents.md)")
+    say.add_argument("-o", "--output", metavar="OUT.mp4", help="where an export writes the video")
+    say.add_argument("--new", action="store_true", help="start a new project session first")
+    say.set_defaults(handler=_say)
+
+    chat = sub.add_parser("chat", help="the REPL")
+    _common(chat)
+    chat.set_defaults(handler=_chat)
+
+    serve = sub.add_parser("serve", help="the local engine as a server")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 = any free port)")
+    serve.add_argument("--data", metavar="DIR", help="data directory (default: $XDG_DATA_HOME/ai-music/engine)")
+    serve.set_defaults(handler=_serve)
 
     skill = sub.add_parser("skill", help="inspect the SKILL.md")
     skill_sub = skill.add_subparsers(dest="skill_command", metavar="SUBCOMMAND")
@@ -86,6 +116,127 @@ def _route(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_attachments(items: list[str]) -> None:
+    for item in items:
+        if "://" not in item and not os.path.exists(os.path.expanduser(item)):
+            raise UserError(f"--attach {item}: no such file")
+
+
+def _turn_exit(report) -> int:  # noqa: ANN001 - runtime.conversation.TurnReport
+    if not report.errors:
+        return 0
+    return EXIT_USAGE if any(e.get("type") == "BadInput" for e in report.errors) else EXIT_FAILED
+
+
+def _say(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from runtime.backend import connect
+    from runtime.conversation import Conversation
+    from runtime.terminal import CollectingOutput, TerminalOutput
+
+    skill = _load(args)
+    _check_attachments(args.attach)
+    if len(args.text) > 100_000:
+        raise UserError("the message is longer than 100,000 characters; shorten it")
+    out = CollectingOutput() if args.json else TerminalOutput()
+    with connect(skill, getattr(args, "backend", None), notice=out.notice) as conn:
+        if args.new:
+            conn.new_session()
+        convo = Conversation(conn, out, export_dest=Path(args.output) if args.output else None)
+        report = convo.turn(args.text, args.attach)
+        session = conn.session
+    out.close()
+    if args.json:
+        data = report.to_json()
+        data["session_id"] = session.session_id if session else None
+        data["notices"] = out.notices
+        print(json.dumps(data, ensure_ascii=False))
+    return _turn_exit(report)
+
+
+def _chat(args: argparse.Namespace) -> int:
+    from runtime.backend import connect
+    from runtime.conversation import Conversation
+    from runtime.repl import run_repl
+    from runtime.terminal import TerminalOutput
+    from skill.store import ClientStore
+
+    skill = _load(args)
+    interactive = sys.stdin.isatty() and sys.stdout.isatty()
+    out = TerminalOutput()
+    with connect(skill, getattr(args, "backend", None), notice=out.notice) as conn:
+        convo = Conversation(conn, out)
+        if interactive:
+            convo.connect()
+        code = run_repl(convo, out.say, interactive=interactive, history_file=str(ClientStore().history_file()))
+    out.close()
+    return code
+
+
+def _sample_video() -> str:
+    from media.fixtures import VideoSpec, make_video
+
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    path = os.path.join(base, "ai-music", "samples", "product-demo-60s-1080p.mp4")
+    if not os.path.exists(path):
+        print("ai-music: generating a 60 s 1080p sample product demo (first run only)…", file=sys.stderr)
+        make_video(path, VideoSpec(seconds=60, width=1920, height=1080, fps=30, audio="voice"))
+    return path
+
+
+def _run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from runtime.backend import connect
+    from runtime.conversation import Conversation
+    from runtime.terminal import CollectingOutput, TerminalOutput
+
+    skill = _load(args)
+    video = args.video
+    if args.sample:
+        if video and args.prompt == DEFAULT_PROMPT:
+            args.prompt = video  # "ai-music run --sample 'make it cinematic'"
+        video = _sample_video()
+    if not video:
+        raise UserError("run needs a video: ai-music run VIDEO [\"PROMPT\"] (or --sample)")
+    if not os.path.exists(os.path.expanduser(video)) and "://" not in video:
+        raise UserError(f"{video}: no such file")
+    output = Path(args.output) if args.output else Path.cwd() / f"{Path(video).stem}-music.mp4"
+    out = CollectingOutput() if args.json else TerminalOutput()
+    with connect(skill, getattr(args, "backend", None), notice=out.notice) as conn:
+        conn.new_session()
+        convo = Conversation(conn, out, auto_export=True, export_dest=output)
+        report = convo.turn(args.prompt, [video])
+    out.close()
+    if args.json:
+        print(json.dumps(report.to_json(), ensure_ascii=False))
+    elif report.files:
+        print(f"MP4: {report.files[0]}")
+    return _turn_exit(report)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from engine.config import EngineConfig
+    from engine.server import create_app
+
+    config = EngineConfig(host=args.host, port=args.port)
+    if args.data:
+        from pathlib import Path
+
+        config.data_dir = Path(args.data)
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"ai-music: warning: binding {args.host} exposes the engine beyond this machine", file=sys.stderr)
+    url = f"http://{args.host}:{args.port}"
+    print(f"ai-music engine on {url} (data: {config.data_dir})")
+    print(f"Point a client at it:  export NEMO_API_URL={url}")
+    print("Then: ai-music say \"hello\"   (Ctrl-C stops the engine)", flush=True)
+    uvicorn.run(create_app(config), host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
 def _skill_show(args: argparse.Namespace) -> int:
     skill = _load(args)
     if args.json:
@@ -106,6 +257,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handler(args)
     except (SkillError, UserError) as exc:
+        print(f"ai-music: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except ValueError as exc:  # bad settings in the environment (NEMO_POLL_INTERVAL=abc)
         print(f"ai-music: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

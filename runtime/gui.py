@@ -157,6 +157,11 @@ class GuiTranslator:
             matcher, match = hit
             start = _clause_start(sentence, match.start())
             followups.append(self._followup(matcher, match, sentence))
+            # "Preview in timeline, then click Export": the rest of the cut clause may ask for more
+            rest = sentence[match.end():]
+            while (more := self._first_hit(rest)) is not None:
+                followups.append(self._followup(more[0], more[1], rest))
+                rest = rest[more[1].end():]
             cut.append(sentence[start:].strip())
             kept = sentence[:start].rstrip(" ,;:—–，；")
             if kept.strip() and not kept.endswith(_TERMINATORS):

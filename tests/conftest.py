@@ -41,3 +41,128 @@ def run_cli(*args: str, env: dict[str, str] | None = None, input: str | None = N
         full_env.update(env)
     return subprocess.run([sys.executable, "-m", "runtime.cli", *args], capture_output=True, text=True,
                           env=full_env, input=input, timeout=timeout, cwd=ROOT)
+
+
+# ----------------------------------------------------------------------------- media
+
+@pytest.fixture(scope="session")
+def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("media")
+
+
+@pytest.fixture(scope="session")
+def clip(media_dir: Path) -> Path:
+    """6 s, 640x360, a cut at 4 s (scenes 4 s + 2 s), voice-like audio."""
+    from media.fixtures import VideoSpec, make_video
+
+    return make_video(media_dir / "clip.mp4", VideoSpec(seconds=6, width=640, height=360,
+                                                        scene_seconds=[4.0, 2.0]))
+
+
+@pytest.fixture(scope="session")
+def clip_1080(media_dir: Path) -> Path:
+    """5 s, 1920x1080 H.264 + AAC voice: eligible for the copy fast path."""
+    from media.fixtures import VideoSpec, make_video
+
+    return make_video(media_dir / "clip1080.mp4", VideoSpec(seconds=5, width=1920, height=1080,
+                                                            scene_seconds=[3.0, 2.0]))
+
+
+@pytest.fixture(scope="session")
+def silent_clip(media_dir: Path) -> Path:
+    from media.fixtures import VideoSpec, make_video
+
+    return make_video(media_dir / "noaudio.mp4", VideoSpec(seconds=4, width=640, height=360, audio="none"))
+
+
+# ----------------------------------------------------------------------------- engine
+
+@pytest.fixture
+def engine_config(tmp_path: Path):
+    from engine.config import EngineConfig
+
+    return EngineConfig(data_dir=tmp_path / "engine", test_api=True, heartbeat_interval_s=0.2)
+
+
+@pytest.fixture
+def engine(engine_config):
+    """A real engine on a free loopback port, with the test API; stopped after the test."""
+    from engine.embedded import start
+
+    server = start(engine_config)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def cli_env(engine, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Environment that points ``ai-music`` at the test engine with short waits."""
+    env = {"NEMO_API_URL": engine.url, "NEMO_POLL_INTERVAL": "0.2", "AI_MUSIC_RECOVERY_WAIT": "0.3",
+           "AI_MUSIC_NOTICE_PERIOD": "120"}
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return env
+
+
+class Api:
+    """A bare HTTP caller for protocol tests (the engine's point of view)."""
+
+    def __init__(self, url: str) -> None:
+        import httpx
+
+        self.url = url
+        self.http = httpx.Client(base_url=url, timeout=60)
+        self.token: str | None = None
+        self.session_id: str | None = None
+        self.attribution = {"X-Skill-Source": "topmediai-ai-music", "X-Skill-Version": "1.0.0",
+                            "X-Skill-Platform": "unknown"}
+
+    def headers(self, **extra: str) -> dict[str, str]:
+        out = dict(self.attribution)
+        if self.token:
+            out["Authorization"] = f"Bearer {self.token}"
+        out.update(extra)
+        return out
+
+    def login(self, client_id: str = "test-client") -> "Api":
+        r = self.http.post("/api/auth/anonymous-token", headers={"X-Client-Id": client_id})
+        r.raise_for_status()
+        self.token = r.json()["data"]["token"]
+        r = self.http.post("/api/tasks/me/with-session/nemo_agent", headers=self.headers(),
+                           json={"task_name": "project", "language": "en"})
+        self.session_id = r.json()["data"]["session_id"]
+        return self
+
+    def get(self, path: str, **kw):  # noqa: ANN003, ANN201
+        return self.http.get(path, headers=self.headers(**kw.pop("headers", {})), **kw)
+
+    def post(self, path: str, **kw):  # noqa: ANN003, ANN201
+        return self.http.post(path, headers=self.headers(**kw.pop("headers", {})), **kw)
+
+    def upload(self, *paths: Path):  # noqa: ANN201
+        files = [("files", (p.name, p.open("rb"), "application/octet-stream")) for p in paths]
+        return self.post(f"/api/upload-video/nemo_agent/me/{self.session_id}", files=files)
+
+    def chat(self, text: str) -> list[dict]:
+        import json
+
+        body = {"app_name": "nemo_agent", "user_id": "me", "session_id": self.session_id,
+                "new_message": {"role": "user", "parts": [{"text": text}]}}
+        events = []
+        with self.http.stream("POST", "/run_sse", headers=self.headers(Accept="text/event-stream"), json=body) as r:
+            assert r.status_code == 200, r.read()
+            for line in r.iter_lines():
+                if line.startswith("data: "):
+                    events.append(json.loads(line[6:]))
+        return events
+
+    def state(self) -> dict:
+        return self.get(f"/api/state/nemo_agent/me/{self.session_id}/latest").json()["data"]["state"]
+
+    def faults(self, **settings: object) -> None:
+        self.http.post("/_engine/faults", json=settings).raise_for_status()
+
+
+@pytest.fixture
+def api(engine) -> Api:
+    return Api(engine.url).login()

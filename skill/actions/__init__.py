@@ -1,0 +1,39 @@
+"""The skill's actions (SKILL.md §3.1–§3.5): chat, upload, credits, state, export.
+
+Each action talks to the backend through a :class:`~skill.connection.Connection` and to
+the person through an :class:`Output`, so the same code serves the one-shot command,
+the REPL, the JSON surface for agents and the test harness.
+"""
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class Output(Protocol):
+    def say(self, text: str) -> None:
+        """A complete message for the user."""
+
+    def stream(self, text: str) -> None:
+        """A piece of a reply still arriving (already GUI-translated)."""
+
+    def notice(self, text: str) -> None:
+        """A status line ("⏳ Still working...", "Connecting...")."""
+
+    def progress(self, label: str, done: float, total: float | None) -> None:
+        """Progress of an upload, render or download (``total`` None = unknown)."""
+
+
+class SilentOutput:
+    """An Output that drops everything (programmatic use)."""
+
+    def say(self, text: str) -> None:
+        pass
+
+    def stream(self, text: str) -> None:
+        pass
+
+    def notice(self, text: str) -> None:
+        pass
+
+    def progress(self, label: str, done: float, total: float | None) -> None:
+        pass

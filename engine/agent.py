@@ -1,0 +1,239 @@
+"""One chat turn of the local "backend agent": plan, edit, compose, reply — as ADK events.
+
+The cloud endpoint is Google ADK's ``run_sse``: it streams events whose ``content.parts``
+hold ``functionCall``/``functionResponse`` for each tool the agent runs and text for its
+reply (PROTOCOL.md "SSE stream", shape ★). This module produces the same stream for the
+director's edits. The turn runs as its own task and writes events into a queue: if the
+client's connection drops, the work still finishes and lands in the session state, which
+is exactly the situation SKILL.md §3.6 recovers from — and why a client must never re-send.
+"""
+from __future__ import annotations
+
+import asyncio
+import copy
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from engine import replies
+from engine.config import EngineConfig
+from engine.cues import cues_key, timeline_cues
+from engine.director import Context, Director, Plan
+from engine.edits import EditError, Editor, Result, music_key, track
+from engine.store import Store, User
+from protocol.draft import AUDIO, TEXT, VIDEO
+
+HEARTBEAT = object()   # queue marker: send an SSE keep-alive comment
+DONE = object()        # queue marker: the turn is over
+MUSIC_EDITS = {"add_background_music", "regenerate_music", "update_music"}
+
+
+def adk_event(invocation: str, parts: list[dict[str, Any]], *, role: str = "model", partial: bool = False,
+              turn_complete: bool = False, state_delta: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An ADK ``Event`` as ``run_sse`` serialises it (camelCase keys)."""
+    event: dict[str, Any] = {
+        "id": uuid.uuid4().hex[:12],
+        "invocationId": invocation,
+        "author": "nemo_agent",
+        "timestamp": time.time(),
+        "content": {"role": role, "parts": parts},
+        "actions": {"stateDelta": state_delta or {}},
+    }
+    if partial:
+        event["partial"] = True
+    if turn_complete:
+        event["turnComplete"] = True
+    return event
+
+
+def context_of(session: dict[str, Any]) -> Context:
+    state = session["state"]
+    draft = state.get("draft") or {}
+    infos = state.get("video_infos", [])
+    return Context(
+        has_video=track(draft, VIDEO) is not None if draft else False,
+        has_music=track(draft, AUDIO) is not None if draft else False,
+        has_title=track(draft, TEXT) is not None if draft else False,
+        duration_ms=draft.get("d") if draft else None,
+        uploads=tuple(i["filename"] for i in infos if i["file_type"] in ("video", "image")),
+        audio_uploads=tuple(i["filename"] for i in infos if i["file_type"] == "audio"),
+    )
+
+
+def plan_turn(message: str, session: dict[str, Any]) -> Plan:
+    return Director().plan(message, context_of(session))
+
+
+def cost_of(plan: Plan, config: EngineConfig) -> int:
+    """Credits a turn reserves: edits cost, composing music costs more, questions are free."""
+    if not plan.edits:
+        return 0
+    cost = config.edit_cost
+    if any(e.name in MUSIC_EDITS for e in plan.edits):
+        cost += config.music_cost
+    return cost
+
+
+@dataclass
+class Turn:
+    """Everything one turn needs; built by the server, run by :func:`run_turn`."""
+
+    store: Store
+    config: EngineConfig
+    user: User
+    session_id: str
+    message: str
+    plan: Plan
+    reserved: int
+    silent: bool
+    compose: Callable[[dict[str, Any], dict[str, Any], str], dict[str, Any]]  # (brief, cues, key) → resolved
+    wait_for_analyses: Callable[[list[str], float], Any]                      # awaitable per file ids
+    queue: asyncio.Queue = field(default_factory=asyncio.Queue)
+    invocation: str = field(default_factory=lambda: f"e-{uuid.uuid4().hex[:16]}")
+
+
+async def _heartbeats_while(turn: Turn, job: "asyncio.Future[Any]") -> Any:
+    """Await ``job`` and keep the stream alive with heartbeats meanwhile."""
+    while True:
+        done, _ = await asyncio.wait({job}, timeout=turn.config.heartbeat_interval_s)
+        if done:
+            return job.result()
+        await turn.queue.put(HEARTBEAT)
+
+
+async def run_turn(turn: Turn) -> None:
+    """Run the turn to the end, whatever happens to the connection reading its queue."""
+    spent = 0
+    try:
+        delay = turn.config.faults.heartbeats_only_s
+        if delay > 0:
+            await _heartbeats_while(turn, asyncio.ensure_future(asyncio.sleep(delay)))
+        spent = await _work(turn)
+    except Exception as exc:  # noqa: BLE001 - reported in-stream, as the backend does
+        await turn.queue.put({"error": f"the engine failed while working on this request: {exc}"})
+    finally:
+        turn.store.settle(turn.user, turn.reserved, spent)
+        await turn.queue.put(DONE)
+
+
+async def _work(turn: Turn) -> int:
+    plan = turn.plan
+    zh = plan.language == "zh"
+    session = turn.store.session(turn.session_id)
+    if session is None:
+        await turn.queue.put({"error": "session not found", "errorCode": 1002})
+        return 0
+    if plan.question is not None or plan.unknown is not None:
+        text = replies.answer(plan.question, zh) if plan.question else replies.not_understood(plan.unknown or "", zh)
+        await _say(turn, text)
+        _save_messages(turn, session, text)
+        return 0
+
+    editor = Editor(session)
+    editor.snapshot()
+    results: list[Result] = []
+    failures: list[str] = []
+    for number, edit in enumerate(plan.edits, start=1):
+        call_id = f"call_{number}_{uuid.uuid4().hex[:6]}"
+        await turn.queue.put(adk_event(turn.invocation, [{"functionCall": {"id": call_id, "name": edit.name,
+                                                                          "args": dict(edit.args)}}]))
+        try:
+            result = editor.apply(edit)
+            results.append(result)
+            response = {"status": "ok", **_json_safe(result.facts)}
+        except EditError as exc:
+            failures.append(exc.reason_zh if zh else str(exc))
+            response = {"status": "error", "message": str(exc)}
+        await turn.queue.put(adk_event(turn.invocation, [{"functionResponse": {"id": call_id, "name": edit.name,
+                                                                               "response": response}}], role="user"))
+
+    music_info = await _ensure_music(turn, session)
+    applied = bool(results)
+    if applied:
+        def commit(stored: dict[str, Any]) -> None:
+            # analyses may have landed meanwhile: keep the stored ones, take our edits
+            for key in ("draft", "canvas_config", "generated_media"):
+                stored["state"][key] = session["state"].get(key)
+            stored["history"] = session.get("history", [])
+        turn.store.update_session(turn.session_id, commit)
+
+    lines = [replies.describe(r, zh, music_info if r.name in MUSIC_EDITS else None) for r in results]
+    lines += [replies.failed(reason, zh) for reason in failures]
+    has_timeline = bool((session["state"].get("draft") or {}).get("t"))
+    text = " ".join(line for line in lines if line)
+    if applied:
+        text = f"{text} {replies.closing(zh, has_timeline)}".strip()
+    if not turn.silent or not applied:
+        await _say(turn, text)
+    _save_messages(turn, session, text)
+    return turn.reserved if applied else 0
+
+
+async def _ensure_music(turn: Turn, session: dict[str, Any]) -> dict[str, Any] | None:
+    """Compose the session's music if its brief, length or picture changed."""
+    draft = session["state"].get("draft") or {}
+    music = track(draft, AUDIO)
+    if music is None or music.get("m", {}).get("kind") != "bgm":
+        return None
+    video = track(draft, VIDEO)
+    file_ids = sorted({s["src"] for s in video.get("sg", [])}) if video else []
+    if file_ids:
+        await _heartbeats_while(turn, asyncio.ensure_future(turn.wait_for_analyses(file_ids, 300.0)))
+        fresh = turn.store.session(turn.session_id)
+        if fresh is not None:
+            session["state"]["video_analyses"] = fresh["state"].get("video_analyses", {})
+    seg = music["sg"][0]
+    cues = timeline_cues(draft, session["state"].get("video_analyses", {}), int(seg["st"]), int(seg["d"]))
+    key = music_key(music, cues_key(cues))
+    info = music["m"]["music"]
+    if seg.get("src") == f"music:{key}" and info.get("resolved"):
+        return info["resolved"]
+    brief = copy.deepcopy(info["brief"])
+    loop = asyncio.get_running_loop()
+    job = loop.run_in_executor(None, turn.compose, brief, cues, key)
+    resolved = await _heartbeats_while(turn, job)
+    seg["src"] = f"music:{key}"
+    info["resolved"] = resolved
+    music["m"]["name"] = resolved.get("name", music["m"]["name"])
+    media = session["state"].setdefault("generated_media", [])
+    media.append({"id": f"music:{key}", "type": "music", "duration": resolved.get("duration_s"),
+                  "genre": resolved.get("genre"), "bpm": resolved.get("bpm"), "seed": resolved.get("seed")})
+    del media[:-20]
+    return resolved
+
+
+async def _say(turn: Turn, text: str) -> None:
+    """Stream ``text`` as partial chunks, then whole, as ADK does."""
+    if not text:
+        return
+    words = text.split(" ")
+    size = max(1, len(words) // 3)
+    for start in range(0, len(words), size):
+        chunk = " ".join(words[start:start + size]) + (" " if start + size < len(words) else "")
+        await turn.queue.put(adk_event(turn.invocation, [{"text": chunk}], partial=True))
+    await turn.queue.put(adk_event(turn.invocation, [{"text": text}], turn_complete=True))
+
+
+def _save_messages(turn: Turn, session: dict[str, Any], reply: str) -> None:
+    def append(stored: dict[str, Any]) -> None:
+        stored.setdefault("messages", []).extend([
+            {"role": "user", "text": turn.message, "time": time.time()},
+            {"role": "model", "text": reply, "time": time.time()},
+        ])
+        del stored["messages"][:-200]
+    try:
+        turn.store.update_session(turn.session_id, append)
+    except KeyError:
+        pass
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
+

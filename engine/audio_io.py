@@ -1,0 +1,135 @@
+"""PCM in and out of the engine: decode any media through the bundled ffmpeg, read/write WAV.
+
+Why not ``media.ffmpeg.run``: that collects stdout as ``bytes`` and numpy would need a
+second copy to get a writable array. A minute of 48 kHz stereo is 23 MB and a long video
+is hundreds, so here ffmpeg's f32le output is streamed into one growing ``bytearray``
+that numpy then wraps without copying. WAV writes go to a temp file beside the target
+and are renamed into place, so a crash never leaves a half-written file under the final
+name (the renderer and cache trust whatever file exists).
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+import threading
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from scipy.io import wavfile
+
+from media.ffmpeg import FFmpegError, ffmpeg_exe, last_line, pathlike
+
+DECODE_TIMEOUT_S = 120.0
+_CHUNK = 1 << 20
+
+SampleFormat = Literal["s16", "f32"]
+
+
+def decode_audio(
+    path: str | os.PathLike[str],
+    sample_rate: int = 48000,
+    channels: int = 2,
+    start_s: float | None = None,
+    duration_s: float | None = None,
+    *,
+    timeout: float = DECODE_TIMEOUT_S,
+) -> np.ndarray:
+    """First audio stream of ``path`` as float32 ``(N, channels)`` at ``sample_rate``.
+
+    Raises :class:`FFmpegError` if the file has no audio stream (callers that want
+    silence instead check ``probe(path).has_audio``) or ffmpeg fails or times out.
+    """
+    name = os.path.basename(path)
+    args: list[str] = []
+    if start_s is not None:
+        args += ["-ss", f"{start_s:.6f}"]
+    args += ["-i", pathlike(path), "-map", "0:a:0", "-vn", "-sn", "-dn"]
+    if duration_s is not None:
+        args += ["-t", f"{duration_s:.6f}"]
+    args += ["-ac", str(channels), "-ar", str(sample_rate), "-f", "f32le", "-"]
+    data = _read_stdout(args, timeout=timeout, what=f"decode audio of {name}")
+    usable = len(data) - len(data) % (4 * channels)
+    del data[usable:]
+    return np.frombuffer(data, dtype=np.float32).reshape(-1, channels)
+
+
+def _read_stdout(args: list[str], *, timeout: float, what: str) -> bytearray:
+    """Run ffmpeg, streaming its stdout into a bytearray; stderr is drained on a thread."""
+    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", *args]
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    err: list[bytes] = []
+    drain = threading.Thread(target=lambda: err.append(proc.stderr.read()), daemon=True)
+    drain.start()
+    timed_out = threading.Event()
+
+    def stop() -> None:
+        timed_out.set()
+        proc.kill()
+
+    timer = threading.Timer(timeout, stop)
+    timer.start()
+    data = bytearray()
+    try:
+        while chunk := proc.stdout.read1(_CHUNK):
+            data += chunk
+        proc.wait()
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
+    finally:
+        timer.cancel()
+        drain.join()
+        proc.stdout.close()
+        proc.stderr.close()
+    if timed_out.is_set():
+        raise FFmpegError(f"{what}: ffmpeg took longer than {timeout:g}s and was stopped")
+    if proc.returncode != 0:
+        stderr = b"".join(err).decode("utf-8", "replace")
+        if "matches no streams" in stderr or "for option 'map'" in stderr:
+            raise FFmpegError(f"{what}: the file has no audio stream")
+        raise FFmpegError(f"{what}: {last_line(stderr)}")
+    return data
+
+
+def write_wav(
+    path: str | os.PathLike[str],
+    audio: np.ndarray,
+    sample_rate: int,
+    *,
+    sample_format: SampleFormat = "s16",
+) -> Path:
+    """Write ``audio`` (float, ``(N,)`` or ``(N, C)``, nominal range ±1) as a WAV file.
+
+    ``s16`` clips to ±1 and quantises; ``f32`` keeps the floats as they are (headroom
+    for intermediate stems). The file appears under ``path`` only once complete.
+    """
+    out = Path(path)
+    samples = np.asarray(audio, dtype=np.float32)
+    if sample_format == "s16":
+        samples = np.round(np.clip(samples, -1.0, 1.0) * 32767.0).astype(np.int16)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            wavfile.write(fh, sample_rate, samples)
+        os.replace(tmp, out)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    return out
+
+
+def read_wav(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
+    """A WAV file as float32 ``(N, C)`` in ±1 and its sample rate, whatever its sample format."""
+    rate, data = wavfile.read(os.fspath(path))
+    if data.dtype == np.uint8:
+        samples = (data.astype(np.float32) - 128.0) / 128.0
+    elif np.issubdtype(data.dtype, np.integer):
+        samples = data.astype(np.float32) / float(-np.iinfo(data.dtype).min)
+    else:
+        samples = data.astype(np.float32, copy=False)
+    return (samples[:, None] if samples.ndim == 1 else samples), int(rate)

@@ -1,0 +1,41 @@
+"""Engine settings in one place: where it keeps data, what edits cost, how it behaves.
+
+Every number a test or a user may want to change lives here (the engine's equivalent of
+openai-python's ``_constants.py``); the defaults mirror what the skill documents say of
+the cloud backend (100 free credits, 500 MB uploads, export free).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.faults import Faults
+
+
+def default_data_dir() -> Path:
+    """``$AI_MUSIC_ENGINE_DIR``, else ``$XDG_DATA_HOME/ai-music/engine``."""
+    explicit = os.environ.get("AI_MUSIC_ENGINE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return Path(base) / "ai-music" / "engine"
+
+
+@dataclass
+class EngineConfig:
+    data_dir: Path = field(default_factory=default_data_dir)
+    host: str = "127.0.0.1"
+    port: int = 0                       # 0 = a free port
+    starting_credits: int = 100
+    edit_cost: int = 5                  # a chat turn that changes the draft
+    music_cost: int = 10                # composing a new piece
+    max_upload_bytes: int = 500 * 1024 * 1024
+    max_json_bytes: int = 1024 * 1024
+    max_media_seconds: float = 3 * 3600.0    # longer uploads are refused (4002)
+    max_media_pixels: int = 8192 * 8192      # larger frames are refused (4001)
+    heartbeat_interval_s: float = 10.0       # SSE keep-alive while working
+    render_workers: int = 1
+    test_api: bool = False                   # /_engine/* fault switches (tests, harness)
+    faults: Faults = field(default_factory=Faults)
+    allowed_url_hosts: tuple[str, ...] = ("127.0.0.1", "localhost", "::1")

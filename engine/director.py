@@ -1,0 +1,457 @@
+"""Chat text → timeline edits, in English or Chinese, deterministically.
+
+The cloud backend is an LLM agent; the local engine has no model, so this module reads
+requests the way a careful editor would: it looks for the things a music-for-video
+session asks for (genre, mood, tempo, volume, fades, timing, original audio, ducking,
+titles, trims, aspect ratio, removals, undo) and turns each into an :class:`Edit` — the
+"function call" the backend streams. It never guesses silently: what it could not map
+to an edit is reported back as not understood, with what it can do instead.
+
+Parsing is pure (text + a little context in, edits out); ``engine.edits`` applies them.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
+
+GENRE_WORDS: dict[str, tuple[str, ...]] = {
+    "lofi": ("lo-fi", "lofi", "lo fi", "chillhop", "jazzy", "jazz", "低保真"),
+    "cinematic": ("cinematic", "film score", "orchestral", "orchestra", "trailer", "movie", "电影", "管弦"),
+    "corporate": ("corporate", "business", "presentation", "commercial", "企业", "商务", "宣传"),
+    "upbeat": ("upbeat", "pop", "feel-good", "feel good", "动感", "流行"),
+    "ambient": ("ambient", "atmospheric", "drone", "soundscape", "氛围"),
+    "acoustic": ("acoustic", "folk", "guitar", "民谣", "吉他"),
+    "electronic": ("electronic", "edm", "house", "techno", "synthwave", "electro", "电子"),
+    "hiphop": ("hip-hop", "hip hop", "hiphop", "boom bap", "boom-bap", "trap", "rap", "嘻哈", "说唱"),
+    "piano": ("solo piano", "piano music", "piano piece", "piano track", "钢琴曲", "钢琴"),
+}
+MOOD_WORDS: dict[str, tuple[str, ...]] = {
+    "calm": ("calm", "chill", "relaxed", "relaxing", "peaceful", "gentle", "soft", "mellow", "舒缓", "平静",
+             "安静", "轻松", "放松"),
+    "happy": ("happy", "cheerful", "joyful", "fun", "playful", "uplifting", "positive", "快乐", "开心", "欢快", "愉快"),
+    "epic": ("epic", "powerful", "heroic", "grand", "majestic", "史诗", "宏大", "震撼", "大气"),
+    "tense": ("tense", "suspense", "suspenseful", "thriller", "dramatic", "紧张", "悬疑"),
+    "sad": ("sad", "melancholic", "melancholy", "emotional", "nostalgic", "悲伤", "伤感", "忧伤"),
+    "dreamy": ("dreamy", "ethereal", "floaty", "梦幻"),
+    "energetic": ("energetic", "exciting", "driving", "hype", "intense", "high-energy", "high energy", "激情",
+                  "活力", "激昂"),
+    "romantic": ("romantic", "warm", "tender", "浪漫", "温暖"),
+    "mysterious": ("mysterious", "mystery", "dark", "神秘"),
+}
+INSTRUMENTS: dict[str, tuple[str, ...]] = {
+    "drums": ("drums", "drum", "beat", "percussion", "鼓"),
+    "piano": ("piano", "keys", "钢琴"),
+    "strings": ("strings", "violin", "cello", "弦乐", "小提琴"),
+    "guitar": ("guitar", "吉他"),
+    "bass": ("bass", "贝斯", "低音"),
+    "pad": ("pad", "pads", "synth pad"),
+    "synth": ("synth", "synths", "synthesizer", "合成器"),
+    "lead": ("melody", "lead", "旋律"),
+}
+_MUSIC_WORDS = re.compile(
+    r"\b(?:music|bgm|soundtrack|score|track|tune|song|beat|melody|jingle|background)\b|音乐|配乐|背景乐|曲子|歌",
+    re.I)
+_MATCH_VIDEO = re.compile(
+    r"match(?:es|ing)?\s+(?:the\s+)?(?:mood|length|vibe|pace|feel|energy|style|video)|fits?\s+(?:the|my)\s+video|"
+    r"匹配|契合|适合(?:视频|画面)|配合(?:视频|画面)|根据视频", re.I)
+_TIME = r"(?:(\d{1,2}):(\d{2})(?:\.(\d+))?|(\d+(?:\.\d+)?)\s*(?:s\b|sec\b|secs\b|seconds?\b|秒)|(\d+(?:\.\d+)?)\s*(?:min(?:ute)?s?\b|分钟))"
+_TIME_RX = re.compile(_TIME, re.I)
+_QUOTES = {'"': '"', "“": "”", "'": "'", "‘": "’", "「": "」", "『": "』", "《": "》"}
+
+
+def parse_time_ms(text: str) -> int | None:
+    """"0:42" / "42s" / "1.5 seconds" / "2 min" / "3秒" → milliseconds."""
+    match = _TIME_RX.search(text)
+    return _time_from_match(match) if match else None
+
+
+def _time_from_match(match: re.Match[str]) -> int:
+    mins, secs, frac, plain, minutes = match.groups()
+    if mins is not None:
+        value = int(mins) * 60 + int(secs) + (float(f"0.{frac}") if frac else 0.0)
+    elif plain is not None:
+        value = float(plain)
+    else:
+        value = float(minutes) * 60
+    return int(round(value * 1000))
+
+
+def is_chinese(text: str) -> bool:
+    return bool(_CJK.search(text))
+
+
+@dataclass(frozen=True)
+class Edit:
+    """One change to the timeline, named as the backend's tool would be."""
+
+    name: str
+    args: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Plan:
+    edits: tuple[Edit, ...]
+    language: str                  # "en" | "zh"
+    question: str | None = None    # a question to answer instead of editing ("how do I export?")
+    unknown: str | None = None     # the part of the request we could not act on
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the director needs to know about the session to read a request."""
+
+    has_video: bool
+    has_music: bool
+    has_title: bool
+    duration_ms: int | None
+    uploads: tuple[str, ...] = ()      # uploaded file names, in order
+    audio_uploads: tuple[str, ...] = ()
+
+
+def _any(text: str, words: tuple[str, ...]) -> str | None:
+    for word in sorted(words, key=len, reverse=True):
+        if _CJK.search(word):
+            if word in text:
+                return word
+        elif re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", text, re.I):
+            return word
+    return None
+
+
+def _pick(text: str, table: dict[str, tuple[str, ...]]) -> str | None:
+    """The table entry whose word appears first in ``text``."""
+    best: tuple[int, str] | None = None
+    for key, words in table.items():
+        for word in words:
+            if _CJK.search(word):
+                pos = text.find(word)
+            else:
+                m = re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", text, re.I)
+                pos = m.start() if m else -1
+            if pos >= 0 and (best is None or pos < best[0]):
+                best = (pos, key)
+    return best[1] if best else None
+
+
+def quoted_text(text: str, after: int = 0) -> tuple[str, int, int] | None:
+    """The first quoted span after ``after``: (content, start, end). The closing quote is
+    the last matching one, so titles may contain quotes, colons and backslashes."""
+    for i in range(after, len(text)):
+        ch = text[i]
+        if ch in _QUOTES:
+            close = _QUOTES[ch]
+            end = text.rfind(close)
+            if ch == "'" and end > i:
+                # an apostrophe in "let's" is not a quote: need a closing quote before a boundary
+                candidates = [m.start() for m in re.finditer(r"'(?=\W|$)", text) if m.start() > i]
+                end = candidates[-1] if candidates else -1
+            if end > i + 0:
+                return text[i + 1:end], i, end + 1
+    return None
+
+
+class Director:
+    """Reads one chat message in the context of a session."""
+
+    def plan(self, message: str, ctx: Context) -> Plan:
+        text = " ".join(message.split())
+        lang = "zh" if is_chinese(text) else "en"
+        if not text:
+            return Plan((), lang, unknown="")
+        lower = text.lower()
+        edits: list[Edit] = []
+
+        if re.search(r"\bundo\b|revert (?:that|the last)|take that back|撤销|撤回|还原", lower):
+            return Plan((Edit("undo"),), lang)
+        if re.search(r"what can you do|\bhelp\b|capabilit|你能做什么|怎么用|帮助", lower) and not _MUSIC_WORDS.search(lower):
+            return Plan((), lang, question="capabilities")
+        question = re.search(r"\bhow (?:do|can) i (export|download|render|upload)|如何(导出|下载|上传)|怎么(导出|下载|上传)", lower)
+        if question:
+            return Plan((), lang, question="export" if "upload" not in question.group(0) and "上传" not in question.group(0)
+                        else "upload")
+
+        title = self._title(text)
+        title_span = (title.args.pop("_span") if title else None)
+        rest = text if not title_span else text[:title_span[0]] + " " + text[title_span[1]:]
+        rest_lower = rest.lower()
+
+        edits += self._media(rest_lower, ctx)
+        edits += self._music(rest, rest_lower, ctx)
+        edits += self._volume(rest_lower, ctx)
+        edits += self._fades(rest_lower)
+        edits += self._music_timing(rest_lower)
+        edits += self._original_audio(rest_lower)
+        edits += self._ducking(rest_lower)
+        if title:
+            edits.append(title)
+        edits += self._trim(rest_lower, ctx)
+        edits += self._aspect(rest_lower)
+        edits += self._remove(rest_lower)
+        if not edits:
+            return Plan((), lang, unknown=text)
+        return Plan(tuple(edits), lang)
+
+    # ------------------------------------------------------------------ media
+
+    def _media(self, lower: str, ctx: Context) -> list[Edit]:
+        edits: list[Edit] = []
+        if len(ctx.uploads) > 1 and re.search(r"\b(?:merge|combine|join|concatenate|stitch)\b|合并|拼接", lower):
+            edits.append(Edit("merge_clips", {}))
+            return edits
+        ordinal = re.search(r"\b(?:use|work on|switch to|select|edit|take)\s+(?:the\s+)?"
+                            r"(first|second|third|fourth|fifth|last|\d+(?:st|nd|rd|th)?)\s+(?:video|clip|file|one)",
+                            lower)
+        if ordinal and ctx.uploads:
+            word = ordinal.group(1)
+            order = {"first": 0, "second": 1, "third": 2, "fourth": 3, "fifth": 4, "last": len(ctx.uploads) - 1}
+            index = order.get(word, int(re.sub(r"\D", "", word) or 1) - 1)
+            edits.append(Edit("use_media", {"index": index}))
+            return edits
+        for i, name in enumerate(ctx.uploads):
+            stem = name.rsplit(".", 1)[0].lower()
+            if len(stem) >= 3 and re.search(rf"\b(?:use|work on|switch to|select|edit)\s+(?:the\s+)?{re.escape(stem)}",
+                                            lower):
+                edits.append(Edit("use_media", {"index": i}))
+                break
+        return edits
+
+    # ------------------------------------------------------------------ music
+
+    def _music(self, text: str, lower: str, ctx: Context) -> list[Edit]:
+        regenerate = re.search(r"regenerate|another (?:one|version|track|take)|try (?:again|another)|"
+                               r"different (?:one|version|track|music)|new version|重新生成|再来一[个首]|换一首", lower)
+        genre = _pick(lower, GENRE_WORDS)
+        mood = _pick(lower, MOOD_WORDS)
+        bpm = re.search(r"(\d{2,3})\s*bpm", lower)
+        match_video = bool(_MATCH_VIDEO.search(lower))
+        music_words = bool(_MUSIC_WORDS.search(lower))
+        args: dict[str, Any] = {}
+        if genre and not (genre == "piano" and re.search(r"\badd (?:some )?piano|加(?:点|入)?钢琴", lower)):
+            args["genre"] = genre
+        if mood:
+            args["mood"] = mood
+        if bpm:
+            args["bpm"] = float(bpm.group(1))
+        elif re.search(r"\bfaster\b|speed (?:it|the music) up|快一点|加快", lower) and ctx.has_music:
+            args["tempo_scale"] = 1.15
+        elif re.search(r"\bslower\b|slow (?:it|the music) down|慢一点|放慢", lower) and ctx.has_music:
+            args["tempo_scale"] = 0.87
+        key = re.search(r"\bin ([a-g](?:#|♯|b|♭)?)\s*(major|minor|maj|min|m)?\b", lower)
+        if key and music_words:
+            mode = key.group(2) or ""
+            args["key"] = key.group(1).upper().replace("♯", "#").replace("♭", "b") + (
+                " minor" if mode in ("minor", "min", "m") else " major" if mode else "")
+        if re.search(r"\bdarker\b|更暗|暗一点|低沉", lower):
+            args["brightness"] = -0.7
+        elif re.search(r"\bbrighter\b|更明亮|明亮一点|亮一点", lower):
+            args["brightness"] = 0.7
+        add = [name for name, words in INSTRUMENTS.items()
+               if re.search(rf"\b(?:add|with|more|include)\s+(?:some\s+|a\s+|more\s+)?(?:{'|'.join(map(re.escape, words))})\b",
+                            lower) or any(f"加{w}" in lower or f"加入{w}" in lower or f"加点{w}" in lower
+                                          for w in words if _CJK.search(w))]
+        remove = [name for name, words in INSTRUMENTS.items()
+                  if re.search(rf"\b(?:no|without|remove|drop|lose|mute|cut)\s+(?:the\s+)?(?:{'|'.join(map(re.escape, words))})\b",
+                               lower) or any(f"不要{w}" in lower or f"去掉{w}" in lower for w in words if _CJK.search(w))]
+        if add:
+            args["add"] = add
+        if remove:
+            args["remove"] = remove
+            args["add"] = [a for a in add if a not in remove]
+            if not args["add"]:
+                args.pop("add")
+        if re.search(r"start (?:calm|soft|quiet|slow)[^.]*build|build(?:s|ing)? (?:up )?(?:to|towards)(?: the)? end|"
+                     r"gradually (?:build|grow)|crescendo|逐渐|渐强|越来越", lower):
+            args["intensity"] = "build"
+        elif re.search(r"keep it (?:calm|low|subtle)|stay(?:s)? (?:calm|subtle)|subtle|understated|低调", lower):
+            args["intensity"] = "calm"
+        elif re.search(r"high energy all|full energy|intense throughout|全程激昂", lower):
+            args["intensity"] = "high"
+        elif re.search(r"\bsteady\b|constant energy|平稳", lower):
+            args["intensity"] = "steady"
+        if re.search(r"\bloop(?:able|ing)?\b|seamless", lower):
+            args["loopable"] = True
+        hits = [_time_from_match(list(_TIME_RX.finditer(m.group(0)))[-1])
+                for m in re.finditer(r"\bhit\b[^.,;]*?\bat\s+" + _TIME, lower)]
+        if hits:
+            args["hits"] = hits
+        if match_video:
+            args["match_video"] = True
+        if not ctx.has_video and (music_words or genre or mood):
+            duration = self._length(lower)
+            if duration:
+                args["duration_ms"] = duration
+            if re.search(r"visuali[sz]er|video|mp4|1080p|可视化|视频", lower):
+                args["visualizer"] = True
+
+        creating = re.search(r"\b(?:add|generate|create|make|compose|put|give|want|need|use|replace|swap|new|"
+                             r"different|score)\b|添加|加|生成|制作|来|换|配", lower)
+        if regenerate and (ctx.has_music or args or music_words):
+            return [Edit("regenerate_music", {k: v for k, v in args.items() if k != "match_video"})]
+        if ctx.audio_uploads and music_words and re.search(
+                r"\b(?:my|uploaded|this)\s+(?:own\s+)?(?:track|song|audio|music|mp3|wav)\b|我的(?:音乐|歌)", lower):
+            return [Edit("use_uploaded_music", {"index": len(ctx.audio_uploads) - 1})]
+        if ctx.has_music and not (creating and (music_words or genre)):
+            # "more epic", "no drums", "at 90 bpm": change the current piece, keep its seed
+            return [Edit("update_music", args)] if args else []
+        if not args and not (music_words and creating):
+            return []
+        return [Edit("add_background_music", args)]
+
+    @staticmethod
+    def _length(lower: str) -> int | None:
+        m = re.search(r"(\d+(?:\.\d+)?)\s*(?:-|\s)?(?:second|sec|s)\b|(\d+(?:\.\d+)?)\s*秒", lower)
+        if m:
+            return int(float(m.group(1) or m.group(2)) * 1000)
+        m = re.search(r"(\d+(?:\.\d+)?)\s*(?:-|\s)?(?:minute|min)s?\b|(\d+(?:\.\d+)?)\s*分钟", lower)
+        if m:
+            return int(float(m.group(1) or m.group(2)) * 60_000)
+        return None
+
+    # ------------------------------------------------------------------ levels & timing
+
+    def _volume(self, lower: str, ctx: Context) -> list[Edit]:
+        original = bool(re.search(r"original|voice|speech|dialog|narration|source audio|原声|人声|旁白", lower))
+        name = "set_original_volume" if original else "set_music_volume"
+        percent = re.search(r"(\d{1,3}(?:\.\d+)?)\s*%|volume\s+(?:to\s+|at\s+)?(0?\.\d+|1(?:\.0+)?)\b|音量\s*(\d{1,3})", lower)
+        if percent and (re.search(r"volume|level|loud|quiet|%|音量", lower)):
+            raw = percent.group(1) or percent.group(3)
+            value = float(raw) / 100 if raw else float(percent.group(2))
+            return [Edit(name, {"volume": round(max(0.0, min(value, 2.0)), 3)})]
+        if re.search(r"\b(?:quieter|softer|lower|turn (?:it |the music )?down|less loud|too loud|reduce)\b|"
+                     r"小声|调小|小一点|低一点|轻一点|太吵", lower) and (ctx.has_music or original):
+            return [Edit(name, {"scale": 0.7})]
+        if re.search(r"\b(?:louder|turn (?:it |the music )?up|boost|more volume|too quiet)\b|大声|调大|大一点|响一点",
+                     lower) and (ctx.has_music or original):
+            return [Edit(name, {"scale": 1.4})]
+        return []
+
+    def _fades(self, lower: str) -> list[Edit]:
+        args: dict[str, int] = {}
+        both = re.search(r"fade (?:it )?in and (?:fade )?out|fade in/out|淡入淡出", lower)
+        for kind, pattern in (("fade_in_ms", r"fade[- ]?in|淡入"), ("fade_out_ms", r"fade[- ]?out|淡出")):
+            m = re.search(rf"(?:{pattern})(?:\s+(?:over|of|for|in))?\s*{_TIME}", lower)
+            if m:
+                args[kind] = _time_from_match(_TIME_RX.search(m.group(0)))
+            elif re.search(pattern, lower) or both:
+                args[kind] = 2000
+        return [Edit("set_music_fades", args)] if args else []
+
+    def _music_timing(self, lower: str) -> list[Edit]:
+        args: dict[str, int] = {}
+        span = re.search(rf"music\s+(?:from|between)\s+{_TIME}\s+(?:to|and|until|-)\s+{_TIME}", lower)
+        if span:
+            times = [_time_from_match(m) for m in _TIME_RX.finditer(span.group(0))]
+            args = {"start_ms": times[0], "end_ms": times[1]}
+        else:
+            start = re.search(rf"(?:start|begin)s?\s+(?:the\s+)?music\s+(?:at|from)\s+{_TIME}|music\s+(?:start|begin)s?\s+(?:at|from)\s+{_TIME}|音乐从\s*{_TIME}\s*开始", lower)
+            end = re.search(rf"(?:stop|end)s?\s+(?:the\s+)?music\s+(?:at|by)\s+{_TIME}|music\s+(?:stop|end)s?\s+(?:at|by)\s+{_TIME}|音乐在\s*{_TIME}\s*(?:结束|停止)", lower)
+            if start:
+                args["start_ms"] = _time_from_match(_TIME_RX.search(start.group(0)))
+            if end:
+                args["end_ms"] = _time_from_match(_TIME_RX.search(end.group(0)))
+        return [Edit("set_music_timing", args)] if args else []
+
+    def _original_audio(self, lower: str) -> list[Edit]:
+        if re.search(r"\b(?:mute|remove|drop|kill|silence|no)\s+(?:the\s+)?(?:original|video'?s?|source|camera)\s+"
+                     r"(?:audio|sound)|\bmute the video\b|静音原声|去掉原声|关闭原声|去除原声", lower):
+            return [Edit("set_original_audio", {"mute": True})]
+        if re.search(r"\bkeep (?:the )?(?:original|video'?s?) (?:audio|sound)|\bunmute\b|保留原声|恢复原声", lower):
+            return [Edit("set_original_audio", {"mute": False})]
+        return []
+
+    def _ducking(self, lower: str) -> list[Edit]:
+        if re.search(r"\b(?:no|disable|turn off|without|stop)\s+(?:the\s+)?(?:auto-?)?duck", lower) or "关闭闪避" in lower:
+            return [Edit("set_ducking", {"enabled": False})]
+        if re.search(r"\bduck(?:ing)?\b|lower (?:the )?music (?:under|when|during) (?:the )?(?:voice|speech|talking)|"
+                     r"说话时降低", lower):
+            return [Edit("set_ducking", {"enabled": True})]
+        return []
+
+    # ------------------------------------------------------------------ title
+
+    def _title(self, text: str) -> Edit | None:
+        lower = text.lower()
+        trigger = re.search(r"\b(?:title|caption|text|heading|subtitle|lower third)\b|标题|字幕|文字", lower)
+        put = re.search(r"\b(?:put|add|show|display|write|insert)\b|添加|加上|显示|写", lower)
+        if not (trigger or put):
+            return None
+        found = quoted_text(text, (trigger or put).start())
+        if not found and trigger:
+            colon = re.search(r"(?:title|caption|标题|字幕)\s*[:：]\s*(.+?)(?:\s+(?:for|from|at)\b|$)", text, re.I)
+            if colon:
+                found = (colon.group(1).strip(), colon.start(1), colon.end(1))
+        if not found:
+            return None
+        content, start, end = found
+        if not trigger and not re.search(r"\b(?:at the (?:start|beginning|end)|for \d|from \d|on screen)\b|开头|结尾",
+                                         lower[end:] + " " + lower[:start]):
+            return None
+        after = text[end:].lower()
+        args: dict[str, Any] = {"text": content}
+        span = re.search(rf"from\s+{_TIME}\s+(?:to|until|-)\s+{_TIME}|从\s*{_TIME}\s*到\s*{_TIME}", after)
+        if span:
+            times = [_time_from_match(m) for m in _TIME_RX.finditer(span.group(0))]
+            args["start_ms"], args["end_ms"] = times[0], times[1]
+        else:
+            duration = re.search(rf"(?:for|lasting)\s+{_TIME}|持续\s*{_TIME}", after)
+            if duration:
+                args["duration_ms"] = _time_from_match(_TIME_RX.search(duration.group(0)))
+            at = re.search(rf"\bat\s+{_TIME}|在\s*{_TIME}", after)
+            if at:
+                args["start_ms"] = _time_from_match(_TIME_RX.search(at.group(0)))
+            if re.search(r"at the end|end of the video|结尾|最后", after + lower[:start]):
+                args["anchor"] = "end"
+        position = re.search(r"\b(top|bottom|center|centre|middle|upper|lower)\b|(顶部|底部|居中|中间|上方|下方)", after)
+        if position:
+            word = position.group(1) or position.group(2)
+            args["position"] = {"centre": "center", "middle": "center", "upper": "top", "lower": "bottom",
+                                "顶部": "top", "上方": "top", "底部": "bottom", "下方": "bottom", "居中": "center",
+                                "中间": "center"}.get(word, word)
+        args["_span"] = (start, end)
+        return Edit("add_title", args)
+
+    # ------------------------------------------------------------------ picture
+
+    def _trim(self, lower: str, ctx: Context) -> list[Edit]:
+        if not ctx.has_video:
+            return []
+        first = re.search(rf"(?:trim|cut|remove|drop|skip)\s+(?:off\s+)?(?:the\s+)?first\s+{_TIME}|剪掉前\s*{_TIME}|去掉前\s*{_TIME}", lower)
+        last = re.search(rf"(?:trim|cut|remove|drop)\s+(?:off\s+)?(?:the\s+)?last\s+{_TIME}|剪掉(?:最)?后\s*{_TIME}|去掉(?:最)?后\s*{_TIME}", lower)
+        args: dict[str, int] = {}
+        if first:
+            args["cut_start_ms"] = _time_from_match(_TIME_RX.search(first.group(0)))
+        if last:
+            args["cut_end_ms"] = _time_from_match(_TIME_RX.search(last.group(0)))
+        span = re.search(rf"(?:trim|cut)\s+(?:it\s+|the\s+video\s+)?to\s+{_TIME}\s*(?:-|to|until)\s*{_TIME}", lower)
+        if span:
+            times = [_time_from_match(m) for m in _TIME_RX.finditer(span.group(0))]
+            args = {"keep_from_ms": times[0], "keep_to_ms": times[1]}
+        length = re.search(rf"(?:make|trim|cut|shorten)\s+(?:it|the video)\s+(?:to\s+)?{_TIME}(?:\s+long)?|只保留前\s*{_TIME}", lower)
+        if length and not args:
+            args = {"keep_from_ms": 0, "keep_to_ms": _time_from_match(_TIME_RX.search(length.group(0)))}
+        return [Edit("trim_video", args)] if args else []
+
+    def _aspect(self, lower: str) -> list[Edit]:
+        m = re.search(r"\b(16:9|9:16|1:1|4:5)\b", lower)
+        if m:
+            return [Edit("set_aspect_ratio", {"aspect": m.group(1)})]
+        if re.search(r"\b(?:vertical|portrait|tiktok|reels?|shorts)\b|竖屏|竖版", lower):
+            return [Edit("set_aspect_ratio", {"aspect": "9:16"})]
+        if re.search(r"\bsquare\b|instagram post|方形|正方形", lower):
+            return [Edit("set_aspect_ratio", {"aspect": "1:1"})]
+        if re.search(r"\b(?:landscape|widescreen|horizontal)\b|横屏|横版", lower):
+            return [Edit("set_aspect_ratio", {"aspect": "16:9"})]
+        return []
+
+    def _remove(self, lower: str) -> list[Edit]:
+        m = re.search(r"\b(?:remove|delete|drop|take out|get rid of|lose)\s+(?:the\s+)?(?:background\s+)?"
+                      r"(music|bgm|soundtrack|track|title|text|caption|heading)\b|(?:删除|去掉|移除)(音乐|配乐|背景音乐|标题|字幕|文字)",
+                      lower)
+        if not m:
+            return []
+        word = m.group(1) or m.group(2)
+        kind = "title" if word in ("title", "text", "caption", "heading", "标题", "字幕", "文字") else "music"
+        return [Edit("remove_track", {"kind": kind})]

@@ -1,0 +1,407 @@
+"""Apply the director's edits to a session's state (the draft and its settings).
+
+Each edit changes the draft in the canonical shape of ``protocol.draft`` and returns a
+:class:`Result` — what was done, as facts a reply can be written from. Nothing here does
+I/O or heavy work: music is only *described* (a brief and a seed); ``engine.agent``
+composes it after the turn's edits are applied, so one request that changes genre,
+volume and length composes once.
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.director import Edit
+from protocol.draft import AUDIO, TEXT, VIDEO, as_volume
+
+ASPECTS = {"16:9": (1920, 1080), "9:16": (1080, 1920), "1:1": (1080, 1080), "4:5": (1080, 1350)}
+GENRE_NAMES = {"lofi": "Lo-fi", "cinematic": "Cinematic", "corporate": "Corporate", "upbeat": "Upbeat pop",
+               "ambient": "Ambient", "acoustic": "Acoustic folk", "electronic": "Electronic", "hiphop": "Hip-hop",
+               "piano": "Solo piano", "auto": "Matched to your video"}
+DEFAULT_TITLE_MS = 3000
+MAX_UNDO = 20
+
+
+class EditError(ValueError):
+    """An edit that cannot apply to this session (no music to change, no video to trim…)."""
+
+    def __init__(self, reason: str, reason_zh: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason_zh = reason_zh or reason
+
+
+@dataclass
+class Result:
+    name: str
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+def new_draft(width: int = 1920, height: int = 1080, aspect: str = "16:9", title: str = "project") -> dict[str, Any]:
+    return {"d": 0, "m": {"title": title, "width": width, "height": height, "fps": 30, "aspect": aspect}, "t": []}
+
+
+def track(draft: dict[str, Any], track_type: int) -> dict[str, Any] | None:
+    return next((t for t in draft.get("t", []) if t.get("tt") == track_type), None)
+
+
+def video_duration(draft: dict[str, Any]) -> int:
+    video = track(draft, VIDEO)
+    if not video or not video.get("sg"):
+        return 0
+    return max(int(s["st"]) + int(s["d"]) for s in video["sg"])
+
+
+def timeline_duration(draft: dict[str, Any]) -> int:
+    ends = [int(s["st"]) + int(s["d"]) for t in draft.get("t", []) for s in t.get("sg", [])
+            if t.get("tt") in (VIDEO, AUDIO)]
+    return max(ends) if ends else 0
+
+
+def refresh_duration(draft: dict[str, Any]) -> None:
+    """``d`` follows the picture; without a picture, the music."""
+    draft["d"] = video_duration(draft) or timeline_duration(draft)
+
+
+def music_seed(session_id: str, turn: int) -> int:
+    digest = hashlib.sha256(f"{session_id}:{turn}".encode()).digest()
+    return int.from_bytes(digest[:4], "big")
+
+
+def video_from_uploads(infos: list[dict[str, Any]], indices: list[int]) -> dict[str, Any]:
+    """A video track playing the chosen uploads one after another."""
+    segments = []
+    start = 0
+    for i in indices:
+        info = infos[i]
+        duration = int(round((info.get("duration") or 3.0) * 1000)) if info["file_type"] == "video" else 3000
+        segments.append({"id": f"v{i}", "st": start, "d": duration, "ss": 0, "src": info["file_id"],
+                         "m": {"name": info["filename"]}})
+        start += duration
+    name = infos[indices[0]]["filename"].rsplit(".", 1)[0] if len(indices) == 1 else f"{len(indices)} clips"
+    return {"id": "video", "tt": VIDEO, "m": {"name": name, "mute": False, "volume": 1.0}, "sg": segments}
+
+
+class Editor:
+    """Applies edits to one session dict (mutating it); see :meth:`apply`."""
+
+    def __init__(self, session: dict[str, Any]) -> None:
+        self.session = session
+        self.state = session["state"]
+        if not self.state.get("draft"):
+            self.state["draft"] = new_draft(title=session.get("task_name") or "project")
+        self.draft: dict[str, Any] = self.state["draft"]
+
+    # ------------------------------------------------------------------ plumbing
+
+    def snapshot(self) -> None:
+        """Remember the draft as it was before this turn, for "undo"."""
+        history = self.session.setdefault("history", [])
+        history.append(copy.deepcopy(self.draft))
+        del history[:-MAX_UNDO]
+
+    def apply(self, edit: Edit) -> Result:
+        handler = getattr(self, f"_{edit.name}", None)
+        if handler is None:
+            raise EditError(f"I can't do '{edit.name}' yet", f"暂不支持“{edit.name}”")
+        result = handler(**edit.args)
+        refresh_duration(self.draft)
+        self._fit_tracks()
+        return result
+
+    def _fit_tracks(self) -> None:
+        """Music and titles never run past the picture."""
+        end = video_duration(self.draft)
+        if not end:
+            return
+        for t in self.draft["t"]:
+            if t["tt"] == VIDEO:
+                continue
+            for seg in t.get("sg", []):
+                seg["st"] = min(int(seg["st"]), max(0, end - 500))
+                seg["d"] = max(1, min(int(seg["d"]), end - int(seg["st"])))
+
+    def _music_track(self, required: bool = True) -> dict[str, Any] | None:
+        found = track(self.draft, AUDIO)
+        if found is None and required:
+            raise EditError("there is no background music yet — ask me to add some first",
+                            "还没有背景音乐，请先让我添加")
+        return found
+
+    def _video_track(self) -> dict[str, Any]:
+        found = track(self.draft, VIDEO)
+        if found is None or not found.get("sg"):
+            raise EditError("there is no video in this project yet — send a video first", "项目里还没有视频，请先发送视频")
+        return found
+
+    # ------------------------------------------------------------------ media
+
+    def add_upload(self, info: dict[str, Any]) -> None:
+        """A new upload becomes the picture when it is a video (or the first image)."""
+        infos = self.state["video_infos"]
+        index = infos.index(info)
+        if info["file_type"] == "video" or (info["file_type"] == "image" and track(self.draft, VIDEO) is None):
+            existing = track(self.draft, VIDEO)
+            if existing is not None:
+                self.draft["t"].remove(existing)
+            self.draft["t"].insert(0, video_from_uploads(infos, [index]))
+            refresh_duration(self.draft)
+            self._refit_music()
+
+    def _use_media(self, index: int) -> Result:
+        infos = [i for i in self.state["video_infos"] if i["file_type"] in ("video", "image")]
+        if not infos:
+            raise EditError("no video has been uploaded yet", "还没有上传视频")
+        index = max(0, min(index, len(infos) - 1))
+        all_infos = self.state["video_infos"]
+        existing = track(self.draft, VIDEO)
+        if existing is not None:
+            self.draft["t"].remove(existing)
+        self.draft["t"].insert(0, video_from_uploads(all_infos, [all_infos.index(infos[index])]))
+        refresh_duration(self.draft)
+        self._refit_music()
+        return Result("use_media", {"name": infos[index]["filename"]})
+
+    def _merge_clips(self) -> Result:
+        infos = self.state["video_infos"]
+        picks = [i for i, info in enumerate(infos) if info["file_type"] in ("video", "image")]
+        if len(picks) < 2:
+            raise EditError("there is only one clip to work with", "只有一个片段")
+        existing = track(self.draft, VIDEO)
+        if existing is not None:
+            self.draft["t"].remove(existing)
+        self.draft["t"].insert(0, video_from_uploads(infos, picks))
+        refresh_duration(self.draft)
+        self._refit_music()
+        return Result("merge_clips", {"count": len(picks), "seconds": self.draft["d"] / 1000})
+
+    def _refit_music(self) -> None:
+        music = track(self.draft, AUDIO)
+        end = video_duration(self.draft)
+        if music is not None and end and music.get("m", {}).get("kind") == "bgm":
+            seg = music["sg"][0]
+            seg["d"] = max(1, end - int(seg["st"]))
+
+    # ------------------------------------------------------------------ music
+
+    def _add_background_music(self, **brief: Any) -> Result:
+        duration = brief.pop("duration_ms", None)
+        visualizer = brief.pop("visualizer", False)
+        existing = track(self.draft, AUDIO)
+        replaced = existing is not None
+        volume = None
+        if existing is not None:
+            volume = existing["m"].get("volume")
+            self.draft["t"].remove(existing)
+        length = video_duration(self.draft) or int(duration or 30_000)
+        brief.setdefault("genre", "auto")
+        brief.setdefault("mood", "auto")
+        brief["seed"] = music_seed(self.session["session_id"], len(self.session.get("history", [])))
+        if volume is None:
+            volume = self._default_volume()
+        music = {"id": "bgm", "tt": AUDIO,
+                 "m": {"name": GENRE_NAMES.get(brief["genre"], brief["genre"].title()), "kind": "bgm",
+                       "volume": volume, "fade_in_ms": 0, "fade_out_ms": 0, "duck": True,
+                       "music": {"brief": brief}},
+                 "sg": [{"id": "bgm-1", "st": 0, "d": length, "ss": 0, "src": "music:pending"}]}
+        self.draft["t"].append(music)
+        if visualizer and track(self.draft, VIDEO) is None:
+            self.draft["m"]["visualizer"] = True
+        return Result("add_background_music", {"replaced": replaced, "volume": volume, "seconds": length / 1000,
+                                               "match_video": bool(brief.get("match_video"))})
+
+    def _default_volume(self) -> float:
+        """Under a voice the music sits low; with no original sound it carries the video."""
+        video = track(self.draft, VIDEO)
+        if video is None:
+            return 1.0
+        analyses = self.state.get("video_analyses", {})
+        sources = [analyses.get(s.get("src"), {}) for s in video.get("sg", [])]
+        if any(a.get("speech") for a in sources):
+            return 0.35
+        if any(a.get("has_audio") for a in sources):
+            return 0.5
+        return 0.9
+
+    def _update_music(self, **changes: Any) -> Result:
+        music = self._music_track()
+        changed = sorted(changes)
+        brief = music["m"].setdefault("music", {}).setdefault("brief", {})
+        resolved = music["m"]["music"].get("resolved", {})
+        if "tempo_scale" in changes:
+            bpm = float(resolved.get("bpm") or brief.get("bpm") or 100)
+            brief["bpm"] = round(bpm * changes.pop("tempo_scale"), 1)
+        for key in ("add", "remove"):
+            if key in changes:
+                merged = [x for x in brief.get(key, []) if x not in changes[key]] + list(changes.pop(key))
+                other = "remove" if key == "add" else "add"
+                brief[other] = [x for x in brief.get(other, []) if x not in merged]
+                brief[key] = merged
+        brief.update(changes)
+        if "genre" in changes:
+            music["m"]["name"] = GENRE_NAMES.get(changes["genre"], changes["genre"].title())
+        return Result("update_music", {"changes": changed, "brief": dict(brief)})
+
+    def _regenerate_music(self, **changes: Any) -> Result:
+        music = track(self.draft, AUDIO)
+        if music is None or music["m"].get("kind") != "bgm":
+            return self._add_background_music(**changes)
+        brief = music["m"]["music"]["brief"]
+        brief.update({k: v for k, v in changes.items() if k not in ("duration_ms", "visualizer")})
+        brief["seed"] = music_seed(self.session["session_id"], len(self.session.get("history", [])) + 7919)
+        return Result("regenerate_music", {"seed": brief["seed"]})
+
+    def _use_uploaded_music(self, index: int) -> Result:
+        audio = [i for i in self.state["video_infos"] if i["file_type"] == "audio"]
+        if not audio:
+            raise EditError("no audio file has been uploaded", "还没有上传音频文件")
+        info = audio[max(0, min(index, len(audio) - 1))]
+        existing = track(self.draft, AUDIO)
+        if existing is not None:
+            self.draft["t"].remove(existing)
+        length = video_duration(self.draft) or int((info.get("duration") or 30) * 1000)
+        self.draft["t"].append({"id": "bgm", "tt": AUDIO,
+                                "m": {"name": info["filename"], "kind": "upload", "volume": self._default_volume(),
+                                      "fade_in_ms": 0, "fade_out_ms": 2000, "duck": True},
+                                "sg": [{"id": "bgm-1", "st": 0, "d": length, "ss": 0, "src": info["file_id"]}]})
+        return Result("use_uploaded_music", {"name": info["filename"]})
+
+    def _set_music_volume(self, volume: float | None = None, scale: float | None = None) -> Result:
+        music = self._music_track()
+        before = as_volume(music["m"].get("volume")) or 1.0
+        after = before * scale if scale is not None else float(volume if volume is not None else before)
+        after = round(max(0.0, min(after, 2.0)), 3)
+        music["m"]["volume"] = after
+        return Result("set_music_volume", {"before": before, "after": after})
+
+    def _set_music_fades(self, fade_in_ms: int | None = None, fade_out_ms: int | None = None) -> Result:
+        music = self._music_track()
+        length = int(music["sg"][0]["d"])
+        if fade_in_ms is not None:
+            music["m"]["fade_in_ms"] = max(0, min(int(fade_in_ms), length // 2))
+        if fade_out_ms is not None:
+            music["m"]["fade_out_ms"] = max(0, min(int(fade_out_ms), length // 2))
+        return Result("set_music_fades", {"fade_in": music["m"]["fade_in_ms"] / 1000,
+                                          "fade_out": music["m"]["fade_out_ms"] / 1000})
+
+    def _set_music_timing(self, start_ms: int | None = None, end_ms: int | None = None) -> Result:
+        music = self._music_track()
+        seg = music["sg"][0]
+        end_limit = video_duration(self.draft) or (int(seg["st"]) + int(seg["d"]))
+        start = int(start_ms) if start_ms is not None else int(seg["st"])
+        end = int(end_ms) if end_ms is not None else end_limit
+        end = min(end, end_limit) if video_duration(self.draft) else end
+        if end - start < 1000:
+            raise EditError("the music would be shorter than a second", "音乐时长不足一秒")
+        seg["st"], seg["d"] = start, end - start
+        return Result("set_music_timing", {"start": start / 1000, "end": end / 1000})
+
+    def _set_original_audio(self, mute: bool) -> Result:
+        video = self._video_track()
+        video["m"]["mute"] = bool(mute)
+        return Result("set_original_audio", {"mute": bool(mute)})
+
+    def _set_original_volume(self, volume: float | None = None, scale: float | None = None) -> Result:
+        video = self._video_track()
+        before = as_volume(video["m"].get("volume")) or 1.0
+        after = before * scale if scale is not None else float(volume if volume is not None else before)
+        video["m"]["volume"] = round(max(0.0, min(after, 2.0)), 3)
+        video["m"]["mute"] = video["m"]["volume"] == 0
+        return Result("set_original_volume", {"before": before, "after": video["m"]["volume"]})
+
+    def _set_ducking(self, enabled: bool) -> Result:
+        music = self._music_track()
+        music["m"]["duck"] = bool(enabled)
+        return Result("set_ducking", {"enabled": bool(enabled)})
+
+    # ------------------------------------------------------------------ titles
+
+    def _add_title(self, text: str, start_ms: int | None = None, end_ms: int | None = None,
+                   duration_ms: int | None = None, position: str = "center", anchor: str | None = None) -> Result:
+        if not text.strip():
+            raise EditError("the title text is empty", "标题内容为空")
+        total = self.draft.get("d") or video_duration(self.draft) or timeline_duration(self.draft)
+        duration = int(duration_ms) if duration_ms else (int(end_ms) - int(start_ms or 0) if end_ms else DEFAULT_TITLE_MS)
+        if anchor == "end" and total:
+            start = max(0, total - duration)
+        else:
+            start = int(start_ms or 0)
+        if total:
+            start = min(start, max(0, total - 500))
+            duration = max(500, min(duration, total - start))
+        titles = track(self.draft, TEXT)
+        if titles is None:
+            titles = {"id": "titles", "tt": TEXT, "m": {"name": "Titles"}, "sg": []}
+            self.draft["t"].append(titles)
+        index = len(titles["sg"]) + 1
+        titles["sg"].append({"id": f"title-{index}", "st": start, "d": duration,
+                             "m": {"text": text, "position": position, "size": "large", "color": "white"}})
+        return Result("add_title", {"text": text, "start": start / 1000, "end": (start + duration) / 1000,
+                                    "position": position})
+
+    # ------------------------------------------------------------------ picture
+
+    def _trim_video(self, cut_start_ms: int | None = None, cut_end_ms: int | None = None,
+                    keep_from_ms: int | None = None, keep_to_ms: int | None = None) -> Result:
+        video = self._video_track()
+        total = video_duration(self.draft)
+        if keep_from_ms is not None or keep_to_ms is not None:
+            start, end = int(keep_from_ms or 0), int(keep_to_ms or total)
+        else:
+            start, end = int(cut_start_ms or 0), total - int(cut_end_ms or 0)
+        end = min(end, total)
+        if end - start < 500:
+            raise EditError("that would leave less than half a second of video", "剪辑后视频不足半秒")
+        kept: list[dict[str, Any]] = []
+        for seg in video["sg"]:
+            s0, s1 = int(seg["st"]), int(seg["st"]) + int(seg["d"])
+            a, b = max(s0, start), min(s1, end)
+            if b <= a:
+                continue
+            kept.append({**seg, "st": a - start, "d": b - a, "ss": int(seg.get("ss", 0)) + (a - s0)})
+        video["sg"] = kept
+        for t in self.draft["t"]:
+            if t["tt"] == VIDEO:
+                continue
+            for seg in t.get("sg", []):
+                seg["st"] = max(0, int(seg["st"]) - start)
+        refresh_duration(self.draft)
+        self._refit_music()
+        return Result("trim_video", {"from": start / 1000, "to": end / 1000, "seconds": (end - start) / 1000})
+
+    def _set_aspect_ratio(self, aspect: str) -> Result:
+        if aspect not in ASPECTS:
+            raise EditError(f"aspect ratio {aspect} is not supported (16:9, 9:16, 1:1, 4:5)",
+                            f"不支持 {aspect} 比例（支持 16:9、9:16、1:1、4:5）")
+        width, height = ASPECTS[aspect]
+        self.draft["m"].update({"aspect": aspect, "width": width, "height": height})
+        self.state["canvas_config"] = {"width": width, "height": height, "aspect": aspect}
+        return Result("set_aspect_ratio", {"aspect": aspect, "width": width, "height": height})
+
+    def _remove_track(self, kind: str) -> Result:
+        wanted = AUDIO if kind == "music" else TEXT
+        found = track(self.draft, wanted)
+        if found is None:
+            raise EditError(f"there is no {kind} to remove", "没有可删除的" + ("音乐" if kind == "music" else "标题"))
+        self.draft["t"].remove(found)
+        return Result("remove_track", {"kind": kind})
+
+    def _undo(self) -> Result:
+        history = self.session.get("history", [])
+        # the snapshot taken for this very turn is on top; the state to restore is below it
+        if len(history) < 2:
+            raise EditError("there is nothing to undo yet", "还没有可以撤销的操作")
+        history.pop()
+        previous = history.pop()
+        self.state["draft"] = previous
+        self.draft = previous
+        return Result("undo", {})
+
+
+def music_key(track_json: dict[str, Any], cues_key: str) -> str:
+    """Cache key for a composed piece: same brief, length and picture → same audio."""
+    brief = track_json["m"]["music"]["brief"]
+    payload = json.dumps([brief, int(track_json["sg"][0]["d"]), cues_key], sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()[:24]

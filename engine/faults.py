@@ -1,0 +1,105 @@
+"""Fault injection: make the engine misbehave the ways the cloud does, on purpose.
+
+The skill document describes what a client must survive — expired tokens, lost sessions,
+rate limits, silent replies, heartbeat-only streams, dropped streams, failed renders.
+Tests and the scenario harness switch these on here (through ``EngineConfig.faults`` or
+the test API ``/_engine/faults``, which exists only when the engine is started with
+``test_api=True``). Nothing here is on by default. There is no second fake server: the
+real endpoints run, with the fault applied on top.
+"""
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+ENDPOINTS = ("auth", "claim", "session", "chat", "upload", "credits", "state", "render", "poll", "cancel",
+             "download")
+
+
+@dataclass
+class EndpointFault:
+    """Answer ``endpoint`` with an app error ``code`` or an HTTP ``status``, ``times`` times."""
+
+    endpoint: str
+    code: int | None = None
+    status: int | None = None
+    times: int = 1
+    retry_after: float | None = None
+    message: str | None = None
+
+
+@dataclass
+class Faults:
+    endpoint: list[EndpointFault] = field(default_factory=list)
+    silent_rate: float = 0.0          # share of chat turns that stream tool events but no text
+    heartbeats_only_s: float = 0.0    # chat streams only heartbeats this long before working
+    sse_drop_after: int | None = None  # close the stream after this many events (the edit still lands)
+    sse_drop_times: int = 1
+    render_failures: int = 0          # the next N renders fail
+    render_delay_s: float = 0.0       # each render waits this long first (slow backend)
+    _chats: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Faults":
+        """Build from JSON; unknown keys or bad values raise ValueError with the key named."""
+        known = {"endpoint", "silent_rate", "heartbeats_only_s", "sse_drop_after", "sse_drop_times",
+                 "render_failures", "render_delay_s"}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown fault setting(s): {', '.join(sorted(unknown))}")
+        endpoint_faults = []
+        for raw in data.get("endpoint", []):
+            if not isinstance(raw, dict) or raw.get("endpoint") not in ENDPOINTS:
+                raise ValueError(f"endpoint fault needs 'endpoint' in {', '.join(ENDPOINTS)}")
+            if raw.get("code") is None and raw.get("status") is None:
+                raise ValueError("endpoint fault needs a 'code' or a 'status'")
+            endpoint_faults.append(EndpointFault(**{k: raw[k] for k in raw if k in EndpointFault.__annotations__}))
+        faults = cls(endpoint=endpoint_faults)
+        for key in known - {"endpoint"}:
+            if key in data and data[key] is not None:
+                value = data[key]
+                if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) \
+                        or value < 0:
+                    raise ValueError(f"fault setting '{key}' must be a non-negative number")
+                setattr(faults, key, type(getattr(faults, key) or 0)(value) if key != "sse_drop_after"
+                        else int(value))
+        return faults
+
+    def to_json(self) -> dict[str, Any]:
+        data = {f.name: getattr(self, f.name) for f in fields(self) if not f.name.startswith("_")}
+        data["endpoint"] = [asdict(e) for e in self.endpoint]
+        return data
+
+    def take(self, endpoint: str) -> EndpointFault | None:
+        """The fault to apply to this call of ``endpoint``, counting it down."""
+        with self._lock:
+            for fault in self.endpoint:
+                if fault.endpoint == endpoint and fault.times > 0:
+                    fault.times -= 1
+                    return fault
+        return None
+
+    def next_chat_is_silent(self) -> bool:
+        """Deterministic: with rate r, turn n is silent when ⌊(n+1)r⌋ > ⌊nr⌋."""
+        with self._lock:
+            n = self._chats
+            self._chats += 1
+            rate = max(0.0, min(1.0, self.silent_rate))
+            return math.floor((n + 1) * rate + 1e-9) > math.floor(n * rate + 1e-9)
+
+    def take_sse_drop(self) -> int | None:
+        with self._lock:
+            if self.sse_drop_after is None or self.sse_drop_times <= 0:
+                return None
+            self.sse_drop_times -= 1
+            return self.sse_drop_after
+
+    def take_render_failure(self) -> bool:
+        with self._lock:
+            if self.render_failures > 0:
+                self.render_failures -= 1
+                return True
+            return False

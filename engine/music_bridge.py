@@ -1,0 +1,54 @@
+"""Between the session's JSON and the composer: brief + cues in, mastered WAV + facts out.
+
+The draft stores the music request as JSON (genre, mood, bpm… and a seed); the composer
+takes typed values. This is the one place that converts, writes the cached WAV, and
+returns the facts a reply and the draft record (genre, bpm, key, sections, fitted cuts).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+SAMPLE_RATE = 48000
+_BRIEF_KEYS = ("genre", "mood", "bpm", "key", "brightness", "intensity", "add", "remove", "loopable", "hits", "seed")
+
+
+def to_brief(data: dict[str, Any]):  # noqa: ANN201 - engine.music.Brief, imported lazily
+    from engine.music import Brief
+
+    values: dict[str, Any] = {k: data[k] for k in _BRIEF_KEYS if data.get(k) is not None}
+    for key in ("add", "remove"):
+        if key in values:
+            values[key] = tuple(values[key])
+    if "hits" in values:
+        values["hits"] = tuple(float(h) / 1000 for h in values["hits"])
+    if "seed" in values:
+        values["seed"] = int(values["seed"])
+    return Brief(**values)
+
+
+def to_cues(data: dict[str, Any]):  # noqa: ANN201 - engine.music.Cues
+    from engine.music import Cues
+
+    return Cues(duration_s=float(data["duration_s"]), cuts=tuple(data.get("cuts", ())),
+                energy=tuple(data.get("energy", ())), energy_rate=float(data.get("energy_rate", 2.0)),
+                pace=float(data.get("pace", 0.5)), speech=tuple(tuple(r) for r in data.get("speech", ())))
+
+
+def compose_to_wav(brief: dict[str, Any], cues: dict[str, Any], path: Path,
+                   write_wav: Callable[..., Any]) -> dict[str, Any]:
+    """Compose, master and write ``path``; return the JSON facts about the piece."""
+    from engine.edits import GENRE_NAMES
+    from engine.music import make_music
+
+    music = make_music(to_brief(brief), to_cues(cues), sample_rate=SAMPLE_RATE)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_wav(path, music.audio, SAMPLE_RATE)
+    facts = dict(music.describe())
+    beat = 60.0 / float(facts.get("bpm") or 120)
+    marks = [s[1] for s in facts.get("sections", [])[1:]] + list(facts.get("fills", []))
+    facts["fitted_cuts"] = sum(1 for cut in cues.get("cuts", []) if any(abs(cut - m) <= beat for m in marks))
+    facts["cuts"] = len(cues.get("cuts", []))
+    genre = GENRE_NAMES.get(str(facts.get("genre")), str(facts.get("genre", "Music")).title())
+    facts["name"] = f"{genre} · {facts.get('mood', '')} · {float(facts.get('bpm') or 0):.0f} BPM"
+    return facts

@@ -1,0 +1,226 @@
+"""Draft → MP4 with the bundled ffmpeg: H.264 yuv420p + AAC, faststart, 1080p canvas.
+
+Two paths. **Fast path**: when the picture is one untouched H.264 clip already at the
+target size, the video stream is copied and only the new soundtrack is encoded — a
+60 s render costs about as much as reading the file. **Full path**: segments are trimmed,
+scaled to fit and padded (letterbox, never stretched) onto the canvas (1920×1080,
+1080×1920 or 1080×1080), joined, titles overlaid as PNGs, and encoded with x264.
+
+The soundtrack is built first (``engine.mix``) and written as a WAV next to the output;
+the output is written under a temporary name and renamed when ffmpeg succeeded, so a
+crash never leaves a half MP4 under the final name. Progress comes from ffmpeg's
+``-progress`` pipe.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from engine.audio_io import write_wav
+from engine.mix import SAMPLE_RATE, Source, build_soundtrack
+from engine.titles import render_title
+from media.ffmpeg import FFmpegError, ffmpeg_exe, last_line, pathlike
+from media.probe import MediaInfo, probe
+from protocol.draft import TEXT, VIDEO
+
+ENCODE_PRESET = "veryfast"
+ENCODE_CRF = "20"
+AUDIO_BITRATE = "192k"
+Progress = Callable[[float, str], None]
+
+
+class RenderError(RuntimeError):
+    """The render failed; ``str()`` says why in one line."""
+
+
+class Cancelled(RenderError):
+    pass
+
+
+@dataclass
+class RenderJob:
+    draft: Mapping[str, Any]
+    sources: Mapping[str, Source]
+    music_path: Callable[[str], Path]
+    speech: list[tuple[float, float]]
+    out: Path
+    work_dir: Path
+    master: Callable[..., Any] | None = None
+    cancel: threading.Event = field(default_factory=threading.Event)
+    process: subprocess.Popen[bytes] | None = None
+
+
+def canvas(draft: Mapping[str, Any]) -> tuple[int, int]:
+    meta = draft.get("m") or {}
+    width, height = int(meta.get("width") or 1920), int(meta.get("height") or 1080)
+    return width - width % 2, height - height % 2
+
+
+def _video_segments(draft: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    video = next((t for t in draft.get("t", []) if t.get("tt") == VIDEO), None)
+    return sorted(video.get("sg", []), key=lambda s: int(s["st"])) if video else []
+
+
+def _titles(draft: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return [seg for t in draft.get("t", []) if t.get("tt") == TEXT for seg in t.get("sg", [])
+            if (seg.get("m") or {}).get("text")]
+
+
+def fast_path_source(draft: Mapping[str, Any], sources: Mapping[str, Source],
+                     probe_of: Callable[[str], MediaInfo]) -> Source | None:
+    """The clip whose video can be copied as is, or ``None`` when the picture must be encoded."""
+    segments = _video_segments(draft)
+    if len(segments) != 1 or _titles(draft) or (draft.get("m") or {}).get("visualizer"):
+        return None
+    seg = segments[0]
+    src = sources.get(seg.get("src", ""))
+    if src is None or src.kind != "video" or int(seg["st"]) != 0 or int(seg.get("ss", 0)) != 0:
+        return None
+    info = probe_of(src.path)
+    video = info.video
+    if video is None or video.codec != "h264" or video.pix_fmt not in ("yuv420p", "yuvj420p") or video.rotation:
+        return None
+    if video.display_size != canvas(draft):
+        return None
+    frame_ms = 1000 / video.fps if video.fps else 40
+    if info.duration_s is None or abs(info.duration_s * 1000 - int(seg["d"])) > frame_ms:
+        return None
+    return src
+
+
+def render(job: RenderJob, progress: Progress) -> Path:
+    """Render ``job.draft`` to ``job.out``; raises :class:`RenderError`."""
+    total_ms = int(job.draft.get("d") or 0)
+    if total_ms <= 0:
+        raise RenderError("the draft is empty: nothing to render")
+    job.work_dir.mkdir(parents=True, exist_ok=True)
+    progress(0.02, "mixing audio")
+    try:
+        audio = build_soundtrack(job.draft, job.sources, job.music_path, job.speech, master=job.master)
+    except (FFmpegError, FileNotFoundError, ValueError) as exc:
+        raise RenderError(f"could not build the soundtrack: {exc}") from exc
+    wav = job.work_dir / "soundtrack.wav"
+    write_wav(wav, audio, SAMPLE_RATE)
+    if job.cancel.is_set():
+        raise Cancelled("render cancelled")
+    progress(0.15, "encoding video")
+    probes: dict[str, MediaInfo] = {}
+
+    def probe_of(path: str) -> MediaInfo:
+        if path not in probes:
+            probes[path] = probe(path)
+        return probes[path]
+
+    seconds = total_ms / 1000
+    fast = fast_path_source(job.draft, job.sources, probe_of)
+    if fast is not None:
+        args = ["-i", pathlike(fast.path), "-i", pathlike(wav), "-map", "0:v:0", "-map", "1:a:0",
+                "-c:v", "copy"]
+    else:
+        args = _full_graph(job, probe_of, wav)
+    tmp = job.out.with_name(f".{job.out.name}.part.mp4")
+    args += ["-c:a", "aac", "-b:a", AUDIO_BITRATE, "-ar", str(SAMPLE_RATE), "-t", f"{seconds:.3f}",
+             "-movflags", "+faststart", "-f", "mp4", "-y", pathlike(tmp)]
+    try:
+        _run(job, args, seconds, lambda f: progress(0.15 + 0.85 * f, "encoding video"))
+        os.replace(tmp, job.out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    progress(1.0, "done")
+    return job.out
+
+
+def _full_graph(job: RenderJob, probe_of: Callable[[str], MediaInfo], wav: Path) -> list[str]:
+    width, height = canvas(job.draft)
+    total = int(job.draft["d"]) / 1000
+    segments = _video_segments(job.draft)
+    fps = 30
+    inputs: list[str] = []
+    chains: list[str] = []
+    labels: list[str] = []
+    index = 0
+    fit = (f"scale={width}:{height}:force_original_aspect_ratio=decrease,"
+           f"pad={width}:{height}:(ow-iw)/2:(oh-ih)/2:color=black,setsar=1,fps={fps},format=yuv420p")
+    if not segments:
+        inputs += ["-f", "lavfi", "-i", f"color=c=0x0f172a:s={width}x{height}:r={fps}:d={total:.3f}"]
+        inputs += ["-i", pathlike(wav)]
+        chains.append(f"[1:a]showwaves=s={width}x{height // 3}:mode=cline:colors=0x38bdf8:rate={fps},"
+                      f"format=rgba[waves]")
+        chains.append(f"[0:v][waves]overlay=0:{height // 3}:shortest=1,format=yuv420p[base]")
+        index = 2
+        audio_input = 1
+    else:
+        cursor = 0.0
+        for seg in segments:
+            src = job.sources.get(seg.get("src", ""))
+            if src is None:
+                raise RenderError(f"media {seg.get('src')} is missing from this session")
+            start, duration = int(seg["st"]) / 1000, int(seg["d"]) / 1000
+            if start > cursor + 0.001:  # a gap: black
+                inputs += ["-f", "lavfi", "-i", f"color=c=black:s={width}x{height}:r={fps}:d={start - cursor:.3f}"]
+                chains.append(f"[{index}:v]format=yuv420p[v{index}]")
+                labels.append(f"[v{index}]")
+                index += 1
+            if src.kind == "image":
+                inputs += ["-loop", "1", "-framerate", str(fps), "-t", f"{duration:.3f}", "-i", pathlike(src.path)]
+            else:
+                inputs += ["-ss", f"{int(seg.get('ss', 0)) / 1000:.3f}", "-t", f"{duration:.3f}",
+                           "-i", pathlike(src.path)]
+            chains.append(f"[{index}:v]{fit},trim=duration={duration:.3f},setpts=PTS-STARTPTS[v{index}]")
+            labels.append(f"[v{index}]")
+            index += 1
+            cursor = start + duration
+        chains.append("".join(labels) + f"concat=n={len(labels)}:v=1:a=0[base]")
+        inputs += ["-i", pathlike(wav)]
+        audio_input = index
+        index += 1
+    current = "base"
+    for number, title in enumerate(_titles(job.draft)):
+        meta = title.get("m") or {}
+        png = render_title(job.work_dir / f"title{number}.png", str(meta["text"]), width, height,
+                           str(meta.get("position") or "center"))
+        start, end = int(title["st"]) / 1000, (int(title["st"]) + int(title["d"])) / 1000
+        fade = min(0.3, (end - start) / 4)
+        inputs += ["-loop", "1", "-framerate", str(fps), "-t", f"{total:.3f}", "-i", pathlike(png)]
+        chains.append(f"[{index}:v]format=rgba,fade=t=in:st={start:.3f}:d={fade:.3f}:alpha=1,"
+                      f"fade=t=out:st={end - fade:.3f}:d={fade:.3f}:alpha=1[t{number}]")
+        chains.append(f"[{current}][t{number}]overlay=0:0:enable='between(t,{start:.3f},{end:.3f})'"
+                      f":format=auto[o{number}]")
+        current = f"o{number}"
+        index += 1
+    chains.append(f"[{current}]format=yuv420p[vout]")
+    return [*inputs, "-filter_complex", ";".join(chains), "-map", "[vout]", "-map", f"{audio_input}:a:0",
+            "-c:v", "libx264", "-preset", ENCODE_PRESET, "-crf", ENCODE_CRF, "-pix_fmt", "yuv420p",
+            "-r", str(fps), "-g", str(fps * 2)]
+
+
+def _run(job: RenderJob, args: list[str], seconds: float, progress: Callable[[float], None]) -> None:
+    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-progress", "pipe:1", "-nostats",
+           *args]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    job.process = proc
+    errors: list[bytes] = []
+    drain = threading.Thread(target=lambda: errors.append(proc.stderr.read() if proc.stderr else b""), daemon=True)
+    drain.start()
+    assert proc.stdout is not None
+    for raw in proc.stdout:
+        if job.cancel.is_set():
+            proc.kill()
+            break
+        line = raw.decode("ascii", "replace").strip()
+        if line.startswith("out_time_us=") or line.startswith("out_time_ms="):
+            try:
+                done = int(line.split("=", 1)[1]) / 1_000_000
+            except ValueError:
+                continue
+            progress(max(0.0, min(1.0, done / seconds)) if seconds else 0.0)
+    proc.wait()
+    drain.join(timeout=5)
+    if job.cancel.is_set():
+        raise Cancelled("render cancelled")
+    if proc.returncode != 0:
+        raise RenderError(f"ffmpeg failed: {last_line(b''.join(errors).decode('utf-8', 'replace'))}")

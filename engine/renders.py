@@ -1,0 +1,168 @@
+"""Render jobs: queue, progress, cancel, and survival across restarts.
+
+A render record is saved before work starts and after every state change, so the poll
+endpoint always has an answer and a restarted engine still knows every job: finished
+renders stay downloadable, and jobs that were pending or running when the engine
+stopped are queued again (their draft is in the record) instead of being lost — the
+client just keeps polling the same id.
+"""
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Callable
+
+from engine.faults import Faults
+from engine.mix import sources_from_infos, speech_on_timeline
+from engine.render import Cancelled, RenderError, RenderJob, render
+from engine.store import Store, StoreError
+
+PROGRESS_SAVE_EVERY_S = 1.0
+log = logging.getLogger(__name__)
+
+
+class RenderManager:
+    def __init__(self, store: Store, faults: Faults, workers: int = 1,
+                 master: Callable[..., Any] | None = None) -> None:
+        self.store = store
+        self.faults = faults
+        self.master = master
+        self.pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="render")
+        self.jobs: dict[str, RenderJob] = {}
+        self.lock = threading.Lock()
+        self.stopping = False
+
+    def resume(self) -> int:
+        """Queue again the jobs a previous engine run left unfinished."""
+        count = 0
+        for record in self.store.iter_renders():
+            if record.get("status") in ("pending", "processing"):
+                record.update(status="pending", progress=0, note="resumed after an engine restart")
+                self.store.save_render(record)
+                self._start(record)
+                count += 1
+        return count
+
+    def submit(self, render_id: str, session: dict[str, Any], draft: dict[str, Any], output: dict[str, Any]) -> dict:
+        """Create the record (or return the existing one for a repeated id) and queue the job."""
+        existing = self.store.render(render_id)
+        if existing is not None:
+            return existing
+        record = {"id": render_id, "session_id": session["session_id"], "user_id": session["user_id"],
+                  "status": "pending", "progress": 0, "created_at": time.time(), "draft": draft,
+                  "output": output, "error": None}
+        self.store.save_render(record)
+        self._start(record)
+        return record
+
+    def cancel(self, render_id: str) -> dict[str, Any] | None:
+        record = self.store.render(render_id)
+        if record is None:
+            return None
+        with self.lock:
+            job = self.jobs.get(render_id)
+        if job is not None:
+            job.cancel.set()
+            if job.process is not None and job.process.poll() is None:
+                job.process.kill()
+        if record["status"] in ("pending", "processing"):
+            record.update(status="cancelled", error="cancelled by the user")
+            self.store.save_render(record)
+        return record
+
+    def _start(self, record: dict[str, Any]) -> None:
+        self.pool.submit(self._run, record["id"])
+
+    def _run(self, render_id: str) -> None:
+        record = self.store.render(render_id)
+        if record is None or record["status"] not in ("pending",):
+            return
+        session = self.store.session(record["session_id"])
+        if session is None:
+            self._fail(record, "the session of this render no longer exists")
+            return
+        if self.faults.render_delay_s > 0:
+            time.sleep(self.faults.render_delay_s)
+        if self.faults.take_render_failure():
+            self._fail(record, "render node crashed (injected fault)")
+            return
+        media = self.store.session_dir(session["session_id"]) / "media"
+        out = self.store.render_path(render_id, ".mp4")
+        work = self.store.root / "renders" / f"{render_id}.work"
+        job = RenderJob(
+            draft=record["draft"],
+            sources=sources_from_infos(session["state"].get("video_infos", []), media),
+            music_path=lambda key: self.store.root / "music" / f"{key}.wav",
+            speech=speech_on_timeline(record["draft"], session["state"].get("video_analyses", {})),
+            out=out, work_dir=work, master=self.master,
+        )
+        with self.lock:
+            self.jobs[render_id] = job
+        record.update(status="processing", progress=0, started_at=time.time())
+        self.store.save_render(record)
+        last_save = [0.0]
+
+        def progress(fraction: float, stage: str) -> None:
+            record["progress"] = int(round(fraction * 100))
+            record["stage"] = stage
+            now = time.monotonic()
+            if now - last_save[0] >= PROGRESS_SAVE_EVERY_S:
+                last_save[0] = now
+                self._save_progress(record)
+
+        try:
+            render(job, progress)
+            record.update(status="completed", progress=100, finished_at=time.time(), file=out.name,
+                          size=out.stat().st_size)
+            self.store.save_render(record)
+        except Cancelled:
+            if not self.stopping:  # a shutdown leaves the job "processing": resume() picks it up
+                record.update(status="cancelled", error="cancelled by the user")
+                self.store.save_render(record)
+        except (RenderError, StoreError, OSError) as exc:
+            self._fail(record, str(exc))
+        except Exception as exc:  # noqa: BLE001 - a render must end failed, never hang "processing"
+            self._fail(record, f"internal error: {exc.__class__.__name__}: {exc}")
+            log.exception("render %s failed", render_id)
+        finally:
+            with self.lock:
+                self.jobs.pop(render_id, None)
+            shutil.rmtree(work, ignore_errors=True)
+
+    def _save_progress(self, record: dict[str, Any]) -> None:
+        current = self.store.render(record["id"])
+        if current is not None and current.get("status") == "cancelled":
+            return
+        try:
+            self.store.save_render(record)
+        except StoreError:
+            pass
+
+    def _fail(self, record: dict[str, Any], reason: str) -> None:
+        record.update(status="failed", error=reason, finished_at=time.time())
+        try:
+            self.store.save_render(record)
+        except StoreError:
+            pass
+
+    def shutdown(self) -> None:
+        self.stopping = True
+        with self.lock:
+            jobs = list(self.jobs.values())
+        for job in jobs:
+            job.cancel.set()
+            if job.process is not None and job.process.poll() is None:
+                job.process.kill()
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+
+def output_file(store: Store, render_id: str) -> Path | None:
+    record = store.render(render_id)
+    if record is None or record.get("status") != "completed":
+        return None
+    path = store.render_path(render_id, ".mp4")
+    return path if path.is_file() else None

@@ -1,0 +1,136 @@
+"""The engine's replies, worded the way the cloud backend words them.
+
+The real backend believes its user has a web editor, so it ends edits with "Click
+**Export**…" and "Preview in the timeline…". The local engine keeps that habit on
+purpose: the client's GUI translation (SKILL.md §4) then runs on real replies, locally
+and in tests, exactly as it must against the cloud. Replies are specific — genre, tempo,
+key, volume, timing — because the skill asks for "specifics (what/name/timing)".
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from engine.edits import GENRE_NAMES, Result
+
+CAPABILITIES_EN = (
+    "I can: add or replace background music (lo-fi, cinematic, corporate, upbeat, ambient, acoustic, "
+    "electronic, hip-hop, piano; moods like calm, happy, epic, tense, sad; a tempo such as \"at 90 bpm\"; or "
+    "\"music that matches the mood and length of my video\"), change its volume (\"35%\", \"quieter\"), fades, "
+    "start and end times, instruments (\"no drums\", \"add piano\") and energy (\"start calm, build to the end\"); "
+    "mute or keep the original audio and duck the music under speech; add a title (\"add a title 'Launch Day' "
+    "for 3 seconds at the top\"); trim the video; switch to 16:9, 9:16 or 1:1; remove a track; undo.")
+CAPABILITIES_ZH = (
+    "我可以：添加或更换背景音乐（Lo-fi、电影感、企业、动感、氛围、原声民谣、电子、嘻哈、钢琴；舒缓、欢快、史诗、紧张、伤感等情绪；"
+    "或“匹配视频情绪和长度的音乐”），调整音量（“30%”“小一点”）、淡入淡出、起止时间；静音或保留原声；添加标题；剪辑视频；"
+    "切换 16:9、9:16、1:1 画幅；删除轨道；撤销。")
+
+
+def _s(seconds: float) -> str:
+    return f"{seconds:g}s"
+
+
+def _music_line(resolved: dict[str, Any], zh: bool) -> str:
+    genre = GENRE_NAMES.get(resolved.get("genre", ""), resolved.get("genre", "music"))
+    sections = resolved.get("sections") or []
+    cuts = resolved.get("fitted_cuts")
+    if zh:
+        text = (f"{genre}（{resolved.get('mood', '')}，{resolved.get('bpm', 0):.0f} BPM，{resolved.get('key', '')}），"
+                f"时长 {resolved.get('duration_s', 0):g} 秒，共 {len(sections)} 段")
+        if cuts:
+            text += f"，段落与视频的 {cuts} 个转场对齐"
+        return text + "，结尾落在最后一帧"
+    text = (f"a {resolved.get('mood', '')} {genre.lower()} piece at {resolved.get('bpm', 0):.0f} BPM in "
+            f"{resolved.get('key', '')}, {resolved.get('duration_s', 0):g}s long in {len(sections)} sections")
+    if cuts:
+        text += f", with its section changes on {cuts} of your scene cuts"
+    return text + ", ending on the last frame"
+
+
+def describe(result: Result, zh: bool, music: dict[str, Any] | None) -> str:
+    """One sentence for one applied edit."""
+    f = result.facts
+    name = result.name
+    if name in ("add_background_music", "regenerate_music", "update_music"):
+        if music is None:
+            return "已更新音乐。" if zh else "Updated the music."
+        line = _music_line(music, zh)
+        if name == "regenerate_music":
+            return f"换了一版新的：{line}。" if zh else f"Here's a fresh take: {line}."
+        if name == "update_music":
+            return f"已按要求调整音乐：{line}。" if zh else f"Reworked the music: {line}."
+        vol = round(f.get("volume", 1) * 100)
+        if zh:
+            return f"已{'替换' if f.get('replaced') else '添加'}背景音乐：{line}，音量 {vol}%。"
+        return f"Done! I {'replaced the music with' if f.get('replaced') else 'added'} {line}, at {vol}% volume."
+    if name == "use_uploaded_music":
+        return f"已使用你上传的 {f['name']} 作为背景音乐。" if zh else f"Using your {f['name']} as the background music."
+    if name == "set_music_volume":
+        before, after = round(f["before"] * 100), round(f["after"] * 100)
+        return f"音乐音量：{before}% → {after}%。" if zh else f"Music volume: {before}% → {after}%."
+    if name == "set_original_volume":
+        before, after = round(f["before"] * 100), round(f["after"] * 100)
+        return f"原声音量：{before}% → {after}%。" if zh else f"Original audio volume: {before}% → {after}%."
+    if name == "set_music_fades":
+        return (f"淡入 {_s(f['fade_in'])}，淡出 {_s(f['fade_out'])}。" if zh
+                else f"Fade-in {_s(f['fade_in'])}, fade-out {_s(f['fade_out'])}.")
+    if name == "set_music_timing":
+        return (f"音乐从 {_s(f['start'])} 播放到 {_s(f['end'])}。" if zh
+                else f"The music now plays from {_s(f['start'])} to {_s(f['end'])}.")
+    if name == "set_original_audio":
+        if zh:
+            return "已静音原声。" if f["mute"] else "已保留原声。"
+        return "Muted the original audio." if f["mute"] else "Kept the original audio."
+    if name == "set_ducking":
+        if zh:
+            return "说话时自动压低音乐。" if f["enabled"] else "已关闭自动压低。"
+        return ("The music now ducks under speech." if f["enabled"]
+                else "Ducking is off: the music keeps its level under speech.")
+    if name == "add_title":
+        if zh:
+            return f"已添加标题“{f['text']}”（{_s(f['start'])}–{_s(f['end'])}，{f['position']}）。"
+        return f"Added the title \"{f['text']}\" ({_s(f['start'])}-{_s(f['end'])}, {f['position']})."
+    if name == "trim_video":
+        return (f"已剪辑视频：保留 {_s(f['from'])}–{_s(f['to'])}，现在时长 {_s(f['seconds'])}。" if zh
+                else f"Trimmed the video to {_s(f['from'])}-{_s(f['to'])}; it is now {_s(f['seconds'])} long.")
+    if name == "set_aspect_ratio":
+        return (f"画幅改为 {f['aspect']}（{f['width']}×{f['height']}）。" if zh
+                else f"Aspect ratio set to {f['aspect']} ({f['width']}x{f['height']}).")
+    if name == "remove_track":
+        what = ("音乐" if f["kind"] == "music" else "标题") if zh else ("music" if f["kind"] == "music" else "title")
+        return f"已删除{what}。" if zh else f"Removed the {what}."
+    if name == "undo":
+        return "已撤销上一步。" if zh else "Undid the last edit."
+    if name == "use_media":
+        return f"现在编辑 {f['name']}。" if zh else f"Now working on {f['name']}."
+    if name == "merge_clips":
+        return (f"已把 {f['count']} 个片段连在一起，共 {_s(f['seconds'])}。" if zh
+                else f"Joined {f['count']} clips into one {_s(f['seconds'])} video.")
+    return ""
+
+
+def closing(zh: bool, has_timeline: bool) -> str:
+    """The GUI-flavoured ending the cloud backend uses (translated by the client)."""
+    if not has_timeline:
+        return ""
+    if zh:
+        return "可以在时间线中预览效果，满意后点击**导出**即可生成视频。"
+    return "Preview in timeline to check the sync, then click **Export** to render your video."
+
+
+def answer(question: str, zh: bool) -> str:
+    if question == "capabilities":
+        return CAPABILITIES_ZH if zh else CAPABILITIES_EN
+    if question == "upload":
+        return "点击**上传**按钮选择视频文件即可。" if zh else "Click the **Upload** button and pick your video file."
+    return ("满意后点击右上角的**导出**按钮，即可生成 1080p MP4。" if zh
+            else "When you're happy, click the **Export** button in the top right to render a 1080p MP4.")
+
+
+def not_understood(text: str, zh: bool) -> str:
+    if zh:
+        return f"抱歉，“{text[:80]}”我还做不到。{CAPABILITIES_ZH}"
+    return f"Sorry — I can't do \"{text[:80]}\" here. {CAPABILITIES_EN}"
+
+
+def failed(reason: str, zh: bool) -> str:
+    return f"没能完成：{reason}。" if zh else f"I couldn't do that: {reason}."

@@ -1,0 +1,546 @@
+"""The NemoVideo protocol on loopback (Starlette): every endpoint of PROTOCOL.md.
+
+Answers use the canonical shapes (★ in PROTOCOL.md): ``{"code": 0, "data": …}`` for JSON
+endpoints, ``{"success": true, "data": …}`` for render endpoints, ADK events for
+``/run_sse``. App errors carry their protocol code and a fitting HTTP status (1001 → 401,
+1002 → 404, 2001 → 403, 4001 → 415, 4002 → 413); the plan gate on export is HTTP 402;
+rate limits are HTTP 429 with ``Retry-After``. Every call but the anonymous token needs
+the bearer token, and a session answers only to its owner (anyone else gets 1002, so
+session ids can't be probed).
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Awaitable, Callable
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from engine import agent
+from engine.config import EngineConfig
+from engine.edits import Editor
+from engine.faults import Faults
+from engine.renders import RenderManager, output_file
+from engine.store import Store, StoreError, User
+from engine.uploads import UploadRefused, receive_multipart, receive_url
+
+STATUS_FOR_CODE = {1001: 401, 1002: 404, 2001: 403, 4001: 415, 4002: 413, 400: 400, 402: 402, 429: 429, 500: 500}
+FORMATS = {"video": ("mp4", "mov", "avi", "webm", "mkv"), "image": ("jpg", "jpeg", "png", "gif", "webp"),
+           "audio": ("mp3", "wav", "m4a", "aac")}
+ATTRIBUTION = ("x-skill-source", "x-skill-version", "x-skill-platform")
+
+
+class AppError(Exception):
+    def __init__(self, code: int, message: str, *, status: int | None = None, retry_after: float | None = None,
+                 render: bool = False) -> None:
+        super().__init__(message)
+        self.code, self.message = code, message
+        self.status = status or STATUS_FOR_CODE.get(code, 400)
+        self.retry_after = retry_after
+        self.render = render
+
+    def response(self) -> JSONResponse:
+        body: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.render:
+            body = {"success": False, **body}
+        headers = {"Retry-After": f"{self.retry_after:g}"} if self.retry_after is not None else None
+        return JSONResponse(body, status_code=self.status, headers=headers)
+
+
+def ok(data: Any) -> JSONResponse:
+    return JSONResponse({"code": 0, "data": data})
+
+
+def render_ok(data: Any) -> JSONResponse:
+    return JSONResponse({"success": True, "data": data})
+
+
+def kind_of(extension: str) -> str | None:
+    return next((kind for kind, exts in FORMATS.items() if extension in exts), None)
+
+
+class Engine:
+    """The app's state: store, faults, background work. One per server."""
+
+    def __init__(self, config: EngineConfig) -> None:
+        self.config = config
+        self.store = Store(config.data_dir, starting_credits=config.starting_credits)
+        self.faults: Faults = config.faults
+        self.workers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="analysis")
+        self.analyses: dict[str, Future[Any]] = {}
+        self.renders = RenderManager(self.store, self.faults, config.render_workers, master=_master)
+        self.base_url = ""
+
+    # ------------------------------------------------------------------ helpers
+
+    def user(self, request: Request) -> User:
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise AppError(1001, "missing bearer token: get one from /api/auth/anonymous-token")
+        user = self.store.user_for_token(token.strip())
+        if user is None:
+            raise AppError(1001, "token invalid or expired")
+        return user
+
+    def session(self, user: User, session_id: str, user_segment: str | None = None) -> dict[str, Any]:
+        session = self.store.session(session_id)
+        if session is None or session["user_id"] != user.user_id or user_segment not in (None, "me", user.user_id):
+            raise AppError(1002, "session not found")
+        return session
+
+    async def json_body(self, request: Request) -> dict[str, Any]:
+        limit = self.config.max_json_bytes
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > limit:
+            raise AppError(400, f"request body too large (limit {limit // 1024} KB)", status=413)
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > limit:
+                raise AppError(400, f"request body too large (limit {limit // 1024} KB)", status=413)
+        if not body:
+            return {}
+        try:
+            data = json.loads(body)
+        except (ValueError, RecursionError):
+            raise AppError(400, "request body is not valid JSON") from None
+        if not isinstance(data, dict):
+            raise AppError(400, "request body must be a JSON object")
+        return data
+
+    def fault(self, endpoint: str) -> None:
+        fault = self.faults.take(endpoint)
+        if fault is None:
+            return
+        message = fault.message or f"injected fault on {endpoint}"
+        if fault.code is not None:
+            raise AppError(fault.code, message, retry_after=fault.retry_after,
+                           render=endpoint in ("render", "poll", "cancel"))
+        raise AppError(int(fault.status or 500), message, status=int(fault.status or 500),
+                       retry_after=fault.retry_after, render=endpoint in ("render", "poll", "cancel"))
+
+    def start_analysis(self, session_id: str, info: dict[str, Any], path: Path) -> None:
+        """Analyse an upload in the background; the chat waits for it only if it needs it."""
+        file_id = info["file_id"]
+        if file_id in self.analyses:
+            return
+
+        def work() -> None:
+            from engine.analyze import analyze
+
+            try:
+                result = analyze(path).to_json()
+            except Exception as exc:  # noqa: BLE001 - a clip we can't analyse still gets music
+                result = {"error": str(exc), "has_audio": info.get("has_audio", False), "scene_cuts": [],
+                          "speech": [], "energy": [], "pace": 0.5}
+
+            def save(stored: dict[str, Any]) -> None:
+                stored["state"].setdefault("video_analyses", {})[file_id] = result
+            try:
+                self.store.update_session(session_id, save)
+            except (KeyError, StoreError):
+                pass
+
+        self.analyses[file_id] = self.workers.submit(work)
+
+    async def wait_for_analyses(self, file_ids: list[str], timeout: float) -> None:
+        futures = [asyncio.wrap_future(self.analyses[f]) for f in file_ids if f in self.analyses]
+        if futures:
+            await asyncio.wait(futures, timeout=timeout)
+
+    def compose(self, brief: dict[str, Any], cues: dict[str, Any], key: str) -> dict[str, Any]:
+        """Compose and master the music for ``brief`` fitted to ``cues``; cache it as WAV."""
+        from engine.audio_io import write_wav
+        from engine.music_bridge import compose_to_wav
+
+        return compose_to_wav(brief, cues, self.store.root / "music" / f"{key}.wav", write_wav)
+
+
+def _master(audio: Any, sample_rate: int, target_lufs: float, ceiling: float) -> Any:
+    from engine.music import master
+
+    return master(audio, sample_rate, target_lufs=target_lufs, ceiling_dbtp=ceiling)
+
+
+def public_info(info: dict[str, Any], base_url: str, session_id: str) -> dict[str, Any]:
+    keys = ("file_id", "filename", "file_type", "duration", "width", "height", "fps", "hash", "has_audio", "size")
+    out = {k: info.get(k) for k in keys}
+    out["cdn_url"] = f"{base_url}/api/media/{session_id}/{info['file_id']}"
+    return out
+
+
+def public_state(session: dict[str, Any], base_url: str) -> dict[str, Any]:
+    state = session["state"]
+    return {
+        "session_id": session["session_id"],
+        "task_id": session["task_id"],
+        "task_name": session.get("task_name"),
+        "state": {
+            "draft": state.get("draft"),
+            "video_infos": [public_info(i, base_url, session["session_id"]) for i in state.get("video_infos", [])],
+            "canvas_config": state.get("canvas_config"),
+            "video_analyses": state.get("video_analyses", {}),
+            "generated_media": state.get("generated_media", []),
+        },
+    }
+
+
+def create_app(config: EngineConfig | None = None) -> Starlette:
+    config = config or EngineConfig()
+    engine = Engine(config)
+
+    def endpoint(name: str, handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+        async def wrapped(request: Request) -> Response:
+            if not engine.base_url:
+                engine.base_url = str(request.base_url).rstrip("/")
+            try:
+                engine.fault(name)
+                return await handler(request)
+            except AppError as exc:
+                return exc.response()
+            except StoreError as exc:
+                return AppError(500, str(exc), status=507).response()
+        return wrapped
+
+    # ------------------------------------------------------------------ auth
+
+    async def anonymous_token(request: Request) -> Response:
+        client_id = request.headers.get("x-client-id", "").strip()
+        if not client_id or len(client_id) > 200:
+            raise AppError(400, "missing X-Client-Id header: send a UUID that identifies this client")
+        token, user, expires = engine.store.issue_token(client_id)
+        return ok({"token": token, "user_id": user.user_id, "credits": user.credits_available,
+                   "expires_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(expires))})
+
+    async def claim_token(request: Request) -> Response:
+        user = engine.user(request)
+        body = await engine.json_body(request)
+        session = engine.session(user, str(body.get("session_id", "")))
+        if body.get("task_id") not in (None, session["task_id"]):
+            raise AppError(1002, "task not found")
+        claim = engine.store.issue_claim(user, session["task_id"], session["session_id"])
+        return ok({"claim_token": claim, "expires_in": 7 * 24 * 3600})
+
+    async def create_session(request: Request) -> Response:
+        user = engine.user(request)
+        if request.path_params["user"] not in ("me", user.user_id):
+            raise AppError(1002, "user not found")
+        body = await engine.json_body(request)
+        name = str(body.get("task_name") or "project")[:200]
+        language = str(body.get("language") or "en")[:20]
+        session = engine.store.create_session(user, name, language)
+        return ok({"task_id": session["task_id"], "session_id": session["session_id"], "user_id": user.user_id})
+
+    # ------------------------------------------------------------------ chat
+
+    async def run_sse(request: Request) -> Response:
+        user = engine.user(request)
+        body = await engine.json_body(request)
+        session = engine.session(user, str(body.get("session_id", "")))
+        message = body.get("new_message") or {}
+        parts = message.get("parts") if isinstance(message, dict) else None
+        if not isinstance(parts, list):
+            raise AppError(400, "new_message.parts must be a list of {\"text\": ...}")
+        text = " ".join(str(p.get("text", "")) for p in parts if isinstance(p, dict)).strip()[:20000]
+        plan = agent.plan_turn(text, session)
+        cost = agent.cost_of(plan, config)
+        if not engine.store.reserve(user, cost):
+            raise AppError(2001, f"out of credits: this edit needs {cost}, {user.credits_available} left")
+        turn = agent.Turn(store=engine.store, config=config, user=user, session_id=session["session_id"],
+                          message=text, plan=plan, reserved=cost, silent=engine.faults.next_chat_is_silent(),
+                          compose=engine.compose, wait_for_analyses=engine.wait_for_analyses)
+        task = asyncio.create_task(agent.run_turn(turn))
+        drop_after = engine.faults.take_sse_drop()
+
+        async def stream():  # noqa: ANN202
+            sent = 0
+            while True:
+                item = await turn.queue.get()
+                if item is agent.DONE:
+                    break
+                if item is agent.HEARTBEAT:
+                    yield b": ping\n\n"
+                    continue
+                yield f"data: {json.dumps(item, ensure_ascii=False)}\n\n".encode()
+                sent += 1
+                if drop_after is not None and sent >= drop_after:
+                    # abort mid-stream (no closing chunk), as a dropped connection looks to a client;
+                    # the turn task keeps working and its edit still lands
+                    raise ConnectionAbortedError("injected fault: SSE connection dropped")
+            await task
+
+        return StreamingResponse(stream(), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+    # ------------------------------------------------------------------ upload
+
+    async def upload(request: Request) -> Response:
+        user = engine.user(request)
+        session = engine.session(user, request.path_params["sid"], request.path_params["user"])
+        folder = engine.store.session_dir(session["session_id"]) / "media"
+        content_type = request.headers.get("content-type", "")
+        limit = config.max_upload_bytes
+        try:
+            if content_type.startswith("multipart/"):
+                declared = request.headers.get("content-length")
+                if declared and declared.isdigit() and int(declared) > limit + 64 * 1024:
+                    raise UploadRefused(4002, f"file too large: the limit is {limit // (1024 * 1024)} MB")
+                received = await receive_multipart(request.stream(), content_type, folder, limit)
+            else:
+                body = await engine.json_body(request)
+                urls = body.get("urls")
+                if not isinstance(urls, list) or not urls or len(urls) > 20:
+                    raise UploadRefused(400, "send multipart 'files', or JSON {\"urls\": [...], \"source_type\": \"url\"}")
+                received = [await receive_url(u, folder, limit, config.allowed_url_hosts) for u in urls]
+        except UploadRefused as exc:
+            raise AppError(exc.code, str(exc)) from None
+        if not received:
+            raise AppError(400, "no files in the upload: send them in multipart fields named 'files'")
+        infos = []
+        try:
+            for item in received:
+                infos.append(await asyncio.get_running_loop().run_in_executor(
+                    None, _accept, item, folder, config))
+        except AppError:
+            for item in received:
+                item.path.unlink(missing_ok=True)
+            raise
+
+        def apply(stored: dict[str, Any]) -> list[dict[str, Any]]:
+            editor = Editor(stored)
+            out = []
+            for info in infos:
+                existing = next((i for i in stored["state"]["video_infos"] if i["file_id"] == info["file_id"]), None)
+                if existing is None:
+                    stored["state"]["video_infos"].append(info)
+                    existing = info
+                editor.add_upload(existing)
+                out.append(existing)
+            return out
+
+        applied = engine.store.update_session(session["session_id"], apply)
+        for info in applied:
+            if info["file_type"] in ("video", "audio"):
+                engine.start_analysis(session["session_id"], info, folder / info["stored_as"])
+        return ok({"files": [public_info(i, engine.base_url, session["session_id"]) for i in applied],
+                   "session_state_applied": True})
+
+    # ------------------------------------------------------------------ credits & state
+
+    async def credits(request: Request) -> Response:
+        user = engine.user(request)
+        return ok({"available": user.credits_available, "frozen": user.credits_frozen,
+                   "total": user.credits_available + user.credits_frozen})
+
+    async def state(request: Request) -> Response:
+        user = engine.user(request)
+        session = engine.session(user, request.path_params["sid"], request.path_params["user"])
+        return ok(public_state(session, engine.base_url))
+
+    async def media(request: Request) -> Response:
+        user = engine.user(request)
+        session = engine.session(user, request.path_params["sid"])
+        info = next((i for i in session["state"]["video_infos"] if i["file_id"] == request.path_params["file_id"]),
+                    None)
+        if info is None:
+            raise AppError(1002, "file not found", status=404)
+        return FileResponse(engine.store.session_dir(session["session_id"]) / "media" / info["stored_as"],
+                            filename=info["filename"])
+
+    # ------------------------------------------------------------------ render
+
+    async def render_submit(request: Request) -> Response:
+        user = engine.user(request)
+        missing = [h for h in ATTRIBUTION if not request.headers.get(h, "").strip()]
+        if missing:
+            raise AppError(402, "export is not available on this plan for unattributed clients "
+                                f"(missing {', '.join(missing)})", render=True)
+        body = await engine.json_body(request)
+        render_id = str(body.get("id") or "")
+        if not render_id or len(render_id) > 128 or not all(c.isalnum() or c in "_-" for c in render_id):
+            raise AppError(400, "render 'id' must be 1-128 letters, digits, '_' or '-'", render=True)
+        session = engine.session(user, str(body.get("sessionId") or body.get("session_id") or ""))
+        draft = body.get("draft")
+        if isinstance(draft, str):
+            try:
+                draft = json.loads(draft)
+            except ValueError:
+                draft = None
+        if not isinstance(draft, dict) or not any(t.get("sg") for t in draft.get("t", []) if isinstance(t, dict)):
+            raise AppError(400, "the draft has no tracks with segments: generate something first", render=True)
+        output = body.get("output") if isinstance(body.get("output"), dict) else {"format": "mp4", "quality": "high"}
+        existing = engine.store.render(render_id)
+        if existing is not None and existing["user_id"] != user.user_id:
+            raise AppError(400, "render id already used", render=True)
+        record = engine.renders.submit(render_id, session, draft, output)
+        return render_ok(_render_view(record, engine.base_url))
+
+    async def render_poll(request: Request) -> Response:
+        user = engine.user(request)
+        record = engine.store.render(request.path_params["rid"])
+        if record is None or record["user_id"] != user.user_id:
+            raise AppError(1002, "render not found", status=404, render=True)
+        return render_ok(_render_view(record, engine.base_url))
+
+    async def render_cancel(request: Request) -> Response:
+        user = engine.user(request)
+        record = engine.store.render(request.path_params["rid"])
+        if record is None or record["user_id"] != user.user_id:
+            raise AppError(1002, "render not found", status=404, render=True)
+        return render_ok(_render_view(engine.renders.cancel(record["id"]) or record, engine.base_url))
+
+    async def download(request: Request) -> Response:
+        user = engine.user(request)
+        record = engine.store.render(request.path_params["rid"])
+        if record is None or record["user_id"] != user.user_id:
+            raise AppError(1002, "render not found", status=404, render=True)
+        path = output_file(engine.store, record["id"])
+        if path is None:
+            raise AppError(400, f"render is {record['status']}, not completed", status=409, render=True)
+        return FileResponse(path, media_type="video/mp4", filename=f"{record['id']}.mp4")
+
+    # ------------------------------------------------------------------ web & test API
+
+    async def claim_page(request: Request) -> Response:
+        from engine.web import claim_page as page
+
+        entry = engine.store.claim(request.query_params.get("ct", ""))
+        if entry is None:
+            return HTMLResponse("<h1>This link has expired or is not valid.</h1>", status_code=404)
+        session = engine.store.session(entry["session_id"])
+        if session is None:
+            return HTMLResponse("<h1>This project no longer exists.</h1>", status_code=404)
+        renders = [r for r in engine.store.iter_renders() if r["session_id"] == session["session_id"]]
+        return HTMLResponse(page(session, renders, request.query_params.get("ct", "")))
+
+    async def claim_video(request: Request) -> Response:
+        entry = engine.store.claim(request.query_params.get("ct", ""))
+        record = engine.store.render(request.path_params["rid"])
+        if entry is None or record is None or record["session_id"] != entry["session_id"]:
+            return Response(status_code=404)
+        path = output_file(engine.store, record["id"])
+        return FileResponse(path, media_type="video/mp4") if path else Response(status_code=404)
+
+    async def health(request: Request) -> Response:
+        return JSONResponse({"ok": True, "engine": "ai-music", "sessions": len(engine.store.sessions)})
+
+    async def faults_api(request: Request) -> Response:
+        if request.method == "GET":
+            return JSONResponse(engine.faults.to_json())
+        if request.method == "DELETE":
+            fresh = Faults()
+        else:
+            try:
+                fresh = Faults.from_json(await engine.json_body(request))
+            except ValueError as exc:
+                raise AppError(400, str(exc)) from None
+        engine.faults.__dict__.update({k: v for k, v in fresh.__dict__.items() if k != "_lock"})
+        return JSONResponse(engine.faults.to_json())
+
+    async def expire_tokens(request: Request) -> Response:
+        body = await engine.json_body(request)
+        return JSONResponse({"expired": engine.store.expire_tokens(body.get("token"))})
+
+    async def forget_session(request: Request) -> Response:
+        body = await engine.json_body(request)
+        engine.store.forget_session(str(body.get("session_id", "")))
+        return JSONResponse({"forgotten": True})
+
+    def protocol(path: str, name: str, handler: Callable[[Request], Awaitable[Response]], method: str) -> Route:
+        return Route(path, endpoint(name, handler), methods=[method])
+
+    routes = [
+        protocol("/api/auth/anonymous-token", "auth", anonymous_token, "POST"),
+        protocol("/api/auth/claim-token", "claim", claim_token, "POST"),
+        protocol("/api/tasks/{user}/with-session/nemo_agent", "session", create_session, "POST"),
+        protocol("/run_sse", "chat", run_sse, "POST"),
+        protocol("/api/upload-video/nemo_agent/{user}/{sid}", "upload", upload, "POST"),
+        protocol("/api/credits/balance/simple", "credits", credits, "GET"),
+        protocol("/api/state/nemo_agent/{user}/{sid}/latest", "state", state, "GET"),
+        protocol("/api/render/proxy/lambda", "render", render_submit, "POST"),
+        protocol("/api/render/proxy/lambda/{rid}", "poll", render_poll, "GET"),
+        protocol("/api/render/proxy/lambda/{rid}/cancel", "cancel", render_cancel, "POST"),
+        protocol("/api/render/proxy/{rid}/download", "download", download, "GET"),
+        protocol("/api/media/{sid}/{file_id}", "media", media, "GET"),
+        Route("/workspace/claim", claim_page, methods=["GET"]),
+        Route("/workspace/claim/video/{rid}", claim_video, methods=["GET"]),
+        Route("/healthz", health, methods=["GET"]),
+    ]
+    if config.test_api:
+        routes += [
+            Route("/_engine/faults", endpoint("test", faults_api), methods=["GET", "POST", "DELETE"]),
+            Route("/_engine/expire-tokens", endpoint("test", expire_tokens), methods=["POST"]),
+            Route("/_engine/forget-session", endpoint("test", forget_session), methods=["POST"]),
+        ]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette):  # noqa: ANN202
+        engine.renders.resume()
+        yield
+        engine.renders.shutdown()
+        engine.workers.shutdown(wait=False, cancel_futures=True)
+
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.engine = engine
+    return app
+
+
+def _render_view(record: dict[str, Any], base_url: str) -> dict[str, Any]:
+    view = {"id": record["id"], "status": record["status"], "progress": record.get("progress", 0)}
+    if record["status"] == "completed":
+        view["outputUrl"] = f"{base_url}/api/render/proxy/{record['id']}/download"
+        view["size"] = record.get("size")
+    if record.get("error"):
+        view["error"] = record["error"]
+    if record.get("stage"):
+        view["stage"] = record["stage"]
+    return view
+
+
+def _accept(item: Any, folder: Path, config: EngineConfig) -> dict[str, Any]:
+    """Probe an upload, refuse what isn't acceptable media, store it under its hash."""
+    from media.ffmpeg import FFmpegError
+    from media.probe import probe
+
+    kind = kind_of(item.extension)
+    if kind is None:
+        accepted = ", ".join(e for exts in FORMATS.values() for e in exts)
+        raise AppError(4001, f"unsupported file type '.{item.extension or '?'}' ({item.filename}); accepted: {accepted}")
+    if item.size == 0:
+        raise AppError(4001, f"{item.filename} is empty")
+    try:
+        info = probe(item.path, timeout=10.0)
+    except FFmpegError as exc:
+        raise AppError(4001, f"{item.filename} is not a readable {kind} file ({exc})") from None
+    if kind == "video" and info.video is None:
+        raise AppError(4001, f"{item.filename} has no video stream")
+    if kind == "audio" and info.audio is None:
+        raise AppError(4001, f"{item.filename} has no audio stream")
+    if info.video is not None and info.video.width * info.video.height > config.max_media_pixels:
+        raise AppError(4001, f"{item.filename}: {info.video.width}x{info.video.height} is larger than the engine "
+                             "handles (8192x8192)")
+    if kind in ("video", "audio") and (info.duration_s is None or info.duration_s <= 0):
+        raise AppError(4001, f"{item.filename}: could not read its duration (damaged file?)")
+    if info.duration_s and info.duration_s > config.max_media_seconds:
+        raise AppError(4002, f"{item.filename} is {info.duration_s / 3600:.1f} h long; trim it to under "
+                             f"{config.max_media_seconds / 3600:g} h")
+    stored_as = f"{item.sha256[:20]}.{item.extension}"
+    target = folder / stored_as
+    if target.exists():
+        item.path.unlink(missing_ok=True)
+    else:
+        os.replace(item.path, target)
+    width, height = info.video.display_size if info.video else (None, None)
+    return {"file_id": f"file_{item.sha256[:16]}", "filename": item.filename, "file_type": kind,
+            "stored_as": stored_as, "duration": info.duration_s, "width": width, "height": height,
+            "fps": info.video.fps if info.video else None, "hash": item.sha256, "has_audio": info.has_audio,
+            "size": item.size}

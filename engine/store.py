@@ -1,0 +1,269 @@
+"""What the engine remembers on disk: users and their credits, sessions, renders.
+
+A restarted engine must keep sessions and finished renders (issue: "a restarted server
+keeps sessions"), so every change is written through to JSON files under the data dir —
+atomically (temp file + ``os.replace``), so a crash or a full disk leaves the previous
+version, never half a file. Reads come from memory. One lock serialises writers; the
+engine is one process.
+
+Layout::
+
+    <data>/users.json                 user_id → credits, token hashes, client id
+    <data>/sessions/<sid>/session.json   task, owner, state (draft, uploads, analyses), history
+    <data>/sessions/<sid>/media/      uploaded files (named by content hash)
+    <data>/renders/<render_id>.json   status, progress, draft, output path
+    <data>/renders/<render_id>.mp4    the finished render
+    <data>/music/<key>.wav            synthesised music, reused across renders
+"""
+from __future__ import annotations
+
+import copy
+import errno
+import hashlib
+import json
+import os
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+TOKEN_TTL_S = 7 * 24 * 3600
+CLAIM_TTL_S = 7 * 24 * 3600
+
+
+class StoreError(RuntimeError):
+    """Persisting failed (disk full, permissions); the message is fit for a user."""
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write ``data`` to ``path`` so readers see the old or the new file, never a mix."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        with tmp.open("w", encoding="utf-8") as fh:
+            json.dump(data, fh, ensure_ascii=False, separators=(",", ":"))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise StoreError("the engine's disk is full; free some space and try again") from exc
+        raise StoreError(f"the engine could not save its state ({exc.strerror or exc})") from exc
+
+
+def _read_json(path: Path, default: Any) -> Any:
+    try:
+        with path.open(encoding="utf-8") as fh:
+            return json.load(fh)
+    except FileNotFoundError:
+        return default
+    except (OSError, ValueError):
+        return default
+
+
+@dataclass
+class User:
+    user_id: str
+    client_id: str
+    credits_available: int
+    credits_frozen: int
+    credits_total: int
+    tokens: dict[str, float]  # sha256(token) → expiry (unix time)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"user_id": self.user_id, "client_id": self.client_id, "available": self.credits_available,
+                "frozen": self.credits_frozen, "total": self.credits_total, "tokens": self.tokens}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "User":
+        return cls(user_id=data["user_id"], client_id=data.get("client_id", ""),
+                   credits_available=int(data.get("available", 0)), credits_frozen=int(data.get("frozen", 0)),
+                   credits_total=int(data.get("total", 0)), tokens=dict(data.get("tokens", {})))
+
+
+class Store:
+    """Engine state with write-through persistence."""
+
+    def __init__(self, root: str | os.PathLike[str], *, starting_credits: int = 100) -> None:
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        for sub in ("sessions", "renders", "music"):
+            (self.root / sub).mkdir(exist_ok=True)
+        self.starting_credits = starting_credits
+        self.lock = threading.RLock()
+        raw_users = _read_json(self.root / "users.json", {})
+        self.users: dict[str, User] = {uid: User.from_json(u) for uid, u in raw_users.get("users", {}).items()}
+        self.claims: dict[str, dict[str, Any]] = raw_users.get("claims", {})
+        self.sessions: dict[str, dict[str, Any]] = {}
+        for path in (self.root / "sessions").glob("*/session.json"):
+            data = _read_json(path, None)
+            if isinstance(data, dict) and "session_id" in data:
+                self.sessions[data["session_id"]] = data
+        self.renders: dict[str, dict[str, Any]] = {}
+        for path in (self.root / "renders").glob("*.json"):
+            data = _read_json(path, None)
+            if isinstance(data, dict) and "id" in data:
+                self.renders[data["id"]] = data
+
+    # ------------------------------------------------------------------ users & tokens
+
+    def _save_users(self) -> None:
+        write_json_atomic(self.root / "users.json", {
+            "users": {uid: u.to_json() for uid, u in self.users.items()}, "claims": self.claims})
+
+    def issue_token(self, client_id: str) -> tuple[str, User, float]:
+        """A new anonymous token for ``client_id`` (same user — and credits — as before)."""
+        with self.lock:
+            user = next((u for u in self.users.values() if u.client_id == client_id), None)
+            if user is None:
+                user = User(user_id=f"anon_{secrets.token_hex(8)}", client_id=client_id,
+                            credits_available=self.starting_credits, credits_frozen=0,
+                            credits_total=self.starting_credits, tokens={})
+                self.users[user.user_id] = user
+            token = f"nmv_usr_{secrets.token_urlsafe(24)}"
+            expires = time.time() + TOKEN_TTL_S
+            now = time.time()
+            user.tokens = {h: exp for h, exp in user.tokens.items() if exp > now}
+            user.tokens[_hash(token)] = expires
+            self._save_users()
+            return token, user, expires
+
+    def user_for_token(self, token: str) -> User | None:
+        digest = _hash(token)
+        now = time.time()
+        with self.lock:
+            for user in self.users.values():
+                expiry = user.tokens.get(digest)
+                if expiry is not None and expiry > now:
+                    return user
+        return None
+
+    def expire_tokens(self, token: str | None = None) -> int:
+        """Expire one token (or all): the fault injector's "token expired"."""
+        with self.lock:
+            count = 0
+            for user in self.users.values():
+                for digest in list(user.tokens):
+                    if token is None or digest == _hash(token):
+                        user.tokens[digest] = 0.0
+                        count += 1
+            self._save_users()
+            return count
+
+    def issue_claim(self, user: User, task_id: str, session_id: str) -> str:
+        with self.lock:
+            claim = f"clm_{secrets.token_urlsafe(18)}"
+            self.claims[_hash(claim)] = {"task_id": task_id, "session_id": session_id, "user_id": user.user_id,
+                                         "expires": time.time() + CLAIM_TTL_S}
+            self._save_users()
+            return claim
+
+    def claim(self, claim_token: str) -> dict[str, Any] | None:
+        entry = self.claims.get(_hash(claim_token))
+        if entry and entry.get("expires", 0) > time.time():
+            return entry
+        return None
+
+    # ------------------------------------------------------------------ credits
+
+    def reserve(self, user: User, amount: int) -> bool:
+        """Freeze ``amount`` credits for a running edit; False if the balance is short."""
+        with self.lock:
+            if amount <= 0:
+                return True
+            if user.credits_available < amount:
+                return False
+            user.credits_available -= amount
+            user.credits_frozen += amount
+            self._save_users()
+            return True
+
+    def settle(self, user: User, reserved: int, spent: int) -> None:
+        """Release a reservation, charging ``spent`` (≤ reserved) of it."""
+        with self.lock:
+            spent = max(0, min(spent, reserved))
+            user.credits_frozen = max(0, user.credits_frozen - reserved)
+            user.credits_available += reserved - spent
+            user.credits_total -= spent
+            self._save_users()
+
+    # ------------------------------------------------------------------ sessions
+
+    def session_dir(self, session_id: str) -> Path:
+        return self.root / "sessions" / session_id
+
+    def create_session(self, user: User, task_name: str, language: str) -> dict[str, Any]:
+        with self.lock:
+            session_id = str(secrets.randbelow(10 ** 18) + 10 ** 18)
+            session = {
+                "session_id": session_id,
+                "task_id": f"task_{secrets.token_hex(8)}",
+                "user_id": user.user_id,
+                "task_name": task_name,
+                "language": language,
+                "created_at": time.time(),
+                "state": {"draft": None, "video_infos": [], "canvas_config": {"width": 1920, "height": 1080,
+                                                                              "aspect": "16:9"},
+                          "video_analyses": {}, "generated_media": []},
+                "history": [],
+                "messages": [],
+                "version": 0,
+            }
+            self.sessions[session_id] = session
+            self.save_session(session)
+            return copy.deepcopy(session)
+
+    def session(self, session_id: str) -> dict[str, Any] | None:
+        with self.lock:
+            found = self.sessions.get(session_id)
+            return copy.deepcopy(found) if found else None
+
+    def save_session(self, session: dict[str, Any]) -> None:
+        with self.lock:
+            write_json_atomic(self.session_dir(session["session_id"]) / "session.json", session)
+            self.sessions[session["session_id"]] = copy.deepcopy(session)
+
+    def update_session(self, session_id: str, change: Callable[[dict[str, Any]], Any]) -> Any:
+        """Apply ``change`` to a copy and persist it; the in-memory copy changes only on success."""
+        with self.lock:
+            current = self.sessions.get(session_id)
+            if current is None:
+                raise KeyError(session_id)
+            working = copy.deepcopy(current)
+            result = change(working)
+            working["version"] = int(working.get("version", 0)) + 1
+            self.save_session(working)
+            return result
+
+    def forget_session(self, session_id: str) -> None:
+        with self.lock:
+            self.sessions.pop(session_id, None)
+            path = self.session_dir(session_id) / "session.json"
+            path.unlink(missing_ok=True)
+
+    # ------------------------------------------------------------------ renders
+
+    def render_path(self, render_id: str, suffix: str = ".json") -> Path:
+        return self.root / "renders" / f"{render_id}{suffix}"
+
+    def save_render(self, record: dict[str, Any]) -> None:
+        with self.lock:
+            write_json_atomic(self.render_path(record["id"]), record)
+            self.renders[record["id"]] = copy.deepcopy(record)
+
+    def render(self, render_id: str) -> dict[str, Any] | None:
+        with self.lock:
+            found = self.renders.get(render_id)
+            return copy.deepcopy(found) if found else None
+
+    def iter_renders(self) -> Iterator[dict[str, Any]]:
+        with self.lock:
+            records = [copy.deepcopy(r) for r in self.renders.values()]
+        yield from records

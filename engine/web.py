@@ -1,0 +1,62 @@
+"""The browser view behind a claim link: the project's timeline and its renders.
+
+The skill gives users a link to "open the project in the browser". For the local engine
+that link opens this page: a drawn timeline (one lane per track, segments to scale) and
+a player for each finished render. It is read-only and opened with a claim token, never
+with the API token.
+"""
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from protocol.draft import AUDIO, TEXT, VIDEO, read_draft
+
+_COLORS = {VIDEO: "#38bdf8", AUDIO: "#a78bfa", TEXT: "#fbbf24"}
+_LABELS = {VIDEO: "Video", AUDIO: "Music", TEXT: "Title"}
+
+
+def _timeline_svg(draft_raw: Any) -> str:
+    draft = read_draft(draft_raw)
+    if draft is None or not draft.tracks or not draft.duration_ms:
+        return "<p>The timeline is empty.</p>"
+    width, lane, left = 900, 34, 70
+    scale = (width - left - 10) / draft.duration_ms
+    rows = []
+    for i, track in enumerate(draft.tracks):
+        y = 10 + i * lane
+        color = _COLORS.get(track.type or -1, "#94a3b8")
+        rows.append(f'<text x="0" y="{y + 20}" fill="#cbd5e1" font-size="13">'
+                    f'{html.escape(_LABELS.get(track.type or -1, "Track"))}</text>')
+        for seg in track.segments:
+            if seg.start_ms is None or seg.duration_ms is None:
+                continue
+            x, w = left + seg.start_ms * scale, max(2.0, seg.duration_ms * scale)
+            label = html.escape(seg.text or track.name or seg.name or "")
+            rows.append(f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="26" rx="4" fill="{color}" opacity="0.85">'
+                        f'<title>{label} ({seg.start_ms / 1000:g}-{(seg.end_ms or 0) / 1000:g}s)</title></rect>')
+            rows.append(f'<text x="{x + 6:.1f}" y="{y + 18}" font-size="12" fill="#0f172a">{label[:40]}</text>')
+    height = 20 + len(draft.tracks) * lane
+    seconds = draft.duration_ms / 1000
+    ticks = "".join(
+        f'<text x="{left + t * 1000 * scale:.1f}" y="{height + 12}" fill="#64748b" font-size="11">{t:g}s</text>'
+        for t in [round(seconds * k / 5, 1) for k in range(6)])
+    return f'<svg width="{width}" height="{height + 20}" role="img" aria-label="timeline">{"".join(rows)}{ticks}</svg>'
+
+
+def claim_page(session: dict[str, Any], renders: list[dict[str, Any]], claim: str) -> str:
+    name = html.escape(str(session.get("task_name") or "project"))
+    videos = []
+    for record in sorted(renders, key=lambda r: r.get("created_at", 0), reverse=True):
+        status = html.escape(str(record.get("status")))
+        if record.get("status") == "completed":
+            src = f"/workspace/claim/video/{html.escape(record['id'])}?ct={html.escape(claim)}"
+            videos.append(f'<figure><video controls preload="metadata" width="640" src="{src}"></video>'
+                          f'<figcaption>{html.escape(record["id"])}</figcaption></figure>')
+        else:
+            videos.append(f"<p>{html.escape(record['id'])}: {status} {record.get('progress', 0)}%</p>")
+    return f"""<!doctype html><html><head><meta charset="utf-8"><title>{name} · ai-music</title>
+<style>body{{font-family:system-ui,sans-serif;background:#0f172a;color:#e2e8f0;margin:2rem}}
+h1{{font-weight:600}}figure{{margin:1rem 0}}</style></head><body>
+<h1>{name}</h1><h2>Timeline</h2>{_timeline_svg(session["state"].get("draft"))}
+<h2>Renders</h2>{"".join(videos) or "<p>No renders yet.</p>"}</body></html>"""

@@ -1,0 +1,202 @@
+"""The turn loop: route → action → GUI-translated reply, as the skill document describes.
+
+One :class:`Conversation` serves every front end (``say``, ``run``, the REPL, the
+harness, MCP). A turn is routed by the document's table; each step runs its action;
+whatever the backend's GUI talk stood for is carried out or offered: "click Export"
+renders when the user asked for the video (otherwise it is offered in words), "preview
+in timeline" shows the track summary, "check your account" shows the credits, "drag
+the music" becomes an invitation to say the change. Errors end the turn with the
+skill's guidance, never a traceback, and technical details stay out of the chat.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from runtime.gui import GuiTranslator
+from runtime.router import Route, Router
+from runtime.skillfile import Action, GuiAction
+from skill import errors
+from skill.actions import Output
+from skill.actions.chat import ChatResult, chat
+from skill.actions.credits import credits
+from skill.actions.export import export
+from skill.actions.state import state
+from skill.actions.upload import upload
+from skill.connection import Connection
+
+_RETRY = re.compile(r"^\s*(?:retry|try again|resend it|重试|再试一次)\s*[.!]?\s*$", re.I)
+
+
+@dataclass
+class TurnReport:
+    """What happened in one turn — the ``say --json`` object is built from it."""
+
+    route: Route | None = None
+    replies: list[str] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+    links: list[str] = field(default_factory=list)
+    credits: dict[str, Any] | None = None
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    chat: ChatResult | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def to_json(self) -> dict[str, Any]:
+        chat_info = None
+        if self.chat is not None:
+            chat_info = {"silent": self.chat.silent, "changes": self.chat.changes, "dropped": self.chat.dropped,
+                         "timed_out": self.chat.timed_out, "recovered": self.chat.recovered,
+                         "notices": self.chat.notices, "tool_calls": self.chat.tool_calls}
+        return {"ok": self.ok, "route": self.route.to_json() if self.route else None,
+                "reply": "\n".join(r for r in self.replies if r), "files": self.files, "links": self.links,
+                "credits": self.credits, "chat": chat_info, "errors": self.errors}
+
+
+class Conversation:
+    def __init__(self, conn: Connection, out: Output, *, auto_export: bool = False,
+                 output_dir: Path | None = None, export_dest: Path | None = None) -> None:
+        self.conn = conn
+        self.skill = conn.skill
+        self.out = out
+        self.router = Router(self.skill)
+        self.gui = GuiTranslator(self.skill)
+        self.auto_export = auto_export
+        self.output_dir = output_dir
+        self.export_dest = export_dest
+        self.failed_message: str | None = None
+
+    # ------------------------------------------------------------------ greeting
+
+    def greeting(self) -> str:
+        conv = self.skill.conversation
+        lines = [conv.greeting or f"Ready: {self.skill.frontmatter.display_name or self.skill.name}."]
+        if conv.examples:
+            lines.append("Try saying: " + " · ".join(f"“{e}”" for e in conv.examples))
+        return "\n".join(lines)
+
+    def connect(self) -> None:
+        """Token and session up front, with the document's status line ("Connecting...")."""
+        self.out.notice(self.skill.conversation.connecting or "Connecting…")
+        self.conn.ensure_session()
+
+    # ------------------------------------------------------------------ turns
+
+    def turn(self, text: str, attachments: tuple[str, ...] | list[str] = ()) -> TurnReport:
+        report = TurnReport()
+        if _RETRY.match(text or "") and self.failed_message and not attachments:
+            text = self.failed_message  # the user asked for it explicitly: safe to send again
+        route = self.router.route(text, list(attachments))
+        report.route = route
+        steps = list(route.steps)
+        if self.auto_export and not any(s.action is Action.EXPORT for s in steps) and any(
+                s.action in (Action.CHAT, Action.UPLOAD) for s in steps):
+            steps.append(Route(action=Action.EXPORT, reason="the job ends with an export"))
+        wants_export = any(s.action is Action.EXPORT for s in steps)
+        for step in steps:
+            try:
+                self._step(step, report, wants_export)
+            except errors.NemoError as exc:
+                message = self._message(exc)
+                report.errors.append({"code": getattr(exc, "code", None), "type": type(exc).__name__,
+                                      "message": message})
+                self._reply(report, message)
+                break
+        return report
+
+    def action(self, action: Action) -> TurnReport:
+        """Run one action directly (the REPL's /status, /credits, /export)."""
+        report = TurnReport(route=Route(action=action, reason="command"))
+        try:
+            self._step(report.route, report, action is Action.EXPORT)
+        except errors.NemoError as exc:
+            message = self._message(exc)
+            report.errors.append({"code": getattr(exc, "code", None), "type": type(exc).__name__,
+                                  "message": message})
+            self._reply(report, message)
+        return report
+
+    def _reply(self, report: TurnReport, text: str) -> None:
+        if text:
+            report.replies.append(text)
+            self.out.say(text)
+
+    def _message(self, exc: errors.NemoError) -> str:
+        if isinstance(exc, errors.ApiError) and not isinstance(exc, (errors.AuthError,)):
+            return errors.guidance(exc, self.skill, anonymous=self.conn.anonymous,
+                                   user_id=self.conn.user_id or self.conn.client.user_id,
+                                   web_url=self.conn.backend.web_url)
+        return exc.user_message
+
+    def _step(self, step: Route, report: TurnReport, wants_export: bool) -> None:
+        if step.action is Action.UPLOAD:
+            if not step.attachments:
+                self._reply(report, "Send me the file — type or drop its path here — or give me a URL.")
+                return
+            result = upload(self.conn, list(step.attachments), self.out)
+            self._reply(report, result.text)
+        elif step.action is Action.CHAT:
+            self._chat(step, report, wants_export)
+        elif step.action is Action.STATE:
+            self._reply(report, state(self.conn).text)
+        elif step.action is Action.CREDITS:
+            result = credits(self.conn)
+            report.credits = {"available": result.credits.available, "frozen": result.credits.frozen,
+                              "total": result.credits.total}
+            self._reply(report, result.text)
+        elif step.action is Action.EXPORT:
+            result = export(self.conn, self.out, dest=self.export_dest, directory=self.output_dir)
+            report.files.append(str(result.path))
+            if result.link:
+                report.links.append(result.link)
+            self._reply(report, result.text)
+
+    def _chat(self, step: Route, report: TurnReport, wants_export: bool) -> None:
+        message = step.text.strip()
+        if not message:
+            examples = self.skill.conversation.examples
+            hint = f" For example: “{examples[0]}”." if examples else ""
+            self._reply(report, f"What would you like to do with your video?{hint}")
+            return
+        result = chat(self.conn, self.gui, message, self.out)
+        report.chat = result
+        if result.text:
+            report.replies.append(result.text)
+            self.out.say("")
+        if result.stream_error and not result.text:
+            self._reply(report, f"The backend could not finish that: {result.stream_error}")
+        if result.dropped or result.timed_out:
+            if result.recovered:
+                self._reply(report, "The connection dropped, but your edit went through:\n" + "\n".join(result.changes))
+            else:
+                self.failed_message = message
+                self._reply(report, "The connection dropped and no change showed up after checking several times. "
+                                    "Say “retry” to send your request again.")
+                return
+        elif result.silent:
+            self._reply(report, "\n".join(result.changes) if result.changes else
+                        "✅ Done — the project looks the same as before, though. Tell me what you'd like changed.")
+        self.failed_message = None
+        self._followups(result, report, wants_export)
+
+    def _followups(self, result: ChatResult, report: TurnReport, wants_export: bool) -> None:
+        done: set[GuiAction] = set()
+        for follow in result.followups:
+            action = follow.action
+            if action in done:
+                continue
+            done.add(action)
+            if action is GuiAction.EXPORT and not wants_export:
+                self._reply(report, "When you're happy with it, say “export” and I'll render the MP4.")
+            elif action in (GuiAction.SUMMARY, GuiAction.STATE, GuiAction.QUERY) and not (
+                    {GuiAction.SUMMARY, GuiAction.STATE, GuiAction.QUERY} & (done - {action})):
+                self._reply(report, state(self.conn).summary)
+            elif action is GuiAction.CREDITS:
+                self._reply(report, credits(self.conn).text)
+            elif action is GuiAction.EDIT:
+                self._reply(report, "Want it placed differently? Just say so — for example “start the music at "
+                                    "0:05” or “move the title to the bottom”.")

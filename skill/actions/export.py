@@ -1,0 +1,178 @@
+"""§3.5 Export & deliver — render, poll, download; resumable across runs.
+
+Never sent to the backend as a chat message (the document is explicit). Steps:
+(a) pre-check the draft (at least one track with segments, else "generate first");
+(b) submit a render with a unique id — the id is saved in the config dir *before* it is
+submitted, so an interrupted run finds it next time and resumes polling instead of
+orphaning the job; (c) poll at the skill's interval (``NEMO_POLL_INTERVAL`` overrides),
+within the document's budget (interval × max polls); a failed render is retried once
+with a new id; (d) download streamed to ``<file>.part`` and renamed (resumed with a
+Range request after an interruption), from the output URL or the fallback endpoint;
+(e) hand over the file and the project link — a claim-token link, never a URL with the
+API token in it.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from protocol.draft import read_draft
+from skill import errors
+from skill.actions import Output
+from skill.actions.state import fetch_state
+from skill.client import RenderStatus
+from skill.connection import Connection
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    path: Path
+    render_id: str
+    link: str | None
+    size: int
+    resumed: bool
+    text: str
+
+
+def draft_hash(draft: Any) -> str:
+    return hashlib.sha256(json.dumps(draft, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def new_render_id() -> str:
+    return f"render_{int(time.time() * 1000)}_{secrets.token_hex(3)}"
+
+
+def _progress_messages(conn: Connection) -> tuple[str, str, str]:
+    """(start, progress template with {p}, done) from the document's progress line."""
+    found = list(conn.skill.export.progress)
+    start = next((m for m in found if "%" not in m and "✅" not in m), "⏳ Rendering…")
+    percent = next((re.sub(r"\d+%", "{p}%", m) for m in found if "%" in m), "⏳ {p}%")
+    done = next((m for m in found if "✅" in m), "✅ Video ready!")
+    return start, percent, done
+
+
+def _default_dest(directory: Path, task: str, render_id: str) -> Path:
+    stem = re.sub(r"[^\w.-]+", "-", task).strip("-") or "video"
+    return directory / f"{stem}-{render_id.split('_', 1)[-1]}.mp4"
+
+
+def export(conn: Connection, out: Output, *, dest: Path | None = None, directory: Path | None = None) -> ExportResult:
+    session = conn.ensure_session()
+    key = conn.backend.key
+    pending = {rid: entry for rid, entry in conn.store.pending_renders(key).items()
+               if entry.get("session_id") == session.session_id}
+    state = fetch_state(conn)
+    draft = state.get("draft")
+    parsed = read_draft(draft)
+    current = draft_hash(draft)
+    resumed = next(((rid, e) for rid, e in pending.items() if e.get("draft") == current), None)
+    for rid in pending:
+        if resumed is None or rid != resumed[0]:
+            conn.store.save_render(key, rid, None)  # made for an older draft: superseded
+    start, percent, done_message = _progress_messages(conn)
+    if resumed is not None:
+        render_id, entry = resumed
+        target = Path(entry["dest"])
+        out.notice(f"Resuming the render started earlier ({render_id})…")
+    else:
+        if parsed is None or not parsed.exportable:
+            raise errors.NothingToExport("nothing to export yet",
+                                         user_message="There's nothing to export yet — send a video and ask for "
+                                                      "music (or describe the track you want) first.")
+        render_id = new_render_id()
+        target = dest or _default_dest(directory or Path.cwd(), session.task_id or "video", render_id)
+        conn.store.save_render(key, render_id, {"session_id": session.session_id, "draft": current,
+                                                "dest": str(target.resolve()), "started": time.time()})
+        out.notice(start)
+    status = _render_until_done(conn, out, render_id, draft, percent, target, submitted=resumed is not None)
+    render_id = status.id
+    path = conn.call(lambda: conn.client.download_render(
+        status, target, lambda n, total: out.progress("Downloading", n, total)))
+    for rid in list(conn.store.pending_renders(key)):
+        if rid in (render_id, *pending):
+            conn.store.save_render(key, rid, None)
+    link = project_link(conn)
+    size = path.stat().st_size
+    text = f"{done_message} {path} ({size / 1024 / 1024:.1f} MB)"
+    if link:
+        text += f"\nOpen the project in your browser: {link}"
+    return ExportResult(path=path, render_id=render_id, link=link, size=size, resumed=resumed is not None, text=text)
+
+
+def _render_until_done(conn: Connection, out: Output, render_id: str, draft: Any, percent: str, target: Path,
+                       *, submitted: bool) -> RenderStatus:
+    settings = conn.settings
+    retried = False
+    session = conn.ensure_session()
+    while True:
+        if not submitted:
+            rid = render_id
+            try:
+                conn.in_session(lambda s: conn.client.submit_render(rid, s.session_id, draft))
+            except errors.TransportError:
+                pass  # it may have been created: polling tells (a repeated id is idempotent)
+        submitted = False
+        status = _poll(conn, out, render_id, percent, settings.poll_budget_s)
+        if status.status == "completed":
+            return status
+        if status.status in ("failed", "missing") and not retried:
+            retried = True
+            conn.store.save_render(conn.backend.key, render_id, None)
+            render_id = new_render_id()
+            conn.store.save_render(conn.backend.key, render_id, {
+                "session_id": session.session_id, "draft": draft_hash(draft), "dest": str(target.resolve()),
+                "started": time.time()})
+            out.notice(f"The render failed ({status.error or 'no reason given'}); trying again with a new job…")
+            continue
+        if status.status == "timeout":
+            raise errors.RenderFailed("render still running",
+                                      user_message="The render is still running after the documented wait. "
+                                                   "Run the export again later — it will pick up the same job.")
+        raise errors.RenderFailed(f"render {status.status}: {status.error}",
+                                  user_message=f"The render {status.status}: {status.error or 'no reason given'}.")
+
+
+def _poll(conn: Connection, out: Output, render_id: str, percent: str, budget_s: float) -> RenderStatus:
+    settings = conn.settings
+    deadline = time.monotonic() + budget_s
+    last_shown = -1
+    while True:
+        try:
+            status = conn.call(lambda: conn.client.poll_render(render_id))
+        except errors.ApiError as exc:
+            if exc.http_status == 404 or exc.code == 1002:
+                return RenderStatus(render_id, "missing", None, None, "the backend does not know this render")
+            raise
+        if status.progress is not None:
+            out.progress("Rendering", status.progress, 100)
+            if status.progress // 25 > last_shown // 25 and 0 < status.progress < 100:
+                out.notice(percent.replace("{p}", str(status.progress)))
+            last_shown = status.progress
+        if status.status in ("completed", "failed", "cancelled"):
+            if status.status == "completed" and status.output_url is None:
+                status = RenderStatus(status.id, status.status, 100, None, None)
+            return status
+        if time.monotonic() >= deadline:
+            return RenderStatus(render_id, "timeout", status.progress, None, None)
+        time.sleep(settings.poll_interval_s)
+
+
+def project_link(conn: Connection) -> str | None:
+    """The browser link to the project: via a claim token, never with the API token."""
+    session = conn.ensure_session()
+    web = conn.backend.web_url
+    kind = conn.skill.links.project_kind
+    if kind == "task" and conn.skill.links.project:
+        return web + conn.skill.links.project.replace("{task_id}", session.task_id or "").replace(
+            "{session_id}", session.session_id)
+    try:
+        claim = conn.call(lambda: conn.client.claim_token(session.task_id, session.session_id))
+    except errors.NemoError:
+        return None
+    return f"{web}/workspace/claim?ct={claim}"

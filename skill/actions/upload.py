@@ -1,0 +1,85 @@
+"""§3.2 Upload — files streamed from disk, or URLs; refused locally when the skill says so.
+
+Before anything is sent, each file is checked against what the document states: it
+exists, is a regular non-empty file, has an accepted extension (4001) and is within the
+size limit (4002). A file the backend would refuse costs no upload time and no request.
+Files go out in one multipart request (several ``files`` fields), read from disk in
+chunks, so memory does not grow with file size.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+from skill import errors
+from skill.actions import Output
+from skill.client import UploadedFile
+from skill.connection import Connection
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    files: tuple[UploadedFile, ...]
+    text: str
+
+
+def check_file(conn: Connection, raw: str) -> Path:
+    """The path to upload, or :class:`~skill.errors.BadInput` saying why not."""
+    path = Path(os.path.expanduser(raw))
+    if not path.exists():
+        raise errors.BadInput(f"{raw}: no such file")
+    if path.is_dir():
+        raise errors.BadInput(f"{raw} is a folder; send a video, image or audio file")
+    if not path.is_file():
+        raise errors.BadInput(f"{raw} is not a regular file")
+    formats = conn.skill.formats
+    ext = path.suffix.lower().lstrip(".")
+    if formats.all and ext not in formats.all:
+        raise errors.BadInput(f"{path.name}: .{ext or '?'} files are not supported — accepted formats: "
+                              f"{', '.join(formats.all)}", code=4001)
+    size = path.stat().st_size
+    if size == 0:
+        raise errors.BadInput(f"{path.name} is empty (0 bytes)")
+    limit = conn.settings.max_upload_bytes
+    if limit and size > limit:
+        raise errors.BadInput(f"{path.name} is {size / 1024 / 1024:.0f} MB; the limit is {limit // 1024 // 1024} MB "
+                              "— compress or trim it first", code=4002)
+    return path
+
+
+def check_url(raw: str) -> str:
+    parsed = urlparse(raw)
+    if parsed.scheme not in ("http", "https", "file") or (parsed.scheme != "file" and not parsed.netloc):
+        raise errors.BadInput(f"{raw}: not a http(s):// or file:// URL")
+    return raw
+
+
+def _describe(f: UploadedFile) -> str:
+    bits = [f.file_type or "file"]
+    if f.duration:
+        bits.append(f"{f.duration:.1f}s")
+    if f.width and f.height:
+        bits.append(f"{f.width}×{f.height}")
+    return f"📎 {f.filename} ({', '.join(bits)})"
+
+
+def upload(conn: Connection, items: list[str], out: Output) -> UploadResult:
+    """Upload local paths and URLs (checked first; nothing is sent if any check fails)."""
+    urls = [check_url(i) for i in items if "://" in i]
+    paths = [check_file(conn, i) for i in items if "://" not in i]
+    uploaded: list[UploadedFile] = []
+    if paths:
+        total = sum(p.stat().st_size for p in paths)
+        sent = [0]
+
+        def progress(n: int) -> None:
+            sent[0] += n
+            out.progress("Uploading", sent[0], total)
+
+        uploaded += conn.in_session(lambda s: conn.client.upload_files(s.session_id, paths, progress))
+    if urls:
+        uploaded += conn.in_session(lambda s: conn.client.upload_urls(s.session_id, urls))
+    lines = [_describe(f) for f in uploaded]
+    return UploadResult(tuple(uploaded), "\n".join(lines) if lines else "Nothing was uploaded.")

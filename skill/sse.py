@@ -1,0 +1,76 @@
+"""Server-sent events off the wire, heartbeats included.
+
+We decode SSE ourselves rather than with httpx-sse because that decoder drops comment
+lines (``: ping``) — and for this skill a comment is information: it is the backend's
+heartbeat, proof that a long generation is still alive (SKILL.md "SSE Handling"). The
+decoder follows the HTML spec: ``data:`` lines accumulate (multi-line data is joined
+with "\\n"), a blank line dispatches, ``event``/``id``/``retry`` fields are kept, a single
+space after the colon is dropped, unknown fields are ignored. Line endings (CR, LF,
+CRLF) are already normalised by ``httpx.Response.iter_lines``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Iterator
+
+
+@dataclass(frozen=True)
+class RawEvent:
+    """One dispatched event; ``comment`` is True for a heartbeat comment line."""
+
+    data: str
+    event: str = "message"
+    id: str | None = None
+    retry: int | None = None
+    comment: bool = False
+
+
+class Decoder:
+    def __init__(self) -> None:
+        self._data: list[str] = []
+        self._event = ""
+        self._id: str | None = None
+        self._retry: int | None = None
+
+    def feed(self, line: str) -> RawEvent | None:
+        """Feed one line (without its line ending); return an event when one completes."""
+        if line == "":
+            return self._dispatch()
+        if line.startswith(":"):
+            return RawEvent(data=line[1:].strip(), event="comment", comment=True)
+        name, sep, value = line.partition(":")
+        if sep and value.startswith(" "):
+            value = value[1:]
+        if name == "data":
+            self._data.append(value)
+        elif name == "event":
+            self._event = value
+        elif name == "id" and "\x00" not in value:
+            self._id = value
+        elif name == "retry" and value.isdigit():
+            self._retry = int(value)
+        return None
+
+    def _dispatch(self) -> RawEvent | None:
+        if not self._data and not self._event:
+            self._retry = None
+            return None
+        event = RawEvent(data="\n".join(self._data), event=self._event or "message", id=self._id,
+                         retry=self._retry)
+        self._data, self._event, self._retry = [], "", None
+        return event
+
+    def flush(self) -> RawEvent | None:
+        """At end of stream: a final event without its blank line still counts."""
+        return self._dispatch()
+
+
+def decode(lines: Iterable[str]) -> Iterator[RawEvent]:
+    decoder = Decoder()
+    for line in lines:
+        event = decoder.feed(line.rstrip("\r\n"))
+        if event is not None:
+            yield event
+    last = decoder.flush()
+    if last is not None:
+        yield last
