@@ -89,6 +89,7 @@ class Turn:
     silent: bool
     compose: Callable[[dict[str, Any], dict[str, Any], str], dict[str, Any]]  # (brief, cues, key) → resolved
     wait_for_analyses: Callable[[list[str], float], Any]                      # awaitable per file ids
+    committed: Callable[[str], None] = lambda session_id: None                # the draft changed
     queue: asyncio.Queue = field(default_factory=asyncio.Queue)
     invocation: str = field(default_factory=lambda: f"e-{uuid.uuid4().hex[:16]}")
 
@@ -130,6 +131,8 @@ async def _work(turn: Turn) -> int:
         _save_messages(turn, session, text)
         return 0
 
+    if any(e.name in MUSIC_EDITS for e in plan.edits):
+        await _analyses_of(turn, session)  # default music level depends on whether someone speaks
     editor = Editor(session)
     editor.snapshot()
     results: list[Result] = []
@@ -157,6 +160,7 @@ async def _work(turn: Turn) -> int:
                 stored["state"][key] = session["state"].get(key)
             stored["history"] = session.get("history", [])
         turn.store.update_session(turn.session_id, commit)
+        turn.committed(turn.session_id)
 
     lines = [replies.describe(r, zh, music_info if r.name in MUSIC_EDITS else None) for r in results]
     lines += [replies.failed(reason, zh) for reason in failures]
@@ -176,13 +180,7 @@ async def _ensure_music(turn: Turn, session: dict[str, Any]) -> dict[str, Any] |
     music = track(draft, AUDIO)
     if music is None or music.get("m", {}).get("kind") != "bgm":
         return None
-    video = track(draft, VIDEO)
-    file_ids = sorted({s["src"] for s in video.get("sg", [])}) if video else []
-    if file_ids:
-        await _heartbeats_while(turn, asyncio.ensure_future(turn.wait_for_analyses(file_ids, 300.0)))
-        fresh = turn.store.session(turn.session_id)
-        if fresh is not None:
-            session["state"]["video_analyses"] = fresh["state"].get("video_analyses", {})
+    await _analyses_of(turn, session)
     seg = music["sg"][0]
     cues = timeline_cues(draft, session["state"].get("video_analyses", {}), int(seg["st"]), int(seg["d"]))
     key = music_key(music, cues_key(cues))
@@ -201,6 +199,19 @@ async def _ensure_music(turn: Turn, session: dict[str, Any]) -> dict[str, Any] |
                   "genre": resolved.get("genre"), "bpm": resolved.get("bpm"), "seed": resolved.get("seed")})
     del media[:-20]
     return resolved
+
+
+async def _analyses_of(turn: Turn, session: dict[str, Any]) -> None:
+    """Wait (with heartbeats) until the session's clips are analysed; refresh them in ``session``."""
+    draft = session["state"].get("draft") or {}
+    video = track(draft, VIDEO) if draft else None
+    file_ids = sorted({s["src"] for s in video.get("sg", [])}) if video else []
+    if not file_ids:
+        return
+    await _heartbeats_while(turn, asyncio.ensure_future(turn.wait_for_analyses(file_ids, 300.0)))
+    fresh = turn.store.session(turn.session_id)
+    if fresh is not None:
+        session["state"]["video_analyses"] = fresh["state"].get("video_analyses", {})
 
 
 async def _say(turn: Turn, text: str) -> None:

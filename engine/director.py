@@ -173,9 +173,10 @@ class Director:
             return Plan((), lang, question="export" if "upload" not in question.group(0) and "上传" not in question.group(0)
                         else "upload")
 
-        title = self._title(text)
+        raw = message.strip()  # titles keep the user's own line breaks and spacing
+        title = self._title(raw)
         title_span = (title.args.pop("_span") if title else None)
-        rest = text if not title_span else text[:title_span[0]] + " " + text[title_span[1]:]
+        rest = text if not title_span else " ".join((raw[:title_span[0]] + " " + raw[title_span[1]:]).split())
         rest_lower = rest.lower()
 
         edits += self._media(rest_lower, ctx)

@@ -20,16 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from engine.audio_io import write_wav
-from engine.mix import SAMPLE_RATE, Source, build_soundtrack
+from engine.mix import Source
 from engine.titles import render_title
 from media.ffmpeg import FFmpegError, ffmpeg_exe, last_line, pathlike
 from media.probe import MediaInfo, probe
 from protocol.draft import TEXT, VIDEO
 
-ENCODE_PRESET = "veryfast"
+ENCODE_PRESET = "superfast"
 ENCODE_CRF = "20"
-AUDIO_BITRATE = "192k"
 Progress = Callable[[float, str], None]
 
 
@@ -45,11 +43,9 @@ class Cancelled(RenderError):
 class RenderJob:
     draft: Mapping[str, Any]
     sources: Mapping[str, Source]
-    music_path: Callable[[str], Path]
-    speech: list[tuple[float, float]]
+    soundtrack: Callable[[], Path]     # the finished AAC soundtrack (see engine.soundtracks)
     out: Path
     work_dir: Path
-    master: Callable[..., Any] | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
     process: subprocess.Popen[bytes] | None = None
 
@@ -100,11 +96,9 @@ def render(job: RenderJob, progress: Progress) -> Path:
     job.work_dir.mkdir(parents=True, exist_ok=True)
     progress(0.02, "mixing audio")
     try:
-        audio = build_soundtrack(job.draft, job.sources, job.music_path, job.speech, master=job.master)
+        audio = job.soundtrack()
     except (FFmpegError, FileNotFoundError, ValueError) as exc:
         raise RenderError(f"could not build the soundtrack: {exc}") from exc
-    wav = job.work_dir / "soundtrack.wav"
-    write_wav(wav, audio, SAMPLE_RATE)
     if job.cancel.is_set():
         raise Cancelled("render cancelled")
     progress(0.15, "encoding video")
@@ -118,13 +112,12 @@ def render(job: RenderJob, progress: Progress) -> Path:
     seconds = total_ms / 1000
     fast = fast_path_source(job.draft, job.sources, probe_of)
     if fast is not None:
-        args = ["-i", pathlike(fast.path), "-i", pathlike(wav), "-map", "0:v:0", "-map", "1:a:0",
+        args = ["-i", pathlike(fast.path), "-i", pathlike(audio), "-map", "0:v:0", "-map", "1:a:0",
                 "-c:v", "copy"]
     else:
-        args = _full_graph(job, probe_of, wav)
+        args = _full_graph(job, audio, probe_of)
     tmp = job.out.with_name(f".{job.out.name}.part.mp4")
-    args += ["-c:a", "aac", "-b:a", AUDIO_BITRATE, "-ar", str(SAMPLE_RATE), "-t", f"{seconds:.3f}",
-             "-movflags", "+faststart", "-f", "mp4", "-y", pathlike(tmp)]
+    args += ["-c:a", "copy", "-t", f"{seconds:.3f}", "-movflags", "+faststart", "-f", "mp4", "-y", pathlike(tmp)]
     try:
         _run(job, args, seconds, lambda f: progress(0.15 + 0.85 * f, "encoding video"))
         os.replace(tmp, job.out)
@@ -134,7 +127,7 @@ def render(job: RenderJob, progress: Progress) -> Path:
     return job.out
 
 
-def _full_graph(job: RenderJob, probe_of: Callable[[str], MediaInfo], wav: Path) -> list[str]:
+def _full_graph(job: RenderJob, wav: Path, probe_of: Callable[[str], MediaInfo]) -> list[str]:
     width, height = canvas(job.draft)
     total = int(job.draft["d"]) / 1000
     segments = _video_segments(job.draft)
@@ -170,7 +163,9 @@ def _full_graph(job: RenderJob, probe_of: Callable[[str], MediaInfo], wav: Path)
             else:
                 inputs += ["-ss", f"{int(seg.get('ss', 0)) / 1000:.3f}", "-t", f"{duration:.3f}",
                            "-i", pathlike(src.path)]
-            chains.append(f"[{index}:v]{fit},trim=duration={duration:.3f},setpts=PTS-STARTPTS[v{index}]")
+            chain = _fit(src, probe_of, fit, width, height, fps) if len(segments) == 1 else fit + ","
+            chains.append(f"[{index}:v]{chain}trim=duration={duration:.3f},"
+                          f"setpts=PTS-STARTPTS[v{index}]")
             labels.append(f"[v{index}]")
             index += 1
             cursor = start + duration
@@ -181,21 +176,31 @@ def _full_graph(job: RenderJob, probe_of: Callable[[str], MediaInfo], wav: Path)
     current = "base"
     for number, title in enumerate(_titles(job.draft)):
         meta = title.get("m") or {}
-        png = render_title(job.work_dir / f"title{number}.png", str(meta["text"]), width, height,
-                           str(meta.get("position") or "center"))
-        start, end = int(title["st"]) / 1000, (int(title["st"]) + int(title["d"])) / 1000
-        fade = min(0.3, (end - start) / 4)
-        inputs += ["-loop", "1", "-framerate", str(fps), "-t", f"{total:.3f}", "-i", pathlike(png)]
-        chains.append(f"[{index}:v]format=rgba,fade=t=in:st={start:.3f}:d={fade:.3f}:alpha=1,"
-                      f"fade=t=out:st={end - fade:.3f}:d={fade:.3f}:alpha=1[t{number}]")
-        chains.append(f"[{current}][t{number}]overlay=0:0:enable='between(t,{start:.3f},{end:.3f})'"
-                      f":format=auto[o{number}]")
+        png, x, y = render_title(job.work_dir / f"title{number}.png", str(meta["text"]), width, height,
+                                 str(meta.get("position") or "center"))
+        start, length = int(title["st"]) / 1000, int(title["d"]) / 1000
+        fade = min(0.3, length / 4)
+        # the title stream exists only while the title shows; outside it the overlay passes frames through
+        inputs += ["-loop", "1", "-framerate", str(fps), "-t", f"{length:.3f}", "-i", pathlike(png)]
+        chains.append(f"[{index}:v]format=rgba,fade=t=in:st=0:d={fade:.3f}:alpha=1,"
+                      f"fade=t=out:st={length - fade:.3f}:d={fade:.3f}:alpha=1,setpts=PTS+{start:.3f}/TB[t{number}]")
+        chains.append(f"[{current}][t{number}]overlay={x}:{y}:eof_action=pass:format=auto[o{number}]")
         current = f"o{number}"
         index += 1
     chains.append(f"[{current}]format=yuv420p[vout]")
     return [*inputs, "-filter_complex", ";".join(chains), "-map", "[vout]", "-map", f"{audio_input}:a:0",
             "-c:v", "libx264", "-preset", ENCODE_PRESET, "-crf", ENCODE_CRF, "-pix_fmt", "yuv420p",
             "-r", str(fps), "-g", str(fps * 2)]
+
+
+def _fit(src: Source, probe_of: Callable[[str], MediaInfo], fit: str, width: int, height: int, fps: int) -> str:
+    """The scale/pad/fps chain, or nothing for a clip already on the canvas (saves a copy per frame)."""
+    if src.kind == "video":
+        video = probe_of(src.path).video
+        if (video is not None and not video.rotation and (video.width, video.height) == (width, height)
+                and abs(video.fps - fps) < 0.01 and video.pix_fmt == "yuv420p"):
+            return ""
+    return fit + ","
 
 
 def _run(job: RenderJob, args: list[str], seconds: float, progress: Callable[[float], None]) -> None:

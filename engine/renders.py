@@ -19,6 +19,7 @@ from typing import Any, Callable
 from engine.faults import Faults
 from engine.mix import sources_from_infos, speech_on_timeline
 from engine.render import Cancelled, RenderError, RenderJob, render
+from engine.soundtracks import Soundtracks
 from engine.store import Store, StoreError
 
 PROGRESS_SAVE_EVERY_S = 1.0
@@ -30,7 +31,7 @@ class RenderManager:
                  master: Callable[..., Any] | None = None) -> None:
         self.store = store
         self.faults = faults
-        self.master = master
+        self.soundtracks = Soundtracks(store.root / "mixes", master)
         self.pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="render")
         self.jobs: dict[str, RenderJob] = {}
         self.lock = threading.Lock()
@@ -90,15 +91,12 @@ class RenderManager:
         if self.faults.take_render_failure():
             self._fail(record, "render node crashed (injected fault)")
             return
-        media = self.store.session_dir(session["session_id"]) / "media"
         out = self.store.render_path(render_id, ".mp4")
         work = self.store.root / "renders" / f"{render_id}.work"
+        sources, speech = self._audio_inputs(session, record["draft"])
         job = RenderJob(
-            draft=record["draft"],
-            sources=sources_from_infos(session["state"].get("video_infos", []), media),
-            music_path=lambda key: self.store.root / "music" / f"{key}.wav",
-            speech=speech_on_timeline(record["draft"], session["state"].get("video_analyses", {})),
-            out=out, work_dir=work, master=self.master,
+            draft=record["draft"], sources=sources, out=out, work_dir=work,
+            soundtrack=lambda: self.soundtracks.ensure(record["draft"], sources, self._music_path, speech),
         )
         with self.lock:
             self.jobs[render_id] = job
@@ -133,6 +131,26 @@ class RenderManager:
                 self.jobs.pop(render_id, None)
             shutil.rmtree(work, ignore_errors=True)
 
+    def _music_path(self, key: str) -> Path:
+        return self.store.root / "music" / f"{key}.wav"
+
+    def _audio_inputs(self, session: dict[str, Any], draft: dict[str, Any]):  # noqa: ANN202
+        media = self.store.session_dir(session["session_id"]) / "media"
+        sources = sources_from_infos(session["state"].get("video_infos", []), media)
+        return sources, speech_on_timeline(draft, session["state"].get("video_analyses", {}))
+
+    def prepare_audio(self, session_id: str) -> None:
+        """Start mixing the session's current draft now, so a render finds it ready."""
+        session = self.store.session(session_id)
+        draft = (session or {}).get("state", {}).get("draft")
+        if not session or not draft or not draft.get("t"):
+            return
+        sources, speech = self._audio_inputs(session, draft)
+        try:
+            self.soundtracks.prepare(draft, sources, self._music_path, speech)
+        except RuntimeError:  # pool shut down: the engine is stopping
+            pass
+
     def _save_progress(self, record: dict[str, Any]) -> None:
         current = self.store.render(record["id"])
         if current is not None and current.get("status") == "cancelled":
@@ -158,6 +176,7 @@ class RenderManager:
             if job.process is not None and job.process.poll() is None:
                 job.process.kill()
         self.pool.shutdown(wait=False, cancel_futures=True)
+        self.soundtracks.shutdown()
 
 
 def output_file(store: Store, render_id: str) -> Path | None:

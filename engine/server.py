@@ -257,7 +257,8 @@ def create_app(config: EngineConfig | None = None) -> Starlette:
             raise AppError(2001, f"out of credits: this edit needs {cost}, {user.credits_available} left")
         turn = agent.Turn(store=engine.store, config=config, user=user, session_id=session["session_id"],
                           message=text, plan=plan, reserved=cost, silent=engine.faults.next_chat_is_silent(),
-                          compose=engine.compose, wait_for_analyses=engine.wait_for_analyses)
+                          compose=engine.compose, wait_for_analyses=engine.wait_for_analyses,
+                          committed=engine.renders.prepare_audio)
         task = asyncio.create_task(agent.run_turn(turn))
         drop_after = engine.faults.take_sse_drop()
 

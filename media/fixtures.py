@@ -47,6 +47,7 @@ class VideoSpec:
     audio: AudioKind = "voice"
     scene_seconds: Sequence[float] | None = None  # default: cuts every ~4-7 s
     codec: str = "libx264"
+    scene_sources: Sequence[str] = _SCENE_SOURCES  # lavfi sources, cycled ({w} {h} {fps} filled in)
 
     def scenes(self) -> list[float]:
         if self.scene_seconds:
@@ -90,7 +91,7 @@ def make_video(path: str | os.PathLike[str], spec: VideoSpec = VideoSpec()) -> P
     args: list[str] = []
     scenes = spec.scenes()
     for i, length in enumerate(scenes):
-        src = _SCENE_SOURCES[i % len(_SCENE_SOURCES)].format(w=spec.width, h=spec.height, fps=spec.fps)
+        src = spec.scene_sources[i % len(spec.scene_sources)].format(w=spec.width, h=spec.height, fps=spec.fps)
         args += ["-f", "lavfi", "-t", f"{length:.6f}", "-i", src]
     audio = audio_source(spec.audio, spec.seconds)
     if audio:

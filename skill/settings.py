@@ -5,7 +5,7 @@ SKILL.md states (read by ``runtime.skillfile``), then the default below (PROTOCO
 figures for this skill family). The document is written for the cloud; two of its
 numbers describe *waiting on a remote service* and are scaled for the embedded engine,
 which runs in this very process: render polling (the document's "every 30 s, at most 10
-polls" becomes the same 5-minute budget polled every 0.5 s) and SSE-drop recovery waits.
+polls" becomes the same 5-minute budget polled every 0.25 s) and SSE-drop recovery waits.
 Tests shorten periods through the same environment variables a user could set.
 """
 from __future__ import annotations
@@ -37,7 +37,7 @@ DEFAULT_RECOVERY_MAX_UNCHANGED = 5
 DEFAULT_API_URL = "https://mega-api-prod.nemovideo.ai"
 DEFAULT_WEB_URL = "https://nemovideo.com"
 
-LOCAL_POLL_INTERVAL_S = 0.5
+LOCAL_POLL_INTERVAL_S = 0.25
 LOCAL_RECOVERY_SCALE = 1 / 30     # 30 s → 1 s against the in-process engine
 
 
