@@ -107,6 +107,9 @@ async def run_turn(turn: Turn) -> None:
     """Run the turn to the end, whatever happens to the connection reading its queue."""
     spent = 0
     try:
+        flood = turn.config.faults.take_flood()
+        for number in range(flood):
+            await turn.queue.put(adk_event(turn.invocation, [{"text": f"chunk {number} "}], partial=True))
         delay = turn.config.faults.heartbeats_only_s
         if delay > 0:
             await _heartbeats_while(turn, asyncio.ensure_future(asyncio.sleep(delay)))

@@ -39,6 +39,7 @@ class Faults:
     sse_drop_times: int = 1
     render_failures: int = 0          # the next N renders fail
     render_delay_s: float = 0.0       # each render waits this long first (slow backend)
+    flood_events: int = 0             # the next chat streams this many extra text chunks first (benchmarks)
     _chats: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
@@ -46,7 +47,7 @@ class Faults:
     def from_json(cls, data: dict[str, Any]) -> "Faults":
         """Build from JSON; unknown keys or bad values raise ValueError with the key named."""
         known = {"endpoint", "silent_rate", "heartbeats_only_s", "sse_drop_after", "sse_drop_times",
-                 "render_failures", "render_delay_s"}
+                 "render_failures", "render_delay_s", "flood_events"}
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"unknown fault setting(s): {', '.join(sorted(unknown))}")
@@ -96,6 +97,11 @@ class Faults:
                 return None
             self.sse_drop_times -= 1
             return self.sse_drop_after
+
+    def take_flood(self) -> int:
+        with self._lock:
+            count, self.flood_events = self.flood_events, 0
+            return count
 
     def take_render_failure(self) -> bool:
         with self._lock:

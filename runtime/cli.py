@@ -71,6 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 = any free port)")
     serve.add_argument("--data", metavar="DIR", help="data directory (default: $XDG_DATA_HOME/ai-music/engine)")
+    serve.add_argument("--test-api", action="store_true",
+                       help="enable the /_engine/* fault switches (for tests, the harness and benchmarks)")
     serve.set_defaults(handler=_serve)
 
     skill = sub.add_parser("skill", help="inspect the SKILL.md")
@@ -222,7 +224,7 @@ def _serve(args: argparse.Namespace) -> int:
     from engine.config import EngineConfig
     from engine.server import create_app
 
-    config = EngineConfig(host=args.host, port=args.port)
+    config = EngineConfig(host=args.host, port=args.port, test_api=args.test_api)
     if args.data:
         from pathlib import Path
 

@@ -62,10 +62,8 @@ class _Speaker:
     def complete(self, text: str) -> None:
         """A whole text event: it repeats the partial chunks already shown, if any."""
         seen, self.partial_seen = self.partial_seen, ""
-        if seen:
-            rest = text[len(seen):] if text.startswith(seen) else ""
-        else:
-            rest = text
+        # normally the whole text repeats the chunks; if it doesn't, it is new text
+        rest = text[len(seen):] if seen and text.startswith(seen) else text
         self._feed(rest)
         self.result.raw_text += text
 

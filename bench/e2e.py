@@ -1,0 +1,121 @@
+"""The main job end to end, beside its peers (issue: "Real media, real numbers").
+
+For a generated 60 s 1920x1080 30 fps H.264 product demo with a voice-like track:
+
+1. ``ai-music run VIDEO PROMPT`` — cold, whole process, fresh config and data dirs
+   (embedded engine start, upload, analysis, composition, mix, render, download);
+2. the same with a title overlay (full re-encode path);
+3. moviepy doing the mux part of the job (``VideoFileClip(...).with_audio(
+   CompositeAudioClip([...]))`` + ``write_videofile``), given our finished music WAV;
+4. a plain ffmpeg stream-copy mux of the same WAV (the physical floor).
+
+Prints wall time, ratios, peak RSS (whole process tree) and the music synthesis real-time
+factor. Targets on a 2-core machine: fast path ≤ 5 s and ≥ 10× faster than moviepy; with a
+title ≤ 15 s; peak RSS ≤ 400 MB; synthesis ≥ 50× real time.
+
+    .venv/bin/pip install -e '.[bench]' && .venv/bin/python bench/e2e.py
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _proc import measure  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out"
+EXE = str(Path(sys.executable).parent / "ai-music")
+PROMPT = "generate background music that matches the mood and length of my video"
+TITLE_PROMPT = PROMPT + " and add a title 'Launch Day' for 3 seconds"
+
+
+def fresh_env(tmp: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    for name in ("NEMO_TOKEN", "NEMO_API_URL"):
+        env.pop(name, None)
+    env.update(XDG_CONFIG_HOME=str(tmp / "config"), XDG_DATA_HOME=str(tmp / "data"),
+               XDG_CACHE_HOME=str(tmp / "cache"))
+    return env
+
+
+def moviepy_job(video: Path, music: Path, out: Path) -> str:
+    return f"""
+from moviepy import VideoFileClip, AudioFileClip, CompositeAudioClip
+clip = VideoFileClip({str(video)!r})
+music = AudioFileClip({str(music)!r}).with_volume_scaled(0.35)
+clip = clip.with_audio(CompositeAudioClip([clip.audio, music]))
+clip.write_videofile({str(out)!r}, codec="libx264", audio_codec="aac", logger=None)
+"""
+
+
+def main() -> None:
+    from media.fixtures import VideoSpec, make_video
+    from media.ffmpeg import ffmpeg_exe
+    from media.probe import probe
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    video = OUT / "demo-60s-1080p.mp4"
+    if not video.exists():
+        print("generating the 60 s 1080p test video…", flush=True)
+        make_video(video, VideoSpec(seconds=60, width=1920, height=1080, fps=30, audio="voice"))
+    rows: list[tuple[str, float, float]] = []
+    with tempfile.TemporaryDirectory() as tmpdir:
+        tmp = Path(tmpdir)
+        fast = measure([EXE, "run", str(video), PROMPT, "-o", str(tmp / "fast.mp4")], env=fresh_env(tmp / "a"))
+        if fast.returncode != 0:
+            raise SystemExit(f"ai-music run failed:\n{fast.stderr}")
+        rows.append(("ai-music run (fast path, cold)", fast.seconds, fast.peak_rss_mb))
+        titled = measure([EXE, "run", str(video), TITLE_PROMPT, "-o", str(tmp / "title.mp4")],
+                         env=fresh_env(tmp / "b"))
+        rows.append(("ai-music run + title (re-encode)", titled.seconds, titled.peak_rss_mb))
+        music = next((tmp / "a" / "data").glob("ai-music/engine/music/*.wav"))
+        floor = measure([ffmpeg_exe(), "-loglevel", "error", "-i", str(video), "-i", str(music), "-map", "0:v",
+                         "-map", "1:a", "-c:v", "copy", "-c:a", "aac", "-shortest", "-y", str(tmp / "floor.mp4")])
+        rows.append(("ffmpeg stream-copy mux (floor)", floor.seconds, floor.peak_rss_mb))
+        try:
+            import moviepy  # noqa: F401
+            peer = measure([sys.executable, "-c", moviepy_job(video, music, tmp / "moviepy.mp4")])
+            if peer.returncode == 0:
+                rows.append(("moviepy with_audio + write_videofile", peer.seconds, peer.peak_rss_mb))
+            else:
+                print(f"moviepy failed: {peer.stderr.strip().splitlines()[-1:]}")
+        except ImportError:
+            print("moviepy not installed: .venv/bin/pip install -e '.[bench]' to include it")
+        info = probe(tmp / "fast.mp4")
+        shutil.copy(tmp / "fast.mp4", OUT / "e2e-fast.mp4")
+        shutil.copy(tmp / "title.mp4", OUT / "e2e-title.mp4")
+
+    from engine.analyze import analyze
+    from engine.music import Brief, Cues, make_music
+
+    analysis = analyze(video)
+    cues = Cues(duration_s=60.0, cuts=analysis.scene_cuts, energy=analysis.energy, pace=analysis.pace,
+                speech=analysis.speech)
+    make_music(Brief(seed=1), cues)  # warm imports and caches
+    started = time.perf_counter()
+    for seed in range(3):
+        make_music(Brief(seed=seed), cues)
+    per_piece = (time.perf_counter() - started) / 3
+
+    print(f"\n60 s 1920x1080 30 fps H.264 demo, {os.cpu_count()} cores; output {info.video.width}x{info.video.height} "
+          f"{info.video.codec}+{info.audio.codec}, {info.duration_s:.2f} s")
+    print(f"{'job':<40} {'wall':>8} {'peak RSS':>10}")
+    for name, seconds, rss in rows:
+        print(f"{name:<40} {seconds:7.2f}s {rss:8.0f} MB")
+    by_name = {name: seconds for name, seconds, _ in rows}
+    ours = by_name["ai-music run (fast path, cold)"]
+    if "moviepy with_audio + write_videofile" in by_name:
+        print(f"moviepy / ai-music fast path: {by_name['moviepy with_audio + write_videofile'] / ours:.1f}x")
+    print(f"ai-music fast path / ffmpeg floor: {ours / by_name['ffmpeg stream-copy mux (floor)']:.1f}x")
+    print(f"music synthesis (compose+synthesize+master, 60 s): {per_piece:.2f} s = {60 / per_piece:.0f}x real time")
+    print("targets: fast ≤ 5 s · ≥ 10x moviepy · title ≤ 15 s · RSS ≤ 400 MB · synthesis ≥ 50x")
+
+
+if __name__ == "__main__":
+    main()
