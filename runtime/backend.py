@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from contextlib import contextmanager
+from urllib.parse import urlparse
 from typing import Callable, Iterator
 
 from runtime import attribution
@@ -46,7 +47,10 @@ def connect(skill: Skill, requested: str | None = None, *, notice: Callable[[str
                           web_url=os.environ.get("NEMO_WEB_URL", "").strip() or engine.url)
     else:
         url = (os.environ.get("NEMO_API_URL", "").strip() or skill.api_url or defaults.DEFAULT_API_URL).rstrip("/")
-        web = os.environ.get("NEMO_WEB_URL", "").strip() or skill.web_url or defaults.DEFAULT_WEB_URL
+        # an engine served on this machine (`ai-music serve`) also serves the project pages
+        loopback = urlparse(url).hostname in ("127.0.0.1", "localhost", "::1")
+        web = os.environ.get("NEMO_WEB_URL", "").strip() or (url if loopback else None) or skill.web_url \
+            or defaults.DEFAULT_WEB_URL
         backend = Backend(url=url, key=url, local=False, web_url=web.rstrip("/"))
     client = Client(backend.url, skill, attribution.headers(skill), hooks=hooks)
     conn = Connection(skill, backend, client, Settings.resolve(skill, local=backend.local), notice=notice)

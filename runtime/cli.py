@@ -65,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     chat = sub.add_parser("chat", help="the REPL")
     _common(chat)
+    chat.add_argument("--output-dir", metavar="DIR", help="where exports are written (default: current directory)")
     chat.set_defaults(handler=_chat)
 
     serve = sub.add_parser("serve", help="the local engine as a server")
@@ -158,6 +159,8 @@ def _say(args: argparse.Namespace) -> int:
 
 
 def _chat(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from runtime.backend import connect
     from runtime.conversation import Conversation
     from runtime.repl import run_repl
@@ -168,7 +171,7 @@ def _chat(args: argparse.Namespace) -> int:
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
     out = TerminalOutput()
     with connect(skill, getattr(args, "backend", None), notice=out.notice) as conn:
-        convo = Conversation(conn, out)
+        convo = Conversation(conn, out, output_dir=Path(args.output_dir) if args.output_dir else None)
         if interactive:
             convo.connect()
         code = run_repl(convo, out.say, interactive=interactive, history_file=str(ClientStore().history_file()))

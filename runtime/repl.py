@@ -9,6 +9,7 @@ prompt, no colours and no progress bars.
 """
 from __future__ import annotations
 
+import re
 import sys
 from typing import Callable, Iterator
 
@@ -75,7 +76,9 @@ def run_repl(convo: Conversation, say: Callable[[str], None], *, interactive: bo
         text = line.strip()
         if not text:
             continue
-        command = text.split()[0].lower() if text.startswith("/") else None
+        first = text.split()[0]
+        # "/export" is a command; "/home/me/demo.mp4" is a file being sent
+        command = first.lower() if re.fullmatch(r"/[a-zA-Z]+", first) else None
         if command in ("/exit", "/quit"):
             break
         if command == "/help":

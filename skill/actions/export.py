@@ -164,7 +164,11 @@ def _poll(conn: Connection, out: Output, render_id: str, percent: str, budget_s:
 
 
 def project_link(conn: Connection) -> str | None:
-    """The browser link to the project: via a claim token, never with the API token."""
+    """The browser link to the project: via a claim token, never with the API token.
+
+    None for the embedded engine: it stops when this command ends, so its pages would too."""
+    if conn.backend.local:
+        return None
     session = conn.ensure_session()
     web = conn.backend.web_url
     kind = conn.skill.links.project_kind

@@ -1,0 +1,119 @@
+"""The local engine's director: chat text → edits, English and Chinese, deterministic."""
+from __future__ import annotations
+
+import pytest
+
+from engine.director import Context, Director, parse_time_ms, quoted_text
+
+VIDEO = Context(has_video=True, has_music=False, has_title=False, duration_ms=60_000, uploads=("demo.mp4",))
+MUSIC = Context(has_video=True, has_music=True, has_title=False, duration_ms=60_000, uploads=("demo.mp4",))
+NOTHING = Context(has_video=False, has_music=False, has_title=False, duration_ms=None)
+CLIPS = Context(has_video=True, has_music=False, has_title=False, duration_ms=10_000,
+                uploads=("intro.mp4", "main.mp4", "outro.mp4"))
+
+CASES = [
+    (VIDEO, "generate background music that matches the mood and length of my video",
+     [("add_background_music", {"match_video": True})]),
+    (VIDEO, "add lo-fi music at 35%", [("add_background_music", {"genre": "lofi"}),
+                                       ("set_music_volume", {"volume": 0.35})]),
+    (VIDEO, "add some calm piano music", [("add_background_music", {"genre": "piano", "mood": "calm"})]),
+    (VIDEO, "cinematic epic soundtrack please", [("add_background_music", {"genre": "cinematic", "mood": "epic"})]),
+    (VIDEO, "upbeat corporate track at 120 bpm", [("add_background_music", {"genre": "upbeat", "bpm": 120.0})]),
+    (VIDEO, "add a tense electronic beat", [("add_background_music", {"genre": "electronic", "mood": "tense"})]),
+    (VIDEO, "add sad acoustic music", [("add_background_music", {"genre": "acoustic", "mood": "sad"})]),
+    (VIDEO, "add ambient happy music", [("add_background_music", {"genre": "ambient", "mood": "happy"})]),
+    (VIDEO, "add hip-hop music", [("add_background_music", {"genre": "hiphop"})]),
+    (MUSIC, "make it quieter", [("set_music_volume", {"scale": 0.7})]),
+    (MUSIC, "louder", [("set_music_volume", {"scale": 1.4})]),
+    (MUSIC, "set the music volume to 20%", [("set_music_volume", {"volume": 0.2})]),
+    (MUSIC, "fade in over 2 seconds and fade out 3s", [("set_music_fades", {"fade_in_ms": 2000, "fade_out_ms": 3000})]),
+    (MUSIC, "fade in and out", [("set_music_fades", {"fade_in_ms": 2000, "fade_out_ms": 2000})]),
+    (MUSIC, "start the music at 0:05", [("set_music_timing", {"start_ms": 5000})]),
+    (MUSIC, "music from 0:05 to 0:40", [("set_music_timing", {"start_ms": 5000, "end_ms": 40000})]),
+    (MUSIC, "stop the music at 50 seconds", [("set_music_timing", {"end_ms": 50000})]),
+    (VIDEO, "mute the original audio", [("set_original_audio", {"mute": True})]),
+    (VIDEO, "keep the original audio", [("set_original_audio", {"mute": False})]),
+    (MUSIC, "turn off ducking", [("set_ducking", {"enabled": False})]),
+    (MUSIC, "duck the music under the voice", [("set_ducking", {"enabled": True})]),
+    (VIDEO, 'add a title "Urban Dreams" for 3 seconds at the top',
+     [("add_title", {"text": "Urban Dreams", "duration_ms": 3000, "position": "top"})]),
+    (VIDEO, 'add a title "Launch" from 0:02 to 0:05 at the bottom',
+     [("add_title", {"text": "Launch", "start_ms": 2000, "end_ms": 5000, "position": "bottom"})]),
+    (VIDEO, "put 'Chapter 1' at the start for 3 seconds", [("add_title", {"text": "Chapter 1", "duration_ms": 3000})]),
+    (VIDEO, 'add a title "Thanks" at the end', [("add_title", {"text": "Thanks", "anchor": "end"})]),
+    (VIDEO, "trim the first 5 seconds", [("trim_video", {"cut_start_ms": 5000})]),
+    (VIDEO, "cut the last 3 seconds", [("trim_video", {"cut_end_ms": 3000})]),
+    (VIDEO, "trim it to 0:05-0:45", [("trim_video", {"keep_from_ms": 5000, "keep_to_ms": 45000})]),
+    (VIDEO, "make it vertical for TikTok", [("set_aspect_ratio", {"aspect": "9:16"})]),
+    (VIDEO, "square please", [("set_aspect_ratio", {"aspect": "1:1"})]),
+    (VIDEO, "make it 16:9", [("set_aspect_ratio", {"aspect": "16:9"})]),
+    (MUSIC, "remove the music", [("remove_track", {"kind": "music"})]),
+    (MUSIC, "delete the title", [("remove_track", {"kind": "title"})]),
+    (MUSIC, "undo", [("undo", {})]),
+    (MUSIC, "no drums", [("update_music", {"remove": ["drums"]})]),
+    (MUSIC, "add piano", [("update_music", {"add": ["piano"]})]),
+    (MUSIC, "start calm and build to the end", [("update_music", {"mood": "calm", "intensity": "build"})]),
+    (MUSIC, "make it darker", [("update_music", {"brightness": -0.7})]),
+    (MUSIC, "hit the logo reveal at 0:42", [("update_music", {"hits": [42000]})]),
+    (MUSIC, "another one", [("regenerate_music", {})]),
+    (MUSIC, "make it loopable", [("update_music", {"loopable": True})]),
+    (NOTHING, "make a 30 second upbeat track for a product launch",
+     [("add_background_music", {"genre": "upbeat", "duration_ms": 30000})]),
+    (CLIPS, "merge these clips", [("merge_clips", {})]),
+    (CLIPS, "use the second video", [("use_media", {"index": 1})]),
+    # Chinese
+    (VIDEO, "添加舒缓的背景音乐，音量30%", [("add_background_music", {"mood": "calm"}),
+                                    ("set_music_volume", {"volume": 0.3})]),
+    (VIDEO, "加一段电影感的配乐", [("add_background_music", {"genre": "cinematic"})]),
+    (MUSIC, "音乐小一点", [("set_music_volume", {"scale": 0.7})]),
+    (VIDEO, "静音原声", [("set_original_audio", {"mute": True})]),
+    (VIDEO, "保留原声", [("set_original_audio", {"mute": False})]),
+    (VIDEO, "添加标题“城市之夜”", [("add_title", {"text": "城市之夜"})]),
+    (MUSIC, "淡入3秒", [("set_music_fades", {"fade_in_ms": 3000})]),
+    (VIDEO, "改成竖屏", [("set_aspect_ratio", {"aspect": "9:16"})]),
+    (MUSIC, "删除音乐", [("remove_track", {"kind": "music"})]),
+    (MUSIC, "撤销", [("undo", {})]),
+    (MUSIC, "换一首", [("regenerate_music", {})]),
+    (VIDEO, "剪掉前5秒", [("trim_video", {"cut_start_ms": 5000})]),
+]
+
+
+@pytest.mark.parametrize("ctx, text, expected", CASES, ids=[c[1][:40] for c in CASES])
+def test_requests_become_edits(ctx: Context, text: str, expected: list[tuple[str, dict]]) -> None:
+    plan = Director().plan(text, ctx)
+    got = [(e.name, e.args) for e in plan.edits]
+    assert [name for name, _ in got] == [name for name, _ in expected]
+    for (_, args), (_, want) in zip(got, expected):
+        for key, value in want.items():
+            assert args.get(key) == value, (text, args)
+
+
+def test_language_follows_the_message() -> None:
+    assert Director().plan("添加背景音乐", VIDEO).language == "zh"
+    assert Director().plan("add music", VIDEO).language == "en"
+
+
+def test_unknown_requests_are_reported_not_guessed() -> None:
+    plan = Director().plan("add a fade between scenes", VIDEO)
+    assert not plan.edits and plan.unknown == "add a fade between scenes"
+
+
+def test_questions_are_answered_not_edited() -> None:
+    assert Director().plan("how do I export?", VIDEO).question == "export"
+    assert Director().plan("what can you do?", VIDEO).question == "capabilities"
+
+
+def test_deterministic() -> None:
+    text = "add upbeat corporate music at 110 bpm, fade out 2s and add a title 'Go' for 2 seconds"
+    assert Director().plan(text, VIDEO) == Director().plan(text, VIDEO)
+
+
+@pytest.mark.parametrize("text, ms", [("0:42", 42000), ("1:05.5", 65500), ("42s", 42000), ("1.5 seconds", 1500),
+                                      ("2 min", 120000), ("3秒", 3000)])
+def test_times(text: str, ms: int) -> None:
+    assert parse_time_ms(text) == ms
+
+
+def test_title_quotes_keep_inner_quotes_and_apostrophes() -> None:
+    found = quoted_text('add a title "He said "hi": it\'s 100%" for 2 seconds')
+    assert found is not None and found[0] == 'He said "hi": it\'s 100%'

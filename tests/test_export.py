@@ -1,0 +1,134 @@
+"""Export as the user sees it: render, poll, retry, resume, download — and a video at the end."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from conftest import BUNDLED, ROOT, Api, run_cli
+from media.probe import probe
+from runtime.backend import connect
+from runtime.conversation import Conversation
+from runtime.skillfile import load_skill
+from runtime.terminal import CollectingOutput
+
+
+def renders_submitted(calls: list[dict]) -> list[str]:
+    return [c["body"]["id"] for c in calls if c["path"] == "/api/render/proxy/lambda"]
+
+
+def test_export_writes_the_video_and_a_claim_link(cli_env, engine, clip: Path, tmp_path: Path) -> None:
+    calls: list[dict] = []
+    out = CollectingOutput()
+    with connect(load_skill(BUNDLED), hooks=(calls.append,)) as conn:
+        convo = Conversation(conn, out, output_dir=tmp_path)
+        convo.turn("add a title 'Ship it' for 2 seconds", [str(clip)])
+        report = convo.turn("export")
+    assert report.ok, report.errors
+    path = Path(report.files[0])
+    assert path.parent == tmp_path and probe(path).video.height == 1080
+    assert not list(tmp_path.glob("*.part"))
+    link = report.links[0]
+    assert "/workspace/claim?ct=clm_" in link and "nmv_usr_" not in link
+    page = httpx.get(link)
+    assert page.status_code == 200 and "<svg" in page.text and "Ship it" in page.text
+    assert report.replies[-1].startswith("✅ Video ready!")
+    # §3.5: export is never sent to the backend as a chat message
+    assert all("export" not in json.dumps(c["body"]).lower() for c in calls if c["path"] == "/run_sse")
+
+
+def test_nothing_to_export_yet(cli_env, engine) -> None:
+    with connect(load_skill(BUNDLED)) as conn:
+        report = Conversation(conn, CollectingOutput()).turn("export")
+    assert report.errors[0]["type"] == "NothingToExport" and "nothing to export yet" in report.replies[0]
+
+
+def test_failed_render_is_retried_once_with_a_new_id(cli_env, engine, clip: Path, tmp_path: Path) -> None:
+    calls: list[dict] = []
+    with connect(load_skill(BUNDLED), hooks=(calls.append,)) as conn:
+        convo = Conversation(conn, CollectingOutput(), output_dir=tmp_path)
+        convo.turn("add a title 'x'", [str(clip)])
+        Api(engine.url).faults(render_failures=1)
+        report = convo.turn("export")
+    ids = renders_submitted(calls)
+    assert report.ok and len(ids) == 2 and ids[0] != ids[1]
+
+
+def test_two_failures_end_with_a_clear_message(cli_env, engine, clip: Path, tmp_path: Path) -> None:
+    with connect(load_skill(BUNDLED)) as conn:
+        convo = Conversation(conn, CollectingOutput(), output_dir=tmp_path)
+        convo.turn("add a title 'x'", [str(clip)])
+        Api(engine.url).faults(render_failures=2)
+        report = convo.turn("export")
+    assert report.errors[0]["type"] == "RenderFailed" and "injected" in report.errors[0]["message"]
+
+
+def test_interrupted_export_is_resumed_by_the_next_process(cli_env, engine, engine_config, clip: Path,
+                                                          tmp_path: Path) -> None:
+    first = run_cli("say", "--attach", str(clip), "add a title 'Resume me' for 2 seconds", env=cli_env)
+    assert first.returncode == 0, first.stderr
+    api = Api(engine.url)
+    api.faults(render_delay_s=3.0)
+    env = {**os.environ, **cli_env}
+    proc = subprocess.Popen([sys.executable, "-m", "runtime.cli", "say", "export", "-o", str(tmp_path / "v.mp4")],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    renders = Path(env["XDG_CONFIG_HOME"]) / "nemovideo" / "renders.json"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not (renders.exists() and "render_" in renders.read_text()):
+        time.sleep(0.05)
+    pending = json.loads(renders.read_text())
+    render_id = next(iter(next(iter(pending.values()))))
+    job = engine_config.data_dir / "renders" / f"{render_id}.json"
+    while time.monotonic() < deadline and not job.exists():  # the engine has the job: interrupt the client
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=30)
+    assert not (tmp_path / "v.mp4").exists()
+    second = run_cli("say", "--json", "export", env=cli_env)
+    data = json.loads(second.stdout)
+    assert data["ok"], second.stderr
+    assert any("Resuming the render started earlier" in n and render_id in n for n in data["notices"])
+    assert Path(data["files"][0]) == tmp_path / "v.mp4" and probe(tmp_path / "v.mp4").duration_s > 5
+    assert json.loads(renders.read_text()) == {list(pending)[0]: {}}  # downloaded: nothing pending
+
+
+def test_edited_draft_after_an_interruption_gets_a_new_render(cli_env, engine, clip: Path, tmp_path: Path) -> None:
+    from skill.store import ClientStore
+
+    with connect(load_skill(BUNDLED)) as conn:
+        convo = Conversation(conn, CollectingOutput(), output_dir=tmp_path)
+        convo.turn("add a title 'a'", [str(clip)])
+        conn.store.save_render(conn.backend.key, "render_stale", {
+            "session_id": conn.session.session_id, "draft": "0" * 16, "dest": str(tmp_path / "old.mp4")})
+        report = convo.turn("export")
+    assert report.ok and "render_stale" not in ClientStore().pending_renders(conn.backend.key)
+
+
+def test_interrupted_download_resumes_with_a_range_request(cli_env, engine, clip: Path, tmp_path: Path) -> None:
+    calls: list[dict] = []
+    with connect(load_skill(BUNDLED), hooks=(calls.append,)) as conn:
+        convo = Conversation(conn, CollectingOutput(), output_dir=tmp_path)
+        convo.turn("add a title 'a'", [str(clip)])
+        report = convo.turn("export")
+        path = Path(report.files[0])
+        whole = path.read_bytes()
+        part = path.with_name(path.name + ".part")
+        part.write_bytes(whole[: len(whole) // 3])
+        path.unlink()
+        status = conn.client.poll_render(renders_submitted(calls)[0])
+        seen: list[dict] = []
+        original_send = conn.client.http.send
+
+        def spy(request, **kw):  # noqa: ANN001, ANN003, ANN202
+            seen.append(dict(request.headers))
+            return original_send(request, **kw)
+        conn.client.http.send = spy  # type: ignore[method-assign]
+        conn.client.download_render(status, path)
+    assert path.read_bytes() == whole and not part.exists()
+    assert any(h.get("range") == f"bytes={len(whole) // 3}-" for h in seen)
