@@ -27,6 +27,7 @@ from protocol.draft import AUDIO, TEXT, VIDEO
 HEARTBEAT = object()   # queue marker: send an SSE keep-alive comment
 DONE = object()        # queue marker: the turn is over
 MUSIC_EDITS = {"add_background_music", "regenerate_music", "update_music"}
+LOW_CREDITS = 20  # below this the backend nudges the user to their account page
 
 
 def adk_event(invocation: str, parts: list[dict[str, Any]], *, role: str = "model", partial: bool = False,
@@ -171,6 +172,8 @@ async def _work(turn: Turn) -> int:
     text = " ".join(line for line in lines if line)
     if applied:
         text = f"{text} {replies.closing(zh, has_timeline)}".strip()
+        if turn.user.credits_available < LOW_CREDITS:
+            text = f"{text} {replies.low_credits(zh)}"
     if not turn.silent or not applied:
         await _say(turn, text)
     _save_messages(turn, session, text)

@@ -168,6 +168,11 @@ class Director:
             return Plan((Edit("undo"),), lang)
         if re.search(r"what can you do|\bhelp\b|capabilit|你能做什么|怎么用|帮助", lower) and not _MUSIC_WORDS.search(lower):
             return Plan((), lang, question="capabilities")
+        if re.search(r"what'?s (?:on|in) (?:the|my) timeline|show (?:me )?(?:the|my) timeline|时间线上有什么|看看时间线", lower):
+            return Plan((), lang, question="timeline")
+        if re.search(r"\b(?:nudge|fine-?tune|adjust)\b[^.]{0,30}\b(?:position|placement|timing)\b|"
+                     r"move (?:the )?(?:title|music|clip|text) (?:a bit|slightly|a little)|微调", lower):
+            return Plan((), lang, question="position")
         question = re.search(r"\bhow (?:do|can) i (export|download|render|upload)|如何(导出|下载|上传)|怎么(导出|下载|上传)", lower)
         if question:
             return Plan((), lang, question="export" if "upload" not in question.group(0) and "上传" not in question.group(0)

@@ -193,17 +193,19 @@ class Editor:
         replaced = existing is not None
         volume = None
         if existing is not None:
-            volume = existing["m"].get("volume")
+            if existing["m"].get("volume_set"):  # a level the user chose survives a new piece
+                volume = existing["m"].get("volume")
             self.draft["t"].remove(existing)
         length = video_duration(self.draft) or int(duration or 30_000)
         brief.setdefault("genre", "auto")
         brief.setdefault("mood", "auto")
         brief["seed"] = music_seed(self.session["session_id"], len(self.session.get("history", [])))
+        chosen = volume is not None
         if volume is None:
             volume = self._default_volume()
         music = {"id": "bgm", "tt": AUDIO,
                  "m": {"name": GENRE_NAMES.get(brief["genre"], brief["genre"].title()), "kind": "bgm",
-                       "volume": volume, "fade_in_ms": 0, "fade_out_ms": 0, "duck": True,
+                       "volume": volume, "volume_set": chosen, "fade_in_ms": 0, "fade_out_ms": 0, "duck": True,
                        "music": {"brief": brief}},
                  "sg": [{"id": "bgm-1", "st": 0, "d": length, "ss": 0, "src": "music:pending"}]}
         self.draft["t"].append(music)
@@ -274,6 +276,7 @@ class Editor:
         after = before * scale if scale is not None else float(volume if volume is not None else before)
         after = round(max(0.0, min(after, 2.0)), 3)
         music["m"]["volume"] = after
+        music["m"]["volume_set"] = True
         return Result("set_music_volume", {"before": before, "after": after})
 
     def _set_music_fades(self, fade_in_ms: int | None = None, fade_out_ms: int | None = None) -> Result:

@@ -120,10 +120,21 @@ def closing(zh: bool, has_timeline: bool) -> str:
 def answer(question: str, zh: bool) -> str:
     if question == "capabilities":
         return CAPABILITIES_ZH if zh else CAPABILITIES_EN
+    if question == "timeline":
+        return ("打开时间线面板即可查看所有轨道：视频、音乐和标题。" if zh
+                else "Open the timeline panel to review all your tracks — video, music and titles side by side.")
+    if question == "position":
+        return ("在时间线上拖拽该元素即可微调位置。" if zh
+                else "Drag the item along the timeline to fine-tune its position.")
     if question == "upload":
         return "点击**上传**按钮选择视频文件即可。" if zh else "Click the **Upload** button and pick your video file."
     return ("满意后点击右上角的**导出**按钮，即可生成 1080p MP4。" if zh
             else "When you're happy, click the **Export** button in the top right to render a 1080p MP4.")
+
+
+def low_credits(zh: bool) -> str:
+    return ("积分快用完了，可以查看账户余额并充值。" if zh
+            else "You're running low on credits — check your account billing to top up.")
 
 
 def not_understood(text: str, zh: bool) -> str:

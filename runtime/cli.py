@@ -14,7 +14,6 @@ import sys
 from typing import Callable, Sequence
 
 EXIT_USAGE = 2
-EXIT_FAILED = 1
 DEFAULT_PROMPT = "generate background music that matches the mood and length of my video"
 
 
@@ -76,6 +75,16 @@ def build_parser() -> argparse.ArgumentParser:
                        help="enable the /_engine/* fault switches (for tests, the harness and benchmarks)")
     serve.set_defaults(handler=_serve)
 
+    test = sub.add_parser("test", help="run scenario files (the skill test harness; docs/harness.md)")
+    test.add_argument("paths", nargs="*", metavar="PATH", help="scenario files or folders (*.scenario.yaml)")
+    test.add_argument("--junit", metavar="FILE", help="also write JUnit XML")
+    test.add_argument("--workers", type=int, default=0, help="parallel processes (default: number of cores)")
+    test.add_argument("--record", metavar="OUT.scenario.yaml",
+                      help="record a conversation (turns read from stdin) as a scenario skeleton")
+    test.add_argument("--url", help="with --record: the backend to record against (default: the local engine)")
+    test.add_argument("--skill", metavar="PATH", default=argparse.SUPPRESS, help="SKILL.md for --record")
+    test.set_defaults(handler=_test)
+
     skill = sub.add_parser("skill", help="inspect the SKILL.md")
     skill_sub = skill.add_subparsers(dest="skill_command", metavar="SUBCOMMAND")
     skill_sub.required = True
@@ -125,12 +134,6 @@ def _check_attachments(items: list[str]) -> None:
             raise UserError(f"--attach {item}: no such file")
 
 
-def _turn_exit(report) -> int:  # noqa: ANN001 - runtime.conversation.TurnReport
-    if not report.errors:
-        return 0
-    return EXIT_USAGE if any(e.get("type") == "BadInput" for e in report.errors) else EXIT_FAILED
-
-
 def _say(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -155,7 +158,7 @@ def _say(args: argparse.Namespace) -> int:
         data["session_id"] = session.session_id if session else None
         data["notices"] = out.notices
         print(json.dumps(data, ensure_ascii=False))
-    return _turn_exit(report)
+    return report.exit_code
 
 
 def _chat(args: argparse.Namespace) -> int:
@@ -218,7 +221,7 @@ def _run(args: argparse.Namespace) -> int:
         print(json.dumps(report.to_json(), ensure_ascii=False))
     elif report.files:
         print(f"MP4: {report.files[0]}")
-    return _turn_exit(report)
+    return report.exit_code
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -240,6 +243,49 @@ def _serve(args: argparse.Namespace) -> int:
     print("Then: ai-music say \"hello\"   (Ctrl-C stops the engine)", flush=True)
     uvicorn.run(create_app(config), host=args.host, port=args.port, log_level="warning")
     return 0
+
+
+def _test(args: argparse.Namespace) -> int:
+    if args.record:
+        from runtime.harness.record import record
+
+        if args.url:
+            os.environ["NEMO_API_URL"] = args.url
+        return record(args.record, sys.stdin, args.url, getattr(args, "skill", None))
+    if not args.paths:
+        raise UserError("test needs scenario files or folders (or --record OUT.scenario.yaml)")
+    from concurrent.futures import ProcessPoolExecutor
+    import multiprocessing
+
+    from runtime.harness.report import line, summary, transcript, write_junit
+    from runtime.harness.runner import run_path
+    from runtime.harness.scenario import ScenarioError, discover
+
+    try:
+        files = discover(args.paths)
+    except ScenarioError as exc:
+        raise UserError(str(exc)) from None
+    if not files:
+        raise UserError("no *.scenario.yaml files found")
+    workers = args.workers or min(len(files), os.cpu_count() or 1)
+    cache = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "ai-music", "fixtures")
+    results = []
+    if workers > 1:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            for result in pool.map(run_path, files, [cache] * len(files)):
+                print(line(result), flush=True)
+                results.append(result)
+    else:
+        for path in files:
+            results.append(run_path(path, cache))
+            print(line(results[-1]), flush=True)
+    failed = [r for r in results if not r.passed]
+    for result in failed:
+        print(transcript(result))
+    print(summary(results))
+    if args.junit:
+        write_junit(results, args.junit)
+    return 0 if not failed else 1
 
 
 def _skill_show(args: argparse.Namespace) -> int:

@@ -123,7 +123,8 @@ class Router:
             found += in_text
         if found:
             rest = _LEADING_JOINER.sub("", rest)
-            follow = self._steps(rest) if rest.strip() else ()
+            # "upload this and add music": the upload keyword means the file already attached
+            follow = [s for s in self._steps(rest) if s.action is not Action.UPLOAD] if rest.strip() else []
             rule = self._upload
             names = ", ".join(os.path.basename(urlparse(f).path) or f for f in found)
             return Route(

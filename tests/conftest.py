@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
-CORPUS = SHARED / "skills-corpus"
-SEED = SHARED / "seed" / "SKILL.md"
+# A copy of ../shared/skills-corpus and the seed, so a clone tests on its own (CI clones anywhere).
+CORPUS = ROOT / "tests" / "corpus"
+SEED = CORPUS / "seed-SKILL.md"
 BUNDLED = ROOT / "SKILL.md"
 
 
 def corpus_files() -> list[Path]:
-    return sorted(p for p in CORPUS.glob("*.md") if p.name != "README.md")
+    return sorted(p for p in CORPUS.glob("*.md") if p.name not in ("README.md", "seed-SKILL.md"))
 
 
 @pytest.fixture(autouse=True)
