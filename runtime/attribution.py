@@ -30,7 +30,31 @@ def _git_host(path: Path) -> str | None:
     return out.stdout.strip() or None
 
 
+_LOCATIONS = (  # where agents keep skills (see runtime/install.py)
+    ("~/.openclaw/skills/", "openclaw"), ("~/.claude/skills/", "claude"), ("~/.cursor/skills/", "cursor"),
+    ("~/.agents/skills/", "agents"), ("~/.clawhub/", "clawhub"),
+)
+
+
+def install_location(path: str | Path) -> str | None:
+    """Which agent's skill folder ``path`` is in (None: not an install location)."""
+    resolved = Path(path).resolve()
+    if (resolved.parent / ".clawhub" / "origin.json").is_file():
+        return "clawhub"
+    for fragment, name in _LOCATIONS:
+        if _under(resolved, fragment):
+            return name
+    if resolved.parent.parent.name == "skills" and (resolved.parent.parent.parent / ".openclaw").exists():
+        return "openclaw-workspace"
+    return None
+
+
 def platform(skill: Skill) -> str:
+    """``X-Skill-Platform``: the document's rule, plus a ClawHub install marker.
+
+    Values stay those the backend knows (the document's list: clawhub, cursor, …,
+    fallback unknown): a Claude or OpenClaw folder is recognised but not a new value.
+    """
     att = skill.attribution
     if att.platform:
         return att.platform
@@ -41,6 +65,9 @@ def platform(skill: Skill) -> str:
     for fragment, value in att.path_rules:
         if _under(path, fragment):
             return value
+    known = {value for _, value in att.path_rules}
+    if (path.parent / ".clawhub" / "origin.json").is_file() and ("clawhub" in known or not known):
+        return "clawhub"
     if att.git_rules:
         remote = _git_host(path)
         if remote:

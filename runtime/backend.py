@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from contextlib import contextmanager
 from urllib.parse import urlparse
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 from runtime import attribution
 from runtime.skillfile import Skill
@@ -32,19 +32,28 @@ def choose(requested: str | None) -> str:
 
 @contextmanager
 def connect(skill: Skill, requested: str | None = None, *, notice: Callable[[str], None] | None = None,
-            hooks: tuple[RequestHook, ...] = ()) -> Iterator[Connection]:
-    """A ready :class:`Connection` (token and session are obtained lazily on first use)."""
+            hooks: tuple[RequestHook, ...] = (), engine: dict[str, Any] | None = None) -> Iterator[Connection]:
+    """A ready :class:`Connection` (token and session are obtained lazily on first use).
+
+    ``engine`` overrides settings of the embedded engine (the harness turns on its test
+    API, points its data dir into the scenario's folder, shortens its heartbeats).
+    """
     skill.require_runnable()
     kind = choose(requested)
-    engine = None
+    server = None
     if kind == "local":
         from engine.config import EngineConfig
         from engine.embedded import start
+        from engine.faults import Faults
 
-        config = EngineConfig()
-        engine = start(config)
-        backend = Backend(url=engine.url, key=f"local:{config.data_dir}", local=True,
-                          web_url=os.environ.get("NEMO_WEB_URL", "").strip() or engine.url)
+        overrides = dict(engine or {})
+        faults = overrides.pop("faults", None)
+        config = EngineConfig(**overrides)
+        if faults:
+            config.faults = Faults.from_json(faults)
+        server = start(config)
+        backend = Backend(url=server.url, key=f"local:{config.data_dir}", local=True,
+                          web_url=os.environ.get("NEMO_WEB_URL", "").strip() or server.url)
     else:
         url = (os.environ.get("NEMO_API_URL", "").strip() or skill.api_url or defaults.DEFAULT_API_URL).rstrip("/")
         # an engine served on this machine (`ai-music serve`) also serves the project pages
@@ -60,5 +69,5 @@ def connect(skill: Skill, requested: str | None = None, *, notice: Callable[[str
         yield conn
     finally:
         client.close()
-        if engine is not None:
-            engine.stop()
+        if server is not None:
+            server.stop()

@@ -85,6 +85,10 @@ def build_parser() -> argparse.ArgumentParser:
     test.add_argument("--skill", metavar="PATH", default=argparse.SUPPRESS, help="SKILL.md for --record")
     test.set_defaults(handler=_test)
 
+    mcp = sub.add_parser("mcp", help="MCP server on stdio (Claude Desktop, Claude Code, Cursor…)")
+    _common(mcp)
+    mcp.set_defaults(handler=_mcp)
+
     skill = sub.add_parser("skill", help="inspect the SKILL.md")
     skill_sub = skill.add_subparsers(dest="skill_command", metavar="SUBCOMMAND")
     skill_sub.required = True
@@ -93,6 +97,16 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("path", nargs="?", help="SKILL.md (default: --skill or the bundled one)")
     show.add_argument("--json", action="store_true", help="print JSON")
     show.set_defaults(handler=_skill_show)
+    install = skill_sub.add_parser("install", help="copy the skill to where an agent looks for skills")
+    _common(install)
+    install.add_argument("--target", default="openclaw",
+                         choices=("openclaw", "openclaw-workspace", "claude", "cursor", "codex", "agents"))
+    install.add_argument("--dir", help="base directory instead of your home (the workspace for openclaw-workspace)")
+    install.add_argument("--force", action="store_true", help="replace a copy you changed")
+    install.set_defaults(handler=_skill_install)
+    lint = skill_sub.add_parser("lint", help="what in a SKILL.md breaks which consumer, with line numbers")
+    lint.add_argument("path", nargs="+", help="SKILL.md files or folders")
+    lint.set_defaults(handler=_skill_lint)
     return parser
 
 
@@ -245,6 +259,13 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _mcp(args: argparse.Namespace) -> int:
+    from runtime.mcp_server import serve
+
+    _load(args).require_runnable()
+    return serve(_skill_path(args), getattr(args, "backend", None))
+
+
 def _test(args: argparse.Namespace) -> int:
     if args.record:
         from runtime.harness.record import record
@@ -288,10 +309,43 @@ def _test(args: argparse.Namespace) -> int:
     return 0 if not failed else 1
 
 
+def _skill_install(args: argparse.Namespace) -> int:
+    from runtime.attribution import platform
+    from runtime.install import InstallError, install
+    from runtime.skillfile import load_skill
+
+    skill = _load(args)
+    try:
+        done = install(skill, args.target, args.dir, args.force)
+    except InstallError as exc:
+        raise UserError(str(exc)) from None
+    installed = load_skill(done.path / "SKILL.md", cache=False)
+    verb = "updated" if done.updated else "installed"
+    print(f"{verb} {skill.name} {skill.frontmatter.version or ''} for {args.target}: {done.path}")
+    print(f"files: {', '.join(done.files)}; X-Skill-Platform there: {platform(installed)}")
+    return 0
+
+
+def _skill_lint(args: argparse.Namespace) -> int:
+    from runtime.lint import lint_report
+
+    worst = 0
+    for path in args.path:
+        text, code = lint_report(path)
+        print(text)
+        worst = max(worst, code)
+    return worst
+
+
 def _skill_show(args: argparse.Namespace) -> int:
     skill = _load(args)
     if args.json:
-        print(json.dumps(skill.to_json(), ensure_ascii=False, indent=2))
+        from runtime.attribution import install_location, platform
+
+        data = skill.to_json()
+        data["platform"] = platform(skill)
+        data["install_location"] = install_location(skill.path)
+        print(json.dumps(data, ensure_ascii=False, indent=2))
         return 0
     from runtime.show import render
 

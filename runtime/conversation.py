@@ -46,6 +46,13 @@ class TurnReport:
     def ok(self) -> bool:
         return not self.errors
 
+    @property
+    def exit_code(self) -> int:
+        """0 done; 2 the user's input was refused before sending; 1 the backend side failed."""
+        if not self.errors:
+            return 0
+        return 2 if any(e.get("type") == "BadInput" for e in self.errors) else 1
+
     def to_json(self) -> dict[str, Any]:
         chat_info = None
         if self.chat is not None:

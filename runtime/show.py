@@ -91,6 +91,10 @@ def render(skill: Skill) -> str:
         + [f"else {att.fallback}"])
     out.append(f"  X-Skill-Source: {att.source or '(not sent)'}  X-Skill-Version: {att.version or '(not sent)'}")
     out.append(f"  X-Skill-Platform: {platform}")
+    from runtime.attribution import install_location, platform as detect
+
+    where = install_location(skill.path)
+    out.append(f"  platform now: {detect(skill)}" + (f" (installed for {where})" if where else ""))
     names = ", ".join(sorted({e.name for e in skill.endpoints}))
     out.append(f"  endpoints: {names or 'none'} (user in paths: {skill.user_in_path})")
     for var in skill.env:

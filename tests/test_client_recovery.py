@@ -255,13 +255,20 @@ def test_two_say_processes_share_one_session(cli_env, engine, clip: Path) -> Non
     assert '"One"' in b["reply"]
 
 
-def test_say_json_schema_is_stable(cli_env, engine) -> None:
+def test_say_json_schema_is_stable(cli_env, engine, clip: Path) -> None:
+    import jsonschema
+
+    from conftest import ROOT
+
+    schema = json.loads((ROOT / "docs" / "say.schema.json").read_text())
+    for args in (["--attach", str(clip), "add a title 'x'"], ["status"], ["export"]):
+        jsonschema.validate(json.loads(run_cli("say", "--json", *args, env=cli_env).stdout), schema)
     result = run_cli("say", "--json", "credits", env=cli_env)
     data = json.loads(result.stdout)
-    assert set(data) == {"ok", "route", "reply", "files", "links", "credits", "chat", "errors", "session_id",
-                         "notices"}
+    jsonschema.validate(data, schema)
+    assert set(data) == set(schema["required"])
     assert data["ok"] is True and data["route"]["action"] == "credits"
-    assert data["credits"] == {"available": 100, "frozen": 0, "total": 100}
+    assert data["credits"] == {"available": 95, "frozen": 0, "total": 95}
 
 
 def test_say_json_never_contains_the_token(cli_env, engine, isolated_home: Path) -> None:

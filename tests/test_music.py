@@ -4,6 +4,11 @@ Short clips (3-30 s) keep the file fast; each test names the promise it checks.
 """
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
 import numpy as np
 import pytest
 from scipy import signal
@@ -121,6 +126,27 @@ def test_stems_carry_the_master_gain(pieces: dict) -> None:
         return 10 * np.log10((x[: m * block] ** 2).reshape(m, block * 2).mean(axis=1) + 1e-20)
     loud = level(audio) > level(audio).max() - 30
     assert np.abs(level(total)[loud] - level(audio)[loud]).max() < 1.0
+
+
+# --- memory ---------------------------------------------------------------------------
+
+PEAK_RSS_20S_MB = 37.0       # measured: lofi, 20 s: the mix, two stems in flight, caches
+
+
+def test_a_piece_costs_a_few_copies_of_its_audio_in_memory() -> None:
+    """The whole run of a 60 s video must fit in 400 MB: 20 s of music may raise peak RSS by
+    at most 1.5x what it measured (about three copies of the audio), in a fresh process."""
+    code = textwrap.dedent("""
+        import resource
+        import scipy.signal
+        import engine.music as m
+        base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        m.make_music(m.Brief(genre="lofi", seed=1), m.Cues(20.0, cuts=(5.0, 12.0, 16.0)))
+        print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) / 1024)
+    """)
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
+    assert float(out.stdout) < 1.5 * PEAK_RSS_20S_MB
 
 
 # --- determinism and variety -------------------------------------------------------------
