@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 MUTATIONS: list[tuple[str, str, str, str]] = [
     ("drop the X-Skill-Version header", "runtime/attribution.py",
-     '        out["X-Skill-Version"] = att.version\n', ""),
+     '        out["X-Skill-Version"] = att.version\n', "        pass\n"),
     ("route 导出 (CJK keywords) to chat", "runtime/router.py",
      "            for keyword in rule.keywords:\n",
      "            for keyword in [k for k in rule.keywords if not _CJK.search(k)]:\n"),
@@ -80,8 +80,8 @@ def main() -> None:
             failed = re.findall(r"^FAIL  (.+?)  \(", result.stdout, re.M)
             first = re.search(r"^FAIL .*\n\s+(.+)$", result.stdout, re.M)
             if result.returncode != 0 and failed:
-                rows.append((name, "caught", f"{len(failed)} scenario(s), e.g. {failed[0]!r}: "
-                                               f"{first.group(1)[:160] if first else ''}", seconds))
+                rows.append((name, "caught", f"{len(failed)} scenario(s): {', '.join(failed)}\n            first: "
+                                               f"{first.group(1)[:200] if first else ''}", seconds))
             else:
                 rows.append((name, "MISSED", result.stdout.strip().splitlines()[-1:] and
                              result.stdout.strip().splitlines()[-1], seconds))

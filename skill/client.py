@@ -247,7 +247,8 @@ class Client:
         self.hooks = list(hooks)
         timeout = httpx.Timeout(settings.READ_TIMEOUT_S, connect=settings.CONNECT_TIMEOUT_S)
         self.http = httpx.Client(timeout=timeout, transport=transport, trust_env=False,
-                                 headers={"User-Agent": "ai-music/0.1"})
+                                 headers={"User-Agent": "ai-music/0.1"},
+                                 event_hooks={"response": [self._on_response]} if self.hooks else None)
 
     def close(self) -> None:
         self.http.close()
@@ -277,9 +278,23 @@ class Client:
         if not self.hooks:
             return
         record = {"method": request.method, "path": request.url.path, "headers": dict(request.headers),
-                  "body": body, "time": time.time()}
+                  "body": body, "time": time.time(), "status": None, "response": None}
+        request.extensions["ai_music_record"] = record
         for hook in self.hooks:
             hook(record)
+
+    @staticmethod
+    def _on_response(response: httpx.Response) -> None:
+        """Complete the request's record with the answer (JSON bodies only: not streams)."""
+        record = response.request.extensions.get("ai_music_record")
+        if record is None:
+            return
+        record["status"] = response.status_code
+        if "application/json" in response.headers.get("content-type", ""):
+            try:
+                record["response"] = json.loads(response.read())
+            except (ValueError, httpx.HTTPError):
+                pass
 
     def _send(self, method: str, path: str, *, idempotent: bool, auth: bool = True, json_body: Any = None,
               files: Any = None, headers: Mapping[str, str] | None = None,

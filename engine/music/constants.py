@@ -29,7 +29,7 @@ HUMANIZE_MAX_S = 0.010
 VELOCITY_JITTER = 0.06
 STRUM_S = 0.012              # gap between strings in a strum
 
-THREADS = 2                  # stems render in parallel (the machine has two cores)
+THREADS = 2                  # stems render in parallel (two cores); mixdown holds this many stem buffers
 
 # --- synthesis --------------------------------------------------------------------
 TABLE_SIZE = 4096
@@ -39,6 +39,7 @@ LOOP_OVERHANG_S = 4.0        # loopable pieces render this much past the end and
 STEM_BLOCK_S = 0.4           # block size for the stems' active-level measurement
 
 # --- mastering --------------------------------------------------------------------
+CHUNK = 1 << 16              # samples per step of the streaming passes (mastering, meters, pump)
 DC_CUTOFF_HZ = 25.0
 MONO_BASS_HZ = 120.0
 MIN_CORRELATION = 0.5        # side is narrowed until L/R correlation reaches this

@@ -1,28 +1,43 @@
-"""Loudness (ITU-R BS.1770-4) and true peak (4x oversampled) measurement.
+"""Loudness (ITU-R BS.1770-4) and true peak (4x oversampled) measurement, streamed.
 
-``integrated_lufs`` is pyloudnorm's meter, the reference. ``KMeter`` applies the same
-gating to pyloudnorm's own K-weighting coefficients, vectorised, and can measure the
-signal *under a gain curve* without refiltering — the mastering loop uses it to try
-several limiter settings for the price of one filter pass.
+``integrated_lufs`` is pyloudnorm's meter, the reference the tests check against.
+``KMeter`` applies the same gating to pyloudnorm's own K-weighting coefficients but is
+fed chunk by chunk, and keeps three power moments per gain block, so it can measure the
+signal *under a piecewise-linear gain curve* without refiltering and without a
+full-length power array — the mastering loop tries several limiter settings for the
+price of one filter pass.
 
 ``true_peak_dbtp`` interpolates 4x with a windowed sinc, but only around samples within
 TP_CANDIDATE_DB of the sample peak: inter-sample overs larger than that (3 dB is the
 worst case of a sine at a quarter of the sample rate) do not occur in band-limited
 music, and skipping the rest makes the measurement cheap enough to run in a loop.
-Internally signals are channel-first (C, N) arrays.
+
+Why streamed: a 60 s stereo track is 23 MB of float32, and every full-length temporary
+costs as much again; in C.CHUNK steps the meters need chunk-sized scratch plus a few
+numbers per 32-sample gain block (about an eighth of the track's own size).
+Audio comes in as (N, C) frames; chunks are handed around channel-first, as (C, n) views.
 """
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
+from typing import Iterator, Sequence
 
 import numpy as np
 import pyloudnorm
+from numpy.lib.stride_tricks import sliding_window_view
 from scipy import signal
 
 from . import constants as C
+from .cache import read_only
+from .stream import chunks
 
 _BLOCK_S, _ABS_GATE, _REL_GATE = 0.4, -70.0, -10.0
+
+
+def frames(audio: np.ndarray) -> np.ndarray:
+    """(N, C) view of (N,) or (N, C) audio."""
+    data = np.asarray(audio)
+    return data[:, None] if data.ndim == 1 else data
 
 
 def integrated_lufs(audio: np.ndarray, sample_rate: int) -> float:
@@ -34,17 +49,47 @@ def integrated_lufs(audio: np.ndarray, sample_rate: int) -> float:
         return float(pyloudnorm.Meter(sample_rate).integrated_loudness(data))
 
 
+def measure_lufs(audio: np.ndarray, sample_rate: int) -> float:
+    """integrated_lufs without its float64 copies of the track: for measuring finished music."""
+    x = frames(audio)
+    meter = KMeter(x.shape[0], sample_rate)
+    for a, b in chunks(x.shape[0]):
+        meter.feed(a, x[a:b].T)
+    return meter.lufs()
+
+
 def true_peak_dbtp(audio: np.ndarray, sample_rate: int) -> float:
     """Peak of the 4x oversampled signal in dBTP, for (N,) or (N, C) audio."""
-    data = np.asarray(audio)
-    planar = data[None, :] if data.ndim == 1 else data.T
-    if planar.size == 0:
+    x = frames(audio)
+    if x.size == 0:
         return float("-inf")
-    peak = float(magnitude(planar).max())
+    peak = sample_peak(x)
     if peak == 0.0:
         return float("-inf")
-    env = peak_envelope(planar, peak * 10 ** (-C.TP_CANDIDATE_DB / 20))
-    return float(20 * np.log10(env.max()))
+    return float(20 * np.log10(true_peak(x, peak * 10 ** (-C.TP_CANDIDATE_DB / 20))))
+
+
+def sample_peak(x: np.ndarray) -> float:
+    """max |sample| of (N, C) frames."""
+    return max((float(np.abs(x[a:b]).max()) for a, b in chunks(x.shape[0])), default=0.0)
+
+
+def true_peak(x: np.ndarray, floor: float) -> float:
+    """max of the true-peak envelope of (N, C) frames (see peak_envelope for ``floor``)."""
+    return max((float(env.max()) for _, env in envelope_chunks(x, floor)), default=0.0)
+
+
+def envelope_chunks(x: np.ndarray, floor: float) -> Iterator[tuple[int, np.ndarray]]:
+    """(start, envelope) per chunk of (N, C) frames; equal to peak_envelope of the whole signal.
+
+    Each chunk is read with a margin of half the interpolator on both sides, so every
+    candidate sees the same neighbours it would see in the whole signal.
+    """
+    n = x.shape[0]
+    margin = C.TP_TAPS // 2 + 1
+    for a, b in chunks(n):
+        lo, hi = max(a - margin, 0), min(b + margin, n)
+        yield a, peak_envelope(x[lo:hi].T, floor)[a - lo:b - lo]
 
 
 @lru_cache(maxsize=8)
@@ -54,39 +99,72 @@ def _k_sos(sample_rate: int) -> np.ndarray:
     for stage in meter._filters.values():
         b, a = np.asarray(stage.b, float), np.asarray(stage.a, float)
         rows.append(np.concatenate([b / a[0] * stage.passband_gain, a / a[0]]))
-    return np.array(rows)
+    return read_only(np.array(rows))
 
 
 class KMeter:
-    """K-weighted power of a (C, N) signal, measured repeatedly under different gains."""
+    """K-weighted loudness of n samples fed in order, measurable under piecewise-linear gains.
 
-    def __init__(self, planar: np.ndarray, sample_rate: int) -> None:
-        sos = _k_sos(sample_rate).astype(np.float32)
-        n = planar.shape[1]
-        with ThreadPoolExecutor(max_workers=C.THREADS) as pool:
-            weighted = list(pool.map(lambda row: signal.sosfilt(sos, row.astype(np.float32, copy=False)), planar))
-        self.power = np.zeros(n, dtype=np.float32)
-        for k in weighted:                                   # channel gains are 1 for L and R
-            self.power += k * k
-        block = int(_BLOCK_S * sample_rate)
-        count = int(np.round((n / sample_rate - _BLOCK_S) / 0.1)) + 1 if n >= block else 0
-        # pyloudnorm's blocks: [int(0.1 j sr), int(0.1 (j + 4) sr)) -> sums of four 100 ms segments
-        edges = np.array([int(_BLOCK_S * (j * 0.25) * sample_rate) for j in range(count + 4)], dtype=np.int64)
-        self.edges = edges[edges < n]
-        self.count = count
+    The timeline is cut into intervals that each lie inside one gain block (``block``
+    samples) and one 100 ms gating segment. Per interval we keep the moments of the
+    K-weighted power p over the position f in its gain block: sum p, sum p f, sum p f².
+    A gain g0 + (g1 - g0) f inside the block then gives the interval's power exactly as
+    g0² P0 + 2 g0 (g1 - g0) P1 + (g1 - g0)² P2.
+    """
+
+    def __init__(self, n: int, sample_rate: int, block: int = C.LIMITER_BLOCK) -> None:
         self.block = block
+        self.gate_len = int(_BLOCK_S * sample_rate)
+        self.count = int(np.round((n / sample_rate - _BLOCK_S) / 0.1)) + 1 if n >= self.gate_len else 0
+        # pyloudnorm's blocks: [int(0.1 j sr), int(0.1 (j + 4) sr)) -> sums of four 100 ms segments
+        edges = np.array([int(_BLOCK_S * (j * 0.25) * sample_rate) for j in range(self.count + 4)], dtype=np.int64)
+        edges = edges[edges < n]
+        blocks = np.arange(0, n, block, dtype=np.int64)
+        extra = edges[edges % block != 0]
+        self.starts = np.insert(blocks, np.searchsorted(blocks, extra), extra)
+        self.segment = (np.searchsorted(edges, self.starts, "right") - 1).astype(np.int32)
+        self.moments = np.zeros((3, self.starts.size))
+        self._sos = _k_sos(sample_rate).copy()          # sosfilt wants a writable array
+        self._zi: list[np.ndarray] = []
+        self._frac = np.arange(C.CHUNK) % block / block
 
-    def lufs(self, gain: np.ndarray | float = 1.0) -> float:
-        """Integrated loudness of ``signal * gain`` (gain per sample or scalar)."""
+    def feed(self, start: int, rows: Sequence[np.ndarray] | np.ndarray) -> None:
+        """Add samples [start, start + len) of every channel; chunks must come in order."""
+        if start % self.block:
+            raise ValueError("chunks must start on a gain block")
+        if not self._zi:
+            self._zi = [np.zeros((len(self._sos), 2)) for _ in rows]
+        power = None
+        for ch, row in enumerate(rows):
+            k, self._zi[ch] = signal.sosfilt(self._sos, row.astype(np.float64), zi=self._zi[ch])
+            k *= k
+            power = k if power is None else np.add(power, k, out=power)   # channel gains are 1 for L and R
+        if power is None:
+            return
+        lo, hi = np.searchsorted(self.starts, (start, start + power.size))
+        local = self.starts[lo:hi] - start
+        frac = self._frac[: power.size]
+        self.moments[0, lo:hi] = np.add.reduceat(power, local)
+        power *= frac
+        self.moments[1, lo:hi] = np.add.reduceat(power, local)
+        power *= frac
+        self.moments[2, lo:hi] = np.add.reduceat(power, local)
+
+    def lufs(self, knots: np.ndarray | None = None) -> float:
+        """Integrated loudness under a gain with value ``knots[j]`` at sample ``j * block``, linear between."""
         if self.count == 0:
             return float("-inf")
-        scalar = np.isscalar(gain)
-        p = self.power if scalar else self.power * np.square(gain, dtype=np.float32)
-        seg = np.add.reduceat(p, self.edges).astype(np.float64)
-        seg = np.concatenate([seg, np.zeros(self.count + 4 - seg.size)])
-        z = (seg[:self.count] + seg[1:self.count + 1] + seg[2:self.count + 2] + seg[3:self.count + 3]) / self.block
-        if scalar:
-            z = z * float(gain) ** 2
+        p0, p1, p2 = self.moments
+        if knots is None:
+            power = p0
+        else:
+            j = self.starts // self.block
+            g0 = knots[j].astype(np.float64)
+            d = knots[j + 1] - g0
+            power = g0 * (g0 * p0 + 2.0 * d * p1) + d * d * p2
+        c = self.count
+        seg = np.bincount(self.segment, weights=power, minlength=c + 4)
+        z = (seg[:c] + seg[1:c + 1] + seg[2:c + 2] + seg[3:c + 3]) / self.gate_len
         with np.errstate(divide="ignore"):
             loud = -0.691 + 10 * np.log10(z)
             gated = z[loud >= _ABS_GATE]
@@ -105,7 +183,7 @@ def _interp_kernel(taps: int) -> np.ndarray:
     frac = np.array([0.25, 0.5, 0.75])
     x = frac[None, :] - offsets[:, None]
     window = np.kaiser(2 * taps + 1, 8.0)[taps + np.round(x * 2).astype(int)]
-    return np.sinc(x) * window
+    return read_only((np.sinc(x) * window).astype(np.float32))
 
 
 def magnitude(planar: np.ndarray) -> np.ndarray:
@@ -133,10 +211,9 @@ def peak_envelope(planar: np.ndarray, floor: float) -> np.ndarray:
     cand = np.flatnonzero(loud)
     if cand.size == 0:
         return mag
-    kernel = _interp_kernel(C.TP_TAPS).astype(np.float32)
-    idx = cand[:, None] + np.arange(-half + 1, half + 1)[None, :]
-    out = mag.copy()
+    kernel = _interp_kernel(C.TP_TAPS)
+    first = cand - (half - 1)
     for row in planar:
-        windows = row[idx].astype(np.float32, copy=False)
-        out[cand] = np.maximum(out[cand], np.abs(windows @ kernel).max(axis=1))
-    return out
+        windows = sliding_window_view(row, C.TP_TAPS)[first].astype(np.float32, copy=False)
+        mag[cand] = np.maximum(mag[cand], np.abs(windows @ kernel).max(axis=1))
+    return mag

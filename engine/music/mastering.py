@@ -1,75 +1,116 @@
 """Mastering: DC and sub cut, mono low end, width guard, loudness to target, true-peak limit.
 
+Every pass streams over the (N, 2) buffer in C.CHUNK steps and works in place, so the
+only full-length array is the audio itself: mastering a track costs about one copy of it
+(filters carry their state from chunk to chunk, so the result is that of whole-signal
+filtering).
+
 The limiter is computed per block of LIMITER_BLOCK samples, offline and non-causal:
-required gain from the true-peak envelope -> release as a dB-per-second recovery
-(a running minimum, no Python loop) -> lookahead min-filter and box smoothing so the gain
-is already down when the peak arrives. Loudness and limiting interact, so the makeup gain
-is iterated with a K-weighted meter that reuses one filter pass (loudness.KMeter).
+required gain from the per-block maxima of the true-peak envelope -> release as a
+dB-per-second recovery (a running minimum, no Python loop) -> lookahead min-filter and
+box smoothing so the gain is already down when the peak arrives. The result is a
+GainCurve, one knot per block with linear steps between. Loudness and limiting interact,
+so the makeup gain is iterated with a K-weighted meter that measures under a GainCurve
+without refiltering (loudness.KMeter).
 """
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage, signal
 
 from . import constants as C
-from .loudness import KMeter, magnitude, peak_envelope
+from .loudness import KMeter, envelope_chunks, frames, true_peak
+from .stream import chunks
 
 
 @dataclass(frozen=True, eq=False)
-class MasterResult:
-    planar: np.ndarray         # (2, N) float32 mastered audio
-    gain: np.ndarray           # (N,) float32 gain applied after the filters
+class GainCurve:
+    """The gain mastering applied after its filters: ``knots[j]`` at sample ``j * block``, linear between.
 
-    @property
-    def audio(self) -> np.ndarray:
-        """(N, 2) C-contiguous copy."""
-        return np.ascontiguousarray(self.planar.T)
+    Why knots: the stems are scaled by the same curve later, and N / 32 knots are cheap to
+    keep where N samples would cost half the track's memory again.
+    """
+
+    knots: np.ndarray           # (ceil(n / block) + 1,) float32
+    n: int
+    block: int = C.LIMITER_BLOCK
+
+    @classmethod
+    def flat(cls, n: int, gain: float) -> GainCurve:
+        return cls(np.full(-(-n // C.LIMITER_BLOCK) + 1, gain, dtype=np.float32), n)
+
+    def segment(self, a: int, b: int) -> np.ndarray:
+        """(b - a,) float32 gain for samples [a, b)."""
+        j0, j1 = a // self.block, -(-b // self.block)
+        k = self.knots[j0:j1 + 1]
+        frac = np.arange(self.block, dtype=np.float32) / np.float32(self.block)
+        gain = (k[:-1, None] + (k[1:] - k[:-1])[:, None] * frac).reshape(-1)
+        return gain[a - j0 * self.block:b - j0 * self.block]
 
 
 def _db(x: float) -> float:
     return 10 ** (x / 20.0)
 
 
-def _planar(audio: np.ndarray) -> np.ndarray:
-    x = np.asarray(audio, dtype=np.float32)
-    if x.ndim == 1:
-        return np.stack([x, x])
-    rows = [x[:, c] for c in range(min(x.shape[1], 2))]
-    return np.stack(rows * 2 if len(rows) == 1 else rows)
+def _prepare(buf: np.ndarray, sample_rate: int) -> tuple[KMeter, float]:
+    """High-pass at DC_CUTOFF_HZ, mono below MONO_BASS_HZ, side narrowed to MIN_CORRELATION.
 
-
-def _prepare(audio: np.ndarray, sample_rate: int) -> np.ndarray:
-    """High-pass at DC_CUTOFF_HZ, mono below MONO_BASS_HZ, side narrowed to MIN_CORRELATION."""
-    x = audio.T if audio.ndim == 2 and audio.shape[1] == 2 and audio.dtype == np.float32 else _planar(audio)
-    mid = (x[0] + x[1]) * np.float32(0.5)
-    side = (x[0] - x[1]) * np.float32(0.5)
+    Two passes: filter mid and side (parking them in the L/R columns) while summing
+    their energies; then, with the width decided, write L/R back and feed the loudness
+    meter. Returns the meter and the sample peak of the result.
+    """
     hp = signal.butter(2, C.DC_CUTOFF_HZ, "highpass", fs=sample_rate, output="sos").astype(np.float32)
     side_hp = signal.butter(2, C.MONO_BASS_HZ, "highpass", fs=sample_rate, output="sos").astype(np.float32)
-    with ThreadPoolExecutor(max_workers=C.THREADS) as pool:
-        mid, side = pool.map(signal.sosfilt, (hp, side_hp), (mid, side))
-    em, es = float(np.dot(mid, mid)), float(np.dot(side, side))
+    zm, zs = np.zeros((1, 2), dtype=np.float32), np.zeros((1, 2), dtype=np.float32)
+    em = es = 0.0
+    half = np.float32(0.5)
+    n = buf.shape[0]
+    for a, b in chunks(n):
+        x = buf[a:b]
+        mid = (x[:, 0] + x[:, 1]) * half
+        side = (x[:, 0] - x[:, 1]) * half
+        mid, zm = signal.sosfilt(hp, mid, zi=zm)
+        side, zs = signal.sosfilt(side_hp, side, zi=zs)
+        em += float(np.dot(mid, mid))
+        es += float(np.dot(side, side))
+        x[:, 0] = mid
+        x[:, 1] = side
     c = C.MIN_CORRELATION
-    if es > 0 and (em - es) / (em + es) < c:
-        side *= np.float32(np.sqrt(em * (1 - c) / (es * (1 + c))))
-    out = np.empty((2, mid.shape[0]), dtype=np.float32)
-    np.add(mid, side, out=out[0])
-    np.subtract(mid, side, out=out[1])
+    width = np.float32(np.sqrt(em * (1 - c) / (es * (1 + c)))) if es > 0 and (em - es) / (em + es) < c else None
+    meter = KMeter(n, sample_rate)
+    peak = 0.0
+    for a, b in chunks(n):
+        x = buf[a:b]
+        mid, side = x[:, 0], x[:, 1]
+        if width is not None:
+            side = side * width
+        left, right = mid + side, mid - side
+        x[:, 0] = left
+        x[:, 1] = right
+        meter.feed(a, (left, right))
+        peak = max(peak, float(np.abs(left).max()), float(np.abs(right).max()))
+    return meter, peak
+
+
+def _block_peaks(buf: np.ndarray, floor: float) -> np.ndarray:
+    """Per-LIMITER_BLOCK maxima of the true-peak envelope (candidates above ``floor``)."""
+    b = C.LIMITER_BLOCK
+    out = np.empty(-(-buf.shape[0] // b), dtype=np.float32)
+    for a, env in envelope_chunks(buf, floor):
+        j = a // b
+        out[j:j + -(-env.size // b)] = np.maximum.reduceat(env, np.arange(0, env.size, b))
     return out
 
 
-def _limiter_gain(peaks: np.ndarray, threshold: float, sample_rate: int) -> np.ndarray:
-    """Smooth per-sample gain (<= 1) keeping ``peaks * gain`` under ``threshold``."""
-    n = peaks.shape[0]
+def _limiter_knots(peaks: np.ndarray, threshold: float, sample_rate: int) -> np.ndarray:
+    """Smooth gain knots (<= 1, one per block plus the end) keeping ``peaks * gain`` under ``threshold``."""
+    m = peaks.shape[0]
     b = C.LIMITER_BLOCK
-    m = -(-n // b)
-    padded = np.zeros(m * b, dtype=np.float32)
-    padded[:n] = peaks
-    need = np.minimum(1.0, threshold / np.maximum(padded.reshape(m, b).max(axis=1).astype(np.float64), 1e-12))
+    need = np.minimum(1.0, threshold / np.maximum(peaks.astype(np.float64), 1e-12))
     if need.min() >= 1.0:
-        return np.ones(n, dtype=np.float32)
+        return np.ones(m + 1, dtype=np.float32)
     need_db = 20 * np.log10(need)
     rate = C.LIMITER_RELEASE_DB_PER_S * b / sample_rate
     k = np.arange(m) * rate
@@ -78,58 +119,65 @@ def _limiter_gain(peaks: np.ndarray, threshold: float, sample_rate: int) -> np.n
     low = ndimage.minimum_filter1d(held_db, 2 * h + 3, mode="nearest")
     smooth = ndimage.uniform_filter1d(10 ** (low / 20), 2 * h + 1, mode="nearest").astype(np.float32)
     # linear interpolation from block starts; each block's gain is <= its own need
-    nxt = np.append(smooth[1:], smooth[-1])
-    frac = (np.arange(b, dtype=np.float32) / b)[None, :]
-    return (smooth[:, None] + (nxt - smooth)[:, None] * frac).reshape(-1)[:n]
+    return np.append(smooth, smooth[-1])
 
 
-def master_planar(audio: np.ndarray, sample_rate: int, target_lufs: float = -16.0,
-                  ceiling_dbtp: float = -1.0) -> MasterResult:
-    """Master (N, 2) audio (any memory layout) and also return the gain curve applied."""
-    if np.asarray(audio).shape[0] == 0:
-        return MasterResult(np.zeros((2, 0), dtype=np.float32), np.zeros(0, dtype=np.float32))
-    x = _prepare(audio, sample_rate)
-    n = x.shape[1]
-    if n == 0 or not (np.any(x[0]) or np.any(x[1])):
-        return MasterResult(np.zeros((2, n), dtype=np.float32), np.zeros(n, dtype=np.float32))
+def master_inplace(buf: np.ndarray, sample_rate: int, target_lufs: float = -16.0,
+                   ceiling_dbtp: float = -1.0) -> GainCurve:
+    """Master an (N, 2) float32 buffer in place; return the gain applied after the filters."""
+    n = buf.shape[0]
+    meter, peak = _prepare(buf, sample_rate)
+    if peak == 0.0:
+        return GainCurve.flat(n, 0.0)
     ceiling = _db(ceiling_dbtp)
     threshold = _db(ceiling_dbtp - C.TP_MARGIN_DB)
-    meter = KMeter(x, sample_rate)
     loud = meter.lufs()
     if not np.isfinite(loud):           # too short to gate: normalise the true peak instead
-        peak = float(peak_envelope(x, 0.0).max())
-        return _apply(x, np.full(n, threshold / max(peak, 1e-12), dtype=np.float32), ceiling)
+        return _apply(buf, GainCurve.flat(n, threshold / max(true_peak(buf, 0.0), 1e-12)), ceiling)
     makeup = _db(target_lufs - loud)
     margin = _db(-C.TP_CANDIDATE_DB - 2.0)
     floor = threshold / makeup * margin
-    peaks = peak_envelope(x, floor)
-    limit = np.ones(n, dtype=np.float32)
+    peaks = _block_peaks(buf, floor)
+    knots = np.ones(peaks.size + 1, dtype=np.float32)
     for _ in range(6):
         if threshold / makeup * _db(-C.TP_CANDIDATE_DB) < floor:   # gain grew past the search floor
             floor = threshold / makeup * margin
-            peaks = peak_envelope(x, floor)
-        limit = _limiter_gain(peaks * np.float32(makeup), threshold, sample_rate)
-        got = meter.lufs(limit * np.float32(makeup))
-        error = target_lufs - got
+            peaks = _block_peaks(buf, floor)
+        knots = _limiter_knots(peaks * np.float32(makeup), threshold, sample_rate)
+        error = target_lufs - meter.lufs(knots * np.float32(makeup))
         if abs(error) <= C.LOUDNESS_TOLERANCE_LU:
             break
         makeup *= _db(error)
-    return _apply(x, limit * np.float32(makeup), ceiling)
+    return _apply(buf, GainCurve(knots * np.float32(makeup), n), ceiling)
 
 
-def _apply(x: np.ndarray, gain: np.ndarray, ceiling: float) -> MasterResult:
+def _apply(buf: np.ndarray, gain: GainCurve, ceiling: float) -> GainCurve:
     """Apply the gain; if an inter-sample peak still pokes over the ceiling, trim it flat."""
-    x *= gain
-    mag = magnitude(x)
-    tp = float(peak_envelope(x, float(mag.max()) * _db(-C.TP_CANDIDATE_DB)).max())
+    peak = 0.0
+    for a, b in chunks(buf.shape[0]):
+        x = buf[a:b]
+        x *= gain.segment(a, b)[:, None]
+        peak = max(peak, float(np.abs(x).max()))
+    tp = true_peak(buf, peak * _db(-C.TP_CANDIDATE_DB))
     if tp > ceiling:
         trim = np.float32(ceiling / tp * _db(-0.02))
-        x *= trim
-        gain = gain * trim
-    np.clip(x, -ceiling, ceiling, out=x)
-    return MasterResult(x, gain.astype(np.float32, copy=False))
+        buf *= trim
+        gain = GainCurve(gain.knots * trim, gain.n)
+    np.clip(buf, -ceiling, ceiling, out=buf)
+    return gain
+
+
+def as_stereo(audio: np.ndarray) -> np.ndarray:
+    """A new C-contiguous (N, 2) float32 copy of mono, stereo or multichannel audio (first two channels)."""
+    x = frames(audio)
+    out = np.empty((x.shape[0], 2), dtype=np.float32)
+    out[:, 0] = x[:, 0]
+    out[:, 1] = x[:, 1 if x.shape[1] > 1 else 0]
+    return out
 
 
 def master(audio: np.ndarray, sample_rate: int, target_lufs: float = -16.0, ceiling_dbtp: float = -1.0) -> np.ndarray:
     """Loudness-normalised, true-peak-limited (N, 2) float32 copy of ``audio``."""
-    return master_planar(audio, sample_rate, target_lufs, ceiling_dbtp).audio
+    buf = as_stereo(audio)
+    master_inplace(buf, sample_rate, target_lufs, ceiling_dbtp)
+    return buf

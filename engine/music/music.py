@@ -1,22 +1,51 @@
 """make_music(): compose, synthesize and master in one call; Music describes itself.
 
-The stems are multiplied by the master's gain curve (loudness makeup and limiter), so
-they stay level-matched to the mastered mix and can be rebalanced downstream.
+Memory is the constraint here (a 60 s stereo track is 23 MB of float32): the mix is
+rendered and mastered in one buffer, and the stems, five times that much, are rendered
+only when asked for. They are multiplied by the master's gain curve (loudness makeup and
+limiter), so they stay level-matched to the mastered mix and can be rebalanced downstream.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from . import constants as C
-from .brief import Brief, Cues
+from .brief import STEMS, Brief, Cues
 from .composer import compose
-from .loudness import integrated_lufs, true_peak_dbtp
-from .mastering import master_planar
+from .loudness import measure_lufs, true_peak_dbtp
+from .mastering import GainCurve, master_inplace
 from .score import Score
-from .synth import synthesize
+from .stream import chunks
+from .synth import mixdown, render_stem
+
+
+class Stems(Mapping[str, np.ndarray]):
+    """The stems of a mastered piece by name, each an (N, 2) float32 array rendered on access.
+
+    Every access renders that stem again (about a fifth of the synthesis time, and the
+    same samples every time): keep the array if you need it twice.
+    """
+
+    def __init__(self, score: Score, sample_rate: int, gain: GainCurve) -> None:
+        self._score, self._sample_rate, self._gain = score, sample_rate, gain
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name not in STEMS:
+            raise KeyError(name)
+        planar = render_stem(self._score, name, self._sample_rate)
+        for a, b in chunks(planar.shape[1]):
+            planar[:, a:b] *= self._gain.segment(a, b)
+        return planar.T
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(STEMS)
+
+    def __len__(self) -> int:
+        return len(STEMS)
 
 
 @dataclass(frozen=True, eq=False)
@@ -26,7 +55,7 @@ class Music:
     audio: np.ndarray                                 # (N, 2) float32, mastered
     score: Score
     sample_rate: int
-    stems: dict[str, np.ndarray] = field(default_factory=dict)   # (N, 2) views of channel-first buffers
+    stems: Mapping[str, np.ndarray] = field(default_factory=dict)   # name -> (N, 2)
 
     def describe(self) -> dict[str, Any]:
         """JSON-ready summary; loudness and true peak are measured here, on demand."""
@@ -37,7 +66,7 @@ class Music:
             "fills": [round(f, 3) for f in s.fills], "hits": [round(h, 3) for h in s.hits],
             "instruments": list(s.instruments), "seed": s.seed, "duration_s": s.duration_s,
             "loopable": s.loopable, "final_chord_s": round(s.final_chord_s, 3),
-            "lufs": _finite(integrated_lufs(self.audio, self.sample_rate)),
+            "lufs": _finite(measure_lufs(self.audio, self.sample_rate)),
             "true_peak_dbtp": _finite(true_peak_dbtp(self.audio, self.sample_rate)),
         }
 
@@ -49,10 +78,6 @@ def _finite(x: float) -> float | None:
 def make_music(brief: Brief, cues: Cues, sample_rate: int = C.SAMPLE_RATE, target_lufs: float = -16.0) -> Music:
     """Music for the clip: exactly ``round(duration_s * sample_rate)`` samples at ``target_lufs``."""
     score = compose(brief, cues)
-    rendered = synthesize(score, sample_rate)
-    mastered = master_planar(rendered.mix, sample_rate, target_lufs=target_lufs)
-    stems = {}
-    for name, planar in rendered.planar_stems.items():
-        planar *= mastered.gain            # in place: the rendered buffers are ours
-        stems[name] = planar.T
-    return Music(audio=mastered.audio, score=score, sample_rate=sample_rate, stems=stems)
+    audio = mixdown(score, sample_rate)
+    gain = master_inplace(audio, sample_rate, target_lufs=target_lufs)
+    return Music(audio=audio, score=score, sample_rate=sample_rate, stems=Stems(score, sample_rate, gain))

@@ -3,11 +3,14 @@
 Why decimate: reverb tails carry little above 6 kHz, and convolving at 12 kHz costs a
 sixteenth of full-rate FFT work, which is what keeps synthesis far faster than real time.
 The two channels use independent noise (width) and the IR is high-passed so the low end
-stays mono.
+stays mono. The convolution is overlap-add in float32 blocks of a few IR lengths, and the
+answer is interpolated back into the stem chunk by chunk: besides the stem, the room
+needs a quarter-rate copy of the send and of the answer, nothing at full length.
 """
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Iterator
 
 import numpy as np
 from scipy import fft, signal
@@ -39,26 +42,43 @@ def _ir_spectrum(rt60: float, rate: int, size: int) -> np.ndarray:
     return read_only(fft.rfft(impulse(rt60, rate), size, axis=1))
 
 
+def _answer(x: np.ndarray, rt60: float, rate: int) -> Iterator[tuple[int, np.ndarray]]:
+    """The room's (2, len(x)) answer to mono ``x`` as (start, piece) in order, by overlap-add.
+
+    A piece is final when it is yielded: later input blocks only reach later samples.
+    """
+    ir_len = impulse(rt60, rate).shape[1]
+    size = fft.next_fast_len(4 * ir_len, real=True)
+    block = size - ir_len + 1
+    spectrum = _ir_spectrum(rt60, rate, size)
+    acc = np.zeros((2, size), dtype=np.float32)              # the answer from sample a on
+    for a in range(0, x.shape[0], block):
+        seg = x[a:a + block]
+        if seg.any():                                         # a silent stretch answers nothing
+            acc += fft.irfft(fft.rfft(seg, size) * spectrum, size, axis=1)
+        yield a, acc[:, :seg.shape[0]]
+        acc[:, :size - block] = acc[:, block:]
+        acc[:, size - block:] = 0.0
+
+
 def add_reverb(stem: np.ndarray, send: float, rt60: float, sample_rate: int) -> None:
     """Add the room's answer to a (2, n) stem fed to it at level ``send`` (in place)."""
     d = REVERB_DECIMATION
-    n = stem.shape[1]
-    m = n // d
+    m = stem.shape[1] // d
     low = np.zeros(m + 1, dtype=np.float32)
     for k in range(d):                       # box-filter decimation of the mono send
         low[:m] += stem[0, k:m * d:d]
         low[:m] += stem[1, k:m * d:d]
-    low *= send / (2 * d)
-    ir_len = impulse(rt60, sample_rate // d).shape[1]
-    size = fft.next_fast_len(m + ir_len, real=True)
-    spec = fft.rfft(low, size)
-    wet = fft.irfft(spec[None, :] * _ir_spectrum(rt60, sample_rate // d, size), size, axis=1)[:, : m + 1]
-    wet = wet.astype(np.float32)
-    # back to full rate by linear interpolation between the decimated samples
-    up = np.empty((m, d), dtype=np.float32)
-    for ch in range(2):
-        a = wet[ch, :m]
-        step = wet[ch, 1:m + 1] - a
-        for k in range(d):
-            np.add(a, step * np.float32(k / d), out=up[:, k])
-        stem[ch, : m * d] += up.reshape(-1)
+    low *= np.float32(send / (2 * d))
+    # back to full rate by linear interpolation: decimated sample j and j + 1 give the
+    # full-rate samples j * d .. j * d + d - 1, so each piece waits for its successor's first sample
+    phases = [np.float32(k / d) for k in range(d)]
+    last = np.zeros((2, 1), dtype=np.float32)
+    for a, piece in _answer(low, rt60, sample_rate // d):
+        w = np.concatenate([last, piece], axis=1)             # samples a - 1 .. a + len - 1
+        last = piece[:, -1:].copy()
+        j0, j1 = max(a - 1, 0), min(a + piece.shape[1] - 1, m)   # intervals finished by this piece
+        w = w[:, j0 - (a - 1):]
+        step = w[:, 1:j1 - j0 + 1] - w[:, :j1 - j0]
+        for k, phase in enumerate(phases):
+            stem[:, j0 * d + k:j1 * d:d] += w[:, :j1 - j0] + step * phase

@@ -1,13 +1,17 @@
-"""synthesize(): render a Score to five stereo stems and their mix.
+"""synthesize(): render a Score to five stereo stems and their mix; mixdown(): the mix alone.
 
 Per note we only slice-add a cached waveform (see voices.py); everything that touches
 the whole timeline (sidechain pump, stem level, reverb, the end fade) happens once per
-stem. Stems carry their own share of the room, so they sum to the mix exactly.
+stem, in place. Stems carry their own share of the room, so they sum to the mix exactly.
+
+Memory: a stem is one (2, N) buffer, five times what the mix needs together. mixdown()
+renders two stems at a time and sums each into the mix as soon as it is done, always in
+STEMS order, so the sum does not depend on which thread finished first.
 """
 from __future__ import annotations
 
-from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
+from collections import defaultdict, deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -19,6 +23,7 @@ from .fx import effect, vinyl_loop
 from .patches import PATCHES
 from .reverb import add_reverb
 from .score import Note, Part, Score
+from .stream import chunks
 from .voices import layer_of, render
 
 
@@ -26,8 +31,7 @@ from .voices import layer_of, render
 class Rendered:
     """Channel-first buffers (2, N); ``mix`` and ``stems`` expose them as (N, 2) views.
 
-    Why channel-first: every note is two contiguous slice-adds, and the mastering chain
-    reads whole channels; only the mastered mix is copied to interleaved (N, 2) memory.
+    Why channel-first: every note is two contiguous slice-adds into a stem.
     """
 
     planar_mix: np.ndarray                                        # (2, N) float32
@@ -61,23 +65,23 @@ def _render_tonal(buf: np.ndarray, part: Part, notes: list[Note], sr: int, brigh
     patch = PATCHES[part.patch]
     rel = max(int(patch.release * sr), 1)
     ramp = np.linspace(1.0, 0.0, rel, dtype=np.float32) ** 2
-    need: dict[tuple[int, int], int] = defaultdict(int)
+    by_wave: dict[tuple[int, int], list[Note]] = defaultdict(list)
     for n in notes:
-        k = (n.pitch, layer_of(n.velocity, patch))
-        need[k] = max(need[k], int(n.duration * sr) + rel)
-    waves = {k: render(patch, k[0], k[1], length, sr, brightness) for k, length in need.items()}
+        by_wave[(n.pitch, layer_of(n.velocity, patch))].append(n)
     gain = 10 ** (part.gain_db / 20.0)
-    for n in notes:
-        wave = waves[(n.pitch, layer_of(n.velocity, patch))]
-        on = min(int(n.duration * sr), len(wave))
-        g = gain * n.velocity ** 1.6
-        spread = part.spread * float(np.clip((n.pitch - 66) / 18.0, -1.0, 1.0))
-        gl, gr = _pan_gains(part.pan + spread)
-        start = int(round(n.time * sr))
-        _add(buf, start, wave[:on], g * gl, g * gr)
-        tail = wave[on:on + rel]
-        if len(tail):
-            _add(buf, start + on, tail * ramp[: len(tail)], g * gl, g * gr)
+    for (pitch, layer), group in by_wave.items():      # one waveform alive at a time
+        length = max(int(n.duration * sr) for n in group) + rel
+        wave = render(patch, pitch, layer, length, sr, brightness)
+        for n in group:
+            on = min(int(n.duration * sr), len(wave))
+            g = gain * n.velocity ** 1.6
+            spread = part.spread * float(np.clip((n.pitch - 66) / 18.0, -1.0, 1.0))
+            gl, gr = _pan_gains(part.pan + spread)
+            start = int(round(n.time * sr))
+            _add(buf, start, wave[:on], g * gl, g * gr)
+            tail = wave[on:on + rel]
+            if len(tail):
+                _add(buf, start + on, tail * ramp[: len(tail)], g * gl, g * gr)
 
 
 def _render_drums(buf: np.ndarray, part: Part, notes: list[Note], sr: int, brightness: float) -> None:
@@ -99,29 +103,39 @@ def _render_fx(buf: np.ndarray, part: Part, notes: list[Note], sr: int) -> None:
 
 
 def _render_vinyl(buf: np.ndarray, notes: list[Note], sr: int) -> None:
+    """The loop laid end to end, one loop-length piece at a time (no full-length bed)."""
     loop = vinyl_loop(sr)
     for n in notes:
         start, length = int(round(n.time * sr)), int(n.duration * sr)
-        bed = np.tile(loop, length // len(loop) + 1)[:length] * n.velocity
         fade = min(length // 2, int(0.5 * sr))
-        if fade:
-            bed[:fade] *= np.linspace(0.0, 1.0, fade, dtype=np.float32)
-            bed[-fade:] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)
-        _add(buf, start, bed, 0.9, 1.0)
+        rise = np.linspace(0.0, 1.0, fade, dtype=np.float32)
+        fall = rise[::-1]
+        for off in range(0, length, len(loop)):
+            piece = loop[: min(len(loop), length - off)] * np.float32(n.velocity)
+            end = off + len(piece)
+            if off < fade:
+                piece[: min(end, fade) - off] *= rise[off:end]
+            if end > length - fade:
+                first = max(off, length - fade)
+                piece[first - off:] *= fall[first - (length - fade):end - (length - fade)]
+            _add(buf, start + off, piece, 0.9, 1.0)
 
 
-def _pump(n: int, kicks: list[float], sr: int) -> np.ndarray:
-    """Sidechain gain: duck to 35% on every kick, recover over ~180 ms."""
-    env = np.ones(n, dtype=np.float32)
+def _pump(buf: np.ndarray, kicks: list[float], sr: int) -> None:
+    """Sidechain gain, in place: duck to 35% on every kick, recover over ~180 ms."""
     length = int(0.3 * sr)
     t = np.arange(length, dtype=np.float32) / sr
     curve = 1.0 - 0.65 * np.exp(-t / 0.09) * np.minimum(1.0, t / 0.004 + 0.3)
-    for k in kicks:
-        s = int(k * sr)
-        e = min(s + length, n)
-        if e > s:
-            env[s:e] = np.minimum(env[s:e], curve[: e - s])
-    return env
+    starts = np.sort(np.array([int(k * sr) for k in kicks], dtype=np.int64))
+    for a, b in chunks(buf.shape[1]):
+        lo, hi = np.searchsorted(starts, (a - length + 1, b))      # kicks whose curve reaches [a, b)
+        if lo == hi:
+            continue
+        env = np.ones(b - a, dtype=np.float32)
+        for s in starts[lo:hi]:
+            i, j = max(s, a), min(s + length, b)
+            np.minimum(env[i - a:j - a], curve[i - s:j - s], out=env[i - a:j - a])
+        buf[:, a:b] *= env
 
 
 def _active_level_db(stem: np.ndarray, sr: int) -> float | None:
@@ -138,50 +152,105 @@ def _active_level_db(stem: np.ndarray, sr: int) -> float | None:
     return float(10 * np.log10(power[power > top * 0.01].mean() / 4.0))
 
 
+@dataclass(frozen=True, eq=False)
+class _Job:
+    """What every stem of one score needs: its notes by part, the kick times, the length."""
+
+    score: Score
+    sr: int
+    by_part: dict[str, list[Note]]
+    kicks: list[float]
+    n_out: int
+
+    @classmethod
+    def of(cls, score: Score, sr: int) -> _Job:
+        by_part: dict[str, list[Note]] = defaultdict(list)
+        for note in score.notes:
+            by_part[note.part].append(note)
+        kicks = [nt.time for nt in score.notes if nt.pitch == 36 and score.part(nt.part).role == "drums"]
+        return cls(score, sr, dict(by_part), kicks, int(round(score.duration_s * sr)))
+
+    @property
+    def length(self) -> int:
+        """Samples a stem renders: loops run on past the end and fold their overhang back."""
+        return self.n_out + (int(C.LOOP_OVERHANG_S * self.sr) if self.score.loopable else 0)
+
+    def __call__(self, stem: str, out: np.ndarray | None = None) -> np.ndarray:
+        """One stem, levelled to its target, with its share of the room, faded or folded.
+
+        ``out`` is a (2, length) buffer to render into (it is cleared first), else a new one.
+        """
+        score, sr = self.score, self.sr
+        parts = [p for p in score.parts if p.stem == stem and self.by_part.get(p.name)]
+        pumped = [p for p in parts if p.sidechain and self.kicks]
+        if out is None:
+            buf = np.zeros((2, self.length), dtype=np.float32)
+        else:
+            buf = out
+            buf.fill(0.0)
+        for part in pumped:                  # pumped parts first, so the pump needs no buffer of its own
+            self._render_part(buf, part)
+        if pumped:
+            _pump(buf, self.kicks, sr)
+        for part in parts:
+            if part not in pumped:
+                self._render_part(buf, part)
+        level = _active_level_db(buf, sr) if parts else None
+        if level is not None:
+            buf *= np.float32(10 ** ((dict(score.stem_levels).get(stem, -18.0) - level) / 20.0))
+            send = float(np.mean([p.send for p in parts]))
+            if send > 0:
+                add_reverb(buf, send, score.reverb_s, sr)
+        return _finish(buf, score, self.n_out, sr)
+
+    def _render_part(self, buf: np.ndarray, part: Part) -> None:
+        notes, sr, brightness = self.by_part[part.name], self.sr, self.score.brightness
+        if part.role == "drums":
+            _render_drums(buf, part, notes, sr, brightness)
+        elif part.role == "fx":
+            _render_fx(buf, part, notes, sr)
+        elif part.role == "vinyl":
+            _render_vinyl(buf, notes, sr)
+        else:
+            _render_tonal(buf, part, notes, sr, brightness)
+
+
+def render_stem(score: Score, stem: str, sample_rate: int = C.SAMPLE_RATE) -> np.ndarray:
+    """One stem as a new (2, N) float32 buffer, exactly as synthesize() and mixdown() sum it."""
+    return _Job.of(score, sample_rate)(stem)
+
+
 def synthesize(score: Score, sample_rate: int = C.SAMPLE_RATE) -> Rendered:
     """Render every stem (two at a time: numpy releases the GIL in the heavy loops)."""
-    sr = sample_rate
-    n_out = int(round(score.duration_s * sr))
-    by_part: dict[str, list[Note]] = defaultdict(list)
-    for note in score.notes:
-        by_part[note.part].append(note)
-    kicks = [nt.time for nt in score.notes if nt.pitch == 36 and score.part(nt.part).role == "drums"]
+    job = _Job.of(score, sample_rate)
     with ThreadPoolExecutor(max_workers=C.THREADS) as pool:
-        bufs = list(pool.map(lambda stem: _render_stem(stem, score, by_part, kicks, n_out, sr), STEMS))
-    stems = dict(zip(STEMS, bufs))
-    mix = np.zeros((2, n_out), dtype=np.float32)
+        bufs = list(pool.map(job, STEMS))
+    mix = np.zeros((2, job.n_out), dtype=np.float32)
     for buf in bufs:
         mix += buf
-    return Rendered(planar_mix=mix, planar_stems=stems, sample_rate=sr)
+    return Rendered(planar_mix=mix, planar_stems=dict(zip(STEMS, bufs)), sample_rate=sample_rate)
 
 
-def _render_stem(stem: str, score: Score, by_part: dict[str, list[Note]], kicks: list[float],
-                 n_out: int, sr: int) -> np.ndarray:
-    """One stem, levelled to its target, with its share of the room, faded or folded."""
-    n = n_out + (int(C.LOOP_OVERHANG_S * sr) if score.loopable else 0)
-    parts = [p for p in score.parts if p.stem == stem and by_part.get(p.name)]
-    buf = np.zeros((2, n), dtype=np.float32)
-    for part in parts:
-        target = np.zeros((2, n), dtype=np.float32) if part.sidechain and kicks else buf
-        notes = by_part[part.name]
-        if part.role == "drums":
-            _render_drums(target, part, notes, sr, score.brightness)
-        elif part.role == "fx":
-            _render_fx(target, part, notes, sr)
-        elif part.role == "vinyl":
-            _render_vinyl(target, notes, sr)
-        else:
-            _render_tonal(target, part, notes, sr, score.brightness)
-        if target is not buf:
-            target *= _pump(n, kicks, sr)
-            buf += target
-    level = _active_level_db(buf, sr) if parts else None
-    if level is not None:
-        buf *= np.float32(10 ** ((dict(score.stem_levels).get(stem, -18.0) - level) / 20.0))
-        send = float(np.mean([p.send for p in parts]))
-        if send > 0:
-            add_reverb(buf, send, score.reverb_s, sr)
-    return _finish(buf, score, n_out, sr)
+def mixdown(score: Score, sample_rate: int = C.SAMPLE_RATE) -> np.ndarray:
+    """The (N, 2) float32 mix, equal to synthesize()'s, in the mix plus THREADS stem buffers.
+
+    The stem buffers are reused: a stem renders into the buffer of the one THREADS places
+    before it, which has been summed by then (allocating five and freeing them leaves
+    the allocator holding far more than is alive).
+    """
+    job = _Job.of(score, sample_rate)
+    mix = np.zeros((job.n_out, 2), dtype=np.float32)
+    planar = mix.T
+    buffers = [np.empty((2, job.length), dtype=np.float32) for _ in range(C.THREADS)]
+    pending: deque[Future[np.ndarray]] = deque()
+    with ThreadPoolExecutor(max_workers=C.THREADS) as pool:
+        for i, stem in enumerate(STEMS):
+            if len(pending) == C.THREADS:
+                planar += pending.popleft().result()
+            pending.append(pool.submit(job, stem, buffers[i % C.THREADS]))
+        while pending:
+            planar += pending.popleft().result()
+    return mix
 
 
 def _finish(buf: np.ndarray, score: Score, n_out: int, sr: int) -> np.ndarray:

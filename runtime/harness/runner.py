@@ -96,6 +96,7 @@ def run(scenario: Scenario, fixture_cache: str | None = None) -> Result:
     from runtime.conversation import Conversation
     from runtime.skillfile import Action, load_skill
     from runtime.terminal import CollectingOutput
+    from skill.settings import Settings
 
     started = time.perf_counter()
     result = Result(name=scenario.name, path=str(scenario.path), passed=False, seconds=0.0)
@@ -131,14 +132,16 @@ def run(scenario: Scenario, fixture_cache: str | None = None) -> Result:
                     attach = [media.get(a, a) for a in turn.get("attach", [])]
                     text = _fill(turn.get("say", ""), media)
                     command = turn.get("command")
-                    if command == "new":
-                        conn.new_session()
-                        report = None
-                    elif command:
-                        report = convo.action({"export": Action.EXPORT, "status": Action.STATE,
-                                               "credits": Action.CREDITS}[command])
-                    else:
-                        report = convo.turn(text, attach)
+                    with scoped_env({k: str(v) for k, v in (turn.get("settings") or {}).items()}):
+                        conn.settings = Settings.resolve(skill, local=conn.backend.local)
+                        if command == "new":
+                            conn.new_session()
+                            report = None
+                        elif command:
+                            report = convo.action({"export": Action.EXPORT, "status": Action.STATE,
+                                                   "credits": Action.CREDITS}[command])
+                        else:
+                            report = convo.turn(text, attach)
                     made = calls[first_call:]
                     notices = out.notices[first_notice:]
                     reply = "\n".join(report.replies) if report else ""

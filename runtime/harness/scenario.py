@@ -122,6 +122,8 @@ SCHEMA: dict[str, Any] = {
                     "command": {"enum": ["export", "status", "credits", "new"]},
                     "fault": {"type": "object", "description": "faults switched on before this turn"},
                     "expire_token": {"type": "boolean"}, "forget_session": {"type": "boolean"},
+                    "settings": {"type": "object", "additionalProperties": {"type": ["string", "number"]},
+                                 "description": "client environment for this turn only"},
                     "expect": EXPECT,
                 },
             },
