@@ -7,8 +7,9 @@ makes music for a fixed set of briefs on each, and measures on the rendered audi
 
   dur      length error against the video, in frames at 30 fps          target <= 1
   tempo    librosa's beat tracker on the audio; its beats fitted by least squares
-           give the detected bpm. "=" within 2 % of the score's bpm, "x2" / "/2" within
-           2 % of double / half (an octave error, reported as such), "miss" otherwise
+           give the tracked bpm (librosa's own tempo, quantised to ~2 % steps, is shown
+           beside it). "=" within 2 % of the score's bpm, "x2" / "/2" within 2 % of
+           double / half (an octave error, reported as such), "miss" otherwise
   cuts     scene cuts (>= 4 s apart) with a section start or fill within +-1 beat  >= 80 %
   LUFS/TP  pyloudnorm's integrated loudness; true peak from 4x resample_poly (an
            independent oversampler, not the engine's own meter)        -16 +-1, <= -1
@@ -47,8 +48,8 @@ from scipy import signal  # noqa: E402
 from engine.analyze import Analysis, analyze  # noqa: E402
 from engine.audio_io import decode_audio  # noqa: E402
 from engine.cues import timeline_cues  # noqa: E402
-from engine.mix import DUCK_RAMP_S, duck_envelope  # noqa: E402
-from engine.music import Brief, Music, integrated_lufs, make_music  # noqa: E402
+from engine.mix import duck_envelope  # noqa: E402
+from engine.music import Brief, Cues, Music, integrated_lufs, make_music  # noqa: E402
 from engine.music_bridge import to_cues  # noqa: E402
 from media.fixtures import VideoSpec, make_video  # noqa: E402
 from protocol.draft import VIDEO  # noqa: E402
@@ -117,7 +118,7 @@ def make_clip(name: str, spec: VideoSpec, folder: Path) -> Clip:
     return Clip(name, path, analysis, decode_audio(path, SR, 2))
 
 
-def cues_of(clip: Clip):  # noqa: ANN201 - engine.music.Cues
+def cues_of(clip: Clip) -> Cues:
     """The cues the engine would build for this video as the only clip on the timeline."""
     ms = int(round(clip.analysis.duration_s * 1000))
     draft = {"d": ms, "t": [{"tt": VIDEO, "sg": [{"src": "v", "st": 0, "d": ms, "ss": 0}]}]}
@@ -131,9 +132,11 @@ def tempo_match(detected: float, bpm: float) -> str:
     return "miss"
 
 
-def track_beats(mono: np.ndarray) -> tuple[float, float, np.ndarray]:
-    """(bpm from a least-squares fit to the tracked beats, librosa's own tempo, beat times)."""
-    y = librosa.resample(mono, orig_sr=SR, target_sr=BEAT_SR)
+def track_beats(y: np.ndarray) -> tuple[float, float, np.ndarray]:
+    """(bpm from a least-squares fit to the tracked beats, librosa's own tempo, beat times) of mono ``y``.
+
+    The fit, because librosa's tempo is quantised to its onset frames (~2 % steps at 125 bpm).
+    """
     tempo, frames = librosa.beat.beat_track(y=y, sr=BEAT_SR)
     times = librosa.frames_to_time(frames, sr=BEAT_SR)
     raw = float(np.atleast_1d(tempo)[0])
@@ -209,9 +212,8 @@ def centroid(y: np.ndarray) -> float:
 
 def measure(brief_name: str, clip: Clip) -> Measured:
     music = make_music(BRIEFS[brief_name], cues_of(clip), sample_rate=SR)
-    mono = music.audio.mean(axis=1)
-    detected, raw, beats = track_beats(mono)
-    y = librosa.resample(mono, orig_sr=SR, target_sr=BEAT_SR)
+    y = librosa.resample(music.audio.mean(axis=1), orig_sr=SR, target_sr=BEAT_SR)
+    detected, raw, beats = track_beats(y)
     cuts = spaced_cuts(clip.analysis.scene_cuts)
     duck, vm = ducking(music, clip)
     seconds = music.audio.shape[0] / SR
@@ -233,7 +235,7 @@ def spectrogram(m: Measured, clip: Clip, out: Path) -> Path:
     y = librosa.resample(m.music.audio.mean(axis=1), orig_sr=SR, target_sr=BEAT_SR)
     mel = librosa.power_to_db(librosa.feature.melspectrogram(y=y, sr=BEAT_SR, n_mels=128), ref=np.max)
     seconds = y.size / BEAT_SR
-    fig, ax = plt.subplots(figsize=(14, 4.5), dpi=100)
+    fig, ax = plt.subplots(figsize=(14, 5), dpi=100)
     ax.imshow(mel, origin="lower", aspect="auto", cmap="magma", vmin=-80, vmax=0, extent=(0, seconds, 0, 128))
     for i, (a, b) in enumerate(clip.analysis.speech):
         ax.axvspan(a, b, ymin=0.96, ymax=1.0, color="lime", lw=0, label="speech" if i == 0 else None)
@@ -245,7 +247,7 @@ def spectrogram(m: Measured, clip: Clip, out: Path) -> Path:
     for i, f in enumerate(s.fills):
         ax.axvline(f, color="yellow", lw=1.0, ls=":", label="fill" if i == 0 else None)
     ax.plot(m.beats, np.full(m.beats.size, 3.0), "|", color="white", ms=8, label="tracked beat")
-    ax.legend(loc="upper right", fontsize=7, framealpha=0.6, ncol=5)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), fontsize=8, ncol=5, facecolor="0.2", labelcolor="white")
     ax.set_xlim(0, seconds)
     ax.set_xlabel("seconds")
     ax.set_ylabel("mel band")

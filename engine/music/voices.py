@@ -54,6 +54,16 @@ def _ramp(kind: str, n: int, dtype: type) -> np.ndarray:
     return have[:n]
 
 
+@dataclass(frozen=True, eq=False)
+class _Osc:
+    table: np.ndarray
+    step: int                       # fixed-point phase increment per sample
+    phase: int                      # fixed-point start phase
+    vib_scale: float                # fixed-point phase units per unit of vibrato offset
+    gain: np.float32
+    decay: np.float32 | None        # exponent per second (negative), None = sustained
+
+
 def render(patch: Patch, pitch: int, layer: int, n: int, sample_rate: int, brightness: float) -> np.ndarray:
     """``n`` samples of the note held, normalised so velocity 1 peaks near 1.
 
@@ -92,16 +102,6 @@ def render(patch: Patch, pitch: int, layer: int, n: int, sample_rate: int, brigh
         m = min(n, int(0.1 * sample_rate))
         out[n - m:] *= np.linspace(1.0, 0.0, m, dtype=np.float32)
     return out
-
-
-@dataclass(frozen=True)
-class _Osc:
-    table: np.ndarray
-    step: int                       # fixed-point phase increment per sample
-    phase: int                      # fixed-point start phase
-    vib_scale: float                # fixed-point phase units per unit of vibrato offset
-    gain: np.float32
-    decay: np.float32 | None        # exponent per second (negative), None = sustained
 
 
 def _oscillate(dst: np.ndarray, start: int, oscs: list[_Osc], vib: np.ndarray | None, sample_rate: int) -> None:
