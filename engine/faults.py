@@ -40,6 +40,7 @@ class Faults:
     render_failures: int = 0          # the next N renders fail
     render_delay_s: float = 0.0       # each render waits this long first (slow backend)
     flood_events: int = 0             # the next chat streams this many extra text chunks first (benchmarks)
+    disk_full: bool = False           # every write to the data dir fails with ENOSPC
     _chats: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
@@ -47,7 +48,7 @@ class Faults:
     def from_json(cls, data: dict[str, Any]) -> "Faults":
         """Build from JSON; unknown keys or bad values raise ValueError with the key named."""
         known = {"endpoint", "silent_rate", "heartbeats_only_s", "sse_drop_after", "sse_drop_times",
-                 "render_failures", "render_delay_s", "flood_events"}
+                 "render_failures", "render_delay_s", "flood_events", "disk_full"}
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"unknown fault setting(s): {', '.join(sorted(unknown))}")
@@ -59,7 +60,9 @@ class Faults:
                 raise ValueError("endpoint fault needs a 'code' or a 'status'")
             endpoint_faults.append(EndpointFault(**{k: raw[k] for k in raw if k in EndpointFault.__annotations__}))
         faults = cls(endpoint=endpoint_faults)
-        for key in known - {"endpoint"}:
+        if "disk_full" in data:
+            faults.disk_full = bool(data["disk_full"])
+        for key in known - {"endpoint", "disk_full"}:
             if key in data and data[key] is not None:
                 value = data[key]
                 if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) \

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import json
 import os
 import time
@@ -72,8 +73,9 @@ class Engine:
 
     def __init__(self, config: EngineConfig) -> None:
         self.config = config
-        self.store = Store(config.data_dir, starting_credits=config.starting_credits)
         self.faults: Faults = config.faults
+        self.store = Store(config.data_dir, starting_credits=config.starting_credits,
+                           full=lambda: self.faults.disk_full)
         self.workers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="analysis")
         self.analyses: dict[str, Future[Any]] = {}
         self.renders = RenderManager(self.store, self.faults, config.render_workers, master=_master)
@@ -295,7 +297,8 @@ def create_app(config: EngineConfig | None = None) -> Starlette:
                 declared = request.headers.get("content-length")
                 if declared and declared.isdigit() and int(declared) > limit + 64 * 1024:
                     raise UploadRefused(4002, f"file too large: the limit is {limit // (1024 * 1024)} MB")
-                received = await receive_multipart(request.stream(), content_type, folder, limit)
+                received = await receive_multipart(request.stream(), content_type, folder, limit,
+                                                   full=lambda: engine.faults.disk_full)
             else:
                 body = await engine.json_body(request)
                 urls = body.get("urls")
@@ -304,6 +307,10 @@ def create_app(config: EngineConfig | None = None) -> Starlette:
                 received = [await receive_url(u, folder, limit, config.allowed_url_hosts) for u in urls]
         except UploadRefused as exc:
             raise AppError(exc.code, str(exc)) from None
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise StoreError("the engine's disk is full; free some space and try again") from None
+            raise
         if not received:
             raise AppError(400, "no files in the upload: send them in multipart fields named 'files'")
         infos = []
@@ -524,6 +531,8 @@ def _accept(item: Any, folder: Path, config: EngineConfig) -> dict[str, Any]:
         raise AppError(4001, f"{item.filename} is not a readable {kind} file ({exc})") from None
     if kind == "video" and info.video is None:
         raise AppError(4001, f"{item.filename} has no video stream")
+    if kind in ("video", "image") and (info.video is None or not info.video.width or not info.video.height):
+        raise AppError(4001, f"{item.filename}: could not read the picture size (damaged or unsupported file?)")
     if kind == "audio" and info.audio is None:
         raise AppError(4001, f"{item.filename} has no audio stream")
     if info.video is not None and info.video.width * info.video.height > config.max_media_pixels:

@@ -41,11 +41,15 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write ``data`` to ``path`` so readers see the old or the new file, never a mix."""
+def write_json_atomic(path: Path, data: Any, full: Callable[[], bool] = lambda: False) -> None:
+    """Write ``data`` to ``path`` so readers see the old or the new file, never a mix.
+
+    ``full`` simulates a full disk (fault injection): the write fails as ENOSPC would."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
+        if full():
+            raise OSError(errno.ENOSPC, "No space left on device (simulated)")
         with tmp.open("w", encoding="utf-8") as fh:
             json.dump(data, fh, ensure_ascii=False, separators=(",", ":"))
             fh.flush()
@@ -91,8 +95,10 @@ class User:
 class Store:
     """Engine state with write-through persistence."""
 
-    def __init__(self, root: str | os.PathLike[str], *, starting_credits: int = 100) -> None:
+    def __init__(self, root: str | os.PathLike[str], *, starting_credits: int = 100,
+                 full: Callable[[], bool] = lambda: False) -> None:
         self.root = Path(root)
+        self.full = full
         self.root.mkdir(parents=True, exist_ok=True)
         for sub in ("sessions", "renders", "music"):
             (self.root / sub).mkdir(exist_ok=True)
@@ -115,7 +121,7 @@ class Store:
     # ------------------------------------------------------------------ users & tokens
 
     def _save_users(self) -> None:
-        write_json_atomic(self.root / "users.json", {
+        write_json_atomic(self.root / "users.json", full=self.full, data={
             "users": {uid: u.to_json() for uid, u in self.users.items()}, "claims": self.claims})
 
     def issue_token(self, client_id: str) -> tuple[str, User, float]:
@@ -173,6 +179,18 @@ class Store:
 
     # ------------------------------------------------------------------ credits
 
+    def _change_user(self, user: User, **values: int) -> None:
+        """Apply ``values`` to ``user`` and persist; on a failed write, nothing changes."""
+        old = {k: getattr(user, k) for k in values}
+        for key, value in values.items():
+            setattr(user, key, value)
+        try:
+            self._save_users()
+        except StoreError:
+            for key, value in old.items():
+                setattr(user, key, value)
+            raise
+
     def reserve(self, user: User, amount: int) -> bool:
         """Freeze ``amount`` credits for a running edit; False if the balance is short."""
         with self.lock:
@@ -180,19 +198,22 @@ class Store:
                 return True
             if user.credits_available < amount:
                 return False
-            user.credits_available -= amount
-            user.credits_frozen += amount
-            self._save_users()
+            self._change_user(user, credits_available=user.credits_available - amount,
+                              credits_frozen=user.credits_frozen + amount)
             return True
 
     def settle(self, user: User, reserved: int, spent: int) -> None:
         """Release a reservation, charging ``spent`` (≤ reserved) of it."""
         with self.lock:
             spent = max(0, min(spent, reserved))
-            user.credits_frozen = max(0, user.credits_frozen - reserved)
-            user.credits_available += reserved - spent
-            user.credits_total -= spent
-            self._save_users()
+            values = {"credits_frozen": max(0, user.credits_frozen - reserved),
+                      "credits_available": user.credits_available + reserved - spent,
+                      "credits_total": user.credits_total - spent}
+            try:
+                self._change_user(user, **values)
+            except StoreError:
+                for key, value in values.items():  # keep the books right in memory; disk catches up later
+                    setattr(user, key, value)
 
     # ------------------------------------------------------------------ sessions
 
@@ -227,7 +248,7 @@ class Store:
 
     def save_session(self, session: dict[str, Any]) -> None:
         with self.lock:
-            write_json_atomic(self.session_dir(session["session_id"]) / "session.json", session)
+            write_json_atomic(self.session_dir(session["session_id"]) / "session.json", session, self.full)
             self.sessions[session["session_id"]] = copy.deepcopy(session)
 
     def update_session(self, session_id: str, change: Callable[[dict[str, Any]], Any]) -> Any:
@@ -255,7 +276,7 @@ class Store:
 
     def save_render(self, record: dict[str, Any]) -> None:
         with self.lock:
-            write_json_atomic(self.render_path(record["id"]), record)
+            write_json_atomic(self.render_path(record["id"]), record, self.full)
             self.renders[record["id"]] = copy.deepcopy(record)
 
     def render(self, render_id: str) -> dict[str, Any] | None:

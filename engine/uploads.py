@@ -11,6 +11,7 @@ paths and ``http(s)://127.0.0.1``): the engine never reaches the network.
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import ipaddress
 import os
@@ -19,7 +20,7 @@ import secrets
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from typing import AsyncIterator
+from typing import AsyncIterator, Callable
 from urllib.parse import unquote, urlparse
 
 CHUNK = 1 << 20
@@ -62,7 +63,9 @@ def extension_of(name: str) -> str:
 class _Sink:
     """Writes one incoming file to a temp file, hashing and counting."""
 
-    def __init__(self, folder: Path, filename: str, limit: int, used: int) -> None:
+    def __init__(self, folder: Path, filename: str, limit: int, used: int,
+                 full: Callable[[], bool] = lambda: False) -> None:
+        self.full = full
         self.filename = safe_filename(filename)
         self.extension = extension_of(self.filename)
         self.path = folder / f".incoming-{secrets.token_hex(8)}"
@@ -76,6 +79,8 @@ class _Sink:
         self.size += len(data)
         if self.used + self.size > self.limit:
             raise UploadRefused(4002, f"file too large: the limit is {self.limit // (1024 * 1024)} MB")
+        if self.full():
+            raise OSError(errno.ENOSPC, "No space left on device (simulated)")
         self.hash.update(data)
         self.fh.write(data)
 
@@ -88,7 +93,8 @@ class _Sink:
         self.path.unlink(missing_ok=True)
 
 
-async def receive_multipart(body: AsyncIterator[bytes], content_type: str, folder: Path, limit: int) -> list[Received]:
+async def receive_multipart(body: AsyncIterator[bytes], content_type: str, folder: Path, limit: int,
+                            full: Callable[[], bool] = lambda: False) -> list[Received]:
     """Stream the ``files`` parts of a multipart body into ``folder``.
 
     Raises :class:`UploadRefused` (4002 over the limit, 400 malformed); on any failure
@@ -127,7 +133,7 @@ async def receive_multipart(body: AsyncIterator[bytes], content_type: str, folde
         filename = options.get(b"filename")
         if name == "files" and filename is not None:
             used = sum(r.size for r in done)
-            state["sink"] = _Sink(folder, filename.decode("utf-8", "replace"), limit, used)
+            state["sink"] = _Sink(folder, filename.decode("utf-8", "replace"), limit, used, full)
 
     def on_part_data(data: bytes, start: int, end: int) -> None:
         sink = state["sink"]
@@ -149,7 +155,7 @@ async def receive_multipart(body: AsyncIterator[bytes], content_type: str, folde
         async for chunk in body:
             parser.write(chunk)
         parser.finalize()
-    except UploadRefused:
+    except (UploadRefused, OSError):
         _cleanup(state, done)
         raise
     except Exception as exc:  # malformed multipart from python-multipart

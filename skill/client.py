@@ -30,7 +30,7 @@ import httpx
 from runtime.skillfile import Skill
 from skill import errors, settings
 from skill.events import StreamEvent, parse
-from skill.sse import Decoder
+from skill.sse import Decoder, lines
 
 CANONICAL_PATHS = {
     "auth": "/api/auth/anonymous-token",
@@ -180,7 +180,7 @@ class ChatStream:
         self._ready.set()
         decoder = Decoder()
         try:
-            for line in response.iter_lines():
+            for line in lines(response.iter_text()):
                 if self._stop.is_set():
                     return
                 raw = decoder.feed(line)

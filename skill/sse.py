@@ -5,8 +5,10 @@ lines (``: ping``) — and for this skill a comment is information: it is the ba
 heartbeat, proof that a long generation is still alive (SKILL.md "SSE Handling"). The
 decoder follows the HTML spec: ``data:`` lines accumulate (multi-line data is joined
 with "\\n"), a blank line dispatches, ``event``/``id``/``retry`` fields are kept, a single
-space after the colon is dropped, unknown fields are ignored. Line endings (CR, LF,
-CRLF) are already normalised by ``httpx.Response.iter_lines``.
+space after the colon is dropped, unknown fields are ignored. Lines end at CR, LF or CRLF
+only — :func:`lines` splits them, because ``httpx.Response.iter_lines`` uses
+``str.splitlines``, which also breaks at U+2028, U+0085 and form feeds that JSON text
+may legally contain.
 """
 from __future__ import annotations
 
@@ -63,6 +65,35 @@ class Decoder:
     def flush(self) -> RawEvent | None:
         """At end of stream: a final event without its blank line still counts."""
         return self._dispatch()
+
+
+def lines(chunks: Iterable[str]) -> Iterator[str]:
+    """Lines of an SSE stream from text chunks split anywhere (a CRLF may straddle two)."""
+    pending = ""
+    for chunk in chunks:
+        if not chunk:
+            continue
+        pending += chunk
+        start = 0
+        while True:
+            cr, lf = pending.find("\r", start), pending.find("\n", start)
+            if cr == -1 and lf == -1:
+                break
+            if cr != -1 and (lf == -1 or cr < lf):
+                if cr + 1 == len(pending):
+                    break  # a CR at the end may be half of a CRLF: wait for the next chunk
+                yield pending[start:cr]
+                start = cr + 2 if pending[cr + 1] == "\n" else cr + 1
+            else:
+                yield pending[start:lf]
+                start = lf + 1
+        pending = pending[start:]
+    if pending.endswith("\r"):
+        pending = pending[:-1]
+        yield pending
+        pending = ""
+    if pending:
+        yield pending
 
 
 def decode(lines: Iterable[str]) -> Iterator[RawEvent]:

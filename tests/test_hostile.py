@@ -1,0 +1,118 @@
+"""Hostile input to the engine: nothing escapes the data dir, nothing hangs, nothing corrupts."""
+from __future__ import annotations
+
+import struct
+import time
+import zlib
+from pathlib import Path
+
+import pytest
+
+from conftest import Api
+
+
+def upload_as(api: Api, name: str, data: bytes):  # noqa: ANN201
+    return api.post(f"/api/upload-video/nemo_agent/me/{api.session_id}",
+                    files=[("files", (name, data, "application/octet-stream"))])
+
+
+@pytest.mark.parametrize("name", ["../../etc/evil.mp4", "/etc/evil.mp4", "..\\..\\evil.mp4", "ev\x00il.mp4",
+                                  "a" * 1000 + ".mp4", "....//....//x.mp4"])
+def test_upload_names_cannot_leave_the_media_folder(api: Api, engine_config, clip: Path, name: str) -> None:
+    r = upload_as(api, name, clip.read_bytes())
+    assert r.json()["code"] == 0, r.text
+    stored = r.json()["data"]["files"][0]["filename"]
+    assert "/" not in stored and "\\" not in stored and "\x00" not in stored and len(stored) <= 200
+    data_dir = engine_config.data_dir.resolve()
+    for path in data_dir.rglob("*"):
+        assert data_dir in path.resolve().parents or path.resolve() == data_dir
+    assert not Path("/etc/evil.mp4").exists()
+
+
+def _png(width: int, height: int) -> bytes:
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + \
+        chunk(b"IEND", b"")
+
+
+def test_a_file_name_too_long_for_a_header_is_refused_cleanly(api: Api, clip: Path) -> None:
+    r = upload_as(api, "a" * 5000 + ".mp4", clip.read_bytes())
+    assert r.status_code == 400 and "malformed multipart" in r.json()["message"]
+
+
+def test_ten_hours_of_video_is_refused_as_too_long(api: Api, tmp_path: Path) -> None:
+    from media.ffmpeg import run
+
+    long = tmp_path / "tenhours.mp4"  # a real 10-hour file: 16x16 pixels, one frame a second
+    run(["-f", "lavfi", "-i", "color=s=16x16:r=1:d=36000", "-c:v", "libx264", "-preset", "ultrafast", "-g", "3600",
+         "-y", str(long)], timeout=120, what="generate")
+    r = upload_as(api, "tenhours.mp4", long.read_bytes())
+    assert r.json()["code"] == 4002 and "10.0 h long" in r.json()["message"]
+
+
+@pytest.mark.parametrize("name, data, code", [
+    ("huge.png", _png(60000, 60000), 4001),
+    ("broken.mp4", b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 64, 4001),
+    ("random.mov", bytes((i * 7919) % 256 for i in range(200_000)), 4001),
+    ("empty.mp4", b"", 4001),
+])
+def test_bomb_like_media_is_refused_quickly(api: Api, name: str, data: bytes, code: int) -> None:
+    started = time.monotonic()
+    r = upload_as(api, name, data)
+    assert r.json()["code"] == code, r.text
+    assert time.monotonic() - started < 15
+    assert api.state()["video_infos"] == []
+
+
+def test_filter_syntax_in_titles_is_just_text(api: Api, clip: Path) -> None:
+    api.upload(clip)
+    text = "x',drawtext=text='hacked':fontsize=999[out];[0:v]null,movie=/etc/passwd%{pts\\:hms}"
+    api.chat(f'add a title "{text}" for 2 seconds')
+    title = next(t for t in api.state()["draft"]["t"] if t["tt"] == 7)
+    assert title["sg"][0]["m"]["text"] == text
+    draft = api.state()["draft"]
+    api.post("/api/render/proxy/lambda", json={"id": "render_inject", "sessionId": api.session_id, "draft": draft})
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        status = api.get("/api/render/proxy/lambda/render_inject").json()["data"]
+        if status["status"] in ("completed", "failed"):
+            break
+        time.sleep(0.1)
+    assert status["status"] == "completed", status
+
+
+def test_render_draft_pointing_at_foreign_files_is_refused(api: Api, clip: Path) -> None:
+    api.upload(clip)
+    draft = api.state()["draft"]
+    draft["t"][0]["sg"][0]["src"] = "/etc/passwd"
+    api.post("/api/render/proxy/lambda", json={"id": "render_foreign", "sessionId": api.session_id, "draft": draft})
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        status = api.get("/api/render/proxy/lambda/render_foreign").json()["data"]
+        if status["status"] in ("completed", "failed"):
+            break
+        time.sleep(0.1)
+    assert status["status"] == "failed" and "missing from this session" in status["error"]
+
+
+def test_disk_full_gives_a_clean_error_and_keeps_state(api: Api, clip: Path, engine_config) -> None:
+    api.upload(clip)
+    api.chat('add a title "Before"')
+    before = api.state()
+    session_file = engine_config.data_dir / "sessions" / api.session_id / "session.json"
+    saved = session_file.read_bytes()
+    api.faults(disk_full=True)
+    r = api.upload(clip)
+    assert r.status_code == 507 and "disk is full" in r.json()["message"]
+    body = {"app_name": "nemo_agent", "user_id": "me", "session_id": api.session_id,
+            "new_message": {"parts": [{"text": 'add a title "After"'}]}}
+    r = api.post("/run_sse", json=body)
+    assert r.status_code == 507 and "disk is full" in r.json()["message"]
+    assert session_file.read_bytes() == saved  # nothing half-written
+    media = engine_config.data_dir / "sessions" / api.session_id / "media"
+    assert not [p for p in media.iterdir() if p.name.startswith(".incoming")]
+    api.faults(disk_full=False)
+    assert api.state() == before
+    assert api.get("/api/credits/balance/simple").json()["data"]["available"] == 95  # the failed edit is refunded
