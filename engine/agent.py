@@ -209,9 +209,9 @@ async def _ensure_music(turn: Turn, session: dict[str, Any]) -> dict[str, Any] |
 
 async def _analyses_of(turn: Turn, session: dict[str, Any]) -> None:
     """Wait (with heartbeats) until the session's clips are analysed; refresh them in ``session``."""
-    draft = session["state"].get("draft") or {}
-    video = track(draft, VIDEO) if draft else None
-    file_ids = sorted({s["src"] for s in video.get("sg", [])}) if video else []
+    # every clip, not only the one on the timeline now: "use the first video and add music" switches first
+    file_ids = sorted({i["file_id"] for i in session["state"].get("video_infos", [])
+                       if i.get("file_type") in ("video", "audio")})
     if not file_ids:
         return
     await _heartbeats_while(turn, asyncio.ensure_future(turn.wait_for_analyses(file_ids, 300.0)))

@@ -41,6 +41,7 @@ class Faults:
     render_delay_s: float = 0.0       # each render waits this long first (slow backend)
     flood_events: int = 0             # the next chat streams this many extra text chunks first (benchmarks)
     disk_full: bool = False           # every write to the data dir fails with ENOSPC
+    download_bps: int = 0             # serve downloads at this many bytes per second (0 = full speed)
     _chats: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
@@ -48,7 +49,7 @@ class Faults:
     def from_json(cls, data: dict[str, Any]) -> "Faults":
         """Build from JSON; unknown keys or bad values raise ValueError with the key named."""
         known = {"endpoint", "silent_rate", "heartbeats_only_s", "sse_drop_after", "sse_drop_times",
-                 "render_failures", "render_delay_s", "flood_events", "disk_full"}
+                 "render_failures", "render_delay_s", "flood_events", "disk_full", "download_bps"}
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"unknown fault setting(s): {', '.join(sorted(unknown))}")

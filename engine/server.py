@@ -414,6 +414,8 @@ def create_app(config: EngineConfig | None = None) -> Starlette:
         path = output_file(engine.store, record["id"])
         if path is None:
             raise AppError(400, f"render is {record['status']}, not completed", status=409, render=True)
+        if engine.faults.download_bps:
+            return _throttled(path, request.headers.get("range"), engine.faults.download_bps)
         return FileResponse(path, media_type="video/mp4", filename=f"{record['id']}.mp4")
 
     # ------------------------------------------------------------------ web & test API
@@ -500,6 +502,27 @@ def create_app(config: EngineConfig | None = None) -> Starlette:
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.engine = engine
     return app
+
+
+def _throttled(path: Path, range_header: str | None, bps: int) -> Response:
+    """A slow download (fault injection), honouring ``Range: bytes=N-`` so resumes can be tested."""
+    size = path.stat().st_size
+    start = 0
+    if range_header and range_header.startswith("bytes=") and range_header[6:].split("-")[0].isdigit():
+        start = min(int(range_header[6:].split("-")[0]), size)
+    chunk = max(1024, bps // 10)
+
+    async def body():  # noqa: ANN202
+        with path.open("rb") as fh:
+            fh.seek(start)
+            while data := fh.read(chunk):
+                yield data
+                await asyncio.sleep(len(data) / bps)
+
+    headers = {"Content-Length": str(size - start), "Accept-Ranges": "bytes"}
+    if start:
+        headers["Content-Range"] = f"bytes {start}-{size - 1}/{size}"
+    return StreamingResponse(body(), status_code=206 if start else 200, media_type="video/mp4", headers=headers)
 
 
 def _render_view(record: dict[str, Any], base_url: str) -> dict[str, Any]:

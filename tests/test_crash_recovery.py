@@ -1,0 +1,97 @@
+"""Killing things mid-flight: the engine mid-render, the client mid-download."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from conftest import ROOT, Api, run_cli
+from media.probe import probe
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def serve(data: Path, port: int) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen([sys.executable, "-m", "runtime.cli", "serve", "--port", str(port), "--data", str(data),
+                             "--test-api"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            return proc
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    proc.kill()
+    raise AssertionError("engine did not start")
+
+
+def wait_for(api: Api, render_id: str, states: tuple[str, ...], timeout: float = 120) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        data = api.get(f"/api/render/proxy/lambda/{render_id}").json()["data"]
+        if data["status"] in states:
+            return data
+        time.sleep(0.1)
+    raise AssertionError(f"{render_id} never reached {states}")
+
+
+def test_engine_killed_mid_render_resumes_it_and_keeps_finished_ones(tmp_path: Path, clip: Path) -> None:
+    port, data = free_port(), tmp_path / "engine"
+    engine = serve(data, port)
+    try:
+        api = Api(f"http://127.0.0.1:{port}").login()
+        api.upload(clip)
+        api.chat('add a title "Survivor"')
+        draft = api.state()["draft"]
+        api.post("/api/render/proxy/lambda", json={"id": "render_done", "sessionId": api.session_id, "draft": draft})
+        finished = wait_for(api, "render_done", ("completed",))
+        before = api.get(f"/api/render/proxy/{finished['id']}/download").content
+        api.faults(render_delay_s=30)
+        api.post("/api/render/proxy/lambda", json={"id": "render_cut", "sessionId": api.session_id, "draft": draft})
+        wait_for(api, "render_cut", ("pending", "processing"))
+    finally:
+        engine.send_signal(signal.SIGKILL)
+        engine.wait()
+    engine = serve(data, port)
+    try:
+        assert api.state()["draft"] == draft                                   # session survived
+        assert api.get("/api/render/proxy/render_done/download").content == before  # finished render survived
+        resumed = wait_for(api, "render_cut", ("completed", "failed"))
+        assert resumed["status"] == "completed"                                 # unfinished one resumed, not lost
+    finally:
+        engine.terminate()
+        engine.wait(10)
+
+
+def test_client_killed_mid_download_leaves_no_file_and_resumes(cli_env, engine, clip: Path, tmp_path: Path) -> None:
+    first = run_cli("say", "--attach", str(clip), "add a title 'Slow' for 2 seconds", env=cli_env)
+    assert first.returncode == 0, first.stderr
+    Api(engine.url).faults(download_bps=200_000)
+    target = tmp_path / "video.mp4"
+    part = target.with_name(target.name + ".part")
+    proc = subprocess.Popen([sys.executable, "-m", "runtime.cli", "say", "export", "-o", str(target)], cwd=ROOT,
+                            env={**os.environ, **cli_env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (part.exists() and part.stat().st_size > 100_000):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate()
+    assert not target.exists() and part.exists()
+    kept = part.stat().st_size
+    Api(engine.url).faults(download_bps=0)
+    second = run_cli("say", "--json", "export", env=cli_env)
+    data = json.loads(second.stdout)
+    assert data["ok"], second.stderr
+    assert Path(data["files"][0]) == target and not part.exists() and target.stat().st_size > kept
+    assert probe(target).video.height == 1080
