@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from scipy.io import wavfile
 
 from media.ffmpeg import FFmpegError, ffmpeg_exe, last_line, pathlike
 
@@ -115,6 +114,8 @@ def write_wav(
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
+            from scipy.io import wavfile  # imported here: scipy.io costs ~0.1 s at engine start
+
             wavfile.write(fh, sample_rate, samples)
         os.replace(tmp, out)
     except BaseException:
@@ -125,6 +126,8 @@ def write_wav(
 
 def read_wav(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
     """A WAV file as float32 ``(N, C)`` in ±1 and its sample rate, whatever its sample format."""
+    from scipy.io import wavfile
+
     rate, data = wavfile.read(os.fspath(path))
     if data.dtype == np.uint8:
         samples = (data.astype(np.float32) - 128.0) / 128.0

@@ -28,6 +28,7 @@ from starlette.routing import Route
 from engine import agent
 from engine.config import EngineConfig
 from engine.edits import Editor
+from engine.memory import release_memory
 from engine.faults import Faults
 from engine.renders import RenderManager, output_file
 from engine.store import Store, StoreError, User
@@ -151,6 +152,7 @@ class Engine:
                 self.store.update_session(session_id, save)
             except (KeyError, StoreError):
                 pass
+            release_memory()
 
         self.analyses[file_id] = self.workers.submit(work)
 
@@ -164,7 +166,16 @@ class Engine:
         from engine.audio_io import write_wav
         from engine.music_bridge import compose_to_wav
 
-        return compose_to_wav(brief, cues, self.store.root / "music" / f"{key}.wav", write_wav)
+        try:
+            return compose_to_wav(brief, cues, self.store.root / "music" / f"{key}.wav", write_wav)
+        finally:
+            release_memory()
+
+
+def _warm_up() -> None:
+    import engine.analyze  # noqa: F401
+    import engine.music  # noqa: F401
+    from scipy.io import wavfile  # noqa: F401
 
 
 def _master(audio: Any, sample_rate: int, target_lufs: float, ceiling: float) -> Any:
@@ -494,6 +505,9 @@ def create_app(config: EngineConfig | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):  # noqa: ANN202
+        # Import the heavy modules (numpy, scipy, the composer) while the client is still getting
+        # a token and uploading: the first analysis then starts without paying for them.
+        engine.workers.submit(_warm_up)
         engine.renders.resume()
         yield
         engine.renders.shutdown()

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from engine.audio_io import write_wav
+from engine.memory import release_memory
 from engine.mix import SAMPLE_RATE, Source, build_soundtrack
 from media.ffmpeg import pathlike, run
 from protocol.draft import AUDIO, VIDEO
@@ -89,6 +90,8 @@ class Soundtracks:
         finally:
             wav.unlink(missing_ok=True)
             part.unlink(missing_ok=True)
+            del audio
+            release_memory()
         return self.path(key)
 
     def shutdown(self) -> None:

@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from engine import audio_io
 from engine.analyze import Analysis, analyze, detect_cuts, detect_speech
 from engine.audio_io import decode_audio, read_wav, write_wav
 from media.ffmpeg import FFmpegError, pathlike, run
@@ -259,7 +258,9 @@ def test_a_failed_wav_write_leaves_no_file_and_keeps_the_old_one(tmp_path, monke
         fh.write(b"RIFF\x00\x00")
         raise OSError("disk full")
 
-    monkeypatch.setattr(audio_io.wavfile, "write", broken)
+    from scipy.io import wavfile
+
+    monkeypatch.setattr(wavfile, "write", broken)
     with pytest.raises(OSError):
         write_wav(tmp_path / "new.wav", np.zeros((10, 2)), 48000)
     assert list(tmp_path.iterdir()) == []
