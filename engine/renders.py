@@ -16,8 +16,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable
 
+from engine.cues import timeline_cues
 from engine.faults import Faults
 from engine.mix import sources_from_infos, speech_on_timeline
+from engine.music_export import FORMATS, MusicExportError, export_music, music_track
 from engine.render import Cancelled, RenderError, RenderJob, render
 from engine.soundtracks import Soundtracks
 from engine.store import Store, StoreError
@@ -91,8 +93,13 @@ class RenderManager:
         if self.faults.take_render_failure():
             self._fail(record, "render node crashed (injected fault)")
             return
-        out = self.store.render_path(render_id, ".mp4")
+        fmt = str((record.get("output") or {}).get("format") or "mp4").lower()
+        media_type, suffix = FORMATS.get(fmt, ("video/mp4", ".mp4"))
+        out = self.store.render_path(render_id, suffix)
         work = self.store.root / "renders" / f"{render_id}.work"
+        if fmt in FORMATS:
+            self._music_only(record, session, fmt, out, work, media_type)
+            return
         sources, speech = self._audio_inputs(session, record["draft"])
         job = RenderJob(
             draft=record["draft"], sources=sources, out=out, work_dir=work,
@@ -115,7 +122,7 @@ class RenderManager:
         try:
             render(job, progress)
             record.update(status="completed", progress=100, finished_at=time.time(), file=out.name,
-                          size=out.stat().st_size)
+                          size=out.stat().st_size, media_type="video/mp4")
             self.store.save_render(record)
         except Cancelled:
             if not self.stopping:  # a shutdown leaves the job "processing": resume() picks it up
@@ -129,6 +136,28 @@ class RenderManager:
         finally:
             with self.lock:
                 self.jobs.pop(render_id, None)
+            shutil.rmtree(work, ignore_errors=True)
+
+    def _music_only(self, record: dict[str, Any], session: dict[str, Any], fmt: str, out: Path, work: Path,
+                    media_type: str) -> None:
+        """WAV/MP3 of the piece, or a zip of its stems (engine.music_export)."""
+        record.update(status="processing", progress=10, started_at=time.time(), stage="exporting music")
+        self.store.save_render(record)
+        try:
+            cues = None
+            try:
+                seg = music_track(record["draft"])["sg"][0]
+                cues = timeline_cues(record["draft"], session["state"].get("video_analyses", {}), int(seg["st"]),
+                                     int(seg["d"]))
+            except MusicExportError:
+                pass
+            export_music(record["draft"], fmt, out, work, self._music_path, cues)
+            record.update(status="completed", progress=100, finished_at=time.time(), file=out.name,
+                          size=out.stat().st_size, media_type=media_type)
+            self.store.save_render(record)
+        except (MusicExportError, RenderError, OSError) as exc:
+            self._fail(record, str(exc))
+        finally:
             shutil.rmtree(work, ignore_errors=True)
 
     def _music_path(self, key: str) -> Path:
@@ -183,5 +212,5 @@ def output_file(store: Store, render_id: str) -> Path | None:
     record = store.render(render_id)
     if record is None or record.get("status") != "completed":
         return None
-    path = store.render_path(render_id, ".mp4")
+    path = store.root / "renders" / str(record.get("file") or f"{render_id}.mp4")
     return path if path.is_file() else None

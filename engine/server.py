@@ -397,6 +397,8 @@ def create_app(config: EngineConfig | None = None) -> Starlette:
         if not isinstance(draft, dict) or not any(t.get("sg") for t in draft.get("t", []) if isinstance(t, dict)):
             raise AppError(400, "the draft has no tracks with segments: generate something first", render=True)
         output = body.get("output") if isinstance(body.get("output"), dict) else {"format": "mp4", "quality": "high"}
+        if str(output.get("format", "mp4")).lower() not in ("mp4", "wav", "mp3", "stems"):
+            raise AppError(400, "output.format must be mp4, or wav, mp3 or stems for the music alone", render=True)
         existing = engine.store.render(render_id)
         if existing is not None and existing["user_id"] != user.user_id:
             raise AppError(400, "render id already used", render=True)
@@ -425,9 +427,10 @@ def create_app(config: EngineConfig | None = None) -> Starlette:
         path = output_file(engine.store, record["id"])
         if path is None:
             raise AppError(400, f"render is {record['status']}, not completed", status=409, render=True)
+        media_type = str(record.get("media_type") or "video/mp4")
         if engine.faults.download_bps:
             return _throttled(path, request.headers.get("range"), engine.faults.download_bps)
-        return FileResponse(path, media_type="video/mp4", filename=f"{record['id']}.mp4")
+        return FileResponse(path, media_type=media_type, filename=path.name)
 
     # ------------------------------------------------------------------ web & test API
 
@@ -536,7 +539,8 @@ def _throttled(path: Path, range_header: str | None, bps: int) -> Response:
     headers = {"Content-Length": str(size - start), "Accept-Ranges": "bytes"}
     if start:
         headers["Content-Range"] = f"bytes {start}-{size - 1}/{size}"
-    return StreamingResponse(body(), status_code=206 if start else 200, media_type="video/mp4", headers=headers)
+    return StreamingResponse(body(), status_code=206 if start else 200, media_type="application/octet-stream",
+                             headers=headers)
 
 
 def _render_view(record: dict[str, Any], base_url: str) -> dict[str, Any]:

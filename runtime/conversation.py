@@ -22,7 +22,7 @@ from skill import errors
 from skill.actions import Output
 from skill.actions.chat import ChatResult, chat
 from skill.actions.credits import credits
-from skill.actions.export import export
+from skill.actions.export import export, requested_format
 from skill.actions.state import state
 from skill.actions.upload import upload
 from skill.connection import Connection
@@ -156,7 +156,8 @@ class Conversation:
                               "total": result.credits.total}
             self._reply(report, result.text)
         elif step.action is Action.EXPORT:
-            result = export(self.conn, self.out, dest=self.export_dest, directory=self.output_dir)
+            result = export(self.conn, self.out, dest=self.export_dest, directory=self.output_dir,
+                            fmt=requested_format(step.text))
             report.files.append(str(result.path))
             if result.link:
                 report.links.append(result.link)

@@ -436,9 +436,9 @@ class Client:
         state = data.get("state") if isinstance(data.get("state"), dict) else data
         return state
 
-    def submit_render(self, render_id: str, session_id: str, draft: Any) -> RenderStatus:
+    def submit_render(self, render_id: str, session_id: str, draft: Any, fmt: str = "mp4") -> RenderStatus:
         body = {"id": render_id, "sessionId": session_id, "draft": draft,
-                "output": {"format": "mp4", "quality": "high"}}
+                "output": {"format": fmt, "quality": "high"}}
         data = self.unwrap(self._send("POST", self.path("render"), idempotent=False, json_body=body))
         return self._render_status(data, render_id)
 

@@ -140,6 +140,16 @@ def files(expected: list[dict[str, Any]], written: list[str]) -> list[str]:
         size = os.path.getsize(path)
         if size < want.get("min_size", 1):
             out.append(f"files: {path} is {size} bytes")
+        if "suffix" in want and not path.endswith(want["suffix"]):
+            out.append(f"files: {os.path.basename(path)} does not end with {want['suffix']}")
+        if "zip_contains" in want:
+            import zipfile
+
+            with zipfile.ZipFile(path) as archive:
+                names = archive.namelist()
+            out += [f"files: {os.path.basename(path)} has no {name} (has {names})"
+                    for name in want["zip_contains"] if name not in names]
+            continue
         info = probe(path)
         checks = {"codec": info.video.codec if info.video else None,
                   "audio_codec": info.audio.codec if info.audio else None,

@@ -34,6 +34,8 @@ FILE_CHECK = {
         "duration": {"type": "number"}, "tolerance": {"type": "number", "minimum": 0},
         "audio_not_silent": {"type": "boolean"},
         "lufs": {"type": "number"}, "lufs_tolerance": {"type": "number", "minimum": 0},
+        "suffix": {"type": "string"},
+        "zip_contains": {"type": "array", "items": {"type": "string"}},
     },
 }
 TRACK = {

@@ -57,12 +57,28 @@ def _progress_messages(conn: Connection) -> tuple[str, str, str]:
     return start, percent, done
 
 
-def _default_dest(directory: Path, task: str, render_id: str) -> Path:
+SUFFIXES = {"mp4": ".mp4", "wav": ".wav", "mp3": ".mp3", "stems": ".zip"}
+
+
+def requested_format(text: str) -> str:
+    """mp4 unless the user asked for the music alone: "as mp3", "wav", "stems", "music only"."""
+    lower = text.lower()
+    if re.search(r"\bstems?\b|分轨", lower):
+        return "stems"
+    if re.search(r"\bmp3\b", lower):
+        return "mp3"
+    if re.search(r"\bwav\b|music only|only the music|just the music|audio only|仅音乐|只要音乐|纯音乐", lower):
+        return "wav"
+    return "mp4"
+
+
+def _default_dest(directory: Path, task: str, render_id: str, fmt: str = "mp4") -> Path:
     stem = re.sub(r"[^\w.-]+", "-", task).strip("-") or "video"
-    return directory / f"{stem}-{render_id.split('_', 1)[-1]}.mp4"
+    return directory / f"{stem}-{render_id.split('_', 1)[-1]}{SUFFIXES[fmt]}"
 
 
-def export(conn: Connection, out: Output, *, dest: Path | None = None, directory: Path | None = None) -> ExportResult:
+def export(conn: Connection, out: Output, *, dest: Path | None = None, directory: Path | None = None,
+           fmt: str = "mp4") -> ExportResult:
     session = conn.ensure_session()
     key = conn.backend.key
     pending = {rid: entry for rid, entry in conn.store.pending_renders(key).items()
@@ -70,7 +86,7 @@ def export(conn: Connection, out: Output, *, dest: Path | None = None, directory
     state = fetch_state(conn)
     draft = state.get("draft")
     parsed = read_draft(draft)
-    current = draft_hash(draft)
+    current = draft_hash(draft) + ("" if fmt == "mp4" else f":{fmt}")
     resumed = next(((rid, e) for rid, e in pending.items() if e.get("draft") == current), None)
     for rid in pending:
         if resumed is None or rid != resumed[0]:
@@ -86,11 +102,13 @@ def export(conn: Connection, out: Output, *, dest: Path | None = None, directory
                                          user_message="There's nothing to export yet — send a video and ask for "
                                                       "music (or describe the track you want) first.")
         render_id = new_render_id()
-        target = dest or _default_dest(directory or Path.cwd(), session.task_id or "video", render_id)
+        target = dest or _default_dest(directory or Path.cwd(), session.task_id or "video", render_id, fmt)
         conn.store.save_render(key, render_id, {"session_id": session.session_id, "draft": current,
-                                                "dest": str(target.resolve()), "started": time.time()})
+                                                "dest": str(target.resolve()), "started": time.time(), "format": fmt})
         out.notice(start)
-    status = _render_until_done(conn, out, render_id, draft, percent, target, submitted=resumed is not None)
+    if resumed is not None:
+        fmt = resumed[1].get("format", fmt)
+    status = _render_until_done(conn, out, render_id, draft, percent, target, fmt, submitted=resumed is not None)
     render_id = status.id
     path = conn.call(lambda: conn.client.download_render(
         status, target, lambda n, total: out.progress("Downloading", n, total)))
@@ -99,14 +117,16 @@ def export(conn: Connection, out: Output, *, dest: Path | None = None, directory
             conn.store.save_render(key, rid, None)
     link = project_link(conn)
     size = path.stat().st_size
-    text = f"{done_message} {path} ({size / 1024 / 1024:.1f} MB)"
+    what = {"mp4": done_message, "wav": "✅ Music ready (WAV):", "mp3": "✅ Music ready (MP3):",
+            "stems": "✅ Stems ready (zip: mix + one WAV per instrument group):"}[fmt]
+    text = f"{what} {path} ({size / 1024 / 1024:.1f} MB)"
     if link:
         text += f"\nOpen the project in your browser: {link}"
     return ExportResult(path=path, render_id=render_id, link=link, size=size, resumed=resumed is not None, text=text)
 
 
 def _render_until_done(conn: Connection, out: Output, render_id: str, draft: Any, percent: str, target: Path,
-                       *, submitted: bool) -> RenderStatus:
+                       fmt: str, *, submitted: bool) -> RenderStatus:
     settings = conn.settings
     retried = False
     session = conn.ensure_session()
@@ -114,7 +134,7 @@ def _render_until_done(conn: Connection, out: Output, render_id: str, draft: Any
         if not submitted:
             rid = render_id
             try:
-                conn.in_session(lambda s: conn.client.submit_render(rid, s.session_id, draft))
+                conn.in_session(lambda s: conn.client.submit_render(rid, s.session_id, draft, fmt))
             except errors.TransportError:
                 pass  # it may have been created: polling tells (a repeated id is idempotent)
         submitted = False
@@ -126,8 +146,8 @@ def _render_until_done(conn: Connection, out: Output, render_id: str, draft: Any
             conn.store.save_render(conn.backend.key, render_id, None)
             render_id = new_render_id()
             conn.store.save_render(conn.backend.key, render_id, {
-                "session_id": session.session_id, "draft": draft_hash(draft), "dest": str(target.resolve()),
-                "started": time.time()})
+                "session_id": session.session_id, "draft": draft_hash(draft) + ("" if fmt == "mp4" else f":{fmt}"),
+                "dest": str(target.resolve()), "started": time.time(), "format": fmt})
             out.notice(f"The render failed ({status.error or 'no reason given'}); trying again with a new job…")
             continue
         if status.status == "timeout":

@@ -1,0 +1,76 @@
+"""Music-only exports: the piece as WAV or MP3, or its stems (one WAV per instrument group).
+
+Asked for with ``output.format`` on the render call (``wav``, ``mp3``, ``stems``) — e.g.
+after "export the music as mp3" or "give me the stems". The piece is the BGM track's
+audio as composed (mastered, full length of the music segment), not the video's mix.
+Stems are re-rendered from the same brief and cues, so they line up sample for sample
+with the piece and are level-matched to it; they go out as a zip with the full mix.
+"""
+from __future__ import annotations
+
+import os
+import zipfile
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from engine.audio_io import write_wav
+from media.ffmpeg import pathlike, run
+from protocol.draft import AUDIO
+
+FORMATS = {"wav": ("audio/wav", ".wav"), "mp3": ("audio/mpeg", ".mp3"), "stems": ("application/zip", ".zip")}
+
+
+class MusicExportError(RuntimeError):
+    pass
+
+
+def music_track(draft: Mapping[str, Any]) -> Mapping[str, Any]:
+    found = next((t for t in draft.get("t", []) if t.get("tt") == AUDIO), None)
+    if found is None or not found.get("sg"):
+        raise MusicExportError("there is no music in this project to export")
+    return found
+
+
+def export_music(draft: Mapping[str, Any], fmt: str, out: Path, work: Path, music_path: Callable[[str], Path],
+                 cues: dict[str, Any] | None) -> Path:
+    """Write the music of ``draft`` to ``out`` as ``fmt``; returns ``out``."""
+    track = music_track(draft)
+    src = str(track["sg"][0].get("src", ""))
+    work.mkdir(parents=True, exist_ok=True)
+    part = out.with_name(f".{out.name}.part")
+    try:
+        if fmt == "stems":
+            _stems(track, cues, work, part)
+        else:
+            if not src.startswith("music:"):
+                raise MusicExportError("the music is an uploaded file: it is already yours as it is")
+            wav = music_path(src.split(":", 1)[1])
+            if not wav.is_file():
+                raise MusicExportError("the music has not been composed yet")
+            codec = ["-c:a", "libmp3lame", "-b:a", "256k", "-f", "mp3"] if fmt == "mp3" else ["-c:a", "pcm_s16le",
+                                                                                               "-f", "wav"]
+            run(["-i", pathlike(wav), *codec, "-y", pathlike(part)], timeout=300, what=f"export the music as {fmt}")
+        os.replace(part, out)
+    finally:
+        part.unlink(missing_ok=True)
+    return out
+
+
+def _stems(track: Mapping[str, Any], cues: dict[str, Any] | None, work: Path, target: Path) -> None:
+    from engine.music import make_music
+    from engine.music_bridge import SAMPLE_RATE, to_brief, to_cues
+
+    info = track.get("m", {}).get("music")
+    if not info or cues is None:
+        raise MusicExportError("stems exist only for music composed here, not for an uploaded track")
+    music = make_music(to_brief(info["brief"]), to_cues(cues), sample_rate=SAMPLE_RATE)
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        full = work / "mix.wav"
+        write_wav(full, music.audio, SAMPLE_RATE)
+        archive.write(full, "mix.wav")
+        full.unlink()
+        for name in music.stems:
+            stem = work / f"{name}.wav"
+            write_wav(stem, music.stems[name], SAMPLE_RATE)
+            archive.write(stem, f"stems/{name}.wav")
+            stem.unlink()
