@@ -64,12 +64,11 @@ def describe(result: Result, zh: bool, music: dict[str, Any] | None) -> str:
         return f"Done! I {'replaced the music with' if f.get('replaced') else 'added'} {line}, at {vol}% volume."
     if name == "use_uploaded_music":
         return f"已使用你上传的 {f['name']} 作为背景音乐。" if zh else f"Using your {f['name']} as the background music."
-    if name == "set_music_volume":
+    if name in ("set_music_volume", "set_original_volume"):
         before, after = round(f["before"] * 100), round(f["after"] * 100)
-        return f"音乐音量：{before}% → {after}%。" if zh else f"Music volume: {before}% → {after}%."
-    if name == "set_original_volume":
-        before, after = round(f["before"] * 100), round(f["after"] * 100)
-        return f"原声音量：{before}% → {after}%。" if zh else f"Original audio volume: {before}% → {after}%."
+        music = name == "set_music_volume"
+        what = ("音乐音量" if music else "原声音量") if zh else ("Music volume" if music else "Original audio volume")
+        return f"{what}：{before}% → {after}%。" if zh else f"{what}: {before}% → {after}%."
     if name == "set_music_fades":
         return (f"淡入 {_s(f['fade_in'])}，淡出 {_s(f['fade_out'])}。" if zh
                 else f"Fade-in {_s(f['fade_in'])}, fade-out {_s(f['fade_out'])}.")

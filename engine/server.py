@@ -405,25 +405,23 @@ def create_app(config: EngineConfig | None = None) -> Starlette:
         record = engine.renders.submit(render_id, session, draft, output)
         return render_ok(_render_view(record, engine.base_url))
 
-    async def render_poll(request: Request) -> Response:
+    def owned_render(request: Request) -> dict[str, Any]:
+        """The render in the path, if it belongs to the caller (others' ids are "not found")."""
         user = engine.user(request)
         record = engine.store.render(request.path_params["rid"])
         if record is None or record["user_id"] != user.user_id:
             raise AppError(1002, "render not found", status=404, render=True)
-        return render_ok(_render_view(record, engine.base_url))
+        return record
+
+    async def render_poll(request: Request) -> Response:
+        return render_ok(_render_view(owned_render(request), engine.base_url))
 
     async def render_cancel(request: Request) -> Response:
-        user = engine.user(request)
-        record = engine.store.render(request.path_params["rid"])
-        if record is None or record["user_id"] != user.user_id:
-            raise AppError(1002, "render not found", status=404, render=True)
+        record = owned_render(request)
         return render_ok(_render_view(engine.renders.cancel(record["id"]) or record, engine.base_url))
 
     async def download(request: Request) -> Response:
-        user = engine.user(request)
-        record = engine.store.render(request.path_params["rid"])
-        if record is None or record["user_id"] != user.user_id:
-            raise AppError(1002, "render not found", status=404, render=True)
+        record = owned_render(request)
         path = output_file(engine.store, record["id"])
         if path is None:
             raise AppError(400, f"render is {record['status']}, not completed", status=409, render=True)

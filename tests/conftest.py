@@ -162,6 +162,25 @@ class Api:
     def faults(self, **settings: object) -> None:
         self.http.post("/_engine/faults", json=settings).raise_for_status()
 
+    def render(self, render_id: str, draft: dict | None = None, timeout: float = 180.0) -> dict:
+        """Submit the current (or given) draft and poll until the render ends."""
+        body = {"id": render_id, "sessionId": self.session_id, "draft": draft or self.state()["draft"],
+                "output": {"format": "mp4", "quality": "high"}}
+        r = self.post("/api/render/proxy/lambda", json=body)
+        assert r.json()["success"] is True, r.text
+        return self.wait(render_id, ("completed", "failed", "cancelled"), timeout)
+
+    def wait(self, render_id: str, states: tuple[str, ...], timeout: float = 120.0) -> dict:
+        import time
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            data = self.get(f"/api/render/proxy/lambda/{render_id}").json()["data"]
+            if data["status"] in states:
+                return data
+            time.sleep(0.1)
+        raise AssertionError(f"{render_id} never reached {states}")
+
 
 @pytest.fixture
 def api(engine) -> Api:

@@ -11,7 +11,7 @@ import pytest
 
 from conftest import BUNDLED, Api, run_cli
 from runtime.backend import connect
-from runtime.conversation import Conversation, TurnReport
+from runtime.conversation import Conversation
 from runtime.skillfile import load_skill
 from runtime.terminal import CollectingOutput
 

@@ -36,16 +36,6 @@ def serve(data: Path, port: int) -> subprocess.Popen[bytes]:
     raise AssertionError("engine did not start")
 
 
-def wait_for(api: Api, render_id: str, states: tuple[str, ...], timeout: float = 120) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        data = api.get(f"/api/render/proxy/lambda/{render_id}").json()["data"]
-        if data["status"] in states:
-            return data
-        time.sleep(0.1)
-    raise AssertionError(f"{render_id} never reached {states}")
-
-
 def test_engine_killed_mid_render_resumes_it_and_keeps_finished_ones(tmp_path: Path, clip: Path) -> None:
     port, data = free_port(), tmp_path / "engine"
     engine = serve(data, port)
@@ -55,11 +45,11 @@ def test_engine_killed_mid_render_resumes_it_and_keeps_finished_ones(tmp_path: P
         api.chat('add a title "Survivor"')
         draft = api.state()["draft"]
         api.post("/api/render/proxy/lambda", json={"id": "render_done", "sessionId": api.session_id, "draft": draft})
-        finished = wait_for(api, "render_done", ("completed",))
+        finished = api.wait("render_done", ("completed",))
         before = api.get(f"/api/render/proxy/{finished['id']}/download").content
         api.faults(render_delay_s=30)
         api.post("/api/render/proxy/lambda", json={"id": "render_cut", "sessionId": api.session_id, "draft": draft})
-        wait_for(api, "render_cut", ("pending", "processing"))
+        api.wait("render_cut", ("pending", "processing"))
     finally:
         engine.send_signal(signal.SIGKILL)
         engine.wait()
@@ -67,7 +57,7 @@ def test_engine_killed_mid_render_resumes_it_and_keeps_finished_ones(tmp_path: P
     try:
         assert api.state()["draft"] == draft                                   # session survived
         assert api.get("/api/render/proxy/render_done/download").content == before  # finished render survived
-        resumed = wait_for(api, "render_cut", ("completed", "failed"))
+        resumed = api.wait("render_cut", ("completed", "failed"))
         assert resumed["status"] == "completed"                                 # unfinished one resumed, not lost
     finally:
         engine.terminate()

@@ -72,14 +72,7 @@ def test_filter_syntax_in_titles_is_just_text(api: Api, clip: Path) -> None:
     api.chat(f'add a title "{text}" for 2 seconds')
     title = next(t for t in api.state()["draft"]["t"] if t["tt"] == 7)
     assert title["sg"][0]["m"]["text"] == text
-    draft = api.state()["draft"]
-    api.post("/api/render/proxy/lambda", json={"id": "render_inject", "sessionId": api.session_id, "draft": draft})
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        status = api.get("/api/render/proxy/lambda/render_inject").json()["data"]
-        if status["status"] in ("completed", "failed"):
-            break
-        time.sleep(0.1)
+    status = api.render("render_inject")
     assert status["status"] == "completed", status
 
 
@@ -87,13 +80,7 @@ def test_render_draft_pointing_at_foreign_files_is_refused(api: Api, clip: Path)
     api.upload(clip)
     draft = api.state()["draft"]
     draft["t"][0]["sg"][0]["src"] = "/etc/passwd"
-    api.post("/api/render/proxy/lambda", json={"id": "render_foreign", "sessionId": api.session_id, "draft": draft})
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        status = api.get("/api/render/proxy/lambda/render_foreign").json()["data"]
-        if status["status"] in ("completed", "failed"):
-            break
-        time.sleep(0.1)
+    status = api.render("render_foreign", draft)
     assert status["status"] == "failed" and "missing from this session" in status["error"]
 
 

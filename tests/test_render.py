@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import subprocess
-import time
 from pathlib import Path
 
 import numpy as np
@@ -11,20 +10,6 @@ import pytest
 from conftest import Api
 from media.ffmpeg import ffmpeg_exe
 from media.probe import loudness, probe
-
-
-def render(api: Api, render_id: str, timeout: float = 180.0) -> dict:
-    draft = api.state()["draft"]
-    r = api.post("/api/render/proxy/lambda", json={"id": render_id, "sessionId": api.session_id, "draft": draft,
-                                                   "output": {"format": "mp4", "quality": "high"}})
-    assert r.json()["success"] is True, r.text
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        data = api.get(f"/api/render/proxy/lambda/{render_id}").json()["data"]
-        if data["status"] in ("completed", "failed", "cancelled"):
-            return data
-        time.sleep(0.1)
-    raise AssertionError("render did not finish")
 
 
 def download(api: Api, data: dict, dest: Path) -> Path:
@@ -55,7 +40,7 @@ def test_the_main_job_renders_a_1080p_mp4_with_music(api: Api, clip_1080: Path, 
     state = api.state()
     music = next(t for t in state["draft"]["t"] if t["tt"] == 1)
     assert music["sg"][0]["src"].startswith("music:") and music["m"]["volume"] == 0.35  # voice → music sits low
-    data = render(api, "render_main")
+    data = api.render("render_main")
     assert data["status"] == "completed" and data["progress"] == 100
     out = download(api, data, tmp_path / "out.mp4")
     info = probe(out)
@@ -81,7 +66,7 @@ def test_aspect_ratios_letterbox_never_stretch(api: Api, clip: Path, tmp_path: P
                                               size: tuple[int, int]) -> None:
     api.upload(clip)
     api.chat(f"make it {aspect}")
-    data = render(api, f"render_{aspect.replace(':', 'x')}")
+    data = api.render(f"render_{aspect.replace(':', 'x')}")
     out = download(api, data, tmp_path / "out.mp4")
     info = probe(out)
     assert (info.video.width, info.video.height) == size
@@ -100,7 +85,7 @@ def test_title_text_renders_literally(api: Api, tmp_path: Path) -> None:
     api.chat(f'add a title "{text}" from 0:01 to 0:04')
     title = next(t for t in api.state()["draft"]["t"] if t["tt"] == 7)
     assert title["sg"][0]["m"]["text"] == text
-    data = render(api, "render_title")
+    data = api.render("render_title")
     assert data["status"] == "completed", data
     out = download(api, data, tmp_path / "title.mp4")
     with_title_a, with_title_b = frame(out, 1.5), frame(out, 2.5)
@@ -114,7 +99,7 @@ def test_trim_renders_the_kept_part(api: Api, clip: Path, tmp_path: Path) -> Non
     api.upload(clip)
     api.chat("trim the first 2 seconds")
     assert api.state()["draft"]["d"] == 4000
-    data = render(api, "render_trim")
+    data = api.render("render_trim")
     info = probe(download(api, data, tmp_path / "trim.mp4"))
     assert abs(info.duration_s - 4.0) <= 1 / 30 + 1e-6 and info.video.width == 1920
 
@@ -123,7 +108,7 @@ def test_text_only_request_renders_a_visualiser(api: Api, tmp_path: Path) -> Non
     events = api.chat("make a 6 second upbeat track for a product launch video")
     assert any(p.get("functionCall", {}).get("name") == "add_background_music"
                for e in events for p in e["content"]["parts"])
-    data = render(api, "render_text_only")
+    data = api.render("render_text_only")
     out = download(api, data, tmp_path / "track.mp4")
     info = probe(out)
     assert (info.video.width, info.video.height) == (1920, 1080) and abs(info.duration_s - 6.0) < 0.05
@@ -134,9 +119,9 @@ def test_render_failure_then_same_id_poll_and_download_endpoint(api: Api, clip: 
     api.upload(clip)
     api.chat('add a title "x"')
     api.faults(render_failures=1)
-    failed = render(api, "render_fail")
+    failed = api.render("render_fail")
     assert failed["status"] == "failed" and "injected" in failed["error"]
-    ok = render(api, "render_ok")
+    ok = api.render("render_ok")
     r = api.get(f"/api/render/proxy/{ok['id']}/download")
     assert r.status_code == 200 and r.content[4:8] == b"ftyp"
     # the same id again is the same job, not a second render
@@ -148,7 +133,7 @@ def test_render_failure_then_same_id_poll_and_download_endpoint(api: Api, clip: 
 def test_download_supports_range_requests(api: Api, clip: Path) -> None:
     api.upload(clip)
     api.chat('add a title "x"')
-    data = render(api, "render_range")
+    data = api.render("render_range")
     whole = api.get(f"/api/render/proxy/{data['id']}/download").content
     part = api.get(f"/api/render/proxy/{data['id']}/download", headers={"Range": "bytes=100-199"})
     assert part.status_code == 206 and part.content == whole[100:200]
