@@ -194,6 +194,7 @@ class Director:
         if title:
             edits.append(title)
         edits += self._trim(rest_lower, ctx)
+        edits += self._loudness(rest_lower)
         edits += self._aspect(rest_lower)
         edits += self._remove(rest_lower)
         if not edits:
@@ -439,6 +440,16 @@ class Director:
         if length and not args:
             args = {"keep_from_ms": 0, "keep_to_ms": _time_from_match(_TIME_RX.search(length.group(0)))}
         return [Edit("trim_video", args)] if args else []
+
+    def _loudness(self, lower: str) -> list[Edit]:
+        """-16 LUFS suits web video; streaming platforms normalise to -14."""
+        m = re.search(r"(-|−)\s*(1[0-9]|2[0-4])\s*lufs", lower)
+        if m:
+            return [Edit("set_loudness", {"lufs": -float(m.group(2))})]
+        if re.search(r"\bfor (?:youtube|spotify|streaming|tiktok)\b|streaming platforms?|流媒体", lower) and \
+                re.search(r"\bloud|master|level|响度", lower):
+            return [Edit("set_loudness", {"lufs": -14.0})]
+        return []
 
     def _aspect(self, lower: str) -> list[Edit]:
         m = re.search(r"\b(16:9|9:16|1:1|4:5)\b", lower)

@@ -374,6 +374,11 @@ class Editor:
         self._refit_music()
         return Result("trim_video", {"from": start / 1000, "to": end / 1000, "seconds": (end - start) / 1000})
 
+    def _set_loudness(self, lufs: float) -> Result:
+        lufs = max(-24.0, min(-10.0, float(lufs)))
+        self.draft["m"]["loudness"] = lufs
+        return Result("set_loudness", {"lufs": lufs})
+
     def _set_aspect_ratio(self, aspect: str) -> Result:
         if aspect not in ASPECTS:
             raise EditError(f"aspect ratio {aspect} is not supported (16:9, 9:16, 1:1, 4:5)",

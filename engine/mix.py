@@ -132,7 +132,8 @@ def build_soundtrack(draft: Mapping[str, Any], sources: Mapping[str, Source], mu
                     env = env * duck_envelope(n, [(a, b) for a, b in shifted if b > 0], sample_rate)
                 _place(out, clip, start, env)
     if master is not None and np.any(out):
-        out = master(out, sample_rate, target_lufs, CEILING_DBTP)
+        target = (draft.get("m") or {}).get("loudness", target_lufs)  # -16 web video, -14 streaming
+        out = master(out, sample_rate, float(target), CEILING_DBTP)
     return np.clip(out, -1.0, 1.0)
 
 

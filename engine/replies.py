@@ -17,7 +17,7 @@ CAPABILITIES_EN = (
     "electronic, hip-hop, piano; moods like calm, happy, epic, tense, sad; a tempo such as \"at 90 bpm\"; or "
     "\"music that matches the mood and length of my video\"), change its volume (\"35%\", \"quieter\"), fades, "
     "start and end times, instruments (\"no drums\", \"add piano\") and energy (\"start calm, build to the end\"); "
-    "mute or keep the original audio and duck the music under speech; add a title (\"add a title 'Launch Day' "
+    "mute or keep the original audio and duck the music under speech; master to -14 LUFS for streaming; add a title (\"add a title 'Launch Day' "
     "for 3 seconds at the top\"); trim the video; switch to 16:9, 9:16 or 1:1; remove a track; undo.")
 CAPABILITIES_ZH = (
     "我可以：添加或更换背景音乐（Lo-fi、电影感、企业、动感、氛围、原声民谣、电子、嘻哈、钢琴；舒缓、欢快、史诗、紧张、伤感等情绪；"
@@ -91,6 +91,9 @@ def describe(result: Result, zh: bool, music: dict[str, Any] | None) -> str:
     if name == "trim_video":
         return (f"已剪辑视频：保留 {_s(f['from'])}–{_s(f['to'])}，现在时长 {_s(f['seconds'])}。" if zh
                 else f"Trimmed the video to {_s(f['from'])}-{_s(f['to'])}; it is now {_s(f['seconds'])} long.")
+    if name == "set_loudness":
+        return (f"成片响度目标：{f['lufs']:g} LUFS。" if zh
+                else f"The final mix will be mastered to {f['lufs']:g} LUFS (true peak ≤ -1 dBTP).")
     if name == "set_aspect_ratio":
         return (f"画幅改为 {f['aspect']}（{f['width']}×{f['height']}）。" if zh
                 else f"Aspect ratio set to {f['aspect']} ({f['width']}x{f['height']}).")

@@ -30,7 +30,8 @@ def soundtrack_key(draft: Mapping[str, Any], sources: Mapping[str, Source], spee
     sounding = [t for t in draft.get("t", []) if t.get("tt") in (VIDEO, AUDIO)]
     used = sorted({s.get("src") for t in sounding for s in t.get("sg", [])} - {None})
     files = [[src, sources[src].path if src in sources else None] for src in used]
-    payload = json.dumps([int(draft.get("d") or 0), sounding, files, speech], sort_keys=True, default=str)
+    loudness = (draft.get("m") or {}).get("loudness")
+    payload = json.dumps([int(draft.get("d") or 0), sounding, files, speech, loudness], sort_keys=True, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()[:24]
 
 

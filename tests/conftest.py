@@ -39,8 +39,10 @@ def run_cli(*args: str, env: dict[str, str] | None = None, input: str | None = N
     full_env = dict(os.environ)
     if env:
         full_env.update(env)
-    return subprocess.run([sys.executable, "-m", "runtime.cli", *args], capture_output=True, text=True,
-                          env=full_env, input=input, timeout=timeout, cwd=ROOT)
+    result = subprocess.run([sys.executable, "-m", "runtime.cli", *args], capture_output=True, text=True,
+                            env=full_env, input=input, timeout=timeout, cwd=ROOT)
+    OUTPUTS.extend((result.stdout, result.stderr))
+    return result
 
 
 # ----------------------------------------------------------------------------- media
@@ -185,3 +187,58 @@ class Api:
 @pytest.fixture
 def api(engine) -> Api:
     return Api(engine.url).login()
+
+
+# ----------------------------------------------------------------------------- token leak watch
+# Every token an in-process engine issues during the suite is remembered; every test's
+# captured output and every `ai-music` subprocess's output is scanned for them. A leak
+# fails the run (xdist workers report through files the controller reads at the end).
+
+ISSUED: list[str] = []
+OUTPUTS: list[str] = []
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _remember_issued_tokens():
+    from engine.store import Store
+
+    original = Store.issue_token
+
+    def issue(self, client_id):  # noqa: ANN001, ANN202
+        token, user, expires = original(self, client_id)
+        ISSUED.append(token)
+        return token, user, expires
+
+    Store.issue_token = issue
+    yield
+    Store.issue_token = original
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    OUTPUTS.extend(text for _, text in report.sections)
+    if report.longrepr is not None:
+        OUTPUTS.append(str(report.longrepr))
+
+
+def _leak_dir(config: pytest.Config) -> Path:
+    folder = Path(str(config.rootpath)) / ".pytest_cache" / "ai-music-token-leaks"  # shared with xdist workers
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if not hasattr(session.config, "workerinput"):  # the controller (or a plain run) starts clean
+        for old in _leak_dir(session.config).glob("*.txt"):
+            old.unlink()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    leaks = sorted({t[:12] + "…" for t in ISSUED if any(t in text for text in OUTPUTS)})
+    folder = _leak_dir(session.config)
+    if leaks:
+        (folder / f"{os.getpid()}.txt").write_text("\n".join(leaks))
+    if not hasattr(session.config, "workerinput"):
+        found = [line for f in folder.glob("*.txt") for line in f.read_text().splitlines()]
+        if found:
+            print(f"\nTOKEN LEAK: {len(found)} token(s) used by the suite appeared in captured output: {found}")
+            session.exitstatus = 1

@@ -87,6 +87,9 @@ def test_render_draft_pointing_at_foreign_files_is_refused(api: Api, clip: Path)
 def test_disk_full_gives_a_clean_error_and_keeps_state(api: Api, clip: Path, engine_config) -> None:
     api.upload(clip)
     api.chat('add a title "Before"')
+    deadline = time.monotonic() + 60
+    while not api.state()["video_analyses"] and time.monotonic() < deadline:
+        time.sleep(0.05)  # the clip's analysis lands in the session in the background
     before = api.state()
     session_file = engine_config.data_dir / "sessions" / api.session_id / "session.json"
     saved = session_file.read_bytes()

@@ -23,10 +23,11 @@ def test_repl_session(cli_env, engine, clip: Path, tmp_path: Path) -> None:
     child.expect("/help")
     child.sendline(str(clip))                    # a typed path is an upload
     child.expect(r"📎 clip\.mp4 \(video, 6\.0s, 640×360\)")
-    child.sendline("add a title 'Hello REPL' for 2 seconds")
+    child.sendline("add lo-fi music and a title 'Hello REPL' for 2 seconds")  # a music request
+    child.expect("BPM")
     child.expect('Added the title "Hello REPL"')
     child.sendline("/status")
-    child.expect(r"Timeline \(2 tracks\)")
+    child.expect(r"Timeline \(3 tracks\)")
     Api(engine.url).faults(render_delay_s=4.0)
     child.sendline("/export")
     child.expect("Rendering")
