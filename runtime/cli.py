@@ -227,8 +227,8 @@ def _run(args: argparse.Namespace) -> int:
     output = Path(args.output) if args.output else Path.cwd() / f"{Path(video).stem}-music.mp4"
     out = CollectingOutput() if args.json else TerminalOutput()
     with connect(skill, getattr(args, "backend", None), notice=out.notice) as conn:
-        conn.new_session()
         convo = Conversation(conn, out, auto_export=True, export_dest=output)
+        convo.new_project(args.prompt)
         report = convo.turn(args.prompt, [video])
     out.close()
     if args.json:

@@ -27,6 +27,7 @@ from skill.actions.state import state
 from skill.actions.upload import upload
 from skill.connection import Connection
 
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 _RETRY = re.compile(r"^\s*(?:retry|try again|resend it|重试|再试一次)\s*[.!]?\s*$", re.I)
 
 
@@ -97,6 +98,7 @@ class Conversation:
         report = TurnReport()
         if _RETRY.match(text or "") and self.failed_message and not attachments:
             text = self.failed_message  # the user asked for it explicitly: safe to send again
+        self._note_language(text)
         route = self.router.route(text, list(attachments))
         report.route = route
         steps = list(route.steps)
@@ -114,6 +116,17 @@ class Conversation:
                 self._reply(report, message)
                 break
         return report
+
+    def _note_language(self, text: str) -> None:
+        """The session is created in the user's language (SKILL.md: "language": "<lang>")."""
+        if self.conn.language is None and text.strip():
+            self.conn.language = "zh" if _CJK.search(text) else "en"
+
+    def new_project(self, first_message: str = "") -> None:
+        """A fresh session for a new job, in the language of its first message."""
+        self.conn.language = None
+        self._note_language(first_message)
+        self.conn.new_session()
 
     def action(self, action: Action) -> TurnReport:
         """Run one action directly (the REPL's /status, /credits, /export)."""

@@ -85,10 +85,10 @@ def build(skill_path: str | None = None, backend: str | None = None) -> MCPServe
 
         async with shared.lock:
             def work() -> dict[str, Any]:
-                if fresh:
-                    shared.conn.new_session()
                 convo = Conversation(shared.conn, _Bridge(ctx), auto_export=auto_export,
                                      export_dest=Path(dest).expanduser() if dest else None)
+                if fresh:
+                    convo.new_project(text)
                 return convo.turn(text, attachments or []).to_json()
             report = await anyio.to_thread.run_sync(work)
         if report["errors"]:

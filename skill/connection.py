@@ -63,6 +63,7 @@ class Connection:
         self.user_token = os.environ.get("NEMO_TOKEN", "").strip() or None
         self.session: SessionInfo | None = None
         self.user_id: str | None = None
+        self.language: str | None = None  # the user's language, for a new session (SKILL.md: "<lang>")
 
     # ------------------------------------------------------------------ token
 
@@ -115,7 +116,8 @@ class Connection:
                 self.user_id = self.user_id or saved.get("user_id")
                 self.client.user_id = self.user_id
                 return self.session
-        language = self.skill.conversation.language or os.environ.get("AI_MUSIC_LANGUAGE", "en")
+        language = (self.skill.conversation.language or self.language
+                    or os.environ.get("AI_MUSIC_LANGUAGE", "en"))
         task_name = self.skill.conversation.task_name or "project"
         info = self.call(lambda: self.client.create_session(task_name, language))
         self.session = info
