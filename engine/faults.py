@@ -48,8 +48,7 @@ class Faults:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Faults":
         """Build from JSON; unknown keys or bad values raise ValueError with the key named."""
-        known = {"endpoint", "silent_rate", "heartbeats_only_s", "sse_drop_after", "sse_drop_times",
-                 "render_failures", "render_delay_s", "flood_events", "disk_full", "download_bps"}
+        known = {"endpoint", "disk_full", *_NUMBER_TYPES}
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"unknown fault setting(s): {', '.join(sorted(unknown))}")
@@ -63,14 +62,13 @@ class Faults:
         faults = cls(endpoint=endpoint_faults)
         if "disk_full" in data:
             faults.disk_full = bool(data["disk_full"])
-        for key in known - {"endpoint", "disk_full"}:
+        for key in _NUMBER_TYPES:
             if key in data and data[key] is not None:
                 value = data[key]
                 if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) \
                         or value < 0:
                     raise ValueError(f"fault setting '{key}' must be a non-negative number")
-                setattr(faults, key, type(getattr(faults, key) or 0)(value) if key != "sse_drop_after"
-                        else int(value))
+                setattr(faults, key, _NUMBER_TYPES[key](value))
         return faults
 
     def to_json(self) -> dict[str, Any]:
@@ -113,3 +111,8 @@ class Faults:
                 self.render_failures -= 1
                 return True
             return False
+
+
+# What each numeric setting holds: a rate of 0.5 must stay 0.5, a count must be whole.
+_NUMBER_TYPES = {f.name: float if isinstance(f.default, float) else int
+                 for f in fields(Faults) if not f.name.startswith("_") and f.name not in ("endpoint", "disk_full")}

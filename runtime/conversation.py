@@ -76,7 +76,6 @@ class Conversation:
         self.auto_export = auto_export
         self.output_dir = output_dir
         self.export_dest = export_dest
-        self.failed_message: str | None = None
 
     # ------------------------------------------------------------------ greeting
 
@@ -96,8 +95,8 @@ class Conversation:
 
     def turn(self, text: str, attachments: tuple[str, ...] | list[str] = ()) -> TurnReport:
         report = TurnReport()
-        if _RETRY.match(text or "") and self.failed_message and not attachments:
-            text = self.failed_message  # the user asked for it explicitly: safe to send again
+        if _RETRY.match(text or "") and not attachments:
+            text = self.conn.unsent_message() or text  # the user asked for it explicitly: safe to send again
         self._note_language(text)
         route = self.router.route(text, list(attachments))
         report.route = route
@@ -194,14 +193,14 @@ class Conversation:
             if result.recovered:
                 self._reply(report, "The connection dropped, but your edit went through:\n" + "\n".join(result.changes))
             else:
-                self.failed_message = message
+                self.conn.remember_unsent(message)
                 self._reply(report, "The connection dropped and no change showed up after checking several times. "
                                     "Say “retry” to send your request again.")
                 return
         elif result.silent:
             self._reply(report, "\n".join(result.changes) if result.changes else
                         "✅ Done — the project looks the same as before, though. Tell me what you'd like changed.")
-        self.failed_message = None
+        self.conn.remember_unsent(None)
         self._followups(result, report, wants_export)
 
     def _followups(self, result: ChatResult, report: TurnReport, wants_export: bool) -> None:

@@ -96,8 +96,12 @@ def _retry_after(value: str | None) -> float | None:
     try:
         return max(0.0, float(value))
     except ValueError:
-        parsed = email.utils.parsedate_to_datetime(value) if value else None
-        return max(0.0, parsed.timestamp() - time.time()) if parsed else None
+        pass
+    try:  # an HTTP date; a malformed one means "no hint", not a crash
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return max(0.0, parsed.timestamp() - time.time())
 
 
 def _num(value: Any) -> float | None:
@@ -161,12 +165,23 @@ class ChatStream:
 
     def _read(self) -> None:
         try:
+            self._open()
+        except BaseException as exc:  # whatever happened, the caller must not wait forever
+            if self._open_error is None:
+                self._open_error = errors.TransportError(f"could not open the stream ({exc.__class__.__name__})")
+            self._ready.set()
+            return
+        if self._response is not None:
+            self._pump(self._response)
+
+    def _open(self) -> None:
+        """Send the request; on success leave ``_response`` set, else ``_open_error``."""
+        try:
             response = self._client.send(self._request, stream=True)
         except httpx.HTTPError as exc:
             self._open_error = errors.TransportError(f"could not reach the backend ({exc.__class__.__name__})")
             self._ready.set()
             return
-        self._response = response
         if response.status_code >= 400 or "text/event-stream" not in response.headers.get("content-type", ""):
             try:
                 response.read()
@@ -177,7 +192,10 @@ class ChatStream:
                 response.close()
             self._ready.set()
             return
+        self._response = response
         self._ready.set()
+
+    def _pump(self, response: httpx.Response) -> None:
         decoder = Decoder()
         try:
             for line in lines(response.iter_text()):
@@ -192,7 +210,7 @@ class ChatStream:
                 for event in parse(last):
                     self._queue.put(event)
             self._queue.put(_END)
-        except (httpx.HTTPError, OSError) as exc:
+        except Exception as exc:  # a broken stream must reach the reader, never hang it
             if not self._stop.is_set():
                 self._queue.put(errors.StreamDropped(f"the stream broke ({exc.__class__.__name__})"))
         finally:
@@ -464,35 +482,33 @@ class Client:
             error=inner.get("error") or inner.get("message"),
         )
 
-    def download(self, url: str, dest: Path, progress: Callable[[int, int | None], None] | None = None) -> Path:
-        """Stream ``url`` into ``dest`` via ``dest.part`` (resumed with Range if present)."""
+    def download(self, url: str, dest: Path, progress: Callable[[int, int | None], None] | None = None,
+                 *, source: str | None = None) -> Path:
+        """Stream ``url`` into ``dest`` via ``dest.part``; a later call resumes it with Range.
+
+        ``source`` names what is being fetched (a render id); the part file's sidecar records
+        it with the server's validator, so a part left by a *different* render is thrown
+        away instead of being glued onto this one, and If-Range makes a changed file restart.
+        """
         same_origin = urlparse(url)[:2] == urlparse(self.base_url)[:2]
-        part = dest.with_name(dest.name + ".part")
+        part = _PartFile(dest, source or url.split("?", 1)[0])
         dest.parent.mkdir(parents=True, exist_ok=True)
         attempt = 0
         while True:
-            have = part.stat().st_size if part.exists() else 0
+            have, validator = part.resumable()
             extra = {"Range": f"bytes={have}-"} if have else {}
-            headers = self.headers(auth=same_origin, extra=extra) if same_origin else {**extra}
+            if have and validator:
+                extra["If-Range"] = validator
+            headers = self.headers(auth=True, extra=extra) if same_origin else extra
             try:
-                with self.http.stream("GET", url, headers=headers,
-                                      timeout=httpx.Timeout(settings.READ_TIMEOUT_S,
-                                                            connect=settings.CONNECT_TIMEOUT_S)) as response:
-                    if response.status_code >= 400:
-                        response.read()
-                        raise _error_from_response(response)
-                    resumed = response.status_code == 206
-                    total = response.headers.get("content-length")
-                    expected = (int(total) + (have if resumed else 0)) if total and total.isdigit() else None
-                    with part.open("ab" if resumed else "wb") as fh:
-                        done = have if resumed else 0
-                        for chunk in response.iter_bytes(1 << 20):
-                            fh.write(chunk)
-                            done += len(chunk)
-                            if progress:
-                                progress(done, expected)
-                    if expected is not None and part.stat().st_size != expected:
-                        raise errors.TransportError("the download ended early")
+                self._fetch(url, headers, part, have, progress)
+            except _RestartDownload:
+                part.discard()
+                if attempt < settings.MAX_RETRIES:
+                    attempt += 1
+                    continue
+                raise errors.TransportError("download failed: the server would not resume it; "
+                                            "run the command again") from None
             except (httpx.HTTPError, errors.TransportError) as exc:
                 if attempt < settings.MAX_RETRIES:
                     attempt += 1
@@ -500,8 +516,35 @@ class Client:
                     continue
                 raise errors.TransportError(f"download failed ({exc.__class__.__name__}); "
                                             "run the command again to resume it") from exc
-            os.replace(part, dest)
-            return dest
+            return part.finish()
+
+    def _fetch(self, url: str, headers: Mapping[str, str], part: "_PartFile", have: int,
+               progress: Callable[[int, int | None], None] | None) -> None:
+        """One GET into the part file; raises ``_RestartDownload`` when the part is unusable."""
+        timeout = httpx.Timeout(settings.READ_TIMEOUT_S, connect=settings.CONNECT_TIMEOUT_S)
+        with self.http.stream("GET", url, headers=headers, timeout=timeout, follow_redirects=True) as response:
+            if response.status_code == 416:  # our part is not a prefix of what is there now
+                raise _RestartDownload
+            if response.status_code >= 400:
+                response.read()
+                raise _error_from_response(response)
+            if response.status_code not in (200, 206):
+                raise errors.TransportError(f"download answered HTTP {response.status_code}, not the file")
+            resumed = response.status_code == 206
+            if resumed and _range_start(response.headers.get("content-range")) != have:
+                raise _RestartDownload
+            total = response.headers.get("content-length")
+            expected = (int(total) + (have if resumed else 0)) if total and total.isdigit() else None
+            validator = response.headers.get("etag") or response.headers.get("last-modified")
+            with part.open(append=resumed, validator=validator) as fh:
+                done = have if resumed else 0
+                for chunk in response.iter_bytes(1 << 20):
+                    fh.write(chunk)
+                    done += len(chunk)
+                    if progress:
+                        progress(done, expected)
+            if expected is not None and part.size() != expected:
+                raise errors.TransportError("the download ended early")
 
     def download_render(self, status: RenderStatus, dest: Path,
                         progress: Callable[[int, int | None], None] | None = None) -> Path:
@@ -509,11 +552,63 @@ class Client:
         fallback = self.base_url + self.path("download", render_id=status.id)
         if status.output_url:
             try:
-                return self.download(status.output_url, dest, progress)
+                return self.download(status.output_url, dest, progress, source=status.id)
             except (errors.ApiError, errors.TransportError):
                 if status.output_url == fallback:
                     raise
-        return self.download(fallback, dest, progress)
+        return self.download(fallback, dest, progress, source=status.id)
+
+
+class _RestartDownload(Exception):
+    """The part file cannot be continued (416, or the server resumed at another offset)."""
+
+
+def _range_start(content_range: str | None) -> int | None:
+    """The first byte of ``Content-Range: bytes a-b/n``; None when absent or unreadable."""
+    try:
+        return int((content_range or "").split()[1].split("-")[0])
+    except (IndexError, ValueError):
+        return None
+
+
+class _PartFile:
+    """``<dest>.part`` plus a sidecar saying which file it is a prefix of (and its validator)."""
+
+    def __init__(self, dest: Path, source: str) -> None:
+        self.dest = dest
+        self.path = dest.with_name(dest.name + ".part")
+        self.meta = dest.with_name(dest.name + ".part.json")
+        self.source = source
+
+    def resumable(self) -> tuple[int, str | None]:
+        """Bytes already held for *this* source, and the validator to send with If-Range."""
+        try:
+            meta = json.loads(self.meta.read_text())
+            size = self.path.stat().st_size
+        except (OSError, ValueError):
+            self.discard()
+            return 0, None
+        if not isinstance(meta, dict) or meta.get("source") != self.source:
+            self.discard()
+            return 0, None
+        return size, meta.get("validator") if isinstance(meta.get("validator"), str) else None
+
+    def open(self, *, append: bool, validator: str | None) -> Any:
+        if not append:
+            self.meta.write_text(json.dumps({"source": self.source, "validator": validator}))
+        return self.path.open("ab" if append else "wb")
+
+    def size(self) -> int:
+        return self.path.stat().st_size
+
+    def discard(self) -> None:
+        self.path.unlink(missing_ok=True)
+        self.meta.unlink(missing_ok=True)
+
+    def finish(self) -> Path:
+        os.replace(self.path, self.dest)
+        self.meta.unlink(missing_ok=True)
+        return self.dest
 
 
 def redact(value: Any, secrets: Iterable[str]) -> Any:

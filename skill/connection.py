@@ -132,6 +132,20 @@ class Connection:
         """Start a fresh project (the REPL's /new, and the 1002 recovery)."""
         return self.ensure_session(fresh=True)
 
+    def unsent_message(self) -> str | None:
+        """The message whose stream dropped unconfirmed in *this* session ("retry" resends it)."""
+        saved = self.store.session(self.backend.key)
+        current = self.session.session_id if self.session is not None else None
+        if not saved or saved.get("session_id") != current and (current or saved.get("skill") != self.skill.name):
+            return None
+        text = saved.get("unsent")
+        return text if isinstance(text, str) and text else None
+
+    def remember_unsent(self, text: str | None) -> None:
+        """Kept with the session, so "retry" works from the next ``ai-music say`` or MCP call too."""
+        if self.session is not None:
+            self.store.update_session(self.backend.key, self.session.session_id, unsent=text)
+
     # ------------------------------------------------------------------ policy
 
     def call(self, fn: Callable[[], T], *, needs_session: bool = False) -> T:

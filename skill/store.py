@@ -9,10 +9,13 @@
   run resumes polling the same job next time instead of orphaning it.
 
 Files are replaced atomically and created with their final permissions, so a secret is
-never readable by others even for a moment.
+never readable by others even for a moment; read-modify-write cycles hold an exclusive
+lock on ``.lock``, so two ``ai-music`` processes never drop each other's entries.
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import re
@@ -20,7 +23,7 @@ import stat
 import tempfile
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 _UUID = re.compile(r"^[0-9a-fA-F-]{8,64}$")
 
@@ -61,13 +64,24 @@ class ClientStore:
             return {}
         return data if isinstance(data, dict) else {}
 
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Serialise read-modify-write across processes (``ai-music say`` runs in parallel)."""
+        fd = os.open(self.ensure() / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
+
     def _update(self, name: str, key: str, value: Any) -> None:
-        data = self._read_json(name)
-        if value is None:
-            data.pop(key, None)
-        else:
-            data[key] = value
-        self._write(name, json.dumps(data, indent=1, sort_keys=True))
+        with self._locked():
+            data = self._read_json(name)
+            if value is None:
+                data.pop(key, None)
+            else:
+                data[key] = value
+            self._write(name, json.dumps(data, indent=1, sort_keys=True))
 
     # ------------------------------------------------------------------ client id
 
@@ -104,19 +118,34 @@ class ClientStore:
     def save_session(self, backend: str, entry: dict[str, Any] | None) -> None:
         self._update("sessions.json", backend, entry)
 
+    def update_session(self, backend: str, session_id: str, **fields: Any) -> None:
+        """Set (or, with None, drop) fields of the saved session — only if it is still ``session_id``."""
+        with self._locked():
+            data = self._read_json("sessions.json")
+            entry = data.get(backend)
+            if not isinstance(entry, dict) or entry.get("session_id") != session_id:
+                return
+            for key, value in fields.items():
+                if value is None:
+                    entry.pop(key, None)
+                else:
+                    entry[key] = value
+            self._write("sessions.json", json.dumps(data, indent=1, sort_keys=True))
+
     def pending_renders(self, backend: str) -> dict[str, dict[str, Any]]:
         entry = self._read_json("renders.json").get(backend)
         return entry if isinstance(entry, dict) else {}
 
     def save_render(self, backend: str, render_id: str, entry: dict[str, Any] | None) -> None:
-        data = self._read_json("renders.json")
-        renders = data.get(backend) if isinstance(data.get(backend), dict) else {}
-        if entry is None:
-            renders.pop(render_id, None)
-        else:
-            renders[render_id] = entry
-        data[backend] = renders
-        self._write("renders.json", json.dumps(data, indent=1, sort_keys=True))
+        with self._locked():
+            data = self._read_json("renders.json")
+            renders = data.get(backend) if isinstance(data.get(backend), dict) else {}
+            if entry is None:
+                renders.pop(render_id, None)
+            else:
+                renders[render_id] = entry
+            data[backend] = renders
+            self._write("renders.json", json.dumps(data, indent=1, sort_keys=True))
 
     def history_file(self) -> Path:
         self.ensure()

@@ -306,3 +306,28 @@ def test_environment_setting_that_is_not_a_number(cli_env, engine, monkeypatch) 
     result = run_cli("say", "credits", env={**cli_env, "NEMO_POLL_INTERVAL": "soon"})
     assert result.returncode == 2 and "NEMO_POLL_INTERVAL" in result.stderr
 
+
+
+def test_retry_resends_an_unconfirmed_message_even_from_the_next_process(cli_env, engine, clip: Path) -> None:
+    engine_api(engine).faults(sse_drop_after=1)
+    with conversation(cli_env) as (convo, out, calls):
+        convo.turn("upload", [str(clip)])
+        dropped = convo.turn("what would suit this video?")
+    assert dropped.chat.dropped and not dropped.chat.recovered
+    assert "retry" in dropped.replies[-1]
+    with conversation(cli_env) as (convo, out, calls):  # a new connection, as the next `ai-music say` is
+        again = convo.turn("retry")
+        sent = [json.dumps(c["body"], ensure_ascii=False) for c in calls if c["path"] == "/run_sse"]
+        assert len(sent) == 1 and "what would suit this video?" in sent[0]
+        assert again.ok and not again.chat.dropped
+        assert convo.conn.unsent_message() is None  # sent once: a second "retry" will not repeat it
+
+
+def test_a_new_project_forgets_the_unsent_message(cli_env, engine, clip: Path) -> None:
+    engine_api(engine).faults(sse_drop_after=1)
+    with conversation(cli_env) as (convo, out, calls):
+        convo.turn("upload", [str(clip)])
+        convo.turn("what would suit this video?")
+        assert convo.conn.unsent_message() == "what would suit this video?"
+        convo.new_project("hello")
+        assert convo.conn.unsent_message() is None

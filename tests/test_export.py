@@ -110,6 +110,17 @@ def test_edited_draft_after_an_interruption_gets_a_new_render(cli_env, engine, c
     assert report.ok and "render_stale" not in ClientStore().pending_renders(conn.backend.key)
 
 
+class _Interrupt(Exception):
+    pass
+
+
+def _interrupt_after(limit: int):  # noqa: ANN202
+    def progress(done: int, total: int | None) -> None:
+        if done >= limit:
+            raise _Interrupt
+    return progress
+
+
 def test_interrupted_download_resumes_with_a_range_request(cli_env, engine, clip: Path, tmp_path: Path) -> None:
     calls: list[dict] = []
     with connect(load_skill(BUNDLED), hooks=(calls.append,)) as conn:
@@ -118,10 +129,17 @@ def test_interrupted_download_resumes_with_a_range_request(cli_env, engine, clip
         report = convo.turn("export")
         path = Path(report.files[0])
         whole = path.read_bytes()
-        part = path.with_name(path.name + ".part")
-        part.write_bytes(whole[: len(whole) // 3])
         path.unlink()
         status = conn.client.poll_render(renders_submitted(calls)[0])
+        Api(engine.url).faults(download_bps=4_000_000)  # small chunks, so the cut lands mid-file
+        try:
+            conn.client.download_render(status, path, progress=_interrupt_after(len(whole) // 3))
+        except _Interrupt:
+            pass
+        Api(engine.url).faults(download_bps=0)
+        part = path.with_name(path.name + ".part")
+        kept = part.stat().st_size
+        assert not path.exists() and 0 < kept < len(whole)
         seen: list[dict] = []
         original_send = conn.client.http.send
 
@@ -131,4 +149,22 @@ def test_interrupted_download_resumes_with_a_range_request(cli_env, engine, clip
         conn.client.http.send = spy  # type: ignore[method-assign]
         conn.client.download_render(status, path)
     assert path.read_bytes() == whole and not part.exists()
-    assert any(h.get("range") == f"bytes={len(whole) // 3}-" for h in seen)
+    assert any(h.get("range") == f"bytes={kept}-" for h in seen)
+
+
+def test_a_part_left_by_another_render_is_not_glued_onto_this_one(cli_env, engine, clip: Path,
+                                                                   tmp_path: Path) -> None:
+    calls: list[dict] = []
+    with connect(load_skill(BUNDLED), hooks=(calls.append,)) as conn:
+        convo = Conversation(conn, CollectingOutput(), output_dir=tmp_path)
+        convo.turn("add a title 'a'", [str(clip)])
+        report = convo.turn("export")
+        path = Path(report.files[0])
+        whole = path.read_bytes()
+        path.unlink()
+        part = path.with_name(path.name + ".part")
+        part.write_bytes(b"x" * 1000)  # an earlier, different export's leftovers
+        path.with_name(path.name + ".part.json").write_text(json.dumps({"source": "render_other"}))
+        conn.client.download_render(conn.client.poll_render(renders_submitted(calls)[0]), path)
+    assert path.read_bytes() == whole
+    assert not part.exists() and not path.with_name(path.name + ".part.json").exists()
