@@ -188,6 +188,8 @@ class Conversation:
             report.replies.append(result.text)
             self.out.say("")
         if result.stream_error and not result.text:
+            if result.stream_error_code:  # a coded failure has a rule in the document's error table
+                raise errors.api_error(result.stream_error_code, result.stream_error)
             self._reply(report, f"The backend could not finish that: {result.stream_error}")
         if result.dropped or result.timed_out:
             if result.recovered:

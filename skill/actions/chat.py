@@ -44,6 +44,7 @@ class ChatResult:
     timed_out: bool = False
     recovered: bool | None = None
     stream_error: str | None = None
+    stream_error_code: int | None = None
 
 
 class _Speaker:
@@ -52,19 +53,35 @@ class _Speaker:
     def __init__(self, gui: GuiTranslator, out: Output, result: ChatResult) -> None:
         self.gui, self.out, self.result = gui, out, result
         self.buffer = ""
-        self.partial_seen = ""   # partial text since the last complete text event
+        self.partial_seen = ""   # partial text shown since the last complete text event
+        self.held = ""           # partial text kept back until we know it is not ignorable
         self.shown: list[str] = []
 
-    def partial(self, chunk: str) -> None:
+    def partial(self, chunk: str, *, hold: bool) -> None:
+        """Show a chunk; after a reply, hold it — it may be the start of a trailing apology."""
+        if hold:
+            self.held += chunk
+            return
         self.partial_seen += chunk
         self._feed(chunk)
 
+    def discard(self) -> None:
+        """The text event these chunks belong to is ignorable: forget them."""
+        self.partial_seen = self.held = ""
+
+    def release(self, ignore: tuple[str, ...]) -> None:
+        """The stream ended with chunks held and no complete text: show them unless ignorable."""
+        held, self.held = self.held, ""
+        if held and not _ignorable(held, ignore, True):
+            self._feed(held)
+
     def complete(self, text: str) -> None:
         """A whole text event: it repeats the partial chunks already shown, if any."""
-        seen, self.partial_seen = self.partial_seen, ""
+        seen, self.partial_seen, self.held = self.partial_seen, "", ""
         # normally the whole text repeats the chunks; if it doesn't, it is new text
         rest = text[len(seen):] if seen and text.startswith(seen) else text
         self._feed(rest)
+        self.flush()  # a text event is a whole message: the next one starts a new sentence
         self.result.raw_text += text
 
     def _feed(self, text: str) -> None:
@@ -135,19 +152,21 @@ def chat(conn: Connection, gui: GuiTranslator, message: str, out: Output) -> Cha
                 if event.kind == "tool_call" and event.name:
                     result.tool_calls.append(event.name)
             elif event.kind == "partial":
-                speaker.partial(event.text)
+                speaker.partial(event.text, hold=got_text and bool(settings.ignore_trailing))
                 last_notice = now
             elif event.kind == "text":
                 if _ignorable(event.text, settings.ignore_trailing, got_text):
+                    speaker.discard()
                     continue
                 if event.text.strip():
                     got_text = True
                 speaker.complete(event.text)
                 last_notice = now
             elif event.kind == "error":
-                result.stream_error = event.text
+                result.stream_error, result.stream_error_code = event.text, event.error_code
     finally:
         stream.close()
+    speaker.release(settings.ignore_trailing)
     speaker.flush()
     result.text = "".join(speaker.shown).strip()
     if result.dropped or result.timed_out:
