@@ -68,67 +68,30 @@ class RenderManager:
             return None
         with self.lock:
             job = self.jobs.get(render_id)
-        if job is not None:
-            job.cancel.set()
-            if job.process is not None and job.process.poll() is None:
-                job.process.kill()
-        if record["status"] in ("pending", "processing"):
-            record.update(status="cancelled", error="cancelled by the user")
-            self.store.save_render(record)
+            if job is not None:
+                job.cancel.set()
+                if job.process is not None and job.process.poll() is None:
+                    job.process.kill()
+            if record["status"] in ("pending", "processing"):
+                record.update(status="cancelled", error="cancelled by the user")
+                self.store.save_render(record)
         return record
 
     def _start(self, record: dict[str, Any]) -> None:
         self.pool.submit(self._run, record["id"])
 
     def _run(self, render_id: str) -> None:
+        """Run one job; whatever happens, it ends completed, failed or cancelled — never stuck."""
         record = self.store.render(render_id)
         if record is None or record["status"] not in ("pending",):
             return
-        session = self.store.session(record["session_id"])
-        if session is None:
-            self._fail(record, "the session of this render no longer exists")
-            return
-        if self.faults.render_delay_s > 0:
-            time.sleep(self.faults.render_delay_s)
-        if self.faults.take_render_failure():
-            self._fail(record, "render node crashed (injected fault)")
-            return
-        fmt = str((record.get("output") or {}).get("format") or "mp4").lower()
-        media_type, suffix = FORMATS.get(fmt, ("video/mp4", ".mp4"))
-        out = self.store.render_path(render_id, suffix)
         work = self.store.root / "renders" / f"{render_id}.work"
-        if fmt in FORMATS:
-            self._music_only(record, session, fmt, out, work, media_type)
-            return
-        sources, speech = self._audio_inputs(session, record["draft"])
-        job = RenderJob(
-            draft=record["draft"], sources=sources, out=out, work_dir=work,
-            soundtrack=lambda: self.soundtracks.ensure(record["draft"], sources, self._music_path, speech),
-        )
-        with self.lock:
-            self.jobs[render_id] = job
-        record.update(status="processing", progress=0, started_at=time.time())
-        self.store.save_render(record)
-        last_save = [0.0]
-
-        def progress(fraction: float, stage: str) -> None:
-            record["progress"] = int(round(fraction * 100))
-            record["stage"] = stage
-            now = time.monotonic()
-            if now - last_save[0] >= PROGRESS_SAVE_EVERY_S:
-                last_save[0] = now
-                self._save_progress(record)
-
         try:
-            render(job, progress)
-            record.update(status="completed", progress=100, finished_at=time.time(), file=out.name,
-                          size=out.stat().st_size, media_type="video/mp4")
-            self.store.save_render(record)
+            self._execute(record, work)
         except Cancelled:
             if not self.stopping:  # a shutdown leaves the job "processing": resume() picks it up
-                record.update(status="cancelled", error="cancelled by the user")
-                self.store.save_render(record)
-        except (RenderError, StoreError, OSError) as exc:
+                self._mark(record, status="cancelled", error="cancelled by the user")
+        except (RenderError, MusicExportError, StoreError, OSError) as exc:
             self._fail(record, str(exc))
         except Exception as exc:  # noqa: BLE001 - a render must end failed, never hang "processing"
             self._fail(record, f"internal error: {exc.__class__.__name__}: {exc}")
@@ -138,27 +101,70 @@ class RenderManager:
                 self.jobs.pop(render_id, None)
             shutil.rmtree(work, ignore_errors=True)
 
-    def _music_only(self, record: dict[str, Any], session: dict[str, Any], fmt: str, out: Path, work: Path,
-                    media_type: str) -> None:
-        """WAV/MP3 of the piece, or a zip of its stems (engine.music_export)."""
-        record.update(status="processing", progress=10, started_at=time.time(), stage="exporting music")
+    def _execute(self, record: dict[str, Any], work: Path) -> None:
+        session = self.store.session(record["session_id"])
+        if session is None:
+            raise RenderError("the session of this render no longer exists")
+        if self.faults.render_delay_s > 0:
+            time.sleep(self.faults.render_delay_s)
+        if self.faults.take_render_failure():
+            raise RenderError("render node crashed (injected fault)")
+        fmt = str((record.get("output") or {}).get("format") or "mp4").lower()
+        media_type, suffix = FORMATS.get(fmt, ("video/mp4", ".mp4"))
+        out = self.store.render_path(record["id"], suffix)
+        music_only = fmt in FORMATS
+        sources, speech = ({}, []) if music_only else self._audio_inputs(session, record["draft"])
+        job = RenderJob(
+            draft=record["draft"], sources=sources, out=out, work_dir=work,
+            soundtrack=lambda: self.soundtracks.ensure(record["draft"], sources, self._music_path, speech),
+        )
+        with self.lock:
+            if (self.store.render(record["id"]) or {}).get("status") != "pending":
+                raise Cancelled  # cancelled while it waited in the queue
+            self.jobs[record["id"]] = job
+        record.update(status="processing", progress=10 if music_only else 0, started_at=time.time(),
+                      stage="exporting music" if music_only else "starting")
         self.store.save_render(record)
-        try:
-            cues = None
-            try:
-                seg = music_track(record["draft"])["sg"][0]
-                cues = timeline_cues(record["draft"], session["state"].get("video_analyses", {}), int(seg["st"]),
-                                     int(seg["d"]))
-            except MusicExportError:
-                pass
-            export_music(record["draft"], fmt, out, work, self._music_path, cues)
-            record.update(status="completed", progress=100, finished_at=time.time(), file=out.name,
-                          size=out.stat().st_size, media_type=media_type)
+        if music_only:
+            self._music_only(record, session, fmt, out, work)
+        else:
+            render(job, self._progress_saver(record))
+        self._complete(record, job, media_type)
+
+    def _progress_saver(self, record: dict[str, Any]) -> Callable[[float, str], None]:
+        last_save = [0.0]
+
+        def progress(fraction: float, stage: str) -> None:
+            record["progress"] = int(round(fraction * 100))
+            record["stage"] = stage
+            now = time.monotonic()
+            if now - last_save[0] >= PROGRESS_SAVE_EVERY_S:
+                last_save[0] = now
+                self._save_progress(record)
+        return progress
+
+    def _complete(self, record: dict[str, Any], job: RenderJob, media_type: str) -> None:
+        """Mark done — unless a cancel landed while the last step ran (then it stays cancelled)."""
+        with self.lock:
+            current = self.store.render(record["id"])
+            if job.cancel.is_set() or (current or {}).get("status") == "cancelled":
+                job.out.unlink(missing_ok=True)
+                raise Cancelled
+            record.update(status="completed", progress=100, finished_at=time.time(), file=job.out.name,
+                          size=job.out.stat().st_size, media_type=media_type)
             self.store.save_render(record)
-        except (MusicExportError, RenderError, OSError) as exc:
-            self._fail(record, str(exc))
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
+
+    def _music_only(self, record: dict[str, Any], session: dict[str, Any], fmt: str, out: Path,
+                    work: Path) -> None:
+        """WAV/MP3 of the piece, or a zip of its stems (engine.music_export)."""
+        cues = None
+        try:
+            seg = music_track(record["draft"])["sg"][0]
+            cues = timeline_cues(record["draft"], session["state"].get("video_analyses", {}), int(seg["st"]),
+                                 int(seg["d"]))
+        except MusicExportError:
+            pass
+        export_music(record["draft"], fmt, out, work, self._music_path, cues)
 
     def _music_path(self, key: str) -> Path:
         return self.store.root / "music" / f"{key}.wav"
@@ -190,11 +196,15 @@ class RenderManager:
             pass
 
     def _fail(self, record: dict[str, Any], reason: str) -> None:
-        record.update(status="failed", error=reason, finished_at=time.time())
+        self._mark(record, status="failed", error=reason, finished_at=time.time())
+
+    def _mark(self, record: dict[str, Any], **fields: Any) -> None:
+        """Record how a job ended; a full disk must not turn that into a crash of the worker."""
+        record.update(fields)
         try:
             self.store.save_render(record)
         except StoreError:
-            pass
+            log.warning("could not save the end of render %s", record.get("id"))
 
     def shutdown(self) -> None:
         self.stopping = True

@@ -139,12 +139,17 @@ def test_download_supports_range_requests(api: Api, clip: Path) -> None:
     assert part.status_code == 206 and part.content == whole[100:200]
 
 
-def test_cancel_a_slow_render(api: Api, clip: Path) -> None:
+@pytest.mark.parametrize("fmt", ["mp4", "wav"])
+def test_a_cancelled_render_stays_cancelled(api: Api, clip: Path, fmt: str) -> None:
     api.upload(clip)
     api.chat('add a title "x"')
-    api.faults(render_delay_s=2.0)
-    api.post("/api/render/proxy/lambda", json={"id": "render_slow", "sessionId": api.session_id,
-                                               "draft": api.state()["draft"]})
+    api.faults(render_delay_s=1.0)
+    draft = api.state()["draft"]
+    api.post("/api/render/proxy/lambda", json={"id": "render_slow", "sessionId": api.session_id, "draft": draft,
+                                               "output": {"format": fmt}})
     r = api.post("/api/render/proxy/lambda/render_slow/cancel")
     assert r.json()["data"]["status"] == "cancelled"
+    api.faults(render_delay_s=0)
+    assert api.render("render_after", draft)["status"] == "completed"  # the worker is past the cancelled job
     assert api.get("/api/render/proxy/lambda/render_slow").json()["data"]["status"] == "cancelled"
+    assert api.get("/api/render/proxy/render_slow/download").status_code == 409  # nothing to download
