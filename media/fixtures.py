@@ -8,10 +8,11 @@ ducking compressor need to see.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Sequence
+from typing import Iterator, Literal, Sequence
 
 from media.ffmpeg import pathlike, run
 
@@ -84,6 +85,19 @@ def audio_source(kind: AudioKind, seconds: float, rate: int = 48000) -> str | No
     return f"anullsrc=r={rate}:cl=mono:d={seconds}"
 
 
+@contextlib.contextmanager
+def _atomic(out: Path) -> Iterator[Path]:
+    """A temp name beside ``out`` (same suffix, so ffmpeg picks the format), renamed on success:
+    an interrupted run never leaves a half file under the name the next run trusts."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.stem}.{os.getpid()}.part{out.suffix}")
+    try:
+        yield tmp
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def make_video(path: str | os.PathLike[str], spec: VideoSpec = VideoSpec()) -> Path:
     """Write an H.264/AAC MP4 as ``spec`` says and return its path."""
     out = Path(path)
@@ -105,8 +119,9 @@ def make_video(path: str | os.PathLike[str], spec: VideoSpec = VideoSpec()) -> P
     args += ["-c:v", spec.codec]
     if spec.codec == "libx264":
         args += ["-preset", "ultrafast", "-crf", "23", "-g", str(spec.fps * 2)]
-    args += ["-t", f"{spec.seconds:.6f}", "-movflags", "+faststart", "-y", pathlike(out)]
-    run(args, timeout=300, what=f"generate {out.name}")
+    with _atomic(out) as tmp:
+        args += ["-t", f"{spec.seconds:.6f}", "-movflags", "+faststart", "-y", pathlike(tmp)]
+        run(args, timeout=300, what=f"generate {out.name}")
     return out
 
 
@@ -115,8 +130,9 @@ def make_audio(path: str | os.PathLike[str], seconds: float = 5.0, kind: AudioKi
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     src = audio_source(kind if kind != "none" else "silence", seconds)
-    run(["-f", "lavfi", "-i", src, "-t", f"{seconds:.6f}", "-y", pathlike(out)],
-        timeout=120, what=f"generate {out.name}")
+    with _atomic(out) as tmp:
+        run(["-f", "lavfi", "-i", src, "-t", f"{seconds:.6f}", "-y", pathlike(tmp)],
+            timeout=120, what=f"generate {out.name}")
     return out
 
 
@@ -124,6 +140,7 @@ def make_image(path: str | os.PathLike[str], width: int = 1280, height: int = 72
     """Write a single still (format from the suffix: .png, .jpg, .webp)."""
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    run(["-f", "lavfi", "-i", f"testsrc2=s={width}x{height}:d=1", "-frames:v", "1", "-y", pathlike(out)],
-        timeout=60, what=f"generate {out.name}")
+    with _atomic(out) as tmp:
+        run(["-f", "lavfi", "-i", f"testsrc2=s={width}x{height}:d=1", "-frames:v", "1", "-y", pathlike(tmp)],
+            timeout=60, what=f"generate {out.name}")
     return out

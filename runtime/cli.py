@@ -372,6 +372,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as exc:  # disk full, permission denied, a vanished file: say which, no traceback
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"ai-music: {exc.strerror or exc}{where} — free space or fix permissions, then run it again",
+              file=sys.stderr)
+        return 1
+    except RuntimeError as exc:  # a tool we run failed (ffmpeg missing, engine did not start)
+        print(f"ai-music: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

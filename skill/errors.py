@@ -119,6 +119,10 @@ class NothingToExport(NemoError):
     pass
 
 
+class LocalWriteError(NemoError):
+    """The result could not be saved on this machine (disk full, no permission)."""
+
+
 class BadInput(NemoError):
     def __init__(self, message: str, code: int | None = None) -> None:
         super().__init__(message)

@@ -168,3 +168,16 @@ def test_a_part_left_by_another_render_is_not_glued_onto_this_one(cli_env, engin
         conn.client.download_render(conn.client.poll_render(renders_submitted(calls)[0]), path)
     assert path.read_bytes() == whole
     assert not part.exists() and not path.with_name(path.name + ".part.json").exists()
+
+
+def test_an_unwritable_destination_is_one_clear_line_and_the_render_is_kept(cli_env, engine, clip: Path,
+                                                                           tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where a folder should be")
+    failed = run_cli("run", str(clip), "-o", str(blocker / "out.mp4"), env=cli_env)
+    assert failed.returncode == 1
+    assert "could not save" in failed.stdout + failed.stderr and "Traceback" not in failed.stderr
+    target = tmp_path / "out.mp4"
+    again = run_cli("say", "export", "-o", str(target), env=cli_env)
+    assert again.returncode == 0, again.stderr
+    assert probe(target).video.height == 1080

@@ -94,7 +94,7 @@ def export(conn: Connection, out: Output, *, dest: Path | None = None, directory
     start, percent, done_message = _progress_messages(conn)
     if resumed is not None:
         render_id, entry = resumed
-        target = Path(entry["dest"])
+        target = dest or Path(entry["dest"])  # a place given now wins (the old one may be why it failed)
         out.notice(f"Resuming the render started earlier ({render_id})…")
     else:
         if parsed is None or not parsed.exportable:
@@ -110,8 +110,13 @@ def export(conn: Connection, out: Output, *, dest: Path | None = None, directory
         fmt = resumed[1].get("format", fmt)
     status = _render_until_done(conn, out, render_id, draft, percent, target, fmt, submitted=resumed is not None)
     render_id = status.id
-    path = conn.call(lambda: conn.client.download_render(
-        status, target, lambda n, total: out.progress("Downloading", n, total)))
+    try:
+        path = conn.call(lambda: conn.client.download_render(
+            status, target, lambda n, total: out.progress("Downloading", n, total)))
+    except OSError as exc:  # the render is kept (renders.json): the next export downloads it
+        raise errors.LocalWriteError(
+            f"could not save {target}: {exc.strerror or exc} — free some space or pick another place with -o, "
+            "then export again (the finished render is kept)") from exc
     for rid in list(conn.store.pending_renders(key)):
         if rid in (render_id, *pending):
             conn.store.save_render(key, rid, None)
