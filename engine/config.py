@@ -6,6 +6,7 @@ the cloud backend (100 free credits, 500 MB uploads, export free).
 """
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,3 +40,14 @@ class EngineConfig:
     test_api: bool = False                   # /_engine/* fault switches (tests, harness)
     faults: Faults = field(default_factory=Faults)
     allowed_url_hosts: tuple[str, ...] = ("127.0.0.1", "localhost", "::1")
+    file_urls: bool | None = None            # read file:// uploads; None = only when bound to loopback
+
+    @property
+    def reads_local_files(self) -> bool:
+        """file:// hands this machine's disk to the caller: fine for its own user, not a network."""
+        if self.file_urls is not None:
+            return self.file_urls
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return self.host == "localhost"

@@ -32,7 +32,7 @@ from engine.memory import release_memory
 from engine.faults import Faults
 from engine.renders import RenderManager, output_file
 from engine.store import Store, StoreError, User
-from engine.uploads import UploadRefused, receive_multipart, receive_url
+from engine.uploads import UploadRefused, receive_multipart, receive_urls
 
 STATUS_FOR_CODE = {1001: 401, 1002: 404, 2001: 403, 4001: 415, 4002: 413, 400: 400, 402: 402, 429: 429, 500: 500}
 FORMATS = {"video": ("mp4", "mov", "avi", "webm", "mkv"), "image": ("jpg", "jpeg", "png", "gif", "webp"),
@@ -315,7 +315,8 @@ def create_app(config: EngineConfig | None = None) -> Starlette:
                 urls = body.get("urls")
                 if not isinstance(urls, list) or not urls or len(urls) > 20:
                     raise UploadRefused(400, "send multipart 'files', or JSON {\"urls\": [...], \"source_type\": \"url\"}")
-                received = [await receive_url(u, folder, limit, config.allowed_url_hosts) for u in urls]
+                received = await receive_urls(urls, folder, limit, config.allowed_url_hosts,
+                                              allow_files=config.reads_local_files)
         except UploadRefused as exc:
             raise AppError(exc.code, str(exc)) from None
         except OSError as exc:
@@ -329,7 +330,7 @@ def create_app(config: EngineConfig | None = None) -> Starlette:
             for item in received:
                 infos.append(await asyncio.get_running_loop().run_in_executor(
                     None, _accept, item, folder, config))
-        except AppError:
+        except BaseException:
             for item in received:
                 item.path.unlink(missing_ok=True)
             raise

@@ -11,6 +11,7 @@ paths and ``http(s)://127.0.0.1``): the engine never reaches the network.
 """
 from __future__ import annotations
 
+import asyncio
 import errno
 import hashlib
 import ipaddress
@@ -20,7 +21,7 @@ import secrets
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from typing import AsyncIterator, Callable
+from typing import Any, AsyncIterator, Callable
 from urllib.parse import unquote, urlparse
 
 CHUNK = 1 << 20
@@ -161,6 +162,9 @@ async def receive_multipart(body: AsyncIterator[bytes], content_type: str, folde
     except Exception as exc:  # malformed multipart from python-multipart
         _cleanup(state, done)
         raise UploadRefused(400, f"malformed multipart body ({exc.__class__.__name__})") from exc
+    except BaseException:  # the client went away mid-upload (cancelled): leave nothing behind
+        _cleanup(state, done)
+        raise
     if isinstance(state["sink"], _Sink):  # body ended inside a part
         _cleanup(state, done)
         raise UploadRefused(400, "the upload was cut off before the file ended")
@@ -187,13 +191,37 @@ def _loopback(host: str | None, allowed: tuple[str, ...]) -> bool:
         return False
 
 
-async def receive_url(url: str, folder: Path, limit: int, allowed_hosts: tuple[str, ...]) -> Received:
-    """Copy a ``file://`` path or fetch a loopback ``http(s)://`` URL into ``folder``."""
+async def receive_urls(urls: list[Any], folder: Path, limit: int, allowed_hosts: tuple[str, ...], *,
+                       allow_files: bool) -> list[Received]:
+    """Fetch every URL into ``folder``; the size limit counts them together, and if one fails
+    the files already fetched are removed — a refused request leaves nothing behind."""
+    done: list[Received] = []
+    try:
+        for url in urls:
+            done.append(await receive_url(url, folder, limit, allowed_hosts, allow_files=allow_files,
+                                          used=sum(r.size for r in done)))
+    except BaseException:
+        for received in done:
+            received.path.unlink(missing_ok=True)
+        raise
+    return done
+
+
+async def receive_url(url: Any, folder: Path, limit: int, allowed_hosts: tuple[str, ...], *,
+                      allow_files: bool, used: int = 0) -> Received:
+    """Copy a ``file://`` path or fetch a loopback ``http(s)://`` URL into ``folder``.
+
+    ``file://`` reads this machine's disk, so it is honoured only when the engine serves
+    this machine alone (``allow_files``); an engine reachable from a network refuses it.
+    """
     if not isinstance(url, str) or not url or "\x00" in url or len(url) > 8192:
         raise UploadRefused(4001, "not a usable URL")
     parsed = urlparse(url)
     folder.mkdir(parents=True, exist_ok=True)
     if parsed.scheme == "file":
+        if not allow_files:
+            raise UploadRefused(4001, "this engine is reachable from the network, so it does not read file:// "
+                                      "URLs; upload the file instead")
         if parsed.netloc not in ("", "localhost"):
             raise UploadRefused(4001, "file:// URLs must name a local path")
         path = Path(unquote(parsed.path))
@@ -203,22 +231,14 @@ async def receive_url(url: str, folder: Path, limit: int, allowed_hosts: tuple[s
             raise UploadRefused(4001, f"no such file: {path.name}") from None
         if not real.is_file():
             raise UploadRefused(4001, f"not a regular file: {path.name}")
-        sink = _Sink(folder, real.name, limit, 0)
-        try:
-            with real.open("rb") as fh:
-                while chunk := fh.read(CHUNK):
-                    sink.write(chunk)
-        except BaseException:
-            sink.discard()
-            raise
-        return sink.close()
+        return await asyncio.to_thread(_copy_file, real, folder, limit, used)
     if parsed.scheme in ("http", "https"):
         if not _loopback(parsed.hostname, allowed_hosts):
             raise UploadRefused(4001, "the local engine only fetches URLs on this machine (127.0.0.1); "
                                       "download the file and send it instead")
         import httpx
 
-        sink = _Sink(folder, os.path.basename(unquote(parsed.path)) or "download", limit, 0)
+        sink = _Sink(folder, os.path.basename(unquote(parsed.path)) or "download", limit, used)
         try:
             async with httpx.AsyncClient(timeout=httpx.Timeout(30.0), follow_redirects=False,
                                          trust_env=False) as client:
@@ -235,3 +255,16 @@ async def receive_url(url: str, folder: Path, limit: int, allowed_hosts: tuple[s
             raise
         return sink.close()
     raise UploadRefused(4001, f"unsupported URL scheme '{parsed.scheme}': use file:// or http://127.0.0.1")
+
+
+def _copy_file(real: Path, folder: Path, limit: int, used: int) -> Received:
+    """Copy a local file in (on a worker thread: a 500 MB copy must not stall the server)."""
+    sink = _Sink(folder, real.name, limit, used)
+    try:
+        with real.open("rb") as fh:
+            while chunk := fh.read(CHUNK):
+                sink.write(chunk)
+    except BaseException:
+        sink.discard()
+        raise
+    return sink.close()
