@@ -56,23 +56,28 @@ def start(config: EngineConfig | None = None) -> Embedded:
     config = config or EngineConfig()
     _log_to(config)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((config.host, config.port))
-    host, port = sock.getsockname()[:2]
-    app = create_app(config)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False,
-                                           timeout_graceful_shutdown=2))
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((config.host, config.port))
+        host, port = sock.getsockname()[:2]
+        app = create_app(config)
+        server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False,
+                                               timeout_graceful_shutdown=2))
 
-    def serve() -> None:
-        asyncio.run(server.serve(sockets=[sock]))
+        def serve() -> None:
+            asyncio.run(server.serve(sockets=[sock]))
 
-    thread = threading.Thread(target=serve, name="ai-music-engine", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while not server.started:
-        if not thread.is_alive():
-            raise RuntimeError("the local engine failed to start")
-        if time.monotonic() > deadline:
-            raise RuntimeError("the local engine did not start within 30 s")
-        time.sleep(0.01)
+        thread = threading.Thread(target=serve, name="ai-music-engine", daemon=True)
+        thread.start()
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while not server.started:
+            if not thread.is_alive():
+                raise RuntimeError("the local engine failed to start")
+            if time.monotonic() > deadline:
+                server.should_exit = True
+                raise RuntimeError("the local engine did not start within 30 s")
+            time.sleep(0.01)
+    except BaseException:
+        sock.close()  # the port is not left bound by an engine that never came up
+        raise
     return Embedded(url=f"http://{host}:{port}", server=server, thread=thread)

@@ -61,13 +61,15 @@ def connect(skill: Skill, requested: str | None = None, *, notice: Callable[[str
         web = os.environ.get("NEMO_WEB_URL", "").strip() or (url if loopback else None) or skill.web_url \
             or defaults.DEFAULT_WEB_URL
         backend = Backend(url=url, key=url, local=False, web_url=web.rstrip("/"))
-    client = Client(backend.url, skill, attribution.headers(skill), hooks=hooks)
-    conn = Connection(skill, backend, client, Settings.resolve(skill, local=backend.local), notice=notice)
-    if backend.local:
-        conn.user_token = None  # a cloud NEMO_TOKEN means nothing to the local engine
-    try:
+    client = None
+    try:  # from here on, whatever fails (a bad setting in the environment) still stops the engine
+        client = Client(backend.url, skill, attribution.headers(skill), hooks=hooks)
+        conn = Connection(skill, backend, client, Settings.resolve(skill, local=backend.local), notice=notice)
+        if backend.local:
+            conn.user_token = None  # a cloud NEMO_TOKEN means nothing to the local engine
         yield conn
     finally:
-        client.close()
+        if client is not None:
+            client.close()
         if server is not None:
             server.stop()

@@ -12,6 +12,7 @@ only to the API's own origin, never to a CDN.
 """
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import json
 import mimetypes
@@ -413,15 +414,13 @@ class Client:
 
     def upload_files(self, session_id: str, paths: list[Path], progress: Callable[[int], None] | None = None
                      ) -> list[UploadedFile]:
-        handles = [_CountingFile(p, progress or (lambda n: None)) for p in paths]
-        try:
+        with contextlib.ExitStack() as opened:  # every file is closed, even if a later one fails to open
+            handles = [opened.enter_context(contextlib.closing(_CountingFile(p, progress or (lambda n: None))))
+                       for p in paths]
             files = [("files", (p.name, fh, mimetypes.guess_type(p.name)[0] or "application/octet-stream"))
                      for p, fh in zip(paths, handles)]
             response = self._send("POST", self.path("upload", session_id=session_id), idempotent=False, files=files,
                                   timeout=httpx.Timeout(settings.UPLOAD_TIMEOUT_S, connect=settings.CONNECT_TIMEOUT_S))
-        finally:
-            for fh in handles:
-                fh.close()
         return self._files(self.unwrap(response))
 
     def upload_urls(self, session_id: str, urls: list[str]) -> list[UploadedFile]:

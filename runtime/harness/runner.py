@@ -94,9 +94,8 @@ def run(scenario: Scenario, fixture_cache: str | None = None) -> Result:
 
     from runtime.backend import connect
     from runtime.conversation import Conversation
-    from runtime.skillfile import Action, load_skill
+    from runtime.skillfile import load_skill
     from runtime.terminal import CollectingOutput
-    from skill.settings import Settings
 
     started = time.perf_counter()
     result = Result(name=scenario.name, path=str(scenario.path), passed=False, seconds=0.0)
@@ -112,54 +111,71 @@ def run(scenario: Scenario, fixture_cache: str | None = None) -> Result:
             calls: list[dict[str, Any]] = []
             out = CollectingOutput()
             with connect(skill, "local" if local else None, hooks=(calls.append,), notice=out.notice,
-                         engine=engine) as conn:
-                convo = Conversation(conn, out, output_dir=home / "out")
+                         engine=engine) as conn, httpx.Client(base_url=conn.backend.url, timeout=30) as admin:
                 (home / "out").mkdir()
-                admin = httpx.Client(base_url=conn.backend.url, timeout=30)
+                play = _Play(conn, Conversation(conn, out, output_dir=home / "out"), out, calls, admin, media,
+                             result)
                 for number, turn in enumerate(scenario.turns, start=1):
                     if not local and (turn.get("fault") or turn.get("expire_token") or turn.get("forget_session")):
                         result.failures.append(f"turn {number}: faults need the local backend")
                         break
-                    if turn.get("fault") is not None:
-                        admin.post("/_engine/faults", json=turn["fault"]).raise_for_status()
-                    if turn.get("expire_token"):
-                        admin.post("/_engine/expire-tokens", json={}).raise_for_status()
-                    if turn.get("forget_session") and conn.session:
-                        admin.post("/_engine/forget-session", json={"session_id": conn.session.session_id})
-                    expect = turn.get("expect") or {}
-                    before = _credits(admin, conn) if "credits" in expect else None
-                    first_call, first_notice = len(calls), len(out.notices)
-                    attach = [media.get(a, a) for a in turn.get("attach", [])]
-                    text = _fill(turn.get("say", ""), media)
-                    command = turn.get("command")
-                    with scoped_env({k: str(v) for k, v in (turn.get("settings") or {}).items()}):
-                        conn.settings = Settings.resolve(skill, local=conn.backend.local)
-                        if command == "new":
-                            conn.new_session()
-                            report = None
-                        elif command:
-                            report = convo.action({"export": Action.EXPORT, "status": Action.STATE,
-                                                   "credits": Action.CREDITS}[command])
-                        else:
-                            report = convo.turn(text, attach)
-                    made = calls[first_call:]
-                    notices = out.notices[first_notice:]
-                    reply = "\n".join(report.replies) if report else ""
-                    failures = _check(expect, report, reply, notices, made, conn, admin, before)
-                    secrets = [conn.client.token or ""]
-                    result.transcript.append(redact({
-                        "turn": number, "say": text or f"/{command}", "attach": attach,
-                        "route": [s.action.value for s in report.route.steps] if report and report.route else [],
-                        "reply": reply, "notices": notices, "errors": report.errors if report else [],
-                        "files": report.files if report else [],
-                        "requests": [{"method": c["method"], "path": c["path"], "status": c.get("status"),
-                                      "headers": c["headers"], "body": c["body"]} for c in made],
-                    }, secrets))
-                    result.failures += [f"turn {number} ({(text or command or '')[:40]!r}): {f}" for f in failures]
-                admin.close()
+                    play.turn(number, turn)
     result.seconds = time.perf_counter() - started
     result.passed = not result.failures
     return result
+
+
+@dataclass
+class _Play:
+    """One scenario being played: what a turn needs to act, then to be checked and recorded."""
+    conn: Any
+    convo: Any
+    out: Any
+    calls: list[dict[str, Any]]
+    admin: Any
+    media: dict[str, str]
+    result: Result
+
+    def turn(self, number: int, turn: dict[str, Any]) -> None:
+        from runtime.skillfile import Action
+        from skill.settings import Settings
+
+        conn, admin = self.conn, self.admin
+        if turn.get("fault") is not None:
+            admin.post("/_engine/faults", json=turn["fault"]).raise_for_status()
+        if turn.get("expire_token"):
+            admin.post("/_engine/expire-tokens", json={}).raise_for_status()
+        if turn.get("forget_session") and conn.session:
+            admin.post("/_engine/forget-session", json={"session_id": conn.session.session_id})
+        expect = turn.get("expect") or {}
+        before = _credits(admin, conn) if "credits" in expect else None
+        first_call, first_notice = len(self.calls), len(self.out.notices)
+        attach = [self.media.get(a, a) for a in turn.get("attach", [])]
+        text = _fill(turn.get("say", ""), self.media)
+        command = turn.get("command")
+        with scoped_env({k: str(v) for k, v in (turn.get("settings") or {}).items()}):
+            conn.settings = Settings.resolve(conn.skill, local=conn.backend.local)
+            if command == "new":
+                conn.new_session()
+                report = None
+            elif command:
+                report = self.convo.action({"export": Action.EXPORT, "status": Action.STATE,
+                                            "credits": Action.CREDITS}[command])
+            else:
+                report = self.convo.turn(text, attach)
+        made = self.calls[first_call:]
+        notices = self.out.notices[first_notice:]
+        reply = "\n".join(report.replies) if report else ""
+        failures = _check(expect, report, reply, notices, made, conn, admin, before)
+        self.result.transcript.append(redact({
+            "turn": number, "say": text or f"/{command}", "attach": attach,
+            "route": [s.action.value for s in report.route.steps] if report and report.route else [],
+            "reply": reply, "notices": notices, "errors": report.errors if report else [],
+            "files": report.files if report else [],
+            "requests": [{"method": c["method"], "path": c["path"], "status": c.get("status"),
+                          "headers": c["headers"], "body": c["body"]} for c in made],
+        }, [conn.client.token or ""]))
+        self.result.failures += [f"turn {number} ({(text or command or '')[:40]!r}): {f}" for f in failures]
 
 
 def _fill(text: str, media: dict[str, str]) -> str:
