@@ -105,6 +105,17 @@ def _retry_after(value: str | None) -> float | None:
     return max(0.0, parsed.timestamp() - time.time())
 
 
+def _app_code(value: Any) -> int | None:
+    """An envelope's ``code`` as a number (some variants send "2001"); 0 and junk mean none."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value or None
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value) or None
+    return None
+
+
 def _num(value: Any) -> float | None:
     try:
         return float(value) if value is not None else None
@@ -248,9 +259,7 @@ def _error_from_response(response: httpx.Response) -> errors.ApiError:
         body = None
     code, message = status, f"HTTP {status}"
     if isinstance(body, dict):
-        raw_code = body.get("code")
-        if isinstance(raw_code, int) and raw_code != 0:
-            code = raw_code
+        code = _app_code(body.get("code")) or status
         message = str(body.get("message") or body.get("msg") or body.get("error") or message)
     return errors.api_error(code, message, http_status=status, retry_after=retry, body=body)
 
@@ -358,12 +367,12 @@ class Client:
                                        "that is not JSON") from None
         if not isinstance(body, dict):
             return body
-        code = body.get("code")
-        if isinstance(code, int) and code != 0:
+        code = _app_code(body.get("code"))
+        if code:
             raise errors.api_error(code, str(body.get("message") or body.get("msg") or f"error {code}"),
                                    http_status=response.status_code, body=body)
         if body.get("success") is False:
-            raise errors.api_error(int(code or response.status_code or 500),
+            raise errors.api_error(response.status_code or 500,
                                    str(body.get("message") or body.get("error") or "request failed"),
                                    http_status=response.status_code, body=body)
         if "data" in body and isinstance(body["data"], (dict, list)):

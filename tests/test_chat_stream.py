@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from conftest import ROOT
 from runtime.backend import Backend
@@ -77,3 +78,26 @@ def test_an_in_stream_error_code_gets_the_documents_guidance(isolated_home: Path
     assert report.errors and report.errors[0]["code"] == 2001
     assert "Top up at nemovideo.ai" in report.errors[0]["message"]  # the corpus document's action for 2001
     assert report.exit_code == 1
+
+
+@pytest.mark.parametrize("body,status,expected", [
+    ({"code": "2001", "message": "no credits"}, 200, "OutOfCredits"),
+    ({"code": 2001, "msg": "no credits"}, 200, "OutOfCredits"),
+    ({"code": "1002", "message": "gone"}, 404, "SessionNotFound"),
+    ({"code": "E_WEIRD", "success": False, "error": "boom"}, 200, "ApiError"),
+])
+def test_envelope_variants_with_odd_codes_are_read_not_crashed_on(body: dict, status: int, expected: str) -> None:
+    from skill import errors
+    from skill.client import Client
+
+    response = httpx.Response(status, json=body, request=httpx.Request("GET", "http://backend.test/x"))
+    with pytest.raises(getattr(errors, expected)) as caught:
+        Client.unwrap(response)
+    assert str(body.get("message") or body.get("msg") or body.get("error")) in str(caught.value)
+
+
+def test_a_string_zero_code_is_success() -> None:
+    from skill.client import Client
+
+    response = httpx.Response(200, json={"code": "0", "data": {"ok": 1}}, request=httpx.Request("GET", "http://b/x"))
+    assert Client.unwrap(response) == {"ok": 1}

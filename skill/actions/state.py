@@ -22,7 +22,7 @@ def fetch_state(conn: Connection) -> dict[str, Any]:
 def state(conn: Connection) -> StateResult:
     data = fetch_state(conn)
     summary = summarize(data.get("draft"), conn.skill.conversation.track_labels)
-    uploads = [i for i in data.get("video_infos", []) if isinstance(i, dict)]
+    uploads = [i for i in data.get("video_infos") or [] if isinstance(i, dict)]
     text = summary
     if uploads:
         names = ", ".join(str(i.get("filename")) for i in uploads[:10])
