@@ -86,6 +86,9 @@ def _collapse(warnings: list[str]) -> list[str]:
             "repaired and read anyway — indent those lines by two spaces to make it valid YAML"]
 
 
+_COMMENT = re.compile(r"\s+#")
+
+
 def _line_parse(block: list[str]) -> dict[str, Any]:
     """Last resort: ``key: value`` per line, continuation lines appended."""
     data: dict[str, Any] = {}
@@ -101,10 +104,14 @@ def _line_parse(block: list[str]) -> dict[str, Any]:
 
 
 def _unquote(value: str) -> str:
+    """A scalar as written, without quotes or a trailing ``# comment`` (as YAML reads it)."""
     value = value.strip()
-    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-        return value[1:-1]
-    return value
+    if value[:1] in ("\"", "'"):
+        close = value.find(value[0], 1)
+        if close > 0:
+            return value[1:close]
+        return value
+    return _COMMENT.split(value, 1)[0].strip()
 
 
 def parse(path: str, lines: list[str]) -> Frontmatter:

@@ -242,6 +242,14 @@ def test_cache_is_refreshed_when_the_document_changes(tmp_path: Path) -> None:
     assert load_skill(doc).frontmatter.version == "2.0.0"
 
 
+@pytest.mark.parametrize("line,expected", [('version: 1.0  # bump on release', "1.0"),
+                                           ('version: "1.0 #1"  # quoted hash kept', "1.0 #1")])
+def test_a_trailing_yaml_comment_is_not_part_of_the_value(tmp_path: Path, line: str, expected: str) -> None:
+    doc = tmp_path / "SKILL.md"
+    doc.write_text(SEED.read_text().replace('version: "1.0.0"', line))
+    assert load_skill(doc, cache=False).frontmatter.version == expected
+
+
 # ----------------------------------------------------------------------------- bad input
 
 def _write(tmp_path: Path, name: str, data: bytes) -> Path:
