@@ -80,7 +80,6 @@ class Engine:
         self.workers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="analysis")
         self.analyses: dict[str, Future[Any]] = {}
         self.renders = RenderManager(self.store, self.faults, config.render_workers, master=_master)
-        self.base_url = ""
 
     # ------------------------------------------------------------------ helpers
 
@@ -184,6 +183,11 @@ def _master(audio: Any, sample_rate: int, target_lufs: float, ceiling: float) ->
     return master(audio, sample_rate, target_lufs=target_lufs, ceiling_dbtp=ceiling)
 
 
+def _base(request: Request) -> str:
+    """This request's own origin: a client reaching us by another name gets links it can open."""
+    return str(request.base_url).rstrip("/")
+
+
 def public_info(info: dict[str, Any], base_url: str, session_id: str) -> dict[str, Any]:
     keys = ("file_id", "filename", "file_type", "duration", "width", "height", "fps", "hash", "has_audio", "size")
     out = {k: info.get(k) for k in keys}
@@ -213,8 +217,6 @@ def create_app(config: EngineConfig | None = None) -> Starlette:
 
     def endpoint(name: str, handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
         async def wrapped(request: Request) -> Response:
-            if not engine.base_url:
-                engine.base_url = str(request.base_url).rstrip("/")
             try:
                 engine.fault(name)
                 return await handler(request)
@@ -351,7 +353,7 @@ def create_app(config: EngineConfig | None = None) -> Starlette:
         for info in applied:
             if info["file_type"] in ("video", "audio"):
                 engine.start_analysis(session["session_id"], info, folder / info["stored_as"])
-        return ok({"files": [public_info(i, engine.base_url, session["session_id"]) for i in applied],
+        return ok({"files": [public_info(i, _base(request), session["session_id"]) for i in applied],
                    "session_state_applied": True})
 
     # ------------------------------------------------------------------ credits & state
@@ -364,7 +366,7 @@ def create_app(config: EngineConfig | None = None) -> Starlette:
     async def state(request: Request) -> Response:
         user = engine.user(request)
         session = engine.session(user, request.path_params["sid"], request.path_params["user"])
-        return ok(public_state(session, engine.base_url))
+        return ok(public_state(session, _base(request)))
 
     async def media(request: Request) -> Response:
         user = engine.user(request)
@@ -404,7 +406,7 @@ def create_app(config: EngineConfig | None = None) -> Starlette:
         if existing is not None and existing["user_id"] != user.user_id:
             raise AppError(400, "render id already used", render=True)
         record = engine.renders.submit(render_id, session, draft, output)
-        return render_ok(_render_view(record, engine.base_url))
+        return render_ok(_render_view(record, _base(request)))
 
     def owned_render(request: Request) -> dict[str, Any]:
         """The render in the path, if it belongs to the caller (others' ids are "not found")."""
@@ -415,11 +417,11 @@ def create_app(config: EngineConfig | None = None) -> Starlette:
         return record
 
     async def render_poll(request: Request) -> Response:
-        return render_ok(_render_view(owned_render(request), engine.base_url))
+        return render_ok(_render_view(owned_render(request), _base(request)))
 
     async def render_cancel(request: Request) -> Response:
         record = owned_render(request)
-        return render_ok(_render_view(engine.renders.cancel(record["id"]) or record, engine.base_url))
+        return render_ok(_render_view(engine.renders.cancel(record["id"]) or record, _base(request)))
 
     async def download(request: Request) -> Response:
         record = owned_render(request)

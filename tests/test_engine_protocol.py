@@ -76,6 +76,9 @@ def test_upload_shape(api: Api, clip: Path) -> None:
     assert info["fps"] == 30 and len(info["hash"]) == 64 and info["cdn_url"].startswith(api.url)
     state = api.state()
     assert state["draft"]["t"][0]["tt"] == 0 and state["draft"]["d"] == 6000
+    port = api.url.rsplit(":", 1)[1]
+    by_name = api.get(f"/api/state/nemo_agent/me/{api.session_id}/latest", headers={"Host": f"localhost:{port}"})
+    assert by_name.json()["data"]["state"]["video_infos"][0]["cdn_url"].startswith(f"http://localhost:{port}/")
 
 
 def test_several_files_in_one_upload(api: Api, clip: Path, silent_clip: Path, tmp_path: Path) -> None:
