@@ -413,7 +413,8 @@ def create_app(config: EngineConfig | None = None) -> Starlette:
         user = engine.user(request)
         record = engine.store.render(request.path_params["rid"])
         if record is None or record["user_id"] != user.user_id:
-            raise AppError(1002, "render not found", status=404, render=True)
+            # 404, not 1002: "session not found" would make a client start a new project
+            raise AppError(404, "render not found", status=404, render=True)
         return record
 
     async def render_poll(request: Request) -> Response:
@@ -453,7 +454,8 @@ def create_app(config: EngineConfig | None = None) -> Starlette:
         if entry is None or record is None or record["session_id"] != entry["session_id"]:
             return Response(status_code=404)
         path = output_file(engine.store, record["id"])
-        return FileResponse(path, media_type="video/mp4") if path else Response(status_code=404)
+        media_type = str(record.get("media_type") or "video/mp4")
+        return FileResponse(path, media_type=media_type, filename=path.name) if path else Response(status_code=404)
 
     async def health(request: Request) -> Response:
         return JSONResponse({"ok": True, "engine": "ai-music", "sessions": len(engine.store.sessions)})

@@ -44,6 +44,17 @@ def _timeline_svg(draft_raw: Any) -> str:
     return f'<svg width="{width}" height="{height + 20}" role="img" aria-label="timeline">{"".join(rows)}{ticks}</svg>'
 
 
+def _player(media_type: str, src: str, caption: str) -> str:
+    """A video plays in a <video>, a WAV/MP3 in an <audio>; a stems zip is a download link."""
+    if media_type.startswith("video/"):
+        player = f'<video controls preload="metadata" width="640" src="{src}"></video>'
+    elif media_type.startswith("audio/"):
+        player = f'<audio controls preload="metadata" src="{src}"></audio>'
+    else:
+        player = f'<a href="{src}" download>Download ({html.escape(media_type)})</a>'
+    return f"<figure>{player}<figcaption>{caption}</figcaption></figure>"
+
+
 def claim_page(session: dict[str, Any], renders: list[dict[str, Any]], claim: str) -> str:
     name = html.escape(str(session.get("task_name") or "project"))
     videos = []
@@ -51,8 +62,7 @@ def claim_page(session: dict[str, Any], renders: list[dict[str, Any]], claim: st
         status = html.escape(str(record.get("status")))
         if record.get("status") == "completed":
             src = f"/workspace/claim/video/{html.escape(record['id'])}?ct={html.escape(claim)}"
-            videos.append(f'<figure><video controls preload="metadata" width="640" src="{src}"></video>'
-                          f'<figcaption>{html.escape(record["id"])}</figcaption></figure>')
+            videos.append(_player(str(record.get("media_type") or "video/mp4"), src, html.escape(record["id"])))
         else:
             videos.append(f"<p>{html.escape(record['id'])}: {status} {record.get('progress', 0)}%</p>")
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>{name} · ai-music</title>

@@ -253,3 +253,8 @@ def test_restart_keeps_sessions_and_tokens(tmp_path: Path, clip: Path) -> None:
 
 def test_engine_binds_loopback_only(engine) -> None:
     assert engine.url.startswith("http://127.0.0.1:")
+
+
+def test_polling_a_render_that_does_not_exist_is_not_a_lost_session(api: Api) -> None:
+    r = api.get("/api/render/proxy/lambda/render_nope")
+    assert r.status_code == 404 and r.json().get("code") != 1002  # 1002 would make a client start over

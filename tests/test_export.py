@@ -43,6 +43,22 @@ def test_export_writes_the_video_and_a_claim_link(cli_env, engine, clip: Path, t
     assert all("export" not in json.dumps(c["body"]).lower() for c in calls if c["path"] == "/run_sse")
 
 
+def test_the_claim_page_plays_each_export_in_the_right_player(cli_env, engine, clip: Path, tmp_path: Path) -> None:
+    import re
+
+    with connect(load_skill(BUNDLED)) as conn:
+        convo = Conversation(conn, CollectingOutput(), output_dir=tmp_path)
+        convo.turn("add calm music", [str(clip)])
+        convo.turn("export")
+        report = convo.turn("export the music only as wav")
+    assert report.ok and report.files[0].endswith(".wav"), report.errors
+    page = httpx.get(report.links[0]).text
+    video_src = re.search(r'<video [^>]*src="([^"]+)"', page).group(1).replace("&amp;", "&")
+    audio_src = re.search(r'<audio [^>]*src="([^"]+)"', page).group(1).replace("&amp;", "&")
+    assert httpx.get(engine.url + video_src).headers["content-type"] == "video/mp4"
+    assert httpx.get(engine.url + audio_src).headers["content-type"].startswith("audio/")
+
+
 def test_nothing_to_export_yet(cli_env, engine) -> None:
     with connect(load_skill(BUNDLED)) as conn:
         report = Conversation(conn, CollectingOutput()).turn("export")
