@@ -2,15 +2,23 @@
 
 ``ru_maxrss`` only covers one process; the engine's work happens partly in ffmpeg
 children, so the tree is sampled from /proc every 20 ms and the peak of the sum kept.
+``served_engine`` runs ``ai-music serve`` as its own process for the benchmarks that
+must not share a GIL with the engine, and always stops it.
 """
 from __future__ import annotations
 
+import contextlib
 import os
+import socket
 import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
+
+EXE = str(Path(sys.executable).parent / "ai-music")
 
 
 @dataclass(frozen=True)
@@ -75,3 +83,33 @@ def measure(cmd: list[str], env: dict[str, str] | None = None, cwd: str | None =
     done.set()
     sampler.join()
     return Measured(elapsed, peak[0] / 1024, proc.returncode, out, err)
+
+
+@contextlib.contextmanager
+def served_engine(data_dir: Path, *options: str, startup_s: float = 30.0) -> Iterator[subprocess.Popen[bytes]]:
+    """``ai-music serve`` on a free loopback port, ready (polled) when yielded; ``.url`` is set."""
+    import httpx
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen([EXE, "serve", "--port", str(port), "--data", str(data_dir), *options],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc.url = f"http://127.0.0.1:{port}"  # type: ignore[attr-defined]
+    try:
+        deadline = time.monotonic() + startup_s
+        while True:
+            try:
+                httpx.get(f"{proc.url}/healthz", timeout=1)  # type: ignore[attr-defined]
+                break
+            except httpx.HTTPError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit("the engine did not start (run `ai-music serve` by hand to see why)")
+                time.sleep(0.05)
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
