@@ -22,7 +22,7 @@ from engine.cues import cues_key, timeline_cues
 from engine.director import Context, Director, Plan
 from engine.edits import EditError, Editor, Result, music_key, track
 from engine.store import Store, User
-from protocol.draft import AUDIO, TEXT, VIDEO
+from protocol.draft import AUDIO, VIDEO
 
 HEARTBEAT = object()   # queue marker: send an SSE keep-alive comment
 DONE = object()        # queue marker: the turn is over
@@ -55,7 +55,6 @@ def context_of(session: dict[str, Any]) -> Context:
     return Context(
         has_video=track(draft, VIDEO) is not None if draft else False,
         has_music=track(draft, AUDIO) is not None if draft else False,
-        has_title=track(draft, TEXT) is not None if draft else False,
         duration_ms=draft.get("d") if draft else None,
         uploads=tuple(i["filename"] for i in infos if i["file_type"] in ("video", "image")),
         audio_uploads=tuple(i["filename"] for i in infos if i["file_type"] == "audio"),

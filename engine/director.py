@@ -105,20 +105,9 @@ class Context:
 
     has_video: bool
     has_music: bool
-    has_title: bool
     duration_ms: int | None
     uploads: tuple[str, ...] = ()      # uploaded file names, in order
     audio_uploads: tuple[str, ...] = ()
-
-
-def _any(text: str, words: tuple[str, ...]) -> str | None:
-    for word in sorted(words, key=len, reverse=True):
-        if _CJK.search(word):
-            if word in text:
-                return word
-        elif re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", text, re.I):
-            return word
-    return None
 
 
 def _pick(text: str, table: dict[str, tuple[str, ...]]) -> str | None:

@@ -93,9 +93,6 @@ class Draft:
         """SKILL.md §3.4: ready for export when at least one track has a non-empty ``sg``."""
         return any(t.segments for t in self.tracks)
 
-    def of_type(self, track_type: int) -> list[Track]:
-        return [t for t in self.tracks if t.type == track_type]
-
 
 def as_int(value: Any) -> int | None:
     """A whole number from an int, float or numeric string; ``None`` for anything else."""

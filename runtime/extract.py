@@ -507,7 +507,7 @@ def attribution(doc: Document, fm: Frontmatter) -> Attribution:
         match = re.search(rf"X-Skill-{header}`?\s*:\s*([^\n|]+)", text)
         values[header] = match.group(1).strip() if match else None
 
-    def resolve(value: str | None, variable: str, frontmatter_value: str | None) -> str | None:
+    def resolve(value: str | None, frontmatter_value: str | None) -> str | None:
         """``$SKILL_NAME`` / "from frontmatter `version`" → the frontmatter; a literal stays."""
         if value is None:
             return None
@@ -530,9 +530,9 @@ def attribution(doc: Document, fm: Frontmatter) -> Attribution:
     fallback = _first(r"(?:fallback|else)[:\s]*`(\w+)`", text)
     required = _first(r"(?:omitting|missing)[^.\n]*?(?:trigger|cause|fail)[^.\n]*?(\d{3})", text)
     return Attribution(
-        source=resolve(values["Source"], "SKILL_NAME", fm.name),
-        version=resolve(values["Version"], "SKILL_VERSION", fm.version),
-        platform=resolve(platform, "", None) if platform else None,
+        source=resolve(values["Source"], fm.name),
+        version=resolve(values["Version"], fm.version),
+        platform=resolve(platform, None) if platform else None,
         platform_env="SKILL_SOURCE" if re.search(r"\bSKILL_SOURCE\b", text) else None,
         path_rules=path_rules,
         git_rules=git_rules,

@@ -5,10 +5,10 @@ import pytest
 
 from engine.director import Context, Director, parse_time_ms, quoted_text
 
-VIDEO = Context(has_video=True, has_music=False, has_title=False, duration_ms=60_000, uploads=("demo.mp4",))
-MUSIC = Context(has_video=True, has_music=True, has_title=False, duration_ms=60_000, uploads=("demo.mp4",))
-NOTHING = Context(has_video=False, has_music=False, has_title=False, duration_ms=None)
-CLIPS = Context(has_video=True, has_music=False, has_title=False, duration_ms=10_000,
+VIDEO = Context(has_video=True, has_music=False, duration_ms=60_000, uploads=("demo.mp4",))
+MUSIC = Context(has_video=True, has_music=True, duration_ms=60_000, uploads=("demo.mp4",))
+NOTHING = Context(has_video=False, has_music=False, duration_ms=None)
+CLIPS = Context(has_video=True, has_music=False, duration_ms=10_000,
                 uploads=("intro.mp4", "main.mp4", "outro.mp4"))
 
 CASES = [

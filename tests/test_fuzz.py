@@ -170,7 +170,7 @@ def _session() -> dict:
     "add a title \"x\" from 0:11 to 0:20", "quieter", "no drums and add piano at 300 bpm"]))
 def test_director_never_breaks_the_draft(text: str) -> None:
     session = _session()
-    plan = Director().plan(text, Context(has_video=True, has_music=False, has_title=False, duration_ms=12000,
+    plan = Director().plan(text, Context(has_video=True, has_music=False, duration_ms=12000,
                                           uploads=("demo.mp4",)))
     editor = Editor(session)
     editor.snapshot()
