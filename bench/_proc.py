@@ -64,25 +64,38 @@ def tree_rss_kb(pid: int) -> int:
     return total
 
 
+class PeakRss:
+    """Samples a process tree's RSS on a thread until stopped; ``mb`` is the peak seen."""
+
+    def __init__(self, pid: int, every_s: float = 0.02) -> None:
+        self.pid, self.every_s, self.peak_kb = pid, every_s, 0
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        while not self._done.is_set():
+            self.peak_kb = max(self.peak_kb, tree_rss_kb(self.pid))
+            self._done.wait(self.every_s)
+
+    def stop(self) -> float:
+        self._done.set()
+        self._thread.join()
+        return self.mb
+
+    @property
+    def mb(self) -> float:
+        return self.peak_kb / 1024
+
+
 def measure(cmd: list[str], env: dict[str, str] | None = None, cwd: str | None = None) -> Measured:
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env or dict(os.environ), cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
-    peak = [0]
-    done = threading.Event()
-
-    def sample() -> None:
-        while not done.is_set():
-            peak[0] = max(peak[0], tree_rss_kb(proc.pid))
-            done.wait(0.02)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
+    peak = PeakRss(proc.pid)
     out, err = proc.communicate()
     elapsed = time.perf_counter() - started
-    done.set()
-    sampler.join()
-    return Measured(elapsed, peak[0] / 1024, proc.returncode, out, err)
+    return Measured(elapsed, peak.stop(), proc.returncode, out, err)
 
 
 @contextlib.contextmanager

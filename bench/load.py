@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _proc import served_engine, tree_rss_kb  # noqa: E402
+from _proc import PeakRss, served_engine  # noqa: E402
 
 TURN_LIMIT_S = 120.0     # one chat turn or one render longer than this counts as stuck
 
@@ -103,15 +103,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         clip = make_video(Path(tmp) / "clip.mp4", VideoSpec(seconds=6, width=640, height=360))
         with served_engine(Path(tmp) / "engine") as engine:
-            peak = [0]
-            done = threading.Event()
-
-            def watch() -> None:
-                while not done.is_set():
-                    peak[0] = max(peak[0], tree_rss_kb(engine.pid))
-                    done.wait(0.1)
-
-            threading.Thread(target=watch, daemon=True).start()
+            peak = PeakRss(engine.pid, every_s=0.1)
             deadline = time.monotonic() + args.seconds
 
             def user(number: int) -> None:
@@ -133,7 +125,7 @@ def main() -> None:
             for thread in threads:
                 thread.join()
             wall = time.perf_counter() - started
-            done.set()
+            peak.stop()
 
     print(f"{args.sessions} concurrent sessions, {wall:.0f} s, one engine on {os.cpu_count()} cores")
     print(f"completed flows (upload → chat with music → export → download): {load.flows}; "
@@ -143,7 +135,7 @@ def main() -> None:
         ordered = sorted(values)
         p95 = ordered[min(len(ordered) - 1, int(0.95 * (len(ordered) - 1)))]
         print(f"{name:<20} {len(values):>6} {statistics.median(values) * 1000:>7.0f}ms {p95 * 1000:>7.0f}ms")
-    print(f"engine peak RSS (process tree): {peak[0] / 1024:.0f} MB")
+    print(f"engine peak RSS (process tree): {peak.mb:.0f} MB")
 
 
 if __name__ == "__main__":

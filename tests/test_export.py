@@ -7,7 +7,9 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, Iterator
 
 import httpx
 
@@ -137,16 +139,21 @@ def _interrupt_after(limit: int):  # noqa: ANN202
     return progress
 
 
-def test_interrupted_download_resumes_with_a_range_request(cli_env, engine, clip: Path, tmp_path: Path) -> None:
+@contextmanager
+def _exported_then_deleted(clip: Path, tmp_path: Path) -> Iterator[tuple[Any, Any, Path, bytes]]:
+    """A finished export whose file the user deleted: (connection, render status, path, its bytes)."""
     calls: list[dict] = []
     with connect(load_skill(BUNDLED), hooks=(calls.append,)) as conn:
         convo = Conversation(conn, CollectingOutput(), output_dir=tmp_path)
         convo.turn("add a title 'a'", [str(clip)])
-        report = convo.turn("export")
-        path = Path(report.files[0])
+        path = Path(convo.turn("export").files[0])
         whole = path.read_bytes()
         path.unlink()
-        status = conn.client.poll_render(renders_submitted(calls)[0])
+        yield conn, conn.client.poll_render(renders_submitted(calls)[0]), path, whole
+
+
+def test_interrupted_download_resumes_with_a_range_request(cli_env, engine, clip: Path, tmp_path: Path) -> None:
+    with _exported_then_deleted(clip, tmp_path) as (conn, status, path, whole):
         Api(engine.url).faults(download_bps=4_000_000)  # small chunks, so the cut lands mid-file
         try:
             conn.client.download_render(status, path, progress=_interrupt_after(len(whole) // 3))
@@ -170,18 +177,11 @@ def test_interrupted_download_resumes_with_a_range_request(cli_env, engine, clip
 
 def test_a_part_left_by_another_render_is_not_glued_onto_this_one(cli_env, engine, clip: Path,
                                                                    tmp_path: Path) -> None:
-    calls: list[dict] = []
-    with connect(load_skill(BUNDLED), hooks=(calls.append,)) as conn:
-        convo = Conversation(conn, CollectingOutput(), output_dir=tmp_path)
-        convo.turn("add a title 'a'", [str(clip)])
-        report = convo.turn("export")
-        path = Path(report.files[0])
-        whole = path.read_bytes()
-        path.unlink()
+    with _exported_then_deleted(clip, tmp_path) as (conn, status, path, whole):
         part = path.with_name(path.name + ".part")
         part.write_bytes(b"x" * 1000)  # an earlier, different export's leftovers
         path.with_name(path.name + ".part.json").write_text(json.dumps({"source": "render_other"}))
-        conn.client.download_render(conn.client.poll_render(renders_submitted(calls)[0]), path)
+        conn.client.download_render(status, path)
     assert path.read_bytes() == whole
     assert not part.exists() and not path.with_name(path.name + ".part.json").exists()
 
