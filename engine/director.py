@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
+from protocol.scripts import UNSPACED as _CJK
 
 GENRE_WORDS: dict[str, tuple[str, ...]] = {
     "lofi": ("lo-fi", "lofi", "lo fi", "chillhop", "jazzy", "jazz", "低保真"),

@@ -16,9 +16,9 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from engine.audio_io import decode_audio, read_wav
+from engine.music.constants import SAMPLE_RATE
 from protocol.draft import AUDIO, VIDEO, as_volume
 
-SAMPLE_RATE = 48000
 DUCK_DB = -12.0
 DUCK_RAMP_S = 0.2
 TARGET_LUFS = -16.0

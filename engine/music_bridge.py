@@ -9,7 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable
 
-SAMPLE_RATE = 48000
+from engine.music.constants import SAMPLE_RATE
+
 _BRIEF_KEYS = ("genre", "mood", "bpm", "key", "brightness", "intensity", "add", "remove", "loopable", "hits", "seed")
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from protocol.scripts import HAN as _CJK
 from runtime.gui import GuiTranslator
 from runtime.router import Route, Router
 from runtime.skillfile import Action, GuiAction
@@ -27,7 +28,6 @@ from skill.actions.state import state
 from skill.actions.upload import upload
 from skill.connection import Connection
 
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 _RETRY = re.compile(r"^\s*(?:retry|try again|resend it|重试|再试一次)\s*[.!]?\s*$", re.I)
 
 

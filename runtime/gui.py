@@ -19,9 +19,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from protocol.scripts import UNSPACED as _CJK
 from runtime.skillfile import GuiAction, GuiRule, Skill
 
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")
 _ALWAYS_GUI = re.compile(r"^(?:click|tap|press|drag|drop|点击|拖拽|拖动|单击)", re.I)
 _GENERIC_PLACEHOLDER = re.compile(r"^(?:any\s+)?(?:button|panel|element|item)$", re.I)
 _SENTENCE = re.compile(r"[^.!?。！？\n]*(?:[.!?。！？]+|\n|$)")

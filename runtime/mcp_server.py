@@ -20,11 +20,10 @@ from typing import Any, AsyncIterator
 import anyio
 import anyio.from_thread
 import anyio.to_thread
-
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 
-DEFAULT_PROMPT = "generate background music that matches the mood and length of my video"
+from runtime.cli import DEFAULT_PROMPT
 
 INSTRUCTIONS = """Music for videos, offline or in the cloud. Typical use: call `make_music_video`
 with a video path (and optionally what the user wants) to get a finished 1080p MP4 with

@@ -36,11 +36,11 @@ from pathlib import Path
 from typing import Iterable, Sequence
 from urllib.parse import urlparse
 
+from protocol.scripts import UNSPACED as _CJK
 from runtime.skillfile import Action, RouteRule, Skill
 
 SCAN_LIMIT = 4000
 
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 _QUOTED_SPAN = re.compile(r"\"[^\"]*\"|“[^”]*”|「[^」]*」|'[^'\n]{2,}'(?!\w)|‘[^’]*’")
 _CLAUSE_SPLIT = re.compile(
     r"\s*(?:,?\s+and\s+then\s+|,?\s+then\s+|,?\s+and\s+(?=\w)|,\s+|;\s*|\.\s+|!\s+|"
