@@ -71,6 +71,13 @@ class Faults:
                 setattr(faults, key, _NUMBER_TYPES[key](value))
         return faults
 
+    def replace_from(self, other: "Faults") -> None:
+        """Take every setting of ``other`` in place (the engine holds this object), under the lock."""
+        with self._lock:
+            for f in fields(self):
+                if f.name != "_lock":
+                    setattr(self, f.name, getattr(other, f.name))
+
     def to_json(self) -> dict[str, Any]:
         data = {f.name: getattr(self, f.name) for f in fields(self) if not f.name.startswith("_")}
         data["endpoint"] = [asdict(e) for e in self.endpoint]

@@ -470,7 +470,7 @@ def create_app(config: EngineConfig | None = None) -> Starlette:
                 fresh = Faults.from_json(await engine.json_body(request))
             except ValueError as exc:
                 raise AppError(400, str(exc)) from None
-        engine.faults.__dict__.update({k: v for k, v in fresh.__dict__.items() if k != "_lock"})
+        engine.faults.replace_from(fresh)
         return JSONResponse(engine.faults.to_json())
 
     async def expire_tokens(request: Request) -> Response:
