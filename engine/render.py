@@ -6,10 +6,11 @@ target size, the video stream is copied and only the new soundtrack is encoded �
 scaled to fit and padded (letterbox, never stretched) onto the canvas (1920×1080,
 1080×1920 or 1080×1080), joined, titles overlaid as PNGs, and encoded with x264.
 
-The soundtrack is built first (``engine.mix``) and written as a WAV next to the output;
-the output is written under a temporary name and renamed when ffmpeg succeeded, so a
-crash never leaves a half MP4 under the final name. Progress comes from ffmpeg's
-``-progress`` pipe.
+The soundtrack (music + ducked original, mastered, AAC) comes from ``engine.soundtracks``,
+which usually has it ready before the render starts; on the full path the picture is
+encoded while it finishes, and the two are muxed. The output is written under a
+temporary name and renamed when ffmpeg succeeded, so a crash never leaves a half MP4
+under the final name. Progress comes from ffmpeg's ``-progress`` pipe.
 """
 from __future__ import annotations
 

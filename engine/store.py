@@ -8,12 +8,13 @@ engine is one process.
 
 Layout::
 
-    <data>/users.json                 user_id → credits, token hashes, client id
+    <data>/users.json                 user_id → credits, token hashes, client id; claim-link hashes
     <data>/sessions/<sid>/session.json   task, owner, state (draft, uploads, analyses), history
     <data>/sessions/<sid>/media/      uploaded files (named by content hash)
-    <data>/renders/<render_id>.json   status, progress, draft, output path
-    <data>/renders/<render_id>.mp4    the finished render
+    <data>/renders/<render_id>.json   status, progress, draft, output format and file
+    <data>/renders/<render_id>.mp4    the finished render (.wav / .mp3 / .zip for music-only exports)
     <data>/music/<key>.wav            synthesised music, reused across renders
+    <data>/mixes/<key>.m4a            finished soundtracks (music + ducked original), reused
 """
 from __future__ import annotations
 

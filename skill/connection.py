@@ -3,7 +3,8 @@
 Token: ``NEMO_TOKEN`` if the user set one; else the cached anonymous token for this
 backend (until its expiry); else a new one, requested with the persisted client id.
 Session: created once per backend and remembered in the config dir, so the next process
-(`ai-music say …`) continues the same project.
+(`ai-music say …`) continues the same project — with the message whose stream dropped
+unconfirmed, so "retry" there resends it.
 
 Recovery (SKILL.md "Error Codes", implemented by :meth:`Connection.call`):
 1001 → fresh anonymous token, retry once — unless the token is the user's own
