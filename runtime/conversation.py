@@ -109,10 +109,7 @@ class Conversation:
             try:
                 self._step(step, report, wants_export)
             except errors.NemoError as exc:
-                message = self._message(exc)
-                report.errors.append({"code": getattr(exc, "code", None), "type": type(exc).__name__,
-                                      "message": message})
-                self._reply(report, message)
+                self._fail(report, exc)
                 break
         return report
 
@@ -133,11 +130,14 @@ class Conversation:
         try:
             self._step(report.route, report, action is Action.EXPORT)
         except errors.NemoError as exc:
-            message = self._message(exc)
-            report.errors.append({"code": getattr(exc, "code", None), "type": type(exc).__name__,
-                                  "message": message})
-            self._reply(report, message)
+            self._fail(report, exc)
         return report
+
+    def _fail(self, report: TurnReport, exc: errors.NemoError) -> None:
+        """Record the failure in the report (exit code, --json) and tell the user what to do."""
+        message = self._message(exc)
+        report.errors.append({"code": getattr(exc, "code", None), "type": type(exc).__name__, "message": message})
+        self._reply(report, message)
 
     def _reply(self, report: TurnReport, text: str) -> None:
         if text:
