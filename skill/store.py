@@ -125,12 +125,14 @@ class ClientStore:
             entry = data.get(backend)
             if not isinstance(entry, dict) or entry.get("session_id") != session_id:
                 return
+            before = dict(entry)
             for key, value in fields.items():
                 if value is None:
                     entry.pop(key, None)
                 else:
                     entry[key] = value
-            self._write("sessions.json", json.dumps(data, indent=1, sort_keys=True))
+            if entry != before:  # most turns clear what was never set: no write then
+                self._write("sessions.json", json.dumps(data, indent=1, sort_keys=True))
 
     def pending_renders(self, backend: str) -> dict[str, dict[str, Any]]:
         entry = self._read_json("renders.json").get(backend)
