@@ -32,7 +32,7 @@ from engine.memory import release_memory
 from engine.faults import Faults
 from engine.renders import RenderManager, output_file
 from engine.store import Store, StoreError, User
-from engine.uploads import UploadRefused, receive_multipart, receive_urls
+from engine.uploads import UploadRefused, discard_all, receive_multipart, receive_urls
 
 STATUS_FOR_CODE = {1001: 401, 1002: 404, 2001: 403, 4001: 415, 4002: 413, 400: 400, 402: 402, 429: 429, 500: 500}
 FORMATS = {"video": ("mp4", "mov", "avi", "webm", "mkv"), "image": ("jpg", "jpeg", "png", "gif", "webp"),
@@ -333,8 +333,7 @@ def create_app(config: EngineConfig | None = None) -> Starlette:
                 infos.append(await asyncio.get_running_loop().run_in_executor(
                     None, _accept, item, folder, config))
         except BaseException:
-            for item in received:
-                item.path.unlink(missing_ok=True)
+            discard_all(received)
             raise
 
         def apply(stored: dict[str, Any]) -> list[dict[str, Any]]:

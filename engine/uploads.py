@@ -175,9 +175,14 @@ def _cleanup(state: dict[str, object], done: list[Received]) -> None:
     sink = state.get("sink")
     if isinstance(sink, _Sink):
         sink.discard()
-    for received in done:
-        received.path.unlink(missing_ok=True)
+    discard_all(done)
     done.clear()
+
+
+def discard_all(received: list[Received]) -> None:
+    """Remove files already taken in, when the request they came with is refused after all."""
+    for item in received:
+        item.path.unlink(missing_ok=True)
 
 
 def _loopback(host: str | None, allowed: tuple[str, ...]) -> bool:
@@ -201,8 +206,7 @@ async def receive_urls(urls: list[Any], folder: Path, limit: int, allowed_hosts:
             done.append(await receive_url(url, folder, limit, allowed_hosts, allow_files=allow_files,
                                           used=sum(r.size for r in done)))
     except BaseException:
-        for received in done:
-            received.path.unlink(missing_ok=True)
+        discard_all(done)
         raise
     return done
 
