@@ -106,8 +106,8 @@ def sse_stream(draw: st.DrawFn) -> tuple[bytes, list[str]]:
         if kind == "json":
             data = json.dumps({"content": {"parts": [{"text": draw(st.text(max_size=30))}]}})
         elif kind == "multi":
-            line = st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\r\n"), max_size=20)
-            data = draw(line) + "\n" + "x"
+            no_newlines = st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\r\n"), max_size=20)
+            data = draw(no_newlines) + "\n" + "x"
         elif kind == "empty":
             data = ""
         elif kind == "huge":
