@@ -53,7 +53,8 @@ FINITE_VERBS = frozenset("""
     hangs hung freezes froze crashes crashed lags lagged
 """.split())
 # After a plural noun ("credits", "tracks") the plain form is finite too: "the credits roll".
-PLURAL_VERBS = frozenset("roll play start end appear come look sound need seem feel go take stay begin run show".split())
+PLURAL_VERBS = frozenset(
+    "roll play start end appear come look sound need seem feel go take stay begin run show".split())
 # Words after which a new clause starts (a verb beyond them belongs to it), pronouns included:
 # in "export everything we have" the verb is the pronoun's.
 _SUBORDINATORS = frozenset("""
