@@ -14,14 +14,16 @@ from engine.edits import GENRE_NAMES, Result
 
 CAPABILITIES_EN = (
     "I can: add or replace background music (lo-fi, cinematic, corporate, upbeat, ambient, acoustic, "
-    "electronic, hip-hop, piano; moods like calm, happy, epic, tense, sad; a tempo such as \"at 90 bpm\"; or "
-    "\"music that matches the mood and length of my video\"), change its volume (\"35%\", \"quieter\"), fades, "
-    "start and end times, instruments (\"no drums\", \"add piano\") and energy (\"start calm, build to the end\"); "
-    "mute or keep the original audio and duck the music under speech; master to -14 LUFS for streaming; add a title (\"add a title 'Launch Day' "
-    "for 3 seconds at the top\"); trim the video; switch to 16:9, 9:16 or 1:1; remove a track; undo.")
+    "electronic, hip-hop, piano; moods like calm, happy, epic, tense, sad; a tempo such as \"at 90 bpm\" or "
+    "\"fast-paced\"; or \"music that matches the mood and length of my video\"), change its volume (\"35%\", "
+    "\"quieter\"), fades, start and end times, instruments (\"no drums\", \"add piano\") and energy (\"start calm, "
+    "build to the end\"); mute or keep the original audio, balance the voice and the music, duck the music under "
+    "speech; master to -14 LUFS for streaming; add a title (\"add a title 'Launch Day' for 3 seconds at the "
+    "top\"); trim the video; switch to 16:9, 9:16 or 1:1; remove a track; undo.")
 CAPABILITIES_ZH = (
     "我可以：添加或更换背景音乐（Lo-fi、电影感、企业、动感、氛围、原声民谣、电子、嘻哈、钢琴；舒缓、欢快、史诗、紧张、伤感等情绪；"
-    "或“匹配视频情绪和长度的音乐”），调整音量（“30%”“小一点”）、淡入淡出、起止时间；静音或保留原声；添加标题；剪辑视频；"
+    "快节奏、慢节奏等速度；或“匹配视频情绪和长度的音乐”），调整音量（“30%”“小一点”）、淡入淡出、起止时间；静音或保留原声、"
+    "平衡人声和音乐；添加标题；剪辑视频；"
     "切换 16:9、9:16、1:1 画幅；删除轨道；撤销。")
 
 
@@ -69,6 +71,12 @@ def describe(result: Result, zh: bool, music: dict[str, Any] | None) -> str:
         music = name == "set_music_volume"
         what = ("音乐音量" if music else "原声音量") if zh else ("Music volume" if music else "Original audio volume")
         return f"{what}：{before}% → {after}%。" if zh else f"{what}: {before}% → {after}%."
+    if name == "balance_levels":
+        before, after = round(f["before"] * 100), round(f["after"] * 100)
+        if zh:
+            return f"已平衡人声和音乐：音乐音量 {before}% → {after}%，有人说话时自动压低。"
+        return (f"Balanced the voice and the music: music volume {before}% → {after}%, and it ducks "
+                "whenever someone speaks.")
     if name == "set_music_fades":
         return (f"淡入 {_s(f['fade_in'])}，淡出 {_s(f['fade_out'])}。" if zh
                 else f"Fade-in {_s(f['fade_in'])}, fade-out {_s(f['fade_out'])}.")
@@ -122,6 +130,10 @@ def closing(zh: bool, has_timeline: bool) -> str:
 def answer(question: str, zh: bool) -> str:
     if question == "capabilities":
         return CAPABILITIES_ZH if zh else CAPABILITIES_EN
+    if question == "empty":
+        return (f"想让我为视频做点什么？比如“配上匹配视频情绪和长度的背景音乐”。{CAPABILITIES_ZH}" if zh else
+                "What would you like me to do with your video? For example, \"generate background music that "
+                f"matches the mood and length of my video\". {CAPABILITIES_EN}")
     if question == "timeline":
         return ("打开时间线面板即可查看所有轨道：视频、音乐和标题。" if zh
                 else "Open the timeline panel to review all your tracks — video, music and titles side by side.")
