@@ -31,21 +31,48 @@ def _s(seconds: float) -> str:
     return f"{seconds:g}s"
 
 
+def _times(times: list[float], zh: bool, limit: int = 6) -> str:
+    """"3.1s, 9.8s and 16s" — the first ``limit``, then how many more."""
+    shown = [f"{t:g} 秒" if zh else f"{t:g}s" for t in times[:limit]]
+    more = len(times) - len(shown)
+    if zh:
+        return "、".join(shown) + (f" 等 {len(times)} 处" if more else "")
+    if more:
+        return ", ".join(shown) + f" and {more} more"
+    return ", ".join(shown[:-1]) + " and " + shown[-1] if len(shown) > 1 else shown[0]
+
+
+def _cuts_clause(sync: dict[str, Any] | None, zh: bool) -> str:
+    """What the music does at the video's cuts — only what ``engine.cut_sync`` counted."""
+    if not sync or not sync.get("cuts"):
+        return ""
+    sections, fills = sync.get("sections") or [], sync.get("fills") or []
+    marked = len(sections) + len(fills)
+    if not marked:
+        return ""
+    if zh:
+        parts = ([f"段落转换：{_times(sections, zh)}"] if sections else []) + (
+            [f"过门：{_times(fills, zh)}"] if fills else [])
+        return f"，视频的 {sync['cuts']} 个镜头切换中有 {marked} 个有音乐呼应（{'；'.join(parts)}）"
+    parts = ([f"section change{'s' if len(sections) > 1 else ''} at {_times(sections, zh)}"] if sections else []) + (
+        [f"fill{'s' if len(fills) > 1 else ''} at {_times(fills, zh)}"] if fills else [])
+    cuts = sync["cuts"]
+    return f", marking {marked} of your {cuts} scene cut{'s' if cuts > 1 else ''} ({'; '.join(parts)})"
+
+
 def _music_line(resolved: dict[str, Any], zh: bool) -> str:
     genre = GENRE_NAMES.get(resolved.get("genre", ""), resolved.get("genre", "music"))
     sections = resolved.get("sections") or []
-    cuts = resolved.get("fitted_cuts")
+    cuts = _cuts_clause(resolved.get("cut_sync"), zh)
     if zh:
         text = (f"{genre}（{resolved.get('mood', '')}，{resolved.get('bpm', 0):.0f} BPM，{resolved.get('key', '')}），"
                 f"时长 {resolved.get('duration_s', 0):g} 秒，共 {len(sections)} 段")
-        if cuts:
-            text += f"，段落与视频的 {cuts} 个转场对齐"
-        return text + "，结尾落在最后一帧"
+        return text + cuts + "，结尾落在最后一帧"
+    count = len(sections)
     text = (f"a {resolved.get('mood', '')} {genre.lower()} piece at {resolved.get('bpm', 0):.0f} BPM in "
-            f"{resolved.get('key', '')}, {resolved.get('duration_s', 0):g}s long in {len(sections)} sections")
-    if cuts:
-        text += f", with its section changes on {cuts} of your scene cuts"
-    return text + ", ending on the last frame"
+            f"{resolved.get('key', '')}, {resolved.get('duration_s', 0):g}s long in {count} "
+            f"section{'s' if count != 1 else ''}")
+    return text + cuts + ", ending on the last frame"
 
 
 def describe(result: Result, zh: bool, music: dict[str, Any] | None) -> str:
