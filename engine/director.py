@@ -207,6 +207,7 @@ class Director:
         remove = [name for name, words in INSTRUMENTS.items()
                   if re.search(rf"\b(?:no|without|remove|drop|lose|mute|cut)\s+(?:the\s+)?(?:{'|'.join(map(re.escape, words))})\b",
                                lower) or any(f"不要{w}" in lower or f"去掉{w}" in lower for w in words if _CJK.search(w))]
+        add = [a for a in add if a != args.get("genre")]  # "add piano music" names the genre, not a part
         if add:
             args["add"] = add
         if remove:
@@ -246,7 +247,13 @@ class Director:
         if ctx.audio_uploads and music_words and re.search(
                 r"\b(?:my|uploaded|this)\s+(?:own\s+)?(?:track|song|audio|music|mp3|wav)\b|我的(?:音乐|歌)", lower):
             return [Edit("use_uploaded_music", {"index": len(ctx.audio_uploads) - 1})]
-        if ctx.has_music and not (creating and (music_words or "genre" in args)):
+        # "make the music louder" is about the piece playing; "add some music" asks for a new one
+        the_piece = re.search(r"\b(?:the|this|that|my|our|current|existing)\s+(?:background\s+)?(?:music|bgm|"
+                              r"soundtrack|track|song|tune|score|melody|piece)\b|(?:这首|这段|现在的|当前的)(?:音乐|配乐|曲子|歌)|"
+                              r"把(?:背景)?(?:音乐|配乐)", lower)
+        replacing = re.search(r"\b(?:replace|swap|switch|change)\b|换|替换", lower)
+        new_piece = creating and ("genre" in args or replacing or (music_words and not the_piece))
+        if ctx.has_music and not new_piece:
             # "more epic", "no drums", "at 90 bpm": change the current piece, keep its seed
             return [Edit("update_music", args)] if args else []
         if not args and not (music_words and creating):
@@ -284,7 +291,9 @@ class Director:
     def _fades(self, lower: str) -> list[Edit]:
         args: dict[str, int] = {}
         both = re.search(r"fade (?:it )?in and (?:fade )?out|fade in/out|淡入淡出", lower)
-        for kind, pattern in (("fade_in_ms", r"fade[- ]?in|淡入"), ("fade_out_ms", r"fade[- ]?out|淡出")):
+        piece = r"(?:the\s+)?(?:music|bgm|track|song|it)"
+        for kind, pattern in (("fade_in_ms", rf"fade[- ]?in|fade\s+{piece}\s+in\b|淡入"),
+                              ("fade_out_ms", rf"fade[- ]?out|fade\s+{piece}\s+out\b|淡出")):
             m = re.search(rf"(?:{pattern})(?:\s+(?:over|of|for|in))?\s*{_TIME}", lower)
             if m:
                 args[kind] = _time_from_match(_TIME_RX.search(m.group(0)))

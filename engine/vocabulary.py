@@ -4,7 +4,8 @@ The composer knows nine genres, nine moods (``engine.music.brief``) and any temp
 "light and breezy", "laid-back", "something for a wedding", "轻快", "热血", "慢节奏". These tables
 map the common words and collocations onto the composer's terms, so a request is understood
 rather than answered with the default piece. :func:`pick` finds the entry a text names first,
-skipping words the user negated ("not too sad", "不要太紧张").
+skipping words the user negated or complained about ("not too sad", "too dark", "不要太紧张",
+"太伤感了").
 
 Latin words match whole words (case-insensitive); Chinese words match as substrings. Where
 two words of a table start at the same place the longer one wins ("科技感" over "科技").
@@ -40,11 +41,11 @@ GENRE_WORDS: dict[str, tuple[str, ...]] = {
               "钢琴", "纯钢琴"),
 }
 MOOD_WORDS: dict[str, tuple[str, ...]] = {
-    "calm": ("calm", "chill", "chilled", "relaxed", "relaxing", "peaceful", "gentle", "soft", "mellow", "soothing",
+    "calm": ("calm", "calmer", "gentler", "mellower", "chill", "chilled", "relaxed", "relaxing", "peaceful", "gentle", "soft", "mellow", "soothing",
              "serene", "tranquil", "laid-back", "laid back", "easygoing", "easy-going", "low-key", "cozy", "cosy",
              "quiet", "zen", "舒缓", "平静", "安静", "轻松", "放松", "温柔", "柔和", "恬静", "宁静", "安宁", "悠闲",
              "惬意", "慵懒", "治愈", "清新", "舒服"),
-    "happy": ("happy", "cheerful", "joyful", "joyous", "fun", "playful", "uplifting", "positive", "sunny", "bouncy",
+    "happy": ("happy", "happier", "cheerier", "cheerful", "joyful", "joyous", "fun", "playful", "uplifting", "positive", "sunny", "bouncy",
               "carefree", "light-hearted", "lighthearted", "breezy", "optimistic", "hopeful", "inspiring",
               "inspirational", "motivational", "whimsical", "quirky", "cute", "festive", "celebratory", "summery",
               "快乐", "开心", "欢快", "愉快", "轻快", "欢乐", "活泼", "俏皮", "可爱", "阳光", "明快", "喜庆", "愉悦",
@@ -54,7 +55,7 @@ MOOD_WORDS: dict[str, tuple[str, ...]] = {
     "tense": ("tense", "suspense", "suspenseful", "thriller", "dramatic", "ominous", "anxious", "nervous", "urgent",
               "edgy", "scary", "horror", "creepy", "action-packed", "紧张", "悬疑", "惊悚", "恐怖", "紧迫", "压迫",
               "不安"),
-    "sad": ("sad", "melancholic", "melancholy", "emotional", "nostalgic", "sentimental", "bittersweet", "somber",
+    "sad": ("sad", "sadder", "melancholic", "melancholy", "emotional", "nostalgic", "sentimental", "bittersweet", "somber",
             "sombre", "gloomy", "wistful", "heartfelt", "touching", "tearjerker", "悲伤", "伤感", "忧伤", "难过",
             "感伤", "怀旧", "忧郁", "催泪", "感人", "煽情", "哀伤"),
     "dreamy": ("dreamy", "ethereal", "floaty", "dreamlike", "hazy", "spacey", "spacy", "airy", "celestial", "magical",
@@ -101,8 +102,8 @@ _BARE_TEMPO = re.compile(
     rf"\b(fast|quick|slow),?\s+(?:{_NOT_A_VERB}[\w-]+,?\s+){{0,2}}?{_MUSIC_NOUN}\b|"
     r"\b(?:make|keep)\s+it\s+(fast|quick|slow)\b|\bsomething\s+(fast|quick|slow)\b", re.I)
 _NEGATION_LATIN = re.compile(
-    r"\b(?:not|no|never|without|nothing|don'?t\s+(?:want|need|make\s+it))\s+(?:[\w-]+\s+){0,2}$", re.I)
-_NEGATION_CJK = re.compile(r"(?:不要|别|不想|不用|避免|不(?!错)|没有)\S{0,2}$")
+    r"\b(?:not|no|never|without|nothing|too|don'?t\s+(?:want|need|make\s+it))\s+(?:[\w-]+\s+){0,2}$", re.I)
+_NEGATION_CJK = re.compile(r"(?:不要|别|不想|不用|避免|不(?!错)|没有|太)\S{0,2}$")
 
 
 @lru_cache(maxsize=None)

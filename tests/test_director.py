@@ -67,6 +67,14 @@ CASES = [
     (VIDEO, "the credits roll at the end needs music", [("add_background_music", {})]),
     (VIDEO, "status quo is boring, make it epic", [("add_background_music", {"mood": "epic"})]),
     (VIDEO, "upload speed was slow, anyway add piano music", [("add_background_music", {"genre": "piano"})]),
+    (MUSIC, "fade the music out before the credits", [("set_music_fades", {"fade_out_ms": 2000})]),
+    (MUSIC, "the end credits need something calmer", [("update_music", {"mood": "calm"})]),
+    (MUSIC, "the download took forever, make the music louder", [("set_music_volume", {"scale": 1.4})]),
+    # the piece playing is changed, not replaced; a new piece is asked for with "add some…"/"换"
+    (MUSIC, "make the music louder", [("set_music_volume", {"scale": 1.4})]),
+    (MUSIC, "这段音乐加点鼓", [("update_music", {"add": ["drums"]})]),
+    (MUSIC, "add some jazz", [("add_background_music", {"genre": "lofi"})]),
+    (MUSIC, "replace the music with something calmer", [("add_background_music", {"mood": "calm"})]),
     # Chinese
     (VIDEO, "添加舒缓的背景音乐，音量30%", [("add_background_music", {"mood": "calm"}),
                                     ("set_music_volume", {"volume": 0.3})]),

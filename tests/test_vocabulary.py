@@ -234,3 +234,14 @@ def test_negated_words_are_skipped(text: str, mood: str) -> None:
 def test_more_cheerful_is_not_faster() -> None:
     """"欢快一点" (more cheerful) contains 快一点 (faster); it changes the mood, not the tempo."""
     assert _music_args("更欢快一点", MUSIC) == {"mood": "happy"}
+
+
+@pytest.mark.parametrize("text", ["the export looked too dark last time, add warmer music", "太伤感了，加一段音乐"])
+def test_a_complaint_is_not_a_wish(text: str) -> None:
+    """"too dark", "太伤感了" say what the user does not want."""
+    assert "mood" not in _music_args(text)
+
+
+def test_add_piano_music_is_the_genre_not_an_extra_part() -> None:
+    assert _music_args("add piano music") == {"genre": "piano"}
+    assert _music_args("加点钢琴曲") == {"genre": "piano"}
