@@ -60,12 +60,21 @@ def _cuts_clause(sync: dict[str, Any] | None, zh: bool) -> str:
     return f", marking {marked} of your {cuts} scene cut{'s' if cuts > 1 else ''} ({'; '.join(parts)})"
 
 
+GENRE_NAMES_ZH = {"lofi": "Lo-fi", "cinematic": "电影感配乐", "corporate": "企业宣传风", "upbeat": "动感流行",
+                  "ambient": "氛围音乐", "acoustic": "原声民谣", "electronic": "电子音乐", "hiphop": "嘻哈",
+                  "piano": "钢琴独奏"}
+MOOD_NAMES_ZH = {"calm": "舒缓", "happy": "欢快", "epic": "史诗", "tense": "紧张", "sad": "伤感", "dreamy": "梦幻",
+                 "energetic": "活力", "romantic": "浪漫", "mysterious": "神秘"}
+
+
 def _music_line(resolved: dict[str, Any], zh: bool) -> str:
     genre = GENRE_NAMES.get(resolved.get("genre", ""), resolved.get("genre", "music"))
     sections = resolved.get("sections") or []
     cuts = _cuts_clause(resolved.get("cut_sync"), zh)
     if zh:
-        text = (f"{genre}（{resolved.get('mood', '')}，{resolved.get('bpm', 0):.0f} BPM，{resolved.get('key', '')}），"
+        genre = GENRE_NAMES_ZH.get(resolved.get("genre", ""), genre)
+        mood = MOOD_NAMES_ZH.get(resolved.get("mood", ""), resolved.get("mood", ""))
+        text = (f"{genre}（{mood}，{resolved.get('bpm', 0):.0f} BPM，{resolved.get('key', '')}），"
                 f"时长 {resolved.get('duration_s', 0):g} 秒，共 {len(sections)} 段")
         return text + cuts + "，结尾落在最后一帧"
     count = len(sections)

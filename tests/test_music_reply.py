@@ -89,3 +89,10 @@ def test_a_real_piece_on_a_densely_cut_video_claims_no_more_than_it_did(seed: in
     assert len(at_sections) <= changes and marked <= changes + len(facts["fills"])
     for t in at_sections + at_fills:
         assert any(abs(t - c) < 0.01 for c in cuts) and any(abs(t - m) <= 0.75 * beat for m in marks)
+
+
+def test_a_chinese_reply_names_genre_and_mood_in_chinese() -> None:
+    text = _music_line({**FACTS, "genre": "upbeat", "mood": "happy", "key": "A major", "duration_s": 20.0,
+                        "cut_sync": marked_cuts(FACTS, [6.1])}, zh=True)
+    assert text.startswith("动感流行（欢快，120 BPM") and "段落转换：6.1 秒" in text
+    assert "happy" not in text and "Upbeat" not in text
