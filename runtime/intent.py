@@ -17,8 +17,8 @@ table (no keyword is named here):
 4. **A report's noun used as a verb.** Keywords of the actions that *tell* the user something
    (credits, state) are nouns; followed by a particle or an object they are the verb of an
    edit ("balance out the voice", "balance the music").
-5. **Asked about.** An export or upload keyword after a clause-opening "is/did/has…" asks how
-   that went ("is the export done?"), it does not ask for another one.
+5. **Asked about.** An export or upload keyword as the subject of a question ("is the export
+   done?", "did my upload work?") asks how that went; it does not ask for another one.
 
 Chinese has no inflection, so the signs are particles: a keyword followed by 的 describes a
 noun ("导出的视频" the exported video, "上传的视频"); followed by 很/太/有点… it is the subject of
@@ -97,8 +97,9 @@ def not_a_request(clause: str, start: int, end: int, keyword: str, *, reports: b
         return "something the clause talks about, not a request"
     if reports and " " not in keyword.strip() and after and (after[0] in _PARTICLES or after[0] in _OBJECTS):
         return f"used as a verb ('{keyword} {after[0]} …'), not a request"
-    if not reports and before and before[0] in _AUXILIARIES:
-        return "asked about, not requested"
+    if (not reports and len(before) in (2, 3) and before[0] in _AUXILIARIES
+            and before[1] in DETERMINERS | {"my", "your"}):
+        return "asked about, not requested"  # "is the export done?", "did my upload work?"
     return None
 
 

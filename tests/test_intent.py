@@ -122,8 +122,12 @@ def test_the_reason_says_what_the_keyword_is(router: Router) -> None:
     assert "part of an edit" in router.route("add soft piano over the end credits").reason
 
 
-def test_a_question_about_a_finished_export_does_not_start_another(router: Router) -> None:
-    assert router.route("is the export done?").action.value == "chat"
+@pytest.mark.parametrize("text, expected", [
+    ("is the export done?", "chat"), ("did my upload work?", "chat"), ("has the download finished", "chat"),
+    ("are you able to export?", "export"),
+])
+def test_a_question_about_a_finished_export_does_not_start_another(router: Router, text: str, expected: str) -> None:
+    assert router.route(text).action.value == expected
 
 
 def test_the_rule_follows_another_documents_table() -> None:
