@@ -40,8 +40,8 @@ _WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?", re.I)
 EDIT_VERBS = frozenset("""
     add adjust align balance blur boost brighten caption change combine compose create crop cut darken
     decrease delete drop duck edit extend fade fix generate improve increase insert join keep layer
-    lengthen loop lower match merge mix move mute overlay place play put raise reduce remove reorder
-    make replace resize rotate score set shorten slow speed split swap sync trim tweak underscore unmute use
+    lengthen loop lower make match merge mix move mute overlay place play put raise reduce remove reorder
+    replace resize rotate score set shorten slow speed split swap sync trim tweak underscore unmute use
 """.split())
 # Finite verbs (and copulas) that make the words before them a subject (rule 2).
 FINITE_VERBS = frozenset("""
