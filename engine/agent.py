@@ -19,6 +19,7 @@ from typing import Any, Callable
 from engine import replies
 from engine.config import EngineConfig
 from engine.cues import cues_key, timeline_cues
+from engine.cut_sync import marked_cuts
 from engine.director import Context, Director, Plan
 from engine.edits import EditError, Editor, Result, music_key, track
 from engine.store import Store, User
@@ -191,11 +192,14 @@ async def _ensure_music(turn: Turn, session: dict[str, Any]) -> dict[str, Any] |
     key = music_key(music, cues_key(cues))
     info = music["m"]["music"]
     if seg.get("src") == f"music:{key}" and info.get("resolved"):
-        return info["resolved"]
+        resolved = info["resolved"]
+        resolved["cut_sync"] = marked_cuts(resolved, cues.get("cuts", []), int(seg["st"]) / 1000)
+        return resolved
     brief = copy.deepcopy(info["brief"])
     loop = asyncio.get_running_loop()
     job = loop.run_in_executor(None, turn.compose, brief, cues, key)
     resolved = await _heartbeats_while(turn, job)
+    resolved["cut_sync"] = marked_cuts(resolved, cues.get("cuts", []), int(seg["st"]) / 1000)
     seg["src"] = f"music:{key}"
     info["resolved"] = resolved
     music["m"]["name"] = resolved.get("name", music["m"]["name"])

@@ -15,45 +15,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.vocabulary import GENRE_WORDS, INSTRUMENTS, MOOD_WORDS, MUSIC_WORDS, pick, tempo
 from protocol.scripts import UNSPACED as _CJK
 
-GENRE_WORDS: dict[str, tuple[str, ...]] = {
-    "lofi": ("lo-fi", "lofi", "lo fi", "chillhop", "jazzy", "jazz", "低保真"),
-    "cinematic": ("cinematic", "film score", "orchestral", "orchestra", "trailer", "movie", "电影", "管弦"),
-    "corporate": ("corporate", "business", "presentation", "commercial", "企业", "商务", "宣传"),
-    "upbeat": ("upbeat", "pop", "feel-good", "feel good", "动感", "流行"),
-    "ambient": ("ambient", "atmospheric", "drone", "soundscape", "氛围"),
-    "acoustic": ("acoustic", "folk", "guitar", "民谣", "吉他"),
-    "electronic": ("electronic", "edm", "house", "techno", "synthwave", "electro", "电子"),
-    "hiphop": ("hip-hop", "hip hop", "hiphop", "boom bap", "boom-bap", "trap", "rap", "嘻哈", "说唱"),
-    "piano": ("solo piano", "piano music", "piano piece", "piano track", "钢琴曲", "钢琴"),
-}
-MOOD_WORDS: dict[str, tuple[str, ...]] = {
-    "calm": ("calm", "chill", "relaxed", "relaxing", "peaceful", "gentle", "soft", "mellow", "舒缓", "平静",
-             "安静", "轻松", "放松"),
-    "happy": ("happy", "cheerful", "joyful", "fun", "playful", "uplifting", "positive", "快乐", "开心", "欢快", "愉快"),
-    "epic": ("epic", "powerful", "heroic", "grand", "majestic", "史诗", "宏大", "震撼", "大气"),
-    "tense": ("tense", "suspense", "suspenseful", "thriller", "dramatic", "紧张", "悬疑"),
-    "sad": ("sad", "melancholic", "melancholy", "emotional", "nostalgic", "悲伤", "伤感", "忧伤"),
-    "dreamy": ("dreamy", "ethereal", "floaty", "梦幻"),
-    "energetic": ("energetic", "exciting", "driving", "hype", "intense", "high-energy", "high energy", "激情",
-                  "活力", "激昂"),
-    "romantic": ("romantic", "warm", "tender", "浪漫", "温暖"),
-    "mysterious": ("mysterious", "mystery", "dark", "神秘"),
-}
-INSTRUMENTS: dict[str, tuple[str, ...]] = {
-    "drums": ("drums", "drum", "beat", "percussion", "鼓"),
-    "piano": ("piano", "keys", "钢琴"),
-    "strings": ("strings", "violin", "cello", "弦乐", "小提琴"),
-    "guitar": ("guitar", "吉他"),
-    "bass": ("bass", "贝斯", "低音"),
-    "pad": ("pad", "pads", "synth pad"),
-    "synth": ("synth", "synths", "synthesizer", "合成器"),
-    "lead": ("melody", "lead", "旋律"),
-}
-_MUSIC_WORDS = re.compile(
-    r"\b(?:music|bgm|soundtrack|score|track|tune|song|beat|melody|jingle|background)\b|音乐|配乐|背景乐|曲子|歌",
-    re.I)
 _MATCH_VIDEO = re.compile(
     r"match(?:es|ing)?\s+(?:the\s+)?(?:mood|length|vibe|pace|feel|energy|style|video)|fits?\s+(?:the|my)\s+video|"
     r"匹配|契合|适合(?:视频|画面)|配合(?:视频|画面)|根据视频", re.I)
@@ -110,21 +74,6 @@ class Context:
     audio_uploads: tuple[str, ...] = ()
 
 
-def _pick(text: str, table: dict[str, tuple[str, ...]]) -> str | None:
-    """The table entry whose word appears first in ``text``."""
-    best: tuple[int, str] | None = None
-    for key, words in table.items():
-        for word in words:
-            if _CJK.search(word):
-                pos = text.find(word)
-            else:
-                m = re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", text, re.I)
-                pos = m.start() if m else -1
-            if pos >= 0 and (best is None or pos < best[0]):
-                best = (pos, key)
-    return best[1] if best else None
-
-
 def quoted_text(text: str, after: int = 0) -> tuple[str, int, int] | None:
     """The first quoted span after ``after``: (content, start, end). The closing quote is
     the last matching one, so titles may contain quotes, colons and backslashes."""
@@ -149,13 +98,13 @@ class Director:
         text = " ".join(message.split())
         lang = "zh" if is_chinese(text) else "en"
         if not text:
-            return Plan((), lang, unknown="")
+            return Plan((), lang, question="empty")  # nothing asked: say what can be asked
         lower = text.lower()
         edits: list[Edit] = []
 
         if re.search(r"\bundo\b|revert (?:that|the last)|take that back|撤销|撤回|还原", lower):
             return Plan((Edit("undo"),), lang)
-        if re.search(r"what can you do|\bhelp\b|capabilit|你能做什么|怎么用|帮助", lower) and not _MUSIC_WORDS.search(lower):
+        if re.search(r"what can you do|\bhelp\b|capabilit|你能做什么|怎么用|帮助", lower) and not MUSIC_WORDS.search(lower):
             return Plan((), lang, question="capabilities")
         if re.search(r"what'?s (?:on|in) (?:the|my) timeline|show (?:me )?(?:the|my) timeline|时间线上有什么|看看时间线", lower):
             return Plan((), lang, question="timeline")
@@ -180,6 +129,8 @@ class Director:
         edits += self._music_timing(rest_lower)
         edits += self._original_audio(rest_lower)
         edits += self._ducking(rest_lower)
+        if not any(e.name in ("set_music_volume", "set_ducking") for e in edits):
+            edits += self._balance(rest_lower)
         if title:
             edits.append(title)
         edits += self._trim(rest_lower, ctx)
@@ -219,22 +170,27 @@ class Director:
     def _music(self, text: str, lower: str, ctx: Context) -> list[Edit]:
         regenerate = re.search(r"regenerate|another (?:one|version|track|take)|try (?:again|another)|"
                                r"different (?:one|version|track|music)|new version|重新生成|再来一[个首]|换一首", lower)
-        genre = _pick(lower, GENRE_WORDS)
-        mood = _pick(lower, MOOD_WORDS)
+        genre = pick(lower, GENRE_WORDS)
+        mood = pick(lower, MOOD_WORDS)
+        pace = tempo(lower)
         bpm = re.search(r"(\d{2,3})\s*bpm", lower)
         match_video = bool(_MATCH_VIDEO.search(lower))
-        music_words = bool(_MUSIC_WORDS.search(lower))
+        music_words = bool(MUSIC_WORDS.search(lower))
         args: dict[str, Any] = {}
-        if genre and not (genre == "piano" and re.search(r"\badd (?:some )?piano|加(?:点|入)?钢琴", lower)):
+        # "add piano" to a piece is an instrument; "add piano music" is the genre
+        if genre and not (genre == "piano" and re.search(
+                r"\badd (?:some |a )?piano\b(?!\s+(?:music|piece|track|only))|加(?:点|入)?钢琴(?!曲)", lower)):
             args["genre"] = genre
         if mood:
             args["mood"] = mood
         if bpm:
             args["bpm"] = float(bpm.group(1))
-        elif re.search(r"\bfaster\b|speed (?:it|the music) up|快一点|加快", lower) and ctx.has_music:
+        elif re.search(r"\bfaster\b|speed (?:it|the music) up|(?<![欢轻愉明畅凉痛爽])快一点|加快", lower) and ctx.has_music:
             args["tempo_scale"] = 1.15
         elif re.search(r"\bslower\b|slow (?:it|the music) down|慢一点|放慢", lower) and ctx.has_music:
             args["tempo_scale"] = 0.87
+        elif pace:
+            args["tempo"] = pace
         key = re.search(r"\bin ([a-g](?:#|♯|b|♭)?)\s*(major|minor|maj|min|m)?\b", lower)
         if key and music_words:
             mode = key.group(2) or ""
@@ -251,6 +207,7 @@ class Director:
         remove = [name for name, words in INSTRUMENTS.items()
                   if re.search(rf"\b(?:no|without|remove|drop|lose|mute|cut)\s+(?:the\s+)?(?:{'|'.join(map(re.escape, words))})\b",
                                lower) or any(f"不要{w}" in lower or f"去掉{w}" in lower for w in words if _CJK.search(w))]
+        add = [a for a in add if a != args.get("genre")]  # "add piano music" names the genre, not a part
         if add:
             args["add"] = add
         if remove:
@@ -282,14 +239,21 @@ class Director:
             if re.search(r"visuali[sz]er|video|mp4|1080p|可视化|视频", lower):
                 args["visualizer"] = True
 
-        creating = re.search(r"\b(?:add|generate|create|make|compose|put|give|want|need|use|replace|swap|new|"
-                             r"different|score)\b|添加|加|生成|制作|来|换|配", lower)
+        creating = re.search(r"\b(?:add|generate|create|make|compose|put|give|want|wants|need|needs|use|replace|"
+                             r"swap|new|different|score|play|pick|choose|find|would like)\b|"
+                             r"添加|加|生成|制作|来|换|配|想要|需要|用|选|整", lower)
         if regenerate and (ctx.has_music or args or music_words):
             return [Edit("regenerate_music", {k: v for k, v in args.items() if k != "match_video"})]
         if ctx.audio_uploads and music_words and re.search(
                 r"\b(?:my|uploaded|this)\s+(?:own\s+)?(?:track|song|audio|music|mp3|wav)\b|我的(?:音乐|歌)", lower):
             return [Edit("use_uploaded_music", {"index": len(ctx.audio_uploads) - 1})]
-        if ctx.has_music and not (creating and (music_words or genre)):
+        # "make the music louder" is about the piece playing; "add some music" asks for a new one
+        the_piece = re.search(r"\b(?:the|this|that|my|our|current|existing)\s+(?:background\s+)?(?:music|bgm|"
+                              r"soundtrack|track|song|tune|score|melody|piece)\b|(?:这首|这段|现在的|当前的)(?:音乐|配乐|曲子|歌)|"
+                              r"把(?:背景)?(?:音乐|配乐)", lower)
+        replacing = re.search(r"\b(?:replace|swap|switch|change)\b|换|替换", lower)
+        new_piece = creating and ("genre" in args or replacing or (music_words and not the_piece))
+        if ctx.has_music and not new_piece:
             # "more epic", "no drums", "at 90 bpm": change the current piece, keep its seed
             return [Edit("update_music", args)] if args else []
         if not args and not (music_words and creating):
@@ -327,7 +291,9 @@ class Director:
     def _fades(self, lower: str) -> list[Edit]:
         args: dict[str, int] = {}
         both = re.search(r"fade (?:it )?in and (?:fade )?out|fade in/out|淡入淡出", lower)
-        for kind, pattern in (("fade_in_ms", r"fade[- ]?in|淡入"), ("fade_out_ms", r"fade[- ]?out|淡出")):
+        piece = r"(?:the\s+)?(?:music|bgm|track|song|it)"
+        for kind, pattern in (("fade_in_ms", rf"fade[- ]?in|fade\s+{piece}\s+in\b|淡入"),
+                              ("fade_out_ms", rf"fade[- ]?out|fade\s+{piece}\s+out\b|淡出")):
             m = re.search(rf"(?:{pattern})(?:\s+(?:over|of|for|in))?\s*{_TIME}", lower)
             if m:
                 args[kind] = _time_from_match(_TIME_RX.search(m.group(0)))
@@ -364,6 +330,14 @@ class Director:
         if re.search(r"\bduck(?:ing)?\b|lower (?:the )?music (?:under|when|during) (?:the )?(?:voice|speech|talking)|"
                      r"说话时降低", lower):
             return [Edit("set_ducking", {"enabled": True})]
+        return []
+
+    def _balance(self, lower: str) -> list[Edit]:
+        """"balance out the voice and the music": the music sits under the voice and ducks."""
+        if re.search(r"\bbalance\b[^.!?]{0,40}\b(?:voice|voices|speech|narration|narrator|dialog|dialogue|vocals?|"
+                     r"talking|speaker)\b|\b(?:voice|speech|narration|dialog|dialogue)\b[^.!?]{0,30}\bbalance|"
+                     r"平衡[^。！？]{0,10}(?:人声|说话|旁白|解说|对白)|(?:人声|旁白|解说|对白)[^。！？]{0,10}平衡", lower):
+            return [Edit("balance_levels", {})]
         return []
 
     # ------------------------------------------------------------------ title

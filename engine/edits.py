@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.director import Edit
+from engine.tempo import apply_tempo
 from protocol.draft import AUDIO, TEXT, VIDEO, as_volume
 
 ASPECTS = {"16:9": (1920, 1080), "9:16": (1080, 1920), "1:1": (1080, 1080), "4:5": (1080, 1350)}
@@ -22,6 +23,7 @@ GENRE_NAMES = {"lofi": "Lo-fi", "cinematic": "Cinematic", "corporate": "Corporat
                "ambient": "Ambient", "acoustic": "Acoustic folk", "electronic": "Electronic", "hiphop": "Hip-hop",
                "piano": "Solo piano", "auto": "Matched to your video"}
 DEFAULT_TITLE_MS = 3000
+SPEECH_LEVEL = 0.35  # music volume under a voice: the words stay clear over the whole mix
 MAX_UNDO = 20
 
 
@@ -189,6 +191,7 @@ class Editor:
     def _add_background_music(self, **brief: Any) -> Result:
         duration = brief.pop("duration_ms", None)
         visualizer = brief.pop("visualizer", False)
+        apply_tempo(brief, brief.pop("tempo", None) or "")
         existing = track(self.draft, AUDIO)
         replaced = existing is not None
         volume = None
@@ -222,7 +225,7 @@ class Editor:
         analyses = self.state.get("video_analyses", {})
         sources = [analyses.get(s.get("src"), {}) for s in video.get("sg", [])]
         if any(a.get("speech") for a in sources):
-            return 0.35
+            return SPEECH_LEVEL
         if any(a.get("has_audio") for a in sources):
             return 0.5
         return 0.9
@@ -235,6 +238,7 @@ class Editor:
         if "tempo_scale" in changes:
             bpm = float(resolved.get("bpm") or brief.get("bpm") or 100)
             brief["bpm"] = round(bpm * changes.pop("tempo_scale"), 1)
+        pace = changes.pop("tempo", None)
         for key in ("add", "remove"):
             if key in changes:
                 merged = [x for x in brief.get(key, []) if x not in changes[key]] + list(changes.pop(key))
@@ -242,8 +246,11 @@ class Editor:
                 brief[other] = [x for x in brief.get(other, []) if x not in merged]
                 brief[key] = merged
         brief.update(changes)
-        if "genre" in changes:
-            music["m"]["name"] = GENRE_NAMES.get(changes["genre"], changes["genre"].title())
+        if pace and "bpm" not in changes:
+            brief.pop("bpm", None)  # a new tempo word replaces the old tempo
+            apply_tempo(brief, pace, genre=resolved.get("genre"))
+        if brief.get("genre", "auto") != "auto":
+            music["m"]["name"] = GENRE_NAMES.get(brief["genre"], brief["genre"].title())
         return Result("update_music", {"changes": changed, "brief": dict(brief)})
 
     def _regenerate_music(self, **changes: Any) -> Result:
@@ -251,7 +258,11 @@ class Editor:
         if music is None or music["m"].get("kind") != "bgm":
             return self._add_background_music(**changes)
         brief = music["m"]["music"]["brief"]
+        pace = changes.pop("tempo", None)
         brief.update({k: v for k, v in changes.items() if k not in ("duration_ms", "visualizer")})
+        if pace and "bpm" not in changes:
+            brief.pop("bpm", None)
+            apply_tempo(brief, pace, genre=music["m"]["music"].get("resolved", {}).get("genre"))
         brief["seed"] = music_seed(self.session["session_id"], len(self.session.get("history", [])) + 7919)
         return Result("regenerate_music", {"seed": brief["seed"]})
 
@@ -278,6 +289,14 @@ class Editor:
         music["m"]["volume"] = after
         music["m"]["volume_set"] = True
         return Result("set_music_volume", {"before": before, "after": after})
+
+    def _balance_levels(self) -> Result:
+        """Music under the voice: the level a speaking video gets by default, and ducking on."""
+        music = self._music_track()
+        before = as_volume(music["m"].get("volume")) or 1.0
+        after = min(before, SPEECH_LEVEL)
+        music["m"].update({"volume": after, "volume_set": True, "duck": True})
+        return Result("balance_levels", {"before": before, "after": after})
 
     def _set_music_fades(self, fade_in_ms: int | None = None, fade_out_ms: int | None = None) -> Result:
         music = self._music_track()

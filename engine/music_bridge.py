@@ -2,7 +2,7 @@
 
 The draft stores the music request as JSON (genre, mood, bpm… and a seed); the composer
 takes typed values. This is the one place that converts, writes the cached WAV, and
-returns the facts a reply and the draft record (genre, bpm, key, sections, fitted cuts).
+returns the facts a reply and the draft record (genre, bpm, key, sections, fills).
 """
 from __future__ import annotations
 
@@ -46,10 +46,6 @@ def compose_to_wav(brief: dict[str, Any], cues: dict[str, Any], path: Path,
     path.parent.mkdir(parents=True, exist_ok=True)
     write_wav(path, music.audio, SAMPLE_RATE)
     facts = dict(music.describe())
-    beat = 60.0 / float(facts.get("bpm") or 120)
-    marks = [s[1] for s in facts.get("sections", [])[1:]] + list(facts.get("fills", []))
-    facts["fitted_cuts"] = sum(1 for cut in cues.get("cuts", []) if any(abs(cut - m) <= beat for m in marks))
-    facts["cuts"] = len(cues.get("cuts", []))
     genre = GENRE_NAMES.get(str(facts.get("genre")), str(facts.get("genre", "Music")).title())
     facts["name"] = f"{genre} · {facts.get('mood', '')} · {float(facts.get('bpm') or 0):.0f} BPM"
     return facts

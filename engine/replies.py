@@ -14,14 +14,16 @@ from engine.edits import GENRE_NAMES, Result
 
 CAPABILITIES_EN = (
     "I can: add or replace background music (lo-fi, cinematic, corporate, upbeat, ambient, acoustic, "
-    "electronic, hip-hop, piano; moods like calm, happy, epic, tense, sad; a tempo such as \"at 90 bpm\"; or "
-    "\"music that matches the mood and length of my video\"), change its volume (\"35%\", \"quieter\"), fades, "
-    "start and end times, instruments (\"no drums\", \"add piano\") and energy (\"start calm, build to the end\"); "
-    "mute or keep the original audio and duck the music under speech; master to -14 LUFS for streaming; add a title (\"add a title 'Launch Day' "
-    "for 3 seconds at the top\"); trim the video; switch to 16:9, 9:16 or 1:1; remove a track; undo.")
+    "electronic, hip-hop, piano; moods like calm, happy, epic, tense, sad; a tempo such as \"at 90 bpm\" or "
+    "\"fast-paced\"; or \"music that matches the mood and length of my video\"), change its volume (\"35%\", "
+    "\"quieter\"), fades, start and end times, instruments (\"no drums\", \"add piano\") and energy (\"start calm, "
+    "build to the end\"); mute or keep the original audio, balance the voice and the music, duck the music under "
+    "speech; master to -14 LUFS for streaming; add a title (\"add a title 'Launch Day' for 3 seconds at the "
+    "top\"); trim the video; switch to 16:9, 9:16 or 1:1; remove a track; undo.")
 CAPABILITIES_ZH = (
     "我可以：添加或更换背景音乐（Lo-fi、电影感、企业、动感、氛围、原声民谣、电子、嘻哈、钢琴；舒缓、欢快、史诗、紧张、伤感等情绪；"
-    "或“匹配视频情绪和长度的音乐”），调整音量（“30%”“小一点”）、淡入淡出、起止时间；静音或保留原声；添加标题；剪辑视频；"
+    "快节奏、慢节奏等速度；或“匹配视频情绪和长度的音乐”），调整音量（“30%”“小一点”）、淡入淡出、起止时间；静音或保留原声、"
+    "平衡人声和音乐；添加标题；剪辑视频；"
     "切换 16:9、9:16、1:1 画幅；删除轨道；撤销。")
 
 
@@ -29,21 +31,57 @@ def _s(seconds: float) -> str:
     return f"{seconds:g}s"
 
 
+def _times(times: list[float], zh: bool, limit: int = 6) -> str:
+    """"3.1s, 9.8s and 16s" — the first ``limit``, then how many more."""
+    shown = [f"{t:g} 秒" if zh else f"{t:g}s" for t in times[:limit]]
+    more = len(times) - len(shown)
+    if zh:
+        return "、".join(shown) + (f" 等 {len(times)} 处" if more else "")
+    if more:
+        return ", ".join(shown) + f" and {more} more"
+    return ", ".join(shown[:-1]) + " and " + shown[-1] if len(shown) > 1 else shown[0]
+
+
+def _cuts_clause(sync: dict[str, Any] | None, zh: bool) -> str:
+    """What the music does at the video's cuts — only what ``engine.cut_sync`` counted."""
+    if not sync or not sync.get("cuts"):
+        return ""
+    sections, fills = sync.get("sections") or [], sync.get("fills") or []
+    marked = len(sections) + len(fills)
+    if not marked:
+        return ""
+    if zh:
+        parts = ([f"段落转换：{_times(sections, zh)}"] if sections else []) + (
+            [f"过门：{_times(fills, zh)}"] if fills else [])
+        return f"，视频的 {sync['cuts']} 个镜头切换中有 {marked} 个有音乐呼应（{'；'.join(parts)}）"
+    parts = ([f"section change{'s' if len(sections) > 1 else ''} at {_times(sections, zh)}"] if sections else []) + (
+        [f"fill{'s' if len(fills) > 1 else ''} at {_times(fills, zh)}"] if fills else [])
+    cuts = sync["cuts"]
+    return f", marking {marked} of your {cuts} scene cut{'s' if cuts > 1 else ''} ({'; '.join(parts)})"
+
+
+GENRE_NAMES_ZH = {"lofi": "Lo-fi", "cinematic": "电影感配乐", "corporate": "企业宣传风", "upbeat": "动感流行",
+                  "ambient": "氛围音乐", "acoustic": "原声民谣", "electronic": "电子音乐", "hiphop": "嘻哈",
+                  "piano": "钢琴独奏"}
+MOOD_NAMES_ZH = {"calm": "舒缓", "happy": "欢快", "epic": "史诗", "tense": "紧张", "sad": "伤感", "dreamy": "梦幻",
+                 "energetic": "活力", "romantic": "浪漫", "mysterious": "神秘"}
+
+
 def _music_line(resolved: dict[str, Any], zh: bool) -> str:
     genre = GENRE_NAMES.get(resolved.get("genre", ""), resolved.get("genre", "music"))
     sections = resolved.get("sections") or []
-    cuts = resolved.get("fitted_cuts")
+    cuts = _cuts_clause(resolved.get("cut_sync"), zh)
     if zh:
-        text = (f"{genre}（{resolved.get('mood', '')}，{resolved.get('bpm', 0):.0f} BPM，{resolved.get('key', '')}），"
+        genre = GENRE_NAMES_ZH.get(resolved.get("genre", ""), genre)
+        mood = MOOD_NAMES_ZH.get(resolved.get("mood", ""), resolved.get("mood", ""))
+        text = (f"{genre}（{mood}，{resolved.get('bpm', 0):.0f} BPM，{resolved.get('key', '')}），"
                 f"时长 {resolved.get('duration_s', 0):g} 秒，共 {len(sections)} 段")
-        if cuts:
-            text += f"，段落与视频的 {cuts} 个转场对齐"
-        return text + "，结尾落在最后一帧"
+        return text + cuts + "，结尾落在最后一帧"
+    count = len(sections)
     text = (f"a {resolved.get('mood', '')} {genre.lower()} piece at {resolved.get('bpm', 0):.0f} BPM in "
-            f"{resolved.get('key', '')}, {resolved.get('duration_s', 0):g}s long in {len(sections)} sections")
-    if cuts:
-        text += f", with its section changes on {cuts} of your scene cuts"
-    return text + ", ending on the last frame"
+            f"{resolved.get('key', '')}, {resolved.get('duration_s', 0):g}s long in {count} "
+            f"section{'s' if count != 1 else ''}")
+    return text + cuts + ", ending on the last frame"
 
 
 def describe(result: Result, zh: bool, music: dict[str, Any] | None) -> str:
@@ -69,6 +107,12 @@ def describe(result: Result, zh: bool, music: dict[str, Any] | None) -> str:
         music = name == "set_music_volume"
         what = ("音乐音量" if music else "原声音量") if zh else ("Music volume" if music else "Original audio volume")
         return f"{what}：{before}% → {after}%。" if zh else f"{what}: {before}% → {after}%."
+    if name == "balance_levels":
+        before, after = round(f["before"] * 100), round(f["after"] * 100)
+        if zh:
+            return f"已平衡人声和音乐：音乐音量 {before}% → {after}%，有人说话时自动压低。"
+        return (f"Balanced the voice and the music: music volume {before}% → {after}%, and it ducks "
+                "whenever someone speaks.")
     if name == "set_music_fades":
         return (f"淡入 {_s(f['fade_in'])}，淡出 {_s(f['fade_out'])}。" if zh
                 else f"Fade-in {_s(f['fade_in'])}, fade-out {_s(f['fade_out'])}.")
@@ -122,6 +166,10 @@ def closing(zh: bool, has_timeline: bool) -> str:
 def answer(question: str, zh: bool) -> str:
     if question == "capabilities":
         return CAPABILITIES_ZH if zh else CAPABILITIES_EN
+    if question == "empty":
+        return (f"想让我为视频做点什么？比如“配上匹配视频情绪和长度的背景音乐”。{CAPABILITIES_ZH}" if zh else
+                "What would you like me to do with your video? For example, \"generate background music that "
+                f"matches the mood and length of my video\". {CAPABILITIES_EN}")
     if question == "timeline":
         return ("打开时间线面板即可查看所有轨道：视频、音乐和标题。" if zh
                 else "Open the timeline panel to review all your tracks — video, music and titles side by side.")

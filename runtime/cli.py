@@ -13,8 +13,9 @@ import os
 import sys
 from typing import Callable, Sequence
 
+from runtime.job import DEFAULT_REQUEST as DEFAULT_PROMPT
+
 EXIT_USAGE = 2
-DEFAULT_PROMPT = "generate background music that matches the mood and length of my video"
 
 
 class UserError(Exception):

@@ -17,6 +17,7 @@ from typing import Any
 
 from protocol.scripts import HAN as _CJK
 from runtime.gui import GuiTranslator
+from runtime.job import job_steps
 from runtime.router import Route, Router
 from runtime.skillfile import Action, GuiAction
 from skill import errors
@@ -100,10 +101,7 @@ class Conversation:
         self._note_language(text)
         route = self.router.route(text, list(attachments))
         report.route = route
-        steps = list(route.steps)
-        if self.auto_export and not any(s.action is Action.EXPORT for s in steps) and any(
-                s.action in (Action.CHAT, Action.UPLOAD) for s in steps):
-            steps.append(Route(action=Action.EXPORT, reason="the job ends with an export"))
+        steps = job_steps(route.steps) if self.auto_export else list(route.steps)
         wants_export = any(s.action is Action.EXPORT for s in steps)
         for step in steps:
             try:

@@ -601,7 +601,7 @@ def conversation(doc: Document) -> Conversation:
         if re.search(r"try saying", para.text, re.I):
             following = [lst for lst in doc.lists if lst.line > para.line]
             if following:
-                examples = [q for item in following[0].items for q in quoted(item)]
+                examples = _whole_examples([q for item in following[0].items for q in quoted(item)], doc)
             break
     connecting = _first(r"(?:status like|let the user know briefly:)\s*[\"“]([^\"”]+)[\"”]", text)
     ready = _first(r"tell the user you're ready|then proceed", text)
@@ -619,6 +619,29 @@ def conversation(doc: Document) -> Conversation:
         track_labels=labels,
         summary_example=example,
     )
+
+
+# An example cut off mid-sentence ends in a word or mark that cannot end one
+# ("generate background music that matches the").
+_DANGLING = re.compile(
+    r"(?:\b(?:the|a|an|my|your|our|their|its|his|her|this|that|these|those|of|to|for|with|and|or|but|in|on|at|by|"
+    r"from|into|as|than|about|like|is|are|be)|[,:;\-–—…]|\.\.\.|[的和与或把给在对让将])\s*$", re.I)
+
+
+def _whole_examples(examples: list[str], doc: Document) -> list[str]:
+    """The "Try saying" examples, each whole: a cut-off one is completed from the document's own
+    longer wording of it (the seed's third example is finished in its Tips), or left out."""
+    whole: list[str] = []
+    for example in examples:
+        if not _DANGLING.search(example):
+            whole.append(example)
+            continue
+        stem = example.rstrip(" .…,:;-–—").lower()
+        longer = [q for q in quoted(doc.all_text)
+                  if q.lower().startswith(stem + " ") and not _DANGLING.search(q)]
+        if longer:
+            whole.append(min(longer, key=len))
+    return whole
 
 
 def _track_labels(doc: Document) -> tuple[dict[int, str], str | None]:

@@ -15,6 +15,9 @@ only decides how to match them. The rules, in order:
    export?", "如何导出" do not trigger the action: the words fall through to the
    fallback row (the backend answers questions and takes instructions). A request
    phrased as a question ("can you export it?") still triggers it.
+   **Nor when the keyword means something else in its clause** (``runtime.intent``): a thing
+   in the video ("the credits roll at the end needs music"), the subject of a remark ("upload
+   speed was slow"), the verb of an edit ("balance out the voice and the music").
 4. **Several actions in one sentence.** The text is split into clauses at "and", "then",
    ",", "然后"…; each clause is routed; consecutive chat clauses are merged. The first
    step is the route; the rest follow in order ("add music and then export" → Chat,
@@ -37,9 +40,12 @@ from typing import Iterable, Sequence
 from urllib.parse import urlparse
 
 from protocol.scripts import UNSPACED as _CJK
+from runtime.intent import not_a_request
 from runtime.skillfile import Action, RouteRule, Skill
 
 SCAN_LIMIT = 4000
+# Actions that tell the user something: their keywords are nouns ("credits", "status").
+_REPORTS = frozenset({Action.CREDITS, Action.STATE})
 
 _QUOTED_SPAN = re.compile(r"\"[^\"]*\"|“[^”]*”|「[^」]*」|'[^'\n]{2,}'(?!\w)|‘[^’]*’")
 _CLAUSE_SPLIT = re.compile(
@@ -171,6 +177,8 @@ class Router:
         for rule, keyword, pattern in self._patterns:
             for m in pattern.finditer(searchable):
                 why = _refusal(searchable[: m.start()], keyword)
+                if why is None and rule.action is not Action.CHAT:
+                    why = not_a_request(searchable, m.start(), m.end(), keyword, reports=rule.action in _REPORTS)
                 if why:
                     refused.append(f"'{keyword}' is {why}")
                     continue
@@ -234,7 +242,7 @@ class Router:
 
 
 _INTERJECTIONS = {"ok", "okay", "yes", "yeah", "yep", "sure", "great", "good", "nice", "cool", "perfect",
-                  "thanks", "thank", "you", "please", "now", "so", "alright", "right", "fine", "done",
+                  "thanks", "thank", "you", "please", "now", "so", "alright", "right", "fine", "done", "go", "ahead",
                   "好", "好的", "行", "可以", "谢谢", "嗯", "现在"}
 
 

@@ -61,6 +61,20 @@ CASES = [
      [("add_background_music", {"genre": "upbeat", "duration_ms": 30000})]),
     (CLIPS, "merge these clips", [("merge_clips", {})]),
     (CLIPS, "use the second video", [("use_media", {"index": 1})]),
+    # edits whose words are also routing keywords (issue #11): the edit is read, not lost
+    (MUSIC, "balance out the voice and the music", [("balance_levels", {})]),
+    (MUSIC, "平衡一下人声和音乐", [("balance_levels", {})]),
+    (VIDEO, "the credits roll at the end needs music", [("add_background_music", {})]),
+    (VIDEO, "status quo is boring, make it epic", [("add_background_music", {"mood": "epic"})]),
+    (VIDEO, "upload speed was slow, anyway add piano music", [("add_background_music", {"genre": "piano"})]),
+    (MUSIC, "fade the music out before the credits", [("set_music_fades", {"fade_out_ms": 2000})]),
+    (MUSIC, "the end credits need something calmer", [("update_music", {"mood": "calm"})]),
+    (MUSIC, "the download took forever, make the music louder", [("set_music_volume", {"scale": 1.4})]),
+    # the piece playing is changed, not replaced; a new piece is asked for with "add some…"/"换"
+    (MUSIC, "make the music louder", [("set_music_volume", {"scale": 1.4})]),
+    (MUSIC, "这段音乐加点鼓", [("update_music", {"add": ["drums"]})]),
+    (MUSIC, "add some jazz", [("add_background_music", {"genre": "lofi"})]),
+    (MUSIC, "replace the music with something calmer", [("add_background_music", {"mood": "calm"})]),
     # Chinese
     (VIDEO, "添加舒缓的背景音乐，音量30%", [("add_background_music", {"mood": "calm"}),
                                     ("set_music_volume", {"volume": 0.3})]),
@@ -117,3 +131,22 @@ def test_times(text: str, ms: int) -> None:
 def test_title_quotes_keep_inner_quotes_and_apostrophes() -> None:
     found = quoted_text('add a title "He said "hi": it\'s 100%" for 2 seconds')
     assert found is not None and found[0] == 'He said "hi": it\'s 100%'
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n\t"])
+def test_an_empty_message_is_asked_about_not_refused(text: str) -> None:
+    plan = Director().plan(text, VIDEO)
+    assert not plan.edits and plan.question == "empty" and plan.unknown is None
+
+
+def test_balance_puts_the_music_under_the_voice_and_ducks_it() -> None:
+    from engine.edits import SPEECH_LEVEL, Editor
+
+    session = {"session_id": "s", "state": {"video_infos": []}, "history": []}
+    editor = Editor(session)
+    editor.apply(Director().plan("add lo-fi music", VIDEO).edits[0])
+    music = session["state"]["draft"]["t"][-1]
+    music["m"].update({"volume": 0.9, "duck": False})
+    result = editor.apply(Director().plan("balance out the voice and the music", MUSIC).edits[0])
+    assert result.facts == {"before": 0.9, "after": SPEECH_LEVEL}
+    assert music["m"]["volume"] == SPEECH_LEVEL and music["m"]["duck"] is True
