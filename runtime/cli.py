@@ -86,6 +86,11 @@ def build_parser() -> argparse.ArgumentParser:
     test.add_argument("--skill", metavar="PATH", default=argparse.SUPPRESS, help="SKILL.md for --record")
     test.set_defaults(handler=_test)
 
+    link = sub.add_parser("install", help="put the ai-music command on your PATH (a link in ~/.local/bin)")
+    link.add_argument("--bin-dir", metavar="DIR", help="where to put the link (default: $XDG_BIN_HOME or ~/.local/bin)")
+    link.add_argument("--force", action="store_true", help="replace an ai-music there that is not this one")
+    link.set_defaults(handler=_install)
+
     mcp = sub.add_parser("mcp", help="MCP server on stdio (Claude Desktop, Claude Code, Cursor…)")
     _common(mcp)
     mcp.set_defaults(handler=_mcp)
@@ -312,18 +317,44 @@ def _test(args: argparse.Namespace) -> int:
 
 def _skill_install(args: argparse.Namespace) -> int:
     from runtime.attribution import platform
-    from runtime.install import InstallError, install
+    from runtime.install import InstallError, install, resolve_command
     from runtime.skillfile import load_skill
 
     skill = _load(args)
+    found = resolve_command()
     try:
-        done = install(skill, args.target, args.dir, args.force)
+        done = install(skill, args.target, args.dir, args.force, command=found.command)
     except InstallError as exc:
         raise UserError(str(exc)) from None
     installed = load_skill(done.path / "SKILL.md", cache=False)
     verb = "updated" if done.updated else "installed"
     print(f"{verb} {skill.name} {skill.frontmatter.version or ''} for {args.target}: {done.path}")
     print(f"files: {', '.join(done.files)}; X-Skill-Platform there: {platform(installed)}")
+    if found.on_path:
+        print(f"ai-music on PATH: {found.on_path}")
+    else:
+        print(f"ai-music is not on PATH; the installed SKILL.md runs {done.command}")
+        print(f"put it on PATH with '{done.command} install' (OpenClaw shows the skill only then)")
+    return 0
+
+
+def _install(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from runtime.install import InstallError, link_command
+
+    try:
+        linked = link_command(Path(args.bin_dir) if args.bin_dir else None, args.force)
+    except (InstallError, OSError) as exc:
+        raise UserError(str(exc)) from None
+    verb = "linked" if linked.changed else "already linked"
+    print(f"{verb}: {linked.link} -> {linked.target}")
+    if linked.on_path:
+        print("ai-music is on your PATH now; next: ai-music skill install --target openclaw|claude|cursor|codex")
+    else:
+        folder = linked.link.parent
+        print(f"{folder} is not on your PATH; add it (then open a new shell):")
+        print(f"  echo 'export PATH=\"{folder}:$PATH\"' >> ~/.profile")
     return 0
 
 
