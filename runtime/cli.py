@@ -93,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     mcp = sub.add_parser("mcp", help="MCP server on stdio (Claude Desktop, Claude Code, Cursor…)")
     _common(mcp)
+    mcp.add_argument("--print-config", choices=("json", "claude"), metavar="json|claude",
+                     help="print the host configuration (absolute command; this shell's XDG_* state folders) "
+                          "instead of serving: json for Claude Desktop/Cursor, claude for 'claude mcp add'")
     mcp.set_defaults(handler=_mcp)
 
     skill = sub.add_parser("skill", help="inspect the SKILL.md")
@@ -349,7 +352,11 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _mcp(args: argparse.Namespace) -> int:
-    from runtime.mcp_server import serve
+    from runtime.mcp_server import host_config, serve
+
+    if args.print_config:
+        print(host_config(args.print_config))
+        return 0
 
     _load(args).require_runnable()
     return serve(_skill_path(args), getattr(args, "backend", None))
