@@ -191,7 +191,7 @@ def test_an_unwritable_destination_is_one_clear_line_and_the_render_is_kept(cli_
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where a folder should be")
     failed = run_cli("run", str(clip), "-o", str(blocker / "out.mp4"), env=cli_env)
-    assert failed.returncode == 1
+    assert failed.returncode == 3  # failed on this machine (docs/say.schema.json exit statuses)
     assert "could not save" in failed.stdout + failed.stderr and "Traceback" not in failed.stderr
     target = tmp_path / "out.mp4"
     again = run_cli("say", "export", "-o", str(target), env=cli_env)
