@@ -30,7 +30,7 @@ import shlex
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, AsyncIterator
+from typing import Annotated, Any, AsyncIterator, Literal
 
 import anyio
 import anyio.from_thread
@@ -135,10 +135,20 @@ class ChatReply(BaseModel):
     files: list[str] = Field(description="files written by this turn (an export asked for in words)")
 
 
+class TimelineTrack(BaseModel):
+    type: Literal["video", "audio", "text", "other"]
+    label: str = Field(description="the skill's word for the track (Video, BGM, Title)")
+    name: str | None = Field(description="the clip or music name; a title's text")
+    start_s: float | None
+    end_s: float | None
+    volume: float | None = Field(description="audio tracks: 0.35 = 35%")
+    muted: bool | None = Field(description="video tracks: original sound muted")
+    clips: int
+
+
 class StateReply(BaseModel):
     reply: str = Field(description="the timeline (one line per track) and the uploaded files")
-    timeline: list[dict[str, Any]] = Field(description="the tracks as data: type, label, name, start_s, end_s, "
-                                                       "volume, muted, clips")
+    timeline: list[TimelineTrack] = Field(description="the tracks as data")
     session_id: str | None = Field(description="the project session (the same one `ai-music say` continues)")
     state_dir: str = Field(description="where tokens and the session are kept")
 
@@ -298,7 +308,7 @@ def build(skill_path: str | None = None, backend: str | None = None) -> MCPServe
             return timeline(draft, shared.conn.skill.conversation.track_labels), \
                 session.session_id if session else None
         tracks, session_id = await anyio.to_thread.run_sync(read)
-        return StateReply(reply=report["reply"], timeline=tracks, session_id=session_id, state_dir=str(config_dir()))
+        return StateReply(reply=report["reply"], timeline=[TimelineTrack(**t) for t in tracks], session_id=session_id, state_dir=str(config_dir()))
 
     async def credits(ctx: Context) -> CreditsReply:
         """The credit balance: available, frozen (reserved for edits in progress), total.

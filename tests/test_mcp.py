@@ -103,6 +103,9 @@ def test_tools_describe_themselves() -> None:
         for name, prop in tool.input_schema.get("properties", {}).items():
             assert prop.get("description"), f"{tool.name}.{name} has no description"
         assert tool.output_schema and tool.output_schema.get("properties"), tool.name  # not an open object
+    state = next(t for t in tools if t.name == "state")
+    track = state.output_schema["$defs"]["TimelineTrack"]
+    assert {"type", "label", "start_s", "end_s", "volume"} <= set(track["required"])
     made = next(t for t in tools if t.name == "make_music_video")
     assert set(made.output_schema["required"]) == {"path", "reply", "link"}
 
