@@ -28,6 +28,7 @@ HUMANIZE_S = 0.004           # onset jitter (std); drums use 0.6x
 HUMANIZE_MAX_S = 0.010
 VELOCITY_JITTER = 0.06
 STRUM_S = 0.012              # gap between strings in a strum
+DRUM_TAKES = 4               # renderings per drum piece and layer, cycled: no two hits in a row alike
 
 THREADS = 2                  # stems render in parallel (two cores); mixdown holds this many stem buffers
 

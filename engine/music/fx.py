@@ -11,7 +11,7 @@ import numpy as np
 from scipy import signal
 
 from .cache import read_only
-from .drumkit import hit
+from .drumkit import sampled_hit
 from .textures import IMPACT, REVERSE, RISER
 
 
@@ -21,15 +21,15 @@ def effect(code: int, n: int, sr: int) -> np.ndarray:
     t = np.linspace(0.0, 1.0, n, endpoint=False)
     rng = np.random.default_rng(code * 1000 + 7)
     if code == IMPACT:
-        boom = hit("cinematic", "boom", 2, sr)
-        crash = hit("cinematic", "crash", 2, sr)
+        boom = sampled_hit("cinematic", 35, 1.0, 0, sr).mean(axis=0)
+        crash = sampled_hit("cinematic", 49, 1.0, 0, sr).mean(axis=0)
         m = max(len(boom), len(crash))
         x = np.zeros(m, dtype=np.float32)
         x[:len(boom)] += boom
         x[:len(crash)] += 0.5 * crash
         return read_only(x / np.abs(x).max())
     if code == REVERSE:
-        crash = hit("pop", "crash", 1, sr)[: n][::-1]
+        crash = sampled_hit("pop", 49, 0.7, 0, sr).mean(axis=0)[: n][::-1]
         x = np.zeros(n, dtype=np.float32)
         x[n - len(crash):] = crash
         return read_only(x * np.minimum(1.0, (n - np.arange(n)) / (0.005 * sr)).astype(np.float32))

@@ -1,0 +1,186 @@
+"""Play one note of a recorded instrument: pitch-shifted, looped, drifting, in stereo.
+
+A note reads its region(s) through a moving read position: the ratio of rates, the
+interval to the recorded root, and a pitch curve in cents that players never hold still
+(slow drift, plus vibrato on instruments that use it). Mono recordings of ensembles
+(choir, pads) play as two voices with their own drift, one per side: the width comes
+from the performance, not from a panner.
+
+Rendered CHUNK samples at a time with the read position carried over, so a long held
+note costs its own length in memory, not several float64 temporaries of it.
+"""
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from . import sample_bank
+from .cache import read_only
+from .stream import chunks
+
+_STEP = 64                                  # pitch curve control rate: one value per this many samples
+
+
+@dataclass(frozen=True)
+class Voicing:
+    """How we play a sampled instrument (the font gives the recordings, this the performance)."""
+
+    source: str                 # instrument in the sample bank
+    attack: float = 0.002       # extra fade-in (s) on top of the recording's own attack
+    drift_cents: float = 3.0    # slow pitch wander, peak
+    vibrato_cents: float = 0.0
+    vibrato_hz: float = 5.0
+    vibrato_delay: float = 0.35
+    ensemble: bool = False      # mono recording: left and right are two drifting players
+    max_s: float = 0.0          # decaying sounds: never rendered longer (0 = as long as held)
+    release: float = 0.25
+    vel_lo: int = 45            # MIDI velocity at velocity 0 .. at velocity 1
+    vel_hi: int = 112
+    takes: int = 3              # renderings cycled by repeated notes of one pitch (held sounds need fewer)
+
+
+def midi_velocity(v: Voicing, velocity: float) -> int:
+    return int(round(v.vel_lo + (v.vel_hi - v.vel_lo) * float(np.clip(velocity, 0.0, 1.0))))
+
+
+def layer_of(v: Voicing, velocity: float) -> int:
+    """Index of the kept velocity layer a note plays (notes of one layer share a rendering)."""
+    kept = sample_bank.instrument(v.source).velocities
+    m = midi_velocity(v, velocity)
+    return min(range(len(kept)), key=lambda i: abs(kept[i] - m))
+
+
+@lru_cache(maxsize=4096)
+def _take(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, float, float]:
+    """One take's random choices: drift rates, phases, weights; centre offset, vibrato rate and phase."""
+    rng = np.random.default_rng(seed)
+    rates, phases, weights = rng.uniform(0.08, 0.9, 3), rng.uniform(0.0, 2 * np.pi, 3), rng.uniform(0.5, 1.0, 3)
+    return (read_only(2 * np.pi * rates), read_only(phases), read_only(weights / weights.sum()),
+            float(rng.uniform(-0.4, 0.4)), float(rng.uniform(0.93, 1.07)), float(rng.uniform(0, 2 * np.pi)))
+
+
+def _cents(v: Voicing, t: np.ndarray, seed: int) -> np.ndarray:
+    """Pitch offset in cents at times ``t``: three slow sines (drift) and a delayed vibrato."""
+    omega, phases, weights, centre, vib_rate, vib_phase = _take(seed)
+    out = np.sin(np.multiply.outer(t, omega) + phases) @ (weights * v.drift_cents)
+    out += centre * v.drift_cents                     # each take sits a little off centre
+    if v.vibrato_cents:
+        rise = np.clip((t - v.vibrato_delay) / 0.5, 0.0, 1.0)
+        out += rise * v.vibrato_cents * np.sin(2 * np.pi * v.vibrato_hz * vib_rate * t + vib_phase)
+    return out
+
+
+def _positions(region: sample_bank.Region, pitch: float, v: Voicing, a: int, b: int, sr: int, seed: int,
+               start_pos: float) -> np.ndarray:
+    """Fractional read positions in the region for output samples a..b (float64).
+
+    The rate is held for _STEP samples at a time: a piecewise-linear phase.
+    """
+    base = region.rate / sr * 2.0 ** ((pitch - region.root) / 12.0)
+    m = -(-(b - a) // _STEP)
+    t = (a + _STEP * np.arange(m)) / sr
+    ratio = base * 2.0 ** (_cents(v, t, seed) / 1200.0)
+    first = np.empty(m)
+    first[0] = start_pos
+    np.cumsum(ratio[:-1] * _STEP, out=first[1:])
+    first[1:] += start_pos
+    pos = first[:, None] + ratio[:, None] * _RAMP[None, :]
+    return pos.reshape(-1)[: b - a]
+
+
+_RAMP = np.arange(_STEP, dtype=np.float64)
+
+
+def _wrap(pos: np.ndarray, region: sample_bank.Region) -> None:
+    """Fold positions past the loop end back into the loop, in place (positions only grow).
+
+    Long loops wrap a few times per chunk: subtract the loop length from each stretch past
+    the end (cheap). Short loops wrap thousands of times: one modulo for the whole tail.
+    """
+    if region.loop is None:
+        return
+    ls, le = region.loop
+    length = le - ls
+    k = int(np.searchsorted(pos, le))
+    if k >= pos.shape[0]:
+        return
+    if (pos[-1] - le) / length > 8:
+        tail = pos[k:]
+        tail -= ls
+        np.fmod(tail, length, out=tail)
+        tail += ls
+        return
+    while k < pos.shape[0]:
+        pos[k:] -= length
+        k += int(np.searchsorted(pos[k:], le))
+
+
+def _index(pos: np.ndarray, frames: int) -> tuple[np.ndarray, np.ndarray]:
+    i = pos.astype(np.int64)
+    np.minimum(i, frames - 2, out=i)
+    return i, (pos - i).astype(np.float32)
+
+
+def _read(x: np.ndarray, i: np.ndarray, f: np.ndarray) -> np.ndarray:
+    lo = x.take(i)
+    hi = x.take(i + 1)
+    hi -= lo
+    hi *= f
+    hi += lo
+    return hi
+
+
+def render(v: Voicing, pitch: float, velocity: float, n: int, sr: int, variant: int) -> np.ndarray:
+    """(2, n) float32: the note held for n samples (the caller adds the release)."""
+    if v.max_s:
+        n = min(n, int(v.max_s * sr))
+    out = np.zeros((2, n), dtype=np.float32)
+    regions = sample_bank.instrument(v.source).pick(int(round(pitch)), midi_velocity(v, velocity))
+    for k, region in enumerate(regions):
+        x = sample_bank.audio(region)
+        seeds = (_seed(v.source, pitch, variant, k, 0), _seed(v.source, pitch, variant, k, 1))
+        two = v.ensemble and not region.stereo
+        starts = [0.0, 0.0]
+        end = n if region.loop else min(n, _audible(region, pitch, sr))
+        for a, b in chunks(end):
+            for side in range(2 if two else 1):
+                pos = _positions(region, pitch, v, a, b, sr, seeds[side], starts[side])
+                step = float(pos[-1] - pos[-2]) if len(pos) > 1 else 0.0
+                _wrap(pos, region)
+                starts[side] = float(pos[-1]) + step
+                i, f = _index(pos, x.shape[1])
+                if region.stereo:
+                    out[0, a:b] += _read(x[0], i, f)
+                    out[1, a:b] += _read(x[1], i, f)
+                elif two:
+                    out[side, a:b] += _read(x[0], i, f)
+                else:
+                    wave = _read(x[0], i, f)
+                    out[0, a:b] += wave
+                    out[1, a:b] += wave
+    _shape(out, v, sr)
+    return out
+
+
+def _seed(*parts: object) -> int:
+    """A seed that is the same in every process (hash() of a str is not)."""
+    return zlib.crc32(repr(parts).encode())
+
+
+def _audible(region: sample_bank.Region, pitch: float, sr: int) -> int:
+    """Output samples until an unlooped recording runs out (allowing for drift up)."""
+    ratio = region.rate / sr * 2.0 ** ((pitch - region.root + 0.5) / 12.0)
+    return int((region.frames - 2) / ratio)
+
+
+def _shape(out: np.ndarray, v: Voicing, sr: int) -> None:
+    n = out.shape[1]
+    a = min(int(v.attack * sr), n)
+    if a > 1:
+        out[:, :a] *= np.sin(0.5 * np.pi * np.linspace(0.0, 1.0, a, dtype=np.float32)) ** 2
+    if v.max_s and n >= int(v.max_s * sr):                # capped: end without a click
+        m = min(n, int(0.1 * sr))
+        out[:, n - m:] *= np.linspace(1.0, 0.0, m, dtype=np.float32)
