@@ -12,7 +12,7 @@ from .brief import GENRES, INSTRUMENT_GROUPS, INTENSITIES, MOODS, STEMS, Brief, 
 from .composer import compose
 from .loudness import integrated_lufs, true_peak_dbtp
 from .mastering import master
-from .music import Music, make_music
+from .make import Music, make_music
 from .resolver import resolve
 from .score import ChordEvent, Note, Part, Score, Section
 from .synth import Rendered, synthesize
