@@ -12,15 +12,18 @@ from __future__ import annotations
 
 from collections import defaultdict, deque
 from concurrent.futures import Future, ThreadPoolExecutor
+import dataclasses
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
+from . import bus
 from . import constants as C
 from .brief import STEMS
 from .drumkit import PAN, PIECE_OF, sampled_hit
 from .fx import effect, vinyl_loop
-from .patches import PATCHES
+from .patches import PATCHES, Patch
 from .reverb import add_reverb
 from .score import Note, Part, Score
 from .stream import chunks
@@ -90,9 +93,11 @@ def _render_tonal(buf: np.ndarray, part: Part, notes: list[Note], sr: int, brigh
         if voicing is not None:
             loudest = max(group, key=lambda n: n.velocity).velocity
             wave = sample(voicing, pitch, loudest, length, sr, take)
-        else:
+        elif part.stem == "bass":                      # bass stays centred and mono
             mono = render(patch, pitch, layer, length, sr, brightness)
             wave = np.stack([mono, mono])
+        else:
+            wave = np.stack([render(p, pitch, layer, length, sr, brightness) for p in _players(patch)])
         for n in group:
             on = min(int(n.duration * sr), wave.shape[1])
             g = gain * n.velocity ** 1.6
@@ -103,6 +108,21 @@ def _render_tonal(buf: np.ndarray, part: Part, notes: list[Note], sr: int, brigh
             tail = wave[:, on:on + rel]
             if tail.shape[1]:
                 _add2(buf, start + on, tail * ramp[: tail.shape[1]], g * gl, g * gr)
+
+
+@lru_cache(maxsize=64)
+def _players(patch: Patch) -> tuple[Patch, Patch]:
+    """A synth part as two players, one per side: oscillators detuned apart, each with its own slow wobble.
+
+    Why: one waveform panned is mono however it is panned; two slightly different ones are
+    width that survives mono fold-down (their sum only beats gently).
+    """
+    def player(sign: float, rate: float) -> Patch:
+        oscs = tuple(dataclasses.replace(o, detune=o.detune + sign * 5.0) for o in patch.oscs)
+        return dataclasses.replace(patch, oscs=oscs, vibrato=patch.vibrato or 4.0,
+                                   vibrato_hz=patch.vibrato_hz * rate if patch.vibrato else 0.35 * rate,
+                                   vibrato_delay=patch.vibrato_delay if patch.vibrato else 0.0)
+    return player(-1.0, 0.93), player(1.0, 1.07)
 
 
 def _add2(buf: np.ndarray, start: int, wave: np.ndarray, gl: float, gr: float) -> None:
@@ -135,22 +155,27 @@ def _render_fx(buf: np.ndarray, part: Part, notes: list[Note], sr: int) -> None:
 
 
 def _render_vinyl(buf: np.ndarray, notes: list[Note], sr: int) -> None:
-    """The loop laid end to end, one loop-length piece at a time (no full-length bed)."""
+    """The loop laid end to end, one loop-length piece at a time (no full-length bed).
+
+    The right channel reads the loop half a loop later: crackle on both sides, never the same.
+    """
     loop = vinyl_loop(sr)
+    half = len(loop) // 2
     for n in notes:
         start, length = int(round(n.time * sr)), int(n.duration * sr)
         fade = min(length // 2, int(0.5 * sr))
         rise = np.linspace(0.0, 1.0, fade, dtype=np.float32)
         fall = rise[::-1]
         for off in range(0, length, len(loop)):
-            piece = loop[: min(len(loop), length - off)] * np.float32(n.velocity)
-            end = off + len(piece)
+            m = min(len(loop), length - off)
+            piece = np.stack([loop[:m], np.roll(loop, -half)[:m]]) * np.float32(n.velocity)
+            end = off + m
             if off < fade:
-                piece[: min(end, fade) - off] *= rise[off:end]
+                piece[:, : min(end, fade) - off] *= rise[off:end]
             if end > length - fade:
                 first = max(off, length - fade)
-                piece[first - off:] *= fall[first - (length - fade):end - (length - fade)]
-            _add(buf, start + off, piece, 0.9, 1.0)
+                piece[:, first - off:] *= fall[first - (length - fade):end - (length - fade)]
+            _add2(buf, start + off, piece, 0.9, 1.0)
 
 
 def _pump(buf: np.ndarray, kicks: list[float], sr: int) -> None:
@@ -227,6 +252,8 @@ class _Job:
         for part in parts:
             if part not in pumped:
                 self._render_part(buf, part)
+        if parts:
+            bus.process(buf, stem, sr)
         level = _active_level_db(buf, sr) if parts else None
         if level is not None:
             buf *= np.float32(10 ** ((dict(score.stem_levels).get(stem, -18.0) - level) / 20.0))
