@@ -10,10 +10,10 @@ from .sampler import Voicing
 VOICINGS: dict[str, Voicing] = {
     "piano": Voicing("piano", drift_cents=1.5, release=0.35, vel_lo=40, vel_hi=110),
     "epiano": Voicing("epiano", drift_cents=2.5, vibrato_cents=3.0, vibrato_hz=4.6, vibrato_delay=0.2, release=0.3,
-                      max_s=4.0),
+                      max_s=4.0, ensemble=True),
     "epiano_dusty": Voicing("epiano", drift_cents=4.0, vibrato_cents=4.0, vibrato_hz=0.9, vibrato_delay=0.0,
-                            release=0.3, max_s=4.0, vel_hi=90),          # tape wow: slow, a little wide
-    "guitar": Voicing("nylon", drift_cents=2.5, release=0.15, max_s=3.5),
+                            release=0.3, max_s=4.0, vel_hi=90, ensemble=True),          # tape wow: slow, a little wide
+    "guitar": Voicing("nylon", drift_cents=2.5, release=0.15, max_s=3.5, ensemble=True),     # double-tracked
     "guitar_bright": Voicing("steel", drift_cents=2.5, vibrato_cents=4.0, vibrato_delay=0.4, release=0.15, max_s=3.0),
     "upright": Voicing("upright", drift_cents=2.0, release=0.12, max_s=2.5),
     "pluck_bass": Voicing("finger_bass", drift_cents=1.5, release=0.1, max_s=2.5),
