@@ -48,6 +48,36 @@ def _cadence_tokens(style: Style, mode: str, rng: np.random.Generator) -> list[s
     return ["V"]
 
 
+# colours a plain chord may take, by how much colour the genre's harmony carries
+_COLOURS = {"triad": ("add9", "sus2", "sus4", "7", ""), "seventh": ("add9", "", ""), "ninth": ("",)}
+_BORROWED = {"major": {"IV": "iv", "V": "bVII", "vi": "bVI"}, "minor": {"iv": "IV", "v": "bVII"}}
+
+
+def _colour(tokens: list[str], style: Style, mode: str, rng: np.random.Generator) -> list[str]:
+    """Written chords as a player voices them: added ninths, suspensions, sevenths, borrowed chords.
+
+    Why: plain diatonic triads read as a textbook (a key profile fits them too well);
+    players colour most chords and borrow from the parallel mode now and then. The
+    first chord stays the plain tonic (the key is stated before it is coloured) and the
+    cadence is written after this, so endings stay clear.
+    """
+    colours = _COLOURS[style.extension]
+    borrowed = _BORROWED.get("minor" if mode in MINOR_LIKE else "major", {}) if mode in ("major", "minor") else {}
+    out = list(tokens)
+    for i in range(1, len(out)):
+        tok = out[i]
+        if tok in borrowed and rng.random() < 0.3:
+            out[i] = borrowed[tok]
+            continue
+        plain = tok.lstrip("b#").isalpha() and "dim" not in tok
+        if plain and rng.random() < 0.55:
+            colour = colours[int(rng.integers(len(colours)))]
+            if colour.startswith("sus") and tok.lstrip("b#").islower():
+                colour = "add9"                      # a suspended minor chord is no longer minor
+            out[i] = tok + colour
+    return out
+
+
 def _tonic_token(mode: str) -> str:
     return "i" if mode in MINOR_LIKE else "I"
 
@@ -70,6 +100,7 @@ def progression(form: Form, grid: Grid, style: Style, tonic: int, mode: str,
             tokens.append(prog[(position // hr) % len(prog)])
             position += 1
     tokens[0] = _tonic_token(mode)
+    tokens = _colour(tokens, style, mode, rng)
     slots: list[tuple[float, float, str]] = [(4.0 * i, 4.0, tok) for i, tok in enumerate(tokens)]
     ext = style.extension
     if not grid.loopable:
