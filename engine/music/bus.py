@@ -31,12 +31,13 @@ class Bus:
 
 
 BUSES: dict[str, Bus] = {
-    "drums": Bus(highpass_hz=30.0, shelf_hz=6000.0, shelf_db=-7.0, lowpass_hz=11000.0, threshold_db=-8.0, ratio=3.0,
+    "drums": Bus(highpass_hz=30.0, shelf_hz=5000.0, shelf_db=-9.0, lowpass_hz=10000.0, threshold_db=-8.0, ratio=3.0,
                  release_s=0.08),
     "bass": Bus(highpass_hz=28.0, lowpass_hz=5000.0, threshold_db=-8.0, ratio=2.5),
     "harmony": Bus(highpass_hz=140.0, shelf_hz=7000.0, shelf_db=-3.0, threshold_db=-10.0, ratio=2.0, release_s=0.2),
     "lead": Bus(highpass_hz=180.0, shelf_hz=8000.0, shelf_db=-3.0, threshold_db=-10.0, ratio=2.0, release_s=0.15),
-    "texture": Bus(highpass_hz=120.0, shelf_hz=6000.0, shelf_db=-4.0, threshold_db=-12.0, ratio=1.5, release_s=0.3),
+    "texture": Bus(highpass_hz=120.0, shelf_hz=5000.0, shelf_db=-6.0, lowpass_hz=9000.0, threshold_db=-12.0, ratio=1.5,
+                   release_s=0.3),
 }
 
 

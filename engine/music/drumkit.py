@@ -17,8 +17,8 @@ from .sampler import Voicing, midi_velocity, render
 
 PIECE_OF = {36: "kick", 35: "boom", 38: "snare", 37: "rim", 39: "clap", 42: "hat", 46: "ohat", 49: "crash",
             51: "ride", 41: "tom_low", 45: "tom_mid", 50: "tom_high", 70: "shaker", 54: "tamb", 48: "taiko"}
-PAN = {"hat": 0.25, "ohat": 0.25, "ride": -0.3, "crash": -0.2, "tom_high": 0.3, "tom_mid": 0.0, "tom_low": -0.3,
-       "shaker": 0.35, "tamb": -0.35, "taiko": 0.0}
+PAN = {"hat": 0.4, "ohat": 0.4, "ride": -0.45, "crash": -0.35, "tom_high": 0.45, "tom_mid": 0.1, "tom_low": -0.45,
+       "shaker": 0.5, "tamb": -0.5, "taiko": 0.0}        # as the overheads hear a kit: kick and snare centred
 _TAKE_CENTS = (0.0, 22.0, -17.0, 9.0, -6.0, 14.0)
 _TAKE_GAIN = (1.0, 0.93, 0.97, 0.9, 1.02, 0.95)
 _LONGEST_S = 3.0

@@ -35,7 +35,7 @@ def effect(code: int, n: int, sr: int) -> np.ndarray:
         return read_only(x * np.minimum(1.0, (n - np.arange(n)) / (0.005 * sr)).astype(np.float32))
     noise = rng.standard_normal(n)
     if code == RISER:
-        bands = [(300, 900), (800, 2500), (2000, 6000), (5000, 14000)]
+        bands = [(300, 900), (800, 2500), (2000, 5000), (4000, 8000)]
         x = np.zeros(n)
         for k, (lo, hi) in enumerate(bands):
             centre = (k + 0.5) / len(bands)
