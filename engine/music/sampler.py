@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+from scipy import signal
 
 from . import sample_bank
 from .cache import read_only
@@ -40,6 +41,8 @@ class Voicing:
     vel_lo: int = 45            # MIDI velocity at velocity 0 .. at velocity 1
     vel_hi: int = 112
     takes: int = 3              # renderings cycled by repeated notes of one pitch (held sounds need fewer)
+    double_s: float = 0.0       # ensemble: the right-hand player comes in this much later (double-tracking)
+    tone_hz: float = 0.0        # low-pass corner at velocity 0.6, moving an octave per 0.4 of velocity (0 = open)
 
 
 def midi_velocity(v: Voicing, velocity: float) -> int:
@@ -47,10 +50,21 @@ def midi_velocity(v: Voicing, velocity: float) -> int:
 
 
 def layer_of(v: Voicing, velocity: float) -> int:
-    """Index of the kept velocity layer a note plays (notes of one layer share a rendering)."""
+    """Which rendering a note of this velocity shares: the kept sample layer and, for filtered
+    voicings, the filter step (so a pad opens up as the sections get louder)."""
     kept = sample_bank.instrument(v.source).velocities
     m = midi_velocity(v, velocity)
-    return min(range(len(kept)), key=lambda i: abs(kept[i] - m))
+    layer = min(range(len(kept)), key=lambda i: abs(kept[i] - m))
+    return layer + 16 * _tone_step(v, velocity)
+
+
+def _tone_step(v: Voicing, velocity: float) -> int:
+    return int(round(float(np.clip(velocity, 0.0, 1.0)) * 5)) if v.tone_hz else 0
+
+
+def tone_cutoff(v: Voicing, velocity: float) -> float:
+    """The low-pass corner a note plays through (Hz), from its velocity step."""
+    return v.tone_hz * 2.0 ** ((_tone_step(v, velocity) / 5.0 - 0.6) / 0.4)
 
 
 @lru_cache(maxsize=4096)
@@ -161,8 +175,29 @@ def render(v: Voicing, pitch: float, velocity: float, n: int, sr: int, variant: 
                     wave = _read(x[0], i, f)
                     out[0, a:b] += wave
                     out[1, a:b] += wave
+    if v.ensemble and v.double_s:
+        _delay_right(out, int(v.double_s * sr))
+    if v.tone_hz:
+        _lowpass(out, min(tone_cutoff(v, velocity), 0.4 * sr), sr)
     _shape(out, v, sr)
     return out
+
+
+def _lowpass(out: np.ndarray, cutoff: float, sr: int) -> None:
+    sos = signal.butter(2, cutoff, fs=sr, output="sos")
+    zi = np.zeros((sos.shape[0], 2, 2))
+    for a, b in chunks(out.shape[1]):
+        out[:, a:b], zi = signal.sosfilt(sos, out[:, a:b], axis=1, zi=zi)
+
+
+def _delay_right(out: np.ndarray, d: int) -> None:
+    """Move the right channel d samples later, in place (from the end back, chunk by chunk)."""
+    n = out.shape[1]
+    if d <= 0 or d >= n:
+        return
+    for a, b in reversed(list(chunks(n - d))):
+        out[1, a + d:b + d] = out[1, a:b]
+    out[1, :d] = 0.0
 
 
 def _seed(*parts: object) -> int:
