@@ -10,7 +10,9 @@ only the velocity layers nearest the velocities the composer uses, only as much 
 sample as a note in our music lasts (decaying sounds are cut with a fade; looped ones are
 kept through their loop). Each instrument becomes one FLAC file (lossless, so loop points
 stay exact) plus its regions in index.json; stereo pairs of the font become stereo regions.
-The licence and the font's sample credits are copied beside them.
+The licence and the font's sample credits are copied beside them. Envelopes are not
+taken from the font: decaying recordings carry their own decay, and how we play each
+instrument (attack, release, drift, vibrato) is ours, in engine/music/instruments.py.
 """
 from __future__ import annotations
 
@@ -87,10 +89,6 @@ def _pairs(zones: list[Zone]) -> list[tuple[Zone, Zone | None]]:
     return out
 
 
-def _tc(v: int) -> float:
-    return float(2.0 ** (v / 1200.0))
-
-
 def _region(sf: SoundFont, left: Zone, right: Zone | None, max_s: float, rate: int) -> tuple[dict, np.ndarray]:
     """One region: its (n, 2) audio at ``rate`` and the facts the sampler needs."""
     h = left.sample
@@ -118,9 +116,7 @@ def _region(sf: SoundFont, left: Zone, right: Zone | None, max_s: float, rate: i
         "keys": list(left.key), "vel": list(left.vel), "root": round(tune, 3),
         "loop": [round(loop[0] * scale), round(loop[1] * scale)] if looped else None,
         "gain_db": round(-0.04 * left.gen(48), 2),       # cB, with the EMU 0.4 factor fonts are voiced for
-        "attack_s": round(_tc(left.gen(34)), 4), "hold_s": round(_tc(left.gen(35)), 4),
-        "decay_s": round(_tc(left.gen(36)), 4), "sustain_db": round(-0.1 * max(left.gen(37), 0), 1),
-        "release_s": round(min(_tc(left.gen(38)), 6.0), 4), "stereo": right is not None,
+        "stereo": right is not None,
     }
     return facts, audio.astype(np.float32)
 

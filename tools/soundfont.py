@@ -14,10 +14,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 KEY_RANGE, VEL_RANGE, INSTRUMENT, SAMPLE_ID = 43, 44, 41, 53
-RANGES = (KEY_RANGE, VEL_RANGE)
-# generators summed across preset and instrument level (everything else: instrument wins)
-DEFAULTS = {8: 13500, 17: 0, 33: -12000, 34: -12000, 35: -12000, 36: -12000, 37: 0, 38: -12000, 48: 0, 51: 0,
-            52: 0, 54: 0, 56: 100, 58: -1, 0: 0, 1: 0, 2: 0, 3: 0, 4: 0, 12: 0, 45: 0, 50: 0}
+UNSIGNED = (KEY_RANGE, VEL_RANGE, INSTRUMENT, SAMPLE_ID)    # ranges: lo byte, hi byte; indices
+# defaults of the generators the builder reads (SF2 2.04 section 8.1.3); preset-level values add to them
+DEFAULTS = {58: -1}
 
 
 @dataclass(frozen=True)
@@ -97,7 +96,7 @@ class SoundFont:
         for z in range(first, last):
             d: dict[int, int] = {}
             for op, amount in gens[bags[z][0]:bags[z + 1][0]]:
-                d[op] = amount if op in RANGES else struct.unpack("<h", struct.pack("<H", amount))[0]   # ranges: lo, hi byte
+                d[op] = amount if op in UNSIGNED else struct.unpack("<h", struct.pack("<H", amount))[0]
             zones.append(d)
         return zones
 
@@ -116,7 +115,7 @@ class SoundFont:
                     continue
                 gens = {**iglobal, **iz}
                 for op, amount in {**pglobal, **pz}.items():
-                    if op in RANGES or op == INSTRUMENT:
+                    if op in UNSIGNED:
                         continue
                     gens[op] = gens.get(op, DEFAULTS.get(op, 0)) + amount
                 key = _intersect(_range(gens.get(KEY_RANGE)), _range(pz.get(KEY_RANGE, pglobal.get(KEY_RANGE))))
