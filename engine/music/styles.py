@@ -37,7 +37,7 @@ def _levels(drums: float, bass: float, harmony: float, lead: float, texture: flo
 
 STYLES: dict[str, Style] = {
     "lofi": Style(
-        "lofi", (70, 82, 90), 0.60, 0.5, "jazzy", "seventh", 1, "V",
+        "lofi", (70, 82, 90), 0.60, 0.5, "jazzy", "ninth", 1, "V",
         (
             _p("drums", "drums", "kit:lofi", "drums", "lofi", send=0.16),
             _p("bass", "bass", "sub_round", "bass", "lofi", register=(33, 50), send=0.0),
