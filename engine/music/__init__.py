@@ -4,7 +4,9 @@
       = master(synthesize(compose(Brief, Cues)))
 
 Everything is numpy/scipy, deterministic per (Brief, Cues, seed), and runs far faster
-than real time; no model weights.
+than real time; no model weights. Band and orchestra instruments are recordings from the
+shipped sample set (samples/, see its COPYRIGHT and tools/build_samples.py) played by
+sampler.py; synthesizers by nature (808, saw leads, supersaw, sub bass) by voices.py.
 """
 from __future__ import annotations
 
