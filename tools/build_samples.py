@@ -142,6 +142,7 @@ def _write(name: str, regions: list[tuple[dict, np.ndarray]], rate: int, velocit
 
 def build(sf3: Path) -> dict:
     sf = SoundFont(str(sf3))
+    _PRESETS.update({k: (v[0].strip() or "Grand Piano") for k, v in sf.presets.items()})
     index: dict[str, dict] = {}
     for name, pick in TONAL.items():
         zones = [z for z in sf.zones(pick.bank, pick.program) if _wanted(z, pick.keys, pick.velocities)]
@@ -182,6 +183,58 @@ def _cover(pairs: list, keys: tuple[int, int]) -> list:
     return out
 
 
+def _credits() -> dict[tuple[int, int], str]:
+    """Per preset, the font's own sample credit (SAMPLE_SOURCES.csv); blank means Fluid R3 (MIT)."""
+    import csv
+
+    rows = list(csv.reader((OUT / "SAMPLE_SOURCES.csv").open(encoding="utf-8-sig")))
+    out = {}
+    for r in rows[2:]:
+        if len(r) > 5 and r[0].strip().isdigit() and r[2].strip().isdigit():
+            out[(int(r[0]), int(r[2]))] = " ".join(r[5].split())
+    return out
+
+
+def _sources(deb: str, digest: str) -> str:
+    credits = _credits()
+    lines = [
+        "# Where every shipped sample comes from",
+        "",
+        f"All files here were made by `tools/build_samples.py` from `{SF3}` in the Debian package",
+        f"`{PACKAGE}` ({deb}; sha256 of the .sf3: `{digest}`). Its licence, copied unchanged to",
+        "`COPYRIGHT`: MuseScore_General is MIT, with parts public domain or CC0; the Fluid (R3) samples",
+        "it is built on are MIT (Frank Wen). `SAMPLE_SOURCES.csv` is the font's own per-preset credit list.",
+        "The rendered audio may be used commercially and these files redistributed under those terms;",
+        "keep `COPYRIGHT` beside them.",
+        "",
+        "| file | preset (bank:program) | sample credit |",
+        "|---|---|---|",
+    ]
+    picks = {**{n: (p.bank, p.program) for n, p in TONAL.items()}, **KITS}
+    sf_names = _preset_names()
+    for name, (bank, program) in picks.items():
+        credit = credits.get((bank, program)) or "no separate credit: MuseScore_General (MIT), built on Fluid (R3), MIT"
+        lines.append(f"| `{name}.flac` | {bank}:{program} {sf_names.get((bank, program), '')} | {credit} |")
+    lines += ["", "Drum keys missing from a kit are taken from Standard (128:0)."]
+    return "\n".join(lines) + "\n"
+
+
+_PRESETS: dict[tuple[int, int], str] = {}
+
+
+def _preset_names() -> dict[tuple[int, int], str]:
+    return _PRESETS
+
+
+def _version(root: Path) -> str:
+    """The package version of an extracted copy, from its Debian changelog's first line."""
+    import gzip
+
+    with gzip.open(root / DOC / "changelog.Debian.gz", "rt") as f:
+        first = f.readline()
+    return f"{PACKAGE}_{first.split('(')[1].split(')')[0]}_all.deb"
+
+
 def fetch(tmp: Path) -> tuple[Path, str]:
     subprocess.run(["apt-get", "download", PACKAGE], cwd=tmp, check=True, capture_output=True)
     deb = next(tmp.glob(f"{PACKAGE}_*.deb"))
@@ -194,7 +247,7 @@ def main() -> int:
     parser.add_argument("--root", type=Path, help="an extracted copy of the Debian package (default: fetch it)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as t:
-        root, deb = (args.root, "(extracted copy)") if args.root else fetch(Path(t))
+        root, deb = (args.root, _version(args.root)) if args.root else fetch(Path(t))
         sf3 = root / SF3
         shutil.rmtree(OUT, ignore_errors=True)
         OUT.mkdir(parents=True)
@@ -205,6 +258,7 @@ def main() -> int:
         shutil.copy(root / DOC / "copyright", OUT / "COPYRIGHT")
         subprocess.run(f"zcat {root / DOC / 'MuseScore_General_Sample_Sources.csv.gz'} > {OUT / 'SAMPLE_SOURCES.csv'}",
                        shell=True, check=True)
+        (OUT / "SOURCES.md").write_text(_sources(deb, digest))
     size = sum(p.stat().st_size for p in OUT.iterdir())
     print(f"{size / 1e6:.1f} MB in {OUT}", file=sys.stderr)
     return 0
