@@ -62,7 +62,7 @@ def _sos(stem: str, sr: int) -> np.ndarray | None:
         parts.append(_shelf(bus.shelf_hz, bus.shelf_db, sr))
     if bus.lowpass_hz and bus.lowpass_hz < 0.45 * sr:
         parts.append(signal.butter(2, bus.lowpass_hz, fs=sr, output="sos"))
-    return np.concatenate(parts) if parts else None
+    return np.concatenate(parts).astype(np.float32) if parts else None
 
 
 def process(buf: np.ndarray, stem: str, sr: int) -> None:
@@ -71,7 +71,7 @@ def process(buf: np.ndarray, stem: str, sr: int) -> None:
         return
     sos = _sos(stem, sr)
     if sos is not None:
-        zi = np.zeros((sos.shape[0], 2, 2))
+        zi = np.zeros((sos.shape[0], 2, 2), dtype=np.float32)        # float32 state keeps sosfilt in float32
         for a, b in chunks(buf.shape[1]):
             out, zi = signal.sosfilt(sos, buf[:, a:b], axis=1, zi=zi)
             buf[:, a:b] = out
@@ -96,7 +96,11 @@ def _compress(buf: np.ndarray, bus: Bus, sr: int) -> None:
     pole = np.exp(-_BLOCK / (bus.release_s * sr))
     smooth = signal.lfilter([1 - pole], [1, -pole], reduction)
     gain_db = np.minimum(reduction, smooth)               # fast down (attack within a block), slow up
-    centres = (np.arange(m) + 0.5) * _BLOCK
-    for a, b in chunks(n):
-        g = np.interp(np.arange(a, b), centres, gain_db)
-        buf[:, a:b] *= (10 ** (g / 20)).astype(np.float32)
+    gain = (10 ** (np.append(gain_db, gain_db[-1]) / 20)).astype(np.float32)
+    ramp = np.arange(_BLOCK, dtype=np.float32) / _BLOCK
+    for a, b in chunks(m * _BLOCK):                       # linear between block gains, block by block
+        k0, k1 = a // _BLOCK, b // _BLOCK
+        g0, g1 = gain[k0:k1, None], gain[k0 + 1:k1 + 1, None]
+        seg = buf[:, a:b].reshape(2, k1 - k0, _BLOCK)
+        seg *= g0 + (g1 - g0) * ramp
+    buf[:, m * _BLOCK:] *= gain[-1]
