@@ -15,6 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+from scipy import signal
 
 from .cache import read_only
 
@@ -80,18 +81,20 @@ def names() -> tuple[str, ...]:
     return tuple(_index())
 
 
-_cache: OrderedDict[tuple[str, int], np.ndarray] = OrderedDict()
+_cache: OrderedDict[tuple[str, int, int], np.ndarray] = OrderedDict()
 _cached_bytes = 0
 _lock = threading.Lock()
 
 
-def audio(region: Region) -> np.ndarray:
-    """The region's (2, frames + 1) float32 samples at its own rate, scaled by its gain.
+def audio(region: Region, lowpass_hz: float = 0.0) -> np.ndarray:
+    """The region's (2, frames + 1) float32 samples at its own rate, scaled by its gain,
+    low-passed at ``lowpass_hz`` if given (filtering the recording once is far cheaper
+    than filtering every note played from it).
 
     One extra frame (a copy of the last) lets interpolation read index + 1 anywhere.
     """
     global _cached_bytes
-    key = (region.instrument, region.index)
+    key = (region.instrument, region.index, round(lowpass_hz))
     with _lock:
         hit = _cache.get(key)
         if hit is not None:
@@ -103,6 +106,9 @@ def audio(region: Region) -> np.ndarray:
         f.seek(region.offset)
         x = f.read(region.frames, dtype="float32", always_2d=True)
     x = np.ascontiguousarray(np.concatenate([x, x[-1:]]).T) * np.float32(region.gain)
+    if 0.0 < lowpass_hz < 0.45 * region.rate:
+        sos = signal.butter(2, lowpass_hz, fs=region.rate, output="sos").astype(np.float32)
+        x = signal.sosfilt(sos, x, axis=1).astype(np.float32)
     read_only(x)
     with _lock:
         _cache[key] = x

@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from scipy import signal
 
 from . import sample_bank
 from .cache import read_only
 from .stream import chunks
 
-_STEP = 64                                  # pitch curve control rate: one value per this many samples
+_STEP = 128                                 # pitch curve control rate: one value per this many samples
+_TONE_STEPS = 3                             # filter positions a velocity maps to (each is its own rendering)
 
 
 @dataclass(frozen=True)
@@ -59,12 +59,12 @@ def layer_of(v: Voicing, velocity: float) -> int:
 
 
 def _tone_step(v: Voicing, velocity: float) -> int:
-    return int(round(float(np.clip(velocity, 0.0, 1.0)) * 5)) if v.tone_hz else 0
+    return int(round(float(np.clip(velocity, 0.0, 1.0)) * _TONE_STEPS)) if v.tone_hz else 0
 
 
 def tone_cutoff(v: Voicing, velocity: float) -> float:
     """The low-pass corner a note plays through (Hz), from its velocity step."""
-    return v.tone_hz * 2.0 ** ((_tone_step(v, velocity) / 5.0 - 0.6) / 0.4)
+    return v.tone_hz * 2.0 ** ((_tone_step(v, velocity) / _TONE_STEPS - 0.6) / 0.4)
 
 
 @lru_cache(maxsize=4096)
@@ -87,29 +87,37 @@ def _cents(v: Voicing, t: np.ndarray, seed: int) -> np.ndarray:
     return out
 
 
-def _positions(region: sample_bank.Region, pitch: float, v: Voicing, a: int, b: int, sr: int, seed: int,
-               start_pos: float) -> np.ndarray:
-    """Fractional read positions in the region for output samples a..b (float64).
+def _reads(region: sample_bank.Region, pitch: float, v: Voicing, a: int, b: int, sr: int, seed: int,
+           start: float) -> tuple[np.ndarray, np.ndarray, float]:
+    """Read index (int64) and fraction (float32) in the region for output samples a..b,
+    and the unwrapped position after b.
 
-    The rate is held for _STEP samples at a time: a piecewise-linear phase.
+    The rate is held for _STEP samples at a time (a piecewise-linear phase). Positions
+    are kept as a float64 start per step plus a small float32 offset inside it: exact
+    to a hundred-thousandth of a sample, at float32 cost.
     """
     base = region.rate / sr * 2.0 ** ((pitch - region.root) / 12.0)
     m = -(-(b - a) // _STEP)
     t = (a + _STEP * np.arange(m)) / sr
     ratio = base * 2.0 ** (_cents(v, t, seed) / 1200.0)
     first = np.empty(m)
-    first[0] = start_pos
+    first[0] = 0.0
     np.cumsum(ratio[:-1] * _STEP, out=first[1:])
-    first[1:] += start_pos
-    pos = first[:, None] + ratio[:, None] * _RAMP[None, :]
-    return pos.reshape(-1)[: b - a]
+    first += start
+    whole = np.floor(first)
+    local = (first - whole).astype(np.float32)[:, None] + ratio.astype(np.float32)[:, None] * _RAMP
+    step = local.astype(np.int64)
+    local -= step
+    step += whole.astype(np.int64)[:, None]
+    n = b - a
+    return step.reshape(-1)[:n], local.reshape(-1)[:n], float(first[-1] + ratio[-1] * _STEP)
 
 
-_RAMP = np.arange(_STEP, dtype=np.float64)
+_RAMP = np.arange(_STEP, dtype=np.float32)[None, :]
 
 
-def _wrap(pos: np.ndarray, region: sample_bank.Region) -> None:
-    """Fold positions past the loop end back into the loop, in place (positions only grow).
+def _wrap(i: np.ndarray, region: sample_bank.Region) -> None:
+    """Fold read indices past the loop end back into the loop, in place (indices only grow).
 
     Long loops wrap a few times per chunk: subtract the loop length from each stretch past
     the end (cheap). Short loops wrap thousands of times: one modulo for the whole tail.
@@ -118,24 +126,26 @@ def _wrap(pos: np.ndarray, region: sample_bank.Region) -> None:
         return
     ls, le = region.loop
     length = le - ls
-    k = int(np.searchsorted(pos, le))
-    if k >= pos.shape[0]:
+    k = int(np.searchsorted(i, le))
+    if k >= i.shape[0]:
         return
-    if (pos[-1] - le) / length > 8:
-        tail = pos[k:]
+    if (i[-1] - le) / length > 8:
+        tail = i[k:]
         tail -= ls
-        np.fmod(tail, length, out=tail)
+        np.mod(tail, length, out=tail)
         tail += ls
         return
-    while k < pos.shape[0]:
-        pos[k:] -= length
-        k += int(np.searchsorted(pos[k:], le))
+    while k < i.shape[0]:
+        i[k:] -= length
+        k += int(np.searchsorted(i[k:], le))
 
 
-def _index(pos: np.ndarray, frames: int) -> tuple[np.ndarray, np.ndarray]:
-    i = pos.astype(np.int64)
-    np.minimum(i, frames - 2, out=i)
-    return i, (pos - i).astype(np.float32)
+def _folded(position: float, region: sample_bank.Region) -> float:
+    """A carried-over position brought back into the loop (so indices never grow without bound)."""
+    if region.loop is not None and position >= region.loop[1]:
+        ls, le = region.loop
+        return ls + (position - ls) % (le - ls)
+    return position
 
 
 def _read(x: np.ndarray, i: np.ndarray, f: np.ndarray) -> np.ndarray:
@@ -154,18 +164,17 @@ def render(v: Voicing, pitch: float, velocity: float, n: int, sr: int, variant: 
     out = np.zeros((2, n), dtype=np.float32)
     regions = sample_bank.instrument(v.source).pick(int(round(pitch)), midi_velocity(v, velocity))
     for k, region in enumerate(regions):
-        x = sample_bank.audio(region)
+        x = sample_bank.audio(region, tone_cutoff(v, velocity) if v.tone_hz else 0.0)
         seeds = (_seed(v.source, pitch, variant, k, 0), _seed(v.source, pitch, variant, k, 1))
         two = v.ensemble and not region.stereo
         starts = [0.0, 0.0]
         end = n if region.loop else min(n, _audible(region, pitch, sr))
         for a, b in chunks(end):
             for side in range(2 if two else 1):
-                pos = _positions(region, pitch, v, a, b, sr, seeds[side], starts[side])
-                step = float(pos[-1] - pos[-2]) if len(pos) > 1 else 0.0
-                _wrap(pos, region)
-                starts[side] = float(pos[-1]) + step
-                i, f = _index(pos, x.shape[1])
+                i, f, after = _reads(region, pitch, v, a, b, sr, seeds[side], starts[side])
+                _wrap(i, region)
+                np.minimum(i, x.shape[1] - 2, out=i)
+                starts[side] = _folded(after, region)
                 if region.stereo:
                     out[0, a:b] += _read(x[0], i, f)
                     out[1, a:b] += _read(x[1], i, f)
@@ -177,17 +186,8 @@ def render(v: Voicing, pitch: float, velocity: float, n: int, sr: int, variant: 
                     out[1, a:b] += wave
     if v.ensemble and v.double_s:
         _delay_right(out, int(v.double_s * sr))
-    if v.tone_hz:
-        _lowpass(out, min(tone_cutoff(v, velocity), 0.4 * sr), sr)
     _shape(out, v, sr)
     return out
-
-
-def _lowpass(out: np.ndarray, cutoff: float, sr: int) -> None:
-    sos = signal.butter(2, cutoff, fs=sr, output="sos")
-    zi = np.zeros((sos.shape[0], 2, 2))
-    for a, b in chunks(out.shape[1]):
-        out[:, a:b], zi = signal.sosfilt(sos, out[:, a:b], axis=1, zi=zi)
 
 
 def _delay_right(out: np.ndarray, d: int) -> None:
