@@ -249,6 +249,7 @@ def median(rows: list[Row], attr: str) -> float:
 
 
 def spectrograms(out: Path, panels: list[tuple[str, np.ndarray]]) -> Path:
+    import librosa.display
     fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.5), sharey=True)
     for ax, (title, x) in zip(np.atleast_1d(axes), panels):
         mono = x[: 30 * SR].mean(axis=1)
@@ -263,8 +264,6 @@ def spectrograms(out: Path, panels: list[tuple[str, np.ndarray]]) -> Path:
 
 
 def main() -> int:
-    import librosa.display  # noqa: F401
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "out")
     parser.add_argument("--seconds", type=float, default=40.0)
