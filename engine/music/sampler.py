@@ -22,6 +22,7 @@ from .cache import read_only
 from .stream import chunks
 
 _STEP = 128                                 # pitch curve control rate: one value per this many samples
+OPEN_DARK_HZ = 9000.0                       # open voicings in a darker piece: this corner, an octave down per 0.5 below 0
 _TONE_STEPS = 3                             # filter positions a velocity maps to (each is its own rendering)
 
 
@@ -157,14 +158,19 @@ def _read(x: np.ndarray, i: np.ndarray, f: np.ndarray) -> np.ndarray:
     return hi
 
 
-def render(v: Voicing, pitch: float, velocity: float, n: int, sr: int, variant: int) -> np.ndarray:
-    """(2, n) float32: the note held for n samples (the caller adds the release)."""
+def render(v: Voicing, pitch: float, velocity: float, n: int, sr: int, variant: int,
+           brightness: float = 0.0) -> np.ndarray:
+    """(2, n) float32: the note held for n samples (the caller adds the release).
+
+    ``brightness`` (-1 .. 1, the piece's) moves a filtered voicing's corner by up to an
+    octave each way and darkens an open one below zero.
+    """
     if v.max_s:
         n = min(n, int(v.max_s * sr))
     out = np.zeros((2, n), dtype=np.float32)
     regions = sample_bank.instrument(v.source).pick(int(round(pitch)), midi_velocity(v, velocity))
     for k, region in enumerate(regions):
-        x = sample_bank.audio(region, tone_cutoff(v, velocity) if v.tone_hz else 0.0)
+        x = sample_bank.audio(region, _corner(v, velocity, brightness))
         seeds = (_seed(v.source, pitch, variant, k, 0), _seed(v.source, pitch, variant, k, 1))
         two = v.ensemble and not region.stereo
         starts = [0.0, 0.0]
@@ -188,6 +194,14 @@ def render(v: Voicing, pitch: float, velocity: float, n: int, sr: int, variant: 
         _delay_right(out, int(v.double_s * sr))
     _shape(out, v, sr)
     return out
+
+
+def _corner(v: Voicing, velocity: float, brightness: float) -> float:
+    """Low-pass corner (Hz) a note plays through, 0 for none; a few steps only (each is cached)."""
+    b = round(float(np.clip(brightness, -1.0, 1.0)) * 4) / 4
+    if v.tone_hz:
+        return tone_cutoff(v, velocity) * 2.0 ** b
+    return OPEN_DARK_HZ * 2.0 ** (2 * b) if b < 0 else 0.0
 
 
 def _delay_right(out: np.ndarray, d: int) -> None:

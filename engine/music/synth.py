@@ -92,7 +92,7 @@ def _render_tonal(buf: np.ndarray, part: Part, notes: list[Note], sr: int, brigh
         length = max(int(n.duration * sr) for n in group) + rel
         if voicing is not None:
             loudest = max(group, key=lambda n: n.velocity).velocity
-            wave = sample(voicing, pitch, loudest, length, sr, take)
+            wave = sample(voicing, pitch, loudest, length, sr, take, brightness)
         elif part.stem == "bass":                      # bass stays centred and mono
             mono = render(patch, pitch, layer, length, sr, brightness)
             wave = np.stack([mono, mono])
