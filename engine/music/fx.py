@@ -44,7 +44,7 @@ def effect(code: int, n: int, sr: int) -> np.ndarray:
         sweep = np.sin(2 * np.pi * np.cumsum(200 * 8 ** t) / sr) * 0.3
         x = (x + sweep) * t ** 2
     else:   # SWELL: soft, dark, breathing
-        x = signal.sosfilt(signal.butter(2, [200, 3000], "bandpass", fs=sr, output="sos"), noise)
+        x = signal.sosfilt(signal.butter(2, [150, 1400], "bandpass", fs=sr, output="sos"), noise)
         x = x * np.sin(0.5 * np.pi * t) ** 3
     fade = min(n, int(0.01 * sr))
     x[-fade:] *= np.linspace(1.0, 0.0, fade)

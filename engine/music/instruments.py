@@ -30,11 +30,11 @@ VOICINGS: dict[str, Voicing] = {
     "marimba": Voicing("marimba", drift_cents=1.0, release=0.1, max_s=2.5),
     "bell": Voicing("vibraphone", drift_cents=1.5, vibrato_cents=6.0, vibrato_hz=5.5, vibrato_delay=0.05,
                     release=0.4, max_s=3.5),
-    "glass": Voicing("celesta", drift_cents=2.0, release=0.8, max_s=3.0, vel_hi=90, tone_hz=3500.0),
+    "glass": Voicing("celesta", drift_cents=2.0, release=0.8, max_s=3.0, vel_hi=90, tone_hz=2000.0),
     "pad_warm": Voicing("warm_pad", attack=0.6, drift_cents=5.0, vibrato_cents=3.0, vibrato_hz=0.4,
                         vibrato_delay=0.0, ensemble=True, release=1.2, takes=2, tone_hz=2500.0),
     "pad_air": Voicing("halo_pad", attack=1.2, drift_cents=5.0, vibrato_cents=3.0, vibrato_hz=0.3,
-                       vibrato_delay=0.0, ensemble=True, release=2.0, takes=2, tone_hz=2200.0),
+                       vibrato_delay=0.0, ensemble=True, release=2.0, takes=2, tone_hz=1200.0),
     "pad_dark": Voicing("warm_pad", attack=1.5, drift_cents=5.0, vibrato_cents=2.0, vibrato_hz=0.25,
                         vibrato_delay=0.0, ensemble=True, release=2.0, vel_hi=80, takes=2, tone_hz=1100.0),
 }
