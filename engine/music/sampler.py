@@ -149,12 +149,14 @@ def _folded(position: float, region: sample_bank.Region) -> float:
     return position
 
 
-def _read(x: np.ndarray, i: np.ndarray, f: np.ndarray) -> np.ndarray:
-    lo = x.take(i)
-    hi = x.take(i + 1)
+def _read(x: np.ndarray, i: np.ndarray, f: np.ndarray, scale: float) -> np.ndarray:
+    """Linear interpolation of int16 samples x at i + f, as float32 times ``scale``."""
+    lo = x.take(i).astype(np.float32)
+    hi = x.take(i + 1).astype(np.float32)
     hi -= lo
     hi *= f
     hi += lo
+    hi *= np.float32(scale)
     return hi
 
 
@@ -170,7 +172,7 @@ def render(v: Voicing, pitch: float, velocity: float, n: int, sr: int, variant: 
     out = np.zeros((2, n), dtype=np.float32)
     regions = sample_bank.instrument(v.source).pick(int(round(pitch)), midi_velocity(v, velocity))
     for k, region in enumerate(regions):
-        x = sample_bank.audio(region, _corner(v, velocity, brightness))
+        x, scale = sample_bank.audio(region, _corner(v, velocity, brightness))
         seeds = (_seed(v.source, pitch, variant, k, 0), _seed(v.source, pitch, variant, k, 1))
         two = v.ensemble and not region.stereo
         starts = [0.0, 0.0]
@@ -182,12 +184,12 @@ def render(v: Voicing, pitch: float, velocity: float, n: int, sr: int, variant: 
                 np.minimum(i, x.shape[1] - 2, out=i)
                 starts[side] = _folded(after, region)
                 if region.stereo:
-                    out[0, a:b] += _read(x[0], i, f)
-                    out[1, a:b] += _read(x[1], i, f)
+                    out[0, a:b] += _read(x[0], i, f, scale)
+                    out[1, a:b] += _read(x[1], i, f, scale)
                 elif two:
-                    out[side, a:b] += _read(x[0], i, f)
+                    out[side, a:b] += _read(x[0], i, f, scale)
                 else:
-                    wave = _read(x[0], i, f)
+                    wave = _read(x[0], i, f, scale)
                     out[0, a:b] += wave
                     out[1, a:b] += wave
     if v.ensemble and v.double_s:
