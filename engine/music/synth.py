@@ -10,9 +10,9 @@ STEMS order, so the sum does not depend on which thread finished first.
 """
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict, deque
 from concurrent.futures import Future, ThreadPoolExecutor
-import dataclasses
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -23,13 +23,13 @@ from . import constants as C
 from .brief import STEMS
 from .drumkit import PAN, PIECE_OF, sampled_hit
 from .fx import effect, vinyl_loop
+from .instruments import VOICINGS
 from .patches import PATCHES, Patch
 from .reverb import add_reverb
-from .score import Note, Part, Score
-from .stream import chunks
-from .instruments import VOICINGS
 from .sampler import layer_of as sampled_layer
 from .sampler import render as sample
+from .score import Note, Part, Score
+from .stream import chunks
 from .voices import layer_of, render
 
 
@@ -160,7 +160,7 @@ def _render_vinyl(buf: np.ndarray, notes: list[Note], sr: int) -> None:
     The right channel reads the loop half a loop later: crackle on both sides, never the same.
     """
     loop = vinyl_loop(sr)
-    half = len(loop) // 2
+    pair = np.stack([loop, np.roll(loop, -(len(loop) // 2))])
     for n in notes:
         start, length = int(round(n.time * sr)), int(n.duration * sr)
         fade = min(length // 2, int(0.5 * sr))
@@ -168,7 +168,7 @@ def _render_vinyl(buf: np.ndarray, notes: list[Note], sr: int) -> None:
         fall = rise[::-1]
         for off in range(0, length, len(loop)):
             m = min(len(loop), length - off)
-            piece = np.stack([loop[:m], np.roll(loop, -half)[:m]]) * np.float32(n.velocity)
+            piece = pair[:, :m] * np.float32(n.velocity)
             end = off + m
             if off < fade:
                 piece[:, : min(end, fade) - off] *= rise[off:end]
