@@ -175,3 +175,24 @@ def loudness(path: str | os.PathLike[str], *, timeout: float = 120.0, start_s: f
         mean_volume_db=grab(r"mean_volume:\s*(-?[\d.]+|-inf) dB", err),
         max_volume_db=grab(r"max_volume:\s*(-?[\d.]+|-inf) dB", err),
     )
+
+
+_PTS_TIME = re.compile(r"pts_time:\s*(-?[\d.]+(?:e-?\d+)?)")
+
+
+def first_frame_at(path: str | os.PathLike[str], start_s: float = 0.0, *,
+                   timeout: float = PROBE_TIMEOUT_S) -> float | None:
+    """When the first picture a renderer shows from ``start_s`` on is stamped, in seconds on
+    ffmpeg's timeline of the file (0 = where its earliest stream starts).
+
+    A segment rendered with ``-ss start_s -i FILE`` begins with this frame, so its sound must
+    begin here too: a browser recording whose picture starts 20 ms after its sound gives
+    0.02 for ``start_s=0``. ``None`` for a file without a picture (cover art does not
+    count). One frame is decoded, so this stays cheap.
+    """
+    proc = run(["-ss", f"{start_s:.6f}", "-i", pathlike(path), "-map", "0:V:0", "-frames:v", "1",
+                "-vf", "showinfo", "-f", "null", "-"], timeout=timeout,
+               what=f"read the first frame of {os.path.basename(path)}", check=False)
+    match = _PTS_TIME.search(proc.stderr.decode("utf-8", "replace"))
+    # after a seek ffmpeg stamps frames relative to the seek point
+    return start_s + max(0.0, float(match.group(1))) if match else None
