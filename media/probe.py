@@ -33,6 +33,8 @@ class VideoStream:
     fps: float
     pix_fmt: str | None
     rotation: int = 0
+    color_transfer: str | None = None   # "arib-std-b67" (HLG), "smpte2084" (PQ), "bt709"…
+    color_primaries: str | None = None
 
     @property
     def display_size(self) -> tuple[int, int]:
@@ -79,6 +81,7 @@ def _video(desc: str, tail: str) -> VideoStream:
     if fps_match:
         fps = float(fps_match.group(1)) * (1000 if fps_match.group(2) else 1)
     pix = re.search(r",\s*([a-z0-9_]+)(?:\(|,)", desc)
+    primaries, transfer = _colors(desc, pix.end() if pix else 0)
     rotation = _ROTATION.search(tail)
     return VideoStream(
         codec=codec,
@@ -87,7 +90,29 @@ def _video(desc: str, tail: str) -> VideoStream:
         fps=fps,
         pix_fmt=pix.group(1) if pix else None,
         rotation=int(round(float(rotation.group(1)))) % 360 if rotation else 0,
+        color_transfer=transfer,
+        color_primaries=primaries,
     )
+
+
+_NOT_COLOURS = {"tv", "pc", "progressive", "top first", "bottom first", "top coded first (swapped)",
+                "bottom coded first (swapped)"}
+
+
+def _colors(desc: str, after: int) -> tuple[str | None, str | None]:
+    """Primaries and transfer from ``yuv420p10le(tv, bt2020nc/bt2020/arib-std-b67, progressive)``
+    (ffmpeg prints one name when space, primaries and transfer agree: ``(tv, bt709)``)."""
+    if after == 0 or after > len(desc) or desc[after - 1] != "(":
+        return None, None
+    inner = desc[after:desc.find(")", after)] if ")" in desc[after:] else ""
+    for item in (part.strip() for part in inner.split(",")):
+        if not item or item in _NOT_COLOURS:
+            continue
+        names = item.split("/")
+        if len(names) == 3:
+            return names[1], names[2]
+        return item, item
+    return None, None
 
 
 def _audio(desc: str) -> AudioStream:

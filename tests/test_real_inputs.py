@@ -10,12 +10,15 @@ import re
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from conftest import Api
 from media.ffmpeg import ffmpeg_exe
-from media.fixtures import make_sync_clip
+from media.fixtures import VideoSpec, make_hlg, make_rotated, make_solid, make_sync_clip, make_video
 from media.probe import probe
+
+TESTSRC = "testsrc2=s={w}x{h}:r={fps}"  # moves every frame, no symmetry
 
 
 def download(api: Api, data: dict, dest: Path) -> Path:
@@ -59,3 +62,117 @@ def test_the_original_sound_stays_in_sync_with_the_picture(api: Api, tmp_path: P
     out = download(api, api.render("render_sync"), tmp_path / "out.mp4")
     after = av_offset(out)
     assert abs(after - before) <= 0.001, f"A/V offset {before * 1000:.1f} ms in {name}, {after * 1000:.1f} ms out"
+
+
+# ----------------------------------------------------------------------------- canvas and rate
+
+def gray_frame(path: Path, at: float, width: int, height: int) -> np.ndarray:
+    """One frame as ffmpeg shows it (rotation applied), scaled to ``width``×``height`` luma."""
+    out = subprocess.run([ffmpeg_exe(), "-loglevel", "error", "-ss", f"{at}", "-i", str(path), "-frames:v", "1",
+                          "-vf", f"scale={width}:{height},format=gray", "-f", "rawvideo", "-"],
+                         capture_output=True, check=True).stdout
+    return np.frombuffer(out, dtype=np.uint8).reshape(height, width).astype(int)
+
+
+def shown_size(path: Path) -> tuple[int, int]:
+    return probe(path).video.display_size
+
+
+@pytest.mark.parametrize("kind", ["vertical", "rotated"])
+def test_a_portrait_video_comes_out_portrait_and_upright(api: Api, tmp_path: Path, kind: str) -> None:
+    if kind == "vertical":   # 1080×1920 pixels
+        source = make_video(tmp_path / "vertical.mp4", VideoSpec(seconds=2, width=1080, height=1920,
+                                                                  scene_seconds=[2], scene_sources=(TESTSRC,)))
+    else:                    # 1920×1080 pixels + "turn 90° clockwise", as a phone writes it
+        source = make_rotated(tmp_path / "phone.mov")
+        assert probe(source).video.rotation and (probe(source).video.width, probe(source).video.height) == (1920, 1080)
+    api.upload(source)
+    state = api.state()
+    assert (state["draft"]["m"]["width"], state["draft"]["m"]["height"]) == (1080, 1920)
+    api.chat('add a title "Launch" at the top')    # forces the re-encode path
+    out = download(api, api.render(f"render_{kind}"), tmp_path / "out.mp4")
+    info = probe(out)
+    assert (info.video.width, info.video.height) == (1080, 1920) and info.video.rotation == 0
+    # upright and filling the frame: the bottom half matches the source as a player shows it
+    # (the title is at the top); a sideways, double-turned or pillarboxed picture does not
+    ours, theirs = gray_frame(out, 1.0, 54, 96)[48:], gray_frame(source, 1.0, 54, 96)[48:]
+    assert np.abs(ours - theirs).mean() < 6
+    assert np.abs(ours - gray_frame(source, 1.0, 54, 96)[::-1, ::-1][48:]).mean() > 6  # turned twice looks like this
+
+
+@pytest.mark.parametrize("width, height, size", [(1080, 1080, (1080, 1080)), (1280, 720, (1920, 1080))])
+def test_the_canvas_follows_the_picture(api: Api, tmp_path: Path, width: int, height: int,
+                                        size: tuple[int, int]) -> None:
+    source = make_video(tmp_path / "clip.mp4", VideoSpec(seconds=2, width=width, height=height, scene_seconds=[2]))
+    api.upload(source)
+    meta = api.state()["draft"]["m"]
+    assert (meta["width"], meta["height"]) == size
+
+
+def test_the_users_aspect_ratio_wins_over_the_picture(api: Api, tmp_path: Path) -> None:
+    api.chat("make it 16:9")
+    source = make_video(tmp_path / "vertical.mp4", VideoSpec(seconds=2, width=720, height=1280, scene_seconds=[2]))
+    api.upload(source)
+    out = download(api, api.render("render_chosen"), tmp_path / "out.mp4")
+    assert shown_size(out) == (1920, 1080)
+    pixels = gray_frame(out, 1.0, 160, 90)
+    assert pixels[:, :30].mean() < 20 and pixels[:, 70:90].mean() > 40   # pillarboxed, not stretched
+
+
+def test_60_fps_stays_60_fps(api: Api, tmp_path: Path) -> None:
+    source = make_video(tmp_path / "uhd60.mp4", VideoSpec(seconds=2, width=3840, height=2160, fps=60,
+                                                           scene_seconds=[2], scene_sources=(TESTSRC,)))
+    api.upload(source)
+    assert api.state()["draft"]["m"]["fps"] == 60
+    out = download(api, api.render("render_60"), tmp_path / "out.mp4")
+    info = probe(out)
+    assert (info.video.width, info.video.height) == (1920, 1080) and info.video.fps == 60
+    frames = subprocess.run([ffmpeg_exe(), "-i", str(out), "-map", "0:v", "-c", "copy", "-f", "null", "-"],
+                            capture_output=True, text=True).stderr
+    assert int(re.findall(r"frame=\s*(\d+)", frames)[-1]) == 120
+    # 60 different pictures a second, not 30 doubled: testsrc2 moves every frame
+    a, b = gray_frame(out, 1.0, 160, 90), gray_frame(out, 1.0 + 1 / 60, 160, 90)
+    assert np.abs(a - b).mean() > 0.5
+
+
+# ----------------------------------------------------------------------------- titles
+
+def luminance(luma: np.ndarray) -> np.ndarray:
+    """WCAG relative luminance of 8-bit video-range luma."""
+    v = np.clip((luma - 16.0) / 219.0, 0.0, 1.0)
+    return np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4)
+
+
+@pytest.mark.parametrize("color", ["white", "black", "0x9aa5b1"])  # a white dashboard, a black screen, mid grey
+def test_a_title_is_readable_on_any_picture(api: Api, tmp_path: Path, color: str) -> None:
+    from scipy.ndimage import binary_dilation, binary_erosion
+
+    from engine.titles import glyph_mask
+
+    api.upload(make_solid(tmp_path / "plain.mp4", color))
+    api.chat('add a title "Launch Day" from 0:00 to 0:03')
+    out = download(api, api.render("render_title"), tmp_path / "out.mp4")
+    frame = luminance(gray_frame(out, 1.5, 1920, 1080))
+    # where the letters are (layout only, no colours), their cores, and the pixels right around them
+    letters = np.asarray(glyph_mask("Launch Day", 1920, 1080, "center")) > 127
+    cores = binary_erosion(letters, iterations=1)
+    around = binary_dilation(letters, iterations=5) & ~binary_dilation(letters, iterations=2)
+    text, near = float(np.median(frame[cores])), float(np.median(frame[around]))
+    ratio = (max(text, near) + 0.05) / (min(text, near) + 0.05)
+    assert ratio >= 4.5, f"title contrast {ratio:.1f}:1 on {color}"
+
+
+# ----------------------------------------------------------------------------- HDR
+
+def test_an_hdr_phone_clip_becomes_tagged_sdr(api: Api, tmp_path: Path) -> None:
+    source = make_hlg(tmp_path / "hlg.mp4")
+    assert probe(source).video.color_transfer == "arib-std-b67"
+    api.upload(source)
+    out = download(api, api.render("render_hdr"), tmp_path / "out.mp4")
+    video = probe(out).video
+    assert video.pix_fmt == "yuv420p"
+    # 8-bit SDR says so: no HLG/PQ transfer, no BT.2020 primaries left from the source
+    assert video.color_transfer == "bt709" and video.color_primaries == "bt709"
+    # tone-mapped, not crushed or blown out: the bars keep their spread of brightness
+    picture = gray_frame(out, 1.0, 160, 90)
+    assert 40 < picture.mean() < 200 and picture.std() > 20
