@@ -70,7 +70,23 @@ class MediaInfo:
 
 
 class ProbeError(FFmpegError):
-    """The file is not media ffmpeg can read."""
+    """The file is not media ffmpeg can read; ``reason`` says why without naming any path."""
+
+    def __init__(self, message: str, reason: str = "not a media file ffmpeg can read") -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+# ffmpeg's complaints, as a person would put them (the rest of its line names our temp path)
+_REASONS = (
+    ("moov atom not found", "the file is incomplete (its index is missing: the upload or recording was cut off)"),
+    ("Invalid data found when processing input", "the data is not a video, audio or image format ffmpeg knows"),
+    ("End of file", "the file ends before its header does (it was cut off)"),
+)
+
+
+def _reason(stderr: str) -> str:
+    return next((text for marker, text in _REASONS if marker in stderr), "not a media file ffmpeg can read")
 
 
 def _video(desc: str, tail: str) -> VideoStream:
@@ -127,7 +143,8 @@ def parse_probe(path: str, stderr: str) -> MediaInfo:
     """Parse ffmpeg's input summary (split out so it can be tested without files)."""
     fmt = _INPUT.search(stderr)
     if not fmt:
-        raise ProbeError(f"{os.path.basename(path)} is not a media file ffmpeg can read")
+        reason = _reason(stderr)
+        raise ProbeError(f"{os.path.basename(path)}: {reason}", reason)
     dur = _DURATION.search(stderr)
     duration = None
     if dur:
@@ -221,3 +238,23 @@ def first_frame_at(path: str | os.PathLike[str], start_s: float = 0.0, *,
     match = _PTS_TIME.search(proc.stderr.decode("utf-8", "replace"))
     # after a seek ffmpeg stamps frames relative to the seek point
     return start_s + max(0.0, float(match.group(1))) if match else None
+
+
+_OUT_TIME = re.compile(r"out_time_us=(\d+)")
+
+
+def playable_seconds(info: MediaInfo, *, timeout: float = 60.0) -> float | None:
+    """How much of the file can really be played: the last picture's (else sound's) timestamp
+    plus one frame, read by demuxing only (``-c copy`` to nowhere — no decoding, so a 500 MB
+    file costs a disk read). A file cut off while uploading keeps a header that promises the
+    whole length; this says where its data stops. ``None`` when ffmpeg could not tell."""
+    stream = "0:V:0" if info.video is not None else "0:a:0" if info.audio is not None else None
+    if stream is None:
+        return None
+    proc = run(["-i", pathlike(info.path), "-map", stream, "-c", "copy", "-f", "null", "-progress", "pipe:1",
+                "-nostats", "-"], timeout=timeout, what=f"measure {os.path.basename(info.path)}", check=False)
+    times = _OUT_TIME.findall(proc.stdout.decode("ascii", "replace"))
+    if not times:
+        return None
+    frame = 1 / info.video.fps if info.video is not None and info.video.fps else 0.0
+    return int(times[-1]) / 1_000_000 + frame

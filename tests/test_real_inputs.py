@@ -15,7 +15,8 @@ import pytest
 
 from conftest import Api
 from media.ffmpeg import ffmpeg_exe
-from media.fixtures import VideoSpec, make_hlg, make_rotated, make_solid, make_sync_clip, make_video
+from media.fixtures import (VideoSpec, make_hlg, make_rotated, make_solid, make_sync_clip, make_truncated,
+                            make_video)
 from media.probe import probe
 
 TESTSRC = "testsrc2=s={w}x{h}:r={fps}"  # moves every frame, no symmetry
@@ -176,3 +177,54 @@ def test_an_hdr_phone_clip_becomes_tagged_sdr(api: Api, tmp_path: Path) -> None:
     # tone-mapped, not crushed or blown out: the bars keep their spread of brightness
     picture = gray_frame(out, 1.0, 160, 90)
     assert 40 < picture.mean() < 200 and picture.std() > 20
+
+
+# ----------------------------------------------------------------------------- damaged and cut-off files
+
+@pytest.mark.parametrize("content", [
+    b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 64,   # an MP4 header and then noise
+    b"not a video at all, " * 500,
+])
+def test_an_unreadable_upload_is_named_by_its_own_name(api: Api, engine_config, content: bytes,
+                                                       tmp_path: Path) -> None:
+    bad = tmp_path / "My Demo (final).mp4"
+    bad.write_bytes(content)
+    r = api.upload(bad)
+    message = r.json()["message"]
+    assert r.json()["code"] == 4001 and "My Demo (final).mp4" in message
+    assert ".incoming" not in message and str(engine_config.data_dir) not in message and "/" not in message
+
+
+def test_a_render_failure_names_the_users_file_not_ours(api: Api, engine_config, clip: Path) -> None:
+    api.upload(clip)
+    stored = api.state()["video_infos"][0]
+    media = next(Path(engine_config.data_dir).rglob("media"))
+    for path in media.iterdir():   # the disk copy went bad after the upload
+        if path.is_file():
+            path.write_bytes(b"\x00" * 4096)
+    data = api.render("render_broken")
+    assert data["status"] == "failed"
+    assert stored["filename"] in data["error"] and str(engine_config.data_dir) not in data["error"], data["error"]
+    assert not re.search(r"[0-9a-f]{20}\.mp4", data["error"])
+
+
+def test_a_file_cut_off_after_a_tenth_of_a_second_is_refused(api: Api, tmp_path: Path) -> None:
+    cut = make_truncated(tmp_path / "demo.mp4", seconds=45, keep_seconds=0.1)
+    assert probe(cut).duration_s == pytest.approx(45, abs=0.1)   # the header still promises 45 s
+    r = api.upload(cut)
+    body = r.json()
+    assert body["code"] == 4001 and "demo.mp4" in body["message"] and "incomplete" in body["message"]
+    assert api.state()["video_infos"] == [] and not (api.state()["draft"] or {}).get("t")   # nothing to render
+
+
+def test_a_file_missing_its_end_is_taken_at_the_length_that_plays(api: Api, tmp_path: Path) -> None:
+    cut = make_truncated(tmp_path / "demo.mp4", seconds=10, keep_seconds=7)
+    r = api.upload(cut)
+    info = r.json()["data"]["files"][0]
+    assert 6.0 <= info["duration"] <= 8.0 and "ends early" in info["warning"] and "demo.mp4" in info["warning"]
+    assert 6000 <= api.state()["draft"]["d"] <= 8000
+    out = download(api, api.render("render_cut"), tmp_path / "out.mp4")
+    # the render is as long as the picture that exists, and the picture moves to its last frame
+    assert abs(probe(out).duration_s - info["duration"]) < 0.1
+    end = probe(out).duration_s
+    assert np.abs(gray_frame(out, end - 0.5, 160, 90) - gray_frame(out, end - 0.1, 160, 90)).mean() > 0.5
