@@ -265,3 +265,18 @@ def make_solid(path: str | os.PathLike[str], color: str, seconds: float = 3.0, w
     """A clip of one flat colour (a white dashboard, a black screen) with a tone."""
     return make_video(path, VideoSpec(seconds=seconds, width=width, height=height, audio="tone",
                                       scene_seconds=[seconds], scene_sources=(f"color=c={color}:s={{w}}x{{h}}:r={{fps}}",)))
+
+
+def make_busy(path: str | os.PathLike[str], seconds: float = 3.0, width: int = 1920, height: int = 1080,
+              fps: int = 30, kbps: int = 10_000) -> Path:
+    """Camera-like footage, the hard case for a re-encode: motion everywhere and fresh grain in
+    every frame, encoded the way a phone does (a fixed bitrate, ``kbps``; 80 MB a minute
+    is ~10.7 Mbit/s at 1080p) with voice-like sound."""
+    out = Path(path)
+    with _atomic(out) as tmp:
+        run(["-f", "lavfi", "-i", f"testsrc2=s={width}x{height}:r={fps}:d={seconds},noise=alls=5:allf=t+u",
+             "-f", "lavfi", "-i", audio_source("voice", seconds) or "", "-pix_fmt", "yuv420p",
+             "-c:v", "libx264", "-preset", "veryfast", "-b:v", f"{kbps}k", "-maxrate", f"{kbps * 6 // 5}k",
+             "-bufsize", f"{kbps * 2}k", "-g", str(fps * 2), "-c:a", "aac", "-b:a", "128k", "-shortest",
+             "-movflags", "+faststart", "-y", pathlike(tmp)], timeout=600, what=f"generate {out.name}")
+    return out

@@ -15,7 +15,7 @@ import pytest
 
 from conftest import Api
 from media.ffmpeg import ffmpeg_exe
-from media.fixtures import (VideoSpec, make_hlg, make_rotated, make_solid, make_sync_clip, make_truncated,
+from media.fixtures import (VideoSpec, make_busy, make_hlg, make_rotated, make_solid, make_sync_clip, make_truncated,
                             make_video)
 from media.probe import probe
 
@@ -228,3 +228,29 @@ def test_a_file_missing_its_end_is_taken_at_the_length_that_plays(api: Api, tmp_
     assert abs(probe(out).duration_s - info["duration"]) < 0.1
     end = probe(out).duration_s
     assert np.abs(gray_frame(out, end - 0.5, 160, 90) - gray_frame(out, end - 0.1, 160, 90)).mean() > 0.5
+
+
+# ----------------------------------------------------------------------------- file size
+
+def ssim_against(out: Path, source: Path, width: int, height: int, from_s: float) -> float:
+    """SSIM of the render against its source laid out the same way on the canvas, from ``from_s``
+    on (after the title): what the encoder lost, not what the edit changed."""
+    fit = (f"scale={width}:{height}:force_original_aspect_ratio=decrease,"
+           f"pad={width}:{height}:(ow-iw)/2:(oh-ih)/2,setsar=1,format=yuv420p")
+    log = ffmpeg_log("-i", str(out), "-i", str(source), "-filter_complex",
+                     f"[0:v]trim=start={from_s},setpts=PTS-STARTPTS[a];"
+                     f"[1:v]{fit},trim=start={from_s},setpts=PTS-STARTPTS[b];[a][b]ssim", "-f", "null", "-")
+    return float(re.search(r"All:([\d.]+)", log).group(1))
+
+
+@pytest.mark.parametrize("width, height, kbps", [(1920, 1080, 10_000), (640, 360, 1_900)])
+def test_a_re_encode_is_no_bigger_than_its_source_and_looks_the_same(api: Api, tmp_path: Path, width: int,
+                                                                     height: int, kbps: int) -> None:
+    source = make_busy(tmp_path / "busy.mp4", seconds=4, width=width, height=height, kbps=kbps)
+    api.upload(source)
+    api.chat('add a title "Launch Day" from 0:00 to 0:01')
+    out = download(api, api.render("render_size"), tmp_path / "out.mp4")
+    assert out.stat().st_size <= 1.3 * source.stat().st_size, (out.stat().st_size, source.stat().st_size)
+    ssim = ssim_against(out, source, 1920, 1080, from_s=1.5)
+    print(f"size {out.stat().st_size / source.stat().st_size:.3f}x of the source, SSIM {ssim:.4f}")
+    assert ssim >= 0.98
