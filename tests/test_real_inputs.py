@@ -136,6 +136,22 @@ def test_60_fps_stays_60_fps(api: Api, tmp_path: Path) -> None:
     assert np.abs(a - b).mean() > 0.5
 
 
+def reply_text(events: list[dict]) -> str:
+    return next(p["text"] for e in events if e.get("turnComplete") for p in e["content"]["parts"] if "text" in p)
+
+
+def test_a_faster_source_is_rendered_at_60_fps_and_the_reply_says_so(api: Api, tmp_path: Path) -> None:
+    source = make_video(tmp_path / "slowmo.mp4", VideoSpec(seconds=1, width=320, height=240, fps=120,
+                                                            scene_seconds=[1], scene_sources=(TESTSRC,)))
+    api.upload(source)
+    assert api.state()["draft"]["m"]["fps"] == 60
+    first = reply_text(api.chat('add a title "Launch" for 1 second'))
+    assert "120 fps" in first and "60 fps" in first
+    second = reply_text(api.chat('add a title "Two" for 1 second'))
+    assert "Two" in second and "120 fps" not in second   # said once
+    assert probe(download(api, api.render("render_120"), tmp_path / "out.mp4")).video.fps == 60
+
+
 # ----------------------------------------------------------------------------- titles
 
 def luminance(luma: np.ndarray) -> np.ndarray:
