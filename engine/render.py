@@ -230,7 +230,8 @@ def _full_graph(job: RenderJob, wav: Path | None, probe_of: Callable[[str], Medi
             else:
                 inputs += ["-ss", f"{int(seg.get('ss', 0)) / 1000:.3f}", "-t", f"{duration:.3f}",
                            "-i", pathlike(src.path)]
-            chain = _fit(src, probe_of, fit, width, height, rate) if len(segments) == 1 else _sdr(src, probe_of) + fit + ","
+            one = len(segments) == 1
+            chain = _fit(src, probe_of, fit, width, height, rate) if one else _sdr(src, probe_of) + fit + ","
             chains.append(f"[{index}:v]{chain}trim=duration={duration:.3f},"
                           f"setpts=PTS-STARTPTS[v{index}]")
             labels.append(f"[v{index}]")

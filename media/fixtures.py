@@ -263,8 +263,9 @@ def make_hlg(path: str | os.PathLike[str], seconds: float = 2.0, width: int = 64
 def make_solid(path: str | os.PathLike[str], color: str, seconds: float = 3.0, width: int = 640,
                height: int = 360) -> Path:
     """A clip of one flat colour (a white dashboard, a black screen) with a tone."""
+    flat = f"color=c={color}:s={{w}}x{{h}}:r={{fps}}"
     return make_video(path, VideoSpec(seconds=seconds, width=width, height=height, audio="tone",
-                                      scene_seconds=[seconds], scene_sources=(f"color=c={color}:s={{w}}x{{h}}:r={{fps}}",)))
+                                      scene_seconds=[seconds], scene_sources=(flat,)))
 
 
 def make_busy(path: str | os.PathLike[str], seconds: float = 3.0, width: int = 1920, height: int = 1080,

@@ -101,7 +101,8 @@ def test_a_portrait_video_comes_out_portrait_and_upright(api: Api, tmp_path: Pat
     assert np.abs(ours - gray_frame(source, 1.0, 54, 96)[::-1, ::-1][48:]).mean() > 6  # turned twice looks like this
 
 
-@pytest.mark.parametrize("width, height, size", [(1080, 1080, (1080, 1080)), (1280, 720, (1920, 1080))])
+@pytest.mark.parametrize("width, height, size", [(1080, 1080, (1080, 1080)), (1280, 720, (1920, 1080)),
+                                                  (720, 1280, (1080, 1920)), (1080, 1350, (1080, 1350))])
 def test_the_canvas_follows_the_picture(api: Api, tmp_path: Path, width: int, height: int,
                                         size: tuple[int, int]) -> None:
     source = make_video(tmp_path / "clip.mp4", VideoSpec(seconds=2, width=width, height=height, scene_seconds=[2]))
