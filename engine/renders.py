@@ -23,6 +23,7 @@ from engine.music_export import FORMATS, MusicExportError, export_music, music_t
 from engine.render import Cancelled, RenderError, RenderJob, render
 from engine.soundtracks import Soundtracks
 from engine.store import Store, StoreError
+from engine.user_text import user_facing
 
 PROGRESS_SAVE_EVERY_S = 1.0
 log = logging.getLogger(__name__)
@@ -196,7 +197,14 @@ class RenderManager:
             pass
 
     def _fail(self, record: dict[str, Any], reason: str) -> None:
-        self._mark(record, status="failed", error=reason, finished_at=time.time())
+        self._mark(record, status="failed", error=self._user_facing(record, reason), finished_at=time.time())
+
+    def _user_facing(self, record: dict[str, Any], reason: str) -> str:
+        """The failure in the user's words: their file names, none of our paths."""
+        session = self.store.session(str(record.get("session_id"))) or {}
+        names = {i["stored_as"]: i["filename"] for i in session.get("state", {}).get("video_infos", [])
+                 if i.get("stored_as") and i.get("filename")}
+        return user_facing(reason, self.store.root, names)
 
     def _mark(self, record: dict[str, Any], **fields: Any) -> None:
         """Record how a job ended; a full disk must not turn that into a crash of the worker."""

@@ -192,6 +192,8 @@ def public_info(info: dict[str, Any], base_url: str, session_id: str) -> dict[st
     keys = ("file_id", "filename", "file_type", "duration", "width", "height", "fps", "hash", "has_audio", "size")
     out = {k: info.get(k) for k in keys}
     out["cdn_url"] = f"{base_url}/api/media/{session_id}/{info['file_id']}"
+    if info.get("warning"):  # part of the file is missing (see _accept)
+        out["warning"] = info["warning"]
     return out
 
 
@@ -557,34 +559,53 @@ def _render_view(record: dict[str, Any], base_url: str) -> dict[str, Any]:
     return view
 
 
+#: Less than this share of what the header promises can be played: refuse (the rest is missing).
+MOSTLY_MISSING = 0.5
+
+
 def _accept(item: Any, folder: Path, config: EngineConfig) -> dict[str, Any]:
-    """Probe an upload, refuse what isn't acceptable media, store it under its hash."""
+    """Probe an upload, refuse what isn't acceptable media, store it under its hash.
+
+    Every message names the user's file (``item.filename``), never the temp file it sits in.
+    A file whose data stops short of what its header promises (an interrupted upload or
+    copy) is refused when most of it is missing, and otherwise taken at the length that
+    really plays, with a ``warning`` saying so — a render never pads a cut-off file with a
+    frozen frame.
+    """
     from media.ffmpeg import FFmpegError
-    from media.probe import probe
+    from media.probe import ProbeError, playable_seconds, probe
 
     kind = kind_of(item.extension)
+    name = item.filename
     if kind is None:
         accepted = ", ".join(e for exts in FORMATS.values() for e in exts)
-        raise AppError(4001, f"unsupported file type '.{item.extension or '?'}' ({item.filename}); accepted: {accepted}")
+        raise AppError(4001, f"unsupported file type '.{item.extension or '?'}' ({name}); accepted: {accepted}")
     if item.size == 0:
-        raise AppError(4001, f"{item.filename} is empty")
+        raise AppError(4001, f"{name} is empty")
     try:
         info = probe(item.path, timeout=10.0)
-    except FFmpegError as exc:
-        raise AppError(4001, f"{item.filename} is not a readable {kind} file ({exc})") from None
+    except ProbeError as exc:
+        raise AppError(4001, f"{name} is not a readable {kind} file: {exc.reason}") from None
+    except FFmpegError:
+        raise AppError(4001, f"{name} could not be read in time (damaged or unusual file?); "
+                             "try exporting it again as MP4") from None
     if kind == "video" and info.video is None:
-        raise AppError(4001, f"{item.filename} has no video stream")
+        raise AppError(4001, f"{name} has no video stream")
     if kind in ("video", "image") and (info.video is None or not info.video.width or not info.video.height):
-        raise AppError(4001, f"{item.filename}: could not read the picture size (damaged or unsupported file?)")
+        raise AppError(4001, f"{name}: could not read the picture size (damaged or unsupported file?)")
     if kind == "audio" and info.audio is None:
-        raise AppError(4001, f"{item.filename} has no audio stream")
+        raise AppError(4001, f"{name} has no audio stream")
     if info.video is not None and info.video.width * info.video.height > config.max_media_pixels:
-        raise AppError(4001, f"{item.filename}: {info.video.width}x{info.video.height} is larger than the engine "
+        raise AppError(4001, f"{name}: {info.video.width}x{info.video.height} is larger than the engine "
                              "handles (8192x8192)")
-    if kind in ("video", "audio") and (info.duration_s is None or info.duration_s <= 0):
-        raise AppError(4001, f"{item.filename}: could not read its duration (damaged file?)")
     if info.duration_s and info.duration_s > config.max_media_seconds:
-        raise AppError(4002, f"{item.filename} is {info.duration_s / 3600:.1f} h long; trim it to under "
+        raise AppError(4002, f"{name} is {info.duration_s / 3600:.1f} h long; trim it to under "
+                             f"{config.max_media_seconds / 3600:g} h")
+    duration, warning = info.duration_s, None
+    if kind in ("video", "audio"):
+        duration, warning = _playable(name, info, playable_seconds)
+    if duration and duration > config.max_media_seconds:
+        raise AppError(4002, f"{name} is {duration / 3600:.1f} h long; trim it to under "
                              f"{config.max_media_seconds / 3600:g} h")
     stored_as = f"{item.sha256[:20]}.{item.extension}"
     target = folder / stored_as
@@ -593,7 +614,34 @@ def _accept(item: Any, folder: Path, config: EngineConfig) -> dict[str, Any]:
     else:
         os.replace(item.path, target)
     width, height = info.video.display_size if info.video else (None, None)
-    return {"file_id": f"file_{item.sha256[:16]}", "filename": item.filename, "file_type": kind,
-            "stored_as": stored_as, "duration": info.duration_s, "width": width, "height": height,
-            "fps": info.video.fps if info.video else None, "hash": item.sha256, "has_audio": info.has_audio,
-            "size": item.size}
+    accepted = {"file_id": f"file_{item.sha256[:16]}", "filename": name, "file_type": kind,
+                "stored_as": stored_as, "duration": duration, "width": width, "height": height,
+                "fps": info.video.fps if info.video else None, "hash": item.sha256, "has_audio": info.has_audio,
+                "size": item.size}
+    if warning:
+        accepted["warning"] = warning
+    return accepted
+
+
+def _playable(name: str, info: Any, measure: Callable[..., float | None]) -> tuple[float, str | None]:
+    """The length to use for a video or audio upload, and a warning when part of it is missing."""
+    from media.ffmpeg import FFmpegError
+
+    promised = info.duration_s
+    try:
+        played = measure(info)
+    except FFmpegError:
+        played = None
+    if played is None or played <= 0:
+        if promised and promised > 0:
+            return promised, None
+        raise AppError(4001, f"{name}: nothing in it can be played (damaged file?)")
+    if not promised or promised <= 0:  # no length in the header (a browser recording): what plays is the length
+        return round(played, 3), None
+    if played < MOSTLY_MISSING * promised:
+        raise AppError(4001, f"{name} is incomplete: only {played:.1f} s of its {promised:.1f} s can be played "
+                             "(the file was cut off while uploading or copying); send the whole file again")
+    if promised - played > max(1.0, 0.02 * promised):
+        return round(played, 3), (f"{name} ends early: {played:.1f} s of its {promised:.1f} s can be played, "
+                                   f"the rest is missing; the video will be {played:.1f} s long")
+    return promised, None

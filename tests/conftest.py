@@ -71,6 +71,14 @@ def clip_1080(media_dir: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def big_clip(media_dir: Path) -> Path:
+    """4 s of camera-like 1080p at 10 Mbit/s: a render of it is megabytes, big enough to cut a download."""
+    from media.fixtures import make_busy
+
+    return make_busy(media_dir / "big.mp4", seconds=4, width=1920, height=1080, kbps=10_000)
+
+
+@pytest.fixture(scope="session")
 def silent_clip(media_dir: Path) -> Path:
     from media.fixtures import VideoSpec, make_video
 

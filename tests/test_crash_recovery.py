@@ -64,8 +64,9 @@ def test_engine_killed_mid_render_resumes_it_and_keeps_finished_ones(tmp_path: P
         engine.wait(10)
 
 
-def test_client_killed_mid_download_leaves_no_file_and_resumes(cli_env, engine, clip: Path, tmp_path: Path) -> None:
-    first = run_cli("say", "--attach", str(clip), "add a title 'Slow' for 2 seconds", env=cli_env)
+def test_client_killed_mid_download_leaves_no_file_and_resumes(cli_env, engine, big_clip: Path,
+                                                              tmp_path: Path) -> None:
+    first = run_cli("say", "--attach", str(big_clip), "add a title 'Slow' for 2 seconds", env=cli_env)
     assert first.returncode == 0, first.stderr
     Api(engine.url).faults(download_bps=200_000)
     target = tmp_path / "video.mp4"

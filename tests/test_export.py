@@ -152,8 +152,8 @@ def _exported_then_deleted(clip: Path, tmp_path: Path) -> Iterator[tuple[Any, An
         yield conn, conn.client.poll_render(renders_submitted(calls)[0]), path, whole
 
 
-def test_interrupted_download_resumes_with_a_range_request(cli_env, engine, clip: Path, tmp_path: Path) -> None:
-    with _exported_then_deleted(clip, tmp_path) as (conn, status, path, whole):
+def test_interrupted_download_resumes_with_a_range_request(cli_env, engine, big_clip: Path, tmp_path: Path) -> None:
+    with _exported_then_deleted(big_clip, tmp_path) as (conn, status, path, whole):
         Api(engine.url).faults(download_bps=4_000_000)  # small chunks, so the cut lands mid-file
         try:
             conn.client.download_render(status, path, progress=_interrupt_after(len(whole) // 3))
