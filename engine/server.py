@@ -42,15 +42,18 @@ ATTRIBUTION = ("x-skill-source", "x-skill-version", "x-skill-platform")
 
 class AppError(Exception):
     def __init__(self, code: int, message: str, *, status: int | None = None, retry_after: float | None = None,
-                 render: bool = False) -> None:
+                 render: bool = False, data: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.code, self.message = code, message
         self.status = status or STATUS_FOR_CODE.get(code, 400)
         self.retry_after = retry_after
         self.render = render
+        self.data = data
 
     def response(self) -> JSONResponse:
         body: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.data:
+            body["data"] = self.data
         if self.render:
             body = {"success": False, **body}
         headers = {"Retry-After": f"{self.retry_after:g}"} if self.retry_after is not None else None
@@ -233,7 +236,8 @@ def create_app(config: EngineConfig | None = None) -> Starlette:
         if not client_id or len(client_id) > 200:
             raise AppError(400, "missing X-Client-Id header: send a UUID that identifies this client")
         token, user, expires = engine.store.issue_token(client_id)
-        return ok({"token": token, "user_id": user.user_id, "credits": user.credits_available,
+        return ok({"token": token, "user_id": user.user_id,
+                   "credits": user.credits_available if engine.store.metered else None,
                    "expires_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(expires))})
 
     async def claim_token(request: Request) -> Response:
@@ -267,9 +271,11 @@ def create_app(config: EngineConfig | None = None) -> Starlette:
             raise AppError(400, "new_message.parts must be a list of {\"text\": ...}")
         text = " ".join(str(p.get("text", "")) for p in parts if isinstance(p, dict)).strip()[:20000]
         plan = agent.plan_turn(text, session)
-        cost = agent.cost_of(plan, config)
+        cost = agent.cost_of(plan, config) if engine.store.metered else 0
         if not engine.store.reserve(user, cost):
-            raise AppError(2001, f"out of credits: this edit needs {cost}, {user.credits_available} left")
+            # the page behind this link is served below: a 2001 never points at a page that doesn't exist
+            raise AppError(2001, f"out of credits: this edit needs {cost}, {user.credits_available} left",
+                           data={"register_url": f"{_base(request)}/register?bind={user.user_id}"})
         turn = agent.Turn(store=engine.store, config=config, user=user, session_id=session["session_id"],
                           message=text, plan=plan, reserved=cost, silent=engine.faults.next_chat_is_silent(),
                           compose=engine.compose, wait_for_analyses=engine.wait_for_analyses,
@@ -359,6 +365,8 @@ def create_app(config: EngineConfig | None = None) -> Starlette:
 
     async def credits(request: Request) -> Response:
         user = engine.user(request)
+        if not engine.store.metered:  # nothing to count: say so rather than invent a balance
+            return ok({"available": None, "frozen": 0, "total": None, "unlimited": True})
         return ok({"available": user.credits_available, "frozen": user.credits_frozen,
                    "total": user.credits_available + user.credits_frozen})
 
@@ -456,6 +464,12 @@ def create_app(config: EngineConfig | None = None) -> Starlette:
         media_type = str(record.get("media_type") or "video/mp4")
         return FileResponse(path, media_type=media_type, filename=path.name) if path else Response(status_code=404)
 
+    async def register_page(request: Request) -> Response:
+        from engine.web import credits_page
+
+        user = engine.store.user_by_id(request.query_params.get("bind", ""))
+        return HTMLResponse(credits_page(user, config))
+
     async def health(request: Request) -> Response:
         return JSONResponse({"ok": True, "engine": "ai-music", "sessions": len(engine.store.sessions)})
 
@@ -498,6 +512,7 @@ def create_app(config: EngineConfig | None = None) -> Starlette:
         protocol("/api/render/proxy/{rid}/download", "download", download, "GET"),
         protocol("/api/media/{sid}/{file_id}", "media", media, "GET"),
         Route("/workspace/claim", claim_page, methods=["GET"]),
+        Route("/register", register_page, methods=["GET"]),
         Route("/workspace/claim/video/{rid}", claim_video, methods=["GET"]),
         Route("/healthz", health, methods=["GET"]),
     ]

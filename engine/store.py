@@ -8,7 +8,7 @@ engine is one process.
 
 Layout::
 
-    <data>/users.json                 user_id → credits, token hashes, client id; claim-link hashes
+    <data>/users.json                 user_id → credits (when metered), token hashes, client id; claim-link hashes
     <data>/sessions/<sid>/session.json   task, owner, state (draft, uploads, analyses), history
     <data>/sessions/<sid>/media/      uploaded files (named by content hash)
     <data>/renders/<render_id>.json   status, progress, draft, output format and file
@@ -81,13 +81,21 @@ class User:
     credits_frozen: int
     credits_total: int
     tokens: dict[str, float]  # sha256(token) → expiry (unix time)
+    metered: bool = True      # False: made by an engine that does not meter (no balance kept)
 
     def to_json(self) -> dict[str, Any]:
-        return {"user_id": self.user_id, "client_id": self.client_id, "available": self.credits_available,
-                "frozen": self.credits_frozen, "total": self.credits_total, "tokens": self.tokens}
+        credits: dict[str, Any] = {"available": self.credits_available, "frozen": self.credits_frozen,
+                                   "total": self.credits_total} if self.metered else {"available": None}
+        return {"user_id": self.user_id, "client_id": self.client_id, **credits, "tokens": self.tokens}
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "User":
+    def from_json(cls, data: dict[str, Any], starting_credits: int | None) -> "User":
+        """A user as saved; one never metered before starts with the credits of this engine, if it meters."""
+        if data.get("available") is None:
+            start = starting_credits or 0
+            return cls(user_id=data["user_id"], client_id=data.get("client_id", ""), credits_available=start,
+                       credits_frozen=0, credits_total=start, tokens=dict(data.get("tokens", {})),
+                       metered=starting_credits is not None)
         return cls(user_id=data["user_id"], client_id=data.get("client_id", ""),
                    credits_available=int(data.get("available", 0)), credits_frozen=int(data.get("frozen", 0)),
                    credits_total=int(data.get("total", 0)), tokens=dict(data.get("tokens", {})))
@@ -96,7 +104,7 @@ class User:
 class Store:
     """Engine state with write-through persistence."""
 
-    def __init__(self, root: str | os.PathLike[str], *, starting_credits: int = 100,
+    def __init__(self, root: str | os.PathLike[str], *, starting_credits: int | None = None,
                  full: Callable[[], bool] = lambda: False) -> None:
         self.root = Path(root)
         self.full = full
@@ -106,7 +114,8 @@ class Store:
         self.starting_credits = starting_credits
         self.lock = threading.RLock()
         raw_users = _read_json(self.root / "users.json", {})
-        self.users: dict[str, User] = {uid: User.from_json(u) for uid, u in raw_users.get("users", {}).items()}
+        self.users: dict[str, User] = {uid: User.from_json(u, starting_credits)
+                                       for uid, u in raw_users.get("users", {}).items()}
         self.claims: dict[str, dict[str, Any]] = raw_users.get("claims", {})
         self.sessions: dict[str, dict[str, Any]] = {}
         for path in (self.root / "sessions").glob("*/session.json"):
@@ -130,9 +139,8 @@ class Store:
         with self.lock:
             user = next((u for u in self.users.values() if u.client_id == client_id), None)
             if user is None:
-                user = User(user_id=f"anon_{secrets.token_hex(8)}", client_id=client_id,
-                            credits_available=self.starting_credits, credits_frozen=0,
-                            credits_total=self.starting_credits, tokens={})
+                user = User.from_json({"user_id": f"anon_{secrets.token_hex(8)}", "client_id": client_id},
+                                      self.starting_credits)
                 self.users[user.user_id] = user
             token = f"nmv_usr_{secrets.token_urlsafe(24)}"
             expires = time.time() + TOKEN_TTL_S
@@ -151,6 +159,10 @@ class Store:
                 if expiry is not None and expiry > now:
                     return user
         return None
+
+    def user_by_id(self, user_id: str) -> User | None:
+        with self.lock:
+            return self.users.get(user_id)
 
     def expire_tokens(self, token: str | None = None) -> int:
         """Expire one token (or all): the fault injector's "token expired"."""
@@ -180,6 +192,11 @@ class Store:
 
     # ------------------------------------------------------------------ credits
 
+    @property
+    def metered(self) -> bool:
+        """Whether edits cost credits here; an engine on your own machine never runs out."""
+        return self.starting_credits is not None
+
     def _change_user(self, user: User, **values: int) -> None:
         """Apply ``values`` to ``user`` and persist; on a failed write, nothing changes."""
         old = {k: getattr(user, k) for k in values}
@@ -195,7 +212,7 @@ class Store:
     def reserve(self, user: User, amount: int) -> bool:
         """Freeze ``amount`` credits for a running edit; False if the balance is short."""
         with self.lock:
-            if amount <= 0:
+            if amount <= 0 or not self.metered:
                 return True
             if user.credits_available < amount:
                 return False
@@ -206,6 +223,8 @@ class Store:
     def settle(self, user: User, reserved: int, spent: int) -> None:
         """Release a reservation, charging ``spent`` (≤ reserved) of it."""
         with self.lock:
+            if reserved <= 0 or not self.metered:
+                return  # nothing was frozen: nothing to write
             spent = max(0, min(spent, reserved))
             values = {"credits_frozen": max(0, user.credits_frozen - reserved),
                       "credits_available": user.credits_available + reserved - spent,

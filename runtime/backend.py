@@ -52,8 +52,9 @@ def connect(skill: Skill, requested: str | None = None, *, notice: Callable[[str
         if faults:
             config.faults = Faults.from_json(faults)
         server = start(config)
-        backend = Backend(url=server.url, key=f"local:{config.data_dir}", local=True,
-                          web_url=os.environ.get("NEMO_WEB_URL", "").strip() or server.url)
+        # never the engine's own port for links: it stops when this command ends
+        web = os.environ.get("NEMO_WEB_URL", "").strip() or skill.web_url or defaults.DEFAULT_WEB_URL
+        backend = Backend(url=server.url, key=f"local:{config.data_dir}", local=True, web_url=web.rstrip("/"))
     else:
         url = (os.environ.get("NEMO_API_URL", "").strip() or skill.api_url or defaults.DEFAULT_API_URL).rstrip("/")
         # an engine served on this machine (`ai-music serve`) also serves the project pages

@@ -71,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 = any free port)")
     serve.add_argument("--data", metavar="DIR", help="data directory (default: $XDG_DATA_HOME/ai-music/engine)")
+    serve.add_argument("--credits", type=int, metavar="N",
+                       help="meter edits: each new user gets N credits (for an engine shared as a service; "
+                            "default: not metered)")
     serve.add_argument("--test-api", action="store_true",
                        help="enable the /_engine/* fault switches (for tests, the harness and benchmarks)")
     serve.set_defaults(handler=_serve)
@@ -239,23 +242,39 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    import socket
+
     import uvicorn
 
     from engine.config import EngineConfig
     from engine.server import create_app
 
-    config = EngineConfig(host=args.host, port=args.port, test_api=args.test_api)
+    if args.credits is not None and args.credits < 0:
+        raise UserError("--credits must be 0 or more")
+    config = EngineConfig(host=args.host, port=args.port, test_api=args.test_api, starting_credits=args.credits)
     if args.data:
         from pathlib import Path
 
         config.data_dir = Path(args.data)
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"ai-music: warning: binding {args.host} exposes the engine beyond this machine", file=sys.stderr)
-    url = f"http://{args.host}:{args.port}"
-    print(f"ai-music engine on {url} (data: {config.data_dir})")
+    # bind first, so "--port 0" prints the port it really got
+    sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((args.host, args.port))
+    except OSError as exc:
+        sock.close()
+        raise UserError(f"cannot listen on {args.host}:{args.port} ({exc.strerror or exc}); "
+                        "pick another --port") from None
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    url = f"http://{host}:{sock.getsockname()[1]}"
+    metering = f"{args.credits} credits per new user" if config.metered else "not metered"
+    print(f"ai-music engine on {url} (data: {config.data_dir}; {metering})")
     print(f"Point a client at it:  export NEMO_API_URL={url}")
     print("Then: ai-music say \"hello\"   (Ctrl-C stops the engine)", flush=True)
-    uvicorn.run(create_app(config), host=args.host, port=args.port, log_level="warning")
+    server = uvicorn.Server(uvicorn.Config(create_app(config), log_level="warning"))
+    server.run(sockets=[sock])
     return 0
 
 

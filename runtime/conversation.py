@@ -148,7 +148,7 @@ class Conversation:
         if isinstance(exc, errors.ApiError) and not isinstance(exc, (errors.AuthError,)):
             return errors.guidance(exc, self.skill, anonymous=self.conn.anonymous,
                                    user_id=self.conn.user_id or self.conn.client.user_id,
-                                   web_url=self.conn.backend.web_url)
+                                   web_url=self.conn.backend.web_url, embedded=self.conn.backend.local)
         return exc.user_message
 
     def _step(self, step: Route, report: TurnReport, wants_export: bool) -> None:
@@ -165,7 +165,7 @@ class Conversation:
         elif step.action is Action.CREDITS:
             result = credits(self.conn)
             report.credits = {"available": result.credits.available, "frozen": result.credits.frozen,
-                              "total": result.credits.total}
+                              "total": result.credits.total, "unlimited": result.credits.unlimited}
             self._reply(report, result.text)
         elif step.action is Action.EXPORT:
             result = export(self.conn, self.out, dest=self.export_dest, directory=self.output_dir,

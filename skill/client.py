@@ -69,6 +69,7 @@ class Credits:
     available: int | None
     frozen: int | None
     total: int | None
+    unlimited: bool = False  # the backend does not meter (an engine on your own machine)
 
 
 @dataclass(frozen=True)
@@ -453,7 +454,8 @@ class Client:
     def credits(self) -> Credits:
         data = self.unwrap(self._send("GET", self.path("credits"), idempotent=True))
         data = data if isinstance(data, dict) else {}
-        return Credits(available=data.get("available"), frozen=data.get("frozen"), total=data.get("total"))
+        return Credits(available=data.get("available"), frozen=data.get("frozen"), total=data.get("total"),
+                       unlimited=data.get("unlimited") is True)
 
     def state(self, session_id: str) -> dict[str, Any]:
         data = self.unwrap(self._send("GET", self.path("state", session_id=session_id), idempotent=True))

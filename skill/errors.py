@@ -144,15 +144,29 @@ def api_error(code: int, message: str, *, http_status: int | None = None, retry_
     return cls(code, message, http_status=http_status, retry_after=retry_after, body=body)
 
 
-def guidance(error: ApiError, skill: Skill, *, anonymous: bool, user_id: str | None, web_url: str) -> str:
-    """What to tell the user, from the document's error table (falls back to PROTOCOL.md)."""
+def _backend_registration(error: ApiError) -> str | None:
+    """The registration page a backend names in its 2001 answer (an engine served with credits does)."""
+    data = error.body.get("data") if isinstance(error.body, dict) else None
+    url = data.get("register_url") if isinstance(data, dict) else None
+    return url if isinstance(url, str) and url.startswith(("http://", "https://")) else None
+
+
+def guidance(error: ApiError, skill: Skill, *, anonymous: bool, user_id: str | None, web_url: str,
+             embedded: bool = False) -> str:
+    """What to tell the user, from the document's error table (falls back to PROTOCOL.md).
+
+    ``embedded``: the backend is an engine inside this process. It stops with the command,
+    so a link to its own pages would be dead by the time someone opens it; links then go
+    to ``web_url`` (the document's site), never to the engine's port."""
     rule = skill.error_rule(error.code or 0)
     kind = rule.kind if rule else None
     quoted = rule.message if rule and rule.message else None
     if isinstance(error, OutOfCredits) or kind is ErrorKind.NO_CREDITS:
         if anonymous and user_id:
-            template = skill.links.registration or "{web}/register?bind={user_id}"
-            link = template.replace("{web}", web_url).replace("{user_id}", user_id)
+            link = None if embedded else _backend_registration(error)
+            if link is None:
+                template = skill.links.registration or "{web}/register?bind={user_id}"
+                link = template.replace("{web}", web_url).replace("{user_id}", user_id)
             return f"Your free credits are used up. Register to get more — your project is kept: {link}"
         return quoted or f"Your credits are used up. Top up at {skill.links.top_up or web_url} to keep editing."
     if isinstance(error, PlanRequired) or kind is ErrorKind.PLAN:

@@ -32,15 +32,20 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     return home
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None, input: str | None = None, timeout: float = 120):
-    """Run ``ai-music ARGS`` in a fresh interpreter, as a user would."""
+def run_cli(*args: str, env: dict[str, str] | None = None, input: str | None = None, timeout: float = 120,
+            cwd: str | os.PathLike[str] | None = None):
+    """Run ``ai-music ARGS`` in a fresh interpreter, as a user would.
+
+    It runs in ``cwd``, by default the test's own HOME — never in the clone, so whatever a
+    command writes into its current directory stays out of the repository."""
     import subprocess
 
     full_env = dict(os.environ)
     if env:
         full_env.update(env)
+    where = cwd or full_env.get("HOME") or ROOT
     result = subprocess.run([sys.executable, "-m", "runtime.cli", *args], capture_output=True, text=True,
-                            env=full_env, input=input, timeout=timeout, cwd=ROOT)
+                            env=full_env, input=input, timeout=timeout, cwd=where)
     OUTPUTS.extend((result.stdout, result.stderr))
     return result
 
@@ -83,7 +88,8 @@ def silent_clip(media_dir: Path) -> Path:
 def engine_config(tmp_path: Path):
     from engine.config import EngineConfig
 
-    return EngineConfig(data_dir=tmp_path / "engine", test_api=True, heartbeat_interval_s=0.2)
+    # plays the cloud, credits included (the embedded engine a user gets does not meter)
+    return EngineConfig(data_dir=tmp_path / "engine", test_api=True, heartbeat_interval_s=0.2, starting_credits=100)
 
 
 @pytest.fixture
