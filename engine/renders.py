@@ -94,8 +94,11 @@ class RenderManager:
         except (RenderError, MusicExportError, StoreError, OSError) as exc:
             self._fail(record, str(exc))
         except Exception as exc:  # noqa: BLE001 - a render must end failed, never hang "processing"
-            self._fail(record, f"internal error: {exc.__class__.__name__}: {exc}")
-            log.exception("render %s failed", render_id)
+            if self.stopping:  # cut short by the engine stopping: resume() runs it again next start
+                log.info("render %s interrupted by shutdown: %s", render_id, exc)
+            else:
+                self._fail(record, f"internal error: {exc.__class__.__name__}: {exc}")
+                log.exception("render %s failed", render_id)
         finally:
             with self.lock:
                 self.jobs.pop(render_id, None)
@@ -107,6 +110,8 @@ class RenderManager:
             raise RenderError("the session of this render no longer exists")
         if self.faults.render_delay_s > 0:
             time.sleep(self.faults.render_delay_s)
+        if self.stopping:
+            raise Cancelled  # the engine is stopping: the job stays queued on disk for the next start
         if self.faults.take_render_failure():
             raise RenderError("render node crashed (injected fault)")
         fmt = str((record.get("output") or {}).get("format") or "mp4").lower()
@@ -207,6 +212,8 @@ class RenderManager:
             log.warning("could not save the end of render %s", record.get("id"))
 
     def shutdown(self) -> None:
+        """Stop: kill running encodes, drop queued jobs (they stay "pending" on disk and resume
+        next start) and wait until no render or soundtrack thread can write another byte."""
         self.stopping = True
         with self.lock:
             jobs = list(self.jobs.values())
@@ -214,7 +221,7 @@ class RenderManager:
             job.cancel.set()
             if job.process is not None and job.process.poll() is None:
                 job.process.kill()
-        self.pool.shutdown(wait=False, cancel_futures=True)
+        self.pool.shutdown(wait=True, cancel_futures=True)  # a job waiting for its soundtrack still gets it
         self.soundtracks.shutdown()
 
 

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import errno
 import json
+import logging
 import os
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -34,10 +35,37 @@ from engine.renders import RenderManager, output_file
 from engine.store import Store, StoreError, User
 from engine.uploads import UploadRefused, discard_all, receive_multipart, receive_urls
 
+log = logging.getLogger(__name__)
+
+TURN_GRACE_S = 5.0  # how long a stopping engine lets running chat turns finish
+
 STATUS_FOR_CODE = {1001: 401, 1002: 404, 2001: 403, 4001: 415, 4002: 413, 400: 400, 402: 402, 429: 429, 500: 500}
 FORMATS = {"video": ("mp4", "mov", "avi", "webm", "mkv"), "image": ("jpg", "jpeg", "png", "gif", "webp"),
            "audio": ("mp3", "wav", "m4a", "aac")}
 ATTRIBUTION = ("x-skill-source", "x-skill-version", "x-skill-platform")
+
+
+class InjectedDrop(ConnectionAbortedError):
+    """A dropped SSE connection the fault injector asked for: expected, so never a traceback."""
+
+
+class _InjectedFaultsAreOneLine(logging.Filter):
+    """Turn the ASGI server's "Exception in ASGI application" traceback for an injected
+    drop into one line in the engine's own log: a skill author testing recovery should
+    see their scenario's result, not a stack trace they have to read past."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, InjectedDrop):
+            log.info("%s", exc)
+            return False
+        return True
+
+
+def _quiet_injected_faults() -> None:
+    logger = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, _InjectedFaultsAreOneLine) for f in logger.filters):
+        logger.addFilter(_InjectedFaultsAreOneLine())
 
 
 class AppError(Exception):
@@ -83,6 +111,31 @@ class Engine:
         self.workers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="analysis")
         self.analyses: dict[str, Future[Any]] = {}
         self.renders = RenderManager(self.store, self.faults, config.render_workers, master=_master)
+        self.turns: set[asyncio.Task[None]] = set()  # chat turns still working (their client may be gone)
+
+    def run_turn(self, coroutine: Awaitable[None]) -> "asyncio.Task[None]":
+        task = asyncio.create_task(coroutine)  # type: ignore[arg-type]
+        self.turns.add(task)
+        task.add_done_callback(self.turns.discard)
+        return task
+
+    async def stop(self, turn_grace_s: float = TURN_GRACE_S) -> None:
+        """Stop every background task and wait for it, so nothing writes into the data dir afterwards.
+
+        Chat turns get a short grace to land their edit; then they are cancelled. Work they
+        handed to threads (composing) is waited for by the event loop's own shutdown."""
+        if self.turns:
+            await asyncio.wait(set(self.turns), timeout=turn_grace_s)
+        for task in list(self.turns):
+            task.cancel()
+        if self.turns:
+            await asyncio.gather(*self.turns, return_exceptions=True)
+        await asyncio.get_running_loop().run_in_executor(None, self.shutdown)
+
+    def shutdown(self) -> None:
+        """Cancel renders (their ffmpeg is killed; they resume on the next start) and wait for all pools."""
+        self.renders.shutdown()
+        self.workers.shutdown(wait=True, cancel_futures=True)
 
     # ------------------------------------------------------------------ helpers
 
@@ -217,6 +270,7 @@ def public_state(session: dict[str, Any], base_url: str) -> dict[str, Any]:
 def create_app(config: EngineConfig | None = None) -> Starlette:
     config = config or EngineConfig()
     engine = Engine(config)
+    _quiet_injected_faults()
 
     def endpoint(name: str, handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
         async def wrapped(request: Request) -> Response:
@@ -280,7 +334,7 @@ def create_app(config: EngineConfig | None = None) -> Starlette:
                           message=text, plan=plan, reserved=cost, silent=engine.faults.next_chat_is_silent(),
                           compose=engine.compose, wait_for_analyses=engine.wait_for_analyses,
                           committed=engine.renders.prepare_audio)
-        task = asyncio.create_task(agent.run_turn(turn))
+        task = engine.run_turn(agent.run_turn(turn))
         drop_after = engine.faults.take_sse_drop()
 
         async def stream():  # noqa: ANN202
@@ -297,7 +351,7 @@ def create_app(config: EngineConfig | None = None) -> Starlette:
                 if drop_after is not None and sent >= drop_after:
                     # abort mid-stream (no closing chunk), as a dropped connection looks to a client;
                     # the turn task keeps working and its edit still lands
-                    raise ConnectionAbortedError("injected fault: SSE connection dropped")
+                    raise InjectedDrop(f"injected fault: SSE connection dropped after {sent} event(s)")
             await task
 
         return StreamingResponse(stream(), media_type="text/event-stream",
@@ -530,8 +584,7 @@ def create_app(config: EngineConfig | None = None) -> Starlette:
         engine.workers.submit(_warm_up)
         engine.renders.resume()
         yield
-        engine.renders.shutdown()
-        engine.workers.shutdown(wait=False, cancel_futures=True)
+        await engine.stop()
 
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.engine = engine

@@ -96,4 +96,5 @@ class Soundtracks:
         return self.path(key)
 
     def shutdown(self) -> None:
-        self.pool.shutdown(wait=False, cancel_futures=True)
+        """Drop queued builds and wait for the running one: nothing writes into the cache afterwards."""
+        self.pool.shutdown(wait=True, cancel_futures=True)
