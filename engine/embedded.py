@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+from logging.handlers import RotatingFileHandler
 import threading
 import time
 from dataclasses import dataclass
@@ -52,7 +53,8 @@ class Embedded:
 def _log_to(config: EngineConfig) -> logging.Handler:
     """The embedded engine logs to ``engine.log`` in its data dir, not into the user's chat."""
     config.data_dir.mkdir(parents=True, exist_ok=True)
-    handler = logging.FileHandler(config.data_dir / "engine.log", encoding="utf-8")
+    # bounded: 1 MB and one older file, however long the engine has been used
+    handler = RotatingFileHandler(config.data_dir / "engine.log", maxBytes=1 << 20, backupCount=1, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     log.addHandler(handler)
     log.setLevel(logging.INFO)

@@ -21,7 +21,8 @@ from engine.faults import Faults
 from engine.mix import sources_from_infos, speech_on_timeline
 from engine.music_export import FORMATS, MusicExportError, export_music, music_track
 from engine.render import Cancelled, RenderError, RenderJob, render
-from engine.soundtracks import Soundtracks
+from engine import housekeeping
+from engine.soundtracks import Soundtracks, soundtrack_key
 from engine.store import Store, StoreError
 
 PROGRESS_SAVE_EVERY_S = 1.0
@@ -119,10 +120,17 @@ class RenderManager:
         out = self.store.render_path(record["id"], suffix)
         music_only = fmt in FORMATS
         sources, speech = ({}, []) if music_only else self._audio_inputs(session, record["draft"])
-        job = RenderJob(
-            draft=record["draft"], sources=sources, out=out, work_dir=work,
-            soundtrack=lambda: self.soundtracks.ensure(record["draft"], sources, self._music_path, speech),
-        )
+        progress = self._progress_saver(record)
+
+        def soundtrack() -> Path:  # usually ready (prepared after the edit); else this is the "mixing" phase
+            pending = self.soundtracks.prepare(record["draft"], sources, self._music_path, speech)
+            if pending is None:
+                raise ValueError("the draft is empty")
+            if not pending.done():
+                progress(float(record.get("progress") or 0) / 100, "mixing")
+            return pending.result()
+
+        job = RenderJob(draft=record["draft"], sources=sources, out=out, work_dir=work, soundtrack=soundtrack)
         with self.lock:
             if (self.store.render(record["id"]) or {}).get("status") != "pending":
                 raise Cancelled  # cancelled while it waited in the queue
@@ -133,17 +141,18 @@ class RenderManager:
         if music_only:
             self._music_only(record, session, fmt, out, work)
         else:
-            render(job, self._progress_saver(record))
+            render(job, progress)
         self._complete(record, job, media_type)
 
     def _progress_saver(self, record: dict[str, Any]) -> Callable[[float, str], None]:
         last_save = [0.0]
 
         def progress(fraction: float, stage: str) -> None:
+            changed = stage != record.get("stage")
             record["progress"] = int(round(fraction * 100))
             record["stage"] = stage
             now = time.monotonic()
-            if now - last_save[0] >= PROGRESS_SAVE_EVERY_S:
+            if changed or now - last_save[0] >= PROGRESS_SAVE_EVERY_S:  # a poll sees each phase start
                 last_save[0] = now
                 self._save_progress(record)
         return progress
@@ -158,6 +167,22 @@ class RenderManager:
             record.update(status="completed", progress=100, finished_at=time.time(), file=job.out.name,
                           size=job.out.stat().st_size, media_type=media_type)
             self.store.save_render(record)
+        self.tidy()
+
+    def tidy(self) -> None:
+        """After a render: older renders of each project and stale cache files go (engine.housekeeping)."""
+        try:
+            housekeeping.free(self.store, housekeeping.find(self.store, self.soundtrack_key_of))
+        except (OSError, StoreError) as exc:  # tidying is never worth failing a finished render for
+            log.warning("could not tidy the data dir: %s", exc)
+
+    def soundtrack_key_of(self, session: dict[str, Any]) -> str | None:
+        """The cached soundtrack the session's current draft plays (None: nothing sounds yet)."""
+        draft = (session.get("state") or {}).get("draft")
+        if not isinstance(draft, dict) or not int(draft.get("d") or 0):
+            return None
+        sources, speech = self._audio_inputs(session, draft)
+        return soundtrack_key(draft, sources, speech)
 
     def _music_only(self, record: dict[str, Any], session: dict[str, Any], fmt: str, out: Path,
                     work: Path) -> None:

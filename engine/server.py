@@ -26,13 +26,13 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from engine import agent
+from engine import agent, housekeeping
 from engine.config import EngineConfig
 from engine.edits import Editor
 from engine.memory import release_memory
 from engine.faults import Faults
 from engine.renders import RenderManager, output_file
-from engine.store import Store, StoreError, User
+from engine.store import DataDirBusy, Store, StoreError, User, lock_data_dir
 from engine.uploads import UploadRefused, discard_all, receive_multipart, receive_urls
 
 log = logging.getLogger(__name__)
@@ -66,6 +66,10 @@ def _quiet_injected_faults() -> None:
     logger = logging.getLogger("uvicorn.error")
     if not any(isinstance(f, _InjectedFaultsAreOneLine) for f in logger.filters):
         logger.addFilter(_InjectedFaultsAreOneLine())
+
+
+class _Stage(str):
+    """Queue marker: the turn entered a long phase (sent as an SSE comment, not an event)."""
 
 
 class AppError(Exception):
@@ -106,17 +110,22 @@ class Engine:
     def __init__(self, config: EngineConfig) -> None:
         self.config = config
         self.faults: Faults = config.faults
+        try:  # shared: engines may share a dir; only ``ai-music clean`` needs it to itself
+            self.data_lock: int | None = lock_data_dir(config.data_dir, exclusive=False)
+        except DataDirBusy:
+            raise RuntimeError(f"{config.data_dir} is being cleaned (ai-music clean); try again in a moment") from None
         self.store = Store(config.data_dir, starting_credits=config.starting_credits,
                            full=lambda: self.faults.disk_full)
         self.workers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="analysis")
         self.analyses: dict[str, Future[Any]] = {}
         self.renders = RenderManager(self.store, self.faults, config.render_workers, master=_master)
-        self.turns: set[asyncio.Task[None]] = set()  # chat turns still working (their client may be gone)
+        # chat turns still working (their client may be gone) → their session
+        self.turns: dict[asyncio.Task[None], str] = {}
 
-    def run_turn(self, coroutine: Awaitable[None]) -> "asyncio.Task[None]":
+    def run_turn(self, coroutine: Awaitable[None], session_id: str) -> "asyncio.Task[None]":
         task = asyncio.create_task(coroutine)  # type: ignore[arg-type]
-        self.turns.add(task)
-        task.add_done_callback(self.turns.discard)
+        self.turns[task] = session_id
+        task.add_done_callback(lambda done: self.turns.pop(done, None))
         return task
 
     async def stop(self, turn_grace_s: float = TURN_GRACE_S) -> None:
@@ -136,6 +145,9 @@ class Engine:
         """Cancel renders (their ffmpeg is killed; they resume on the next start) and wait for all pools."""
         self.renders.shutdown()
         self.workers.shutdown(wait=True, cancel_futures=True)
+        if self.data_lock is not None:
+            os.close(self.data_lock)
+            self.data_lock = None
 
     # ------------------------------------------------------------------ helpers
 
@@ -330,11 +342,25 @@ def create_app(config: EngineConfig | None = None) -> Starlette:
             # the page behind this link is served below: a 2001 never points at a page that doesn't exist
             raise AppError(2001, f"out of credits: this edit needs {cost}, {user.credits_available} left",
                            data={"register_url": f"{_base(request)}/register?bind={user.user_id}"})
+        # The long waits of a turn get a name on the wire, so a client can show the phase: an SSE
+        # comment (": stage composing") — a heartbeat to every client, a label to those who read it.
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+        loop = asyncio.get_running_loop()
+
+        async def wait_for_analyses(file_ids: list[str], timeout: float) -> None:
+            if any(f in engine.analyses and not engine.analyses[f].done() for f in file_ids):
+                queue.put_nowait(_Stage("analysing"))
+            await engine.wait_for_analyses(file_ids, timeout)
+
+        def compose(brief: dict[str, Any], cues: dict[str, Any], key: str) -> dict[str, Any]:
+            loop.call_soon_threadsafe(queue.put_nowait, _Stage("composing"))
+            return engine.compose(brief, cues, key)
+
         turn = agent.Turn(store=engine.store, config=config, user=user, session_id=session["session_id"],
                           message=text, plan=plan, reserved=cost, silent=engine.faults.next_chat_is_silent(),
-                          compose=engine.compose, wait_for_analyses=engine.wait_for_analyses,
-                          committed=engine.renders.prepare_audio)
-        task = engine.run_turn(agent.run_turn(turn))
+                          compose=compose, wait_for_analyses=wait_for_analyses,
+                          committed=engine.renders.prepare_audio, queue=queue)
+        task = engine.run_turn(agent.run_turn(turn), session["session_id"])
         drop_after = engine.faults.take_sse_drop()
 
         async def stream():  # noqa: ANN202
@@ -345,6 +371,9 @@ def create_app(config: EngineConfig | None = None) -> Starlette:
                     break
                 if item is agent.HEARTBEAT:
                     yield b": ping\n\n"
+                    continue
+                if isinstance(item, _Stage):
+                    yield f": stage {item}\n\n".encode()
                     continue
                 yield f"data: {json.dumps(item, ensure_ascii=False)}\n\n".encode()
                 sent += 1
@@ -488,12 +517,31 @@ def create_app(config: EngineConfig | None = None) -> Starlette:
     async def download(request: Request) -> Response:
         record = owned_render(request)
         path = output_file(engine.store, record["id"])
+        if path is None and record.get("expired"):
+            raise AppError(410, "this render was replaced by a newer one and its file removed; export again",
+                           status=410, render=True)
         if path is None:
             raise AppError(400, f"render is {record['status']}, not completed", status=409, render=True)
         media_type = str(record.get("media_type") or "video/mp4")
         if engine.faults.download_bps:
             return _throttled(path, request.headers.get("range"), engine.faults.download_bps)
         return FileResponse(path, media_type=media_type, filename=path.name)
+
+    async def release_session(request: Request) -> Response:
+        """Not in the cloud protocol: the project is finished and its output saved, so its files can go.
+
+        ``ai-music run`` calls it on the engine it embeds once the MP4 is written (the disk
+        would otherwise keep an upload, music, a soundtrack and a copy of every video)."""
+        user = engine.user(request)
+        session = engine.session(user, request.path_params["sid"], request.path_params["user"])
+        busy = [r["id"] for r in engine.store.iter_renders()
+                if r.get("session_id") == session["session_id"] and r.get("status") in ("pending", "processing")]
+        if busy or session["session_id"] in engine.turns.values():
+            raise AppError(409, "the project is still working (a render or an edit); try again when it is done",
+                           status=409)
+        freed = await asyncio.get_running_loop().run_in_executor(
+            None, housekeeping.release, engine.store, session["session_id"], engine.renders.soundtrack_key_of)
+        return ok({"released": True, "freed_bytes": freed})
 
     # ------------------------------------------------------------------ web & test API
 
@@ -565,6 +613,7 @@ def create_app(config: EngineConfig | None = None) -> Starlette:
         protocol("/api/render/proxy/lambda/{rid}/cancel", "cancel", render_cancel, "POST"),
         protocol("/api/render/proxy/{rid}/download", "download", download, "GET"),
         protocol("/api/media/{sid}/{file_id}", "media", media, "GET"),
+        protocol("/api/session/nemo_agent/{user}/{sid}", "release", release_session, "DELETE"),
         Route("/workspace/claim", claim_page, methods=["GET"]),
         Route("/register", register_page, methods=["GET"]),
         Route("/workspace/claim/video/{rid}", claim_video, methods=["GET"]),

@@ -15,15 +15,22 @@ Layout::
     <data>/renders/<render_id>.mp4    the finished render (.wav / .mp3 / .zip for music-only exports)
     <data>/music/<key>.wav            synthesised music, reused across renders
     <data>/mixes/<key>.m4a            finished soundtracks (music + ducked original), reused
+    <data>/.lock                      held (shared) by every engine using the dir; ``ai-music clean`` takes it
+                                      exclusively, so it never frees files an engine is working with
+    <data>/engine.log                 the embedded engine's log (rotated)
+
+What may go, and when, is ``engine.housekeeping``'s business.
 """
 from __future__ import annotations
 
 import copy
 import errno
+import fcntl
 import hashlib
 import json
 import os
 import secrets
+import shutil
 import threading
 import time
 from dataclasses import dataclass
@@ -36,6 +43,25 @@ CLAIM_TTL_S = 7 * 24 * 3600
 
 class StoreError(RuntimeError):
     """Persisting failed (disk full, permissions); the message is fit for a user."""
+
+
+class DataDirBusy(RuntimeError):
+    """Another engine is using the data dir (``ai-music clean`` must not pull files from under it)."""
+
+
+def lock_data_dir(root: Path, *, exclusive: bool) -> int:
+    """Hold ``<root>/.lock``: shared while an engine runs, exclusive while it is cleaned.
+
+    Returns the descriptor (closing it releases the lock); raises :class:`DataDirBusy`
+    when the other kind is held."""
+    root.mkdir(parents=True, exist_ok=True)
+    fd = os.open(root / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise DataDirBusy(str(root)) from None
+    return fd
 
 
 def _hash(token: str) -> str:
@@ -289,6 +315,14 @@ class Store:
             path = self.session_dir(session_id) / "session.json"
             path.unlink(missing_ok=True)
 
+    def delete_session(self, session_id: str) -> None:
+        """Remove a project for good: its session, its media and its renders (records and files)."""
+        with self.lock:
+            self.sessions.pop(session_id, None)
+            for record in [r for r in self.renders.values() if r.get("session_id") == session_id]:
+                self.delete_render(record["id"])
+        shutil.rmtree(self.session_dir(session_id), ignore_errors=True)
+
     # ------------------------------------------------------------------ renders
 
     def render_path(self, render_id: str, suffix: str = ".json") -> Path:
@@ -303,6 +337,35 @@ class Store:
         with self.lock:
             found = self.renders.get(render_id)
             return copy.deepcopy(found) if found else None
+
+    def render_output(self, record: dict[str, Any]) -> Path | None:
+        """Where a render's file is (or was): ``renders/<file>``; None for one that never produced one."""
+        name = record.get("file")
+        return self.root / "renders" / str(name) if name else None
+
+    def expire_render(self, render_id: str) -> None:
+        """Delete a finished render's file but keep its record: a later download is told why (410)."""
+        with self.lock:
+            record = self.renders.get(render_id)
+            if record is None:
+                return
+            path = self.render_output(record)
+            if path is not None:
+                path.unlink(missing_ok=True)
+            if not record.get("expired"):
+                record = {**record, "expired": True}
+                try:
+                    self.save_render(record)
+                except StoreError:
+                    pass  # the file is gone either way; the record says so next time it is written
+
+    def delete_render(self, render_id: str) -> None:
+        with self.lock:
+            record = self.renders.pop(render_id, None)
+            if record is not None and (path := self.render_output(record)) is not None:
+                path.unlink(missing_ok=True)
+            self.render_path(render_id).unlink(missing_ok=True)
+            shutil.rmtree(self.render_path(render_id, ".work"), ignore_errors=True)
 
     def iter_renders(self) -> Iterator[dict[str, Any]]:
         with self.lock:

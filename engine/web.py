@@ -67,7 +67,9 @@ def claim_page(session: dict[str, Any], renders: list[dict[str, Any]], claim: st
     videos = []
     for record in sorted(renders, key=lambda r: r.get("created_at", 0), reverse=True):
         status = html.escape(str(record.get("status")))
-        if record.get("status") == "completed":
+        if record.get("status") == "completed" and record.get("expired"):
+            videos.append(f"<p>{html.escape(record['id'])}: replaced by a newer render</p>")
+        elif record.get("status") == "completed":
             src = f"/workspace/claim/video/{html.escape(record['id'])}?ct={html.escape(claim)}"
             videos.append(_player(str(record.get("media_type") or "video/mp4"), src, html.escape(record["id"])))
         else:

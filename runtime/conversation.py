@@ -27,6 +27,7 @@ from skill.actions.export import export, requested_format
 from skill.actions.state import state
 from skill.actions.upload import upload
 from skill.connection import Connection
+from skill.destination import Destination
 
 _RETRY = re.compile(r"^\s*(?:retry|try again|resend it|重试|再试一次)\s*[.!]?\s*$", re.I)
 
@@ -67,7 +68,8 @@ class TurnReport:
 
 class Conversation:
     def __init__(self, conn: Connection, out: Output, *, auto_export: bool = False,
-                 output_dir: Path | None = None, export_dest: Path | None = None) -> None:
+                 output_dir: Path | None = None, export_dest: str | Path | Destination | None = None,
+                 overwrite: bool = False) -> None:
         self.conn = conn
         self.skill = conn.skill
         self.out = out
@@ -75,7 +77,8 @@ class Conversation:
         self.gui = GuiTranslator(self.skill)
         self.auto_export = auto_export
         self.output_dir = output_dir
-        self.export_dest = export_dest
+        self.export_dest = export_dest  # as the user typed it: "out/" (a folder) is not "out"
+        self.overwrite = overwrite
 
     # ------------------------------------------------------------------ greeting
 
@@ -137,7 +140,8 @@ class Conversation:
         """Record the failure in the report (exit code, --json) and tell the user what to do."""
         message = self._message(exc)
         report.errors.append({"code": getattr(exc, "code", None), "type": type(exc).__name__, "message": message})
-        self._reply(report, message)
+        report.replies.append(message)
+        self.out.error(message)
 
     def _reply(self, report: TurnReport, text: str) -> None:
         if text:
@@ -169,7 +173,7 @@ class Conversation:
             self._reply(report, result.text)
         elif step.action is Action.EXPORT:
             result = export(self.conn, self.out, dest=self.export_dest, directory=self.output_dir,
-                            fmt=requested_format(step.text))
+                            fmt=requested_format(step.text), overwrite=self.overwrite)
             report.files.append(str(result.path))
             if result.link:
                 report.links.append(result.link)

@@ -22,6 +22,9 @@
     ├── NothingToExport            the draft has no tracks with segments yet
     └── BadInput                   a local file or URL we refuse before sending anything
 
+    KeyboardInterrupt
+    └── ExportInterrupted          Ctrl-C during a render or download: it is kept; say how to resume
+
 Where each recovery is carried out: ``skill.connection`` (1001, 1002, 429, 400 on the
 token call), ``skill.client`` (5xx/transport retries on idempotent calls),
 ``skill.actions.upload`` (4001/4002 before sending), ``skill.actions.chat`` (dropped and
@@ -121,6 +124,15 @@ class NothingToExport(NemoError):
 
 class LocalWriteError(NemoError):
     """The result could not be saved on this machine (disk full, no permission)."""
+
+
+class ExportInterrupted(KeyboardInterrupt):
+    """Ctrl-C while an export waited: the render is kept (``renders.json`` and the backend),
+    so the next export of the same project picks it up; ``path`` is where it will be written."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self.path = path
 
 
 class BadInput(NemoError):

@@ -12,7 +12,7 @@ from conftest import ROOT, Api, run_cli
 
 def spawn(cli_env: dict[str, str], *args: str) -> pexpect.spawn:
     env = {**os.environ, **cli_env, "TERM": "dumb", "COLUMNS": "120"}
-    child = pexpect.spawn(sys.executable, ["-m", "runtime.cli", "chat", *args], cwd=str(ROOT), env=env,
+    child = pexpect.spawn(sys.executable, ["-m", "runtime.cli", "chat", *args], cwd=env["HOME"], env=env,
                           encoding="utf-8", timeout=60, dimensions=(40, 120))
     return child
 
