@@ -137,7 +137,7 @@ def _clean_text(root: Any, garbage: list[Any], freed: int, kept: int, dry_run: b
         items = [g for g in garbage if g.kind == kind]
         if items:
             count = len({g.session_id for g in items}) if kind == "project" else len(items)
-            lines.append(f"  {count:>4} {label:<44} {mb(sum(g.size for g in items)):>10}")
+            lines.append(f"  {label:<44} {count:>5} {mb(sum(g.size for g in items)):>10}")
     if not garbage:
         lines.append("  nothing to free")
     verb = "Would free" if dry_run else "Freed"

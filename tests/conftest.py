@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -227,15 +228,35 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 
 def _leak_dir(config: pytest.Config) -> Path:
-    folder = Path(str(config.rootpath)) / ".pytest_cache" / "ai-music-token-leaks"  # shared with xdist workers
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+    """A folder for this run only, shared with its xdist workers (they inherit the variable):
+    two copies of the suite running at once never read or clear each other's findings."""
+    return Path(os.environ["AI_MUSIC_TEST_RUN_DIR"])
 
 
-def pytest_sessionstart(session: pytest.Session) -> None:
-    if not hasattr(session.config, "workerinput"):  # the controller (or a plain run) starts clean
-        for old in _leak_dir(session.config).glob("*.txt"):
-            old.unlink()
+def _repository_files() -> set[str]:
+    """Every file in the clone but what tools keep there by design (git, the venv, caches)."""
+    skip = {".git", ".venv", "__pycache__", ".pytest_cache"}
+    found = set()
+    for folder, subfolders, names in os.walk(ROOT):
+        subfolders[:] = [d for d in subfolders if d not in skip and not d.endswith(".egg-info")]
+        found.update(os.path.relpath(os.path.join(folder, name), ROOT) for name in names)
+    return found
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    import tempfile
+
+    from hypothesis.configuration import set_hypothesis_home_dir
+
+    if not hasattr(config, "workerinput"):  # the controller (or a plain run)
+        os.environ["AI_MUSIC_TEST_RUN_DIR"] = tempfile.mkdtemp(prefix="ai-music-test-run-")
+        config.stash[_BEFORE] = _repository_files()
+    # hypothesis keeps its examples and caches in ./.hypothesis by default: inside the clone
+    set_hypothesis_home_dir(Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ai-music" /
+                            "hypothesis")
+
+
+_BEFORE = pytest.StashKey[set]()
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -243,8 +264,15 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     folder = _leak_dir(session.config)
     if leaks:
         (folder / f"{os.getpid()}.txt").write_text("\n".join(leaks))
-    if not hasattr(session.config, "workerinput"):
-        found = [line for f in folder.glob("*.txt") for line in f.read_text().splitlines()]
-        if found:
-            print(f"\nTOKEN LEAK: {len(found)} token(s) used by the suite appeared in captured output: {found}")
-            session.exitstatus = 1
+    if hasattr(session.config, "workerinput"):
+        return
+    found = [line for f in folder.glob("*.txt") for line in f.read_text().splitlines()]
+    if found:
+        print(f"\nTOKEN LEAK: {len(found)} token(s) used by the suite appeared in captured output: {found}")
+        session.exitstatus = 1
+    shutil.rmtree(folder, ignore_errors=True)
+    # the suite never writes into the repository (a command run in the clone once left task_….mp4 there)
+    written = sorted(_repository_files() - session.config.stash.get(_BEFORE, set()))
+    if written:
+        print(f"\nWRITTEN INTO THE REPOSITORY by the tests: {written}")
+        session.exitstatus = 1

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pexpect
 
-from conftest import ROOT, Api, run_cli
+from conftest import Api, run_cli
 
 
 def spawn(cli_env: dict[str, str], *args: str) -> pexpect.spawn:
