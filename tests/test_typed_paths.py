@@ -1,26 +1,19 @@
 """Paths typed or dropped into the REPL: each one is attached, or one line says why not."""
 from __future__ import annotations
 
-import io
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import BUNDLED
 from runtime import typed_paths
-from runtime.backend import connect
-from runtime.conversation import Conversation
-from runtime.repl import run_repl
-from runtime.skillfile import load_skill
-from runtime.terminal import CollectingOutput
 
 EXTENSIONS = ("mp4", "mov", "png", "mp3")
 
 
 @pytest.fixture
 def videos(clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """``My Videos/demo (1).mp4`` and ``demo.mp4``, in the current directory."""
     folder = tmp_path / "My Videos"
     folder.mkdir()
     shutil.copy(clip, folder / "demo (1).mp4")
@@ -63,18 +56,3 @@ def test_words_that_only_look_a_bit_like_paths_are_a_message(videos: Path) -> No
                  "go to /status"):
         found = typed_paths.find(line, EXTENSIONS)
         assert (found.files, found.problems, found.rest) == ([], [], line)
-
-
-def test_the_repl_attaches_or_refuses_in_one_line_and_never_sends_the_path(cli_env, videos: Path,
-                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    escaped = str(videos).replace(" ", "\\ ").replace("(", "\\(").replace(")", "\\)")
-    script = f"dmeo.mp4 add lo-fi music\n{escaped} add a title 'Dropped' for 2 seconds\n"
-    monkeypatch.setattr(sys, "stdin", io.StringIO(script))
-    calls: list[dict] = []
-    out = CollectingOutput()
-    with connect(load_skill(BUNDLED), hooks=(calls.append,)) as conn:
-        run_repl(Conversation(conn, out), out, interactive=False, history_file=str(videos.parent / "history"))
-    chat = [c["body"]["new_message"]["parts"][0]["text"] for c in calls if c["path"] == "/run_sse"]
-    assert out.errors == ["dmeo.mp4: no such file — did you mean demo.mp4?"]
-    assert chat == ["add a title 'Dropped' for 2 seconds"]  # the mistyped line sent nothing; no path in chat
-    assert "📎 demo (1).mp4" in out.text() and "Sorry" not in out.text()
