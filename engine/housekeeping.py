@@ -77,6 +77,12 @@ def music_keys(session: dict[str, Any]) -> set[str]:
     return keys
 
 
+def _sessions(store: Store) -> dict[str, dict[str, Any]]:
+    """A snapshot (other threads add sessions meanwhile; a saved session is replaced, never edited)."""
+    with store.lock:
+        return dict(store.sessions)
+
+
 def _old(path: Path, now: float, grace_s: float) -> bool:
     try:
         return now - path.lstat().st_mtime >= grace_s
@@ -102,7 +108,7 @@ def find(store: Store, soundtrack_key: SoundtrackKey, *, keep: set[str] | None =
     """What can be freed. ``keep``: the only sessions to keep (None = all of them). Files younger
     than ``grace_s`` that nothing refers to yet are spared (0 when no engine is running)."""
     now = time.time() if now is None else now
-    sessions = {sid: s for sid, s in store.sessions.items()}
+    sessions = _sessions(store)
     kept = {sid: s for sid, s in sessions.items() if keep is None or sid in keep}
     renders = list(store.iter_renders())
     out: list[Garbage] = []
@@ -195,7 +201,7 @@ def release(store: Store, session_id: str, soundtrack_key: SoundtrackKey) -> int
     session = store.session(session_id)
     if session is None:
         return 0
-    others = [s for sid, s in store.sessions.items() if sid != session_id]
+    others = [s for sid, s in _sessions(store).items() if sid != session_id]
     music = music_keys(session) - set().union(*(music_keys(s) for s in others))
     mix = soundtrack_key(session)
     shared_mix = mix is None or any(soundtrack_key(s) == mix for s in others)

@@ -173,8 +173,8 @@ class RenderManager:
         """After a render: older renders of each project and stale cache files go (engine.housekeeping)."""
         try:
             housekeeping.free(self.store, housekeeping.find(self.store, self.soundtrack_key_of))
-        except (OSError, StoreError) as exc:  # tidying is never worth failing a finished render for
-            log.warning("could not tidy the data dir: %s", exc)
+        except Exception:  # noqa: BLE001 - tidying is never worth failing a finished render for
+            log.exception("could not tidy the data dir")
 
     def soundtrack_key_of(self, session: dict[str, Any]) -> str | None:
         """The cached soundtrack the session's current draft plays (None: nothing sounds yet)."""

@@ -88,8 +88,9 @@ def clean_local(data_dir: str | None, *, dry_run: bool) -> CleanReport:
     """``ai-music clean``: free what the embedded engine's data dir holds that no project needs.
 
     Kept: the project ``say`` continues (and, in it, its uploads, the music its timeline and
-    undo steps use, its current soundtrack and latest render of each kind) and projects
-    with an export still to pick up. The rest goes — see ``engine.housekeeping``."""
+    undo steps use, its current soundtrack and latest render of each kind), projects with
+    an export still to pick up, and other users' projects. The rest goes — see
+    ``engine.housekeeping``."""
     from pathlib import Path
 
     from engine.config import default_data_dir
@@ -104,7 +105,9 @@ def clean_local(data_dir: str | None, *, dry_run: bool) -> CleanReport:
         return CleanReport(0, 0, f"Nothing to clean: {root} holds no engine data.")
     client = ClientStore()
     key = f"local:{root}"
-    keep = {s["session_id"] for s in [client.session(key)] if s}
+    saved = client.session(key)
+    mine = {(client.token(key) or {}).get("user_id"), (saved or {}).get("user_id")} - {None}
+    keep = {saved["session_id"]} if saved else set()
     keep |= {e.get("session_id") for e in client.pending_renders(key).values() if isinstance(e, dict)}
     lock = None
     if not dry_run:
@@ -115,6 +118,8 @@ def clean_local(data_dir: str | None, *, dry_run: bool) -> CleanReport:
                                "clean again") from None
     try:
         store = Store(root)
+        # projects of other users (a data dir `ai-music serve` used) are theirs: never ours to remove
+        keep |= {sid for sid, session in store.sessions.items() if session.get("user_id") not in mine}
         manager = RenderManager(store, Faults(), workers=1)
         try:
             garbage = find(store, manager.soundtrack_key_of, keep=keep, grace_s=0)

@@ -86,6 +86,6 @@ def test_a_typed_path_is_attached_or_refused_in_one_line_and_never_sent_as_text(
         run_repl(Conversation(conn, out), out, interactive=False, history_file=str(tmp_path / "history"))
     chat = [c["body"]["new_message"]["parts"][0]["text"] for c in calls if c["path"] == "/run_sse"]
     uploads = [c for c in calls if c["path"].startswith("/api/upload-video/")]
-    assert out.errors == ["dmeo.mp4: no such file — did you mean demo.mp4?"]  # one line, not a capability list
     assert chat == ["add a title 'Dropped' for 2 seconds"]  # the path is not sent as words
+    assert out.errors == ["dmeo.mp4: no such file — did you mean demo.mp4?"]  # one line, not a capability list
     assert len(uploads) == 2 and out.text().count("📎 demo (1).mp4") == 2 and "Sorry" not in out.text()
