@@ -7,7 +7,9 @@ submitted, so an interrupted run finds it next time and resumes polling instead 
 orphaning the job; (c) poll at the skill's interval (``NEMO_POLL_INTERVAL`` overrides),
 within the document's budget (interval × max polls); a failed render is retried once
 with a new id; (d) download streamed to ``<file>.part`` and renamed (resumed with a
-Range request after an interruption), from the output URL or the fallback endpoint;
+Range request after an interruption), from the output URL or the fallback endpoint —
+never over a file that is there (``skill.destination``: where it lands is settled, and a
+place that can't be written refused, before the render is even submitted);
 (e) hand over the file and the project link — a claim-token link, never a URL with the
 API token in it.
 """
@@ -70,8 +72,7 @@ def requested_format(text: str) -> str:
 
 
 def export(conn: Connection, out: Output, *, dest: str | Path | Destination | None = None,
-           directory: Path | None = None,
-           fmt: str = "mp4", overwrite: bool = False, inputs: tuple[str, ...] = ()) -> ExportResult:
+           directory: Path | None = None, fmt: str = "mp4", overwrite: bool = False) -> ExportResult:
     """Render and download; ``dest`` as the user gave it (a file, or a folder ending in "/"),
     ``directory`` where a default name goes (skill.destination has the rules)."""
     session = conn.ensure_session()
@@ -94,7 +95,7 @@ def export(conn: Connection, out: Output, *, dest: str | Path | Destination | No
         if isinstance(dest, Destination):
             return dest
         return destination.resolve(dest, folder=directory or Path.cwd(), input_name=destination.input_name(state),
-                                   fmt=fmt, inputs=(*inputs, *conn.inputs()), overwrite=overwrite)
+                                   fmt=fmt, inputs=conn.inputs(), overwrite=overwrite)
 
     if resumed is not None:
         render_id, entry = resumed
