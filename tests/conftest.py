@@ -51,6 +51,39 @@ def run_cli(*args: str, env: dict[str, str] | None = None, input: str | None = N
     return result
 
 
+def serve_engine(*options: str, timeout: float = 60.0):  # noqa: ANN201 - (Popen, url)
+    """``ai-music serve --port 0 …`` in its own process; returns it with the URL it printed, once it answers.
+
+    The engine picks its own port: a port chosen here and bound there could be taken in
+    between on a busy machine (and a restart on the same port may find it in use)."""
+    import re
+    import subprocess
+    import time
+
+    import httpx
+
+    proc = subprocess.Popen([sys.executable, "-m", "runtime.cli", "serve", "--port", "0", *options],
+                            cwd=os.environ.get("HOME") or ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            text=True)
+    assert proc.stdout is not None
+    first = proc.stdout.readline()
+    found = re.search(r"on (http://127\.0\.0\.1:\d+)", first)
+    if not found:
+        proc.kill()
+        raise AssertionError(f"ai-music serve did not start: {first!r}")
+    url = found.group(1)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            httpx.get(f"{url}/healthz", timeout=2)
+            return proc, url
+        except httpx.HTTPError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                raise AssertionError(f"ai-music serve at {url} never answered") from None
+            time.sleep(0.05)
+
+
 # ----------------------------------------------------------------------------- media
 
 @pytest.fixture(scope="session")

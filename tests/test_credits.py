@@ -3,15 +3,12 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from conftest import ROOT, run_cli
+from conftest import run_cli, serve_engine
 
 
 @pytest.fixture(scope="module")
@@ -56,28 +53,8 @@ def test_an_unmetered_engine_says_so_and_charges_nothing(engine_config, clip: Pa
     assert page.status_code == 200 and "does not meter" in page.text
 
 
-def _serve(*options: str) -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen([sys.executable, "-m", "runtime.cli", "serve", "--port", "0", *options], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    first = proc.stdout.readline()
-    found = re.search(r"on (http://127\.0\.0\.1:(\d+))", first)
-    assert found and found.group(2) != "0", first + (proc.stderr.read() if proc.poll() is not None else "")
-    url = found.group(1)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            httpx.get(f"{url}/healthz", timeout=1)
-            return proc, url
-        except httpx.HTTPError:
-            if time.monotonic() > deadline:
-                proc.kill()
-                raise
-            time.sleep(0.05)
-
-
 def test_serve_with_credits_meters_and_its_registration_link_opens(clip: Path, tmp_path: Path) -> None:
-    proc, url = _serve("--credits", "10", "--data", str(tmp_path / "engine"))
+    proc, url = serve_engine("--credits", "10", "--data", str(tmp_path / "engine"))
     try:
         env = {"NEMO_API_URL": url}
         assert "10 available" in run_cli("say", "credits", env=env, cwd=tmp_path).stdout
