@@ -173,7 +173,7 @@ async def _work(turn: Turn) -> int:
     if applied:
         text = f"{text} {replies.frame_rate_note(session, zh)}".strip()
         text = f"{text} {replies.closing(zh, has_timeline)}".strip()
-        if turn.user.credits_available < LOW_CREDITS:
+        if turn.reserved and turn.user.credits_available < LOW_CREDITS:  # unmetered turns reserve nothing
             text = f"{text} {replies.low_credits(zh)}"
     if not turn.silent or not applied:
         await _say(turn, text)

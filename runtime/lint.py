@@ -57,9 +57,10 @@ def lint(path: str | Path) -> list[Finding]:
 
     # ---------------------------------------------------------------- Agent Skills spec
     for warning in fm.warnings:
-        number = re.match(r"line (\d+)", warning)
+        number = re.match(r"lines? (\d+)", warning)
+        what = "" if frontmatter.PREAMBLE_SKIPPED in warning else "frontmatter is not valid YAML: "
         out.append(Finding(int(number.group(1)) if number else first, "error", "spec",
-                           "frontmatter is not valid YAML: " + warning.split(": ", 1)[-1]))
+                           what + warning.split(": ", 1)[-1]))
     name = skill.name
     if not (1 <= len(name) <= 64) or not NAME.match(name):
         out.append(Finding(at("name"), "error", "spec",

@@ -49,7 +49,13 @@ class _Bridge:
         with contextlib.suppress(Exception):
             anyio.from_thread.run(self.ctx.info, text)
 
-    def progress(self, label: str, done: float, total: float | None) -> None:
+    def error(self, text: str) -> None:
+        pass  # failures come back as the tool's error
+
+    def close(self) -> None:
+        pass
+
+    def progress(self, label: str, done: float, total: float | None, unit: str = "%") -> None:
         with contextlib.suppress(Exception):
             anyio.from_thread.run(self.ctx.report_progress, float(done), float(total) if total else None, label)
 
@@ -59,6 +65,16 @@ class _State:
         self.conn: Any = None
         self.lock = anyio.Lock()
         self.stack = contextlib.ExitStack()
+
+
+def _beside_input(inputs: list[str] | tuple[str, ...]) -> Path:
+    """Where an export goes by default: the host app's working directory is not the user's, so
+    next to the project's video (else the home folder)."""
+    for item in inputs:
+        folder = Path(item).expanduser().resolve().parent
+        if folder.is_dir() and os.access(folder, os.W_OK):
+            return folder
+    return Path.home()
 
 
 def build(skill_path: str | None = None, backend: str | None = None) -> MCPServer:
@@ -79,13 +95,14 @@ def build(skill_path: str | None = None, backend: str | None = None) -> MCPServe
     server = MCPServer(name="ai-music", instructions=INSTRUCTIONS, lifespan=lifespan)
 
     async def turn(ctx: Context, text: str, attachments: list[str] | None = None, *, auto_export: bool = False,
-                   dest: str | None = None, fresh: bool = False) -> dict[str, Any]:
+                   dest: str | None = None, overwrite: bool = False, fresh: bool = False) -> dict[str, Any]:
         from runtime.conversation import Conversation
 
         async with shared.lock:
             def work() -> dict[str, Any]:
-                convo = Conversation(shared.conn, _Bridge(ctx), auto_export=auto_export,
-                                     export_dest=Path(dest).expanduser() if dest else None)
+                folder = _beside_input([a for a in attachments or [] if "://" not in a]) if fresh else None
+                convo = Conversation(shared.conn, _Bridge(ctx), auto_export=auto_export, export_dest=dest or None,
+                                     overwrite=overwrite, output_dir=folder or _beside_input(shared.conn.inputs()))
                 if fresh:
                     convo.new_project(text)
                 return convo.turn(text, attachments or []).to_json()
@@ -94,13 +111,14 @@ def build(skill_path: str | None = None, backend: str | None = None) -> MCPServe
             raise ToolError(report["errors"][0]["message"])
         return report
 
-    async def action(ctx: Context, name: str, dest: str | None = None) -> dict[str, Any]:
+    async def action(ctx: Context, name: str, dest: str | None = None, overwrite: bool = False) -> dict[str, Any]:
         from runtime.conversation import Conversation
         from runtime.skillfile import Action
 
         async with shared.lock:
             def work() -> dict[str, Any]:
-                convo = Conversation(shared.conn, _Bridge(ctx), export_dest=Path(dest).expanduser() if dest else None)
+                convo = Conversation(shared.conn, _Bridge(ctx), export_dest=dest or None, overwrite=overwrite,
+                                     output_dir=_beside_input(shared.conn.inputs()))
                 return convo.action(Action(name)).to_json()
             report = await anyio.to_thread.run_sync(work)
         if report["errors"]:
@@ -109,13 +127,16 @@ def build(skill_path: str | None = None, backend: str | None = None) -> MCPServe
 
     @server.tool()
     async def make_music_video(video: str, ctx: Context, prompt: str = DEFAULT_PROMPT,
-                               output_path: str | None = None) -> dict[str, Any]:
+                               output_path: str | None = None, overwrite: bool = False) -> dict[str, Any]:
         """The whole job in one call: upload `video` (a local path or URL), apply `prompt`
         (default: music that matches the video's mood and length), render and download a
-        1080p MP4. Starts a new project. Returns `path` (the MP4), `reply` (what was done)
-        and `link` (the project in a browser, when the backend has one). Takes seconds for
-        a short clip locally; progress is reported while rendering."""
-        report = await turn(ctx, prompt, [video], auto_export=True, dest=output_path, fresh=True)
+        1080p MP4. Starts a new project. Written to `output_path` (a file, or a folder ending
+        in "/") or, by default, next to the video as `<name>-music.mp4` (numbered if taken;
+        an existing `output_path` is replaced only with `overwrite`). Returns `path` (the
+        MP4), `reply` (what was done) and `link` (the project in a browser, when the backend
+        has one). Takes seconds for a short clip locally; progress is reported by phase."""
+        report = await turn(ctx, prompt, [video], auto_export=True, dest=output_path, overwrite=overwrite,
+                            fresh=True)
         return {"path": report["files"][0] if report["files"] else None, "reply": report["reply"],
                 "link": report["links"][0] if report["links"] else None}
 
@@ -141,12 +162,14 @@ def build(skill_path: str | None = None, backend: str | None = None) -> MCPServe
         return {"reply": report["reply"], "summary": summary, "files": report["files"]}
 
     @server.tool()
-    async def export(ctx: Context, output_path: str | None = None) -> dict[str, Any]:
-        """Render the current project to a 1080p MP4 and download it (to `output_path`, or the
-        current directory). Free — exports cost no credits. Reports progress while the render
-        runs; resumes a render that an earlier, interrupted export started. Returns `path`
-        and `link` (the project in a browser, via a claim token — never the API token)."""
-        report = await action(ctx, "export", output_path)
+    async def export(ctx: Context, output_path: str | None = None, overwrite: bool = False) -> dict[str, Any]:
+        """Render the current project to a 1080p MP4 and download it: to `output_path` (a file,
+        or a folder ending in "/"), else next to the project's video as `<name>-music.mp4`,
+        numbered if taken (never over an existing file unless `overwrite`). Free — exports
+        cost no credits. Reports progress by phase while the render runs; resumes a render
+        that an earlier, interrupted export started. Returns `path` and `link` (the project
+        in a browser, via a claim token — never the API token)."""
+        report = await action(ctx, "export", output_path, overwrite)
         return {"path": report["files"][0] if report["files"] else None, "reply": report["reply"],
                 "link": report["links"][0] if report["links"] else None}
 
