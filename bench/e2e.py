@@ -13,6 +13,14 @@ Prints wall time, ratios, peak RSS (whole process tree) and the music synthesis 
 factor. Targets on a 2-core machine: fast path ≤ 5 s and ≥ 10× faster than moviepy; with a
 title ≤ 15 s; peak RSS ≤ 400 MB; synthesis ≥ 50× real time.
 
+Then the re-encode's size and quality on three 60 s inputs — the demo, camera-like 1080p
+(motion and grain, 10.7 Mbit/s ≈ 80 MB, as a phone writes it) and the same at 640x360
+(1.9 Mbit/s ≈ 14 MB, upscaled onto the 1080p canvas): ``ai-music run`` with a title beside
+plain ``ffmpeg -c:v libx264`` (its defaults: medium, CRF 23) fitting the same input onto the
+same canvas. Size next to the input's; SSIM and PSNR against the input laid out on the
+canvas, from 3.5 s on (after the title): what the encoder lost. Targets: ≤ 1.3× the input
+(or ~8 Mbit/s at 1080p30, whichever is lower), SSIM ≥ 0.98.
+
     .venv/bin/pip install -e '.[bench]' && .venv/bin/python bench/e2e.py
 """
 from __future__ import annotations
@@ -114,6 +122,62 @@ def main() -> None:
     print(f"ai-music fast path / ffmpeg floor: {ours / by_name['ffmpeg stream-copy mux (floor)']:.1f}x")
     print(f"music synthesis (compose+synthesize+master, 60 s): {per_piece:.2f} s = {60 / per_piece:.0f}x real time")
     print("targets: fast ≤ 5 s · ≥ 10x moviepy · title ≤ 15 s · RSS ≤ 400 MB · synthesis ≥ 50x")
+    size_and_quality(video)
+
+
+FIT = ("scale=1920:1080:force_original_aspect_ratio=decrease,pad=1920:1080:(ow-iw)/2:(oh-ih)/2,setsar=1,"
+       "format=yuv420p")
+
+
+def compare(out: Path, source: Path, from_s: float = 3.5) -> tuple[float, float]:
+    """SSIM and PSNR (dB) of ``out`` against ``source`` fitted onto the 1080p canvas, from ``from_s`` on."""
+    import re
+    import subprocess
+
+    from media.ffmpeg import ffmpeg_exe
+
+    graph = (f"[0:v]trim=start={from_s},setpts=PTS-STARTPTS,split[a1][a2];"
+             f"[1:v]{FIT},trim=start={from_s},setpts=PTS-STARTPTS,split[b1][b2];[a1][b1]ssim;[a2][b2]psnr")
+    log = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(out), "-i", str(source),
+                          "-filter_complex", graph, "-f", "null", "-"], capture_output=True, text=True).stderr
+    ssim = re.search(r"All:([\d.]+)", log)
+    psnr = re.search(r"average:([\d.]+|inf)", log)
+    return (float(ssim.group(1)) if ssim else float("nan")), (float(psnr.group(1)) if psnr else float("nan"))
+
+
+def size_and_quality(demo: Path) -> None:
+    from media.ffmpeg import ffmpeg_exe
+    from media.fixtures import make_busy
+
+    inputs = [("demo 1080p (generated scenes)", demo)]
+    for name, width, height, kbps in (("camera-like 1080p", 1920, 1080, 10_700), ("camera-like 360p", 640, 360, 1_900)):
+        path = OUT / f"busy-60s-{height}p.mp4"
+        if not path.exists():
+            print(f"generating the 60 s {width}x{height} camera-like clip…", flush=True)
+            make_busy(path, seconds=60, width=width, height=height, kbps=kbps)
+        inputs.append((name, path))
+    print("\nre-encode with a title, 60 s inputs → 1920x1080 (SSIM/PSNR against the input on the canvas, "
+          "after the title)")
+    print(f"{'input':<31} {'in MB':>7} {'job':<28} {'out MB':>7} {'× in':>6} {'SSIM':>7} {'PSNR':>6} {'wall':>7}")
+    with tempfile.TemporaryDirectory() as tmpdir:
+        tmp = Path(tmpdir)
+        for number, (name, source) in enumerate(inputs):
+            ours = tmp / f"ours{number}.mp4"
+            ran = measure([EXE, "run", str(source), TITLE_PROMPT, "-o", str(ours)],
+                          env=fresh_env(tmp / f"s{number}"))
+            if ran.returncode != 0:
+                raise SystemExit(f"ai-music run failed on {source.name}:\n{ran.stderr}")
+            peer = tmp / f"peer{number}.mp4"
+            plain = measure([ffmpeg_exe(), "-loglevel", "error", "-i", str(source), "-vf", FIT, "-c:v", "libx264",
+                             "-c:a", "aac", "-y", str(peer)])
+            size_in = source.stat().st_size / 1e6
+            for job, out, seconds in (("ai-music run + title", ours, ran.seconds),
+                                      ("ffmpeg libx264 defaults", peer, plain.seconds)):
+                ssim, psnr = compare(out, source)
+                size = out.stat().st_size / 1e6
+                print(f"{name:<31} {size_in:7.1f} {job:<28} {size:7.1f} {size / size_in:6.2f} {ssim:7.4f} "
+                      f"{psnr:6.1f} {seconds:6.1f}s", flush=True)
+    print("targets: ≤ 1.3x the input (or ~8 Mbit/s ≈ 60 MB a minute at 1080p30, whichever is lower) · SSIM ≥ 0.98")
 
 
 if __name__ == "__main__":

@@ -171,8 +171,9 @@ async def _work(turn: Turn) -> int:
     has_timeline = bool((session["state"].get("draft") or {}).get("t"))
     text = " ".join(line for line in lines if line)
     if applied:
+        text = f"{text} {replies.frame_rate_note(session, zh)}".strip()
         text = f"{text} {replies.closing(zh, has_timeline)}".strip()
-        if turn.user.credits_available < LOW_CREDITS:
+        if turn.reserved and turn.user.credits_available < LOW_CREDITS:  # unmetered turns reserve nothing
             text = f"{text} {replies.low_credits(zh)}"
     if not turn.silent or not applied:
         await _say(turn, text)

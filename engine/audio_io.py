@@ -19,8 +19,13 @@ from typing import Literal
 import numpy as np
 
 from media.ffmpeg import FFmpegError, ffmpeg_exe, last_line, pathlike
+from media.probe import first_frame_at
 
 DECODE_TIMEOUT_S = 120.0
+# Decoding from the very start keeps ffmpeg's sample-exact timeline (after a seek, WebM/MKV
+# audio is stamped from millisecond-rounded packet times); past this point a seek to a few
+# seconds before the start saves decoding a long prefix.
+PRESEEK_S = 10.0
 _CHUNK = 1 << 20
 
 SampleFormat = Literal["s16", "f32"]
@@ -37,17 +42,25 @@ def decode_audio(
 ) -> np.ndarray:
     """First audio stream of ``path`` as float32 ``(N, channels)`` at ``sample_rate``.
 
+    The sound of a video comes back in step with its picture: sample 0 plays with the
+    first frame the renderer shows from ``start_s``. Streams rarely start together (Opus
+    pre-skip, AAC priming, a browser recording whose picture starts 20 ms after its
+    sound), so the samples are cut from ffmpeg's timeline of the file where that frame
+    is stamped, and silence fills in where the sound starts later.
+
     Raises :class:`FFmpegError` if the file has no audio stream (callers that want
     silence instead check ``probe(path).has_audio``) or ffmpeg fails or times out.
     """
     name = os.path.basename(path)
-    args: list[str] = []
-    if start_s is not None:
-        args += ["-ss", f"{start_s:.6f}"]
-    args += ["-i", pathlike(path), "-map", "0:a:0", "-vn", "-sn", "-dn"]
-    if duration_s is not None:
-        args += ["-t", f"{duration_s:.6f}"]
-    args += ["-ac", str(channels), "-ar", str(sample_rate), "-f", "f32le", "-"]
+    begin = start_s or 0.0
+    shown = first_frame_at(path, begin)
+    begin = begin if shown is None else shown
+    seek = begin - PRESEEK_S if begin > 2 * PRESEEK_S else 0.0
+    window = f"start={begin - seek:.6f}" + (f":duration={duration_s:.6f}" if duration_s is not None else "")
+    # timestamps after a seek count from the seek point; first_pts pads a sound that starts late
+    args = [*(["-ss", f"{seek:.6f}"] if seek else []), "-i", pathlike(path), "-map", "0:a:0", "-vn", "-sn", "-dn",
+            "-af", f"aresample={sample_rate}:first_pts=0,atrim={window}",
+            "-ac", str(channels), "-f", "f32le", "-"]
     data = _read_stdout(args, timeout=timeout, what=f"decode audio of {name}")
     usable = len(data) - len(data) % (4 * channels)
     del data[usable:]

@@ -1,8 +1,11 @@
 """Engine settings in one place: where it keeps data, what edits cost, how it behaves.
 
 Every number a test or a user may want to change lives here (the engine's equivalent of
-openai-python's ``_constants.py``); the defaults mirror what the skill documents say of
-the cloud backend (100 free credits, 500 MB uploads, export free).
+openai-python's ``_constants.py``). The limits mirror what the skill documents say of the
+cloud backend (500 MB uploads, export free) — except credits: a tool on your own machine
+must never stop working, so the engine meters nothing unless it is asked to
+(``starting_credits``; ``ai-music serve --credits N`` for an engine shared as a service,
+the harness to play the cloud's 100 free credits).
 """
 from __future__ import annotations
 
@@ -28,9 +31,9 @@ class EngineConfig:
     data_dir: Path = field(default_factory=default_data_dir)
     host: str = "127.0.0.1"
     port: int = 0                       # 0 = a free port
-    starting_credits: int = 100
-    edit_cost: int = 5                  # a chat turn that changes the draft
-    music_cost: int = 10                # composing a new piece
+    starting_credits: int | None = None  # credits per new user; None = not metered (the default)
+    edit_cost: int = 5                  # a chat turn that changes the draft (when metered)
+    music_cost: int = 10                # composing a new piece (when metered)
     max_upload_bytes: int = 500 * 1024 * 1024
     max_json_bytes: int = 1024 * 1024
     max_media_seconds: float = 3 * 3600.0    # longer uploads are refused (4002)
@@ -41,6 +44,10 @@ class EngineConfig:
     faults: Faults = field(default_factory=Faults)
     allowed_url_hosts: tuple[str, ...] = ("127.0.0.1", "localhost", "::1")
     file_urls: bool | None = None            # read file:// uploads; None = only when bound to loopback
+
+    @property
+    def metered(self) -> bool:
+        return self.starting_credits is not None
 
     @property
     def reads_local_files(self) -> bool:

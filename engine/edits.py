@@ -14,11 +14,11 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.canvas import ASPECTS, MAX_FPS, aspect_for, fps_value, output_rate, rate_of
 from engine.director import Edit
 from engine.tempo import apply_tempo
 from protocol.draft import AUDIO, TEXT, VIDEO, as_volume
 
-ASPECTS = {"16:9": (1920, 1080), "9:16": (1080, 1920), "1:1": (1080, 1080), "4:5": (1080, 1350)}
 GENRE_NAMES = {"lofi": "Lo-fi", "cinematic": "Cinematic", "corporate": "Corporate", "upbeat": "Upbeat pop",
                "ambient": "Ambient", "acoustic": "Acoustic folk", "electronic": "Electronic", "hiphop": "Hip-hop",
                "piano": "Solo piano", "auto": "Matched to your video"}
@@ -151,6 +151,30 @@ class Editor:
             self.draft["t"].insert(0, video_from_uploads(infos, [index]))
             refresh_duration(self.draft)
             self._refit_music()
+            self._follow_picture()
+
+    def _follow_picture(self) -> None:
+        """The canvas takes the shape of the picture (portrait, square, landscape) unless the
+        user chose an aspect ratio; the frame rate follows the source up to 60 fps."""
+        video = track(self.draft, VIDEO)
+        by_id = {i["file_id"]: i for i in self.state.get("video_infos", [])}
+        shown = [by_id[s["src"]] for s in (video or {}).get("sg", []) if s.get("src") in by_id]
+        if not shown:
+            return
+        meta = self.draft["m"]
+        if not meta.get("aspect_chosen"):
+            first = shown[0]
+            aspect = aspect_for(int(first.get("width") or 0), int(first.get("height") or 0))
+            width, height = ASPECTS[aspect]
+            meta.update({"aspect": aspect, "width": width, "height": height})
+            self.state["canvas_config"] = {"width": width, "height": height, "aspect": aspect}
+        rates = [float(i.get("fps") or 0) for i in shown if i.get("file_type") == "video"]
+        meta["fps"] = fps_value(output_rate(rates))
+        fastest = max(rates, default=0.0)
+        if fastest > MAX_FPS + 0.01:
+            meta["fps_source"] = fps_value(rate_of(fastest))  # the reply says the rate was lowered
+        else:
+            meta.pop("fps_source", None)
 
     def _use_media(self, index: int) -> Result:
         infos = [i for i in self.state["video_infos"] if i["file_type"] in ("video", "image")]
@@ -164,6 +188,7 @@ class Editor:
         self.draft["t"].insert(0, video_from_uploads(all_infos, [all_infos.index(infos[index])]))
         refresh_duration(self.draft)
         self._refit_music()
+        self._follow_picture()
         return Result("use_media", {"name": infos[index]["filename"]})
 
     def _merge_clips(self) -> Result:
@@ -177,6 +202,7 @@ class Editor:
         self.draft["t"].insert(0, video_from_uploads(infos, picks))
         refresh_duration(self.draft)
         self._refit_music()
+        self._follow_picture()
         return Result("merge_clips", {"count": len(picks), "seconds": self.draft["d"] / 1000})
 
     def _refit_music(self) -> None:
@@ -403,7 +429,8 @@ class Editor:
             raise EditError(f"aspect ratio {aspect} is not supported (16:9, 9:16, 1:1, 4:5)",
                             f"不支持 {aspect} 比例（支持 16:9、9:16、1:1、4:5）")
         width, height = ASPECTS[aspect]
-        self.draft["m"].update({"aspect": aspect, "width": width, "height": height})
+        # the user's choice wins over the shape of later uploads
+        self.draft["m"].update({"aspect": aspect, "width": width, "height": height, "aspect_chosen": True})
         self.state["canvas_config"] = {"width": width, "height": height, "aspect": aspect}
         return Result("set_aspect_ratio", {"aspect": aspect, "width": width, "height": height})
 

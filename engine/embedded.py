@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+from logging.handlers import RotatingFileHandler
 import threading
 import time
 from dataclasses import dataclass
@@ -17,6 +18,8 @@ from dataclasses import dataclass
 from engine.config import EngineConfig
 
 STARTUP_TIMEOUT_S = 30.0
+STOP_TIMEOUT_S = 300.0  # a stop waits for running work (a composition, an analysis); this only bounds a hang
+log = logging.getLogger("engine")
 
 
 @dataclass
@@ -24,10 +27,21 @@ class Embedded:
     url: str
     server: object
     thread: threading.Thread
+    log_handler: logging.Handler | None = None
 
-    def stop(self, timeout: float = 10.0) -> None:
+    def stop(self, timeout: float = STOP_TIMEOUT_S) -> None:
+        """Stop the server and wait until every task of the engine has ended.
+
+        Callers remove the data dir right after (tests, the harness); a thread still
+        writing into it then is how "Directory not empty" happened."""
         self.server.should_exit = True  # type: ignore[attr-defined]
         self.thread.join(timeout)
+        if self.thread.is_alive():
+            log.warning("the engine did not stop within %.0f s", timeout)
+        if self.log_handler is not None:
+            log.removeHandler(self.log_handler)
+            self.log_handler.close()
+            self.log_handler = None
 
     def __enter__(self) -> "Embedded":
         return self
@@ -36,15 +50,16 @@ class Embedded:
         self.stop()
 
 
-def _log_to(config: EngineConfig) -> None:
+def _log_to(config: EngineConfig) -> logging.Handler:
     """The embedded engine logs to ``engine.log`` in its data dir, not into the user's chat."""
-    logger = logging.getLogger("engine")
-    if not any(isinstance(h, logging.FileHandler) for h in logger.handlers):
-        config.data_dir.mkdir(parents=True, exist_ok=True)
-        handler = logging.FileHandler(config.data_dir / "engine.log", encoding="utf-8")
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        logger.addHandler(handler)
-        logger.propagate = False
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    # bounded: 1 MB and one older file, however long the engine has been used
+    handler = RotatingFileHandler(config.data_dir / "engine.log", maxBytes=1 << 20, backupCount=1, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    return handler
 
 
 def start(config: EngineConfig | None = None) -> Embedded:
@@ -54,7 +69,7 @@ def start(config: EngineConfig | None = None) -> Embedded:
     from engine.server import create_app
 
     config = config or EngineConfig()
-    _log_to(config)
+    handler = _log_to(config)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -79,5 +94,7 @@ def start(config: EngineConfig | None = None) -> Embedded:
             time.sleep(0.01)
     except BaseException:
         sock.close()  # the port is not left bound by an engine that never came up
+        log.removeHandler(handler)
+        handler.close()
         raise
-    return Embedded(url=f"http://{host}:{port}", server=server, thread=thread)
+    return Embedded(url=f"http://{host}:{port}", server=server, thread=thread, log_handler=handler)

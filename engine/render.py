@@ -3,8 +3,12 @@
 Two paths. **Fast path**: when the picture is one untouched H.264 clip already at the
 target size, the video stream is copied and only the new soundtrack is encoded — a
 60 s render costs about as much as reading the file. **Full path**: segments are trimmed,
-scaled to fit and padded (letterbox, never stretched) onto the canvas (1920×1080,
-1080×1920 or 1080×1080), joined, titles overlaid as PNGs, and encoded with x264.
+turned upright (ffmpeg applies a phone's rotation matrix once), tone-mapped to SDR when
+they are HDR, scaled to fit and padded (letterbox, never stretched) onto the canvas
+(1920×1080, 1080×1920, 1080×1080 or 1080×1350 — ``engine.canvas``), joined at the
+source's frame rate (up to 60 fps), titles overlaid as PNGs styled for the picture under
+them, and encoded with x264 at a quality-targeted rate capped by the source's own bitrate
+(a re-encode is not bigger than the file it came from, ``video_bitrate_cap``).
 
 The soundtrack (music + ducked original, mastered, AAC) comes from ``engine.soundtracks``,
 which usually has it ready before the render starts; on the full path the picture is
@@ -19,19 +23,32 @@ import subprocess
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+import numpy as np
+
+from engine.backdrop import picture_under
+from engine.canvas import TONE_MAP, fit_filter, is_hdr, output_rate
 from engine.mix import Source
+from engine.soundtracks import AUDIO_BITRATE
 from engine.titles import render_title
 from media.ffmpeg import FFmpegError, ffmpeg_exe, last_line, pathlike
 from media.probe import MediaInfo, probe
 from protocol.draft import TEXT, VIDEO
 
-# ultrafast: a 60 s 1080p re-encode in ~9 s on two cores (superfast ~13 s, veryfast ~15 s) at a
-# higher bitrate for the same CRF; Constrained Baseline, which every player decodes.
+# ultrafast's speed (a 60 s 1080p re-encode in ~9 s on two cores; superfast takes ~1.9x the CPU)
+# plus the three tools that buy the most quality per CPU second when the bitrate cap binds:
+# CABAC, the deblocking filter (no blocks at low rates) and two fixed B-frames. On an upscaled
+# busy 360p clip at its cap: SSIM 0.988 for +40 % CPU, where plain ultrafast gives 0.983 and
+# superfast 0.988 for +95 %. CRF sets the quality; the cap keeps the file no bigger than its source.
 ENCODE_PRESET = "ultrafast"
+ENCODE_TOOLS = "cabac=1:deblock=1,0,0:bframes=2:b-adapt=0"
 ENCODE_CRF = "20"
+WEB_KBPS = 8000          # a 1080p30 H.264 web deliverable; ×1.5 above 30 fps, scaled by canvas pixels
+FLOOR_KBPS = 600         # 1080p: below this a title or a cut turns to blocks, whatever the source was
+SIZE_FACTOR = 1.25       # of the source's bitrate (the issue's limit is 1.3: room for the VBV buffer)
 Progress = Callable[[float, str], None]
 
 
@@ -82,7 +99,8 @@ def fast_path_source(draft: Mapping[str, Any], sources: Mapping[str, Source],
         return None
     info = probe_of(src.path)
     video = info.video
-    if video is None or video.codec != "h264" or video.pix_fmt not in ("yuv420p", "yuvj420p") or video.rotation:
+    if (video is None or video.codec != "h264" or video.pix_fmt not in ("yuv420p", "yuvj420p") or video.rotation
+            or is_hdr(video.color_transfer)):
         return None
     if video.display_size != canvas(draft):
         return None
@@ -144,18 +162,47 @@ def _soundtrack(job: RenderJob) -> Path:
     return audio
 
 
+def video_bitrate_cap(width: int, height: int, rate: Fraction, source_kbps: list[float], seconds: float) -> int:
+    """The most kbit/s the picture may take: what a web deliverable of this size and rate needs,
+    and no more than the sources themselves spent — a re-encode must not come out bigger than
+    its input: ×1.25 of the biggest source's total bitrate, minus the soundtrack we add, and
+    minus the burst x264 may spend up front (90 % of a one-second VBV buffer), which counts
+    on a clip of a few seconds."""
+    pixels = width * height / (1920 * 1080)
+    web = WEB_KBPS * pixels * (1.5 if rate > 31 else 1.0)
+    if not source_kbps:
+        return round(web)
+    budget = (SIZE_FACTOR * max(source_kbps) - int(AUDIO_BITRATE.rstrip("k"))) / (1 + 0.9 / max(seconds, 1.0))
+    return round(max(FLOOR_KBPS * pixels, min(web, budget)))
+
+
+def _source_kbps(info: MediaInfo) -> float | None:
+    """The whole file's bitrate (picture and sound) from its size and duration."""
+    if not info.duration_s or info.duration_s <= 0:
+        return None
+    return os.path.getsize(info.path) * 8 / 1000 / info.duration_s
+
+
+def _rate_arg(rate: Fraction) -> str:
+    return str(rate.numerator) if rate.denominator == 1 else f"{rate.numerator}/{rate.denominator}"
+
+
 def _full_graph(job: RenderJob, wav: Path | None, probe_of: Callable[[str], MediaInfo]) -> list[str]:
     """ffmpeg inputs, graph and video encoding; the soundtrack ``wav`` is mapped when given."""
     width, height = canvas(job.draft)
     total = int(job.draft["d"]) / 1000
     segments = _video_segments(job.draft)
-    fps = 30
+    clips = [job.sources[s["src"]] for s in segments
+             if s.get("src") in job.sources and job.sources[s["src"]].kind == "video"]
+    infos = [probe_of(c.path) for c in clips]
+    rate = output_rate([i.video.fps for i in infos if i.video is not None])
+    fps = _rate_arg(rate)
+    hdr = any(i.video is not None and is_hdr(i.video.color_transfer) for i in infos)
     inputs: list[str] = []
     chains: list[str] = []
     labels: list[str] = []
     index = 0
-    fit = (f"scale={width}:{height}:force_original_aspect_ratio=decrease,"
-           f"pad={width}:{height}:(ow-iw)/2:(oh-ih)/2:color=black,setsar=1,fps={fps},format=yuv420p")
+    fit = f"{fit_filter(width, height)},fps={fps},format=yuv420p"
     audio_input: int | None = None
     if not segments:
         assert wav is not None, "a visualiser needs its soundtrack"
@@ -179,11 +226,12 @@ def _full_graph(job: RenderJob, wav: Path | None, probe_of: Callable[[str], Medi
                 labels.append(f"[v{index}]")
                 index += 1
             if src.kind == "image":
-                inputs += ["-loop", "1", "-framerate", str(fps), "-t", f"{duration:.3f}", "-i", pathlike(src.path)]
+                inputs += ["-loop", "1", "-framerate", fps, "-t", f"{duration:.3f}", "-i", pathlike(src.path)]
             else:
                 inputs += ["-ss", f"{int(seg.get('ss', 0)) / 1000:.3f}", "-t", f"{duration:.3f}",
                            "-i", pathlike(src.path)]
-            chain = _fit(src, probe_of, fit, width, height, fps) if len(segments) == 1 else fit + ","
+            one = len(segments) == 1
+            chain = _fit(src, probe_of, fit, width, height, rate) if one else _sdr(src, probe_of) + fit + ","
             chains.append(f"[{index}:v]{chain}trim=duration={duration:.3f},"
                           f"setpts=PTS-STARTPTS[v{index}]")
             labels.append(f"[v{index}]")
@@ -197,12 +245,14 @@ def _full_graph(job: RenderJob, wav: Path | None, probe_of: Callable[[str], Medi
     current = "base"
     for number, title in enumerate(_titles(job.draft)):
         meta = title.get("m") or {}
-        png, x, y = render_title(job.work_dir / f"title{number}.png", str(meta["text"]), width, height,
-                                 str(meta.get("position") or "center"))
         start, length = int(title["st"]) / 1000, int(title["d"]) / 1000
+        backdrop = (picture_under(segments, job.sources, probe_of, start, start + length, width, height)
+                    if segments else [np.full((height // 4, width // 4), 30, dtype=np.uint8)])  # the visualiser's navy
+        png, x, y = render_title(job.work_dir / f"title{number}.png", str(meta["text"]), width, height,
+                                 str(meta.get("position") or "center"), backdrop)
         fade = min(0.3, length / 4)
         # the title stream exists only while the title shows; outside it the overlay passes frames through
-        inputs += ["-loop", "1", "-framerate", str(fps), "-t", f"{length:.3f}", "-i", pathlike(png)]
+        inputs += ["-loop", "1", "-framerate", fps, "-t", f"{length:.3f}", "-i", pathlike(png)]
         chains.append(f"[{index}:v]format=rgba,fade=t=in:st=0:d={fade:.3f}:alpha=1,"
                       f"fade=t=out:st={length - fade:.3f}:d={fade:.3f}:alpha=1,setpts=PTS+{start:.3f}/TB[t{number}]")
         chains.append(f"[{current}][t{number}]overlay={x}:{y}:eof_action=pass:format=auto[o{number}]")
@@ -210,19 +260,31 @@ def _full_graph(job: RenderJob, wav: Path | None, probe_of: Callable[[str], Medi
         index += 1
     chains.append(f"[{current}]format=yuv420p[vout]")
     audio_map = ["-map", f"{audio_input}:a:0"] if audio_input is not None else []
+    kbps = video_bitrate_cap(width, height, rate, [k for k in map(_source_kbps, infos) if k], total)
+    # an HDR source was tone-mapped: say BT.709 SDR, never the source's HLG/PQ tags on 8-bit video
+    tags = ["-color_primaries", "bt709", "-color_trc", "bt709", "-colorspace", "bt709"] if hdr else []
     return [*inputs, "-filter_complex", ";".join(chains), "-map", "[vout]", *audio_map,
-            "-c:v", "libx264", "-preset", ENCODE_PRESET, "-crf", ENCODE_CRF, "-pix_fmt", "yuv420p",
-            "-r", str(fps), "-g", str(fps * 2)]
+            "-c:v", "libx264", "-preset", ENCODE_PRESET, "-x264-params", ENCODE_TOOLS, "-crf", ENCODE_CRF,
+            "-maxrate", f"{kbps}k", "-bufsize", f"{kbps}k", "-pix_fmt", "yuv420p", *tags,
+            "-r", fps, "-g", str(round(2 * rate))]
 
 
-def _fit(src: Source, probe_of: Callable[[str], MediaInfo], fit: str, width: int, height: int, fps: int) -> str:
+def _sdr(src: Source, probe_of: Callable[[str], MediaInfo]) -> str:
+    """The tone map for an HDR clip (HLG from a phone, PQ), nothing for SDR."""
+    video = probe_of(src.path).video if src.kind == "video" else None
+    return TONE_MAP + "," if video is not None and is_hdr(video.color_transfer) else ""
+
+
+def _fit(src: Source, probe_of: Callable[[str], MediaInfo], fit: str, width: int, height: int,
+         rate: Fraction) -> str:
     """The scale/pad/fps chain, or nothing for a clip already on the canvas (saves a copy per frame)."""
     if src.kind == "video":
         video = probe_of(src.path).video
         if (video is not None and not video.rotation and (video.width, video.height) == (width, height)
-                and abs(video.fps - fps) < 0.01 and video.pix_fmt == "yuv420p"):
+                and abs(video.fps - float(rate)) < 0.01 and video.pix_fmt == "yuv420p"
+                and not is_hdr(video.color_transfer)):
             return ""
-    return fit + ","
+    return _sdr(src, probe_of) + fit + ","
 
 
 def _run(job: RenderJob, args: list[str], seconds: float, progress: Callable[[float], None]) -> None:

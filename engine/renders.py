@@ -21,8 +21,10 @@ from engine.faults import Faults
 from engine.mix import sources_from_infos, speech_on_timeline
 from engine.music_export import FORMATS, MusicExportError, export_music, music_track
 from engine.render import Cancelled, RenderError, RenderJob, render
-from engine.soundtracks import Soundtracks
+from engine import housekeeping
+from engine.soundtracks import Soundtracks, soundtrack_key
 from engine.store import Store, StoreError
+from engine.user_text import user_facing
 
 PROGRESS_SAVE_EVERY_S = 1.0
 log = logging.getLogger(__name__)
@@ -94,8 +96,11 @@ class RenderManager:
         except (RenderError, MusicExportError, StoreError, OSError) as exc:
             self._fail(record, str(exc))
         except Exception as exc:  # noqa: BLE001 - a render must end failed, never hang "processing"
-            self._fail(record, f"internal error: {exc.__class__.__name__}: {exc}")
-            log.exception("render %s failed", render_id)
+            if self.stopping:  # cut short by the engine stopping: resume() runs it again next start
+                log.info("render %s interrupted by shutdown: %s", render_id, exc)
+            else:
+                self._fail(record, f"internal error: {exc.__class__.__name__}: {exc}")
+                log.exception("render %s failed", render_id)
         finally:
             with self.lock:
                 self.jobs.pop(render_id, None)
@@ -107,6 +112,8 @@ class RenderManager:
             raise RenderError("the session of this render no longer exists")
         if self.faults.render_delay_s > 0:
             time.sleep(self.faults.render_delay_s)
+        if self.stopping:
+            raise Cancelled  # the engine is stopping: the job stays queued on disk for the next start
         if self.faults.take_render_failure():
             raise RenderError("render node crashed (injected fault)")
         fmt = str((record.get("output") or {}).get("format") or "mp4").lower()
@@ -114,10 +121,17 @@ class RenderManager:
         out = self.store.render_path(record["id"], suffix)
         music_only = fmt in FORMATS
         sources, speech = ({}, []) if music_only else self._audio_inputs(session, record["draft"])
-        job = RenderJob(
-            draft=record["draft"], sources=sources, out=out, work_dir=work,
-            soundtrack=lambda: self.soundtracks.ensure(record["draft"], sources, self._music_path, speech),
-        )
+        progress = self._progress_saver(record)
+
+        def soundtrack() -> Path:  # usually ready (prepared after the edit); else this is the "mixing" phase
+            pending = self.soundtracks.prepare(record["draft"], sources, self._music_path, speech)
+            if pending is None:
+                raise ValueError("the draft is empty")
+            if not pending.done():
+                progress(float(record.get("progress") or 0) / 100, "mixing")
+            return pending.result()
+
+        job = RenderJob(draft=record["draft"], sources=sources, out=out, work_dir=work, soundtrack=soundtrack)
         with self.lock:
             if (self.store.render(record["id"]) or {}).get("status") != "pending":
                 raise Cancelled  # cancelled while it waited in the queue
@@ -128,17 +142,18 @@ class RenderManager:
         if music_only:
             self._music_only(record, session, fmt, out, work)
         else:
-            render(job, self._progress_saver(record))
+            render(job, progress)
         self._complete(record, job, media_type)
 
     def _progress_saver(self, record: dict[str, Any]) -> Callable[[float, str], None]:
         last_save = [0.0]
 
         def progress(fraction: float, stage: str) -> None:
+            changed = stage != record.get("stage")
             record["progress"] = int(round(fraction * 100))
             record["stage"] = stage
             now = time.monotonic()
-            if now - last_save[0] >= PROGRESS_SAVE_EVERY_S:
+            if changed or now - last_save[0] >= PROGRESS_SAVE_EVERY_S:  # a poll sees each phase start
                 last_save[0] = now
                 self._save_progress(record)
         return progress
@@ -153,6 +168,22 @@ class RenderManager:
             record.update(status="completed", progress=100, finished_at=time.time(), file=job.out.name,
                           size=job.out.stat().st_size, media_type=media_type)
             self.store.save_render(record)
+        self.tidy()
+
+    def tidy(self) -> None:
+        """After a render: older renders of each project and stale cache files go (engine.housekeeping)."""
+        try:
+            housekeeping.free(self.store, housekeeping.find(self.store, self.soundtrack_key_of))
+        except Exception:  # noqa: BLE001 - tidying is never worth failing a finished render for
+            log.exception("could not tidy the data dir")
+
+    def soundtrack_key_of(self, session: dict[str, Any]) -> str | None:
+        """The cached soundtrack the session's current draft plays (None: nothing sounds yet)."""
+        draft = (session.get("state") or {}).get("draft")
+        if not isinstance(draft, dict) or not int(draft.get("d") or 0):
+            return None
+        sources, speech = self._audio_inputs(session, draft)
+        return soundtrack_key(draft, sources, speech)
 
     def _music_only(self, record: dict[str, Any], session: dict[str, Any], fmt: str, out: Path,
                     work: Path) -> None:
@@ -196,7 +227,14 @@ class RenderManager:
             pass
 
     def _fail(self, record: dict[str, Any], reason: str) -> None:
-        self._mark(record, status="failed", error=reason, finished_at=time.time())
+        self._mark(record, status="failed", error=self._user_facing(record, reason), finished_at=time.time())
+
+    def _user_facing(self, record: dict[str, Any], reason: str) -> str:
+        """The failure in the user's words: their file names, none of our paths."""
+        session = self.store.session(str(record.get("session_id"))) or {}
+        names = {i["stored_as"]: i["filename"] for i in session.get("state", {}).get("video_infos", [])
+                 if i.get("stored_as") and i.get("filename")}
+        return user_facing(reason, self.store.root, names)
 
     def _mark(self, record: dict[str, Any], **fields: Any) -> None:
         """Record how a job ended; a full disk must not turn that into a crash of the worker."""
@@ -207,6 +245,8 @@ class RenderManager:
             log.warning("could not save the end of render %s", record.get("id"))
 
     def shutdown(self) -> None:
+        """Stop: kill running encodes, drop queued jobs (they stay "pending" on disk and resume
+        next start) and wait until no render or soundtrack thread can write another byte."""
         self.stopping = True
         with self.lock:
             jobs = list(self.jobs.values())
@@ -214,7 +254,7 @@ class RenderManager:
             job.cancel.set()
             if job.process is not None and job.process.poll() is None:
                 job.process.kill()
-        self.pool.shutdown(wait=False, cancel_futures=True)
+        self.pool.shutdown(wait=True, cancel_futures=True)  # a job waiting for its soundtrack still gets it
         self.soundtracks.shutdown()
 
 

@@ -195,3 +195,16 @@ def not_understood(text: str, zh: bool) -> str:
 
 def failed(reason: str, zh: bool) -> str:
     return f"没能完成：{reason}。" if zh else f"I couldn't do that: {reason}."
+
+
+def frame_rate_note(session: dict[str, Any], zh: bool) -> str:
+    """Once per session: the picture's frame rate is above what the MP4 gets (``engine.canvas``
+    caps it at 60 fps). A changed frame rate is never silent."""
+    meta = (session.get("state", {}).get("draft") or {}).get("m") or {}
+    source, output = meta.get("fps_source"), meta.get("fps")
+    if not source or not output or float(source) <= float(output):
+        return ""
+    note = (f"你的视频是 {source:g} fps，成片为 {output:g} fps（播放器和平台支持的最高帧率）。" if zh
+            else f"Your video is {source:g} fps; the MP4 will be {output:g} fps, the most players and platforms show.")
+    said = [m.get("text", "") for m in session.get("messages", []) if m.get("role") == "model"]
+    return "" if any(note in text for text in said) else note

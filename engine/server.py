@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import errno
 import json
+import logging
 import os
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -25,14 +26,18 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from engine import agent
+from engine import agent, housekeeping
 from engine.config import EngineConfig
 from engine.edits import Editor
 from engine.memory import release_memory
 from engine.faults import Faults
 from engine.renders import RenderManager, output_file
-from engine.store import Store, StoreError, User
+from engine.store import DataDirBusy, Store, StoreError, User, lock_data_dir
 from engine.uploads import UploadRefused, discard_all, receive_multipart, receive_urls
+
+log = logging.getLogger(__name__)
+
+TURN_GRACE_S = 5.0  # how long a stopping engine lets running chat turns finish
 
 STATUS_FOR_CODE = {1001: 401, 1002: 404, 2001: 403, 4001: 415, 4002: 413, 400: 400, 402: 402, 429: 429, 500: 500}
 FORMATS = {"video": ("mp4", "mov", "avi", "webm", "mkv"), "image": ("jpg", "jpeg", "png", "gif", "webp"),
@@ -40,17 +45,47 @@ FORMATS = {"video": ("mp4", "mov", "avi", "webm", "mkv"), "image": ("jpg", "jpeg
 ATTRIBUTION = ("x-skill-source", "x-skill-version", "x-skill-platform")
 
 
+class InjectedDrop(ConnectionAbortedError):
+    """A dropped SSE connection the fault injector asked for: expected, so never a traceback."""
+
+
+class _InjectedFaultsAreOneLine(logging.Filter):
+    """Turn the ASGI server's "Exception in ASGI application" traceback for an injected
+    drop into one line in the engine's own log: a skill author testing recovery should
+    see their scenario's result, not a stack trace they have to read past."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, InjectedDrop):
+            log.info("%s", exc)
+            return False
+        return True
+
+
+def _quiet_injected_faults() -> None:
+    logger = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, _InjectedFaultsAreOneLine) for f in logger.filters):
+        logger.addFilter(_InjectedFaultsAreOneLine())
+
+
+class _Stage(str):
+    """Queue marker: the turn entered a long phase (sent as an SSE comment, not an event)."""
+
+
 class AppError(Exception):
     def __init__(self, code: int, message: str, *, status: int | None = None, retry_after: float | None = None,
-                 render: bool = False) -> None:
+                 render: bool = False, data: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.code, self.message = code, message
         self.status = status or STATUS_FOR_CODE.get(code, 400)
         self.retry_after = retry_after
         self.render = render
+        self.data = data
 
     def response(self) -> JSONResponse:
         body: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.data:
+            body["data"] = self.data
         if self.render:
             body = {"success": False, **body}
         headers = {"Retry-After": f"{self.retry_after:g}"} if self.retry_after is not None else None
@@ -75,11 +110,44 @@ class Engine:
     def __init__(self, config: EngineConfig) -> None:
         self.config = config
         self.faults: Faults = config.faults
+        try:  # shared: engines may share a dir; only ``ai-music clean`` needs it to itself
+            self.data_lock: int | None = lock_data_dir(config.data_dir, exclusive=False)
+        except DataDirBusy:
+            raise RuntimeError(f"{config.data_dir} is being cleaned (ai-music clean); try again in a moment") from None
         self.store = Store(config.data_dir, starting_credits=config.starting_credits,
                            full=lambda: self.faults.disk_full)
         self.workers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="analysis")
         self.analyses: dict[str, Future[Any]] = {}
         self.renders = RenderManager(self.store, self.faults, config.render_workers, master=_master)
+        # chat turns still working (their client may be gone) → their session
+        self.turns: dict[asyncio.Task[None], str] = {}
+
+    def run_turn(self, coroutine: Awaitable[None], session_id: str) -> "asyncio.Task[None]":
+        task = asyncio.create_task(coroutine)  # type: ignore[arg-type]
+        self.turns[task] = session_id
+        task.add_done_callback(lambda done: self.turns.pop(done, None))
+        return task
+
+    async def stop(self, turn_grace_s: float = TURN_GRACE_S) -> None:
+        """Stop every background task and wait for it, so nothing writes into the data dir afterwards.
+
+        Chat turns get a short grace to land their edit; then they are cancelled. Work they
+        handed to threads (composing) is waited for by the event loop's own shutdown."""
+        if self.turns:
+            await asyncio.wait(set(self.turns), timeout=turn_grace_s)
+        for task in list(self.turns):
+            task.cancel()
+        if self.turns:
+            await asyncio.gather(*self.turns, return_exceptions=True)
+        await asyncio.get_running_loop().run_in_executor(None, self.shutdown)
+
+    def shutdown(self) -> None:
+        """Cancel renders (their ffmpeg is killed; they resume on the next start) and wait for all pools."""
+        self.renders.shutdown()
+        self.workers.shutdown(wait=True, cancel_futures=True)
+        if self.data_lock is not None:
+            os.close(self.data_lock)
+            self.data_lock = None
 
     # ------------------------------------------------------------------ helpers
 
@@ -192,6 +260,8 @@ def public_info(info: dict[str, Any], base_url: str, session_id: str) -> dict[st
     keys = ("file_id", "filename", "file_type", "duration", "width", "height", "fps", "hash", "has_audio", "size")
     out = {k: info.get(k) for k in keys}
     out["cdn_url"] = f"{base_url}/api/media/{session_id}/{info['file_id']}"
+    if info.get("warning"):  # part of the file is missing (see _accept)
+        out["warning"] = info["warning"]
     return out
 
 
@@ -214,6 +284,7 @@ def public_state(session: dict[str, Any], base_url: str) -> dict[str, Any]:
 def create_app(config: EngineConfig | None = None) -> Starlette:
     config = config or EngineConfig()
     engine = Engine(config)
+    _quiet_injected_faults()
 
     def endpoint(name: str, handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
         async def wrapped(request: Request) -> Response:
@@ -233,7 +304,8 @@ def create_app(config: EngineConfig | None = None) -> Starlette:
         if not client_id or len(client_id) > 200:
             raise AppError(400, "missing X-Client-Id header: send a UUID that identifies this client")
         token, user, expires = engine.store.issue_token(client_id)
-        return ok({"token": token, "user_id": user.user_id, "credits": user.credits_available,
+        return ok({"token": token, "user_id": user.user_id,
+                   "credits": user.credits_available if engine.store.metered else None,
                    "expires_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(expires))})
 
     async def claim_token(request: Request) -> Response:
@@ -267,14 +339,30 @@ def create_app(config: EngineConfig | None = None) -> Starlette:
             raise AppError(400, "new_message.parts must be a list of {\"text\": ...}")
         text = " ".join(str(p.get("text", "")) for p in parts if isinstance(p, dict)).strip()[:20000]
         plan = agent.plan_turn(text, session)
-        cost = agent.cost_of(plan, config)
+        cost = agent.cost_of(plan, config) if engine.store.metered else 0
         if not engine.store.reserve(user, cost):
-            raise AppError(2001, f"out of credits: this edit needs {cost}, {user.credits_available} left")
+            # the page behind this link is served below: a 2001 never points at a page that doesn't exist
+            raise AppError(2001, f"out of credits: this edit needs {cost}, {user.credits_available} left",
+                           data={"register_url": f"{_base(request)}/register?bind={user.user_id}"})
+        # The long waits of a turn get a name on the wire, so a client can show the phase: an SSE
+        # comment (": stage composing") — a heartbeat to every client, a label to those who read it.
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+        loop = asyncio.get_running_loop()
+
+        async def wait_for_analyses(file_ids: list[str], timeout: float) -> None:
+            if any(f in engine.analyses and not engine.analyses[f].done() for f in file_ids):
+                queue.put_nowait(_Stage("analysing"))
+            await engine.wait_for_analyses(file_ids, timeout)
+
+        def compose(brief: dict[str, Any], cues: dict[str, Any], key: str) -> dict[str, Any]:
+            loop.call_soon_threadsafe(queue.put_nowait, _Stage("composing"))
+            return engine.compose(brief, cues, key)
+
         turn = agent.Turn(store=engine.store, config=config, user=user, session_id=session["session_id"],
                           message=text, plan=plan, reserved=cost, silent=engine.faults.next_chat_is_silent(),
-                          compose=engine.compose, wait_for_analyses=engine.wait_for_analyses,
-                          committed=engine.renders.prepare_audio)
-        task = asyncio.create_task(agent.run_turn(turn))
+                          compose=compose, wait_for_analyses=wait_for_analyses,
+                          committed=engine.renders.prepare_audio, queue=queue)
+        task = engine.run_turn(agent.run_turn(turn), session["session_id"])
         drop_after = engine.faults.take_sse_drop()
 
         async def stream():  # noqa: ANN202
@@ -286,12 +374,15 @@ def create_app(config: EngineConfig | None = None) -> Starlette:
                 if item is agent.HEARTBEAT:
                     yield b": ping\n\n"
                     continue
+                if isinstance(item, _Stage):
+                    yield f": stage {item}\n\n".encode()
+                    continue
                 yield f"data: {json.dumps(item, ensure_ascii=False)}\n\n".encode()
                 sent += 1
                 if drop_after is not None and sent >= drop_after:
                     # abort mid-stream (no closing chunk), as a dropped connection looks to a client;
                     # the turn task keeps working and its edit still lands
-                    raise ConnectionAbortedError("injected fault: SSE connection dropped")
+                    raise InjectedDrop(f"injected fault: SSE connection dropped after {sent} event(s)")
             await task
 
         return StreamingResponse(stream(), media_type="text/event-stream",
@@ -359,6 +450,8 @@ def create_app(config: EngineConfig | None = None) -> Starlette:
 
     async def credits(request: Request) -> Response:
         user = engine.user(request)
+        if not engine.store.metered:  # nothing to count: say so rather than invent a balance
+            return ok({"available": None, "frozen": 0, "total": None, "unlimited": True})
         return ok({"available": user.credits_available, "frozen": user.credits_frozen,
                    "total": user.credits_available + user.credits_frozen})
 
@@ -426,12 +519,31 @@ def create_app(config: EngineConfig | None = None) -> Starlette:
     async def download(request: Request) -> Response:
         record = owned_render(request)
         path = output_file(engine.store, record["id"])
+        if path is None and record.get("expired"):
+            raise AppError(410, "this render was replaced by a newer one and its file removed; export again",
+                           status=410, render=True)
         if path is None:
             raise AppError(400, f"render is {record['status']}, not completed", status=409, render=True)
         media_type = str(record.get("media_type") or "video/mp4")
         if engine.faults.download_bps:
             return _throttled(path, request.headers.get("range"), engine.faults.download_bps)
         return FileResponse(path, media_type=media_type, filename=path.name)
+
+    async def release_session(request: Request) -> Response:
+        """Not in the cloud protocol: the project is finished and its output saved, so its files can go.
+
+        ``ai-music run`` calls it on the engine it embeds once the MP4 is written (the disk
+        would otherwise keep an upload, music, a soundtrack and a copy of every video)."""
+        user = engine.user(request)
+        session = engine.session(user, request.path_params["sid"], request.path_params["user"])
+        busy = [r["id"] for r in engine.store.iter_renders()
+                if r.get("session_id") == session["session_id"] and r.get("status") in ("pending", "processing")]
+        if busy or session["session_id"] in engine.turns.values():
+            raise AppError(409, "the project is still working (a render or an edit); try again when it is done",
+                           status=409)
+        freed = await asyncio.get_running_loop().run_in_executor(
+            None, housekeeping.release, engine.store, session["session_id"], engine.renders.soundtrack_key_of)
+        return ok({"released": True, "freed_bytes": freed})
 
     # ------------------------------------------------------------------ web & test API
 
@@ -455,6 +567,12 @@ def create_app(config: EngineConfig | None = None) -> Starlette:
         path = output_file(engine.store, record["id"])
         media_type = str(record.get("media_type") or "video/mp4")
         return FileResponse(path, media_type=media_type, filename=path.name) if path else Response(status_code=404)
+
+    async def register_page(request: Request) -> Response:
+        from engine.web import credits_page
+
+        user = engine.store.user_by_id(request.query_params.get("bind", ""))
+        return HTMLResponse(credits_page(user, config))
 
     async def health(request: Request) -> Response:
         return JSONResponse({"ok": True, "engine": "ai-music", "sessions": len(engine.store.sessions)})
@@ -497,7 +615,9 @@ def create_app(config: EngineConfig | None = None) -> Starlette:
         protocol("/api/render/proxy/lambda/{rid}/cancel", "cancel", render_cancel, "POST"),
         protocol("/api/render/proxy/{rid}/download", "download", download, "GET"),
         protocol("/api/media/{sid}/{file_id}", "media", media, "GET"),
+        protocol("/api/session/nemo_agent/{user}/{sid}", "release", release_session, "DELETE"),
         Route("/workspace/claim", claim_page, methods=["GET"]),
+        Route("/register", register_page, methods=["GET"]),
         Route("/workspace/claim/video/{rid}", claim_video, methods=["GET"]),
         Route("/healthz", health, methods=["GET"]),
     ]
@@ -515,8 +635,7 @@ def create_app(config: EngineConfig | None = None) -> Starlette:
         engine.workers.submit(_warm_up)
         engine.renders.resume()
         yield
-        engine.renders.shutdown()
-        engine.workers.shutdown(wait=False, cancel_futures=True)
+        await engine.stop()
 
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.engine = engine
@@ -557,34 +676,53 @@ def _render_view(record: dict[str, Any], base_url: str) -> dict[str, Any]:
     return view
 
 
+#: Less than this share of what the header promises can be played: refuse (the rest is missing).
+MOSTLY_MISSING = 0.5
+
+
 def _accept(item: Any, folder: Path, config: EngineConfig) -> dict[str, Any]:
-    """Probe an upload, refuse what isn't acceptable media, store it under its hash."""
+    """Probe an upload, refuse what isn't acceptable media, store it under its hash.
+
+    Every message names the user's file (``item.filename``), never the temp file it sits in.
+    A file whose data stops short of what its header promises (an interrupted upload or
+    copy) is refused when most of it is missing, and otherwise taken at the length that
+    really plays, with a ``warning`` saying so — a render never pads a cut-off file with a
+    frozen frame.
+    """
     from media.ffmpeg import FFmpegError
-    from media.probe import probe
+    from media.probe import ProbeError, playable_seconds, probe
 
     kind = kind_of(item.extension)
+    name = item.filename
     if kind is None:
         accepted = ", ".join(e for exts in FORMATS.values() for e in exts)
-        raise AppError(4001, f"unsupported file type '.{item.extension or '?'}' ({item.filename}); accepted: {accepted}")
+        raise AppError(4001, f"unsupported file type '.{item.extension or '?'}' ({name}); accepted: {accepted}")
     if item.size == 0:
-        raise AppError(4001, f"{item.filename} is empty")
+        raise AppError(4001, f"{name} is empty")
     try:
         info = probe(item.path, timeout=10.0)
-    except FFmpegError as exc:
-        raise AppError(4001, f"{item.filename} is not a readable {kind} file ({exc})") from None
+    except ProbeError as exc:
+        raise AppError(4001, f"{name} is not a readable {kind} file: {exc.reason}") from None
+    except FFmpegError:
+        raise AppError(4001, f"{name} could not be read in time (damaged or unusual file?); "
+                             "try exporting it again as MP4") from None
     if kind == "video" and info.video is None:
-        raise AppError(4001, f"{item.filename} has no video stream")
+        raise AppError(4001, f"{name} has no video stream")
     if kind in ("video", "image") and (info.video is None or not info.video.width or not info.video.height):
-        raise AppError(4001, f"{item.filename}: could not read the picture size (damaged or unsupported file?)")
+        raise AppError(4001, f"{name}: could not read the picture size (damaged or unsupported file?)")
     if kind == "audio" and info.audio is None:
-        raise AppError(4001, f"{item.filename} has no audio stream")
+        raise AppError(4001, f"{name} has no audio stream")
     if info.video is not None and info.video.width * info.video.height > config.max_media_pixels:
-        raise AppError(4001, f"{item.filename}: {info.video.width}x{info.video.height} is larger than the engine "
+        raise AppError(4001, f"{name}: {info.video.width}x{info.video.height} is larger than the engine "
                              "handles (8192x8192)")
-    if kind in ("video", "audio") and (info.duration_s is None or info.duration_s <= 0):
-        raise AppError(4001, f"{item.filename}: could not read its duration (damaged file?)")
     if info.duration_s and info.duration_s > config.max_media_seconds:
-        raise AppError(4002, f"{item.filename} is {info.duration_s / 3600:.1f} h long; trim it to under "
+        raise AppError(4002, f"{name} is {info.duration_s / 3600:.1f} h long; trim it to under "
+                             f"{config.max_media_seconds / 3600:g} h")
+    duration, warning = info.duration_s, None
+    if kind in ("video", "audio"):
+        duration, warning = _playable(name, info, playable_seconds)
+    if duration and duration > config.max_media_seconds:
+        raise AppError(4002, f"{name} is {duration / 3600:.1f} h long; trim it to under "
                              f"{config.max_media_seconds / 3600:g} h")
     stored_as = f"{item.sha256[:20]}.{item.extension}"
     target = folder / stored_as
@@ -593,7 +731,34 @@ def _accept(item: Any, folder: Path, config: EngineConfig) -> dict[str, Any]:
     else:
         os.replace(item.path, target)
     width, height = info.video.display_size if info.video else (None, None)
-    return {"file_id": f"file_{item.sha256[:16]}", "filename": item.filename, "file_type": kind,
-            "stored_as": stored_as, "duration": info.duration_s, "width": width, "height": height,
-            "fps": info.video.fps if info.video else None, "hash": item.sha256, "has_audio": info.has_audio,
-            "size": item.size}
+    accepted = {"file_id": f"file_{item.sha256[:16]}", "filename": name, "file_type": kind,
+                "stored_as": stored_as, "duration": duration, "width": width, "height": height,
+                "fps": info.video.fps if info.video else None, "hash": item.sha256, "has_audio": info.has_audio,
+                "size": item.size}
+    if warning:
+        accepted["warning"] = warning
+    return accepted
+
+
+def _playable(name: str, info: Any, measure: Callable[..., float | None]) -> tuple[float, str | None]:
+    """The length to use for a video or audio upload, and a warning when part of it is missing."""
+    from media.ffmpeg import FFmpegError
+
+    promised = info.duration_s
+    try:
+        played = measure(info)
+    except FFmpegError:
+        played = None
+    if played is None or played <= 0:
+        if promised and promised > 0:
+            return promised, None
+        raise AppError(4001, f"{name}: nothing in it can be played (damaged file?)")
+    if not promised or promised <= 0:  # no length in the header (a browser recording): what plays is the length
+        return round(played, 3), None
+    if played < MOSTLY_MISSING * promised:
+        raise AppError(4001, f"{name} is incomplete: only {played:.1f} s of its {promised:.1f} s can be played "
+                             "(the file was cut off while uploading or copying); send the whole file again")
+    if promised - played > max(1.0, 0.02 * promised):
+        return round(played, 3), (f"{name} ends early: {played:.1f} s of its {promised:.1f} s can be played, "
+                                   f"the rest is missing; the video will be {played:.1f} s long")
+    return promised, None

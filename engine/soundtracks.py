@@ -68,14 +68,6 @@ class Soundtracks:
         with self.lock:
             self.pending.pop(key, None)
 
-    def ensure(self, draft: Mapping[str, Any], sources: Mapping[str, Source], music_path: Callable[[str], Path],
-               speech: list[tuple[float, float]]) -> Path:
-        """The soundtrack of ``draft``, building it now if no one has (blocks)."""
-        future = self.prepare(draft, sources, music_path, speech)
-        if future is None:
-            raise ValueError("the draft is empty")
-        return future.result()
-
     def _build(self, key: str, draft: dict[str, Any], sources: dict[str, Source], music_path: Callable[[str], Path],
                speech: list[tuple[float, float]]) -> Path:
         self.cache_dir.mkdir(parents=True, exist_ok=True)
@@ -96,4 +88,5 @@ class Soundtracks:
         return self.path(key)
 
     def shutdown(self) -> None:
-        self.pool.shutdown(wait=False, cancel_futures=True)
+        """Drop queued builds and wait for the running one: nothing writes into the cache afterwards."""
+        self.pool.shutdown(wait=True, cancel_futures=True)

@@ -8,22 +8,29 @@ engine is one process.
 
 Layout::
 
-    <data>/users.json                 user_id → credits, token hashes, client id; claim-link hashes
+    <data>/users.json                 user_id → credits (when metered), token hashes, client id; claim-link hashes
     <data>/sessions/<sid>/session.json   task, owner, state (draft, uploads, analyses), history
     <data>/sessions/<sid>/media/      uploaded files (named by content hash)
     <data>/renders/<render_id>.json   status, progress, draft, output format and file
     <data>/renders/<render_id>.mp4    the finished render (.wav / .mp3 / .zip for music-only exports)
     <data>/music/<key>.wav            synthesised music, reused across renders
     <data>/mixes/<key>.m4a            finished soundtracks (music + ducked original), reused
+    <data>/.lock                      held (shared) by every engine using the dir; ``ai-music clean`` takes it
+                                      exclusively, so it never frees files an engine is working with
+    <data>/engine.log                 the embedded engine's log (rotated)
+
+What may go, and when, is ``engine.housekeeping``'s business.
 """
 from __future__ import annotations
 
 import copy
 import errno
+import fcntl
 import hashlib
 import json
 import os
 import secrets
+import shutil
 import threading
 import time
 from dataclasses import dataclass
@@ -36,6 +43,25 @@ CLAIM_TTL_S = 7 * 24 * 3600
 
 class StoreError(RuntimeError):
     """Persisting failed (disk full, permissions); the message is fit for a user."""
+
+
+class DataDirBusy(RuntimeError):
+    """Another engine is using the data dir (``ai-music clean`` must not pull files from under it)."""
+
+
+def lock_data_dir(root: Path, *, exclusive: bool) -> int:
+    """Hold ``<root>/.lock``: shared while an engine runs, exclusive while it is cleaned.
+
+    Returns the descriptor (closing it releases the lock); raises :class:`DataDirBusy`
+    when the other kind is held."""
+    root.mkdir(parents=True, exist_ok=True)
+    fd = os.open(root / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise DataDirBusy(str(root)) from None
+    return fd
 
 
 def _hash(token: str) -> str:
@@ -81,13 +107,21 @@ class User:
     credits_frozen: int
     credits_total: int
     tokens: dict[str, float]  # sha256(token) → expiry (unix time)
+    metered: bool = True      # False: made by an engine that does not meter (no balance kept)
 
     def to_json(self) -> dict[str, Any]:
-        return {"user_id": self.user_id, "client_id": self.client_id, "available": self.credits_available,
-                "frozen": self.credits_frozen, "total": self.credits_total, "tokens": self.tokens}
+        credits: dict[str, Any] = {"available": self.credits_available, "frozen": self.credits_frozen,
+                                   "total": self.credits_total} if self.metered else {"available": None}
+        return {"user_id": self.user_id, "client_id": self.client_id, **credits, "tokens": self.tokens}
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "User":
+    def from_json(cls, data: dict[str, Any], starting_credits: int | None) -> "User":
+        """A user as saved; one never metered before starts with the credits of this engine, if it meters."""
+        if data.get("available") is None:
+            start = starting_credits or 0
+            return cls(user_id=data["user_id"], client_id=data.get("client_id", ""), credits_available=start,
+                       credits_frozen=0, credits_total=start, tokens=dict(data.get("tokens", {})),
+                       metered=starting_credits is not None)
         return cls(user_id=data["user_id"], client_id=data.get("client_id", ""),
                    credits_available=int(data.get("available", 0)), credits_frozen=int(data.get("frozen", 0)),
                    credits_total=int(data.get("total", 0)), tokens=dict(data.get("tokens", {})))
@@ -96,7 +130,7 @@ class User:
 class Store:
     """Engine state with write-through persistence."""
 
-    def __init__(self, root: str | os.PathLike[str], *, starting_credits: int = 100,
+    def __init__(self, root: str | os.PathLike[str], *, starting_credits: int | None = None,
                  full: Callable[[], bool] = lambda: False) -> None:
         self.root = Path(root)
         self.full = full
@@ -106,7 +140,8 @@ class Store:
         self.starting_credits = starting_credits
         self.lock = threading.RLock()
         raw_users = _read_json(self.root / "users.json", {})
-        self.users: dict[str, User] = {uid: User.from_json(u) for uid, u in raw_users.get("users", {}).items()}
+        self.users: dict[str, User] = {uid: User.from_json(u, starting_credits)
+                                       for uid, u in raw_users.get("users", {}).items()}
         self.claims: dict[str, dict[str, Any]] = raw_users.get("claims", {})
         self.sessions: dict[str, dict[str, Any]] = {}
         for path in (self.root / "sessions").glob("*/session.json"):
@@ -130,9 +165,8 @@ class Store:
         with self.lock:
             user = next((u for u in self.users.values() if u.client_id == client_id), None)
             if user is None:
-                user = User(user_id=f"anon_{secrets.token_hex(8)}", client_id=client_id,
-                            credits_available=self.starting_credits, credits_frozen=0,
-                            credits_total=self.starting_credits, tokens={})
+                user = User.from_json({"user_id": f"anon_{secrets.token_hex(8)}", "client_id": client_id},
+                                      self.starting_credits)
                 self.users[user.user_id] = user
             token = f"nmv_usr_{secrets.token_urlsafe(24)}"
             expires = time.time() + TOKEN_TTL_S
@@ -151,6 +185,10 @@ class Store:
                 if expiry is not None and expiry > now:
                     return user
         return None
+
+    def user_by_id(self, user_id: str) -> User | None:
+        with self.lock:
+            return self.users.get(user_id)
 
     def expire_tokens(self, token: str | None = None) -> int:
         """Expire one token (or all): the fault injector's "token expired"."""
@@ -180,6 +218,11 @@ class Store:
 
     # ------------------------------------------------------------------ credits
 
+    @property
+    def metered(self) -> bool:
+        """Whether edits cost credits here; an engine on your own machine never runs out."""
+        return self.starting_credits is not None
+
     def _change_user(self, user: User, **values: int) -> None:
         """Apply ``values`` to ``user`` and persist; on a failed write, nothing changes."""
         old = {k: getattr(user, k) for k in values}
@@ -195,7 +238,7 @@ class Store:
     def reserve(self, user: User, amount: int) -> bool:
         """Freeze ``amount`` credits for a running edit; False if the balance is short."""
         with self.lock:
-            if amount <= 0:
+            if amount <= 0 or not self.metered:
                 return True
             if user.credits_available < amount:
                 return False
@@ -206,6 +249,8 @@ class Store:
     def settle(self, user: User, reserved: int, spent: int) -> None:
         """Release a reservation, charging ``spent`` (≤ reserved) of it."""
         with self.lock:
+            if reserved <= 0 or not self.metered:
+                return  # nothing was frozen: nothing to write
             spent = max(0, min(spent, reserved))
             values = {"credits_frozen": max(0, user.credits_frozen - reserved),
                       "credits_available": user.credits_available + reserved - spent,
@@ -270,6 +315,14 @@ class Store:
             path = self.session_dir(session_id) / "session.json"
             path.unlink(missing_ok=True)
 
+    def delete_session(self, session_id: str) -> None:
+        """Remove a project for good: its session, its media and its renders (records and files)."""
+        with self.lock:
+            self.sessions.pop(session_id, None)
+            for record in [r for r in self.renders.values() if r.get("session_id") == session_id]:
+                self.delete_render(record["id"])
+        shutil.rmtree(self.session_dir(session_id), ignore_errors=True)
+
     # ------------------------------------------------------------------ renders
 
     def render_path(self, render_id: str, suffix: str = ".json") -> Path:
@@ -284,6 +337,35 @@ class Store:
         with self.lock:
             found = self.renders.get(render_id)
             return copy.deepcopy(found) if found else None
+
+    def render_output(self, record: dict[str, Any]) -> Path | None:
+        """Where a render's file is (or was): ``renders/<file>``; None for one that never produced one."""
+        name = record.get("file")
+        return self.root / "renders" / str(name) if name else None
+
+    def expire_render(self, render_id: str) -> None:
+        """Delete a finished render's file but keep its record: a later download is told why (410)."""
+        with self.lock:
+            record = self.renders.get(render_id)
+            if record is None:
+                return
+            path = self.render_output(record)
+            if path is not None:
+                path.unlink(missing_ok=True)
+            if not record.get("expired"):
+                record = {**record, "expired": True}
+                try:
+                    self.save_render(record)
+                except StoreError:
+                    pass  # the file is gone either way; the record says so next time it is written
+
+    def delete_render(self, render_id: str) -> None:
+        with self.lock:
+            record = self.renders.pop(render_id, None)
+            if record is not None and (path := self.render_output(record)) is not None:
+                path.unlink(missing_ok=True)
+            self.render_path(render_id).unlink(missing_ok=True)
+            shutil.rmtree(self.render_path(render_id, ".work"), ignore_errors=True)
 
     def iter_renders(self) -> Iterator[dict[str, Any]]:
         with self.lock:

@@ -1,9 +1,13 @@
-"""The browser view behind a claim link: the project's timeline and its renders.
+"""The engine's browser pages: a project behind a claim link, and the credits page.
 
 The skill gives users a link to "open the project in the browser". For the local engine
-that link opens this page: a drawn timeline (one lane per track, segments to scale) and
-a player for each finished render. It is read-only and opened with a claim token, never
-with the API token.
+that link opens :func:`claim_page`: a drawn timeline (one lane per track, segments to
+scale) and a player for each finished render. It is read-only and opened with a claim
+token, never with the API token.
+
+The skill's answer to "out of credits" (2001) is a registration link, ``/register?bind=
+<user id>``. An engine serves that page itself (:func:`credits_page`), so the link in the
+error always opens: it shows the balance and how credits work on *this* engine.
 """
 from __future__ import annotations
 
@@ -11,6 +15,9 @@ import html
 from typing import Any
 
 from protocol.draft import AUDIO, TEXT, VIDEO, read_draft
+
+_STYLE = """<style>body{font-family:system-ui,sans-serif;background:#0f172a;color:#e2e8f0;margin:2rem;max-width:46rem}
+h1{font-weight:600}figure{margin:1rem 0}code{background:#1e293b;padding:0 .3em;border-radius:3px}</style>"""
 
 _COLORS = {VIDEO: "#38bdf8", AUDIO: "#a78bfa", TEXT: "#fbbf24"}
 _LABELS = {VIDEO: "Video", AUDIO: "Music", TEXT: "Title"}
@@ -60,13 +67,34 @@ def claim_page(session: dict[str, Any], renders: list[dict[str, Any]], claim: st
     videos = []
     for record in sorted(renders, key=lambda r: r.get("created_at", 0), reverse=True):
         status = html.escape(str(record.get("status")))
-        if record.get("status") == "completed":
+        if record.get("status") == "completed" and record.get("expired"):
+            videos.append(f"<p>{html.escape(record['id'])}: replaced by a newer render</p>")
+        elif record.get("status") == "completed":
             src = f"/workspace/claim/video/{html.escape(record['id'])}?ct={html.escape(claim)}"
             videos.append(_player(str(record.get("media_type") or "video/mp4"), src, html.escape(record["id"])))
         else:
             videos.append(f"<p>{html.escape(record['id'])}: {status} {record.get('progress', 0)}%</p>")
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>{name} · ai-music</title>
-<style>body{{font-family:system-ui,sans-serif;background:#0f172a;color:#e2e8f0;margin:2rem}}
-h1{{font-weight:600}}figure{{margin:1rem 0}}</style></head><body>
+{_STYLE}</head><body>
 <h1>{name}</h1><h2>Timeline</h2>{_timeline_svg(session["state"].get("draft"))}
 <h2>Renders</h2>{"".join(videos) or "<p>No renders yet.</p>"}</body></html>"""
+
+
+def credits_page(user: Any, config: Any) -> str:
+    """Where a 2001 "register to get more" link lands: the balance and how to keep working."""
+    if config.starting_credits is None:
+        body = ("<p>This engine does not meter credits: every edit and export is free, with no limit.</p>"
+                "<p>If a message sent you here, it came from another backend.</p>")
+    else:
+        balance = ""
+        if user is not None:
+            balance = (f"<p>Account <code>{html.escape(user.user_id)}</code>: <b>{user.credits_available}</b> "
+                       f"credits available ({user.credits_frozen} reserved for work in progress).</p>")
+        body = (f"{balance}<p>Each new user of this engine gets <b>{config.starting_credits}</b> credits. "
+                f"An edit costs {config.edit_cost}, composing new music {config.music_cost} more; "
+                "questions and exports are free. Your projects are kept.</p>"
+                "<p>Credits here are set by whoever runs this engine (<code>ai-music serve --credits N</code>). "
+                "To keep editing without a limit, run <code>ai-music</code> on your own machine: its built-in "
+                "engine never meters.</p>")
+    return f"""<!doctype html><html><head><meta charset="utf-8"><title>Credits · ai-music</title>
+{_STYLE}</head><body><h1>Credits</h1>{body}</body></html>"""

@@ -144,3 +144,140 @@ def make_image(path: str | os.PathLike[str], width: int = 1280, height: int = 72
         run(["-f", "lavfi", "-i", f"testsrc2=s={width}x{height}:d=1", "-frames:v", "1", "-y", pathlike(tmp)],
             timeout=60, what=f"generate {out.name}")
     return out
+
+
+# ----------------------------------------------------------------------------- real-world inputs
+# What phones, browsers and screen recorders actually hand us: rotated and vertical video,
+# high frame rates, WebM/Opus with streams that do not start together, files cut short,
+# HDR. Each generator documents what makes its file hard.
+
+#: Video and audio codecs by container, as the devices that write them use them.
+_CODECS = {
+    ".mp4": (["-c:v", "libx264", "-preset", "ultrafast"], ["-c:a", "aac", "-b:a", "128k"]),
+    ".mov": (["-c:v", "libx264", "-preset", "ultrafast"], ["-c:a", "aac", "-b:a", "128k"]),
+    ".mkv": (["-c:v", "libx264", "-preset", "ultrafast"], ["-c:a", "libopus", "-b:a", "96k"]),
+    ".webm": (["-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "300k"],
+              ["-c:a", "libopus", "-b:a", "96k"]),
+}
+
+
+def make_rotated(path: str | os.PathLike[str], seconds: float = 2.0, width: int = 1080, height: int = 1920,
+                 fps: int = 30) -> Path:
+    """A phone's portrait clip: an upright ``width``×``height`` picture stored on its side
+    (``height``×``width`` pixels) with a display matrix that says "turn 90° clockwise to
+    show" — what a phone held upright writes. The picture is testsrc2 (no symmetry, so a
+    wrong turn or a double turn shows) with audio, in the container the suffix names."""
+    out = Path(path)
+    video, audio = _CODECS.get(out.suffix.lower(), _CODECS[".mov"])
+    with _atomic(out.with_suffix(".stored.mp4")) as stored:
+        run(["-f", "lavfi", "-i", f"testsrc2=s={width}x{height}:r={fps}:d={seconds}",
+             "-f", "lavfi", "-i", audio_source("tone", seconds) or "",
+             "-vf", "transpose=cclock,format=yuv420p", *video, *audio, "-y", pathlike(stored)],
+            timeout=120, what=f"generate {out.name}")
+    try:
+        with _atomic(out) as tmp:
+            # -display_rotation is counter-clockwise: -90 = "turn clockwise to show"
+            run(["-display_rotation:v:0", "-90", "-i", pathlike(out.with_suffix(".stored.mp4")), "-c", "copy",
+                 "-y", pathlike(tmp)], timeout=60, what=f"rotate {out.name}")
+    finally:
+        out.with_suffix(".stored.mp4").unlink(missing_ok=True)
+    return out
+
+
+def make_sync_clip(path: str | os.PathLike[str], seconds: float = 3.0, flash_s: float = 1.0,
+                   video_start_s: float = 0.0, audio_start_s: float = 0.0, fps: int = 30,
+                   width: int = 320, height: int = 240) -> Path:
+    """A black clip with one white frame and a 20 ms 1 kHz beep at ``flash_s`` (file time):
+    where the two land in a file tells its A/V offset. The video and audio streams may
+    start at different times (``video_start_s``/``audio_start_s``) as browser and phone
+    recordings do; the codecs follow the suffix (``.webm`` VP9/Opus with its pre-skip,
+    ``.mkv`` H.264/Opus, ``.mov``/``.mp4`` H.264/AAC with its priming)."""
+    out = Path(path)
+    video, audio = _CODECS[out.suffix.lower()]
+    flash_at = flash_s - video_start_s   # in each stream's own clock
+    beep_at = flash_s - audio_start_s
+    frame = round(flash_at * fps)
+    # the start offsets are applied in a fine time base (an -itsoffset would round to a frame)
+    picture = (f"color=c=black:s={width}x{height}:r={fps}:d={seconds - video_start_s:.6f},"
+               f"drawbox=c=white:t=fill:enable='between(n,{frame},{frame})',"
+               f"settb=1/90000,setpts=PTS+{video_start_s:.6f}/TB,format=yuv420p")
+    beep = (f"aevalsrc='0.8*sin(2*PI*1000*(t-{beep_at}))*between(t,{beep_at},{beep_at + 0.02})'"
+            f":s=48000:d={seconds - audio_start_s:.6f},asetpts=PTS+{round(audio_start_s * 48000)}")
+    with _atomic(out) as tmp:
+        # one graph, not two lavfi inputs: ffmpeg moves each input to start at 0, which would undo the offsets
+        run(["-filter_complex", f"{picture}[v];{beep}[a]", "-map", "[v]", "-map", "[a]", "-fps_mode", "passthrough",
+             "-enc_time_base:v", "1/90000", *video, *audio, "-y", pathlike(tmp)],
+            timeout=120, what=f"generate {out.name}")
+    return out
+
+
+def make_truncated(path: str | os.PathLike[str], seconds: float = 45.0, keep_seconds: float = 0.1,
+                   width: int = 320, height: int = 240) -> Path:
+    """An MP4 whose header (moov, in front) describes ``seconds`` of video but whose data
+    stops after about ``keep_seconds`` — an upload or a copy that was cut off."""
+    out = Path(path)
+    whole = out.with_name(f".{out.stem}.whole.mp4")
+    make_video(whole, VideoSpec(seconds=seconds, width=width, height=height, audio="tone",
+                                scene_seconds=[seconds], scene_sources=("testsrc2=s={w}x{h}:r={fps}",)))
+    try:
+        data = whole.read_bytes()
+        mdat = _box_offset(data, b"mdat")
+        keep = mdat + 8 + int((len(data) - mdat) * keep_seconds / seconds)
+        with _atomic(out) as tmp:
+            tmp.write_bytes(data[:keep])
+    finally:
+        whole.unlink(missing_ok=True)
+    return out
+
+
+def _box_offset(data: bytes, kind: bytes) -> int:
+    """Where the top-level MP4 box ``kind`` starts."""
+    offset = 0
+    while offset + 8 <= len(data):
+        size = int.from_bytes(data[offset:offset + 4], "big")
+        if data[offset + 4:offset + 8] == kind:
+            return offset
+        if size == 1:
+            size = int.from_bytes(data[offset + 8:offset + 16], "big")
+        if size < 8:
+            break
+        offset += size
+    raise ValueError(f"no {kind.decode()} box")
+
+
+def make_hlg(path: str | os.PathLike[str], seconds: float = 2.0, width: int = 640, height: int = 360) -> Path:
+    """A phone's HDR clip: 10-bit HEVC tagged BT.2020 / HLG (arib-std-b67), as phones record
+    by default. The picture is a grey ramp with colour bars, so a tone map that crushes or
+    clips shows."""
+    out = Path(path)
+    with _atomic(out) as tmp:
+        run(["-f", "lavfi", "-i", f"smptehdbars=s={width}x{height}:r=30:d={seconds}",
+             "-f", "lavfi", "-i", audio_source("tone", seconds) or "",
+             "-vf", "setparams=color_primaries=bt2020:color_trc=arib-std-b67:colorspace=bt2020nc,format=yuv420p10le",
+             "-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=error",
+             "-tag:v", "hvc1", "-color_primaries", "bt2020", "-color_trc", "arib-std-b67", "-colorspace", "bt2020nc",
+             "-c:a", "aac", "-y", pathlike(tmp)], timeout=120, what=f"generate {out.name}")
+    return out
+
+
+def make_solid(path: str | os.PathLike[str], color: str, seconds: float = 3.0, width: int = 640,
+               height: int = 360) -> Path:
+    """A clip of one flat colour (a white dashboard, a black screen) with a tone."""
+    flat = f"color=c={color}:s={{w}}x{{h}}:r={{fps}}"
+    return make_video(path, VideoSpec(seconds=seconds, width=width, height=height, audio="tone",
+                                      scene_seconds=[seconds], scene_sources=(flat,)))
+
+
+def make_busy(path: str | os.PathLike[str], seconds: float = 3.0, width: int = 1920, height: int = 1080,
+              fps: int = 30, kbps: int = 10_000) -> Path:
+    """Camera-like footage, the hard case for a re-encode: motion everywhere and fresh grain in
+    every frame, encoded the way a phone does (a fixed bitrate, ``kbps``; 80 MB a minute
+    is ~10.7 Mbit/s at 1080p) with voice-like sound."""
+    out = Path(path)
+    with _atomic(out) as tmp:
+        run(["-f", "lavfi", "-i", f"testsrc2=s={width}x{height}:r={fps}:d={seconds},noise=alls=5:allf=t+u",
+             "-f", "lavfi", "-i", audio_source("voice", seconds) or "", "-pix_fmt", "yuv420p",
+             "-c:v", "libx264", "-preset", "veryfast", "-b:v", f"{kbps}k", "-maxrate", f"{kbps * 6 // 5}k",
+             "-bufsize", f"{kbps * 2}k", "-g", str(fps * 2), "-c:a", "aac", "-b:a", "128k", "-shortest",
+             "-movflags", "+faststart", "-y", pathlike(tmp)], timeout=600, what=f"generate {out.name}")
+    return out

@@ -33,6 +33,8 @@ class VideoStream:
     fps: float
     pix_fmt: str | None
     rotation: int = 0
+    color_transfer: str | None = None   # "arib-std-b67" (HLG), "smpte2084" (PQ), "bt709"…
+    color_primaries: str | None = None
 
     @property
     def display_size(self) -> tuple[int, int]:
@@ -68,7 +70,23 @@ class MediaInfo:
 
 
 class ProbeError(FFmpegError):
-    """The file is not media ffmpeg can read."""
+    """The file is not media ffmpeg can read; ``reason`` says why without naming any path."""
+
+    def __init__(self, message: str, reason: str = "not a media file ffmpeg can read") -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+# ffmpeg's complaints, as a person would put them (the rest of its line names our temp path)
+_REASONS = (
+    ("moov atom not found", "the file is incomplete (its index is missing: the upload or recording was cut off)"),
+    ("Invalid data found when processing input", "the data is not a video, audio or image format ffmpeg knows"),
+    ("End of file", "the file ends before its header does (it was cut off)"),
+)
+
+
+def _reason(stderr: str) -> str:
+    return next((text for marker, text in _REASONS if marker in stderr), "not a media file ffmpeg can read")
 
 
 def _video(desc: str, tail: str) -> VideoStream:
@@ -79,6 +97,7 @@ def _video(desc: str, tail: str) -> VideoStream:
     if fps_match:
         fps = float(fps_match.group(1)) * (1000 if fps_match.group(2) else 1)
     pix = re.search(r",\s*([a-z0-9_]+)(?:\(|,)", desc)
+    primaries, transfer = _colors(desc, pix.end() if pix else 0)
     rotation = _ROTATION.search(tail)
     return VideoStream(
         codec=codec,
@@ -87,7 +106,29 @@ def _video(desc: str, tail: str) -> VideoStream:
         fps=fps,
         pix_fmt=pix.group(1) if pix else None,
         rotation=int(round(float(rotation.group(1)))) % 360 if rotation else 0,
+        color_transfer=transfer,
+        color_primaries=primaries,
     )
+
+
+_NOT_COLOURS = {"tv", "pc", "progressive", "top first", "bottom first", "top coded first (swapped)",
+                "bottom coded first (swapped)"}
+
+
+def _colors(desc: str, after: int) -> tuple[str | None, str | None]:
+    """Primaries and transfer from ``yuv420p10le(tv, bt2020nc/bt2020/arib-std-b67, progressive)``
+    (ffmpeg prints one name when space, primaries and transfer agree: ``(tv, bt709)``)."""
+    if after == 0 or after > len(desc) or desc[after - 1] != "(":
+        return None, None
+    inner = desc[after:desc.find(")", after)] if ")" in desc[after:] else ""
+    for item in (part.strip() for part in inner.split(",")):
+        if not item or item in _NOT_COLOURS:
+            continue
+        names = item.split("/")
+        if len(names) == 3:
+            return names[1], names[2]
+        return item, item
+    return None, None
 
 
 def _audio(desc: str) -> AudioStream:
@@ -102,7 +143,8 @@ def parse_probe(path: str, stderr: str) -> MediaInfo:
     """Parse ffmpeg's input summary (split out so it can be tested without files)."""
     fmt = _INPUT.search(stderr)
     if not fmt:
-        raise ProbeError(f"{os.path.basename(path)} is not a media file ffmpeg can read")
+        reason = _reason(stderr)
+        raise ProbeError(f"{os.path.basename(path)}: {reason}", reason)
     dur = _DURATION.search(stderr)
     duration = None
     if dur:
@@ -175,3 +217,44 @@ def loudness(path: str | os.PathLike[str], *, timeout: float = 120.0, start_s: f
         mean_volume_db=grab(r"mean_volume:\s*(-?[\d.]+|-inf) dB", err),
         max_volume_db=grab(r"max_volume:\s*(-?[\d.]+|-inf) dB", err),
     )
+
+
+_PTS_TIME = re.compile(r"pts_time:\s*(-?[\d.]+(?:e-?\d+)?)")
+
+
+def first_frame_at(path: str | os.PathLike[str], start_s: float = 0.0, *,
+                   timeout: float = PROBE_TIMEOUT_S) -> float | None:
+    """When the first picture a renderer shows from ``start_s`` on is stamped, in seconds on
+    ffmpeg's timeline of the file (0 = where its earliest stream starts).
+
+    A segment rendered with ``-ss start_s -i FILE`` begins with this frame, so its sound must
+    begin here too: a browser recording whose picture starts 20 ms after its sound gives
+    0.02 for ``start_s=0``. ``None`` for a file without a picture (cover art does not
+    count). One frame is decoded, so this stays cheap.
+    """
+    proc = run(["-ss", f"{start_s:.6f}", "-i", pathlike(path), "-map", "0:V:0", "-frames:v", "1",
+                "-vf", "showinfo", "-f", "null", "-"], timeout=timeout,
+               what=f"read the first frame of {os.path.basename(path)}", check=False)
+    match = _PTS_TIME.search(proc.stderr.decode("utf-8", "replace"))
+    # after a seek ffmpeg stamps frames relative to the seek point
+    return start_s + max(0.0, float(match.group(1))) if match else None
+
+
+_OUT_TIME = re.compile(r"out_time_us=(\d+)")
+
+
+def playable_seconds(info: MediaInfo, *, timeout: float = 60.0) -> float | None:
+    """How much of the file can really be played: the last picture's (else sound's) timestamp
+    plus one frame, read by demuxing only (``-c copy`` to nowhere — no decoding, so a 500 MB
+    file costs a disk read). A file cut off while uploading keeps a header that promises the
+    whole length; this says where its data stops. ``None`` when ffmpeg could not tell."""
+    stream = "0:V:0" if info.video is not None else "0:a:0" if info.audio is not None else None
+    if stream is None:
+        return None
+    proc = run(["-i", pathlike(info.path), "-map", stream, "-c", "copy", "-f", "null", "-progress", "pipe:1",
+                "-nostats", "-"], timeout=timeout, what=f"measure {os.path.basename(info.path)}", check=False)
+    times = _OUT_TIME.findall(proc.stdout.decode("ascii", "replace"))
+    if not times:
+        return None
+    frame = 1 / info.video.fps if info.video is not None and info.video.fps else 0.0
+    return int(times[-1]) / 1_000_000 + frame

@@ -49,7 +49,10 @@ def build_parser() -> argparse.ArgumentParser:
     _common(run)
     run.add_argument("video", nargs="?", help="the video to put music under")
     run.add_argument("prompt", nargs="?", default=DEFAULT_PROMPT, help=f"what you want (default: {DEFAULT_PROMPT!r})")
-    run.add_argument("-o", "--output", metavar="OUT.mp4", help="where to write the result")
+    run.add_argument("-o", "--output", metavar="OUT.mp4",
+                     help="where to write the result: a file, or a folder (ending in /, created if missing); "
+                          "default: VIDEO-music.mp4 in the current directory, numbered if taken")
+    run.add_argument("--overwrite", action="store_true", help="replace the file -o names if it exists")
     run.add_argument("--sample", action="store_true", help="generate a 60 s 1080p product-demo clip and use it")
     run.add_argument("--json", action="store_true", help="print the result as JSON")
     run.set_defaults(handler=_run)
@@ -59,7 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
     say.add_argument("text", help="what the user says")
     say.add_argument("--attach", action="append", default=[], metavar="FILE", help="a file (or URL) to send")
     say.add_argument("--json", action="store_true", help="print one JSON object (schema: docs/agents.md)")
-    say.add_argument("-o", "--output", metavar="OUT.mp4", help="where an export writes the video")
+    say.add_argument("-o", "--output", metavar="OUT.mp4",
+                     help="where an export writes the video: a file or a folder/ (default: the input's name "
+                          "+ -music.mp4 in the current directory)")
+    say.add_argument("--overwrite", action="store_true", help="replace the file -o names if it exists")
     say.add_argument("--new", action="store_true", help="start a new project session first")
     say.set_defaults(handler=_say)
 
@@ -72,6 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 = any free port)")
     serve.add_argument("--data", metavar="DIR", help="data directory (default: $XDG_DATA_HOME/ai-music/engine)")
+    serve.add_argument("--credits", type=int, metavar="N",
+                       help="meter edits: each new user gets N credits (for an engine shared as a service; "
+                            "default: not metered)")
     serve.add_argument("--test-api", action="store_true",
                        help="enable the /_engine/* fault switches (for tests, the harness and benchmarks)")
     serve.set_defaults(handler=_serve)
@@ -85,6 +94,11 @@ def build_parser() -> argparse.ArgumentParser:
     test.add_argument("--url", help="with --record: the backend to record against (default: the local engine)")
     test.add_argument("--skill", metavar="PATH", default=argparse.SUPPRESS, help="SKILL.md for --record")
     test.set_defaults(handler=_test)
+
+    clean = sub.add_parser("clean", help="free the disk the embedded engine no longer needs")
+    clean.add_argument("--dry-run", action="store_true", help="only show what would be freed")
+    clean.add_argument("--data", metavar="DIR", help="the engine's data directory (default: the embedded engine's)")
+    clean.set_defaults(handler=_clean)
 
     link = sub.add_parser("install", help="put the ai-music command on your PATH (a link in ~/.local/bin)")
     link.add_argument("--bin-dir", metavar="DIR", help="where to put the link (default: $XDG_BIN_HOME or ~/.local/bin)")
@@ -124,9 +138,15 @@ def _skill_path(args: argparse.Namespace) -> str | None:
 
 
 def _load(args: argparse.Namespace):  # noqa: ANN202 - Skill, imported lazily
+    from runtime.frontmatter import PREAMBLE_SKIPPED
     from runtime.skillfile import load_skill
 
-    return load_skill(_skill_path(args))
+    skill = load_skill(_skill_path(args))
+    if args.command != "skill":  # `skill show` and `skill lint` list every warning themselves
+        for warning in skill.warnings:
+            if PREAMBLE_SKIPPED in warning:  # the document was read from further down than it should be
+                print(f"ai-music: warning: {skill.path}: {warning}", file=sys.stderr)
+    return skill
 
 
 def _route(args: argparse.Namespace) -> int:
@@ -163,8 +183,6 @@ MAX_MESSAGE = 100_000
 def _say(args: argparse.Namespace) -> int:
     if args.json:
         return _say_json(args)
-    from pathlib import Path
-
     from runtime.backend import connect
     from runtime.conversation import Conversation
     from runtime.terminal import TerminalOutput
@@ -177,7 +195,7 @@ def _say(args: argparse.Namespace) -> int:
     with connect(skill, getattr(args, "backend", None), notice=out.notice) as conn:
         if args.new:
             conn.new_session()
-        convo = Conversation(conn, out, export_dest=Path(args.output) if args.output else None)
+        convo = Conversation(conn, out, export_dest=args.output, overwrite=args.overwrite)
         report = convo.turn(args.text, args.attach)
     out.close()
     return report.exit_code
@@ -215,7 +233,7 @@ def _say_json(args: argparse.Namespace) -> int:
             with connect(skill, getattr(args, "backend", None), notice=out.notice) as conn:
                 if args.new:
                     conn.new_session()
-                convo = Conversation(conn, out, export_dest=Path(args.output) if args.output else None)
+                convo = Conversation(conn, out, export_dest=args.output, overwrite=args.overwrite)
                 report = convo.turn(args.text, args.attach)
                 data.update(report.to_json())
                 data["timeline"], credits = _after_turn(conn, report)
@@ -261,7 +279,8 @@ def _after_turn(conn, report):  # noqa: ANN001, ANN202 - Connection, TurnReport 
             draft = fetch_state(conn).get("draft")
         if report.chat is not None and report.credits is None:
             found = credits(conn).credits
-            balance = {"available": found.available, "frozen": found.frozen, "total": found.total}
+            balance = {"available": found.available, "frozen": found.frozen, "total": found.total,
+                       "unlimited": found.unlimited}
     except errors.NemoError:
         pass  # the turn's own answer stands; these extras are best effort
     return timeline(draft, labels), balance
@@ -283,7 +302,7 @@ def _chat(args: argparse.Namespace) -> int:
         convo = Conversation(conn, out, output_dir=Path(args.output_dir) if args.output_dir else None)
         if interactive:
             convo.connect()
-        code = run_repl(convo, out.say, interactive=interactive, history_file=str(ClientStore().history_file()))
+        code = run_repl(convo, out, interactive=interactive, history_file=str(ClientStore().history_file()))
     out.close()
     return code
 
@@ -305,6 +324,8 @@ def _run(args: argparse.Namespace) -> int:
     from runtime.backend import connect
     from runtime.conversation import Conversation
     from runtime.terminal import CollectingOutput, TerminalOutput
+    from skill import destination
+    from skill.errors import BadInput
 
     skill = _load(args)
     video = args.video
@@ -316,12 +337,23 @@ def _run(args: argparse.Namespace) -> int:
         raise UserError("run needs a video: ai-music run VIDEO [\"PROMPT\"] (or --sample)")
     if not os.path.exists(os.path.expanduser(video)) and "://" not in video:
         raise UserError(f"{video}: no such file")
-    output = Path(args.output) if args.output else Path.cwd() / f"{Path(video).stem}-music.mp4"
+    try:  # where the result goes is settled before anything is uploaded or rendered
+        target = destination.resolve(args.output, folder=Path.cwd(), input_name=video,
+                                     inputs=[video] if "://" not in video else [], overwrite=args.overwrite)
+    except BadInput as exc:
+        raise UserError(exc.user_message) from None
     out = CollectingOutput() if args.json else TerminalOutput()
+    wanted = destination.default_name(video, "mp4")
+    if target.numbered and target.path.name != wanted:
+        out.notice(f"{wanted} already exists; writing {target.path.name}")
     with connect(skill, getattr(args, "backend", None), notice=out.notice) as conn:
-        convo = Conversation(conn, out, auto_export=True, export_dest=output)
+        before = conn.store.session(conn.backend.key)  # the project `say` continues
+        convo = Conversation(conn, out, auto_export=True, export_dest=target)
         convo.new_project(args.prompt)
         report = convo.turn(args.prompt, [video])
+        if report.ok and report.files:
+            # written: the embedded engine drops this project's files, and `say` goes back to its own
+            conn.release(before)
     out.close()
     if args.json:
         print(json.dumps(report.to_json(), ensure_ascii=False))
@@ -330,24 +362,48 @@ def _run(args: argparse.Namespace) -> int:
     return report.exit_code
 
 
+def _clean(args: argparse.Namespace) -> int:
+    from runtime.backend import clean_local
+
+    report = clean_local(args.data, dry_run=args.dry_run)
+    print(report.text)
+    return 0
+
+
 def _serve(args: argparse.Namespace) -> int:
+    import socket
+
     import uvicorn
 
     from engine.config import EngineConfig
     from engine.server import create_app
 
-    config = EngineConfig(host=args.host, port=args.port, test_api=args.test_api)
+    if args.credits is not None and args.credits < 0:
+        raise UserError("--credits must be 0 or more")
+    config = EngineConfig(host=args.host, port=args.port, test_api=args.test_api, starting_credits=args.credits)
     if args.data:
         from pathlib import Path
 
         config.data_dir = Path(args.data)
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"ai-music: warning: binding {args.host} exposes the engine beyond this machine", file=sys.stderr)
-    url = f"http://{args.host}:{args.port}"
-    print(f"ai-music engine on {url} (data: {config.data_dir})")
+    # bind first, so "--port 0" prints the port it really got
+    sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((args.host, args.port))
+    except OSError as exc:
+        sock.close()
+        raise UserError(f"cannot listen on {args.host}:{args.port} ({exc.strerror or exc}); "
+                        "pick another --port") from None
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    url = f"http://{host}:{sock.getsockname()[1]}"
+    metering = f"{args.credits} credits per new user" if config.metered else "not metered"
+    print(f"ai-music engine on {url} (data: {config.data_dir}; {metering})")
     print(f"Point a client at it:  export NEMO_API_URL={url}")
     print("Then: ai-music say \"hello\"   (Ctrl-C stops the engine)", flush=True)
-    uvicorn.run(create_app(config), host=args.host, port=args.port, log_level="warning")
+    server = uvicorn.Server(uvicorn.Config(create_app(config), log_level="warning"))
+    server.run(sockets=[sock])
     return 0
 
 
@@ -374,6 +430,7 @@ def _test(args: argparse.Namespace) -> int:
     from concurrent.futures import ProcessPoolExecutor
     import multiprocessing
 
+    from runtime.harness.fixtures import default_cache
     from runtime.harness.report import line, summary, transcript, write_junit
     from runtime.harness.runner import run_path
     from runtime.harness.scenario import ScenarioError, discover
@@ -385,7 +442,7 @@ def _test(args: argparse.Namespace) -> int:
     if not files:
         raise UserError("no *.scenario.yaml files found")
     workers = args.workers or min(len(files), os.cpu_count() or 1)
-    cache = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "ai-music", "fixtures")
+    cache = str(default_cache())
     results = []
     if workers > 1:
         with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
@@ -489,8 +546,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:  # bad settings in the environment (NEMO_POLL_INTERVAL=abc)
         print(f"ai-music: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("ai-music: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        path = getattr(exc, "path", None)  # skill.errors.ExportInterrupted: a render is waiting
+        if path:
+            print(f"ai-music: interrupted — the render is kept. To pick it up: ai-music say export "
+                  f"(it writes {path})", file=sys.stderr)
+        else:
+            print("ai-music: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0

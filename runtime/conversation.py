@@ -29,6 +29,7 @@ from skill.actions.export import export, requested_format
 from skill.actions.state import state
 from skill.actions.upload import upload
 from skill.connection import Connection
+from skill.destination import Destination
 
 _RETRY = re.compile(r"^\s*(?:retry|try again|resend it|重试|再试一次)\s*[.!]?\s*$", re.I)
 
@@ -67,7 +68,8 @@ class TurnReport:
 
 class Conversation:
     def __init__(self, conn: Connection, out: Output, *, auto_export: bool = False,
-                 output_dir: Path | None = None, export_dest: Path | None = None) -> None:
+                 output_dir: Path | None = None, export_dest: str | Path | Destination | None = None,
+                 overwrite: bool = False) -> None:
         self.conn = conn
         self.skill = conn.skill
         self.out = out
@@ -75,7 +77,8 @@ class Conversation:
         self.gui = GuiTranslator(self.skill)
         self.auto_export = auto_export
         self.output_dir = output_dir
-        self.export_dest = export_dest
+        self.export_dest = export_dest  # as the user typed it: "out/" (a folder) is not "out"
+        self.overwrite = overwrite
 
     # ------------------------------------------------------------------ greeting
 
@@ -134,7 +137,8 @@ class Conversation:
         """Record the failure in the report (exit code, --json) and tell the user what to do."""
         message = self._message(exc)
         report.errors.append({**failures.describe(exc), "message": message})
-        self._reply(report, message)
+        report.replies.append(message)
+        self.out.error(message)
 
     def _reply(self, report: TurnReport, text: str) -> None:
         if text:
@@ -145,7 +149,7 @@ class Conversation:
         if isinstance(exc, errors.ApiError) and not isinstance(exc, (errors.AuthError,)):
             return errors.guidance(exc, self.skill, anonymous=self.conn.anonymous,
                                    user_id=self.conn.user_id or self.conn.client.user_id,
-                                   web_url=self.conn.backend.web_url)
+                                   web_url=self.conn.backend.web_url, embedded=self.conn.backend.local)
         return exc.user_message
 
     def _step(self, step: Route, report: TurnReport, wants_export: bool) -> None:
@@ -162,11 +166,11 @@ class Conversation:
         elif step.action is Action.CREDITS:
             result = credits(self.conn)
             report.credits = {"available": result.credits.available, "frozen": result.credits.frozen,
-                              "total": result.credits.total}
+                              "total": result.credits.total, "unlimited": result.credits.unlimited}
             self._reply(report, result.text)
         elif step.action is Action.EXPORT:
             result = export(self.conn, self.out, dest=self.export_dest, directory=self.output_dir,
-                            fmt=requested_format(step.text))
+                            fmt=requested_format(step.text), overwrite=self.overwrite)
             report.files.append(str(result.path))
             if result.link:
                 report.links.append(result.link)

@@ -6,6 +6,11 @@ scalar (``description: >``) whose lines are not indented. We repair what we reco
 parse, and report each repair as a warning with its line, so a lint can tell the author
 while the runtime keeps working. A document with no frontmatter at all, or no ``name``,
 is not a skill: that is an error naming the file and line.
+
+Copies of a skill are also passed around with a line or two of prose pasted above the
+``---`` (the seed this skill came from began that way). Agent loaders that look for the
+frontmatter a few lines down still load those; so do we — within ``MAX_PREAMBLE_LINES``,
+and only when a ``name:`` follows — with a warning naming the lines skipped.
 """
 from __future__ import annotations
 
@@ -16,6 +21,8 @@ from typing import Any
 from runtime.errors import SkillError
 
 _TOP_KEY = re.compile(r"^([A-Za-z_][\w.-]*)\s*:(.*)$")
+MAX_PREAMBLE_LINES = 10
+PREAMBLE_SKIPPED = "text before the '---' frontmatter"
 _BLOCK_SCALAR = re.compile(r"^([A-Za-z_][\w.-]*)\s*:\s*[>|][+-]?\d?\s*$")
 
 
@@ -28,6 +35,7 @@ class Frontmatter:
     end_line: int  # the closing '---'
     warnings: tuple[str, ...]
     single_line_metadata: bool
+    skipped: tuple[int, int] | None = None  # 1-based first and last line of text before the '---'
 
     def text(self, key: str) -> str | None:
         """A top-level value as a string; versions stay as written ("1.0", not 1.0)."""
@@ -50,16 +58,36 @@ class Frontmatter:
 
 def split(path: str, lines: list[str]) -> tuple[int, int]:
     """(first, last) 1-based lines of the YAML between the ``---`` fences."""
-    first = 0
-    while first < len(lines) and not lines[first].strip():
-        first += 1
-    if first >= len(lines) or lines[first].strip() != "---":
-        raise SkillError(path, "has no frontmatter: a SKILL.md must start with a '---' line, "
-                               "then 'name:', 'description:', then '---'", line=first + 1)
+    first = _opening_fence(path, lines)
     for end in range(first + 1, len(lines)):
         if lines[end].strip() in ("---", "..."):
             return first + 2, end + 1
     raise SkillError(path, "frontmatter is never closed: add a '---' line after it", line=first + 1)
+
+
+def _opening_fence(path: str, lines: list[str]) -> int:
+    """Index of the opening ``---``: the first non-blank line, or one a few lines of prose below it."""
+    first = 0
+    while first < len(lines) and not lines[first].strip():
+        first += 1
+    if first < len(lines) and lines[first].strip() == "---":
+        return first
+    for index in range(first + 1, min(len(lines), first + MAX_PREAMBLE_LINES + 1)):
+        if lines[index].strip() != "---":
+            continue
+        following = next((ln for ln in lines[index + 1:] if ln.strip()), "")
+        if _TOP_KEY.match(following) and not following[0].isspace():
+            return index
+        break
+    raise SkillError(path, "has no frontmatter: a SKILL.md must start with a '---' line, "
+                           "then 'name:', 'description:', then '---'", line=first + 1)
+
+
+def skipped_lines(head: list[str]) -> tuple[int, int] | None:
+    """First and last line (1-based) of the text in ``head`` — the lines up to and including
+    the opening ``---`` — or None when the document starts with the fence."""
+    text = [number for number, line in enumerate(head[:-1], start=1) if line.strip()]
+    return (text[0], text[-1]) if text else None
 
 
 def _repair_block_scalars(block: list[str], first_line: int) -> tuple[list[str], list[str]]:
@@ -130,10 +158,19 @@ def parse(path: str, lines: list[str]) -> Frontmatter:
     first, end = split(path, lines)
     block = lines[first - 1:end - 1]
     warnings: list[str] = []
+    skipped = skipped_lines(lines[:first - 1])
+    if skipped is not None:
+        start, stop = skipped
+        where = f"line {start}" if start == stop else f"lines {start}-{stop}"
+        quote = lines[start - 1].strip()
+        quote = quote if len(quote) <= 60 else quote[:57] + "…"
+        warnings.append(f"{where}: {PREAMBLE_SKIPPED} (\"{quote}\") was skipped; a SKILL.md must "
+                        "start with '---' — move that text below the frontmatter")
     try:
         data = yaml.safe_load("\n".join(block))
     except yaml.YAMLError:
-        repaired, warnings = _repair_block_scalars(block, first)
+        repaired, repairs = _repair_block_scalars(block, first)
+        warnings += repairs
         try:
             data = yaml.safe_load("\n".join(repaired))
         except yaml.YAMLError as exc:
@@ -163,4 +200,5 @@ def parse(path: str, lines: list[str]) -> Frontmatter:
         raise SkillError(path, "frontmatter has no 'name'; add a line like 'name: my-skill'",
                          line=key_lines.get("name", first - 1))
     return Frontmatter(data=data, raw_scalars=raw, key_lines=key_lines, start_line=first - 1,
-                       end_line=end, warnings=tuple(warnings), single_line_metadata=metadata_single)
+                       end_line=end, warnings=tuple(warnings), single_line_metadata=metadata_single,
+                       skipped=skipped)

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from runtime.errors import SkillError
+from runtime.frontmatter import PREAMBLE_SKIPPED
 
 SPEC_KEYS = ("name", "description", "license", "compatibility", "metadata", "allowed-tools")
 OPENCLAW_REQUIRES = ("bins", "anyBins", "env", "config")
@@ -57,7 +58,9 @@ def _strict_yaml(text: str) -> tuple[dict[str, Any] | None, Finding | None]:
     import strictyaml
 
     if not text.startswith("---"):
-        return None, Finding(1, "error", "spec", "the file must start with '---' (no blank line or BOM before it)")
+        first = next((n for n, line in enumerate(text.split("\n"), start=1) if line.strip()), 1)
+        return None, Finding(first, "error", "spec", "the file must start with '---' (no text, blank line or BOM "
+                                                     "before it); move what is above it below the frontmatter")
     parts = text.split("---", 2)
     if len(parts) < 3:
         return None, Finding(1, "error", "spec", "frontmatter is not closed with '---'")
@@ -146,7 +149,11 @@ def openclaw_findings(fm: Any, lines: list[str]) -> list[Finding]:
     if not isinstance(metadata, dict):
         return [Finding(at, "error", "openclaw", "metadata is not a map; OpenClaw ignores it")]
     out: list[Finding] = []
-    if fm.warnings and not fm.single_line_metadata:
+    if fm.skipped is not None:
+        out.append(Finding(fm.skipped[0], "error", "openclaw", "OpenClaw reads no frontmatter unless the file starts "
+                                                               "with '---'; move the text above it below it"))
+    repaired = [w for w in fm.warnings if PREAMBLE_SKIPPED not in w]
+    if repaired and not fm.single_line_metadata:
         out.append(Finding(at, "error", "openclaw", "the frontmatter is not valid YAML, so OpenClaw reads it line by "
                                                     "line and loses a block 'metadata'; fix the YAML"))
     if not fm.single_line_metadata:

@@ -88,7 +88,13 @@ class _Bridge:
     def notice(self, text: str) -> None:
         self._send(self._last, text)
 
-    def progress(self, label: str, done: float, total: float | None) -> None:
+    def error(self, text: str) -> None:
+        pass  # failures come back as the tool's error
+
+    def close(self) -> None:
+        pass
+
+    def progress(self, label: str, done: float, total: float | None, unit: str = "%") -> None:
         fraction = min(1.0, done / total) if total else None
         if label != self._label:
             self._label, self._fraction, self._base = label, -1.0, self._last
@@ -116,6 +122,7 @@ class Balance(BaseModel):
     available: int | None = Field(description="credits that can be spent now")
     frozen: int | None = Field(description="credits reserved for edits still running")
     total: int | None = Field(description="available + frozen")
+    unlimited: bool = Field(default=False, description="the backend does not meter (the embedded engine)")
 
 
 class VideoResult(BaseModel):
@@ -162,7 +169,9 @@ VideoArg = Annotated[str, Field(description="the video: a local path (absolute, 
                                             "folder) or an http(s)/file URL; mp4, mov, avi, webm, mkv")]
 PromptArg = Annotated[str, Field(description="what the user wants, in their words (genre, mood, volume, fades, "
                                              "titles…); default: music that fits the video")]
-OutputArg = Annotated[str | None, Field(description="where to write the MP4 (default: the current folder)")]
+OutputArg = Annotated[str | None, Field(description="where to write the file: a path, or a folder ending in '/' "
+                                                   "(default: next to the project's video, <name>-music.mp4)")]
+OverwriteArg = Annotated[bool, Field(description="replace the file output_path names if it exists")]
 PathsArg = Annotated[list[str], Field(description="local file paths or http(s)/file URLs", min_length=1)]
 MessageArg = Annotated[str, Field(description="the user's request in their own words", min_length=1,
                                   max_length=100_000)]
@@ -185,6 +194,16 @@ def _version() -> str:
 def _tool_error(report: dict[str, Any]) -> ToolError:
     error = report["errors"][0]
     return ToolError(f"[{error['code']} {error['type']}] {error['message']}")
+
+
+def _beside_input(inputs: list[str] | tuple[str, ...]) -> Path:
+    """Where an export goes by default: the host app's working directory is not the user's, so
+    next to the project's video (else the home folder)."""
+    for item in inputs:
+        folder = Path(item).expanduser().resolve().parent
+        if folder.is_dir() and os.access(folder, os.W_OK):
+            return folder
+    return Path.home()
 
 
 def build(skill_path: str | None = None, backend: str | None = None) -> MCPServer:
@@ -219,15 +238,16 @@ def build(skill_path: str | None = None, backend: str | None = None) -> MCPServe
             raise ToolError(f"[{kind['code']} {kind['type']}] {exc.user_message}") from None
 
     async def turn(ctx: Context, text: str, attachments: list[str] | None = None, *, auto_export: bool = False,
-                   dest: str | None = None, fresh: bool = False) -> dict[str, Any]:
+                   dest: str | None = None, overwrite: bool = False, fresh: bool = False) -> dict[str, Any]:
         from runtime.conversation import Conversation
 
         async with shared.lock:
             def work() -> dict[str, Any]:
                 if fresh:
                     _refused(list(attachments or []))  # a refused call must not wipe the current project
-                convo = Conversation(shared.conn, _Bridge(ctx), auto_export=auto_export,
-                                     export_dest=Path(dest).expanduser() if dest else None)
+                folder = _beside_input([a for a in attachments or [] if "://" not in a]) if fresh else None
+                convo = Conversation(shared.conn, _Bridge(ctx), auto_export=auto_export, export_dest=dest or None,
+                                     overwrite=overwrite, output_dir=folder or _beside_input(shared.conn.inputs()))
                 if fresh:
                     convo.new_project(text)
                 report = convo.turn(text, attachments or [])
@@ -239,13 +259,14 @@ def build(skill_path: str | None = None, backend: str | None = None) -> MCPServe
             raise _tool_error(report)
         return report
 
-    async def action(ctx: Context, name: str, dest: str | None = None) -> dict[str, Any]:
+    async def action(ctx: Context, name: str, dest: str | None = None, overwrite: bool = False) -> dict[str, Any]:
         from runtime.conversation import Conversation
         from runtime.skillfile import Action
 
         async with shared.lock:
             def work() -> dict[str, Any]:
-                convo = Conversation(shared.conn, _Bridge(ctx), export_dest=Path(dest).expanduser() if dest else None)
+                convo = Conversation(shared.conn, _Bridge(ctx), export_dest=dest or None, overwrite=overwrite,
+                                     output_dir=_beside_input(shared.conn.inputs()))
                 return convo.action(Action(name)).to_json()
             report = await anyio.to_thread.run_sync(work)
         if report["errors"]:
@@ -253,13 +274,15 @@ def build(skill_path: str | None = None, backend: str | None = None) -> MCPServe
         return report
 
     async def make_music_video(video: VideoArg, ctx: Context, prompt: PromptArg = DEFAULT_PROMPT,
-                               output_path: OutputArg = None) -> VideoResult:
+                               output_path: OutputArg = None, overwrite: OverwriteArg = False) -> VideoResult:
         """The whole job in one call: upload `video`, apply `prompt`, render and download a
         1080p MP4. Starts a new project (the current one is kept if the video is refused).
-        Returns `path` (the MP4), `reply` (what was done) and `link` (the project in a
-        browser, when the backend has one). Takes seconds for a short clip locally;
-        progress is reported while uploading and rendering."""
-        report = await turn(ctx, prompt, [video], auto_export=True, dest=output_path, fresh=True)
+        Written to `output_path`, or next to the video as `<name>-music.mp4` (numbered if
+        taken). Returns `path` (the MP4), `reply` (what was done) and `link` (the project in
+        a browser, when the backend has one). Takes seconds for a short clip locally;
+        progress is reported by phase."""
+        report = await turn(ctx, prompt, [video], auto_export=True, dest=output_path, overwrite=overwrite,
+                            fresh=True)
         return VideoResult(path=report["files"][0] if report["files"] else None, reply=report["reply"],
                            link=report["links"][0] if report["links"] else None)
 
@@ -284,11 +307,13 @@ def build(skill_path: str | None = None, backend: str | None = None) -> MCPServe
         changes = report["chat"]["changes"] if report["chat"] else []
         return ChatReply(reply=report["reply"], summary=summary, changes=changes, files=report["files"])
 
-    async def export(ctx: Context, output_path: OutputArg = None) -> VideoResult:
-        """Render the current project to a 1080p MP4 and download it. Free — exports cost no
-        credits. Reports progress while the render runs; resumes a render an interrupted
-        export started. Returns `path` and `link` (a claim link, never the API token)."""
-        report = await action(ctx, "export", output_path)
+    async def export(ctx: Context, output_path: OutputArg = None, overwrite: OverwriteArg = False) -> VideoResult:
+        """Render the current project to a 1080p MP4 and download it: to `output_path`, else
+        next to the project's video as `<name>-music.mp4`, numbered if taken. Free — exports
+        cost no credits. Reports progress by phase while the render runs; resumes a render an
+        interrupted export started. Returns `path` and `link` (a claim link, never the API
+        token)."""
+        report = await action(ctx, "export", output_path, overwrite)
         return VideoResult(path=report["files"][0] if report["files"] else None, reply=report["reply"],
                            link=report["links"][0] if report["links"] else None)
 

@@ -1,21 +1,24 @@
 """``ai-music chat``: the REPL — small and predictable, in the spirit of ``llm chat``.
 
 Plain lines; a handful of slash commands; history kept in the config dir; a pasted
-multi-line message stays one message; a file path typed or dropped into the line is
-attached (the router finds it). Ctrl-C stops the current wait — the session, and any
-render already submitted, survive — and a second Ctrl-C at an empty prompt (or Ctrl-D,
-or /exit) leaves. When stdin is not a terminal, lines are read one by one with no
-prompt, no colours and no progress bars.
+multi-line message stays one message; a file path typed or dropped into the line —
+quoted, backslash-escaped, a ``file://`` URL, or with spaces and no quotes at all — is
+attached, or one line says why it can't be (``runtime.typed_paths``). Ctrl-C stops the
+current wait — the session, and any render already submitted, survive — and a second
+Ctrl-C at an empty prompt (or Ctrl-D, or /exit) leaves. When stdin is not a terminal,
+lines are read one by one with no prompt, no colours and no live progress bar.
 """
 from __future__ import annotations
 
 import re
 import sys
-from typing import Callable, Iterator
+from typing import Iterator
 
+from runtime import typed_paths
 from runtime.conversation import Conversation
 from runtime.skillfile import Action
 from skill import errors
+from skill.actions import Output
 
 HELP = """Commands:
   /help      this help
@@ -66,11 +69,11 @@ def _pipe_lines() -> Iterator[str]:
         yield line.rstrip("\n")
 
 
-def run_repl(convo: Conversation, say: Callable[[str], None], *, interactive: bool, history_file: str) -> int:
+def run_repl(convo: Conversation, out: Output, *, interactive: bool, history_file: str) -> int:
     """Loop until /exit or end of input; returns the exit code (0)."""
     if interactive:
-        say(convo.greeting())
-        say("Type /help for commands.")
+        out.say(convo.greeting())
+        out.say("Type /help for commands.")
     lines = _tty_lines("› ", history_file) if interactive else _pipe_lines()
     for line in lines:
         text = line.strip()
@@ -82,26 +85,42 @@ def run_repl(convo: Conversation, say: Callable[[str], None], *, interactive: bo
         if command in ("/exit", "/quit"):
             break
         if command == "/help":
-            say(HELP)
+            out.say(HELP)
             continue
         if command == "/new":
             try:
                 convo.conn.new_session()
-                say("Started a new project.")
+                out.say("Started a new project.")
             except errors.NemoError as exc:
-                say(exc.user_message)
+                out.error(exc.user_message)
             continue
         if command is not None and command not in COMMANDS:
-            say(f"Unknown command {command}. Type /help.")
+            out.error(f"Unknown command {command}. Type /help.")
             continue
         try:
             if command is not None:
                 convo.action(COMMANDS[command])
             else:
-                convo.turn(text)
+                _send(convo, out, text)
         except KeyboardInterrupt:
-            say("\nStopped waiting. Anything already sent keeps going on the backend — "
-                "say “status” to check, or /export to pick up a render.")
+            out.close()
+            out.say("\nStopped waiting. Anything already sent keeps going on the backend — "
+                    "say “status” to check, or /export to pick up a render.")
         except errors.NemoError as exc:
-            say(exc.user_message)
+            out.error(exc.user_message)
+        finally:
+            out.close()  # no progress bar left under the next prompt
     return 0
+
+
+def _send(convo: Conversation, out: Output, text: str) -> None:
+    """A typed line: each path in it is attached, or one line says why it can't be; nothing half-sent."""
+    found = typed_paths.find(text, convo.skill.formats.all)
+    if found.problems:
+        for problem in found.problems:
+            out.error(problem)
+        return
+    if found.files:
+        convo.turn(found.rest, found.files)
+    else:
+        convo.turn(text)

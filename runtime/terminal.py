@@ -1,28 +1,124 @@
-"""How the runtime shows things: a terminal (with progress bars), plain lines, or JSON.
+"""How the runtime shows things: a terminal (one live progress bar), plain lines, or JSON.
 
-A person at a terminal gets streamed replies on stdout, status lines and progress bars
-on stderr (rich, only when stderr is a TTY). A pipe gets plain lines and no bars or
-colours. For ``--json`` everything is collected and printed once as one object.
+One progress display per surface:
+
+- a terminal (stderr is a TTY that can redraw) gets a single live bar, replaced in place
+  as the job moves through its phases (uploading, analysing, composing, mixing,
+  encoding, downloading), with the phase name, percent (or bytes) and ETA — elapsed
+  time for a phase that cannot say how far along it is. Status lines are printed above
+  the bar; the bar is cleared before any reply is written, so nothing is drawn into it;
+- a pipe, a log file or a dumb terminal gets plain lines on stderr: one when a phase
+  starts, then one per quarter of it (or every ``PLAIN_EVERY_S`` when it moves slowly);
+- ``--json`` collects everything and prints one object; progress adds nothing to it.
+
+Replies go to stdout; status lines, progress and errors to stderr.
 """
 from __future__ import annotations
 
 import sys
-from typing import TextIO
+import time
+from typing import Any, TextIO
+
+PLAIN_EVERY_S = 15.0
+BYTES = "B"
+PERCENT = "%"
+
+
+def _size(value: float) -> str:
+    return f"{value / 1024 / 1024:.1f} MB"
+
+
+def _amount(done: float, total: float | None, unit: str) -> str:
+    if unit == BYTES:
+        return f"{_size(done)}/{_size(total)}" if total else _size(done)
+    return f"{int(done * 100 / total) if total else int(done)}%"
+
+
+class _Live:
+    """The rich bar: one task, reset at each phase so its ETA is the phase's own."""
+
+    def __init__(self, err: TextIO) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, Progress, ProgressColumn, TextColumn
+        from rich.text import Text
+
+        class Amount(ProgressColumn):
+            def render(self, task: Any) -> Text:
+                if task.total is None:
+                    return Text("")
+                return Text(_amount(task.completed, task.total, task.fields.get("unit", PERCENT)))
+
+        class Time(ProgressColumn):
+            def render(self, task: Any) -> Text:
+                seconds = task.time_remaining if task.total is not None else task.elapsed
+                if seconds is None:
+                    return Text("")
+                label = "ETA " if task.total is not None else ""
+                return Text(f"{label}{int(seconds) // 60}:{int(seconds) % 60:02d}", style="progress.remaining")
+
+        self.console = Console(file=err)
+        self.bar = Progress(TextColumn("{task.description}"), BarColumn(), Amount(), Time(), console=self.console,
+                            transient=True)
+        self.task: Any = None
+        self.phase: str | None = None
+
+    def update(self, phase: str, done: float, total: float | None, unit: str) -> None:
+        if self.task is None:
+            self.bar.start()
+            self.task = self.bar.add_task(phase, total=total, unit=unit)
+        elif phase != self.phase:
+            self.bar.reset(self.task, total=total, completed=0, description=phase, unit=unit)
+        self.phase = phase
+        self.bar.update(self.task, completed=done, total=total)
+
+    def print(self, text: str) -> None:
+        self.console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+    def stop(self) -> None:
+        if self.task is not None:
+            self.bar.stop()
+            self.bar.remove_task(self.task)
+            self.task, self.phase = None, None
+
+    @property
+    def showing(self) -> bool:
+        return self.task is not None
+
+
+class _Plain:
+    """Progress as occasional lines: a phase's start, then each quarter (or every few seconds)."""
+
+    def __init__(self, err: TextIO) -> None:
+        self.err = err
+        self.phase: str | None = None
+        self.quarter = -1
+        self.last = 0.0
+
+    def update(self, phase: str, done: float, total: float | None, unit: str) -> None:
+        now = time.monotonic()
+        if phase != self.phase:
+            self.phase, self.quarter, self.last = phase, 0, now
+            print(f"⏳ {phase}…", file=self.err, flush=True)
+            return
+        if not total or not 0 < done < total:
+            return
+        quarter = int(4 * done / total)
+        if quarter > self.quarter or now - self.last >= PLAIN_EVERY_S:  # a slow phase still shows it moves
+            print(f"⏳ {phase} {_amount(done, total, unit)}", file=self.err, flush=True)
+            self.quarter, self.last = max(quarter, self.quarter), now
+
+    def stop(self) -> None:
+        self.phase = None
 
 
 class TerminalOutput:
-    def __init__(self, out: TextIO | None = None, err: TextIO | None = None) -> None:
+    def __init__(self, out: TextIO | None = None, err: TextIO | None = None, *, live: bool | None = None) -> None:
         self.out = out or sys.stdout
         self.err = err or sys.stderr
         self._streaming = False
-        self._bars: dict[str, object] = {}
-        self._progress = None
-        if self.err.isatty():
-            from rich.console import Console
-            from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
-
-            self._progress = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
-                                      TimeRemainingColumn(), console=Console(file=self.err), transient=True)
+        if live is None:
+            live = self.err.isatty() and _can_redraw(self.err)
+        self._progress: _Live | _Plain = _Live(self.err) if live else _Plain(self.err)
 
     def _end_stream(self) -> None:
         if self._streaming:
@@ -30,42 +126,49 @@ class TerminalOutput:
             self.out.flush()
             self._streaming = False
 
+    def _clear(self) -> None:
+        """Before stdout is written: a live bar is taken down, so nothing lands inside it."""
+        self._progress.stop()
+
     def say(self, text: str) -> None:
+        self._clear()
         self._end_stream()
         if text:
             print(text, file=self.out, flush=True)
 
     def stream(self, text: str) -> None:
+        self._clear()
         self.out.write(text)
         self.out.flush()
         self._streaming = True
 
     def notice(self, text: str) -> None:
-        if self._streaming:
-            self.out.write("\n")
-            self._streaming = False
-        print(text, file=self.err, flush=True)
+        self._end_stream()
+        if isinstance(self._progress, _Live) and self._progress.showing:
+            self._progress.print(text)  # above the bar, which stays
+        else:
+            print(text, file=self.err, flush=True)
 
-    def progress(self, label: str, done: float, total: float | None) -> None:
-        if self._progress is None:
-            return
-        if not self._bars:
-            self._progress.start()
-        task = self._bars.get(label)
-        if task is None:
-            task = self._progress.add_task(label, total=total)
-            self._bars[label] = task
-        self._progress.update(task, completed=done, total=total)
-        if total is not None and done >= total:
-            self._progress.remove_task(task)
-            del self._bars[label]
-            if not self._bars:
-                self._progress.stop()
+    def error(self, text: str) -> None:
+        self._clear()
+        self._end_stream()
+        if text:
+            print(text, file=self.err, flush=True)
+
+    def progress(self, label: str, done: float, total: float | None, unit: str = PERCENT) -> None:
+        self._progress.update(label, done, total, unit)
 
     def close(self) -> None:
+        """End of a turn: no bar left on screen, the last streamed line ended."""
+        self._clear()
         self._end_stream()
-        if self._progress is not None and self._bars:
-            self._progress.stop()
+
+
+def _can_redraw(stream: TextIO) -> bool:
+    from rich.console import Console
+
+    console = Console(file=stream)
+    return console.is_terminal and not console.is_dumb_terminal
 
 
 class CollectingOutput:
@@ -75,6 +178,7 @@ class CollectingOutput:
         self.said: list[str] = []
         self.streamed: list[str] = []
         self.notices: list[str] = []
+        self.errors: list[str] = []
         self.progress_events: list[tuple[str, float, float | None]] = []
 
     def say(self, text: str) -> None:
@@ -90,7 +194,11 @@ class CollectingOutput:
     def notice(self, text: str) -> None:
         self.notices.append(text)
 
-    def progress(self, label: str, done: float, total: float | None) -> None:
+    def error(self, text: str) -> None:
+        self.errors.append(text)
+        self.say(text)
+
+    def progress(self, label: str, done: float, total: float | None, unit: str = PERCENT) -> None:
         self.progress_events.append((label, done, total))
 
     def text(self) -> str:

@@ -45,6 +45,8 @@ CANONICAL_PATHS = {
     "poll": "/api/render/proxy/lambda/{render_id}",
     "cancel": "/api/render/proxy/lambda/{render_id}/cancel",
     "download": "/api/render/proxy/{render_id}/download",
+    # not in the cloud protocol: the embedded engine frees a finished project's files (ai-music run)
+    "release": "/api/session/nemo_agent/me/{session_id}",
 }
 RequestHook = Callable[[dict[str, Any]], None]
 
@@ -69,6 +71,7 @@ class Credits:
     available: int | None
     frozen: int | None
     total: int | None
+    unlimited: bool = False  # the backend does not meter (an engine on your own machine)
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,7 @@ class RenderStatus:
     progress: int | None
     output_url: str | None
     error: str | None
+    stage: str | None = None  # what the backend is doing now ("mixing", "encoding video"), if it says
 
 
 @dataclass(frozen=True)
@@ -450,10 +454,17 @@ class Client:
                                         height=item.get("height"), fps=_num(item.get("fps"))))
         return out
 
+    def release_session(self, session_id: str) -> int:
+        """Ask an engine of ours to remove a finished project and its files; the bytes freed."""
+        data = self.unwrap(self._send("DELETE", self.path("release", session_id=session_id), idempotent=True))
+        freed = data.get("freed_bytes") if isinstance(data, dict) else None
+        return int(freed) if isinstance(freed, int) else 0
+
     def credits(self) -> Credits:
         data = self.unwrap(self._send("GET", self.path("credits"), idempotent=True))
         data = data if isinstance(data, dict) else {}
-        return Credits(available=data.get("available"), frozen=data.get("frozen"), total=data.get("total"))
+        return Credits(available=data.get("available"), frozen=data.get("frozen"), total=data.get("total"),
+                       unlimited=data.get("unlimited") is True)
 
     def state(self, session_id: str) -> dict[str, Any]:
         data = self.unwrap(self._send("GET", self.path("state", session_id=session_id), idempotent=True))
@@ -488,15 +499,18 @@ class Client:
             progress=int(progress) if isinstance(progress, (int, float)) else None,
             output_url=urljoin(self.base_url + "/", url) if isinstance(url, str) and url else None,
             error=inner.get("error") or inner.get("message"),
+            stage=str(inner["stage"])[:60] if isinstance(inner.get("stage"), str) and inner["stage"] else None,
         )
 
     def download(self, url: str, dest: Path, progress: Callable[[int, int | None], None] | None = None,
-                 *, source: str | None = None) -> Path:
+                 *, source: str | None = None, overwrite: bool = False, renumber: bool = False) -> Path:
         """Stream ``url`` into ``dest`` via ``dest.part``; a later call resumes it with Range.
 
         ``source`` names what is being fetched (a render id); the part file's sidecar records
         it with the server's validator, so a part left by a *different* render is thrown
         away instead of being glued onto this one, and If-Range makes a changed file restart.
+        A file that appeared at ``dest`` meanwhile is never replaced unless ``overwrite``:
+        with ``renumber`` the next free name is taken (the path returned says which).
         """
         same_origin = urlparse(url)[:2] == urlparse(self.base_url)[:2]
         part = _PartFile(dest, source or url.split("?", 1)[0])
@@ -524,7 +538,7 @@ class Client:
                     continue
                 raise errors.TransportError(f"download failed ({exc.__class__.__name__}); "
                                             "run the command again to resume it") from exc
-            return part.finish()
+            return part.finish(overwrite=overwrite, renumber=renumber)
 
     def _fetch(self, url: str, headers: Mapping[str, str], part: "_PartFile", have: int,
                progress: Callable[[int, int | None], None] | None) -> None:
@@ -555,16 +569,18 @@ class Client:
                 raise errors.TransportError("the download ended early")
 
     def download_render(self, status: RenderStatus, dest: Path,
-                        progress: Callable[[int, int | None], None] | None = None) -> Path:
+                        progress: Callable[[int, int | None], None] | None = None, *,
+                        overwrite: bool = False, renumber: bool = False) -> Path:
         """Download from the output URL, falling back to the documented download endpoint."""
         fallback = self.base_url + self.path("download", render_id=status.id)
         if status.output_url:
             try:
-                return self.download(status.output_url, dest, progress, source=status.id)
+                return self.download(status.output_url, dest, progress, source=status.id, overwrite=overwrite,
+                                     renumber=renumber)
             except (errors.ApiError, errors.TransportError):
                 if status.output_url == fallback:
                     raise
-        return self.download(fallback, dest, progress, source=status.id)
+        return self.download(fallback, dest, progress, source=status.id, overwrite=overwrite, renumber=renumber)
 
 
 class _RestartDownload(Exception):
@@ -613,10 +629,40 @@ class _PartFile:
         self.path.unlink(missing_ok=True)
         self.meta.unlink(missing_ok=True)
 
-    def finish(self) -> Path:
-        os.replace(self.path, self.dest)
+    def finish(self, *, overwrite: bool, renumber: bool) -> Path:
+        """Give the part its final name — without replacing a file someone put there meanwhile."""
+        final, number = self.dest, 1
+        while True:
+            try:
+                if overwrite:
+                    os.replace(self.path, final)
+                else:
+                    _rename_no_clobber(self.path, final)
+                break
+            except FileExistsError:
+                if not renumber:
+                    raise errors.LocalWriteError(
+                        f"{final} appeared while rendering; not replaced",
+                        user_message=f"{final} appeared while the video was rendering, so it was not replaced. "
+                                     "Export again with another name (-o), or add --overwrite.") from None
+                number += 1
+                final = self.dest.with_name(f"{self.dest.stem}-{number}{self.dest.suffix}")
         self.meta.unlink(missing_ok=True)
-        return self.dest
+        return final
+
+
+def _rename_no_clobber(src: Path, dst: Path) -> None:
+    """Rename, failing with FileExistsError if ``dst`` exists (a hard link is atomic about it)."""
+    try:
+        os.link(src, dst)
+    except FileExistsError:
+        raise
+    except OSError:  # no hard links on this file system (FAT, some network shares): check, then rename
+        if dst.exists():
+            raise FileExistsError(dst) from None
+        os.replace(src, dst)
+        return
+    os.unlink(src)
 
 
 def redact(value: Any, secrets: Iterable[str]) -> Any:

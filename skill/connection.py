@@ -147,6 +147,34 @@ class Connection:
         if self.session is not None:
             self.store.update_session(self.backend.key, self.session.session_id, unsent=text)
 
+    def inputs(self) -> tuple[str, ...]:
+        """Local files sent to *this* project (absolute paths): never written over; the MCP export
+        writes next to them."""
+        saved = self.store.session(self.backend.key)
+        if not saved or self.session is None or saved.get("session_id") != self.session.session_id:
+            return ()
+        items = saved.get("inputs")
+        return tuple(str(i) for i in items if isinstance(i, str)) if isinstance(items, list) else ()
+
+    def remember_inputs(self, paths: list[str]) -> None:
+        if self.session is not None and paths:
+            known = [p for p in self.inputs() if p not in paths]
+            self.store.update_session(self.backend.key, self.session.session_id, inputs=(known + paths)[-20:])
+
+    def release(self, restore: dict | None) -> bool:
+        """The embedded engine may drop this finished project's files; the saved session goes back to
+        ``restore`` (what ``say`` continued before). False if the engine kept them (``clean`` frees them)."""
+        if self.session is None or not self.backend.local:
+            return False
+        session_id = self.session.session_id
+        try:
+            self.call(lambda: self.client.release_session(session_id))
+        except errors.NemoError:
+            return False
+        self.store.replace_session(self.backend.key, session_id, restore)
+        self.session = None
+        return True
+
     # ------------------------------------------------------------------ policy
 
     def call(self, fn: Callable[[], T], *, needs_session: bool = False) -> T:

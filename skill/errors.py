@@ -22,6 +22,9 @@
     ├── NothingToExport            the draft has no tracks with segments yet
     └── BadInput                   a local file or URL we refuse before sending anything
 
+    KeyboardInterrupt
+    └── ExportInterrupted          Ctrl-C during a render or download: it is kept; say how to resume
+
 Where each recovery is carried out: ``skill.connection`` (1001, 1002, 429, 400 on the
 token call), ``skill.client`` (5xx/transport retries on idempotent calls),
 ``skill.actions.upload`` (4001/4002 before sending), ``skill.actions.chat`` (dropped and
@@ -123,6 +126,15 @@ class LocalWriteError(NemoError):
     """The result could not be saved on this machine (disk full, no permission)."""
 
 
+class ExportInterrupted(KeyboardInterrupt):
+    """Ctrl-C while an export waited: the render is kept (``renders.json`` and the backend),
+    so the next export of the same project picks it up; ``path`` is where it will be written."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self.path = path
+
+
 class BadInput(NemoError):
     def __init__(self, message: str, code: int | None = None) -> None:
         super().__init__(message)
@@ -144,15 +156,29 @@ def api_error(code: int, message: str, *, http_status: int | None = None, retry_
     return cls(code, message, http_status=http_status, retry_after=retry_after, body=body)
 
 
-def guidance(error: ApiError, skill: Skill, *, anonymous: bool, user_id: str | None, web_url: str) -> str:
-    """What to tell the user, from the document's error table (falls back to PROTOCOL.md)."""
+def _backend_registration(error: ApiError) -> str | None:
+    """The registration page a backend names in its 2001 answer (an engine served with credits does)."""
+    data = error.body.get("data") if isinstance(error.body, dict) else None
+    url = data.get("register_url") if isinstance(data, dict) else None
+    return url if isinstance(url, str) and url.startswith(("http://", "https://")) else None
+
+
+def guidance(error: ApiError, skill: Skill, *, anonymous: bool, user_id: str | None, web_url: str,
+             embedded: bool = False) -> str:
+    """What to tell the user, from the document's error table (falls back to PROTOCOL.md).
+
+    ``embedded``: the backend is an engine inside this process. It stops with the command,
+    so a link to its own pages would be dead by the time someone opens it; links then go
+    to ``web_url`` (the document's site), never to the engine's port."""
     rule = skill.error_rule(error.code or 0)
     kind = rule.kind if rule else None
     quoted = rule.message if rule and rule.message else None
     if isinstance(error, OutOfCredits) or kind is ErrorKind.NO_CREDITS:
         if anonymous and user_id:
-            template = skill.links.registration or "{web}/register?bind={user_id}"
-            link = template.replace("{web}", web_url).replace("{user_id}", user_id)
+            link = None if embedded else _backend_registration(error)
+            if link is None:
+                template = skill.links.registration or "{web}/register?bind={user_id}"
+                link = template.replace("{web}", web_url).replace("{user_id}", user_id)
             return f"Your free credits are used up. Register to get more — your project is kept: {link}"
         return quoted or f"Your credits are used up. Top up at {skill.links.top_up or web_url} to keep editing."
     if isinstance(error, PlanRequired) or kind is ErrorKind.PLAN:

@@ -34,8 +34,9 @@ def _int(value: Any) -> int | None:
 
 
 def parse(raw: RawEvent) -> list[StreamEvent]:
-    if raw.comment:
-        return [StreamEvent("heartbeat")]
+    if raw.comment:  # ": ping"; ": stage composing" also names what the backend is busy with
+        stage = raw.data[len("stage "):].strip()[:40] if raw.data.startswith("stage ") else ""
+        return [StreamEvent("heartbeat", text=stage)]
     data = raw.data.strip()
     if not data:
         return [StreamEvent("heartbeat")]

@@ -118,6 +118,19 @@ class ClientStore:
     def save_session(self, backend: str, entry: dict[str, Any] | None) -> None:
         self._update("sessions.json", backend, entry)
 
+    def replace_session(self, backend: str, session_id: str, entry: dict[str, Any] | None) -> None:
+        """Set the saved session to ``entry`` — only if it is still ``session_id`` (no one moved on)."""
+        with self._locked():
+            data = self._read_json("sessions.json")
+            current = data.get(backend)
+            if not isinstance(current, dict) or current.get("session_id") != session_id:
+                return
+            if entry is None:
+                data.pop(backend, None)
+            else:
+                data[backend] = entry
+            self._write("sessions.json", json.dumps(data, indent=1, sort_keys=True))
+
     def update_session(self, backend: str, session_id: str, **fields: Any) -> None:
         """Set (or, with None, drop) fields of the saved session — only if it is still ``session_id``."""
         with self._locked():

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -32,17 +33,55 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     return home
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None, input: str | None = None, timeout: float = 120):
-    """Run ``ai-music ARGS`` in a fresh interpreter, as a user would."""
+def run_cli(*args: str, env: dict[str, str] | None = None, input: str | None = None, timeout: float = 120,
+            cwd: str | os.PathLike[str] | None = None):
+    """Run ``ai-music ARGS`` in a fresh interpreter, as a user would.
+
+    It runs in ``cwd``, by default the test's own HOME — never in the clone, so whatever a
+    command writes into its current directory stays out of the repository."""
     import subprocess
 
     full_env = dict(os.environ)
     if env:
         full_env.update(env)
+    where = cwd or full_env.get("HOME") or ROOT
     result = subprocess.run([sys.executable, "-m", "runtime.cli", *args], capture_output=True, text=True,
-                            env=full_env, input=input, timeout=timeout, cwd=ROOT)
+                            env=full_env, input=input, timeout=timeout, cwd=where)
     OUTPUTS.extend((result.stdout, result.stderr))
     return result
+
+
+def serve_engine(*options: str, timeout: float = 60.0):  # noqa: ANN201 - (Popen, url)
+    """``ai-music serve --port 0 …`` in its own process; returns it with the URL it printed, once it answers.
+
+    The engine picks its own port: a port chosen here and bound there could be taken in
+    between on a busy machine (and a restart on the same port may find it in use)."""
+    import re
+    import subprocess
+    import time
+
+    import httpx
+
+    proc = subprocess.Popen([sys.executable, "-m", "runtime.cli", "serve", "--port", "0", *options],
+                            cwd=os.environ.get("HOME") or ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            text=True)
+    assert proc.stdout is not None
+    first = proc.stdout.readline()
+    found = re.search(r"on (http://127\.0\.0\.1:\d+)", first)
+    if not found:
+        proc.kill()
+        raise AssertionError(f"ai-music serve did not start: {first!r}")
+    url = found.group(1)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            httpx.get(f"{url}/healthz", timeout=2)
+            return proc, url
+        except httpx.HTTPError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                raise AssertionError(f"ai-music serve at {url} never answered") from None
+            time.sleep(0.05)
 
 
 # ----------------------------------------------------------------------------- media
@@ -71,6 +110,14 @@ def clip_1080(media_dir: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def big_clip(media_dir: Path) -> Path:
+    """4 s of camera-like 1080p at 10 Mbit/s: a render of it is megabytes, big enough to cut a download."""
+    from media.fixtures import make_busy
+
+    return make_busy(media_dir / "big.mp4", seconds=4, width=1920, height=1080, kbps=10_000)
+
+
+@pytest.fixture(scope="session")
 def silent_clip(media_dir: Path) -> Path:
     from media.fixtures import VideoSpec, make_video
 
@@ -83,7 +130,8 @@ def silent_clip(media_dir: Path) -> Path:
 def engine_config(tmp_path: Path):
     from engine.config import EngineConfig
 
-    return EngineConfig(data_dir=tmp_path / "engine", test_api=True, heartbeat_interval_s=0.2)
+    # plays the cloud, credits included (the embedded engine a user gets does not meter)
+    return EngineConfig(data_dir=tmp_path / "engine", test_api=True, heartbeat_interval_s=0.2, starting_credits=100)
 
 
 @pytest.fixture
@@ -221,15 +269,35 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 
 def _leak_dir(config: pytest.Config) -> Path:
-    folder = Path(str(config.rootpath)) / ".pytest_cache" / "ai-music-token-leaks"  # shared with xdist workers
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+    """A folder for this run only, shared with its xdist workers (they inherit the variable):
+    two copies of the suite running at once never read or clear each other's findings."""
+    return Path(os.environ["AI_MUSIC_TEST_RUN_DIR"])
 
 
-def pytest_sessionstart(session: pytest.Session) -> None:
-    if not hasattr(session.config, "workerinput"):  # the controller (or a plain run) starts clean
-        for old in _leak_dir(session.config).glob("*.txt"):
-            old.unlink()
+def _repository_files() -> set[str]:
+    """Every file in the clone but what tools keep there by design (git, the venv, caches)."""
+    skip = {".git", ".venv", "__pycache__", ".pytest_cache"}
+    found = set()
+    for folder, subfolders, names in os.walk(ROOT):
+        subfolders[:] = [d for d in subfolders if d not in skip and not d.endswith(".egg-info")]
+        found.update(os.path.relpath(os.path.join(folder, name), ROOT) for name in names)
+    return found
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    import tempfile
+
+    from hypothesis.configuration import set_hypothesis_home_dir
+
+    if not hasattr(config, "workerinput"):  # the controller (or a plain run)
+        os.environ["AI_MUSIC_TEST_RUN_DIR"] = tempfile.mkdtemp(prefix="ai-music-test-run-")
+        config.stash[_BEFORE] = _repository_files()
+    # hypothesis keeps its examples and caches in ./.hypothesis by default: inside the clone
+    set_hypothesis_home_dir(Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ai-music" /
+                            "hypothesis")
+
+
+_BEFORE = pytest.StashKey[set]()
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -237,8 +305,15 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     folder = _leak_dir(session.config)
     if leaks:
         (folder / f"{os.getpid()}.txt").write_text("\n".join(leaks))
-    if not hasattr(session.config, "workerinput"):
-        found = [line for f in folder.glob("*.txt") for line in f.read_text().splitlines()]
-        if found:
-            print(f"\nTOKEN LEAK: {len(found)} token(s) used by the suite appeared in captured output: {found}")
-            session.exitstatus = 1
+    if hasattr(session.config, "workerinput"):
+        return
+    found = [line for f in folder.glob("*.txt") for line in f.read_text().splitlines()]
+    if found:
+        print(f"\nTOKEN LEAK: {len(found)} token(s) used by the suite appeared in captured output: {found}")
+        session.exitstatus = 1
+    shutil.rmtree(folder, ignore_errors=True)
+    # the suite never writes into the repository (a command run in the clone once left task_….mp4 there)
+    written = sorted(_repository_files() - session.config.stash.get(_BEFORE, set()))
+    if written:
+        print(f"\nWRITTEN INTO THE REPOSITORY by the tests: {written}")
+        session.exitstatus = 1

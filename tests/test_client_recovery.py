@@ -268,7 +268,7 @@ def test_say_json_schema_is_stable(cli_env, engine, clip: Path) -> None:
     jsonschema.validate(data, schema)
     assert set(data) == set(schema["required"])
     assert data["ok"] is True and data["route"]["action"] == "credits"
-    assert data["credits"] == {"available": 95, "frozen": 0, "total": 95}
+    assert data["credits"] == {"available": 95, "frozen": 0, "total": 95, "unlimited": False}
 
 
 def test_say_json_never_contains_the_token(cli_env, engine, isolated_home: Path) -> None:

@@ -4,43 +4,20 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import httpx
-
-from conftest import ROOT, Api, run_cli
+from conftest import ROOT, Api, run_cli, serve_engine
 from media.probe import probe
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def serve(data: Path, port: int) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen([sys.executable, "-m", "runtime.cli", "serve", "--port", str(port), "--data", str(data),
-                             "--test-api"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-            return proc
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    proc.kill()
-    raise AssertionError("engine did not start")
-
-
 def test_engine_killed_mid_render_resumes_it_and_keeps_finished_ones(tmp_path: Path, clip: Path) -> None:
-    port, data = free_port(), tmp_path / "engine"
-    engine = serve(data, port)
+    data = tmp_path / "engine"
+    engine, url = serve_engine("--data", str(data), "--test-api")
     try:
-        api = Api(f"http://127.0.0.1:{port}").login()
+        api = Api(url).login()
         api.upload(clip)
         api.chat('add a title "Survivor"')
         draft = api.state()["draft"]
@@ -53,7 +30,8 @@ def test_engine_killed_mid_render_resumes_it_and_keeps_finished_ones(tmp_path: P
     finally:
         engine.send_signal(signal.SIGKILL)
         engine.wait()
-    engine = serve(data, port)
+    engine, url = serve_engine("--data", str(data), "--test-api")
+    api = _same_client(api, url)  # a restarted engine may get another port; the token and session are kept
     try:
         assert api.state()["draft"] == draft                                   # session survived
         assert api.get("/api/render/proxy/render_done/download").content == before  # finished render survived
@@ -64,8 +42,15 @@ def test_engine_killed_mid_render_resumes_it_and_keeps_finished_ones(tmp_path: P
         engine.wait(10)
 
 
-def test_client_killed_mid_download_leaves_no_file_and_resumes(cli_env, engine, clip: Path, tmp_path: Path) -> None:
-    first = run_cli("say", "--attach", str(clip), "add a title 'Slow' for 2 seconds", env=cli_env)
+def _same_client(api: Api, url: str) -> Api:
+    moved = Api(url)
+    moved.token, moved.session_id = api.token, api.session_id
+    return moved
+
+
+def test_client_killed_mid_download_leaves_no_file_and_resumes(cli_env, engine, big_clip: Path,
+                                                              tmp_path: Path) -> None:
+    first = run_cli("say", "--attach", str(big_clip), "add a title 'Slow' for 2 seconds", env=cli_env)
     assert first.returncode == 0, first.stderr
     Api(engine.url).faults(download_bps=200_000)
     target = tmp_path / "video.mp4"

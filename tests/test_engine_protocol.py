@@ -1,6 +1,7 @@
 """The local engine speaks PROTOCOL.md: envelopes, error codes, statuses, ownership."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import httpx
@@ -258,3 +259,27 @@ def test_engine_binds_loopback_only(engine) -> None:
 def test_polling_a_render_that_does_not_exist_is_not_a_lost_session(api: Api) -> None:
     r = api.get("/api/render/proxy/lambda/render_nope")
     assert r.status_code == 404 and r.json().get("code") != 1002  # 1002 would make a client start over
+
+
+def test_a_stopped_engine_has_no_work_left_writing_into_its_folder(engine_config, clip: Path) -> None:
+    """Stopping waits for analyses, renders and soundtracks; the folder can go right after."""
+    import shutil
+    import threading
+
+    from engine.embedded import start
+
+    before = set(threading.enumerate())
+    server = start(engine_config)
+    api = Api(server.url).login()
+    api.upload(clip)                      # its analysis starts in the background
+    api.chat("add lo-fi music")           # a soundtrack is prepared in the background
+    api.faults(render_delay_s=1.0)
+    draft = api.state()["draft"]
+    api.post("/api/render/proxy/lambda", json={"id": "render_cut", "sessionId": api.session_id, "draft": draft})
+    server.stop()
+    api.http.close()
+    busy = [t.name for t in set(threading.enumerate()) - before if t.is_alive()]
+    assert busy == []
+    record = json.loads((engine_config.data_dir / "renders" / "render_cut.json").read_text())
+    assert record["status"] in ("pending", "processing")  # left for the next start to resume, not failed
+    shutil.rmtree(engine_config.data_dir)  # what the harness does next; it used to fail "Directory not empty"

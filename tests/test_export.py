@@ -106,8 +106,10 @@ def test_interrupted_export_is_resumed_by_the_next_process(cli_env, engine, engi
     while time.monotonic() < deadline and not job.exists():  # the engine has the job: interrupt the client
         time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
-    proc.communicate(timeout=30)
+    _, err = proc.communicate(timeout=30)
     assert not (tmp_path / "v.mp4").exists()
+    # Ctrl-C says how to pick the render up again
+    assert f"To pick it up: ai-music say export (it writes {tmp_path / 'v.mp4'})" in err.decode(), err
     second = run_cli("say", "--json", "export", env=cli_env)
     data = json.loads(second.stdout)
     assert data["ok"], second.stderr
@@ -152,8 +154,8 @@ def _exported_then_deleted(clip: Path, tmp_path: Path) -> Iterator[tuple[Any, An
         yield conn, conn.client.poll_render(renders_submitted(calls)[0]), path, whole
 
 
-def test_interrupted_download_resumes_with_a_range_request(cli_env, engine, clip: Path, tmp_path: Path) -> None:
-    with _exported_then_deleted(clip, tmp_path) as (conn, status, path, whole):
+def test_interrupted_download_resumes_with_a_range_request(cli_env, engine, big_clip: Path, tmp_path: Path) -> None:
+    with _exported_then_deleted(big_clip, tmp_path) as (conn, status, path, whole):
         Api(engine.url).faults(download_bps=4_000_000)  # small chunks, so the cut lands mid-file
         try:
             conn.client.download_render(status, path, progress=_interrupt_after(len(whole) // 3))
@@ -186,14 +188,16 @@ def test_a_part_left_by_another_render_is_not_glued_onto_this_one(cli_env, engin
     assert not part.exists() and not path.with_name(path.name + ".part.json").exists()
 
 
-def test_an_unwritable_destination_is_one_clear_line_and_the_render_is_kept(cli_env, engine, clip: Path,
-                                                                           tmp_path: Path) -> None:
+def test_an_unwritable_destination_is_refused_before_anything_is_rendered(cli_env, engine, engine_config,
+                                                                          clip: Path, tmp_path: Path) -> None:
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where a folder should be")
     failed = run_cli("run", str(clip), "-o", str(blocker / "out.mp4"), env=cli_env)
-    assert failed.returncode == 3  # failed on this machine (docs/say.schema.json exit statuses)
-    assert "could not save" in failed.stdout + failed.stderr and "Traceback" not in failed.stderr
-    target = tmp_path / "out.mp4"
-    again = run_cli("say", "export", "-o", str(target), env=cli_env)
-    assert again.returncode == 0, again.stderr
-    assert probe(target).video.height == 1080
+    assert failed.returncode == 2 and failed.stdout == ""
+    assert "is a file, not a folder" in failed.stderr and "Traceback" not in failed.stderr
+    assert not list((engine_config.data_dir / "renders").glob("*.json"))  # nothing was rendered
+    first = run_cli("say", "--attach", str(clip), "add a title 'x'", env=cli_env)
+    assert first.returncode == 0, first.stderr
+    refused = run_cli("say", "export", "-o", str(blocker / "out.mp4"), env=cli_env)
+    assert refused.returncode == 2 and "is a file, not a folder" in refused.stderr
+    assert not list((engine_config.data_dir / "renders").glob("*.json"))

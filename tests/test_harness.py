@@ -97,3 +97,19 @@ def test_record_mode_writes_a_replayable_skeleton(tmp_path: Path, clip: Path) ->
     assert "nmv_usr_" not in out.read_text()
     replay = run_cli("test", str(out))
     assert replay.returncode == 0, replay.stdout
+
+
+def test_an_injected_drop_is_reported_by_the_scenario_not_by_a_traceback(tmp_path: Path) -> None:
+    scenario = write(tmp_path, """name: dropped twice
+turns:
+  - say: add a title "One" for 2 seconds
+  - fault: {sse_drop_after: 1, sse_drop_times: 2}
+    say: add a title "Two" for 2 seconds
+    expect: {reply_contains: "went through"}
+  - say: add a title "Three" for 2 seconds
+""")
+    result = run_cli("test", str(scenario), "--workers", "1")
+    assert result.returncode == 0, result.stdout
+    output = result.stdout + result.stderr
+    assert "Traceback" not in output and "Exception in ASGI application" not in output, output
+    assert output.strip().splitlines()[-1] == "1 passed, 0 failed"

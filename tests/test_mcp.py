@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import struct
 import sys
 import wave
@@ -51,13 +52,18 @@ def test_a_session_over_mcp(clip: Path, tmp_path: Path) -> None:
             progress[name].append((done, total, message))
         return on_progress
 
+    video = tmp_path / "demo.mp4"
+    shutil.copy(clip, video)
+
     async def session() -> dict:
         async with client(params({"NEMO_POLL_INTERVAL": "0.2"}), errlog) as mcp:
             out: dict = {"version": mcp.server_info.version if mcp.server_info else None}
             out["names"] = sorted(t.name for t in (await mcp.list_tools()).tools)
-            made = await mcp.call_tool("make_music_video", {"video": str(clip), "output_path": str(tmp_path / "v.mp4")},
-                                       progress_callback=collect("video"))
+            made = await mcp.call_tool("make_music_video", {"video": str(video)}, progress_callback=collect("video"))
             out["made"] = made.structured_content
+            out["again"] = (await mcp.call_tool("export", {})).structured_content
+            taken = await mcp.call_tool("export", {"output_path": str(video)})
+            out["taken"] = (taken.is_error, taken.content[0].text)
             out["before"] = (await mcp.call_tool("state", {})).structured_content
             refused = await mcp.call_tool("make_music_video", {"video": str(tmp_path / "nope.mov")})
             out["refused"] = (refused.is_error, refused.content[0].text)
@@ -73,11 +79,14 @@ def test_a_session_over_mcp(clip: Path, tmp_path: Path) -> None:
     assert out["version"] and out["version"][0].isdigit()
     assert out["names"] == ["chat", "credits", "export", "make_music_video", "state", "upload"]
     result = out["made"]
-    assert result["path"] == str(tmp_path / "v.mp4")
+    # named after the input, next to it (the host's working directory is not the user's), never overwritten
+    assert result["path"] == str(tmp_path / "demo-music.mp4") and out["again"]["path"] == str(tmp_path / "demo-music-2.mp4")
+    assert out["taken"][0] and "input file" in out["taken"][1] and probe(video).duration_s > 5
     info = probe(result["path"])
     assert (info.video.width, info.video.height) == (1920, 1080) and info.audio.codec == "aac"
     assert "BPM" in result["reply"]
-    assert any(m and m.startswith("Rendering") for _, _, m in progress["video"]), progress["video"]
+    phases = {m.rsplit(" ", 1)[0] for _, _, m in progress["video"] if m and m.endswith("%")}
+    assert {"Uploading", "Downloading"} <= phases and any(p.startswith("Encoding") for p in phases), progress["video"]
     values = [v for v, _, _ in progress["video"]]
     assert values == sorted(values) and len(set(values)) == len(values)  # MCP: progress only grows
     # a refused call says why, with its code, and the project it would have replaced is intact

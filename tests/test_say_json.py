@@ -99,17 +99,24 @@ def test_backend_failures(cli_env, engine, clip: Path) -> None:
 
 
 def test_a_result_that_cannot_be_written_here(cli_env, engine, clip: Path, tmp_path: Path) -> None:
-    if os.geteuid() == 0:
-        blocked = tmp_path / "file-not-folder"
-        blocked.write_text("x")  # root ignores permissions; a file where a folder should be still fails
-        target = blocked / "out.mp4"
-    else:
-        locked = tmp_path / "locked"
-        locked.mkdir(mode=0o500)
-        target = locked / "out.mp4"
+    """The disk gives out while the video downloads (a file-size limit stands in for a full disk)."""
+    import resource
+    import subprocess
+    import sys
+
     say("--attach", str(clip), "add lo-fi music", env=cli_env)
-    data, code, _ = say("-o", str(target), "export", env=cli_env)
-    assert (_only_error(data)["type"], code) == ("LocalWriteError", 3)
+
+    def small_files() -> None:  # Python ignores SIGXFSZ, so an over-limit write fails with EFBIG
+        resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))
+
+    result = subprocess.run([sys.executable, "-m", "runtime.cli", "say", "--json", "-o", str(tmp_path / "out.mp4"),
+                             "export"], capture_output=True, text=True, env={**os.environ, **cli_env}, cwd=ROOT,
+                            timeout=300, preexec_fn=small_files)
+    data = json.loads(result.stdout)
+    jsonschema.validate(data, SCHEMA)
+    error = _only_error(data)
+    assert (error["type"], error["code"], result.returncode) == ("LocalWriteError", 9006, 3), data
+    assert "the finished render is kept" in error["message"] and "Traceback" not in result.stderr
 
 
 def test_an_edit_reports_changes_credits_and_timeline(cli_env, engine, clip: Path) -> None:

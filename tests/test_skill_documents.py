@@ -295,3 +295,28 @@ def test_skill_show_explains_a_refused_document() -> None:
     result = run_cli("skill", "show", str(CORPUS / "birthday-party-video.md"))
     assert result.returncode == 0
     assert "NOT runnable" in result.stdout and "/v1/run" in result.stdout
+
+
+def test_the_seed_as_distributed_with_prose_before_its_frontmatter_loads_with_a_warning(tmp_path: Path) -> None:
+    prose = "This is the SKILL.md of TopMediai AI Music, as published on ClawHub.\nCopy it into your skills folder.\n"
+    path = _write(tmp_path, "SKILL.md", (prose + "\n").encode() + SEED.read_bytes())
+    skill = load_skill(path, cache=False)
+    assert skill.name == "topmediai-ai-music" and skill.runnable
+    assert skill.frontmatter.description.startswith("Turn a 60-second product demo video")  # the repair still works
+    skipped = next(w for w in skill.warnings if "before the '---' frontmatter" in w)
+    assert skipped.startswith("lines 1-2:") and "This is the SKILL.md of TopMediai" in skipped
+    assert skill.route_for(Action.EXPORT).line == load_skill(SEED, cache=False).route_for(Action.EXPORT).line + 3
+    result = run_cli("--skill", str(path), "route", "export it")
+    assert result.returncode == 0 and result.stdout.startswith("export")
+    assert result.stderr.count("\n") == 1 and "warning" in result.stderr and "lines 1-2" in result.stderr
+
+
+@pytest.mark.parametrize("head", [
+    "# A heading\n\n---\nnot yaml at all\n---\n",         # a rule in Markdown, not frontmatter
+    "prose\n" * 11 + "---\nname: too-far-down\n---\n",      # more than a few lines down
+])
+def test_text_before_the_frontmatter_is_only_skipped_when_a_frontmatter_follows_soon(tmp_path: Path,
+                                                                                      head: str) -> None:
+    path = _write(tmp_path, "SKILL.md", head.encode())
+    with pytest.raises(SkillError, match="has no frontmatter"):
+        load_skill(path, cache=False)

@@ -2,7 +2,9 @@
 
 Events are (start beat in bar, beats, kind, velocity) with kind R root, 5 fifth, 8 octave,
 A approach (a step into the next chord's root). The octave of each root is chosen near
-the previous note so the line moves smoothly inside the register.
+the previous note so the line moves smoothly inside the register. Like a player, the
+line sometimes takes a chord in first inversion (the third in the bass, so the line
+walks instead of jumping) and approaches a change chromatically, a semitone away.
 """
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ from .harmony import chord_at
 from .score import Part
 from .theory import nearest_pitch, scale
 
+INVERSION_SHARE = 0.25       # chords the bass takes on their third
+CHROMATIC_SHARE = 0.5        # changes approached by a semitone rather than a scale step
 _E8 = tuple((i * 0.5, 0.45, "R" if i < 7 else "A", 0.8 if i % 2 == 0 else 0.62) for i in range(8))
 PATTERNS: dict[str, dict[int, tuple[tuple[float, float, str, float], ...]]] = {
     "sustain": {0: ((0, 4, "R", .7),), 1: ((0, 4, "R", .75),), 2: ((0, 4, "R", .8),), 3: ((0, 2, "R", .85), (2, 2, "R", .8))},
@@ -50,9 +54,18 @@ class _Line:
         self.ctx, (self.lo, self.hi) = ctx, register
         self.prev = (self.lo + self.hi) / 2.0 - 3
         self.scale = scale(ctx.tonic, ctx.mode)
+        rng = ctx.rng("bass", "colour")
+        slots = ctx.slots
+        # first inversions: never the opening or final chord, only chords with a third
+        self.inverted = {i for i, s in enumerate(slots)
+                         if 0 < i < len(slots) - 1 and not s.final and len(s.chord.pcs) >= 3
+                         and (s.chord.pcs[1] - s.chord.root) % 12 in (3, 4) and rng.random() < INVERSION_SHARE}
+        self.chromatic = rng.random(len(slots) + 1) < CHROMATIC_SHARE
 
     def root(self, beat: float) -> int:
-        pc = chord_at(self.ctx.slots, beat).chord.root
+        slot = chord_at(self.ctx.slots, beat)
+        index = self.ctx.slots.index(slot)
+        pc = slot.chord.pcs[1] if index in self.inverted else slot.chord.root
         p = nearest_pitch(pc, self.prev)
         while p > self.hi:
             p -= 12
@@ -71,6 +84,8 @@ class _Line:
             target = self.root(next_beat)
             if target % 12 == root % 12:
                 p = root + 7 if root + 7 <= self.hi + 2 else root - 5
+            elif self.chromatic[self.ctx.slots.index(chord_at(self.ctx.slots, next_beat))]:
+                p = target - 1 if target > root else target + 1
             else:
                 below = [s for s in range(target - 2, target) if s % 12 in self.scale]
                 p = below[-1] if below and target > root else target + (1 if target < root else -1)

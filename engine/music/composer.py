@@ -48,10 +48,11 @@ def compose(brief: Brief, cues: Cues) -> Score:
         has_drums=any(p.role == "drums" for p in parts), has_fx=any(p.role == "fx" for p in parts), pulse=mood.pulse)
     ctx = dataclasses.replace(ctx, slots=progression(form, grid, style, tonic, mode, ctx.rng("progression")))
     first_comp = next((p.name for p in parts if p.role == "comp"), None)
+    pulse = _pulse(ctx, form.hits)
     notes: list[Note] = []
     for part in parts:
         events = _write(part, ctx, pickups=part.name == first_comp and not (ctx.has_drums or ctx.has_fx))
-        notes.extend(_perform(events, part, ctx))
+        notes.extend(_perform(events, part, ctx, pulse))
     notes.sort(key=lambda n: (n.time, n.part, n.pitch))
     return _score(b, cues, style, ctx, parts, tuple(notes))
 
@@ -76,8 +77,33 @@ def _write(part: Part, ctx: Context, pickups: bool) -> list[Event]:
     raise ValueError(f"unknown role {part.role!r}")
 
 
-def _perform(events: list[Event], part: Part, ctx: Context) -> list[Note]:
-    """Beats to seconds: swing, humanised onsets and velocities, the final hold, the clip end."""
+def _pulse(ctx: Context, hits: tuple[float, ...]) -> np.ndarray:
+    """Seconds each beat is pushed or laid back, shared by the whole band.
+
+    Why shared: a band breathes together (the beat-to-beat spacing varies a few percent,
+    as in recorded music) while staying tight with itself; random jitter per note would
+    only smear it. Beats with a requested hit stay exactly on the grid.
+    """
+    n = int(np.ceil(ctx.grid.beats)) + 2
+    pulse = np.clip(ctx.rng("pulse").normal(0.0, C.PULSE_S, n), -C.PULSE_MAX_S, C.PULSE_MAX_S)
+    for h in hits:
+        pulse[int(round(h)) % n] = 0.0
+    return pulse
+
+
+def _groove(part: Part, pitch: int, beat: float) -> float:
+    """Seconds a drum piece sits off its step: the backbeat laid back, hats breathing across the 16ths."""
+    if part.role != "drums":
+        return 0.0
+    if pitch in (38, 39, 37):
+        return C.BACKBEAT_LATE_S
+    if pitch in (42, 46, 70, 54):
+        return C.HAT_GROOVE_S[int(round((beat % 1.0) * 4)) % 4]
+    return 0.0
+
+
+def _perform(events: list[Event], part: Part, ctx: Context, pulse: np.ndarray) -> list[Note]:
+    """Beats to seconds: swing, the band's pulse and groove, humanised velocities, the final hold, the clip end."""
     grid = ctx.grid
     rng = ctx.rng("humanize", part.name)
     drum = part.role == "drums"
@@ -96,7 +122,12 @@ def _perform(events: list[Event], part: Part, ctx: Context) -> list[Note]:
         end = hold_end if on_final else min(grid.time(e.start + e.beats), final_s if not grid.loopable else grid.duration_s)
         if fx:
             end = grid.time(e.start + e.beats) if e.start + e.beats <= grid.beats else hold_end
-        start += e.nudge_s + (0.0 if on_final or fx else float(dj))
+        if not (on_final or fx):
+            k = int(np.floor(e.start))
+            frac = e.start - k
+            push = (1.0 - frac) * pulse[k % len(pulse)] + frac * pulse[(k + 1) % len(pulse)]
+            start += float(dj) + float(push) + _groove(part, e.pitch, e.start)
+        start += e.nudge_s
         start = max(start, 0.0)
         end = min(end, hold_end)
         if end - start < 0.02:

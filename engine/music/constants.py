@@ -24,10 +24,15 @@ END_SILENCE_S = 0.04         # the last samples are exactly zero
 FADE_START_SHARE = 0.45      # tail fade starts this far into the tail
 
 # --- performance ------------------------------------------------------------------
-HUMANIZE_S = 0.004           # onset jitter (std); drums use 0.6x
-HUMANIZE_MAX_S = 0.010
+HUMANIZE_S = 0.003           # onset jitter per note (std); drums use 0.6x
+HUMANIZE_MAX_S = 0.008
+PULSE_S = 0.007              # the band's shared push/pull per beat (std): recorded music varies 2-3 % beat to beat
+PULSE_MAX_S = 0.012          # never more (hits and cuts stay within a frame or so)
+BACKBEAT_LATE_S = 0.006      # snare and clap sit behind the beat
+HAT_GROOVE_S = (0.0, 0.004, -0.002, 0.005)   # hats per 16th of the beat
 VELOCITY_JITTER = 0.06
 STRUM_S = 0.012              # gap between strings in a strum
+DRUM_TAKES = 4               # renderings per drum piece and layer, cycled: no two hits in a row alike
 
 THREADS = 2                  # stems render in parallel (two cores); mixdown holds this many stem buffers
 

@@ -11,7 +11,7 @@ import numpy as np
 from scipy import signal
 
 from .cache import read_only
-from .drumkit import hit
+from .drumkit import sampled_hit
 from .textures import IMPACT, REVERSE, RISER
 
 
@@ -21,21 +21,21 @@ def effect(code: int, n: int, sr: int) -> np.ndarray:
     t = np.linspace(0.0, 1.0, n, endpoint=False)
     rng = np.random.default_rng(code * 1000 + 7)
     if code == IMPACT:
-        boom = hit("cinematic", "boom", 2, sr)
-        crash = hit("cinematic", "crash", 2, sr)
+        boom = sampled_hit("cinematic", 35, 1.0, 0, sr).mean(axis=0)
+        crash = sampled_hit("cinematic", 49, 1.0, 0, sr).mean(axis=0)
         m = max(len(boom), len(crash))
         x = np.zeros(m, dtype=np.float32)
         x[:len(boom)] += boom
         x[:len(crash)] += 0.5 * crash
         return read_only(x / np.abs(x).max())
     if code == REVERSE:
-        crash = hit("pop", "crash", 1, sr)[: n][::-1]
+        crash = sampled_hit("pop", 49, 0.7, 0, sr).mean(axis=0)[: n][::-1]
         x = np.zeros(n, dtype=np.float32)
         x[n - len(crash):] = crash
         return read_only(x * np.minimum(1.0, (n - np.arange(n)) / (0.005 * sr)).astype(np.float32))
     noise = rng.standard_normal(n)
     if code == RISER:
-        bands = [(300, 900), (800, 2500), (2000, 6000), (5000, 14000)]
+        bands = [(300, 900), (800, 2500), (2000, 5000), (4000, 8000)]
         x = np.zeros(n)
         for k, (lo, hi) in enumerate(bands):
             centre = (k + 0.5) / len(bands)
@@ -44,7 +44,7 @@ def effect(code: int, n: int, sr: int) -> np.ndarray:
         sweep = np.sin(2 * np.pi * np.cumsum(200 * 8 ** t) / sr) * 0.3
         x = (x + sweep) * t ** 2
     else:   # SWELL: soft, dark, breathing
-        x = signal.sosfilt(signal.butter(2, [200, 3000], "bandpass", fs=sr, output="sos"), noise)
+        x = signal.sosfilt(signal.butter(2, [150, 1400], "bandpass", fs=sr, output="sos"), noise)
         x = x * np.sin(0.5 * np.pi * t) ** 3
     fade = min(n, int(0.01 * sr))
     x[-fade:] *= np.linspace(1.0, 0.0, fade)

@@ -48,6 +48,50 @@ def _cadence_tokens(style: Style, mode: str, rng: np.random.Generator) -> list[s
     return ["V"]
 
 
+# colours a plain chord may take, by how much colour the genre's harmony carries
+_COLOURS = {"triad": ("add9", "sus2", "sus4", "7", ""), "seventh": ("add9", "", ""), "ninth": ("",)}
+_BORROWED = {"major": {"IV": "iv", "V": "bVII", "vi": "bVI"}, "minor": {"iv": "IV", "v": "bVII"}}
+# the dominant that leads into a chord (its "V of"), by the chord it leads to
+_SECONDARY = {"major": {"vi": "III7", "V": "II7", "IV": "I7", "ii": "VI7"},
+              "minor": {"iv": "I7", "V": "II7", "bVI": "bIII7", "bIII": "bVII7"}}
+
+
+def _colour(tokens: list[str], style: Style, mode: str, rng: np.random.Generator) -> list[str]:
+    """Written chords as a player voices them: added ninths, suspensions, sevenths, borrowed
+    chords, and secondary dominants leaning into the chord after them.
+
+    Why: plain diatonic triads read as a textbook (a key profile fits them too well);
+    players colour most chords and borrow from the parallel mode now and then. The
+    first chord stays the plain tonic (the key is stated before it is coloured) and the
+    cadence is written after this, so endings stay clear.
+    """
+    colours = _COLOURS[style.extension]
+    family = "minor" if mode in MINOR_LIKE else "major"
+    borrowed = _BORROWED[family] if mode in ("major", "minor") else {}
+    secondary = _SECONDARY[family] if mode in ("major", "minor") else {}
+    out = list(tokens)
+    goals: set[int] = set()                          # chords a secondary dominant leads into stay as written
+    for i in range(1, len(out)):
+        tok = out[i]
+        goal = out[i + 1].rstrip("7") if i + 1 < len(out) else ""
+        if i not in goals and goal in secondary and goal != tok and rng.random() < 0.4:
+            out[i] = secondary[goal]                 # lean into the next chord through its own dominant
+            goals.add(i + 1)
+            continue
+        if i in goals:
+            continue
+        if tok in borrowed and rng.random() < 0.35:
+            out[i] = borrowed[tok]
+            continue
+        plain = tok.lstrip("b#").isalpha() and "dim" not in tok
+        if plain and rng.random() < 0.65:
+            colour = colours[int(rng.integers(len(colours)))]
+            if colour.startswith("sus") and tok.lstrip("b#").islower():
+                colour = "add9"                      # a suspended minor chord is no longer minor
+            out[i] = tok + colour
+    return out
+
+
 def _tonic_token(mode: str) -> str:
     return "i" if mode in MINOR_LIKE else "I"
 
@@ -70,6 +114,7 @@ def progression(form: Form, grid: Grid, style: Style, tonic: int, mode: str,
             tokens.append(prog[(position // hr) % len(prog)])
             position += 1
     tokens[0] = _tonic_token(mode)
+    tokens = _colour(tokens, style, mode, rng)
     slots: list[tuple[float, float, str]] = [(4.0 * i, 4.0, tok) for i, tok in enumerate(tokens)]
     ext = style.extension
     if not grid.loopable:

@@ -37,9 +37,9 @@ def _levels(drums: float, bass: float, harmony: float, lead: float, texture: flo
 
 STYLES: dict[str, Style] = {
     "lofi": Style(
-        "lofi", (70, 82, 90), 0.60, 0.5, "jazzy", "seventh", 1, "V",
+        "lofi", (70, 82, 90), 0.60, 0.5, "jazzy", "ninth", 1, "V",
         (
-            _p("drums", "drums", "kit:lofi", "drums", "lofi", send=0.06),
+            _p("drums", "drums", "kit:lofi", "drums", "lofi", send=0.16),
             _p("bass", "bass", "sub_round", "bass", "lofi", register=(33, 50), send=0.0),
             _p("keys", "harmony", "epiano_dusty", "comp", "lofi", register=(50, 74), spread=0.3, send=0.22),
             _p("lead", "lead", "flute_soft", "lead", "lofi", register=(67, 86), pan=0.15, send=0.3, min_level=2),
@@ -49,7 +49,7 @@ STYLES: dict[str, Style] = {
     "hiphop": Style(
         "hiphop", (80, 88, 95), 0.62, 0.5, "jazzy", "seventh", 1, "V",
         (
-            _p("drums", "drums", "kit:boombap", "drums", "boombap", send=0.05),
+            _p("drums", "drums", "kit:boombap", "drums", "boombap", send=0.16),
             _p("bass", "bass", "bass_808", "bass", "boombap", register=(28, 45), send=0.0),
             _p("keys", "harmony", "epiano", "comp", "hiphop", register=(52, 74), spread=0.3, send=0.2),
             _p("lead", "lead", "bell", "lead", "hiphop", register=(70, 88), pan=-0.15, send=0.3, min_level=2),
@@ -70,7 +70,7 @@ STYLES: dict[str, Style] = {
     "corporate": Style(
         "corporate", (100, 112, 128), 0.5, 0.5, "pop", "triad", 1, "V",
         (
-            _p("drums", "drums", "kit:pop", "drums", "corporate", send=0.08),
+            _p("drums", "drums", "kit:pop", "drums", "corporate", send=0.16),
             _p("bass", "bass", "pluck_bass", "bass", "pop", register=(33, 50), send=0.0),
             _p("pluck", "harmony", "pluck", "comp", "arp", register=(55, 79), spread=0.4, send=0.25),
             _p("lead", "lead", "marimba", "lead", "pop", register=(67, 88), pan=0.2, send=0.25, min_level=2),
@@ -80,7 +80,7 @@ STYLES: dict[str, Style] = {
     "upbeat": Style(
         "upbeat", (108, 120, 128), 0.5, 0.5, "pop", "triad", 1, "V",
         (
-            _p("drums", "drums", "kit:pop", "drums", "upbeat", send=0.07),
+            _p("drums", "drums", "kit:pop", "drums", "upbeat", send=0.16),
             _p("bass", "bass", "synth_bass", "bass", "octave", register=(33, 50), send=0.0),
             _p("stabs", "harmony", "pluck_bright", "comp", "offbeat", register=(57, 79), spread=0.4, send=0.22),
             _p("lead", "lead", "square_lead", "lead", "pop", register=(67, 88), pan=-0.1, send=0.25, min_level=2),
@@ -100,7 +100,7 @@ STYLES: dict[str, Style] = {
     "acoustic": Style(
         "acoustic", (90, 100, 120), 0.5, 0.5, "folk", "triad", 1, "IV",
         (
-            _p("drums", "drums", "kit:folk", "drums", "folk", send=0.1),
+            _p("drums", "drums", "kit:folk", "drums", "folk", send=0.16),
             _p("bass", "bass", "upright", "bass", "folk", register=(36, 52), send=0.05),
             _p("guitar", "harmony", "guitar", "comp", "strum", register=(40, 71), spread=0.35, send=0.2),
             _p("lead", "lead", "guitar_bright", "lead", "folk", register=(64, 84), pan=0.25, send=0.25, min_level=2),
@@ -109,7 +109,7 @@ STYLES: dict[str, Style] = {
     "electronic": Style(
         "electronic", (118, 124, 128), 0.5, 0.5, "edm", "triad", 1, "V",
         (
-            _p("drums", "drums", "kit:909", "drums", "electronic", send=0.06),
+            _p("drums", "drums", "kit:909", "drums", "electronic", send=0.16),
             _p("bass", "bass", "saw_bass", "bass", "offbeat", register=(33, 50), send=0.0),
             _p("pad", "harmony", "supersaw", "comp", "pad", register=(55, 79), spread=0.5, send=0.3, sidechain=True),
             _p("lead", "lead", "saw_lead", "lead", "electronic", register=(64, 86), send=0.28, min_level=2),
@@ -191,7 +191,7 @@ MODAL_CADENCE = {"dorian": "IV", "phrygian": "bII", "lydian": "II", "mixolydian"
 # Parts added on request ("add piano"), and the fallback when the harmony stem empties.
 ADDABLE: dict[str, Part] = {
     "piano": _p("piano_add", "harmony", "piano", "comp", "piano_arp", register=(55, 79), pan=0.1, spread=0.2, send=0.25),
-    "drums": _p("drums", "drums", "kit:soft", "drums", "soft", send=0.1),
+    "drums": _p("drums", "drums", "kit:soft", "drums", "soft", send=0.16),
     "bass": _p("bass", "bass", "sub_round", "bass", "half", register=(33, 50), send=0.0),
     "strings": _p("strings_add", "texture", "strings", "pad", "pad", register=(55, 79), spread=0.5, send=0.35),
     "pad": _p("pad_add", "texture", "pad_warm", "pad", "pad", register=(52, 76), spread=0.5, send=0.35),

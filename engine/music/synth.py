@@ -10,18 +10,24 @@ STEMS order, so the sum does not depend on which thread finished first.
 """
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict, deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
+from . import bus
 from . import constants as C
 from .brief import STEMS
-from .drumkit import PAN, PIECE_OF, hit
+from .drumkit import PAN, PIECE_OF, sampled_hit
 from .fx import effect, vinyl_loop
-from .patches import PATCHES
+from .instruments import VOICINGS
+from .patches import PATCHES, Patch
 from .reverb import add_reverb
+from .sampler import layer_of as sampled_layer
+from .sampler import render as sample
 from .score import Note, Part, Score
 from .stream import chunks
 from .voices import layer_of, render
@@ -62,37 +68,83 @@ def _add(buf: np.ndarray, start: int, wave: np.ndarray, gl: float, gr: float) ->
 
 
 def _render_tonal(buf: np.ndarray, part: Part, notes: list[Note], sr: int, brightness: float) -> None:
-    patch = PATCHES[part.patch]
-    rel = max(int(patch.release * sr), 1)
+    """Recorded instruments through the sampler, synthesizers through voices.py.
+
+    One rendering per (pitch, velocity layer, take) at the longest length any of its notes
+    needs; a note plays a prefix of it and a release ramp. Repeated notes of one pitch
+    cycle through the voicing's takes, each with its own pitch drift, so no two in a row
+    are the same recording of the same performance.
+    """
+    voicing = VOICINGS.get(part.patch)
+    patch = PATCHES.get(part.patch)
+    release = voicing.release if voicing is not None else patch.release
+    rel = max(int(release * sr), 1)
     ramp = np.linspace(1.0, 0.0, rel, dtype=np.float32) ** 2
-    by_wave: dict[tuple[int, int], list[Note]] = defaultdict(list)
+    takes = voicing.takes if voicing is not None else 1
+    by_wave: dict[tuple[int, int, int], list[Note]] = defaultdict(list)
+    count: dict[int, int] = defaultdict(int)
     for n in notes:
-        by_wave[(n.pitch, layer_of(n.velocity, patch))].append(n)
+        layer = sampled_layer(voicing, n.velocity) if voicing is not None else layer_of(n.velocity, patch)
+        by_wave[(n.pitch, layer, count[n.pitch] % takes)].append(n)
+        count[n.pitch] += 1
     gain = 10 ** (part.gain_db / 20.0)
-    for (pitch, layer), group in by_wave.items():      # one waveform alive at a time
+    for (pitch, layer, take), group in by_wave.items():      # one waveform alive at a time
         length = max(int(n.duration * sr) for n in group) + rel
-        wave = render(patch, pitch, layer, length, sr, brightness)
+        if voicing is not None:
+            loudest = max(group, key=lambda n: n.velocity).velocity
+            wave = sample(voicing, pitch, loudest, length, sr, take, brightness)
+        elif part.stem == "bass":                      # bass stays centred and mono
+            mono = render(patch, pitch, layer, length, sr, brightness)
+            wave = np.stack([mono, mono])
+        else:
+            wave = np.stack([render(p, pitch, layer, length, sr, brightness) for p in _players(patch)])
         for n in group:
-            on = min(int(n.duration * sr), len(wave))
+            on = min(int(n.duration * sr), wave.shape[1])
             g = gain * n.velocity ** 1.6
             spread = part.spread * float(np.clip((n.pitch - 66) / 18.0, -1.0, 1.0))
             gl, gr = _pan_gains(part.pan + spread)
             start = int(round(n.time * sr))
-            _add(buf, start, wave[:on], g * gl, g * gr)
-            tail = wave[on:on + rel]
-            if len(tail):
-                _add(buf, start + on, tail * ramp[: len(tail)], g * gl, g * gr)
+            _add2(buf, start, wave[:, :on], g * gl, g * gr)
+            tail = wave[:, on:on + rel]
+            if tail.shape[1]:
+                _add2(buf, start + on, tail * ramp[: tail.shape[1]], g * gl, g * gr)
+
+
+@lru_cache(maxsize=64)
+def _players(patch: Patch) -> tuple[Patch, Patch]:
+    """A synth part as two players, one per side: oscillators detuned apart, each with its own slow wobble.
+
+    Why: one waveform panned is mono however it is panned; two slightly different ones are
+    width that survives mono fold-down (their sum only beats gently).
+    """
+    def player(sign: float, rate: float) -> Patch:
+        oscs = tuple(dataclasses.replace(o, detune=o.detune + sign * 5.0) for o in patch.oscs)
+        return dataclasses.replace(patch, oscs=oscs, vibrato=patch.vibrato or 4.0,
+                                   vibrato_hz=patch.vibrato_hz * rate if patch.vibrato else 0.35 * rate,
+                                   vibrato_delay=patch.vibrato_delay if patch.vibrato else 0.0)
+    return player(-1.0, 0.93), player(1.0, 1.07)
+
+
+def _add2(buf: np.ndarray, start: int, wave: np.ndarray, gl: float, gr: float) -> None:
+    end = min(start + wave.shape[1], buf.shape[1])
+    if end <= start:
+        return
+    buf[0, start:end] += gl * wave[0, : end - start]
+    buf[1, start:end] += gr * wave[1, : end - start]
 
 
 def _render_drums(buf: np.ndarray, part: Part, notes: list[Note], sr: int, brightness: float) -> None:
+    """Recorded kit hits; each piece cycles through its takes (see drumkit.sampled_hit)."""
     kit = part.patch.split(":", 1)[1]
     metal = 0.55 * (1.0 + 0.4 * brightness)        # darker pieces play their cymbals softer
+    count: dict[str, int] = defaultdict(int)
     for n in notes:
         piece = PIECE_OF.get(n.pitch, "snare")
-        layer = 0 if n.velocity < 0.45 else (1 if n.velocity < 0.8 else 2)
         gl, gr = _pan_gains(PAN.get(piece, 0.0))
         g = n.velocity ** 1.4 * (metal if piece in ("hat", "ohat", "shaker", "ride", "tamb") else 1.0)
-        _add(buf, int(round(n.time * sr)), hit(kit, piece, layer, sr), g * gl, g * gr)
+        take = count[piece] % C.DRUM_TAKES
+        count[piece] += 1
+        _add2(buf, int(round(n.time * sr)), sampled_hit(kit, n.pitch, n.velocity, take, sr), g * gl, g * gr)
 
 
 def _render_fx(buf: np.ndarray, part: Part, notes: list[Note], sr: int) -> None:
@@ -103,22 +155,27 @@ def _render_fx(buf: np.ndarray, part: Part, notes: list[Note], sr: int) -> None:
 
 
 def _render_vinyl(buf: np.ndarray, notes: list[Note], sr: int) -> None:
-    """The loop laid end to end, one loop-length piece at a time (no full-length bed)."""
+    """The loop laid end to end, one loop-length piece at a time (no full-length bed).
+
+    The right channel reads the loop half a loop later: crackle on both sides, never the same.
+    """
     loop = vinyl_loop(sr)
+    pair = np.stack([loop, np.roll(loop, -(len(loop) // 2))])
     for n in notes:
         start, length = int(round(n.time * sr)), int(n.duration * sr)
         fade = min(length // 2, int(0.5 * sr))
         rise = np.linspace(0.0, 1.0, fade, dtype=np.float32)
         fall = rise[::-1]
         for off in range(0, length, len(loop)):
-            piece = loop[: min(len(loop), length - off)] * np.float32(n.velocity)
-            end = off + len(piece)
+            m = min(len(loop), length - off)
+            piece = pair[:, :m] * np.float32(n.velocity)
+            end = off + m
             if off < fade:
-                piece[: min(end, fade) - off] *= rise[off:end]
+                piece[:, : min(end, fade) - off] *= rise[off:end]
             if end > length - fade:
                 first = max(off, length - fade)
-                piece[first - off:] *= fall[first - (length - fade):end - (length - fade)]
-            _add(buf, start + off, piece, 0.9, 1.0)
+                piece[:, first - off:] *= fall[first - (length - fade):end - (length - fade)]
+            _add2(buf, start + off, piece, 0.9, 1.0)
 
 
 def _pump(buf: np.ndarray, kicks: list[float], sr: int) -> None:
@@ -195,6 +252,8 @@ class _Job:
         for part in parts:
             if part not in pumped:
                 self._render_part(buf, part)
+        if parts:
+            bus.process(buf, stem, sr)
         level = _active_level_db(buf, sr) if parts else None
         if level is not None:
             buf *= np.float32(10 ** ((dict(score.stem_levels).get(stem, -18.0) - level) / 20.0))

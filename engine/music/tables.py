@@ -17,32 +17,12 @@ from .constants import TABLE_SIZE
 Spectrum = Callable[[np.ndarray, float], np.ndarray]
 
 
-def _formant(h: np.ndarray, f0: float) -> np.ndarray:
-    f = h * f0
-    bumps = sum(g * np.exp(-0.5 * ((f - c) / w) ** 2) for c, w, g in ((700, 140, 1.0), (1150, 160, 0.6), (2700, 300, 0.25)))
-    return (0.08 + bumps) / h ** 0.3
-
-
-def _pluck(h: np.ndarray, beta: float = 0.13) -> np.ndarray:
-    return np.abs(np.sin(np.pi * h * beta)) / h
-
-
 SPECTRA: dict[str, Spectrum] = {
     "sine": lambda h, f0: (h == 1).astype(float),
     "saw": lambda h, f0: 1.0 / h,
     "square": lambda h, f0: (h % 2 == 1) / h,
-    "triangle": lambda h, f0: (h % 2 == 1) / h ** 2,
     "soft": lambda h, f0: 1.0 / h ** 2,
     "warm": lambda h, f0: 1.0 / h ** 1.5,
-    "strings": lambda h, f0: 1.0 / h ** 1.1,
-    "hollow": lambda h, f0: np.where(h % 2 == 1, 1.0 / h ** 1.6, 0.12 / h ** 2),
-    "epiano": lambda h, f0: np.where(h <= 4, np.array([1.0, 0.3, 0.1, 0.05])[np.minimum(h, 4).astype(int) - 1], 0.05 / h ** 2),
-    "piano": lambda h, f0: h ** -1.7 * np.where(h == 2, 1.4, 1.0),
-    "piano_hi": lambda h, f0: np.where(h >= 3, h ** -1.3, 0.0),
-    "vowel": _formant,
-    "gtr_lo": lambda h, f0: np.where(h <= 3, _pluck(h), 0.0),
-    "gtr_mid": lambda h, f0: np.where((h > 3) & (h <= 10), _pluck(h), 0.0),
-    "gtr_hi": lambda h, f0: np.where(h > 10, _pluck(h), 0.0),
 }
 
 

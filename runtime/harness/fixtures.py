@@ -16,6 +16,11 @@ from typing import Any
 from media.fixtures import VideoSpec, make_audio, make_image, make_video
 
 
+def default_cache() -> Path:
+    """``$XDG_CACHE_HOME/ai-music/fixtures``: shared by ``ai-music test`` and the pytest plugin."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")) / "ai-music" / "fixtures"
+
+
 def make_fixture(cache: Path, name: str, spec: dict[str, Any]) -> Path:
     kind = spec.get("kind", "video")
     fmt = spec.get("format") or {"video": "mp4", "audio": "wav", "image": "png", "file": "bin"}[kind]

@@ -52,5 +52,8 @@ class ScenarioItem(pytest.Item):
 
 
 def _cache_dir(config: pytest.Config) -> Path:
-    cache = config.cache.mkdir("ai-music-fixtures") if config.cache is not None else None
-    return Path(cache) if cache else Path.cwd() / ".fixtures"
+    """The fixture cache ``ai-music test`` uses too — never inside the project being tested
+    (and it works with ``-p no:cacheprovider``)."""
+    from runtime.harness.fixtures import default_cache
+
+    return default_cache()

@@ -65,6 +65,7 @@ def record(out_path: str, lines: TextIO, url: str | None, skill_path: str | None
 
     from runtime.backend import connect
     from runtime.conversation import Conversation
+    from runtime.harness.runner import CLOUD_CREDITS
     from runtime.skillfile import load_skill
     from runtime.terminal import CollectingOutput
 
@@ -75,7 +76,9 @@ def record(out_path: str, lines: TextIO, url: str | None, skill_path: str | None
     names: dict[str, str] = {}
     turns: list[dict[str, Any]] = []
     recorded: list[dict[str, Any]] = []
-    with connect(skill, "cloud" if url else "local", hooks=(calls.append,), notice=out.notice) as conn:
+    engine = None if url else {"starting_credits": CLOUD_CREDITS}  # the engine a replay gets
+    with connect(skill, "cloud" if url else "local", hooks=(calls.append,), notice=out.notice,
+                 engine=engine) as conn:
         convo = Conversation(conn, out)
         for number, raw in enumerate(lines, start=1):
             text = raw.strip()

@@ -20,7 +20,7 @@ from runtime.harness import checks
 from runtime.harness.fixtures import make_fixture
 from runtime.harness.scenario import Scenario, ScenarioError, load
 
-
+CLOUD_CREDITS = 100  # what the skill documents a new anonymous token gets
 
 @dataclass
 class Result:
@@ -104,8 +104,10 @@ def run(scenario: Scenario, fixture_cache: str | None = None) -> Result:
         cache = Path(fixture_cache) if fixture_cache else home / "fixtures"
         media = {name: str(make_fixture(cache, name, spec)) for name, spec in scenario.fixtures.items()}
         local = scenario.backend == "local"
+        # the engine plays the cloud the skill was written for: 100 free credits unless the scenario says
         engine = {"data_dir": home / "engine", "test_api": True, "heartbeat_interval_s": 0.2,
-                  "faults": scenario.faults or None, **scenario.engine} if local else None
+                  "starting_credits": CLOUD_CREDITS, "faults": scenario.faults or None,
+                  **scenario.engine} if local else None
         with scoped_env(_environment(home, scenario)):
             skill = load_skill(scenario.skill)
             calls: list[dict[str, Any]] = []

@@ -107,7 +107,9 @@ SCHEMA: dict[str, Any] = {
         "engine": {
             "type": "object", "additionalProperties": False,
             "description": "local engine settings for this scenario",
-            "properties": {"starting_credits": {"type": "integer", "minimum": 0},
+            "properties": {"starting_credits": {"type": ["integer", "null"], "minimum": 0,
+                                                "description": "credits per new user (default 100, as the cloud "
+                                                               "gives); null = not metered"},
                            "edit_cost": {"type": "integer", "minimum": 0},
                            "music_cost": {"type": "integer", "minimum": 0},
                            "max_upload_bytes": {"type": "integer", "minimum": 1}},

@@ -19,8 +19,15 @@ class Output(Protocol):
     def notice(self, text: str) -> None:
         """A status line ("⏳ Still working...", "Connecting...")."""
 
-    def progress(self, label: str, done: float, total: float | None) -> None:
-        """Progress of an upload, render or download (``total`` None = unknown)."""
+    def error(self, text: str) -> None:
+        """Why something could not be done, and what to do (a terminal shows it on stderr)."""
+
+    def progress(self, label: str, done: float, total: float | None, unit: str = "%") -> None:
+        """The job's current phase ("Uploading", "Composing", "Encoding video"…) and how far it is:
+        ``done`` of ``total`` in ``unit`` ("%" or "B" for bytes); ``total`` None = cannot say."""
+
+    def close(self) -> None:
+        """The turn is over: take down whatever progress display is showing."""
 
 
 class SilentOutput:
@@ -35,5 +42,11 @@ class SilentOutput:
     def notice(self, text: str) -> None:
         pass
 
-    def progress(self, label: str, done: float, total: float | None) -> None:
+    def error(self, text: str) -> None:
+        pass
+
+    def progress(self, label: str, done: float, total: float | None, unit: str = "%") -> None:
+        pass
+
+    def close(self) -> None:
         pass

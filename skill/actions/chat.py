@@ -147,6 +147,8 @@ def chat(conn: Connection, gui: GuiTranslator, message: str, out: Output) -> Cha
                 continue
             if event.kind == "heartbeat":
                 result.heartbeats += 1
+                if event.text:  # the backend named its phase: show it while we wait
+                    out.progress(event.text[:1].upper() + event.text[1:], 0, None)
                 continue
             last_activity = now
             if event.kind in ("tool_call", "tool_result"):

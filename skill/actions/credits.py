@@ -16,6 +16,8 @@ class CreditsResult:
 def credits(conn: Connection) -> CreditsResult:
     """The balance, with ``frozen`` explained (reserved for edits still running)."""
     balance = conn.call(conn.client.credits)
+    if balance.unlimited:
+        return CreditsResult(balance, "Credits: unlimited — this engine does not meter edits or exports.")
     text = f"Credits: {balance.available if balance.available is not None else '?'} available"
     if balance.frozen:
         text += f" ({balance.frozen} reserved for work in progress)"

@@ -7,7 +7,9 @@ submitted, so an interrupted run finds it next time and resumes polling instead 
 orphaning the job; (c) poll at the skill's interval (``NEMO_POLL_INTERVAL`` overrides),
 within the document's budget (interval × max polls); a failed render is retried once
 with a new id; (d) download streamed to ``<file>.part`` and renamed (resumed with a
-Range request after an interruption), from the output URL or the fallback endpoint;
+Range request after an interruption), from the output URL or the fallback endpoint —
+never over a file that is there (``skill.destination``: where it lands is settled, and a
+place that can't be written refused, before the render is even submitted);
 (e) hand over the file and the project link — a claim-token link, never a URL with the
 API token in it.
 """
@@ -23,11 +25,12 @@ from pathlib import Path
 from typing import Any
 
 from protocol.draft import read_draft
-from skill import errors
+from skill import destination, errors
 from skill.actions import Output
 from skill.actions.state import fetch_state
 from skill.client import RenderStatus
 from skill.connection import Connection
+from skill.destination import Destination
 
 
 @dataclass(frozen=True)
@@ -48,16 +51,12 @@ def new_render_id() -> str:
     return f"render_{int(time.time() * 1000)}_{secrets.token_hex(3)}"
 
 
-def _progress_messages(conn: Connection) -> tuple[str, str, str]:
-    """(start, progress template with {p}, done) from the document's progress line."""
+def _progress_messages(conn: Connection) -> tuple[str, str]:
+    """(start, done) from the document's progress line; percentages are the progress display's."""
     found = list(conn.skill.export.progress)
     start = next((m for m in found if "%" not in m and "✅" not in m), "⏳ Rendering…")
-    percent = next((re.sub(r"\d+%", "{p}%", m) for m in found if "%" in m), "⏳ {p}%")
     done = next((m for m in found if "✅" in m), "✅ Video ready!")
-    return start, percent, done
-
-
-SUFFIXES = {"mp4": ".mp4", "wav": ".wav", "mp3": ".mp3", "stems": ".zip"}
+    return start, done
 
 
 def requested_format(text: str) -> str:
@@ -72,13 +71,10 @@ def requested_format(text: str) -> str:
     return "mp4"
 
 
-def _default_dest(directory: Path, task: str, render_id: str, fmt: str = "mp4") -> Path:
-    stem = re.sub(r"[^\w.-]+", "-", task).strip("-") or "video"
-    return directory / f"{stem}-{render_id.split('_', 1)[-1]}{SUFFIXES[fmt]}"
-
-
-def export(conn: Connection, out: Output, *, dest: Path | None = None, directory: Path | None = None,
-           fmt: str = "mp4") -> ExportResult:
+def export(conn: Connection, out: Output, *, dest: str | Path | Destination | None = None,
+           directory: Path | None = None, fmt: str = "mp4", overwrite: bool = False) -> ExportResult:
+    """Render and download; ``dest`` as the user gave it (a file, or a folder ending in "/"),
+    ``directory`` where a default name goes (skill.destination has the rules)."""
     session = conn.ensure_session()
     key = conn.backend.key
     pending = {rid: entry for rid, entry in conn.store.pending_renders(key).items()
@@ -91,31 +87,42 @@ def export(conn: Connection, out: Output, *, dest: Path | None = None, directory
     for rid in pending:
         if resumed is None or rid != resumed[0]:
             conn.store.save_render(key, rid, None)  # made for an older draft: superseded
-    start, percent, done_message = _progress_messages(conn)
+    start, done_message = _progress_messages(conn)
+    if resumed is not None:
+        fmt = resumed[1].get("format", fmt)
+
+    def place() -> Destination:  # checked before anything is rendered
+        if isinstance(dest, Destination):
+            return dest
+        return destination.resolve(dest, folder=directory or Path.cwd(), input_name=destination.input_name(state),
+                                   fmt=fmt, inputs=conn.inputs(), overwrite=overwrite)
+
     if resumed is not None:
         render_id, entry = resumed
-        target = dest or Path(entry["dest"])  # a place given now wins (the old one may be why it failed)
+        # a place given now wins (the old one may be why it failed)
+        target = place() if dest is not None else Destination.from_json(entry)
         out.notice(f"Resuming the render started earlier ({render_id})…")
     else:
         if parsed is None or not parsed.exportable:
             raise errors.NothingToExport("nothing to export yet",
                                          user_message="There's nothing to export yet — send a video and ask for "
                                                       "music (or describe the track you want) first.")
+        target = place()
         render_id = new_render_id()
-        target = dest or _default_dest(directory or Path.cwd(), session.task_id or "video", render_id, fmt)
         conn.store.save_render(key, render_id, {"session_id": session.session_id, "draft": current,
-                                                "dest": str(target.resolve()), "started": time.time(), "format": fmt})
+                                                **target.to_json(), "started": time.time(), "format": fmt})
         out.notice(start)
-    if resumed is not None:
-        fmt = resumed[1].get("format", fmt)
-    status = _render_until_done(conn, out, render_id, draft, percent, target, fmt, submitted=resumed is not None)
-    render_id = status.id
     try:
+        status = _render_until_done(conn, out, render_id, draft, target, fmt, submitted=resumed is not None)
+        render_id = status.id
         path = conn.call(lambda: conn.client.download_render(
-            status, target, lambda n, total: out.progress("Downloading", n, total)))
+            status, target.path, lambda n, total: out.progress("Downloading", n, total, "B"),
+            overwrite=target.overwrite, renumber=target.numbered))
+    except KeyboardInterrupt:  # the render id is in renders.json: the next export resumes it
+        raise errors.ExportInterrupted(str(target.path)) from None
     except OSError as exc:  # the render is kept (renders.json): the next export downloads it
         raise errors.LocalWriteError(
-            f"could not save {target}: {exc.strerror or exc} — free some space or pick another place with -o, "
+            f"could not save {target.path}: {exc.strerror or exc} — free some space or pick another place with -o, "
             "then export again (the finished render is kept)") from exc
     for rid in list(conn.store.pending_renders(key)):
         if rid in (render_id, *pending):
@@ -130,8 +137,8 @@ def export(conn: Connection, out: Output, *, dest: Path | None = None, directory
     return ExportResult(path=path, render_id=render_id, link=link, size=size, resumed=resumed is not None, text=text)
 
 
-def _render_until_done(conn: Connection, out: Output, render_id: str, draft: Any, percent: str, target: Path,
-                       fmt: str, *, submitted: bool) -> RenderStatus:
+def _render_until_done(conn: Connection, out: Output, render_id: str, draft: Any, target: Destination, fmt: str,
+                       *, submitted: bool) -> RenderStatus:
     settings = conn.settings
     retried = False
     session = conn.ensure_session()
@@ -143,7 +150,7 @@ def _render_until_done(conn: Connection, out: Output, render_id: str, draft: Any
             except errors.TransportError:
                 pass  # it may have been created: polling tells (a repeated id is idempotent)
         submitted = False
-        status = _poll(conn, out, render_id, percent, settings.poll_budget_s)
+        status = _poll(conn, out, render_id, settings.poll_budget_s)
         if status.status == "completed":
             return status
         if status.status in ("failed", "missing") and not retried:
@@ -152,7 +159,7 @@ def _render_until_done(conn: Connection, out: Output, render_id: str, draft: Any
             render_id = new_render_id()
             conn.store.save_render(conn.backend.key, render_id, {
                 "session_id": session.session_id, "draft": draft_hash(draft) + ("" if fmt == "mp4" else f":{fmt}"),
-                "dest": str(target.resolve()), "started": time.time(), "format": fmt})
+                **target.to_json(), "started": time.time(), "format": fmt})
             out.notice(f"The render failed ({status.error or 'no reason given'}); trying again with a new job…")
             continue
         if status.status == "timeout":
@@ -163,10 +170,18 @@ def _render_until_done(conn: Connection, out: Output, render_id: str, draft: Any
                                   user_message=f"The render {status.status}: {status.error or 'no reason given'}.")
 
 
-def _poll(conn: Connection, out: Output, render_id: str, percent: str, budget_s: float) -> RenderStatus:
+def phase_of(status: RenderStatus) -> str:
+    """What the render is doing, for the progress display: the backend's stage when it names one."""
+    if status.status == "pending":
+        return "Queued"
+    if status.stage:
+        return status.stage[:1].upper() + status.stage[1:]
+    return "Rendering"
+
+
+def _poll(conn: Connection, out: Output, render_id: str, budget_s: float) -> RenderStatus:
     settings = conn.settings
     deadline = time.monotonic() + budget_s
-    last_shown = -1
     while True:
         try:
             status = conn.call(lambda: conn.client.poll_render(render_id))
@@ -174,11 +189,8 @@ def _poll(conn: Connection, out: Output, render_id: str, percent: str, budget_s:
             if exc.http_status == 404 or exc.code == 1002:
                 return RenderStatus(render_id, "missing", None, None, "the backend does not know this render")
             raise
-        if status.progress is not None:
-            out.progress("Rendering", status.progress, 100)
-            if status.progress // 25 > last_shown // 25 and 0 < status.progress < 100:
-                out.notice(percent.replace("{p}", str(status.progress)))
-            last_shown = status.progress
+        if status.status in ("pending", "processing"):
+            out.progress(phase_of(status), status.progress or 0, 100)
         if status.status in ("completed", "failed", "cancelled"):
             if status.status == "completed" and status.output_url is None:
                 status = RenderStatus(status.id, status.status, 100, None, None)

@@ -76,9 +76,10 @@ def upload(conn: Connection, items: list[str], out: Output) -> UploadResult:
 
         def progress(n: int) -> None:
             sent[0] += n
-            out.progress("Uploading", sent[0], total)
+            out.progress("Uploading", sent[0], total, "B")
 
         uploaded += conn.in_session(lambda s: conn.client.upload_files(s.session_id, paths, progress))
+        conn.remember_inputs([str(p.resolve()) for p in paths])
     if urls:
         uploaded += conn.in_session(lambda s: conn.client.upload_urls(s.session_id, urls))
     lines = [_describe(f) for f in uploaded]

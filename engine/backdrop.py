@@ -1,0 +1,50 @@
+"""The picture under a title, sampled before the render so the title's style can fit it.
+
+A few grey frames at a quarter of the canvas size are enough to tell a white dashboard
+from a dark scene; they are laid out exactly as the render lays the picture out (rotated,
+tone-mapped, fitted and padded onto the canvas), so the pixels judged are the pixels the
+title will sit on. Three moments per title (near its start, middle and end) bound the cost
+to three one-frame decodes whatever the title's length.
+"""
+from __future__ import annotations
+
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
+
+from engine.canvas import TONE_MAP, fit_filter, is_hdr
+from engine.mix import Source
+from media.ffmpeg import FFmpegError, pathlike, run
+from media.probe import MediaInfo
+
+SCALE = 4
+MOMENTS = (0.15, 0.5, 0.85)
+
+
+def picture_under(segments: Sequence[Mapping], sources: Mapping[str, Source], probe_of: Callable[[str], MediaInfo],
+                  start_s: float, end_s: float, width: int, height: int) -> list[np.ndarray]:
+    """Grey frames (``height/4``×``width/4`` luma) of the picture between ``start_s`` and ``end_s``;
+    frames that cannot be read are left out."""
+    small_w, small_h = max(2, width // SCALE // 2 * 2), max(2, height // SCALE // 2 * 2)
+    frames: list[np.ndarray] = []
+    for moment in MOMENTS:
+        at_ms = (start_s + (end_s - start_s) * moment) * 1000
+        seg = next((s for s in segments if int(s["st"]) <= at_ms < int(s["st"]) + int(s["d"])), None)
+        if seg is None:  # a gap in the picture is black
+            frames.append(np.full((small_h, small_w), 16, dtype=np.uint8))
+            continue
+        src = sources.get(str(seg.get("src", "")))
+        if src is None:
+            continue
+        seek = [] if src.kind == "image" else ["-ss", f"{(int(seg.get('ss', 0)) + at_ms - int(seg['st'])) / 1000:.3f}"]
+        video = probe_of(src.path).video
+        chain = (TONE_MAP + "," if video is not None and is_hdr(video.color_transfer) else "")
+        chain += fit_filter(small_w, small_h) + ",format=gray"
+        try:
+            raw = run([*seek, "-i", pathlike(src.path), "-frames:v", "1", "-vf", chain, "-f", "rawvideo", "-"],
+                      timeout=30, what="look at the picture under a title").stdout
+        except FFmpegError:
+            continue
+        if len(raw) >= small_w * small_h:
+            frames.append(np.frombuffer(raw[:small_w * small_h], dtype=np.uint8).reshape(small_h, small_w))
+    return frames

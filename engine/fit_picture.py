@@ -1,0 +1,288 @@
+"""The fit picture: why the music fits the video, at a glance, on one time axis.
+
+Lanes, top to bottom: the video's thumbnails with its scene cuts (red lines running down
+through every lane), the music's sections (one colour each) with fills (yellow marks),
+beats (ticks, downbeats taller) and hits (diamonds), speech regions (green) with the
+ducking curve the mix applies over them, and the music's loudness over time against
+its target. Built only from facts the engine already has: Music.describe(), the cuts
+and speech regions of the analysis, thumbnails as paths, arrays or images.
+
+Pure: no files written, nothing read but the thumbnails it is given. Pillow draws it
+(a runtime dependency already); the laid-out elements are returned beside the image so
+callers and tests can tell what is where without reading pixels.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Union
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from engine.mix import DUCK_DB, DUCK_RAMP_S, duck_envelope
+
+Thumbnail = Union[str, Path, np.ndarray, Image.Image]
+Box = tuple[int, int, int, int]                       # left, top, right, bottom
+
+BACKGROUND = (250, 250, 247)
+INK = (40, 40, 40)
+GRID = (215, 215, 210)
+CUT = (220, 30, 30)
+FILL = (240, 190, 0)
+HIT = (150, 20, 160)
+SPEECH = (120, 200, 120)
+DUCK = (20, 110, 40)
+LOUDNESS = (30, 80, 200)
+TARGET = (120, 120, 120)
+SECTION_COLOURS = {
+    "intro": (168, 200, 236), "verse": (150, 214, 170), "build": (255, 206, 140), "chorus": (246, 150, 140),
+    "drop": (240, 120, 120), "bridge": (196, 170, 230), "breakdown": (180, 220, 220), "outro": (200, 200, 200),
+    "ending": (170, 170, 170), "swell": (190, 210, 240),
+}
+_SPARE = ((230, 190, 220), (200, 230, 160), (250, 220, 170), (170, 210, 230))
+LANES = (("video", 0.22), ("sections", 0.14), ("beats", 0.12), ("speech", 0.22), ("loudness", 0.22))
+
+
+@dataclass(frozen=True)
+class Element:
+    """One drawn thing: its kind, its time span in seconds, its box in pixels, its label and colour."""
+
+    kind: str                 # thumbnail | cut | section | fill | beat | downbeat | hit | speech | duck | loudness
+    start_s: float
+    end_s: float
+    box: Box
+    label: str = ""
+    colour: tuple[int, int, int] = INK
+
+
+@dataclass(frozen=True)
+class FitPicture:
+    image: Image.Image
+    lanes: dict[str, Box]
+    elements: tuple[Element, ...] = field(default_factory=tuple)
+
+    def of(self, kind: str) -> list[Element]:
+        return [e for e in self.elements if e.kind == kind]
+
+    def save(self, path: str | Path) -> None:
+        self.image.save(path)
+
+
+def section_colour(name: str, index: int = 0) -> tuple[int, int, int]:
+    base = name.rstrip("0123456789 ").lower()
+    return SECTION_COLOURS.get(base, _SPARE[index % len(_SPARE)])
+
+
+def loudness_curve(audio: np.ndarray, sample_rate: int, window_s: float = 0.4) -> tuple[np.ndarray, float]:
+    """Level in dBFS (RMS of both channels) per ``window_s`` block, and the blocks per second.
+
+    A cheap stand-in for momentary loudness that is enough for a picture.
+    """
+    mono = np.asarray(audio, dtype=np.float32)
+    mono = mono.mean(axis=1) if mono.ndim == 2 else mono
+    block = max(int(window_s * sample_rate), 1)
+    m = max(len(mono) // block, 1)
+    power = np.square(mono[: m * block].astype(np.float64)).reshape(m, -1).mean(axis=1)
+    return 10 * np.log10(power + 1e-10), 1.0 / window_s
+
+
+def draw_fit_picture(facts: Mapping[str, Any], *, cuts: Sequence[float] = (),
+                     speech: Sequence[tuple[float, float]] = (),
+                     thumbnails: Sequence[tuple[float, Thumbnail]] = (),
+                     loudness: Sequence[float] | np.ndarray | None = None, loudness_rate: float = 2.5,
+                     target_lufs: float = -16.0, duck_db: float = DUCK_DB, size: tuple[int, int] = (1600, 900),
+                     title: str | None = None) -> FitPicture:
+    """Draw how the music fits the video.
+
+    facts: Music.describe() (duration_s, bpm, sections, fills, hits, final_chord_s; genre,
+    mood, key for the title). cuts: scene cuts in seconds. speech: (start, end) seconds.
+    thumbnails: (time in seconds, image path / HxWx3 array / PIL image). loudness: the
+    music's level in dB at ``loudness_rate`` values per second (see loudness_curve).
+    """
+    width, height = size
+    duration = float(facts.get("duration_s") or 0.0)
+    if duration <= 0:
+        raise ValueError("facts need a positive duration_s")
+    image = Image.new("RGB", size, BACKGROUND)
+    draw = ImageDraw.Draw(image)
+    font = _font(14)
+    left, right, top = 110, width - 20, 44
+    lanes = _lanes(left, right, top, height - 30)
+    elements: list[Element] = []
+
+    def x_of(t: float) -> int:
+        return int(round(left + (right - left) * min(max(t / duration, 0.0), 1.0)))
+
+    draw.text((left, 12), title or _title(facts), fill=INK, font=_font(18))
+    for name, (l, t, r, b) in lanes.items():
+        draw.rectangle((l, t, r, b), outline=GRID)
+        draw.text((10, (t + b) // 2 - 8), name, fill=INK, font=font)
+    _axis(draw, lanes["loudness"], duration, x_of, font)
+
+    elements += _thumbnails(image, lanes["video"], thumbnails, x_of)
+    elements += _sections(draw, lanes["sections"], facts, x_of, font)
+    elements += _beats(draw, lanes["beats"], facts, duration, x_of)
+    elements += _speech_and_ducking(draw, lanes["speech"], speech, duration, duck_db, x_of, font)
+    elements += _loudness(draw, lanes["loudness"], loudness, loudness_rate, target_lufs, x_of, font)
+    top_all, bottom_all = lanes["video"][1], lanes["loudness"][3]
+    for c in cuts:
+        if 0.0 <= c <= duration:
+            x = x_of(c)
+            draw.line((x, top_all, x, bottom_all), fill=CUT, width=2)
+            elements.append(Element("cut", c, c, (x - 1, top_all, x + 1, bottom_all), colour=CUT))
+    return FitPicture(image, lanes, tuple(elements))
+
+
+def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+    try:
+        return ImageFont.load_default(size=size)
+    except TypeError:                                  # Pillow < 10.1 has one size
+        return ImageFont.load_default()
+
+
+def _title(facts: Mapping[str, Any]) -> str:
+    bits = [str(facts.get(k)) for k in ("genre", "mood") if facts.get(k)]
+    if facts.get("bpm"):
+        bits.append(f"{float(facts['bpm']):.0f} BPM")
+    if facts.get("key"):
+        bits.append(str(facts["key"]))
+    if facts.get("lufs") is not None:
+        bits.append(f"{facts['lufs']} LUFS")
+    return "How the music fits: " + " · ".join(bits)
+
+
+def _lanes(left: int, right: int, top: int, bottom: int) -> dict[str, Box]:
+    out, y = {}, top
+    gap = 8
+    usable = bottom - top - gap * (len(LANES) - 1)
+    for name, share in LANES:
+        h = int(usable * share / sum(s for _, s in LANES))
+        out[name] = (left, y, right, y + h)
+        y += h + gap
+    return out
+
+
+def _axis(draw: ImageDraw.ImageDraw, lane: Box, duration: float, x_of: Any, font: Any) -> None:
+    step = next(s for s in (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 1800, 3600, 1e9) if duration / s <= 12)
+    t = 0.0
+    while t <= duration + 1e-9:
+        x = x_of(t)
+        draw.line((x, lane[3], x, lane[3] + 5), fill=INK)
+        label = f"{int(t // 60)}:{int(t % 60):02d}" if duration >= 60 else f"{t:.0f}s"
+        draw.text((x - 10, lane[3] + 7), label, fill=INK, font=font)
+        t += step
+
+
+def _as_image(thumb: Thumbnail) -> Image.Image:
+    if isinstance(thumb, Image.Image):
+        return thumb.convert("RGB")
+    if isinstance(thumb, np.ndarray):
+        return Image.fromarray(np.asarray(thumb, dtype=np.uint8)).convert("RGB")
+    with Image.open(thumb) as im:
+        return im.convert("RGB")
+
+
+def _thumbnails(image: Image.Image, lane: Box, thumbs: Sequence[tuple[float, Thumbnail]], x_of: Any) -> list[Element]:
+    l, t, r, b = lane
+    h = b - t - 8
+    out = []
+    for time_s, thumb in sorted(thumbs, key=lambda p: p[0]):
+        im = _as_image(thumb)
+        w = max(int(im.width * h / max(im.height, 1)), 1)
+        x = min(max(x_of(time_s) - w // 2, l + 1), r - w - 1)
+        image.paste(im.resize((w, h)), (x, t + 4))
+        out.append(Element("thumbnail", time_s, time_s, (x, t + 4, x + w, t + 4 + h)))
+    return out
+
+
+def _sections(draw: ImageDraw.ImageDraw, lane: Box, facts: Mapping[str, Any], x_of: Any, font: Any) -> list[Element]:
+    l, t, r, b = lane
+    out = []
+    for i, (name, start, end) in enumerate(facts.get("sections", [])):
+        colour = section_colour(str(name), i)
+        box = (x_of(float(start)), t + 4, max(x_of(float(end)) - 1, x_of(float(start))), b - 4)
+        draw.rectangle(box, fill=colour, outline=BACKGROUND)
+        draw.text((box[0] + 4, t + 6), str(name), fill=INK, font=font)
+        out.append(Element("section", float(start), float(end), box, str(name), colour))
+    for f in facts.get("fills", []):
+        x = x_of(float(f))
+        box = (x - 4, b - 14, x + 4, b - 4)
+        draw.rectangle(box, fill=FILL)
+        out.append(Element("fill", float(f), float(f), box, colour=FILL))
+    return out
+
+
+def _beats(draw: ImageDraw.ImageDraw, lane: Box, facts: Mapping[str, Any], duration: float, x_of: Any) -> list[Element]:
+    l, t, r, b = lane
+    out = []
+    bpm = float(facts.get("bpm") or 0.0)
+    end = float(facts.get("final_chord_s") or duration) or duration
+    if bpm > 0 and facts.get("bars", 1):
+        beat = 60.0 / bpm
+        k = 0
+        while k * beat <= end + 1e-6:
+            x = x_of(k * beat)
+            down = k % 4 == 0
+            box = (x, b - (30 if down else 16), x, b - 2)
+            draw.line(box, fill=INK if down else TARGET, width=2 if down else 1)
+            out.append(Element("downbeat" if down else "beat", k * beat, k * beat, box))
+            k += 1
+    for h in facts.get("hits", []):
+        x, y = x_of(float(h)), t + 14
+        box = (x - 7, y - 7, x + 7, y + 7)
+        draw.polygon([(x, y - 7), (x + 7, y), (x, y + 7), (x - 7, y)], fill=HIT)
+        out.append(Element("hit", float(h), float(h), box, colour=HIT))
+    return out
+
+
+def _speech_and_ducking(draw: ImageDraw.ImageDraw, lane: Box, speech: Sequence[tuple[float, float]], duration: float,
+                        duck_db: float, x_of: Any, font: Any) -> list[Element]:
+    l, t, r, b = lane
+    out = []
+    for a, e in speech:
+        box = (x_of(a), b - 16, max(x_of(e), x_of(a) + 1), b - 4)
+        draw.rectangle(box, fill=SPEECH)
+        out.append(Element("speech", float(a), float(e), box, "speech", SPEECH))
+    rate = 200
+    n = max(int(duration * rate), 2)
+    gain_db = 20 * np.log10(np.maximum(duck_envelope(n, list(speech), rate, depth_db=duck_db,
+                                                     ramp_s=DUCK_RAMP_S), 1e-6))
+    top, bottom = t + 8, b - 22
+
+    def y_of(db: float) -> int:
+        return int(round(top + (bottom - top) * min(max(db / duck_db, 0.0), 1.0))) if duck_db else top
+
+    xs = np.linspace(l, r, min(r - l, n)).astype(int)
+    idx = np.minimum(((xs - l) / max(r - l, 1) * (n - 1)).astype(int), n - 1)
+    points = [(int(x), y_of(float(gain_db[i]))) for x, i in zip(xs, idx)]
+    draw.line(points, fill=DUCK, width=2)
+    draw.text((l + 4, top - 6), f"music gain (0 .. {duck_db:.0f} dB)", fill=DUCK, font=font)
+    out.append(Element("duck", 0.0, duration, (l, top, r, bottom), f"{duck_db:.0f} dB", DUCK))
+    for x, y in points[:: max(len(points) // 400, 1)]:
+        out.append(Element("duck_point", (x - l) / max(r - l, 1) * duration, 0.0, (x, y, x, y), colour=DUCK))
+    return out
+
+
+def _loudness(draw: ImageDraw.ImageDraw, lane: Box, loudness: Sequence[float] | np.ndarray | None, rate: float,
+              target: float, x_of: Any, font: Any) -> list[Element]:
+    l, t, r, b = lane
+    lo, hi = target - 30.0, target + 12.0
+
+    def y_of(db: float) -> int:
+        return int(round(b - 4 - (b - t - 8) * (min(max(db, lo), hi) - lo) / (hi - lo)))
+
+    y = y_of(target)
+    draw.line((l, y, r, y), fill=TARGET, width=1)
+    draw.text((r - 150, y - 16), f"target {target:.0f} LUFS", fill=TARGET, font=font)
+    out = [Element("target", 0.0, 0.0, (l, y, r, y), f"{target:.0f} LUFS", TARGET)]
+    if loudness is not None and len(loudness):
+        values = np.asarray(loudness, dtype=float)
+        # a whole mix reads ~3 dB over its integrated loudness in RMS: draw it relative to its own median
+        shift = target - float(np.median(values[values > values.max() - 30])) if values.size else 0.0
+        points = [(x_of((i + 0.5) / rate), y_of(v + shift)) for i, v in enumerate(values)]
+        if len(points) > 1:
+            draw.line(points, fill=LOUDNESS, width=2)
+        out.append(Element("loudness", 0.0, len(values) / rate, (l, t, r, b), "level", LOUDNESS))
+    return out

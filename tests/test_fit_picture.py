@@ -1,0 +1,101 @@
+"""The fit picture a user asks for ("show me how the music fits"): is what it shows true?
+
+Rendered from a real piece's facts; checked by what sits where (the returned elements and
+the colours inside their boxes), not by comparing pixels with a stored image.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from engine.fit_picture import CUT, SPEECH, draw_fit_picture, loudness_curve, section_colour
+from engine.music import Brief, Cues, make_music
+
+SR = 48000
+CUES = Cues(20.0, cuts=(5.1, 10.2, 15.3), speech=((1.0, 3.5), (11.0, 13.5)))
+
+
+@pytest.fixture(scope="module")
+def piece() -> tuple[dict, np.ndarray]:
+    music = make_music(Brief(genre="corporate", seed=3, hits=(8.0,)), CUES)
+    return music.describe(), music.audio
+
+
+def _thumb(colour: tuple[int, int, int]) -> np.ndarray:
+    return np.full((72, 128, 3), colour, dtype=np.uint8)
+
+
+def _pixel(picture: object, box: tuple[int, int, int, int]) -> tuple[int, int, int]:
+    x, y = (box[0] + box[2]) // 2, (box[1] + box[3]) // 2
+    return picture.image.getpixel((x, y))  # type: ignore[attr-defined]
+
+
+def test_every_section_is_a_coloured_band_in_time_order(piece: tuple[dict, np.ndarray]) -> None:
+    facts, _ = piece
+    picture = draw_fit_picture(facts, cuts=CUES.cuts, speech=CUES.speech)
+    sections = picture.of("section")
+    assert [s.label for s in sections] == [name for name, _, _ in facts["sections"]]
+    assert all(a.box[2] <= b.box[0] + 1 for a, b in zip(sections, sections[1:]))          # left to right, no overlap
+    for i, s in enumerate(sections):
+        assert s.colour == section_colour(s.label, i)
+        probe = (s.box[0] + 2, s.box[3] - 20, s.box[2] - 2, s.box[3] - 18)              # below the label text
+        if probe[2] > probe[0] and not any(c.box[0] - 2 <= (probe[0] + probe[2]) // 2 <= c.box[2] + 2
+                                           for c in picture.of("cut")):
+            assert _pixel(picture, probe) == s.colour
+
+
+def test_cuts_run_through_every_lane_at_their_time(piece: tuple[dict, np.ndarray]) -> None:
+    facts, _ = piece
+    picture = draw_fit_picture(facts, cuts=CUES.cuts, speech=CUES.speech)
+    cuts = picture.of("cut")
+    assert [c.start_s for c in cuts] == list(CUES.cuts)
+    left, _, right, _ = picture.lanes["sections"]
+    for c in cuts:
+        x = (c.box[0] + c.box[2]) // 2
+        assert x == pytest.approx(left + (right - left) * c.start_s / facts["duration_s"], abs=2)
+        for lane in picture.lanes.values():
+            assert picture.image.getpixel((x, (lane[1] + lane[3]) // 2)) == CUT
+
+
+def test_beats_follow_the_tempo_and_hits_are_marked(piece: tuple[dict, np.ndarray]) -> None:
+    facts, _ = piece
+    picture = draw_fit_picture(facts)
+    beats = sorted(e.start_s for e in picture.elements if e.kind in ("beat", "downbeat"))
+    assert np.allclose(np.diff(beats), 60.0 / facts["bpm"], atol=1e-3)
+    assert [round(h.start_s, 3) for h in picture.of("hit")] == facts["hits"]
+
+
+def test_the_music_dips_under_speech_and_comes_back_between(piece: tuple[dict, np.ndarray]) -> None:
+    facts, _ = piece
+    picture = draw_fit_picture(facts, speech=CUES.speech)
+    for region in picture.of("speech"):
+        assert _pixel(picture, region.box) == SPEECH
+    points = picture.of("duck_point")
+
+    def y_at(t: float) -> int:
+        return min(points, key=lambda p: abs(p.start_s - t)).box[1]
+
+    assert y_at(2.2) > y_at(7.5) + 20            # lower on the picture = quieter music
+    assert y_at(12.2) > y_at(17.0) + 20
+    assert y_at(7.5) == y_at(17.0)
+
+
+def test_thumbnails_sit_at_their_times(piece: tuple[dict, np.ndarray], tmp_path: Path) -> None:
+    facts, audio = piece
+    red, blue = (200, 30, 30), (30, 30, 200)
+    png = tmp_path / "scene2.png"
+    Image.fromarray(_thumb(blue)).save(png)
+    level, rate = loudness_curve(audio, SR)
+    picture = draw_fit_picture(facts, thumbnails=[(0.5, _thumb(red)), (12.0, png)], loudness=level, loudness_rate=rate)
+    first, second = picture.of("thumbnail")
+    assert _pixel(picture, first.box) == red and _pixel(picture, second.box) == blue
+    assert first.box[2] <= second.box[0]
+    assert picture.of("loudness") and picture.of("target")
+
+
+def test_a_piece_without_duration_is_refused() -> None:
+    with pytest.raises(ValueError):
+        draw_fit_picture({"duration_s": 0})
