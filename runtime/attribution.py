@@ -3,8 +3,10 @@
 Source and version come from the document (``Attribution.source/version``: frontmatter
 values or literals). The platform follows the document's rule, in its order: the
 ``SKILL_SOURCE`` environment variable, then the install path (``~/.clawhub/`` →
-``clawhub``, ``~/.cursor/skills/`` → ``cursor``), then the git remote where the document
-lists hosts, then the fallback (``unknown``).
+``clawhub``, ``~/.cursor/skills/`` → ``cursor``, ``~/.openclaw/`` → ``openclaw``), then
+the git remote where the document lists hosts, then the fallback (``unknown``). An
+OpenClaw workspace can be anywhere, so a copy ``skill install --target
+openclaw-workspace`` put there (its manifest says so) counts as OpenClaw's too.
 """
 from __future__ import annotations
 
@@ -38,12 +40,16 @@ _LOCATIONS = (  # where agents keep skills (see runtime/install.py)
 
 def install_location(path: str | Path) -> str | None:
     """Which agent's skill folder ``path`` is in (None: not an install location)."""
+    from runtime.install import installed_target
+
     resolved = Path(path).resolve()
     if (resolved.parent / ".clawhub" / "origin.json").is_file():
         return "clawhub"
     for fragment, name in _LOCATIONS:
         if _under(resolved, fragment):
             return name
+    if installed_target(resolved) == "openclaw-workspace":
+        return "openclaw-workspace"
     if resolved.parent.parent.name == "skills" and (resolved.parent.parent.parent / ".openclaw").exists():
         return "openclaw-workspace"
     return None
@@ -52,8 +58,9 @@ def install_location(path: str | Path) -> str | None:
 def platform(skill: Skill) -> str:
     """``X-Skill-Platform``: the document's rule, plus a ClawHub install marker.
 
-    Values stay those the backend knows (the document's list: clawhub, cursor, …,
-    fallback unknown): a Claude or OpenClaw folder is recognised but not a new value.
+    Values stay those the document lists (clawhub, cursor, openclaw, …, fallback
+    unknown): a folder of an agent the document does not name is recognised by
+    :func:`install_location` but sends the fallback.
     """
     att = skill.attribution
     if att.platform:
@@ -68,6 +75,8 @@ def platform(skill: Skill) -> str:
     known = {value for _, value in att.path_rules}
     if (path.parent / ".clawhub" / "origin.json").is_file() and ("clawhub" in known or not known):
         return "clawhub"
+    if "openclaw" in known and install_location(path) == "openclaw-workspace":
+        return "openclaw"
     if att.git_rules:
         remote = _git_host(path)
         if remote:

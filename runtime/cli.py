@@ -100,8 +100,16 @@ def build_parser() -> argparse.ArgumentParser:
     clean.add_argument("--data", metavar="DIR", help="the engine's data directory (default: the embedded engine's)")
     clean.set_defaults(handler=_clean)
 
+    link = sub.add_parser("install", help="put the ai-music command on your PATH (a link in ~/.local/bin)")
+    link.add_argument("--bin-dir", metavar="DIR", help="where to put the link (default: $XDG_BIN_HOME or ~/.local/bin)")
+    link.add_argument("--force", action="store_true", help="replace an ai-music there that is not this one")
+    link.set_defaults(handler=_install)
+
     mcp = sub.add_parser("mcp", help="MCP server on stdio (Claude Desktop, Claude Code, Cursor…)")
     _common(mcp)
+    mcp.add_argument("--print-config", choices=("json", "claude"), metavar="json|claude",
+                     help="print the host configuration (absolute command; this shell's XDG_* state folders) "
+                          "instead of serving: json for Claude Desktop/Cursor, claude for 'claude mcp add'")
     mcp.set_defaults(handler=_mcp)
 
     skill = sub.add_parser("skill", help="inspect the SKILL.md")
@@ -169,29 +177,113 @@ def _check_attachments(items: list[str]) -> None:
             raise UserError(f"--attach {item}: no such file")
 
 
+MAX_MESSAGE = 100_000
+
+
 def _say(args: argparse.Namespace) -> int:
+    if args.json:
+        return _say_json(args)
     from runtime.backend import connect
     from runtime.conversation import Conversation
-    from runtime.terminal import CollectingOutput, TerminalOutput
+    from runtime.terminal import TerminalOutput
 
     skill = _load(args)
     _check_attachments(args.attach)
-    if len(args.text) > 100_000:
+    if len(args.text) > MAX_MESSAGE:
         raise UserError("the message is longer than 100,000 characters; shorten it")
-    out = CollectingOutput() if args.json else TerminalOutput()
+    out = TerminalOutput()
     with connect(skill, getattr(args, "backend", None), notice=out.notice) as conn:
         if args.new:
             conn.new_session()
         convo = Conversation(conn, out, export_dest=args.output, overwrite=args.overwrite)
         report = convo.turn(args.text, args.attach)
-        session = conn.session
     out.close()
-    if args.json:
-        data = report.to_json()
-        data["session_id"] = session.session_id if session else None
-        data["notices"] = out.notices
-        print(json.dumps(data, ensure_ascii=False))
     return report.exit_code
+
+
+def _say_json(args: argparse.Namespace) -> int:
+    """One turn as one JSON object (docs/say.schema.json) — whatever happens, even a failure."""
+    from pathlib import Path
+
+    from runtime import failures
+    from runtime.errors import SkillError
+    from runtime.terminal import CollectingOutput
+    from skill import errors
+
+    out = CollectingOutput()
+    data: dict = {"ok": False, "route": None, "reply": "", "files": [], "links": [], "credits": None, "chat": None,
+                  "timeline": [], "errors": [], "session_id": None, "notices": []}
+
+    def fail(kind: str, message: str, code: int | None = None) -> None:
+        data["errors"].append({"code": failures.code_of(kind, code), "type": kind, "message": message})
+        data["reply"] = "\n".join(filter(None, [data["reply"], message]))
+
+    try:
+        from runtime.backend import connect
+        from runtime.conversation import Conversation
+
+        skill = _load(args)
+        for item in args.attach:
+            if "://" not in item and not os.path.exists(os.path.expanduser(item)):
+                raise errors.BadInput(f"--attach {item}: no such file; check the path (relative paths are "
+                                      f"taken from {os.getcwd()})")
+        if len(args.text) > MAX_MESSAGE:
+            fail("MessageTooLong", "the message is longer than 100,000 characters; shorten it")
+        else:
+            with connect(skill, getattr(args, "backend", None), notice=out.notice) as conn:
+                if args.new:
+                    conn.new_session()
+                convo = Conversation(conn, out, export_dest=args.output, overwrite=args.overwrite)
+                report = convo.turn(args.text, args.attach)
+                data.update(report.to_json())
+                data["timeline"], credits = _after_turn(conn, report)
+                data["credits"] = data["credits"] or credits
+                data["session_id"] = conn.session.session_id if conn.session else None
+    except errors.NemoError as exc:
+        kind = failures.describe(exc)
+        fail(kind["type"], getattr(exc, "user_message", str(exc)), kind["code"])
+    except SkillError as exc:
+        fail("SkillError", str(exc))
+    except ValueError as exc:  # a bad setting in the environment (NEMO_POLL_INTERVAL=abc)
+        fail("BadSetting", f"{exc}; fix or unset it")
+    except KeyboardInterrupt:
+        fail("Interrupted", "interrupted; run the same command again to continue (an export resumes)")
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename else ""
+        fail("LocalWriteError", f"{exc.strerror or exc}{where}: free space or fix permissions, then run it again")
+    except RuntimeError as exc:  # a tool we run failed (ffmpeg missing, engine did not start)
+        fail("EngineError", str(exc))
+    except Exception as exc:  # noqa: BLE001 - a bug must still answer in JSON, without a traceback
+        fail("InternalError", f"internal error ({type(exc).__name__}); please report it with the command you ran")
+    out.close()
+    data["ok"] = not data["errors"]
+    data["notices"] = out.notices
+    print(json.dumps(data, ensure_ascii=False))
+    return failures.exit_code([e["type"] for e in data["errors"]])
+
+
+def _after_turn(conn, report):  # noqa: ANN001, ANN202 - Connection, TurnReport (imported lazily)
+    """The timeline now and, after an edit, the balance — read once the turn is over."""
+    from skill import errors
+    from skill.actions.credits import credits
+    from skill.actions.state import fetch_state
+    from skill.draft import timeline
+
+    labels = conn.skill.conversation.track_labels
+    draft = report.chat.draft if report.chat is not None else None
+    balance = None
+    if conn.session is None:
+        return [], None
+    try:
+        if draft is None:
+            draft = fetch_state(conn).get("draft")
+        if report.chat is not None and report.credits is None:
+            found = credits(conn).credits
+            balance = {"available": found.available, "frozen": found.frozen, "total": found.total,
+                       "unlimited": found.unlimited}
+    except errors.NemoError:
+        pass  # the turn's own answer stands; these extras are best effort
+    return timeline(draft, labels), balance
 
 
 def _chat(args: argparse.Namespace) -> int:
@@ -316,7 +408,11 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _mcp(args: argparse.Namespace) -> int:
-    from runtime.mcp_server import serve
+    from runtime.mcp_server import host_config, serve
+
+    if args.print_config:
+        print(host_config(args.print_config))
+        return 0
 
     _load(args).require_runnable()
     return serve(_skill_path(args), getattr(args, "backend", None))
@@ -368,18 +464,44 @@ def _test(args: argparse.Namespace) -> int:
 
 def _skill_install(args: argparse.Namespace) -> int:
     from runtime.attribution import platform
-    from runtime.install import InstallError, install
+    from runtime.install import InstallError, install, resolve_command
     from runtime.skillfile import load_skill
 
     skill = _load(args)
+    found = resolve_command()
     try:
-        done = install(skill, args.target, args.dir, args.force)
+        done = install(skill, args.target, args.dir, args.force, command=found.command)
     except InstallError as exc:
         raise UserError(str(exc)) from None
     installed = load_skill(done.path / "SKILL.md", cache=False)
     verb = "updated" if done.updated else "installed"
     print(f"{verb} {skill.name} {skill.frontmatter.version or ''} for {args.target}: {done.path}")
     print(f"files: {', '.join(done.files)}; X-Skill-Platform there: {platform(installed)}")
+    if found.on_path:
+        print(f"ai-music on PATH: {found.on_path}")
+    else:
+        print(f"ai-music is not on PATH; the installed SKILL.md runs {done.command}")
+        print(f"put it on PATH with '{done.command} install' (OpenClaw shows the skill only then)")
+    return 0
+
+
+def _install(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from runtime.install import InstallError, link_command
+
+    try:
+        linked = link_command(Path(args.bin_dir) if args.bin_dir else None, args.force)
+    except (InstallError, OSError) as exc:
+        raise UserError(str(exc)) from None
+    verb = "linked" if linked.changed else "already linked"
+    print(f"{verb}: {linked.link} -> {linked.target}")
+    if linked.on_path:
+        print("ai-music is on your PATH now; next: ai-music skill install --target openclaw|claude|cursor|codex")
+    else:
+        folder = linked.link.parent
+        print(f"{folder} is not on your PATH; add it (then open a new shell):")
+        print(f"  echo 'export PATH=\"{folder}:$PATH\"' >> ~/.profile")
     return 0
 
 

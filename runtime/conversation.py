@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from protocol.scripts import HAN as _CJK
+from runtime import failures
 from runtime.gui import GuiTranslator
 from runtime.job import job_steps
 from runtime.router import Route, Router
@@ -51,10 +52,8 @@ class TurnReport:
 
     @property
     def exit_code(self) -> int:
-        """0 done; 2 the user's input was refused before sending; 1 the backend side failed."""
-        if not self.errors:
-            return 0
-        return 2 if any(e.get("type") == "BadInput" for e in self.errors) else 1
+        """0 done; 1 the backend failed; 2 the input was refused before sending; 3 this machine failed."""
+        return failures.exit_code([e["type"] for e in self.errors])
 
     def to_json(self) -> dict[str, Any]:
         chat_info = None
@@ -137,7 +136,7 @@ class Conversation:
     def _fail(self, report: TurnReport, exc: errors.NemoError) -> None:
         """Record the failure in the report (exit code, --json) and tell the user what to do."""
         message = self._message(exc)
-        report.errors.append({"code": getattr(exc, "code", None), "type": type(exc).__name__, "message": message})
+        report.errors.append({**failures.describe(exc), "message": message})
         report.replies.append(message)
         self.out.error(message)
 

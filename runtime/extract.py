@@ -147,7 +147,7 @@ def frontmatter(fm: RawFrontmatter, doc: Document) -> Frontmatter:
             return tuple(str(v) for v in value)
         return ()
 
-    version = fm.text("version")
+    version = fm.text("version") or fm.meta_text("version")
     if version is None:  # some versions state it only in the body: "**Version**: 4.5.1."
         match = re.search(r"\*\*Version\*\*:\s*v?(\d+(?:\.\d+)+)", doc.all_text)
         version = match.group(1) if match else None
@@ -155,7 +155,7 @@ def frontmatter(fm: RawFrontmatter, doc: Document) -> Frontmatter:
     return Frontmatter(
         name=str(data["name"]).strip(),
         version=version,
-        display_name=fm.text("displayName"),
+        display_name=fm.text("displayName") or fm.meta_text("displayName"),
         description=" ".join(description.split()) if description else None,
         homepage=fm.text("homepage"),
         repository=fm.text("repository"),

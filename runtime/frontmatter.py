@@ -46,6 +46,15 @@ class Frontmatter:
             return None
         return value.strip() if isinstance(value, str) else str(value)
 
+    def meta_text(self, key: str) -> str | None:
+        """A value of the ``metadata`` map as a string: where a spec-valid file keeps its
+        ``version`` and ``displayName`` (the Agent Skills spec allows no other top-level keys)."""
+        metadata = self.data.get("metadata")
+        value = metadata.get(key) if isinstance(metadata, dict) else None
+        if value is None or isinstance(value, (dict, list)):
+            return None
+        return value.strip() if isinstance(value, str) else str(value)
+
 
 def split(path: str, lines: list[str]) -> tuple[int, int]:
     """(first, last) 1-based lines of the YAML between the ``---`` fences."""

@@ -5,25 +5,46 @@ One connection — and, by default, one embedded engine — lives as long as the
 a model can upload, chat, look at the state and export across many calls in the same
 project, and project links stay valid while the server runs. The client code underneath
 is blocking, so each tool runs in a worker thread; progress and status lines from there
-are forwarded to the MCP context (``report_progress``, ``info``). Failures come back as
-tool errors carrying the skill's guidance (e.g. the registration link for 2001), never
-as a crash of the server.
+become MCP progress notifications, at most about one a second or one per 5 % (a large
+upload used to send one per chunk), and nothing is written to stderr (the logging
+capability is deprecated, and the SDK's INFO logging printed every HTTP request).
+Failures come back as tool errors carrying the skill's guidance and the error's code
+(e.g. ``[2001 OutOfCredits]`` with the registration link), never as a crash of the
+server; a call refused for its arguments changes nothing (``make_music_video`` checks
+the video before it starts a new project).
+
+MCP hosts start servers with a stripped environment (``HOME`` and ``PATH``, not the
+``XDG_*`` variables), so the server would keep its tokens and session apart from
+``ai-music say`` in the user's shell. ``ai-music mcp --print-config`` prints the host
+configuration with this installation's absolute command and, in ``env``, the
+``XDG_CONFIG_HOME``/``XDG_DATA_HOME``/``XDG_CACHE_HOME`` of the shell it runs in, so both
+resolve the same state directory (the ``state`` tool reports it).
 """
 from __future__ import annotations
 
 import contextlib
+import inspect
+import json
 import os
-from dataclasses import dataclass
+import shlex
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Annotated, Any, AsyncIterator, Literal
 
 import anyio
 import anyio.from_thread
 import anyio.to_thread
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
+from pydantic import BaseModel, Field
 
 from runtime.cli import DEFAULT_PROMPT
+
+STATE_VARIABLES = ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME")
+PROGRESS_EVERY_S = 1.0
+PROGRESS_STEP = 0.05
+
 
 INSTRUCTIONS = """Music for videos, offline or in the cloud. Typical use: call `make_music_video`
 with a video path (and optionally what the user wants) to get a finished 1080p MP4 with
@@ -35,9 +56,21 @@ messages; the tools handle authentication."""
 
 @dataclass
 class _Bridge:
-    """An Output (see skill.actions) that forwards to the MCP context from a worker thread."""
+    """An Output (see skill.actions) that forwards to the MCP context from a worker thread.
+
+    Progress goes out when its label changes, when it moved by ``PROGRESS_STEP`` of the
+    total, when ``PROGRESS_EVERY_S`` passed, and at the end. MCP asks for a progress value
+    that only grows, so each new phase (uploading, rendering…) continues from the last
+    value sent; status lines travel as the message of a progress notification.
+    """
 
     ctx: Context
+    sent: int = 0
+    _label: str | None = None
+    _fraction: float = -1.0
+    _at: float = field(default=-1e9)
+    _base: float = 0.0
+    _last: float = 0.0
 
     def say(self, text: str) -> None:
         pass  # replies are returned as the tool result
@@ -45,9 +78,15 @@ class _Bridge:
     def stream(self, text: str) -> None:
         pass
 
-    def notice(self, text: str) -> None:
+    def _send(self, value: float, message: str) -> None:
+        self._last = max(value, self._last + 1e-3)
+        self._at = time.monotonic()
+        self.sent += 1
         with contextlib.suppress(Exception):
-            anyio.from_thread.run(self.ctx.info, text)
+            anyio.from_thread.run(self.ctx.report_progress, self._last, None, message)
+
+    def notice(self, text: str) -> None:
+        self._send(self._last, text)
 
     def error(self, text: str) -> None:
         pass  # failures come back as the tool's error
@@ -56,8 +95,20 @@ class _Bridge:
         pass
 
     def progress(self, label: str, done: float, total: float | None, unit: str = "%") -> None:
-        with contextlib.suppress(Exception):
-            anyio.from_thread.run(self.ctx.report_progress, float(done), float(total) if total else None, label)
+        fraction = min(1.0, done / total) if total else None
+        if label != self._label:
+            self._label, self._fraction, self._base = label, -1.0, self._last
+        elif fraction is not None:
+            finished = fraction >= 1.0 and self._fraction < 1.0
+            if not finished and fraction - self._fraction < PROGRESS_STEP \
+                    and time.monotonic() - self._at < PROGRESS_EVERY_S:
+                return
+        elif time.monotonic() - self._at < PROGRESS_EVERY_S:
+            return
+        if fraction is not None:
+            self._fraction = fraction
+        value = self._base + (100 * fraction if fraction is not None else float(done))
+        self._send(value, f"{label} {round(100 * fraction)}%" if fraction is not None else label)
 
 
 class _State:
@@ -65,6 +116,84 @@ class _State:
         self.conn: Any = None
         self.lock = anyio.Lock()
         self.stack = contextlib.ExitStack()
+
+
+class Balance(BaseModel):
+    available: int | None = Field(description="credits that can be spent now")
+    frozen: int | None = Field(description="credits reserved for edits still running")
+    total: int | None = Field(description="available + frozen")
+    unlimited: bool = Field(default=False, description="the backend does not meter (the embedded engine)")
+
+
+class VideoResult(BaseModel):
+    path: str | None = Field(description="absolute path of the file written")
+    reply: str = Field(description="what was done, for the user")
+    link: str | None = Field(description="the project in a browser (a claim link, never the API token)")
+
+
+class Reply(BaseModel):
+    reply: str = Field(description="what to show the user")
+
+
+class ChatReply(BaseModel):
+    reply: str = Field(description="the editor's answer, GUI wording already translated")
+    summary: str | None = Field(description="the timeline after the edit, one line")
+    changes: list[str] = Field(description="what the edit changed, one line per track")
+    files: list[str] = Field(description="files written by this turn (an export asked for in words)")
+
+
+class TimelineTrack(BaseModel):
+    type: Literal["video", "audio", "text", "other"]
+    label: str = Field(description="the skill's word for the track (Video, BGM, Title)")
+    name: str | None = Field(description="the clip or music name; a title's text")
+    start_s: float | None
+    end_s: float | None
+    volume: float | None = Field(description="audio tracks: 0.35 = 35%")
+    muted: bool | None = Field(description="video tracks: original sound muted")
+    clips: int
+
+
+class StateReply(BaseModel):
+    reply: str = Field(description="the timeline (one line per track) and the uploaded files")
+    timeline: list[TimelineTrack] = Field(description="the tracks as data")
+    session_id: str | None = Field(description="the project session (the same one `ai-music say` continues)")
+    state_dir: str = Field(description="where tokens and the session are kept")
+
+
+class CreditsReply(BaseModel):
+    reply: str = Field(description="the balance in words")
+    credits: Balance
+
+
+VideoArg = Annotated[str, Field(description="the video: a local path (absolute, or relative to the server's "
+                                            "folder) or an http(s)/file URL; mp4, mov, avi, webm, mkv")]
+PromptArg = Annotated[str, Field(description="what the user wants, in their words (genre, mood, volume, fades, "
+                                             "titles…); default: music that fits the video")]
+OutputArg = Annotated[str | None, Field(description="where to write the file: a path, or a folder ending in '/' "
+                                                   "(default: next to the project's video, <name>-music.mp4)")]
+OverwriteArg = Annotated[bool, Field(description="replace the file output_path names if it exists")]
+PathsArg = Annotated[list[str], Field(description="local file paths or http(s)/file URLs", min_length=1)]
+MessageArg = Annotated[str, Field(description="the user's request in their own words", min_length=1,
+                                  max_length=100_000)]
+
+
+def _doc(fn: Any) -> str:
+    """A tool's description: its docstring without the source's indentation."""
+    return inspect.cleandoc(fn.__doc__ or "")
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("ai-music")
+    except PackageNotFoundError:
+        return "0+source"
+
+
+def _tool_error(report: dict[str, Any]) -> ToolError:
+    error = report["errors"][0]
+    return ToolError(f"[{error['code']} {error['type']}] {error['message']}")
 
 
 def _beside_input(inputs: list[str] | tuple[str, ...]) -> Path:
@@ -92,7 +221,21 @@ def build(skill_path: str | None = None, backend: str | None = None) -> MCPServe
         finally:
             await anyio.to_thread.run_sync(shared.stack.close)
 
-    server = MCPServer(name="ai-music", instructions=INSTRUCTIONS, lifespan=lifespan)
+    server = MCPServer(name="ai-music", version=_version(), instructions=INSTRUCTIONS, lifespan=lifespan,
+                       log_level="WARNING")
+
+    def _refused(items: list[str]) -> None:
+        """Check files and URLs as the upload would, before anything changes."""
+        from runtime import failures
+        from skill import errors
+        from skill.actions.upload import check_file, check_url
+
+        try:
+            for item in items:
+                check_url(item) if "://" in item else check_file(shared.conn, item)
+        except errors.BadInput as exc:
+            kind = failures.describe(exc)
+            raise ToolError(f"[{kind['code']} {kind['type']}] {exc.user_message}") from None
 
     async def turn(ctx: Context, text: str, attachments: list[str] | None = None, *, auto_export: bool = False,
                    dest: str | None = None, overwrite: bool = False, fresh: bool = False) -> dict[str, Any]:
@@ -100,15 +243,20 @@ def build(skill_path: str | None = None, backend: str | None = None) -> MCPServe
 
         async with shared.lock:
             def work() -> dict[str, Any]:
+                if fresh:
+                    _refused(list(attachments or []))  # a refused call must not wipe the current project
                 folder = _beside_input([a for a in attachments or [] if "://" not in a]) if fresh else None
                 convo = Conversation(shared.conn, _Bridge(ctx), auto_export=auto_export, export_dest=dest or None,
                                      overwrite=overwrite, output_dir=folder or _beside_input(shared.conn.inputs()))
                 if fresh:
                     convo.new_project(text)
-                return convo.turn(text, attachments or []).to_json()
+                report = convo.turn(text, attachments or [])
+                data = report.to_json()
+                data["_draft"] = report.chat.draft if report.chat is not None else None
+                return data
             report = await anyio.to_thread.run_sync(work)
         if report["errors"]:
-            raise ToolError(report["errors"][0]["message"])
+            raise _tool_error(report)
         return report
 
     async def action(ctx: Context, name: str, dest: str | None = None, overwrite: bool = False) -> dict[str, Any]:
@@ -122,71 +270,95 @@ def build(skill_path: str | None = None, backend: str | None = None) -> MCPServe
                 return convo.action(Action(name)).to_json()
             report = await anyio.to_thread.run_sync(work)
         if report["errors"]:
-            raise ToolError(report["errors"][0]["message"])
+            raise _tool_error(report)
         return report
 
-    @server.tool()
-    async def make_music_video(video: str, ctx: Context, prompt: str = DEFAULT_PROMPT,
-                               output_path: str | None = None, overwrite: bool = False) -> dict[str, Any]:
-        """The whole job in one call: upload `video` (a local path or URL), apply `prompt`
-        (default: music that matches the video's mood and length), render and download a
-        1080p MP4. Starts a new project. Written to `output_path` (a file, or a folder ending
-        in "/") or, by default, next to the video as `<name>-music.mp4` (numbered if taken;
-        an existing `output_path` is replaced only with `overwrite`). Returns `path` (the
-        MP4), `reply` (what was done) and `link` (the project in a browser, when the backend
-        has one). Takes seconds for a short clip locally; progress is reported by phase."""
+    async def make_music_video(video: VideoArg, ctx: Context, prompt: PromptArg = DEFAULT_PROMPT,
+                               output_path: OutputArg = None, overwrite: OverwriteArg = False) -> VideoResult:
+        """The whole job in one call: upload `video`, apply `prompt`, render and download a
+        1080p MP4. Starts a new project (the current one is kept if the video is refused).
+        Written to `output_path`, or next to the video as `<name>-music.mp4` (numbered if
+        taken). Returns `path` (the MP4), `reply` (what was done) and `link` (the project in
+        a browser, when the backend has one). Takes seconds for a short clip locally;
+        progress is reported by phase."""
         report = await turn(ctx, prompt, [video], auto_export=True, dest=output_path, overwrite=overwrite,
                             fresh=True)
-        return {"path": report["files"][0] if report["files"] else None, "reply": report["reply"],
-                "link": report["links"][0] if report["links"] else None}
+        return VideoResult(path=report["files"][0] if report["files"] else None, reply=report["reply"],
+                           link=report["links"][0] if report["links"] else None)
 
-    @server.tool()
-    async def upload(paths: list[str], ctx: Context) -> dict[str, Any]:
-        """Add media to the current project: local file paths or http(s)/file URLs (video: mp4,
-        mov, avi, webm, mkv; image: jpg, png, gif, webp; audio: mp3, wav, m4a, aac). Files the
-        skill cannot accept are refused before anything is sent. Returns a line per file."""
+    async def upload(paths: PathsArg, ctx: Context) -> Reply:
+        """Add media to the current project (video: mp4, mov, avi, webm, mkv; image: jpg, png,
+        gif, webp; audio: mp3, wav, m4a, aac). Files the skill cannot accept are refused
+        before anything is sent. Returns a line per file."""
         report = await turn(ctx, "upload", paths)
-        return {"reply": report["reply"]}
+        return Reply(reply=report["reply"])
 
-    @server.tool()
-    async def chat(message: str, ctx: Context) -> dict[str, Any]:
-        """Send the user's request, in their words, to the video editor: add or change music
-        (genre, mood, tempo, volume, fades, instruments), titles, trims, aspect ratio, undo…
-        Returns the editor's reply (GUI wording already translated) and `summary`, the
+    async def chat(message: MessageArg, ctx: Context) -> ChatReply:
+        """Send the user's request to the video editor: add or change music (genre, mood,
+        tempo, volume, fades, instruments), titles, trims, aspect ratio, undo… Returns the
+        editor's reply (GUI wording already translated), `changes` and `summary`, the
         timeline after the edit. Words like "export", "status" or "credits" are handled
         locally as the skill's routing table says."""
+        from skill.draft import summarize
+
         report = await turn(ctx, message)
-        summary = None
-        with contextlib.suppress(ToolError):
-            summary = (await action(ctx, "state"))["reply"].split("\n")[0]
-        return {"reply": report["reply"], "summary": summary, "files": report["files"]}
+        draft = report.pop("_draft", None)
+        summary = summarize(draft, shared.conn.skill.conversation.track_labels) if draft is not None else None
+        changes = report["chat"]["changes"] if report["chat"] else []
+        return ChatReply(reply=report["reply"], summary=summary, changes=changes, files=report["files"])
 
-    @server.tool()
-    async def export(ctx: Context, output_path: str | None = None, overwrite: bool = False) -> dict[str, Any]:
-        """Render the current project to a 1080p MP4 and download it: to `output_path` (a file,
-        or a folder ending in "/"), else next to the project's video as `<name>-music.mp4`,
-        numbered if taken (never over an existing file unless `overwrite`). Free — exports
-        cost no credits. Reports progress by phase while the render runs; resumes a render
-        that an earlier, interrupted export started. Returns `path` and `link` (the project
-        in a browser, via a claim token — never the API token)."""
+    async def export(ctx: Context, output_path: OutputArg = None, overwrite: OverwriteArg = False) -> VideoResult:
+        """Render the current project to a 1080p MP4 and download it: to `output_path`, else
+        next to the project's video as `<name>-music.mp4`, numbered if taken. Free — exports
+        cost no credits. Reports progress by phase while the render runs; resumes a render an
+        interrupted export started. Returns `path` and `link` (a claim link, never the API
+        token)."""
         report = await action(ctx, "export", output_path, overwrite)
-        return {"path": report["files"][0] if report["files"] else None, "reply": report["reply"],
-                "link": report["links"][0] if report["links"] else None}
+        return VideoResult(path=report["files"][0] if report["files"] else None, reply=report["reply"],
+                           link=report["links"][0] if report["links"] else None)
 
-    @server.tool()
-    async def state(ctx: Context) -> dict[str, Any]:
+    async def state(ctx: Context) -> StateReply:
         """The current project: the timeline as one line per track ("Timeline (2 tracks): 1.
-        Video: demo (0-60s) 2. BGM: Lo-fi (0-60s, 35%)") and the uploaded files."""
-        return {"reply": (await action(ctx, "state"))["reply"]}
+        Video: demo (0-60s) 2. BGM: Lo-fi (0-60s, 35%)") and as data, the uploaded files,
+        the session and where it is kept."""
+        from skill.actions.state import fetch_state
+        from skill.draft import timeline
+        from skill.store import config_dir
 
-    @server.tool()
-    async def credits(ctx: Context) -> dict[str, Any]:
+        report = await action(ctx, "state")
+
+        def read() -> tuple[list[dict[str, Any]], str | None]:
+            draft = fetch_state(shared.conn).get("draft")
+            session = shared.conn.session
+            return timeline(draft, shared.conn.skill.conversation.track_labels), \
+                session.session_id if session else None
+        tracks, session_id = await anyio.to_thread.run_sync(read)
+        return StateReply(reply=report["reply"], timeline=[TimelineTrack(**t) for t in tracks], session_id=session_id, state_dir=str(config_dir()))
+
+    async def credits(ctx: Context) -> CreditsReply:
         """The credit balance: available, frozen (reserved for edits in progress), total.
         Edits cost credits; exports do not."""
         report = await action(ctx, "credits")
-        return {"reply": report["reply"], "credits": report["credits"]}
+        return CreditsReply(reply=report["reply"], credits=Balance(**report["credits"]))
 
+    for fn in (make_music_video, upload, chat, export, state, credits):
+        server.tool(description=_doc(fn), structured_output=True)(fn)
     return server
+
+
+def host_config(kind: str = "json") -> str:
+    """What to paste into an MCP host: this installation's command and the state variables."""
+    from runtime.install import own_executable
+
+    command = str(own_executable() or "ai-music")
+    env = {name: os.environ[name] for name in STATE_VARIABLES if os.environ.get(name)}
+    if kind == "claude":
+        flags = " ".join(f"-e {shlex.quote(f'{name}={value}')}" for name, value in env.items())
+        return f"claude mcp add ai-music {flags + ' ' if flags else ''}-- {shlex.quote(command)} mcp"
+    entry: dict[str, Any] = {"command": command, "args": ["mcp"]}
+    if env:
+        entry["env"] = env
+    return json.dumps({"mcpServers": {"ai-music": entry}}, indent=2)
 
 
 def serve(skill_path: str | None = None, backend: str | None = None) -> int:

@@ -219,7 +219,7 @@ class Router:
                 rest = rest.replace(clean, " ", 1)
         for token in _tokens(rest):
             candidate = token.strip().strip(",;:!?")
-            if not candidate or len(candidate) > 4096:
+            if not candidate or len(candidate) > 4096 or "\x00" in candidate:  # no path holds a NUL
                 continue
             path = Path(os.path.expanduser(candidate))
             if path.suffix.lower().lstrip(".") not in self._extensions and not _looks_like_path(candidate):

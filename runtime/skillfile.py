@@ -294,8 +294,12 @@ def _jsonable(value: Any) -> Any:
 
 
 def default_skill_path() -> Path:
-    """The SKILL.md this runtime ships with (the project's root ``SKILL.md``)."""
-    return Path(__file__).resolve().parent.parent / "SKILL.md"
+    """The SKILL.md this runtime ships with: the project's root ``SKILL.md``.
+
+    ``runtime/data/SKILL.md`` links to it in a clone and is a copy of it in an installed
+    wheel (package data), so both find the document the same way.
+    """
+    return (Path(__file__).resolve().parent / "data" / "SKILL.md").resolve()
 
 
 def _cache_file(path: Path) -> Path | None:

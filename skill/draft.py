@@ -108,3 +108,23 @@ def _settings(track: Track) -> str:
 
     return json.dumps([dict(track.meta), [dict(s.meta) for s in track.segments],
                        [(s.source, s.source_start_ms) for s in track.segments]], sort_keys=True, default=str)
+
+
+def timeline(raw: Any, labels: Mapping[int, str] = DEFAULT_LABELS) -> list[dict[str, Any]]:
+    """The tracks as data (``say --json``'s ``timeline``): type, name, start/end, volume."""
+    draft = raw if isinstance(raw, Draft) else read_draft(raw)
+    if draft is None:
+        return []
+    kinds = {VIDEO: "video", AUDIO: "audio", TEXT: "text"}
+    out: list[dict[str, Any]] = []
+    for track in draft.tracks:
+        start, end = track.start_ms, track.end_ms
+        name = next((s.text for s in track.segments if s.text), None) if track.type == TEXT else None
+        out.append({"type": kinds.get(track.type, "other") if track.type is not None else "other",
+                    "label": _label(track, labels), "name": name or track.name,
+                    "start_s": start / 1000 if start is not None else None,
+                    "end_s": end / 1000 if end is not None else None,
+                    "volume": track.volume if track.type == AUDIO else None,
+                    "muted": track.meta.get("mute") is True if track.type == VIDEO else None,
+                    "clips": len(track.segments)})
+    return out

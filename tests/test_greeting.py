@@ -20,10 +20,14 @@ SEED = CORPUS / "seed-SKILL.md"
 WHOLE = "generate background music that matches the mood and length of my video"
 
 
-@pytest.mark.parametrize("path", [BUNDLED, SEED], ids=["bundled", "seed"])
-def test_a_cut_off_example_is_completed_from_the_document(path: Path) -> None:
-    examples = load_skill(path, cache=False).conversation.examples
+def test_a_cut_off_example_is_completed_from_the_document() -> None:
+    examples = load_skill(SEED, cache=False).conversation.examples
     assert examples == ("generate my video or text", "export 1080p MP4", WHOLE)
+
+
+def test_the_bundled_examples_are_whole_requests() -> None:
+    examples = load_skill(BUNDLED, cache=False).conversation.examples
+    assert examples == ("add upbeat background music to my product demo", "export 1080p MP4", WHOLE)
 
 
 def test_greeting_shows_the_examples_whole() -> None:

@@ -1,67 +1,143 @@
-"""An MCP client (the official SDK) drives `ai-music mcp` over stdio."""
+"""An MCP client (the official SDK) drives `ai-music mcp` over stdio, as a host would."""
 from __future__ import annotations
 
+import json
 import os
+import shutil
+import struct
 import sys
+import wave
 from pathlib import Path
 
 import anyio
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, run_cli
 from media.probe import probe
 
 
-def params(env: dict[str, str]):  # noqa: ANN201
-    from mcp.client.stdio import StdioServerParameters
+def params(env: dict[str, str], *, stripped: bool = False):  # noqa: ANN201
+    """Server parameters; ``stripped`` starts it as hosts do: HOME/PATH/SHELL/TERM and the config's env only."""
+    from mcp.client.stdio import StdioServerParameters, get_default_environment
 
+    base = get_default_environment() if stripped else dict(os.environ)
     return StdioServerParameters(command=sys.executable, args=["-m", "runtime.cli", "mcp"], cwd=str(ROOT),
-                                 env={k: v for k, v in {**os.environ, **env}.items()
-                                      if k in os.environ or k in env})
+                                 env={**base, "PYTHONPATH": str(ROOT), **env})
 
 
-def test_make_music_video_over_mcp(clip: Path, tmp_path: Path) -> None:
-    import shutil
-
+def client(server_params, errlog):  # noqa: ANN001, ANN201
     from mcp import Client
+    from mcp.client.stdio import stdio_client
+
+    return Client(stdio_client(server_params, errlog=errlog), read_timeout_seconds=240)
+
+
+def _wav(path: Path, seconds: float) -> Path:
+    with wave.open(str(path), "wb") as out:  # 48 kHz stereo 16-bit: ~190 kB per second
+        out.setnchannels(2)
+        out.setsampwidth(2)
+        out.setframerate(48_000)
+        frame = struct.pack("<hh", 1000, -1000)
+        out.writeframes(frame * int(48_000 * seconds))
+    return path
+
+
+def test_a_session_over_mcp(clip: Path, tmp_path: Path) -> None:
+    big = _wav(tmp_path / "voice-over.wav", 40)  # 7.7 MB: the upload used to send one notification per chunk
+    progress: dict[str, list[tuple[float, float | None, str | None]]] = {"video": [], "upload": []}
+    errlog = (tmp_path / "stderr.txt").open("w+")
+
+    def collect(name: str):  # noqa: ANN202
+        async def on_progress(done: float, total: float | None, message: str | None) -> None:
+            progress[name].append((done, total, message))
+        return on_progress
 
     video = tmp_path / "demo.mp4"
     shutil.copy(clip, video)
-    progress: list[tuple[float, float | None, str | None]] = []
 
-    async def on_progress(done: float, total: float | None, message: str | None) -> None:
-        progress.append((done, total, message))
+    async def session() -> dict:
+        async with client(params({"NEMO_POLL_INTERVAL": "0.2"}), errlog) as mcp:
+            out: dict = {"version": mcp.server_info.version if mcp.server_info else None}
+            out["names"] = sorted(t.name for t in (await mcp.list_tools()).tools)
+            made = await mcp.call_tool("make_music_video", {"video": str(video)}, progress_callback=collect("video"))
+            out["made"] = made.structured_content
+            out["again"] = (await mcp.call_tool("export", {})).structured_content
+            taken = await mcp.call_tool("export", {"output_path": str(video)})
+            out["taken"] = (taken.is_error, taken.content[0].text)
+            out["before"] = (await mcp.call_tool("state", {})).structured_content
+            refused = await mcp.call_tool("make_music_video", {"video": str(tmp_path / "nope.mov")})
+            out["refused"] = (refused.is_error, refused.content[0].text)
+            out["after_refusal"] = (await mcp.call_tool("state", {})).structured_content
+            bad = await mcp.call_tool("upload", {"paths": [str(tmp_path / "notes.txt")]})
+            out["bad"] = (bad.is_error, bad.content[0].text)
+            uploaded = await mcp.call_tool("upload", {"paths": [str(big)]}, progress_callback=collect("upload"))
+            out["uploaded"] = uploaded.structured_content
+            return out
 
-    async def session() -> tuple[list[str], dict, dict, dict, dict]:
-        async with Client(params({"NEMO_POLL_INTERVAL": "0.2"}), read_timeout_seconds=240) as client:
-            tools = await client.list_tools()
-            names = sorted(t.name for t in tools.tools)
-            result = await client.call_tool("make_music_video", {"video": str(video)}, progress_callback=on_progress)
-            again = await client.call_tool("export", {})
-            taken = await client.call_tool("export", {"output_path": str(video)})
-            bad = await client.call_tool("upload", {"paths": [str(tmp_path / "nope.mov")]})
-            return (names, result.structured_content, again.structured_content,
-                    {"error": taken.is_error, "text": taken.content[0].text},
-                    {"error": bad.is_error, "text": bad.content[0].text})
-
-    names, result, again, taken, bad = anyio.run(session)
-    assert names == ["chat", "credits", "export", "make_music_video", "state", "upload"]
+    (tmp_path / "notes.txt").write_text("not media")
+    out = anyio.run(session)
+    assert out["version"] and out["version"][0].isdigit()
+    assert out["names"] == ["chat", "credits", "export", "make_music_video", "state", "upload"]
+    result = out["made"]
     # named after the input, next to it (the host's working directory is not the user's), never overwritten
-    assert result["path"] == str(tmp_path / "demo-music.mp4") and again["path"] == str(tmp_path / "demo-music-2.mp4")
-    assert taken["error"] and "input file" in taken["text"] and probe(video).duration_s > 5
+    assert result["path"] == str(tmp_path / "demo-music.mp4") and out["again"]["path"] == str(tmp_path / "demo-music-2.mp4")
+    assert out["taken"][0] and "input file" in out["taken"][1] and probe(video).duration_s > 5
     info = probe(result["path"])
     assert (info.video.width, info.video.height) == (1920, 1080) and info.audio.codec == "aac"
     assert "BPM" in result["reply"]
-    phases = {label for _, _, label in progress}
-    assert {"Uploading", "Downloading"} <= phases and any(p and p.startswith("Encoding") for p in phases), phases
-    assert bad["error"] and "no such file" in bad["text"]
+    phases = {m.rsplit(" ", 1)[0] for _, _, m in progress["video"] if m and m.endswith("%")}
+    assert {"Uploading", "Downloading"} <= phases and any(p.startswith("Encoding") for p in phases), progress["video"]
+    values = [v for v, _, _ in progress["video"]]
+    assert values == sorted(values) and len(set(values)) == len(values)  # MCP: progress only grows
+    # a refused call says why, with its code, and the project it would have replaced is intact
+    assert out["refused"][0] and "[9001 BadInput]" in out["refused"][1] and "no such file" in out["refused"][1]
+    assert out["after_refusal"]["session_id"] == out["before"]["session_id"]
+    assert out["after_refusal"]["timeline"] == out["before"]["timeline"] and out["before"]["timeline"]
+    assert out["bad"][0] and "[4001 BadInput]" in out["bad"][1]
+    # throttled: about one notification per 5 % of the upload, not one per chunk
+    uploads = [p for p in progress["upload"] if p[2] and p[2].startswith("Uploading")]
+    assert 2 <= len(uploads) <= 22, uploads
+    assert uploads[-1][2] == "Uploading 100%"
+    errlog.seek(0)
+    stderr = errlog.read()
+    assert "Warning" not in stderr and "HTTP Request" not in stderr and "Traceback" not in stderr, stderr[-2000:]
 
 
-@pytest.mark.parametrize("tool", ["state", "credits"])
-def test_tools_describe_themselves(tool: str) -> None:
+def test_tools_describe_themselves() -> None:
     from runtime.mcp_server import build
 
-    server = build()
-    tools = anyio.run(server.list_tools)
-    described = {t.name: t.description for t in tools}
-    assert len(described[tool]) > 60 and "Returns" in described["make_music_video"]
+    tools = anyio.run(build().list_tools)
+    for tool in tools:
+        assert len(tool.description) > 60 and "\n " not in tool.description, tool.name  # no docstring indentation
+        for name, prop in tool.input_schema.get("properties", {}).items():
+            assert prop.get("description"), f"{tool.name}.{name} has no description"
+        assert tool.output_schema and tool.output_schema.get("properties"), tool.name  # not an open object
+    state = next(t for t in tools if t.name == "state")
+    track = state.output_schema["$defs"]["TimelineTrack"]
+    assert {"type", "label", "start_s", "end_s", "volume"} <= set(track["required"])
+    made = next(t for t in tools if t.name == "make_music_video")
+    assert set(made.output_schema["required"]) == {"path", "reply", "link"}
+
+
+def test_mcp_and_say_share_state_when_xdg_is_set(clip: Path, tmp_path: Path, isolated_home: Path) -> None:
+    """A host starts the server without the user's XDG variables; the printed config carries them."""
+    xdg = {"XDG_CONFIG_HOME": str(tmp_path / "xdg-config"), "XDG_DATA_HOME": str(tmp_path / "xdg-data"),
+           "XDG_CACHE_HOME": str(tmp_path / "xdg-cache")}
+    said = run_cli("say", "--json", "--attach", str(clip), "add lo-fi music", env=xdg)
+    session_id = json.loads(said.stdout)["session_id"]
+    assert session_id
+    config = json.loads(run_cli("mcp", "--print-config", "json", env=xdg).stdout)["mcpServers"]["ai-music"]
+    assert config["args"] == ["mcp"] and Path(config["command"]).name == "ai-music" and config["env"] == xdg
+
+    async def state(env: dict[str, str]) -> dict:
+        with (tmp_path / "stderr.txt").open("w") as errlog:
+            async with client(params({"HOME": str(isolated_home), **env}, stripped=True), errlog) as mcp:
+                return (await mcp.call_tool("state", {})).structured_content
+
+    shared = anyio.run(state, config["env"])
+    assert shared["session_id"] == session_id and shared["state_dir"] == str(tmp_path / "xdg-config" / "nemovideo")
+    assert any(t["type"] == "audio" for t in shared["timeline"])
+    apart = anyio.run(state, {})  # what a host without the config's env gets: another folder, another project
+    assert apart["state_dir"] == str(isolated_home / ".config" / "nemovideo") and apart["session_id"] != session_id
+    claude = run_cli("mcp", "--print-config", "claude", env=xdg).stdout
+    assert claude.startswith("claude mcp add ai-music -e XDG_CONFIG_HOME=") and claude.rstrip().endswith(" mcp")

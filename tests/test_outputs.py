@@ -71,7 +71,7 @@ def test_errors_go_to_stderr_and_json_keeps_them_in_the_object(cli_env) -> None:
     import json
 
     plain = run_cli("say", "export", env=cli_env)
-    assert plain.returncode == 1 and plain.stdout == "" and "nothing to export yet" in plain.stderr
+    assert plain.returncode == 2 and plain.stdout == "" and "nothing to export yet" in plain.stderr  # refused before sending
     as_json = run_cli("say", "--json", "export", env=cli_env)
     data = json.loads(as_json.stdout)
     assert data["ok"] is False and "nothing to export yet" in data["errors"][0]["message"]

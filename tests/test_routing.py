@@ -204,7 +204,7 @@ def test_route_command_json() -> None:
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["action"] == "chat" and data["text"] == "add music"
-    assert data["then"][0]["action"] == "export" and data["then"][0]["section"] == "3.5"
+    assert data["then"][0]["action"] == "export" and data["then"][0]["section"] is None  # no numbered sections
 
 
 def test_route_command_with_attachment(tmp_path: Path) -> None:

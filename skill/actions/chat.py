@@ -45,6 +45,7 @@ class ChatResult:
     recovered: bool | None = None
     stream_error: str | None = None
     stream_error_code: int | None = None
+    draft: Any = None          # the draft after the turn, when it was read
 
 
 class _Speaker:
@@ -173,10 +174,10 @@ def chat(conn: Connection, gui: GuiTranslator, message: str, out: Output) -> Cha
     result.text = "".join(speaker.shown).strip()
     if result.dropped or result.timed_out:
         _recover(conn, before, result, out)
-    elif not result.text:
-        result.silent = True
-        after = fetch_state(conn).get("draft")
-        result.changes = changes(before, after, conn.skill.conversation.track_labels)
+    else:  # what changed, whether or not the backend said so (agents read it as data)
+        result.silent = not result.text
+        result.draft = fetch_state(conn).get("draft")
+        result.changes = changes(before, result.draft, conn.skill.conversation.track_labels)
     return result
 
 
@@ -197,6 +198,7 @@ def _recover(conn: Connection, before: Any, result: ChatResult, out: Output) -> 
         if found:
             result.changes = found
             result.recovered = True
+            result.draft = after
             return
         wait = settings.recovery_next_wait_s
     result.recovered = False
