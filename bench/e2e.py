@@ -98,7 +98,7 @@ def main() -> None:
         shutil.copy(tmp / "fast.mp4", OUT / "e2e-fast.mp4")
         shutil.copy(tmp / "title.mp4", OUT / "e2e-title.mp4")
 
-    from engine.analyze import analyze
+    from engine.analysis.analyze import analyze
     from engine.music import Brief, Cues, make_music
 
     analysis = analyze(video)

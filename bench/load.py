@@ -94,7 +94,7 @@ def main() -> None:
 
     from media.fixtures import VideoSpec, make_video
     from runtime.attribution import headers
-    from runtime.skillfile import load_skill
+    from runtime.document import load_skill
     from skill import errors
     from skill.client import Client
 

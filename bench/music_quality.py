@@ -2,7 +2,7 @@
 
 Run: .venv/bin/python bench/music_quality.py [--out bench/out]
 Generates demo videos (scene cuts and a voice track, media.fixtures), analyses them
-(engine.analyze), builds the cues the way the engine does (engine.cues + music_bridge),
+(engine.analysis.analyze), builds the cues the way the engine does (engine.analysis.cues + engine.composing),
 makes music for a fixed set of briefs on each, and measures on the rendered audio:
 
   dur      length error against the video, in frames at 30 fps          target <= 1
@@ -13,7 +13,7 @@ makes music for a fixed set of briefs on each, and measures on the rendered audi
   cuts     scene cuts (>= 4 s apart) with a section start or fill within +-1 beat  >= 80 %
   LUFS/TP  pyloudnorm's integrated loudness; true peak from 4x resample_poly (an
            independent oversampler, not the engine's own meter)        -16 +-1, <= -1
-  duck     music mixed under the video's voice with engine.mix.duck_envelope: level
+  duck     music mixed under the video's voice with engine.export.mix.duck_envelope: level
            where the analysis found speech vs level >= one ramp away from it, both
            inside the piece's body (before the final chord)            >= 10 dB
   v/m      voice over ducked music inside speech (information, no target)
@@ -45,12 +45,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from scipy import signal  # noqa: E402
 
-from engine.analyze import Analysis, analyze  # noqa: E402
-from engine.audio_io import decode_audio  # noqa: E402
-from engine.cues import timeline_cues  # noqa: E402
-from engine.mix import duck_envelope  # noqa: E402
+from engine.analysis.analyze import Analysis, analyze  # noqa: E402
+from media.audio import decode_audio  # noqa: E402
+from engine.analysis.cues import timeline_cues  # noqa: E402
+from engine.export.mix import duck_envelope  # noqa: E402
 from engine.music import Brief, Cues, Music, integrated_lufs, make_music  # noqa: E402
-from engine.music_bridge import to_cues  # noqa: E402
+from engine.composing import to_cues  # noqa: E402
 from media.fixtures import VideoSpec, make_video  # noqa: E402
 from protocol.draft import VIDEO  # noqa: E402
 

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 MUTATIONS: list[tuple[str, str, str, str]] = [
     ("drop the X-Skill-Version header", "runtime/attribution.py",
      '        out["X-Skill-Version"] = att.version\n', "        pass\n"),
-    ("route 导出 (CJK keywords) to chat", "runtime/router.py",
+    ("route 导出 (CJK keywords) to chat", "runtime/document/router.py",
      "            for keyword in rule.keywords:\n",
      "            for keyword in [k for k in rule.keywords if not _CJK.search(k)]:\n"),
     ("re-send the chat message after an SSE drop", "skill/actions/chat.py",
@@ -35,7 +35,7 @@ MUTATIONS: list[tuple[str, str, str, str]] = [
      "        result.changes = []\n"),
     ("poll without the interval", "skill/actions/export.py",
      "        time.sleep(settings.poll_interval_s)\n", "        pass\n"),
-    ("forward GUI instructions untranslated", "runtime/gui.py",
+    ("forward GUI instructions untranslated", "runtime/document/gui.py",
      "        clean = _tidy(\"\".join(kept))\n", "        clean = text\n"),
     ("no new token after 1001", "skill/connection.py",
      "                if errors.AuthError in recovered:\n", "                if True:\n"),

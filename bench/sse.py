@@ -27,7 +27,7 @@ from _proc import served_engine  # noqa: E402
 
 def main() -> None:
     from runtime.attribution import headers
-    from runtime.skillfile import load_skill
+    from runtime.document import load_skill
     from skill.client import Client
 
     with tempfile.TemporaryDirectory() as tmp, served_engine(Path(tmp), "--test-api") as server:

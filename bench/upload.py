@@ -28,7 +28,7 @@ SIZE_MB = int(sys.argv[1]) if len(sys.argv) > 1 else 500
 
 def main() -> None:
     from runtime.attribution import headers
-    from runtime.skillfile import load_skill
+    from runtime.document import load_skill
     from skill import errors
     from skill.client import Client
 

@@ -66,7 +66,7 @@ def start(config: EngineConfig | None = None) -> Embedded:
     """Start the engine and return its URL once it is ready."""
     import uvicorn
 
-    from engine.server import create_app
+    from engine.app import create_app
 
     config = config or EngineConfig()
     handler = _log_to(config)

@@ -9,6 +9,8 @@ real endpoints run, with the fault applied on top.
 """
 from __future__ import annotations
 
+import logging
+
 import math
 import threading
 from dataclasses import asdict, dataclass, field, fields
@@ -123,3 +125,26 @@ class Faults:
 # What each numeric setting holds: a rate of 0.5 must stay 0.5, a count must be whole.
 _NUMBER_TYPES = {f.name: float if isinstance(f.default, float) else int
                  for f in fields(Faults) if not f.name.startswith("_") and f.name not in ("endpoint", "disk_full")}
+
+
+class InjectedDrop(ConnectionAbortedError):
+    """A dropped SSE connection the fault injector asked for: expected, so never a traceback."""
+
+
+class _InjectedFaultsAreOneLine(logging.Filter):
+    """Turn the ASGI server's "Exception in ASGI application" traceback for an injected
+    drop into one line in the engine's own log: a skill author testing recovery should
+    see their scenario's result, not a stack trace they have to read past."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, InjectedDrop):
+            logging.getLogger("engine.app").info("%s", exc)
+            return False
+        return True
+
+
+def quiet_injected_faults() -> None:
+    logger = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, _InjectedFaultsAreOneLine) for f in logger.filters):
+        logger.addFilter(_InjectedFaultsAreOneLine())

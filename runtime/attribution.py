@@ -14,7 +14,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from runtime.skillfile import Skill
+from runtime.document.model import Skill
 
 
 def _under(path: Path, fragment: str) -> bool:

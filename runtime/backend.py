@@ -14,7 +14,7 @@ from urllib.parse import urlparse
 from typing import Any, Callable, Iterator
 
 from runtime import attribution
-from runtime.skillfile import Skill
+from runtime.document.model import Skill
 from skill import settings as defaults
 from skill.client import Client, RequestHook
 from skill.connection import Backend, Connection
@@ -95,7 +95,7 @@ def clean_local(data_dir: str | None, *, dry_run: bool) -> CleanReport:
 
     from engine.config import default_data_dir
     from engine.housekeeping import KINDS, find, free, size_of
-    from engine.renders import RenderManager
+    from engine.export.jobs import RenderManager
     from engine.faults import Faults
     from engine.store import DataDirBusy, Store, lock_data_dir
     from skill.store import ClientStore
@@ -149,3 +149,45 @@ def _clean_text(root: Any, garbage: list[Any], freed: int, kept: int, dry_run: b
     lines.append(f"{verb} {mb(freed)}; kept {mb(kept)} (the project `say` continues, and exports still to "
                  "pick up)." + (" Run `ai-music clean` to free it." if dry_run and garbage else ""))
     return "\n".join(lines)
+
+
+class ServeRefused(Exception):
+    """``serve`` cannot start as asked (bad option, port taken): one line for the user."""
+
+
+def serve_engine(host: str, port: int, *, data: str | None, test_api: bool, credits: int | None) -> None:
+    """``ai-music serve``: the engine as a long-running server, until Ctrl-C.
+
+    Binds first, so ``--port 0`` prints the port it really got.
+    """
+    import socket
+    import sys
+    from pathlib import Path
+
+    import uvicorn
+
+    from engine.app import create_app
+    from engine.config import EngineConfig
+
+    if credits is not None and credits < 0:
+        raise ServeRefused("--credits must be 0 or more")
+    config = EngineConfig(host=host, port=port, test_api=test_api, starting_credits=credits)
+    if data:
+        config.data_dir = Path(data)
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"ai-music: warning: binding {host} exposes the engine beyond this machine", file=sys.stderr)
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ServeRefused(f"cannot listen on {host}:{port} ({exc.strerror or exc}); pick another --port") from None
+    shown = f"[{host}]" if ":" in host else host
+    url = f"http://{shown}:{sock.getsockname()[1]}"
+    metering = f"{credits} credits per new user" if config.metered else "not metered"
+    print(f"ai-music engine on {url} (data: {config.data_dir}; {metering})")
+    print(f"Point a client at it:  export NEMO_API_URL={url}")
+    print("Then: ai-music say \"hello\"   (Ctrl-C stops the engine)", flush=True)
+    server = uvicorn.Server(uvicorn.Config(create_app(config), log_level="warning"))
+    server.run(sockets=[sock])

@@ -138,8 +138,8 @@ def _skill_path(args: argparse.Namespace) -> str | None:
 
 
 def _load(args: argparse.Namespace):  # noqa: ANN202 - Skill, imported lazily
-    from runtime.frontmatter import PREAMBLE_SKIPPED
-    from runtime.skillfile import load_skill
+    from runtime.document.frontmatter import PREAMBLE_SKIPPED
+    from runtime.document import load_skill
 
     skill = load_skill(_skill_path(args))
     if args.command != "skill":  # `skill show` and `skill lint` list every warning themselves
@@ -150,7 +150,7 @@ def _load(args: argparse.Namespace):  # noqa: ANN202 - Skill, imported lazily
 
 
 def _route(args: argparse.Namespace) -> int:
-    from runtime.router import Router
+    from runtime.document.router import Router
 
     skill = _load(args)
     for path in args.attach:
@@ -203,10 +203,9 @@ def _say(args: argparse.Namespace) -> int:
 
 def _say_json(args: argparse.Namespace) -> int:
     """One turn as one JSON object (docs/say.schema.json) — whatever happens, even a failure."""
-    from pathlib import Path
 
     from runtime import failures
-    from runtime.errors import SkillError
+    from runtime.document.errors import SkillError
     from runtime.terminal import CollectingOutput
     from skill import errors
 
@@ -371,39 +370,12 @@ def _clean(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import socket
+    from runtime.backend import ServeRefused, serve_engine
 
-    import uvicorn
-
-    from engine.config import EngineConfig
-    from engine.server import create_app
-
-    if args.credits is not None and args.credits < 0:
-        raise UserError("--credits must be 0 or more")
-    config = EngineConfig(host=args.host, port=args.port, test_api=args.test_api, starting_credits=args.credits)
-    if args.data:
-        from pathlib import Path
-
-        config.data_dir = Path(args.data)
-    if args.host not in ("127.0.0.1", "localhost", "::1"):
-        print(f"ai-music: warning: binding {args.host} exposes the engine beyond this machine", file=sys.stderr)
-    # bind first, so "--port 0" prints the port it really got
-    sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        sock.bind((args.host, args.port))
-    except OSError as exc:
-        sock.close()
-        raise UserError(f"cannot listen on {args.host}:{args.port} ({exc.strerror or exc}); "
-                        "pick another --port") from None
-    host = f"[{args.host}]" if ":" in args.host else args.host
-    url = f"http://{host}:{sock.getsockname()[1]}"
-    metering = f"{args.credits} credits per new user" if config.metered else "not metered"
-    print(f"ai-music engine on {url} (data: {config.data_dir}; {metering})")
-    print(f"Point a client at it:  export NEMO_API_URL={url}")
-    print("Then: ai-music say \"hello\"   (Ctrl-C stops the engine)", flush=True)
-    server = uvicorn.Server(uvicorn.Config(create_app(config), log_level="warning"))
-    server.run(sockets=[sock])
+        serve_engine(args.host, args.port, data=args.data, test_api=args.test_api, credits=args.credits)
+    except ServeRefused as exc:
+        raise UserError(str(exc)) from None
     return 0
 
 
@@ -465,7 +437,7 @@ def _test(args: argparse.Namespace) -> int:
 def _skill_install(args: argparse.Namespace) -> int:
     from runtime.attribution import platform
     from runtime.install import InstallError, install, resolve_command
-    from runtime.skillfile import load_skill
+    from runtime.document import load_skill
 
     skill = _load(args)
     found = resolve_command()
@@ -536,7 +508,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = args.handler
-    from runtime.errors import SkillError
+    from runtime.document.errors import SkillError
 
     try:
         return handler(args)

@@ -17,10 +17,10 @@ from typing import Any
 
 from protocol.scripts import HAN as _CJK
 from runtime import failures
-from runtime.gui import GuiTranslator
+from runtime.document.gui import GuiTranslator
 from runtime.job import job_steps
-from runtime.router import Route, Router
-from runtime.skillfile import Action, GuiAction
+from runtime.document.router import Route, Router
+from runtime.document.model import Action, GuiAction
 from skill import errors
 from skill.actions import Output
 from skill.actions.chat import ChatResult, chat

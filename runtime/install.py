@@ -31,7 +31,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from runtime.skillfile import Skill
+from runtime.document.model import Skill
 
 TARGETS = {
     "openclaw": "~/.openclaw/skills",

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Sequence
 
 if TYPE_CHECKING:
-    from runtime.router import Route
+    from runtime.document.router import Route
 
 DEFAULT_REQUEST = "generate background music that matches the mood and length of my video"
 
@@ -21,8 +21,8 @@ DEFAULT_REQUEST = "generate background music that matches the mood and length of
 def job_steps(steps: Sequence["Route"], default_request: str = DEFAULT_REQUEST) -> list["Route"]:
     """``steps`` as a whole job: with a request (the default one after the uploads if the user
     gave none) and ending with an export (unless it already exports)."""
-    from runtime.router import Route
-    from runtime.skillfile import Action
+    from runtime.document.router import Route
+    from runtime.document.model import Action
 
     out = list(steps)
     if not any(s.action in (Action.CHAT, Action.UPLOAD) for s in out):

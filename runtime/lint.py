@@ -31,8 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from runtime.errors import SkillError
-from runtime.frontmatter import PREAMBLE_SKIPPED
+from runtime.document.errors import SkillError
+from runtime.document.frontmatter import PREAMBLE_SKIPPED
 
 SPEC_KEYS = ("name", "description", "license", "compatibility", "metadata", "allowed-tools")
 OPENCLAW_REQUIRES = ("bins", "anyBins", "env", "config")
@@ -187,9 +187,9 @@ def openclaw_findings(fm: Any, lines: list[str]) -> list[Finding]:
 
 def lint(path: str | Path) -> list[Finding]:
     """Findings for the document at ``path`` (raises SkillError if it is no skill at all)."""
-    from runtime import frontmatter
-    from runtime.skillfile import load_skill
-    from runtime.source import read_source
+    from runtime.document import frontmatter
+    from runtime.document import load_skill
+    from runtime.document.source import read_source
 
     p = Path(path)
     if p.is_dir():

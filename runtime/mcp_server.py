@@ -39,7 +39,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
-from runtime.cli import DEFAULT_PROMPT
+from runtime.job import DEFAULT_REQUEST as DEFAULT_PROMPT
 
 STATE_VARIABLES = ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME")
 PROGRESS_EVERY_S = 1.0
@@ -212,7 +212,7 @@ def build(skill_path: str | None = None, backend: str | None = None) -> MCPServe
     @contextlib.asynccontextmanager
     async def lifespan(_: MCPServer) -> AsyncIterator[None]:
         from runtime.backend import connect
-        from runtime.skillfile import load_skill
+        from runtime.document import load_skill
 
         skill = load_skill(skill_path)
         shared.conn = await anyio.to_thread.run_sync(lambda: shared.stack.enter_context(connect(skill, backend)))
@@ -261,7 +261,7 @@ def build(skill_path: str | None = None, backend: str | None = None) -> MCPServe
 
     async def action(ctx: Context, name: str, dest: str | None = None, overwrite: bool = False) -> dict[str, Any]:
         from runtime.conversation import Conversation
-        from runtime.skillfile import Action
+        from runtime.document.model import Action
 
         async with shared.lock:
             def work() -> dict[str, Any]:

@@ -16,7 +16,7 @@ from typing import Iterator
 
 from runtime import typed_paths
 from runtime.conversation import Conversation
-from runtime.skillfile import Action
+from runtime.document.model import Action
 from skill import errors
 from skill.actions import Output
 

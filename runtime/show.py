@@ -6,7 +6,7 @@ document is refused — without reading JSON.
 """
 from __future__ import annotations
 
-from runtime.skillfile import Skill
+from runtime.document.model import Skill
 
 
 def _seconds(value: float | None) -> str:

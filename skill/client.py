@@ -28,7 +28,7 @@ from urllib.parse import urljoin, urlparse
 
 import httpx
 
-from runtime.skillfile import Skill
+from runtime.document.model import Skill
 from skill import errors, settings
 from skill.events import StreamEvent, parse
 from skill.sse import Decoder, lines

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable, TypeVar
 
-from runtime.skillfile import Skill
+from runtime.document.model import Skill
 from skill import errors
 from skill.client import Client, SessionInfo
 from skill.settings import Settings

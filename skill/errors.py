@@ -37,7 +37,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from runtime.skillfile import ErrorKind, Skill
+from runtime.document.model import ErrorKind, Skill
 
 
 class NemoError(Exception):

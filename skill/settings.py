@@ -1,7 +1,7 @@
 """Every tunable number of the client, in one place, and where each one comes from.
 
 Order of precedence, per value: an environment variable the user set, then what the
-SKILL.md states (read by ``runtime.skillfile``), then the default below (PROTOCOL.md's
+SKILL.md states (read by ``runtime.document.model``), then the default below (PROTOCOL.md's
 figures for this skill family). The document is written for the cloud; two of its
 numbers describe *waiting on a remote service* and are scaled for the embedded engine,
 which runs in this very process: render polling (the document's "every 30 s, at most 10
@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from runtime.skillfile import ErrorKind, Skill
+from runtime.document.model import ErrorKind, Skill
 
 # HTTP (openai-python's defaults, adapted)
 CONNECT_TIMEOUT_S = 5.0

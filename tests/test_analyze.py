@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from engine.analyze import Analysis, analyze, detect_cuts, detect_speech
-from engine.audio_io import decode_audio, read_wav, write_wav
+from engine.analysis.analyze import Analysis, analyze, detect_cuts, detect_speech
+from media.audio import decode_audio, read_wav, write_wav
 from media.ffmpeg import FFmpegError, pathlike, run
 from media.fixtures import VideoSpec, make_audio, make_video
 

@@ -11,7 +11,7 @@ import pytest
 from conftest import ROOT
 from runtime.backend import Backend
 from runtime.conversation import Conversation
-from runtime.skillfile import load_skill
+from runtime.document import load_skill
 from runtime.terminal import CollectingOutput
 from skill.client import Client
 from skill.connection import Connection

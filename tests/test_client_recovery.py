@@ -12,7 +12,7 @@ import pytest
 from conftest import BUNDLED, Api, run_cli
 from runtime.backend import connect
 from runtime.conversation import Conversation
-from runtime.skillfile import load_skill
+from runtime.document import load_skill
 from runtime.terminal import CollectingOutput
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.director import Context, Director, parse_time_ms, quoted_text
+from engine.chat.director import Context, Director, parse_time_ms, quoted_text
 
 VIDEO = Context(has_video=True, has_music=False, duration_ms=60_000, uploads=("demo.mp4",))
 MUSIC = Context(has_video=True, has_music=True, duration_ms=60_000, uploads=("demo.mp4",))
@@ -140,7 +140,7 @@ def test_an_empty_message_is_asked_about_not_refused(text: str) -> None:
 
 
 def test_balance_puts_the_music_under_the_voice_and_ducks_it() -> None:
-    from engine.edits import SPEECH_LEVEL, Editor
+    from engine.chat.edits import SPEECH_LEVEL, Editor
 
     session = {"session_id": "s", "state": {"video_infos": []}, "history": []}
     editor = Editor(session)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import BUNDLED
-from runtime.skillfile import load_skill
+from runtime.document import load_skill
 from skill.draft import EMPTY, changes, summarize
 
 LABELS = load_skill(BUNDLED, cache=False).conversation.track_labels

@@ -15,8 +15,8 @@ import pytest
 from conftest import BUNDLED, run_cli
 from media.probe import loudness
 from runtime.job import DEFAULT_REQUEST, job_steps
-from runtime.router import Router
-from runtime.skillfile import load_skill
+from runtime.document.router import Router
+from runtime.document import load_skill
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from conftest import BUNDLED, ROOT, Api, run_cli
 from media.probe import probe
 from runtime.backend import connect
 from runtime.conversation import Conversation
-from runtime.skillfile import load_skill
+from runtime.document import load_skill
 from runtime.terminal import CollectingOutput
 
 

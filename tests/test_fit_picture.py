@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine.fit_picture import CUT, SPEECH, draw_fit_picture, loudness_curve, section_colour
+from engine.export.fit_picture import CUT, SPEECH, draw_fit_picture, loudness_curve, section_colour
 from engine.music import Brief, Cues, make_music
 
 SR = 48000

@@ -14,12 +14,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import BUNDLED, corpus_files
-from engine.director import Context, Director
-from engine.edits import EditError, Editor
+from engine.chat.director import Context, Director
+from engine.chat.edits import EditError, Editor
 from protocol.draft import read_draft
-from runtime.errors import SkillError
-from runtime.router import Router
-from runtime.skillfile import Action, load_skill
+from runtime.document.errors import SkillError
+from runtime.document.router import Router
+from runtime.document import Action, load_skill
 from skill.draft import summarize
 from skill.events import parse
 from skill.sse import decode, lines

@@ -14,7 +14,7 @@ import pytest
 
 from conftest import BUNDLED, CORPUS, run_cli
 from runtime.conversation import Conversation
-from runtime.skillfile import load_skill
+from runtime.document import load_skill
 
 SEED = CORPUS / "seed-SKILL.md"
 WHOLE = "generate background music that matches the mood and length of my video"

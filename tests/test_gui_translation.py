@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 
 from conftest import BUNDLED, CORPUS
-from runtime.gui import GuiTranslator, leftover_gui_words
-from runtime.skillfile import GuiAction, load_skill
+from runtime.document.gui import GuiTranslator, leftover_gui_words
+from runtime.document import GuiAction, load_skill
 
 
 @pytest.fixture(scope="module", params=[BUNDLED, CORPUS / "nemo-video.md", CORPUS / "hotel-video-maker.md"],

@@ -112,7 +112,7 @@ def test_an_engine_on_the_network_does_not_read_local_files(tmp_path: Path) -> N
     import asyncio
 
     from engine.config import EngineConfig
-    from engine.uploads import UploadRefused, receive_urls
+    from engine.api.receive import UploadRefused, receive_urls
 
     assert EngineConfig(host="127.0.0.1").reads_local_files and not EngineConfig(host="0.0.0.0").reads_local_files
     secret = tmp_path / "secret.mp4"
@@ -124,7 +124,7 @@ def test_an_engine_on_the_network_does_not_read_local_files(tmp_path: Path) -> N
 def test_several_urls_share_one_size_limit_and_a_refusal_leaves_nothing(tmp_path: Path) -> None:
     import asyncio
 
-    from engine.uploads import UploadRefused, receive_urls
+    from engine.api.receive import UploadRefused, receive_urls
 
     a, b = tmp_path / "a.mp4", tmp_path / "b.mp4"
     a.write_bytes(b"x" * 600)

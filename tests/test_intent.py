@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 
 from conftest import BUNDLED, CORPUS
-from runtime.router import Router
-from runtime.skillfile import load_skill
+from runtime.document.router import Router
+from runtime.document import load_skill
 
 SKILL = load_skill(BUNDLED, cache=False)
 

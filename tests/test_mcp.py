@@ -10,7 +10,6 @@ import wave
 from pathlib import Path
 
 import anyio
-import pytest
 
 from conftest import ROOT, run_cli
 from media.probe import probe

@@ -2,8 +2,8 @@
 
 The voice is espeak-ng's when it is installed (a real synthetic voice, with its own
 syllables, pauses and breaths); otherwise the generated voice-like track of media.fixtures.
-Speech is found by the engine's own detector (engine.analyze.detect_speech), the music is
-ducked by engine.mix.duck_envelope, and the soundtrack (voice + ducked music) is mastered
+Speech is found by the engine's own detector (engine.analysis.analyze.detect_speech), the music is
+ducked by engine.export.mix.duck_envelope, and the soundtrack (voice + ducked music) is mastered
 as a render masters it; the music's share of that master is measured where the voice
 really sounds (its own 20 ms level within 30 dB of its loudest) against where the music
 plays alone at full level.
@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.analyze import detect_speech
-from engine.audio_io import decode_audio
-from engine.mix import DUCK_DB, DUCK_RAMP_S, duck_envelope
+from engine.analysis.analyze import detect_speech
+from media.audio import decode_audio
+from engine.export.mix import DUCK_DB, DUCK_RAMP_S, duck_envelope
 from engine.music import Brief, Cues, make_music
 from engine.music.mastering import master_inplace
 from media.fixtures import make_audio

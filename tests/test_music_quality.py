@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.mix import duck_envelope
+from engine.export.mix import duck_envelope
 from engine.music import GENRES, Brief, Cues, compose, make_music
 
 SR = 48000

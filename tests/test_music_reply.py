@@ -10,8 +10,8 @@ import re
 
 import pytest
 
-from engine.cut_sync import marked_cuts
-from engine.replies import _music_line
+from engine.chat.cut_sync import marked_cuts
+from engine.chat.replies import _music_line
 
 FACTS = {"bpm": 120.0, "sections": [("intro", 0.0, 6.0), ("main", 6.0, 14.0), ("outro", 14.0, 20.0)],
          "fills": [3.0, 6.0, 10.0, 14.0, 20.0]}

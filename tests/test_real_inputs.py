@@ -165,7 +165,7 @@ def luminance(luma: np.ndarray) -> np.ndarray:
 def test_a_title_is_readable_on_any_picture(api: Api, tmp_path: Path, color: str) -> None:
     from scipy.ndimage import binary_dilation, binary_erosion
 
-    from engine.titles import glyph_mask
+    from engine.export.titles import glyph_mask
 
     api.upload(make_solid(tmp_path / "plain.mp4", color))
     api.chat('add a title "Launch Day" from 0:00 to 0:03')

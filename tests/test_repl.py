@@ -14,7 +14,7 @@ from conftest import BUNDLED, Api, run_cli
 from runtime.backend import connect
 from runtime.conversation import Conversation
 from runtime.repl import run_repl
-from runtime.skillfile import load_skill
+from runtime.document import load_skill
 from runtime.terminal import CollectingOutput
 
 

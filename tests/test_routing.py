@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from conftest import BUNDLED, CORPUS, run_cli
-from runtime.router import Router
-from runtime.skillfile import load_skill
+from runtime.document.router import Router
+from runtime.document import load_skill
 
 
 @pytest.fixture(scope="module")

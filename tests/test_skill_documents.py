@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from conftest import BUNDLED, CORPUS, SEED, corpus_files, run_cli
-from runtime.errors import SkillError
-from runtime.skillfile import Action, ErrorKind, GuiAction, load_skill
+from runtime.document.errors import SkillError
+from runtime.document import Action, ErrorKind, GuiAction, load_skill
 
 NOT_RUNNABLE = {
     "birthday-party-video.md": "endpoints this runtime cannot drive",

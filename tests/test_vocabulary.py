@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import pytest
 
-from engine.director import Context, Director
-from engine.edits import Editor
+from engine.chat.director import Context, Director
+from engine.chat.edits import Editor
 from engine.music.brief import GENRES, MOODS
 from engine.music.styles import STYLES
-from engine.tempo import apply_tempo, tempo_bpm
-from engine.vocabulary import GENRE_WORDS, MOOD_WORDS, tempo
+from engine.chat.tempo import apply_tempo, tempo_bpm
+from engine.chat.vocabulary import GENRE_WORDS, MOOD_WORDS, tempo
 
 VIDEO = Context(has_video=True, has_music=False, duration_ms=60_000, uploads=("demo.mp4",))
 MUSIC = Context(has_video=True, has_music=True, duration_ms=60_000, uploads=("demo.mp4",))

@@ -11,7 +11,7 @@ import re
 from typing import Any, Iterable
 
 from protocol.draft import read_draft
-from runtime.gui import leftover_gui_words
+from runtime.document.gui import leftover_gui_words
 
 
 def _as_list(value: Any) -> list[str]:

@@ -66,7 +66,7 @@ def record(out_path: str, lines: TextIO, url: str | None, skill_path: str | None
     from runtime.backend import connect
     from runtime.conversation import Conversation
     from runtime.harness.runner import CLOUD_CREDITS
-    from runtime.skillfile import load_skill
+    from runtime.document import load_skill
     from runtime.terminal import CollectingOutput
 
     skill = load_skill(skill_path)

@@ -94,7 +94,7 @@ def run(scenario: Scenario, fixture_cache: str | None = None) -> Result:
 
     from runtime.backend import connect
     from runtime.conversation import Conversation
-    from runtime.skillfile import load_skill
+    from runtime.document import load_skill
     from runtime.terminal import CollectingOutput
 
     started = time.perf_counter()
@@ -139,7 +139,7 @@ class _Play:
     result: Result
 
     def turn(self, number: int, turn: dict[str, Any]) -> None:
-        from runtime.skillfile import Action
+        from runtime.document.model import Action
         from skill.settings import Settings
 
         conn, admin = self.conn, self.admin

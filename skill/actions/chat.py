@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from runtime.gui import FollowUp, GuiTranslator
+from runtime.document.gui import FollowUp, GuiTranslator
 from skill import errors
 from skill.actions import Output
 from skill.actions.state import fetch_state

@@ -12,8 +12,8 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from engine.canvas import TONE_MAP, fit_filter, is_hdr
-from engine.mix import Source
+from engine.export.canvas import TONE_MAP, fit_filter, is_hdr
+from engine.export.mix import Source
 from media.ffmpeg import FFmpegError, pathlike, run
 from media.probe import MediaInfo
 

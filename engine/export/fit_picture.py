@@ -21,7 +21,7 @@ from typing import Any, Union
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from engine.mix import DUCK_DB, DUCK_RAMP_S, duck_envelope
+from engine.export.mix import DUCK_DB, DUCK_RAMP_S, duck_envelope
 
 Thumbnail = Union[str, Path, np.ndarray, Image.Image]
 Box = tuple[int, int, int, int]                       # left, top, right, bottom

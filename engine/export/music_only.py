@@ -13,7 +13,7 @@ import zipfile
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from engine.audio_io import write_wav
+from media.audio import write_wav
 from media.ffmpeg import pathlike, run
 from protocol.draft import AUDIO
 
@@ -58,7 +58,7 @@ def export_music(draft: Mapping[str, Any], fmt: str, out: Path, work: Path, musi
 
 def _stems(track: Mapping[str, Any], cues: dict[str, Any] | None, work: Path, target: Path) -> None:
     from engine.music import make_music
-    from engine.music_bridge import SAMPLE_RATE, to_brief, to_cues
+    from engine.composing import SAMPLE_RATE, to_brief, to_cues
 
     info = track.get("m", {}).get("music")
     if not info or cues is None:

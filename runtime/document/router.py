@@ -1,6 +1,6 @@
 """What the user said (+ attached files) → which of the skill's actions to run.
 
-The keywords come from the document's routing table (``runtime.skillfile``); this module
+The keywords come from the document's routing table (``runtime.document.model``); this module
 only decides how to match them. The rules, in order:
 
 1. **Files first.** An attached file, or a path to an existing media file (or a URL to
@@ -15,7 +15,7 @@ only decides how to match them. The rules, in order:
    export?", "如何导出" do not trigger the action: the words fall through to the
    fallback row (the backend answers questions and takes instructions). A request
    phrased as a question ("can you export it?") still triggers it.
-   **Nor when the keyword means something else in its clause** (``runtime.intent``): a thing
+   **Nor when the keyword means something else in its clause** (``runtime.document.intent``): a thing
    in the video ("the credits roll at the end needs music"), the subject of a remark ("upload
    speed was slow"), the verb of an edit ("balance out the voice and the music").
 4. **Several actions in one sentence.** The text is split into clauses at "and", "then",
@@ -40,8 +40,8 @@ from typing import Iterable, Sequence
 from urllib.parse import urlparse
 
 from protocol.scripts import UNSPACED as _CJK
-from runtime.intent import not_a_request
-from runtime.skillfile import Action, RouteRule, Skill
+from runtime.document.intent import not_a_request
+from runtime.document.model import Action, RouteRule, Skill
 
 SCAN_LIMIT = 4000
 # Actions that tell the user something: their keywords are nouns ("credits", "status").

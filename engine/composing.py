@@ -39,7 +39,7 @@ def to_cues(data: dict[str, Any]):  # noqa: ANN201 - engine.music.Cues
 def compose_to_wav(brief: dict[str, Any], cues: dict[str, Any], path: Path,
                    write_wav: Callable[..., Any]) -> dict[str, Any]:
     """Compose, master and write ``path``; return the JSON facts about the piece."""
-    from engine.edits import GENRE_NAMES
+    from engine.chat.edits import GENRE_NAMES
     from engine.music import make_music
 
     music = make_music(to_brief(brief), to_cues(cues), sample_rate=SAMPLE_RATE)

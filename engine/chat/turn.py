@@ -16,12 +16,12 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from engine import replies
+from engine.chat import replies
 from engine.config import EngineConfig
-from engine.cues import cues_key, timeline_cues
-from engine.cut_sync import marked_cuts
-from engine.director import Context, Director, Plan
-from engine.edits import EditError, Editor, Result, music_key, track
+from engine.analysis.cues import cues_key, timeline_cues
+from engine.chat.cut_sync import marked_cuts
+from engine.chat.director import Context, Director, Plan
+from engine.chat.edits import EditError, Editor, Result, music_key, track
 from engine.store import Store, User
 from protocol.draft import AUDIO, VIDEO
 

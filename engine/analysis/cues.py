@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.mix import speech_on_timeline
+from engine.export.mix import speech_on_timeline
 from protocol.draft import VIDEO
 
 ENERGY_RATE = 2.0

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from runtime.errors import SkillError
+from runtime.document.errors import SkillError
 
 _TOP_KEY = re.compile(r"^([A-Za-z_][\w.-]*)\s*:(.*)$")
 MAX_PREAMBLE_LINES = 10
@@ -27,7 +27,7 @@ _BLOCK_SCALAR = re.compile(r"^([A-Za-z_][\w.-]*)\s*:\s*[>|][+-]?\d?\s*$")
 
 
 @dataclass(frozen=True)
-class Frontmatter:
+class RawFrontmatter:
     data: dict[str, Any]
     raw_scalars: dict[str, str]  # top-level "key: value" text as written (keeps "1.0" a string)
     key_lines: dict[str, int]
@@ -151,7 +151,7 @@ def _unquote(value: str) -> str:
     return _COMMENT.split(value, 1)[0].strip()
 
 
-def parse(path: str, lines: list[str]) -> Frontmatter:
+def parse(path: str, lines: list[str]) -> RawFrontmatter:
     """Parse the frontmatter of the document whose lines are ``lines``."""
     import yaml
 
@@ -199,6 +199,6 @@ def parse(path: str, lines: list[str]) -> Frontmatter:
     if not isinstance(name, str) or not name.strip():
         raise SkillError(path, "frontmatter has no 'name'; add a line like 'name: my-skill'",
                          line=key_lines.get("name", first - 1))
-    return Frontmatter(data=data, raw_scalars=raw, key_lines=key_lines, start_line=first - 1,
+    return RawFrontmatter(data=data, raw_scalars=raw, key_lines=key_lines, start_line=first - 1,
                        end_line=end, warnings=tuple(warnings), single_line_metadata=metadata_single,
                        skipped=skipped)

@@ -2,7 +2,7 @@
 
 Each edit changes the draft in the canonical shape of ``protocol.draft`` and returns a
 :class:`Result` — what was done, as facts a reply can be written from. Nothing here does
-I/O or heavy work: music is only *described* (a brief and a seed); ``engine.agent``
+I/O or heavy work: music is only *described* (a brief and a seed); ``engine.chat.turn``
 composes it after the turn's edits are applied, so one request that changes genre,
 volume and length composes once.
 """
@@ -14,9 +14,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.canvas import ASPECTS, MAX_FPS, aspect_for, fps_value, output_rate, rate_of
-from engine.director import Edit
-from engine.tempo import apply_tempo
+from engine.export.canvas import ASPECTS, MAX_FPS, aspect_for, fps_value, output_rate, rate_of
+from engine.chat.director import Edit
+from engine.chat.tempo import apply_tempo
 from protocol.draft import AUDIO, TEXT, VIDEO, as_volume
 
 GENRE_NAMES = {"lofi": "Lo-fi", "cinematic": "Cinematic", "corporate": "Corporate", "upbeat": "Upbeat pop",

@@ -16,13 +16,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable
 
-from engine.cues import timeline_cues
+from engine.analysis.cues import timeline_cues
 from engine.faults import Faults
-from engine.mix import sources_from_infos, speech_on_timeline
-from engine.music_export import FORMATS, MusicExportError, export_music, music_track
-from engine.render import Cancelled, RenderError, RenderJob, render
+from engine.export.mix import sources_from_infos, speech_on_timeline
+from engine.export.music_only import FORMATS, MusicExportError, export_music, music_track
+from engine.export.graph import Cancelled, RenderError, RenderJob, render
 from engine import housekeeping
-from engine.soundtracks import Soundtracks, soundtrack_key
+from engine.export.soundtrack import Soundtracks, soundtrack_key
 from engine.store import Store, StoreError
 from engine.user_text import user_facing
 
@@ -187,7 +187,7 @@ class RenderManager:
 
     def _music_only(self, record: dict[str, Any], session: dict[str, Any], fmt: str, out: Path,
                     work: Path) -> None:
-        """WAV/MP3 of the piece, or a zip of its stems (engine.music_export)."""
+        """WAV/MP3 of the piece, or a zip of its stems (engine.export.music_only)."""
         cues = None
         try:
             seg = music_track(record["draft"])["sg"][0]

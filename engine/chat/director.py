@@ -7,7 +7,7 @@ titles, trims, aspect ratio, removals, undo) and turns each into an :class:`Edit
 "function call" the backend streams. It never guesses silently: what it could not map
 to an edit is reported back as not understood, with what it can do instead.
 
-Parsing is pure (text + a little context in, edits out); ``engine.edits`` applies them.
+Parsing is pure (text + a little context in, edits out); ``engine.chat.edits`` applies them.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.vocabulary import GENRE_WORDS, INSTRUMENTS, MOOD_WORDS, MUSIC_WORDS, pick, tempo
+from engine.chat.vocabulary import GENRE_WORDS, INSTRUMENTS, MOOD_WORDS, MUSIC_WORDS, pick, tempo
 from protocol.scripts import UNSPACED as _CJK
 
 _MATCH_VIDEO = re.compile(

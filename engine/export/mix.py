@@ -16,7 +16,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from engine.audio_io import decode_audio, read_wav
+from media.audio import decode_audio, read_wav
 from engine.music.constants import SAMPLE_RATE
 from protocol.draft import AUDIO, VIDEO, as_volume
 

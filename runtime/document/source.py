@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from runtime.errors import SkillError
+from runtime.document.errors import SkillError
 
 MAX_BYTES = 2 * 1024 * 1024
 

@@ -166,7 +166,7 @@ def render_title(path: str | os.PathLike[str], text: str, width: int, height: in
     """Write an RGBA PNG of ``text`` laid out for a ``width``×``height`` frame at ``position``
     (top/center/bottom), cropped to the text; return (path, x, y) of where it goes on the frame.
 
-    ``backdrop`` is the picture under the title (grey frames, see ``engine.backdrop``): on a
+    ``backdrop`` is the picture under the title (grey frames, see ``engine.export.backdrop``): on a
     dark picture the letters get a soft shadow and a thin outline; on a bright one (a white
     dashboard) a translucent dark box, so the letters keep 4.5:1 contrast either way.
 

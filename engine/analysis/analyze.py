@@ -20,7 +20,7 @@ import numpy as np
 import pyloudnorm
 from scipy import ndimage, signal
 
-from engine.audio_io import decode_audio
+from media.audio import decode_audio
 from media.ffmpeg import FFmpegError, pathlike, run
 from media.probe import MediaInfo, probe
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.edits import GENRE_NAMES, Result
+from engine.chat.edits import GENRE_NAMES, Result
 
 CAPABILITIES_EN = (
     "I can: add or replace background music (lo-fi, cinematic, corporate, upbeat, ambient, acoustic, "
@@ -43,7 +43,7 @@ def _times(times: list[float], zh: bool, limit: int = 6) -> str:
 
 
 def _cuts_clause(sync: dict[str, Any] | None, zh: bool) -> str:
-    """What the music does at the video's cuts — only what ``engine.cut_sync`` counted."""
+    """What the music does at the video's cuts — only what ``engine.chat.cut_sync`` counted."""
     if not sync or not sync.get("cuts"):
         return ""
     sections, fills = sync.get("sections") or [], sync.get("fills") or []
@@ -198,7 +198,7 @@ def failed(reason: str, zh: bool) -> str:
 
 
 def frame_rate_note(session: dict[str, Any], zh: bool) -> str:
-    """Once per session: the picture's frame rate is above what the MP4 gets (``engine.canvas``
+    """Once per session: the picture's frame rate is above what the MP4 gets (``engine.export.canvas``
     caps it at 60 fps). A changed frame rate is never silent."""
     meta = (session.get("state", {}).get("draft") or {}).get("m") or {}
     source, output = meta.get("fps_source"), meta.get("fps")

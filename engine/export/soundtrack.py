@@ -17,9 +17,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from engine.audio_io import write_wav
+from media.audio import write_wav
 from engine.memory import release_memory
-from engine.mix import SAMPLE_RATE, Source, build_soundtrack
+from engine.export.mix import SAMPLE_RATE, Source, build_soundtrack
 from media.ffmpeg import pathlike, run
 from protocol.draft import AUDIO, VIDEO
 

@@ -1,7 +1,7 @@
 """Is a routing keyword, where it stands in its clause, a request for its action?
 
 SKILL.md routes a turn "via keyword and intent classification". The keywords come from the
-document's table (``runtime.skillfile``); this module is the intent half. A keyword the user
+document's table (``runtime.document.model``); this module is the intent half. A keyword the user
 typed can name the action ("export 1080p", "what's my balance") or something else: a thing
 inside the video ("the credits roll at the end"), the subject of a remark ("upload speed was
 slow"), the verb of an edit ("balance out the voice and the music"). Which one it is follows

@@ -1,7 +1,7 @@
 """Extractors: find each fact in a parsed SKILL.md, whatever shape the author chose.
 
-Every function takes the parsed :class:`~runtime.markdown.Document` and returns one part
-of the :class:`~runtime.skillfile.Skill`. The shapes handled are those seen across the
+Every function takes the parsed :class:`~runtime.document.markdown.Document` and returns one part
+of the :class:`~runtime.document.model.Skill`. The shapes handled are those seen across the
 skill family (``shared/skills-corpus``): routing as a 3-column table with ✅/❌ or
 Yes/No, or a 2-column "User says (examples) | What happens" table; GUI rules as a table or
 as bullets; error codes as a table (with or without an Action column, in English or
@@ -14,10 +14,10 @@ import mimetypes
 import re
 from typing import Iterable
 
-from runtime.frontmatter import Frontmatter as RawFrontmatter
-from runtime.markdown import Document, Table
-from runtime.skillfile import (
-    Action, Attribution, Conversation, Endpoint, EnvVar, ErrorKind, ErrorRule, ExportRules,
+from runtime.document.frontmatter import RawFrontmatter
+from runtime.document.markdown import Document, Table
+from runtime.document.model import (
+    Action, Attribution, ConversationText, Endpoint, EnvVar, ErrorKind, ErrorRule, ExportRules,
     Formats, Frontmatter, GuiAction, GuiRule, Links, Recovery, RouteRule, Skill, SseRules,
 )
 
@@ -589,7 +589,7 @@ def links(doc: Document) -> Links:
 
 # --------------------------------------------------------------------------- conversation
 
-def conversation(doc: Document) -> Conversation:
+def conversation(doc: Document) -> ConversationText:
     text = doc.all_text
     quote = next((t.text for t in doc.texts if t.kind == "quote"), None)
     greeting = None
@@ -608,7 +608,7 @@ def conversation(doc: Document) -> Conversation:
     task = _first(r"\"task_name\"\s*:\s*\"([^\"]+)\"", text)
     language = None if re.search(r"\"language\"\s*:\s*\"<", text) else _first(r"\"language\"\s*:\s*\"([^\"<>]+)\"", text)
     labels, example = _track_labels(doc)
-    return Conversation(
+    return ConversationText(
         greeting=greeting,
         examples=tuple(examples),
         connecting=connecting.group(1) if connecting else None,

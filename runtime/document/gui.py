@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 
 from protocol.scripts import UNSPACED as _CJK
-from runtime.skillfile import GuiAction, GuiRule, Skill
+from runtime.document.model import GuiAction, GuiRule, Skill
 
 _ALWAYS_GUI = re.compile(r"^(?:click|tap|press|drag|drop|点击|拖拽|拖动|单击)", re.I)
 _GENERIC_PLACEHOLDER = re.compile(r"^(?:any\s+)?(?:button|panel|element|item)$", re.I)

@@ -5,12 +5,12 @@ target size, the video stream is copied and only the new soundtrack is encoded �
 60 s render costs about as much as reading the file. **Full path**: segments are trimmed,
 turned upright (ffmpeg applies a phone's rotation matrix once), tone-mapped to SDR when
 they are HDR, scaled to fit and padded (letterbox, never stretched) onto the canvas
-(1920×1080, 1080×1920, 1080×1080 or 1080×1350 — ``engine.canvas``), joined at the
+(1920×1080, 1080×1920, 1080×1080 or 1080×1350 — ``engine.export.canvas``), joined at the
 source's frame rate (up to 60 fps), titles overlaid as PNGs styled for the picture under
 them, and encoded with x264 at a quality-targeted rate capped by the source's own bitrate
 (a re-encode is not bigger than the file it came from, ``video_bitrate_cap``).
 
-The soundtrack (music + ducked original, mastered, AAC) comes from ``engine.soundtracks``,
+The soundtrack (music + ducked original, mastered, AAC) comes from ``engine.export.soundtrack``,
 which usually has it ready before the render starts; on the full path the picture is
 encoded while it finishes, and the two are muxed. The output is written under a
 temporary name and renamed when ffmpeg succeeded, so a crash never leaves a half MP4
@@ -29,11 +29,11 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from engine.backdrop import picture_under
-from engine.canvas import TONE_MAP, fit_filter, is_hdr, output_rate
-from engine.mix import Source
-from engine.soundtracks import AUDIO_BITRATE
-from engine.titles import render_title
+from engine.export.backdrop import picture_under
+from engine.export.canvas import TONE_MAP, fit_filter, is_hdr, output_rate
+from engine.export.mix import Source
+from engine.export.soundtrack import AUDIO_BITRATE
+from engine.export.titles import render_title
 from media.ffmpeg import FFmpegError, ffmpeg_exe, last_line, pathlike
 from media.probe import MediaInfo, probe
 from protocol.draft import TEXT, VIDEO
@@ -64,7 +64,7 @@ class Cancelled(RenderError):
 class RenderJob:
     draft: Mapping[str, Any]
     sources: Mapping[str, Source]
-    soundtrack: Callable[[], Path]     # the finished AAC soundtrack (see engine.soundtracks)
+    soundtrack: Callable[[], Path]     # the finished AAC soundtrack (see engine.export.soundtrack)
     out: Path
     work_dir: Path
     cancel: threading.Event = field(default_factory=threading.Event)

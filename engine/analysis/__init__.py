@@ -1,0 +1,1 @@
+"""What the engine learns from an uploaded video, and how it maps onto the edited timeline."""

@@ -1,0 +1,119 @@
+"""The render endpoints: submit, poll, cancel, download (``{"success": …}`` envelope).
+
+The queue and the work are ``engine.export.jobs``; export is gated on the attribution
+headers the skill requires (HTTP 402 without them, as the cloud's plan gate).
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response, StreamingResponse
+
+from engine.api.envelope import AppError, base_url as _base, engine_of, render_ok
+from engine.export.jobs import output_file
+
+ATTRIBUTION = ("x-skill-source", "x-skill-version", "x-skill-platform")
+
+
+async def render_submit(request: Request) -> Response:
+    engine = engine_of(request)
+    user = engine.user(request)
+    missing = [h for h in ATTRIBUTION if not request.headers.get(h, "").strip()]
+    if missing:
+        raise AppError(402, "export is not available on this plan for unattributed clients "
+                            f"(missing {', '.join(missing)})", render=True)
+    body = await engine.json_body(request)
+    render_id = str(body.get("id") or "")
+    if not render_id or len(render_id) > 128 or not all(c.isalnum() or c in "_-" for c in render_id):
+        raise AppError(400, "render 'id' must be 1-128 letters, digits, '_' or '-'", render=True)
+    session = engine.session(user, str(body.get("sessionId") or body.get("session_id") or ""))
+    draft = body.get("draft")
+    if isinstance(draft, str):
+        try:
+            draft = json.loads(draft)
+        except ValueError:
+            draft = None
+    if not isinstance(draft, dict) or not any(t.get("sg") for t in draft.get("t", []) if isinstance(t, dict)):
+        raise AppError(400, "the draft has no tracks with segments: generate something first", render=True)
+    output = body.get("output") if isinstance(body.get("output"), dict) else {"format": "mp4", "quality": "high"}
+    if str(output.get("format", "mp4")).lower() not in ("mp4", "wav", "mp3", "stems"):
+        raise AppError(400, "output.format must be mp4, or wav, mp3 or stems for the music alone", render=True)
+    existing = engine.store.render(render_id)
+    if existing is not None and existing["user_id"] != user.user_id:
+        raise AppError(400, "render id already used", render=True)
+    record = engine.renders.submit(render_id, session, draft, output)
+    return render_ok(_render_view(record, _base(request)))
+
+
+def owned_render(request: Request) -> dict[str, Any]:
+    """The render in the path, if it belongs to the caller (others' ids are "not found")."""
+    engine = engine_of(request)
+    user = engine.user(request)
+    record = engine.store.render(request.path_params["rid"])
+    if record is None or record["user_id"] != user.user_id:
+        # 404, not 1002: "session not found" would make a client start a new project
+        raise AppError(404, "render not found", status=404, render=True)
+    return record
+
+
+async def render_poll(request: Request) -> Response:
+    return render_ok(_render_view(owned_render(request), _base(request)))
+
+
+async def render_cancel(request: Request) -> Response:
+    engine = engine_of(request)
+    record = owned_render(request)
+    return render_ok(_render_view(engine.renders.cancel(record["id"]) or record, _base(request)))
+
+
+async def download(request: Request) -> Response:
+    engine = engine_of(request)
+    record = owned_render(request)
+    path = output_file(engine.store, record["id"])
+    if path is None and record.get("expired"):
+        raise AppError(410, "this render was replaced by a newer one and its file removed; export again",
+                       status=410, render=True)
+    if path is None:
+        raise AppError(400, f"render is {record['status']}, not completed", status=409, render=True)
+    media_type = str(record.get("media_type") or "video/mp4")
+    if engine.faults.download_bps:
+        return _throttled(path, request.headers.get("range"), engine.faults.download_bps)
+    return FileResponse(path, media_type=media_type, filename=path.name)
+
+
+def _throttled(path: Path, range_header: str | None, bps: int) -> Response:
+    """A slow download (fault injection), honouring ``Range: bytes=N-`` so resumes can be tested."""
+    size = path.stat().st_size
+    start = 0
+    if range_header and range_header.startswith("bytes=") and range_header[6:].split("-")[0].isdigit():
+        start = min(int(range_header[6:].split("-")[0]), size)
+    chunk = max(1024, bps // 10)
+
+    async def body():  # noqa: ANN202
+        with path.open("rb") as fh:
+            fh.seek(start)
+            while data := fh.read(chunk):
+                yield data
+                await asyncio.sleep(len(data) / bps)
+
+    headers = {"Content-Length": str(size - start), "Accept-Ranges": "bytes"}
+    if start:
+        headers["Content-Range"] = f"bytes {start}-{size - 1}/{size}"
+    return StreamingResponse(body(), status_code=206 if start else 200, media_type="application/octet-stream",
+                             headers=headers)
+
+
+def _render_view(record: dict[str, Any], base_url: str) -> dict[str, Any]:
+    view = {"id": record["id"], "status": record["status"], "progress": record.get("progress", 0)}
+    if record["status"] == "completed":
+        view["outputUrl"] = f"{base_url}/api/render/proxy/{record['id']}/download"
+        view["size"] = record.get("size")
+    if record.get("error"):
+        view["error"] = record["error"]
+    if record.get("stage"):
+        view["stage"] = record["stage"]
+    return view

@@ -1,0 +1,236 @@
+"""The engine as an ASGI app: its state (:class:`Engine`), the route table, the error wrapper.
+
+Every endpoint of docs/protocol.md is listed once in :data:`ROUTES`, with the name the
+fault injector and the error wrapper know it by; the handlers live in ``engine.api``, one
+module per concern, and read the engine from ``request.app.state.engine``. Browser pages
+are in :data:`PAGES`; :data:`TEST_ROUTES` are mounted only when the test API is on.
+Every call but the anonymous token needs the bearer token, and a session answers only
+to its owner (anyone else gets 1002, so session ids can't be probed).
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, AsyncIterator, Awaitable, Callable
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from engine.api import auth, chat, project, renders, testing, uploads, web
+from engine.api.envelope import AppError, json_body
+from engine.config import EngineConfig
+from engine.export.jobs import RenderManager
+from engine.faults import Faults, quiet_injected_faults
+from engine.memory import release_memory
+from engine.store import DataDirBusy, Store, StoreError, User, lock_data_dir
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+TURN_GRACE_S = 5.0  # how long a stopping engine lets running chat turns finish
+
+
+class Engine:
+    """The app's state: store, faults, background work. One per server."""
+
+    def __init__(self, config: EngineConfig) -> None:
+        self.config = config
+        self.faults: Faults = config.faults
+        try:  # shared: engines may share a dir; only ``ai-music clean`` needs it to itself
+            self.data_lock: int | None = lock_data_dir(config.data_dir, exclusive=False)
+        except DataDirBusy:
+            raise RuntimeError(f"{config.data_dir} is being cleaned (ai-music clean); try again in a moment") from None
+        self.store = Store(config.data_dir, starting_credits=config.starting_credits,
+                           full=lambda: self.faults.disk_full)
+        self.workers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="analysis")
+        self.analyses: dict[str, Future[Any]] = {}
+        self.renders = RenderManager(self.store, self.faults, config.render_workers, master=_master)
+        # chat turns still working (their client may be gone) → their session
+        self.turns: dict[asyncio.Task[None], str] = {}
+
+    def run_turn(self, coroutine: Awaitable[None], session_id: str) -> "asyncio.Task[None]":
+        task = asyncio.create_task(coroutine)  # type: ignore[arg-type]
+        self.turns[task] = session_id
+        task.add_done_callback(lambda done: self.turns.pop(done, None))
+        return task
+
+    async def stop(self, turn_grace_s: float = TURN_GRACE_S) -> None:
+        """Stop every background task and wait for it, so nothing writes into the data dir afterwards.
+
+        Chat turns get a short grace to land their edit; then they are cancelled. Work they
+        handed to threads (composing) is waited for by the event loop's own shutdown."""
+        if self.turns:
+            await asyncio.wait(set(self.turns), timeout=turn_grace_s)
+        for task in list(self.turns):
+            task.cancel()
+        if self.turns:
+            await asyncio.gather(*self.turns, return_exceptions=True)
+        await asyncio.get_running_loop().run_in_executor(None, self.shutdown)
+
+    def shutdown(self) -> None:
+        """Cancel renders (their ffmpeg is killed; they resume on the next start) and wait for all pools."""
+        self.renders.shutdown()
+        self.workers.shutdown(wait=True, cancel_futures=True)
+        if self.data_lock is not None:
+            os.close(self.data_lock)
+            self.data_lock = None
+
+    # ------------------------------------------------------------------ helpers
+
+    def user(self, request: Request) -> User:
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise AppError(1001, "missing bearer token: get one from /api/auth/anonymous-token")
+        user = self.store.user_for_token(token.strip())
+        if user is None:
+            raise AppError(1001, "token invalid or expired")
+        return user
+
+    def session(self, user: User, session_id: str, user_segment: str | None = None) -> dict[str, Any]:
+        session = self.store.session(session_id)
+        if session is None or session["user_id"] != user.user_id or user_segment not in (None, "me", user.user_id):
+            raise AppError(1002, "session not found")
+        return session
+
+    async def json_body(self, request: Request) -> dict[str, Any]:
+        return await json_body(request, self.config.max_json_bytes)
+
+    def fault(self, endpoint: str) -> None:
+        fault = self.faults.take(endpoint)
+        if fault is None:
+            return
+        message = fault.message or f"injected fault on {endpoint}"
+        if fault.code is not None:
+            raise AppError(fault.code, message, retry_after=fault.retry_after,
+                           render=endpoint in ("render", "poll", "cancel"))
+        raise AppError(int(fault.status or 500), message, status=int(fault.status or 500),
+                       retry_after=fault.retry_after, render=endpoint in ("render", "poll", "cancel"))
+
+    def start_analysis(self, session_id: str, info: dict[str, Any], path: Path) -> None:
+        """Analyse an upload in the background; the chat waits for it only if it needs it."""
+        file_id = info["file_id"]
+        if file_id in self.analyses:
+            return
+
+        def work() -> None:
+            from engine.analysis.analyze import analyze
+
+            try:
+                result = analyze(path).to_json()
+            except Exception as exc:  # noqa: BLE001 - a clip we can't analyse still gets music
+                result = {"error": str(exc), "has_audio": info.get("has_audio", False), "scene_cuts": [],
+                          "speech": [], "energy": [], "pace": 0.5}
+
+            def save(stored: dict[str, Any]) -> None:
+                stored["state"].setdefault("video_analyses", {})[file_id] = result
+            try:
+                self.store.update_session(session_id, save)
+            except (KeyError, StoreError):
+                pass
+            release_memory()
+
+        self.analyses[file_id] = self.workers.submit(work)
+
+    async def wait_for_analyses(self, file_ids: list[str], timeout: float) -> None:
+        futures = [asyncio.wrap_future(self.analyses[f]) for f in file_ids if f in self.analyses]
+        if futures:
+            await asyncio.wait(futures, timeout=timeout)
+
+    def compose(self, brief: dict[str, Any], cues: dict[str, Any], key: str) -> dict[str, Any]:
+        """Compose and master the music for ``brief`` fitted to ``cues``; cache it as WAV."""
+        from media.audio import write_wav
+        from engine.composing import compose_to_wav
+
+        try:
+            return compose_to_wav(brief, cues, self.store.root / "music" / f"{key}.wav", write_wav)
+        finally:
+            release_memory()
+
+
+def _warm_up() -> None:
+    import engine.analysis.analyze  # noqa: F401
+    import engine.music  # noqa: F401
+    from scipy.io import wavfile  # noqa: F401
+
+
+def _master(audio: Any, sample_rate: int, target_lufs: float, ceiling: float) -> Any:
+    from engine.music import master
+
+    return master(audio, sample_rate, target_lufs=target_lufs, ceiling_dbtp=ceiling)
+
+
+#: (path, name for faults and errors, handler, method) — the protocol, in the order a client meets it.
+ROUTES: list[tuple[str, str, Handler, str]] = [
+    ("/api/auth/anonymous-token", "auth", auth.anonymous_token, "POST"),
+    ("/api/auth/claim-token", "claim", auth.claim_token, "POST"),
+    ("/api/tasks/{user}/with-session/nemo_agent", "session", auth.create_session, "POST"),
+    ("/run_sse", "chat", chat.run_sse, "POST"),
+    ("/api/upload-video/nemo_agent/{user}/{sid}", "upload", uploads.upload, "POST"),
+    ("/api/credits/balance/simple", "credits", project.credits, "GET"),
+    ("/api/state/nemo_agent/{user}/{sid}/latest", "state", project.state, "GET"),
+    ("/api/render/proxy/lambda", "render", renders.render_submit, "POST"),
+    ("/api/render/proxy/lambda/{rid}", "poll", renders.render_poll, "GET"),
+    ("/api/render/proxy/lambda/{rid}/cancel", "cancel", renders.render_cancel, "POST"),
+    ("/api/render/proxy/{rid}/download", "download", renders.download, "GET"),
+    ("/api/media/{sid}/{file_id}", "media", project.media, "GET"),
+    ("/api/session/nemo_agent/{user}/{sid}", "release", project.release_session, "DELETE"),
+]
+
+#: Pages for people (no fault injection, no JSON envelope).
+PAGES: list[tuple[str, Handler]] = [
+    ("/workspace/claim", web.claim_page),
+    ("/workspace/claim/video/{rid}", web.claim_video),
+    ("/register", web.register_page),
+    ("/healthz", web.health),
+]
+
+#: Only with ``EngineConfig.test_api``: what a scenario uses to make the engine misbehave.
+TEST_ROUTES: list[tuple[str, Handler, list[str]]] = [
+    ("/_engine/faults", testing.faults_api, ["GET", "POST", "DELETE"]),
+    ("/_engine/expire-tokens", testing.expire_tokens, ["POST"]),
+    ("/_engine/forget-session", testing.forget_session, ["POST"]),
+]
+
+
+def guarded(name: str, handler: Handler) -> Handler:
+    """Run ``handler`` with the faults injected for ``name``; app errors become protocol answers."""
+    async def wrapped(request: Request) -> Response:
+        try:
+            request.app.state.engine.fault(name)
+            return await handler(request)
+        except AppError as exc:
+            return exc.response()
+        except StoreError as exc:
+            return AppError(500, str(exc), status=507).response()
+    return wrapped
+
+
+def create_app(config: EngineConfig | None = None) -> Starlette:
+    """The app for ``config``: one :class:`Engine`, the routes, and a lifespan that resumes renders."""
+    engine = Engine(config or EngineConfig())
+    quiet_injected_faults()
+    routes = [Route(path, guarded(name, handler), methods=[method]) for path, name, handler, method in ROUTES]
+    routes += [Route(path, handler, methods=["GET"]) for path, handler in PAGES]
+    if engine.config.test_api:
+        routes += [Route(path, guarded("test", handler), methods=methods) for path, handler, methods in TEST_ROUTES]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # Import the heavy modules (numpy, scipy, the composer) while the client is still getting
+        # a token and uploading: the first analysis then starts without paying for them.
+        engine.workers.submit(_warm_up)
+        engine.renders.resume()
+        yield
+        await engine.stop()
+
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.engine = engine
+    return app

@@ -1,0 +1,1 @@
+"""One chat turn: text → edits → reply, as the ADK events the cloud backend streams."""
