@@ -11,6 +11,11 @@ from typing import Any, Callable
 
 from engine.music.constants import SAMPLE_RATE
 
+#: How a genre is named to people (track names, replies).
+GENRE_NAMES = {"lofi": "Lo-fi", "cinematic": "Cinematic", "corporate": "Corporate", "upbeat": "Upbeat pop",
+               "ambient": "Ambient", "acoustic": "Acoustic folk", "electronic": "Electronic", "hiphop": "Hip-hop",
+               "piano": "Solo piano", "auto": "Matched to your video"}
+
 _BRIEF_KEYS = ("genre", "mood", "bpm", "key", "brightness", "intensity", "add", "remove", "loopable", "hits", "seed")
 
 
@@ -39,7 +44,6 @@ def to_cues(data: dict[str, Any]):  # noqa: ANN201 - engine.music.Cues
 def compose_to_wav(brief: dict[str, Any], cues: dict[str, Any], path: Path,
                    write_wav: Callable[..., Any]) -> dict[str, Any]:
     """Compose, master and write ``path``; return the JSON facts about the piece."""
-    from engine.chat.edits import GENRE_NAMES
     from engine.music import make_music
 
     music = make_music(to_brief(brief), to_cues(cues), sample_rate=SAMPLE_RATE)

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 
-from engine.export.mix import speech_on_timeline
 from protocol.draft import VIDEO
 
 ENERGY_RATE = 2.0
@@ -70,3 +69,19 @@ def _nearest_energy(points: list[tuple[float, float]], times: np.ndarray) -> lis
 
 def cues_key(cues: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(cues, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def speech_on_timeline(draft: Mapping[str, Any], analyses: Mapping[str, Any]) -> list[tuple[float, float]]:
+    """Speech regions of the original audio, in timeline seconds (muted tracks have none)."""
+    regions: list[tuple[float, float]] = []
+    for track in draft.get("t", []):
+        if track.get("tt") != VIDEO or track.get("m", {}).get("mute"):
+            continue
+        for seg in track.get("sg", []):
+            info = analyses.get(seg.get("src"), {})
+            st, d, ss = int(seg["st"]) / 1000, int(seg["d"]) / 1000, int(seg.get("ss", 0)) / 1000
+            for a, b in info.get("speech", []):
+                a2, b2 = max(a, ss), min(b, ss + d)
+                if b2 > a2:
+                    regions.append((st + a2 - ss, st + b2 - ss))
+    return regions

@@ -14,14 +14,12 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.composing import GENRE_NAMES
 from engine.export.canvas import ASPECTS, MAX_FPS, aspect_for, fps_value, output_rate, rate_of
 from engine.chat.director import Edit
 from engine.chat.tempo import apply_tempo
 from protocol.draft import AUDIO, TEXT, VIDEO, as_volume
 
-GENRE_NAMES = {"lofi": "Lo-fi", "cinematic": "Cinematic", "corporate": "Corporate", "upbeat": "Upbeat pop",
-               "ambient": "Ambient", "acoustic": "Acoustic folk", "electronic": "Electronic", "hiphop": "Hip-hop",
-               "piano": "Solo piano", "auto": "Matched to your video"}
 DEFAULT_TITLE_MS = 3000
 SPEECH_LEVEL = 0.35  # music volume under a voice: the words stay clear over the whole mix
 MAX_UNDO = 20

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.chat.edits import GENRE_NAMES, Result
+from engine.chat.edits import Result
+from engine.composing import GENRE_NAMES
 
 CAPABILITIES_EN = (
     "I can: add or replace background music (lo-fi, cinematic, corporate, upbeat, ambient, acoustic, "

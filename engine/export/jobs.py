@@ -16,9 +16,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable
 
-from engine.analysis.cues import timeline_cues
+from engine.analysis.cues import speech_on_timeline, timeline_cues
 from engine.faults import Faults
-from engine.export.mix import sources_from_infos, speech_on_timeline
+from engine.export.mix import sources_from_infos
 from engine.export.music_only import FORMATS, MusicExportError, export_music, music_track
 from engine.export.graph import Cancelled, RenderError, RenderJob, render
 from engine import housekeeping

@@ -157,22 +157,6 @@ def _music_clip(seg: Mapping[str, Any], sources: Mapping[str, Source], music_pat
     return _fit_length(clip, n)
 
 
-def speech_on_timeline(draft: Mapping[str, Any], analyses: Mapping[str, Any]) -> list[tuple[float, float]]:
-    """Speech regions of the original audio, in timeline seconds (muted tracks have none)."""
-    regions: list[tuple[float, float]] = []
-    for track in draft.get("t", []):
-        if track.get("tt") != VIDEO or track.get("m", {}).get("mute"):
-            continue
-        for seg in track.get("sg", []):
-            info = analyses.get(seg.get("src"), {})
-            st, d, ss = int(seg["st"]) / 1000, int(seg["d"]) / 1000, int(seg.get("ss", 0)) / 1000
-            for a, b in info.get("speech", []):
-                a2, b2 = max(a, ss), min(b, ss + d)
-                if b2 > a2:
-                    regions.append((st + a2 - ss, st + b2 - ss))
-    return regions
-
-
 def sources_from_infos(infos: list[dict[str, Any]], media_dir: str | os.PathLike[str]) -> dict[str, Source]:
     return {i["file_id"]: Source(path=os.path.join(media_dir, i["stored_as"]), kind=i["file_type"],
                                  has_audio=bool(i.get("has_audio")), duration_s=i.get("duration"))
