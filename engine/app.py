@@ -1,6 +1,6 @@
 """The engine as an ASGI app: its state (:class:`Engine`), the route table, the error wrapper.
 
-Every endpoint of docs/protocol.md is listed once in :data:`ROUTES`, with the name the
+Every endpoint of docs/protocol.md is served from :data:`HANDLERS`, with the name the
 fault injector and the error wrapper know it by; the handlers live in ``engine.api``, one
 module per concern, and read the engine from ``request.app.state.engine``. Browser pages
 are in :data:`PAGES`; :data:`TEST_ROUTES` are mounted only when the test API is on.
@@ -17,6 +17,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, AsyncIterator, Awaitable, Callable
 
+from protocol.codes import AppCode
+from protocol.endpoints import ENDPOINTS
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -88,16 +90,16 @@ class Engine:
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise AppError(1001, "missing bearer token: get one from /api/auth/anonymous-token")
+            raise AppError(AppCode.TOKEN_INVALID, "missing bearer token: get one from /api/auth/anonymous-token")
         user = self.store.user_for_token(token.strip())
         if user is None:
-            raise AppError(1001, "token invalid or expired")
+            raise AppError(AppCode.TOKEN_INVALID, "token invalid or expired")
         return user
 
     def session(self, user: User, session_id: str, user_segment: str | None = None) -> dict[str, Any]:
         session = self.store.session(session_id)
         if session is None or session["user_id"] != user.user_id or user_segment not in (None, "me", user.user_id):
-            raise AppError(1002, "session not found")
+            raise AppError(AppCode.SESSION_NOT_FOUND, "session not found")
         return session
 
     async def json_body(self, request: Request) -> dict[str, Any]:
@@ -167,27 +169,27 @@ def _master(audio: Any, sample_rate: int, target_lufs: float, ceiling: float) ->
     return master(audio, sample_rate, target_lufs=target_lufs, ceiling_dbtp=ceiling)
 
 
-#: (path, name for faults and errors, handler, method) — the protocol, in the order a client meets it.
-ROUTES: list[tuple[str, str, Handler, str]] = [
-    ("/api/auth/anonymous-token", "auth", auth.anonymous_token, "POST"),
-    ("/api/auth/claim-token", "claim", auth.claim_token, "POST"),
-    ("/api/tasks/{user}/with-session/nemo_agent", "session", auth.create_session, "POST"),
-    ("/run_sse", "chat", chat.run_sse, "POST"),
-    ("/api/upload-video/nemo_agent/{user}/{sid}", "upload", uploads.upload, "POST"),
-    ("/api/credits/balance/simple", "credits", project.credits, "GET"),
-    ("/api/state/nemo_agent/{user}/{sid}/latest", "state", project.state, "GET"),
-    ("/api/render/proxy/lambda", "render", renders.render_submit, "POST"),
-    ("/api/render/proxy/lambda/{rid}", "poll", renders.render_poll, "GET"),
-    ("/api/render/proxy/lambda/{rid}/cancel", "cancel", renders.render_cancel, "POST"),
-    ("/api/render/proxy/{rid}/download", "download", renders.download, "GET"),
-    ("/api/media/{sid}/{file_id}", "media", project.media, "GET"),
-    ("/api/session/nemo_agent/{user}/{sid}", "release", project.release_session, "DELETE"),
-]
+#: Endpoint name (its path and method: ``protocol.endpoints``; also the fault injector's name) → handler.
+HANDLERS: dict[str, Handler] = {
+    "auth": auth.anonymous_token,
+    "claim": auth.claim_token,
+    "session": auth.create_session,
+    "chat": chat.run_sse,
+    "upload": uploads.upload,
+    "credits": project.credits,
+    "state": project.state,
+    "render": renders.render_submit,
+    "poll": renders.render_poll,
+    "cancel": renders.render_cancel,
+    "download": renders.download,
+    "media": project.media,
+    "release": project.release_session,
+}
 
 #: Pages for people (no fault injection, no JSON envelope).
 PAGES: list[tuple[str, Handler]] = [
     ("/workspace/claim", web.claim_page),
-    ("/workspace/claim/video/{rid}", web.claim_video),
+    ("/workspace/claim/video/{render_id}", web.claim_video),
     ("/register", web.register_page),
     ("/healthz", web.health),
 ]
@@ -209,7 +211,7 @@ def guarded(name: str, handler: Handler) -> Handler:
         except AppError as exc:
             return exc.response()
         except StoreError as exc:
-            return AppError(500, str(exc), status=507).response()
+            return AppError(AppCode.INTERNAL, str(exc), status=507).response()
     return wrapped
 
 
@@ -217,7 +219,8 @@ def create_app(config: EngineConfig | None = None) -> Starlette:
     """The app for ``config``: one :class:`Engine`, the routes, and a lifespan that resumes renders."""
     engine = Engine(config or EngineConfig())
     quiet_injected_faults()
-    routes = [Route(path, guarded(name, handler), methods=[method]) for path, name, handler, method in ROUTES]
+    routes = [Route(ENDPOINTS[name].path, guarded(name, handler), methods=[ENDPOINTS[name].method])
+              for name, handler in HANDLERS.items()]
     routes += [Route(path, handler, methods=["GET"]) for path, handler in PAGES]
     if engine.config.test_api:
         routes += [Route(path, guarded("test", handler), methods=methods) for path, handler, methods in TEST_ROUTES]

@@ -229,3 +229,25 @@ def read_draft(raw: Any) -> Draft | None:
         ends = [t.end_ms for t in tracks if t.end_ms is not None]
         duration = max(ends) if ends else None
     return Draft(tracks=tracks, duration_ms=duration, meta=_mapping(raw.get("m")))
+
+
+# --------------------------------------------------------------------------- raw drafts
+
+def track(draft: Mapping[str, Any], track_type: int) -> Any:
+    """The first track of ``track_type`` in a raw (wire-shaped) draft, or None."""
+    return next((t for t in draft.get("t", []) if t.get("tt") == track_type), None)
+
+
+def video_duration(draft: Mapping[str, Any]) -> int:
+    """Where the picture ends, in ms (0: no picture)."""
+    video = track(draft, VIDEO)
+    if not video or not video.get("sg"):
+        return 0
+    return max(int(s["st"]) + int(s["d"]) for s in video["sg"])
+
+
+def timeline_duration(draft: Mapping[str, Any]) -> int:
+    """Where the last picture or sound ends, in ms."""
+    ends = [int(s["st"]) + int(s["d"]) for t in draft.get("t", []) for s in t.get("sg", [])
+            if t.get("tt") in (VIDEO, AUDIO)]
+    return max(ends) if ends else 0

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from protocol.scripts import HAN as _CJK
+from protocol.language import language_of
 from runtime import failures
 from runtime.document.gui import GuiTranslator
 from runtime.job import job_steps
@@ -116,7 +116,7 @@ class Conversation:
     def _note_language(self, text: str) -> None:
         """The session is created in the user's language (SKILL.md: "language": "<lang>")."""
         if self.conn.language is None and text.strip():
-            self.conn.language = "zh" if _CJK.search(text) else "en"
+            self.conn.language = language_of(text)
 
     def new_project(self, first_message: str = "") -> None:
         """A fresh session for a new job, in the language of its first message."""

@@ -28,26 +28,12 @@ from urllib.parse import urljoin, urlparse
 
 import httpx
 
+from protocol.endpoints import ENDPOINTS
 from runtime.document.model import Skill
 from skill import errors, settings
 from skill.events import StreamEvent, parse
 from skill.sse import Decoder, lines
 
-CANONICAL_PATHS = {
-    "auth": "/api/auth/anonymous-token",
-    "claim": "/api/auth/claim-token",
-    "session": "/api/tasks/me/with-session/nemo_agent",
-    "chat": "/run_sse",
-    "upload": "/api/upload-video/nemo_agent/me/{session_id}",
-    "credits": "/api/credits/balance/simple",
-    "state": "/api/state/nemo_agent/me/{session_id}/latest",
-    "render": "/api/render/proxy/lambda",
-    "poll": "/api/render/proxy/lambda/{render_id}",
-    "cancel": "/api/render/proxy/lambda/{render_id}/cancel",
-    "download": "/api/render/proxy/{render_id}/download",
-    # not in the cloud protocol: the embedded engine frees a finished project's files (ai-music run)
-    "release": "/api/session/nemo_agent/me/{session_id}",
-}
 RequestHook = Callable[[dict[str, Any]], None]
 
 
@@ -289,9 +275,9 @@ class Client:
 
     def path(self, name: str, **values: str) -> str:
         endpoint = self.skill.endpoint(name)
-        template = endpoint.path if endpoint else CANONICAL_PATHS[name]
+        template = endpoint.path if endpoint else ENDPOINTS[name].path
         if name == "render" and endpoint is not None and endpoint.path.endswith("/draft"):
-            template = CANONICAL_PATHS["render"]  # the old draft endpoint is gone; lambda is live
+            template = ENDPOINTS["render"].path  # the old draft endpoint is gone; lambda is live
         values.setdefault("user_id", self.user_id or "me")
         path = template.replace("{user_id}", values["user_id"])
         for key, value in values.items():

@@ -107,6 +107,14 @@ def test_language_follows_the_message() -> None:
     assert Director().plan("add music", VIDEO).language == "en"
 
 
+def test_korean_or_japanese_text_gets_an_english_reply_not_a_chinese_one() -> None:
+    """The client opens a Chinese session only for Han text; the engine must agree (one rule)."""
+    from protocol.language import language_of
+
+    for text in ("배경 음악 추가해 주세요", "音楽をつけて".replace("音楽", "おんがく")):
+        assert Director().plan(text, VIDEO).language == "en" == language_of(text)
+
+
 def test_unknown_requests_are_reported_not_guessed() -> None:
     plan = Director().plan("add a fade between scenes", VIDEO)
     assert not plan.edits and plan.unknown == "add a fade between scenes"

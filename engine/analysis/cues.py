@@ -13,7 +13,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from protocol.draft import VIDEO
+from protocol.draft import VIDEO, track
 
 ENERGY_RATE = 2.0
 
@@ -27,7 +27,7 @@ def timeline_cues(draft: dict[str, Any], analyses: dict[str, dict[str, Any]], mu
     speech = speech_on_timeline(draft, analyses)
     energy_points: list[tuple[float, float]] = []
     paces: list[tuple[float, float]] = []
-    video = next((t for t in draft.get("t", []) if t.get("tt") == VIDEO), None)
+    video = track(draft, VIDEO)
     for index, seg in enumerate(video.get("sg", []) if video else []):
         st, d, ss = int(seg["st"]) / 1000, int(seg["d"]) / 1000, int(seg.get("ss", 0)) / 1000
         if index > 0:
@@ -74,10 +74,10 @@ def cues_key(cues: dict[str, Any]) -> str:
 def speech_on_timeline(draft: Mapping[str, Any], analyses: Mapping[str, Any]) -> list[tuple[float, float]]:
     """Speech regions of the original audio, in timeline seconds (muted tracks have none)."""
     regions: list[tuple[float, float]] = []
-    for track in draft.get("t", []):
-        if track.get("tt") != VIDEO or track.get("m", {}).get("mute"):
+    for tr in draft.get("t", []):
+        if tr.get("tt") != VIDEO or tr.get("m", {}).get("mute"):
             continue
-        for seg in track.get("sg", []):
+        for seg in tr.get("sg", []):
             info = analyses.get(seg.get("src"), {})
             st, d, ss = int(seg["st"]) / 1000, int(seg["d"]) / 1000, int(seg.get("ss", 0)) / 1000
             for a, b in info.get("speech", []):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import time
 
+from protocol.codes import AppCode
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -13,7 +14,7 @@ async def anonymous_token(request: Request) -> Response:
     engine = engine_of(request)
     client_id = request.headers.get("x-client-id", "").strip()
     if not client_id or len(client_id) > 200:
-        raise AppError(400, "missing X-Client-Id header: send a UUID that identifies this client")
+        raise AppError(AppCode.BAD_REQUEST, "missing X-Client-Id header: send a UUID that identifies this client")
     token, user, expires = engine.store.issue_token(client_id)
     return ok({"token": token, "user_id": user.user_id,
                "credits": user.credits_available if engine.store.metered else None,
@@ -26,7 +27,7 @@ async def claim_token(request: Request) -> Response:
     body = await engine.json_body(request)
     session = engine.session(user, str(body.get("session_id", "")))
     if body.get("task_id") not in (None, session["task_id"]):
-        raise AppError(1002, "task not found")
+        raise AppError(AppCode.SESSION_NOT_FOUND, "task not found")
     claim = engine.store.issue_claim(user, session["task_id"], session["session_id"])
     return ok({"claim_token": claim, "expires_in": 7 * 24 * 3600})
 
@@ -34,8 +35,8 @@ async def claim_token(request: Request) -> Response:
 async def create_session(request: Request) -> Response:
     engine = engine_of(request)
     user = engine.user(request)
-    if request.path_params["user"] not in ("me", user.user_id):
-        raise AppError(1002, "user not found")
+    if request.path_params["user_id"] not in ("me", user.user_id):
+        raise AppError(AppCode.SESSION_NOT_FOUND, "user not found")
     body = await engine.json_body(request)
     name = str(body.get("task_name") or "project")[:200]
     language = str(body.get("language") or "en")[:20]

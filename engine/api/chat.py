@@ -11,6 +11,7 @@ import asyncio
 import json
 from typing import Any
 
+from protocol.codes import AppCode
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
@@ -32,13 +33,13 @@ async def run_sse(request: Request) -> Response:
     message = body.get("new_message") or {}
     parts = message.get("parts") if isinstance(message, dict) else None
     if not isinstance(parts, list):
-        raise AppError(400, "new_message.parts must be a list of {\"text\": ...}")
+        raise AppError(AppCode.BAD_REQUEST, "new_message.parts must be a list of {\"text\": ...}")
     text = " ".join(str(p.get("text", "")) for p in parts if isinstance(p, dict)).strip()[:20000]
     plan = agent.plan_turn(text, session)
     cost = agent.cost_of(plan, config) if engine.store.metered else 0
     if not engine.store.reserve(user, cost):
         # the page behind this link is served below: a 2001 never points at a page that doesn't exist
-        raise AppError(2001, f"out of credits: this edit needs {cost}, {user.credits_available} left",
+        raise AppError(AppCode.OUT_OF_CREDITS, f"out of credits: this edit needs {cost}, {user.credits_available} left",
                        data={"register_url": f"{_base(request)}/register?bind={user.user_id}"})
     # The long waits of a turn get a name on the wire, so a client can show the phase: an SSE
     # comment (": stage composing") — a heartbeat to every client, a label to those who read it.

@@ -10,21 +10,30 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from protocol.codes import AppCode
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 if TYPE_CHECKING:
     from engine.app import Engine
 
-STATUS_FOR_CODE = {1001: 401, 1002: 404, 2001: 403, 4001: 415, 4002: 413, 400: 400, 402: 402, 429: 429, 500: 500}
+
+def status_for(code: int) -> int:
+    """The HTTP status an app code travels with (an unknown code, e.g. an injected one: 400)."""
+    try:
+        return AppCode(code).http_status
+    except ValueError:
+        return 400
 
 
 class AppError(Exception):
+    """An answer in the protocol's error shape; raised anywhere in a handler, sent by ``engine.app.guarded``."""
+
     def __init__(self, code: int, message: str, *, status: int | None = None, retry_after: float | None = None,
                  render: bool = False, data: dict[str, Any] | None = None) -> None:
         super().__init__(message)
-        self.code, self.message = code, message
-        self.status = status or STATUS_FOR_CODE.get(code, 400)
+        self.code, self.message = int(code), message
+        self.status = status or status_for(code)
         self.retry_after = retry_after
         self.render = render
         self.data = data
@@ -61,18 +70,18 @@ async def json_body(request: Request, limit: int) -> dict[str, Any]:
     """The request's JSON object, read with a size cap (a body is never trusted to be small)."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
-        raise AppError(400, f"request body too large (limit {limit // 1024} KB)", status=413)
+        raise AppError(AppCode.BAD_REQUEST, f"request body too large (limit {limit // 1024} KB)", status=413)
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
         if len(body) > limit:
-            raise AppError(400, f"request body too large (limit {limit // 1024} KB)", status=413)
+            raise AppError(AppCode.BAD_REQUEST, f"request body too large (limit {limit // 1024} KB)", status=413)
     if not body:
         return {}
     try:
         data = json.loads(body)
     except (ValueError, RecursionError):
-        raise AppError(400, "request body is not valid JSON") from None
+        raise AppError(AppCode.BAD_REQUEST, "request body is not valid JSON") from None
     if not isinstance(data, dict):
-        raise AppError(400, "request body must be a JSON object")
+        raise AppError(AppCode.BAD_REQUEST, "request body must be a JSON object")
     return data

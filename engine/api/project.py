@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from protocol.codes import AppCode
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 
@@ -48,18 +49,18 @@ async def credits(request: Request) -> Response:
 async def state(request: Request) -> Response:
     engine = engine_of(request)
     user = engine.user(request)
-    session = engine.session(user, request.path_params["sid"], request.path_params["user"])
+    session = engine.session(user, request.path_params["session_id"], request.path_params["user_id"])
     return ok(public_state(session, _base(request)))
 
 
 async def media(request: Request) -> Response:
     engine = engine_of(request)
     user = engine.user(request)
-    session = engine.session(user, request.path_params["sid"])
+    session = engine.session(user, request.path_params["session_id"])
     info = next((i for i in session["state"]["video_infos"] if i["file_id"] == request.path_params["file_id"]),
                 None)
     if info is None:
-        raise AppError(1002, "file not found", status=404)
+        raise AppError(AppCode.SESSION_NOT_FOUND, "file not found", status=404)
     return FileResponse(engine.store.session_dir(session["session_id"]) / "media" / info["stored_as"],
                         filename=info["filename"])
 
@@ -71,11 +72,11 @@ async def release_session(request: Request) -> Response:
     would otherwise keep an upload, music, a soundtrack and a copy of every video)."""
     engine = engine_of(request)
     user = engine.user(request)
-    session = engine.session(user, request.path_params["sid"], request.path_params["user"])
+    session = engine.session(user, request.path_params["session_id"], request.path_params["user_id"])
     busy = [r["id"] for r in engine.store.iter_renders()
             if r.get("session_id") == session["session_id"] and r.get("status") in ("pending", "processing")]
     if busy or session["session_id"] in engine.turns.values():
-        raise AppError(409, "the project is still working (a render or an edit); try again when it is done",
+        raise AppError(AppCode.CONFLICT, "the project is still working (a render or an edit); try again when it is done",
                        status=409)
     freed = await asyncio.get_running_loop().run_in_executor(
         None, housekeeping.release, engine.store, session["session_id"], engine.renders.soundtrack_key_of)

@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Any, AsyncIterator, Callable
 from urllib.parse import unquote, urlparse
 
+from protocol.codes import AppCode
+
 CHUNK = 1 << 20
 
 
@@ -79,7 +81,7 @@ class _Sink:
     def write(self, data: bytes) -> None:
         self.size += len(data)
         if self.used + self.size > self.limit:
-            raise UploadRefused(4002, f"file too large: the limit is {self.limit // (1024 * 1024)} MB")
+            raise UploadRefused(AppCode.FILE_TOO_LARGE, f"file too large: the limit is {self.limit // (1024 * 1024)} MB")
         if self.full():
             raise OSError(errno.ENOSPC, "No space left on device (simulated)")
         self.hash.update(data)
@@ -106,7 +108,7 @@ async def receive_multipart(body: AsyncIterator[bytes], content_type: str, folde
     _, params = parse_options_header(content_type)
     boundary = params.get(b"boundary")
     if not boundary:
-        raise UploadRefused(400, "multipart body without a boundary")
+        raise UploadRefused(AppCode.BAD_REQUEST, "multipart body without a boundary")
     folder.mkdir(parents=True, exist_ok=True)
     done: list[Received] = []
     state: dict[str, object] = {"sink": None, "field": b"", "value": b"", "headers": {}}
@@ -161,13 +163,13 @@ async def receive_multipart(body: AsyncIterator[bytes], content_type: str, folde
         raise
     except Exception as exc:  # malformed multipart from python-multipart
         _cleanup(state, done)
-        raise UploadRefused(400, f"malformed multipart body ({exc.__class__.__name__})") from exc
+        raise UploadRefused(AppCode.BAD_REQUEST, f"malformed multipart body ({exc.__class__.__name__})") from exc
     except BaseException:  # the client went away mid-upload (cancelled): leave nothing behind
         _cleanup(state, done)
         raise
     if isinstance(state["sink"], _Sink):  # body ended inside a part
         _cleanup(state, done)
-        raise UploadRefused(400, "the upload was cut off before the file ended")
+        raise UploadRefused(AppCode.BAD_REQUEST, "the upload was cut off before the file ended")
     return done
 
 
@@ -219,26 +221,26 @@ async def receive_url(url: Any, folder: Path, limit: int, allowed_hosts: tuple[s
     this machine alone (``allow_files``); an engine reachable from a network refuses it.
     """
     if not isinstance(url, str) or not url or "\x00" in url or len(url) > 8192:
-        raise UploadRefused(4001, "not a usable URL")
+        raise UploadRefused(AppCode.UNSUPPORTED_FILE, "not a usable URL")
     parsed = urlparse(url)
     folder.mkdir(parents=True, exist_ok=True)
     if parsed.scheme == "file":
         if not allow_files:
-            raise UploadRefused(4001, "this engine is reachable from the network, so it does not read file:// "
+            raise UploadRefused(AppCode.UNSUPPORTED_FILE, "this engine is reachable from the network, so it does not read file:// "
                                       "URLs; upload the file instead")
         if parsed.netloc not in ("", "localhost"):
-            raise UploadRefused(4001, "file:// URLs must name a local path")
+            raise UploadRefused(AppCode.UNSUPPORTED_FILE, "file:// URLs must name a local path")
         path = Path(unquote(parsed.path))
         try:
             real = path.resolve(strict=True)
         except (OSError, RuntimeError):
-            raise UploadRefused(4001, f"no such file: {path.name}") from None
+            raise UploadRefused(AppCode.UNSUPPORTED_FILE, f"no such file: {path.name}") from None
         if not real.is_file():
-            raise UploadRefused(4001, f"not a regular file: {path.name}")
+            raise UploadRefused(AppCode.UNSUPPORTED_FILE, f"not a regular file: {path.name}")
         return await asyncio.to_thread(_copy_file, real, folder, limit, used)
     if parsed.scheme in ("http", "https"):
         if not _loopback(parsed.hostname, allowed_hosts):
-            raise UploadRefused(4001, "the local engine only fetches URLs on this machine (127.0.0.1); "
+            raise UploadRefused(AppCode.UNSUPPORTED_FILE, "the local engine only fetches URLs on this machine (127.0.0.1); "
                                       "download the file and send it instead")
         import httpx
 
@@ -248,17 +250,17 @@ async def receive_url(url: Any, folder: Path, limit: int, allowed_hosts: tuple[s
                                          trust_env=False) as client:
                 async with client.stream("GET", url) as response:
                     if response.status_code != 200:
-                        raise UploadRefused(4001, f"fetching the URL answered HTTP {response.status_code}")
+                        raise UploadRefused(AppCode.UNSUPPORTED_FILE, f"fetching the URL answered HTTP {response.status_code}")
                     async for chunk in response.aiter_bytes(CHUNK):
                         sink.write(chunk)
         except httpx.HTTPError as exc:
             sink.discard()
-            raise UploadRefused(4001, f"could not fetch the URL ({exc.__class__.__name__})") from exc
+            raise UploadRefused(AppCode.UNSUPPORTED_FILE, f"could not fetch the URL ({exc.__class__.__name__})") from exc
         except BaseException:
             sink.discard()
             raise
         return sink.close()
-    raise UploadRefused(4001, f"unsupported URL scheme '{parsed.scheme}': use file:// or http://127.0.0.1")
+    raise UploadRefused(AppCode.UNSUPPORTED_FILE, f"unsupported URL scheme '{parsed.scheme}': use file:// or http://127.0.0.1")
 
 
 def _copy_file(real: Path, folder: Path, limit: int, used: int) -> Received:

@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from protocol.codes import AppCode
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response, StreamingResponse
 
@@ -24,12 +25,12 @@ async def render_submit(request: Request) -> Response:
     user = engine.user(request)
     missing = [h for h in ATTRIBUTION if not request.headers.get(h, "").strip()]
     if missing:
-        raise AppError(402, "export is not available on this plan for unattributed clients "
+        raise AppError(AppCode.PAYMENT_REQUIRED, "export is not available on this plan for unattributed clients "
                             f"(missing {', '.join(missing)})", render=True)
     body = await engine.json_body(request)
     render_id = str(body.get("id") or "")
     if not render_id or len(render_id) > 128 or not all(c.isalnum() or c in "_-" for c in render_id):
-        raise AppError(400, "render 'id' must be 1-128 letters, digits, '_' or '-'", render=True)
+        raise AppError(AppCode.BAD_REQUEST, "render 'id' must be 1-128 letters, digits, '_' or '-'", render=True)
     session = engine.session(user, str(body.get("sessionId") or body.get("session_id") or ""))
     draft = body.get("draft")
     if isinstance(draft, str):
@@ -38,13 +39,13 @@ async def render_submit(request: Request) -> Response:
         except ValueError:
             draft = None
     if not isinstance(draft, dict) or not any(t.get("sg") for t in draft.get("t", []) if isinstance(t, dict)):
-        raise AppError(400, "the draft has no tracks with segments: generate something first", render=True)
+        raise AppError(AppCode.BAD_REQUEST, "the draft has no tracks with segments: generate something first", render=True)
     output = body.get("output") if isinstance(body.get("output"), dict) else {"format": "mp4", "quality": "high"}
     if str(output.get("format", "mp4")).lower() not in ("mp4", "wav", "mp3", "stems"):
-        raise AppError(400, "output.format must be mp4, or wav, mp3 or stems for the music alone", render=True)
+        raise AppError(AppCode.BAD_REQUEST, "output.format must be mp4, or wav, mp3 or stems for the music alone", render=True)
     existing = engine.store.render(render_id)
     if existing is not None and existing["user_id"] != user.user_id:
-        raise AppError(400, "render id already used", render=True)
+        raise AppError(AppCode.BAD_REQUEST, "render id already used", render=True)
     record = engine.renders.submit(render_id, session, draft, output)
     return render_ok(_render_view(record, _base(request)))
 
@@ -53,10 +54,10 @@ def owned_render(request: Request) -> dict[str, Any]:
     """The render in the path, if it belongs to the caller (others' ids are "not found")."""
     engine = engine_of(request)
     user = engine.user(request)
-    record = engine.store.render(request.path_params["rid"])
+    record = engine.store.render(request.path_params["render_id"])
     if record is None or record["user_id"] != user.user_id:
         # 404, not 1002: "session not found" would make a client start a new project
-        raise AppError(404, "render not found", status=404, render=True)
+        raise AppError(AppCode.NOT_FOUND, "render not found", render=True)
     return record
 
 
@@ -75,10 +76,10 @@ async def download(request: Request) -> Response:
     record = owned_render(request)
     path = output_file(engine.store, record["id"])
     if path is None and record.get("expired"):
-        raise AppError(410, "this render was replaced by a newer one and its file removed; export again",
+        raise AppError(AppCode.GONE, "this render was replaced by a newer one and its file removed; export again",
                        status=410, render=True)
     if path is None:
-        raise AppError(400, f"render is {record['status']}, not completed", status=409, render=True)
+        raise AppError(AppCode.BAD_REQUEST, f"render is {record['status']}, not completed", status=409, render=True)
     media_type = str(record.get("media_type") or "video/mp4")
     if engine.faults.download_bps:
         return _throttled(path, request.headers.get("range"), engine.faults.download_bps)

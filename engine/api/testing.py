@@ -4,6 +4,7 @@ They let a skill author's scenario make the engine misbehave the ways the cloud 
 """
 from __future__ import annotations
 
+from protocol.codes import AppCode
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -21,7 +22,7 @@ async def faults_api(request: Request) -> Response:
         try:
             fresh = Faults.from_json(await engine.json_body(request))
         except ValueError as exc:
-            raise AppError(400, str(exc)) from None
+            raise AppError(AppCode.BAD_REQUEST, str(exc)) from None
     engine.faults.replace_from(fresh)
     return JSONResponse(engine.faults.to_json())
 

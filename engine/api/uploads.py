@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 from typing import Any, Callable
 
+from protocol.codes import AppCode
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -36,7 +37,7 @@ async def upload(request: Request) -> Response:
     engine = engine_of(request)
     config = engine.config
     user = engine.user(request)
-    session = engine.session(user, request.path_params["sid"], request.path_params["user"])
+    session = engine.session(user, request.path_params["session_id"], request.path_params["user_id"])
     folder = engine.store.session_dir(session["session_id"]) / "media"
     content_type = request.headers.get("content-type", "")
     limit = config.max_upload_bytes
@@ -44,14 +45,14 @@ async def upload(request: Request) -> Response:
         if content_type.startswith("multipart/"):
             declared = request.headers.get("content-length")
             if declared and declared.isdigit() and int(declared) > limit + 64 * 1024:
-                raise UploadRefused(4002, f"file too large: the limit is {limit // (1024 * 1024)} MB")
+                raise UploadRefused(AppCode.FILE_TOO_LARGE, f"file too large: the limit is {limit // (1024 * 1024)} MB")
             received = await receive_multipart(request.stream(), content_type, folder, limit,
                                                full=lambda: engine.faults.disk_full)
         else:
             body = await engine.json_body(request)
             urls = body.get("urls")
             if not isinstance(urls, list) or not urls or len(urls) > 20:
-                raise UploadRefused(400, "send multipart 'files', or JSON {\"urls\": [...], \"source_type\": \"url\"}")
+                raise UploadRefused(AppCode.BAD_REQUEST, "send multipart 'files', or JSON {\"urls\": [...], \"source_type\": \"url\"}")
             received = await receive_urls(urls, folder, limit, config.allowed_url_hosts,
                                           allow_files=config.reads_local_files)
     except UploadRefused as exc:
@@ -61,7 +62,7 @@ async def upload(request: Request) -> Response:
             raise StoreError("the engine's disk is full; free some space and try again") from None
         raise
     if not received:
-        raise AppError(400, "no files in the upload: send them in multipart fields named 'files'")
+        raise AppError(AppCode.BAD_REQUEST, "no files in the upload: send them in multipart fields named 'files'")
     infos = []
     try:
         for item in received:
@@ -107,33 +108,33 @@ def _accept(item: Any, folder: Path, config: EngineConfig) -> dict[str, Any]:
     name = item.filename
     if kind is None:
         accepted = ", ".join(e for exts in FORMATS.values() for e in exts)
-        raise AppError(4001, f"unsupported file type '.{item.extension or '?'}' ({name}); accepted: {accepted}")
+        raise AppError(AppCode.UNSUPPORTED_FILE, f"unsupported file type '.{item.extension or '?'}' ({name}); accepted: {accepted}")
     if item.size == 0:
-        raise AppError(4001, f"{name} is empty")
+        raise AppError(AppCode.UNSUPPORTED_FILE, f"{name} is empty")
     try:
         info = probe(item.path, timeout=10.0)
     except ProbeError as exc:
-        raise AppError(4001, f"{name} is not a readable {kind} file: {exc.reason}") from None
+        raise AppError(AppCode.UNSUPPORTED_FILE, f"{name} is not a readable {kind} file: {exc.reason}") from None
     except FFmpegError:
-        raise AppError(4001, f"{name} could not be read in time (damaged or unusual file?); "
+        raise AppError(AppCode.UNSUPPORTED_FILE, f"{name} could not be read in time (damaged or unusual file?); "
                              "try exporting it again as MP4") from None
     if kind == "video" and info.video is None:
-        raise AppError(4001, f"{name} has no video stream")
+        raise AppError(AppCode.UNSUPPORTED_FILE, f"{name} has no video stream")
     if kind in ("video", "image") and (info.video is None or not info.video.width or not info.video.height):
-        raise AppError(4001, f"{name}: could not read the picture size (damaged or unsupported file?)")
+        raise AppError(AppCode.UNSUPPORTED_FILE, f"{name}: could not read the picture size (damaged or unsupported file?)")
     if kind == "audio" and info.audio is None:
-        raise AppError(4001, f"{name} has no audio stream")
+        raise AppError(AppCode.UNSUPPORTED_FILE, f"{name} has no audio stream")
     if info.video is not None and info.video.width * info.video.height > config.max_media_pixels:
-        raise AppError(4001, f"{name}: {info.video.width}x{info.video.height} is larger than the engine "
+        raise AppError(AppCode.UNSUPPORTED_FILE, f"{name}: {info.video.width}x{info.video.height} is larger than the engine "
                              "handles (8192x8192)")
     if info.duration_s and info.duration_s > config.max_media_seconds:
-        raise AppError(4002, f"{name} is {info.duration_s / 3600:.1f} h long; trim it to under "
+        raise AppError(AppCode.FILE_TOO_LARGE, f"{name} is {info.duration_s / 3600:.1f} h long; trim it to under "
                              f"{config.max_media_seconds / 3600:g} h")
     duration, warning = info.duration_s, None
     if kind in ("video", "audio"):
         duration, warning = _playable(name, info, playable_seconds)
     if duration and duration > config.max_media_seconds:
-        raise AppError(4002, f"{name} is {duration / 3600:.1f} h long; trim it to under "
+        raise AppError(AppCode.FILE_TOO_LARGE, f"{name} is {duration / 3600:.1f} h long; trim it to under "
                              f"{config.max_media_seconds / 3600:g} h")
     stored_as = f"{item.sha256[:20]}.{item.extension}"
     target = folder / stored_as
@@ -163,11 +164,11 @@ def _playable(name: str, info: Any, measure: Callable[..., float | None]) -> tup
     if played is None or played <= 0:
         if promised and promised > 0:
             return promised, None
-        raise AppError(4001, f"{name}: nothing in it can be played (damaged file?)")
+        raise AppError(AppCode.UNSUPPORTED_FILE, f"{name}: nothing in it can be played (damaged file?)")
     if not promised or promised <= 0:  # no length in the header (a browser recording): what plays is the length
         return round(played, 3), None
     if played < MOSTLY_MISSING * promised:
-        raise AppError(4001, f"{name} is incomplete: only {played:.1f} s of its {promised:.1f} s can be played "
+        raise AppError(AppCode.UNSUPPORTED_FILE, f"{name} is incomplete: only {played:.1f} s of its {promised:.1f} s can be played "
                              "(the file was cut off while uploading or copying); send the whole file again")
     if promised - played > max(1.0, 0.02 * promised):
         return round(played, 3), (f"{name} ends early: {played:.1f} s of its {promised:.1f} s can be played, "

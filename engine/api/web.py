@@ -25,7 +25,7 @@ async def claim_page(request: Request) -> Response:
 async def claim_video(request: Request) -> Response:
     engine = engine_of(request)
     entry = engine.store.claim(request.query_params.get("ct", ""))
-    record = engine.store.render(request.path_params["rid"])
+    record = engine.store.render(request.path_params["render_id"])
     if entry is None or record is None or record["session_id"] != entry["session_id"]:
         return Response(status_code=404)
     path = output_file(engine.store, record["id"])

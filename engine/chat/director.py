@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.chat.vocabulary import GENRE_WORDS, INSTRUMENTS, MOOD_WORDS, MUSIC_WORDS, pick, tempo
+from protocol.language import language_of
 from protocol.scripts import UNSPACED as _CJK
 
 _MATCH_VIDEO = re.compile(
@@ -41,10 +42,6 @@ def _time_from_match(match: re.Match[str]) -> int:
     else:
         value = float(minutes) * 60
     return int(round(value * 1000))
-
-
-def is_chinese(text: str) -> bool:
-    return bool(_CJK.search(text))
 
 
 @dataclass(frozen=True)
@@ -96,7 +93,7 @@ class Director:
 
     def plan(self, message: str, ctx: Context) -> Plan:
         text = " ".join(message.split())
-        lang = "zh" if is_chinese(text) else "en"
+        lang = language_of(text)
         if not text:
             return Plan((), lang, question="empty")  # nothing asked: say what can be asked
         lower = text.lower()

@@ -18,7 +18,7 @@ from engine.composing import GENRE_NAMES
 from engine.export.canvas import ASPECTS, MAX_FPS, aspect_for, fps_value, output_rate, rate_of
 from engine.chat.director import Edit
 from engine.chat.tempo import apply_tempo
-from protocol.draft import AUDIO, TEXT, VIDEO, as_volume
+from protocol.draft import AUDIO, TEXT, VIDEO, as_volume, timeline_duration, track, video_duration
 
 DEFAULT_TITLE_MS = 3000
 SPEECH_LEVEL = 0.35  # music volume under a voice: the words stay clear over the whole mix
@@ -41,23 +41,6 @@ class Result:
 
 def new_draft(width: int = 1920, height: int = 1080, aspect: str = "16:9", title: str = "project") -> dict[str, Any]:
     return {"d": 0, "m": {"title": title, "width": width, "height": height, "fps": 30, "aspect": aspect}, "t": []}
-
-
-def track(draft: dict[str, Any], track_type: int) -> dict[str, Any] | None:
-    return next((t for t in draft.get("t", []) if t.get("tt") == track_type), None)
-
-
-def video_duration(draft: dict[str, Any]) -> int:
-    video = track(draft, VIDEO)
-    if not video or not video.get("sg"):
-        return 0
-    return max(int(s["st"]) + int(s["d"]) for s in video["sg"])
-
-
-def timeline_duration(draft: dict[str, Any]) -> int:
-    ends = [int(s["st"]) + int(s["d"]) for t in draft.get("t", []) for s in t.get("sg", [])
-            if t.get("tt") in (VIDEO, AUDIO)]
-    return max(ends) if ends else 0
 
 
 def refresh_duration(draft: dict[str, Any]) -> None:

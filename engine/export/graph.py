@@ -36,7 +36,7 @@ from engine.export.soundtrack import AUDIO_BITRATE
 from engine.export.titles import render_title
 from media.ffmpeg import FFmpegError, ffmpeg_exe, last_line, pathlike
 from media.probe import MediaInfo, probe
-from protocol.draft import TEXT, VIDEO
+from protocol.draft import TEXT, VIDEO, track
 
 # ultrafast's speed (a 60 s 1080p re-encode in ~9 s on two cores; superfast takes ~1.9x the CPU)
 # plus the three tools that buy the most quality per CPU second when the bitrate cap binds:
@@ -78,7 +78,7 @@ def canvas(draft: Mapping[str, Any]) -> tuple[int, int]:
 
 
 def _video_segments(draft: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    video = next((t for t in draft.get("t", []) if t.get("tt") == VIDEO), None)
+    video = track(draft, VIDEO)
     return sorted(video.get("sg", []), key=lambda s: int(s["st"])) if video else []
 
 

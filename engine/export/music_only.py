@@ -15,7 +15,7 @@ from typing import Any, Callable, Mapping
 
 from media.audio import write_wav
 from media.ffmpeg import pathlike, run
-from protocol.draft import AUDIO
+from protocol.draft import AUDIO, track
 
 FORMATS = {"wav": ("audio/wav", ".wav"), "mp3": ("audio/mpeg", ".mp3"), "stems": ("application/zip", ".zip")}
 
@@ -25,7 +25,7 @@ class MusicExportError(RuntimeError):
 
 
 def music_track(draft: Mapping[str, Any]) -> Mapping[str, Any]:
-    found = next((t for t in draft.get("t", []) if t.get("tt") == AUDIO), None)
+    found = track(draft, AUDIO)
     if found is None or not found.get("sg"):
         raise MusicExportError("there is no music in this project to export")
     return found
@@ -34,13 +34,13 @@ def music_track(draft: Mapping[str, Any]) -> Mapping[str, Any]:
 def export_music(draft: Mapping[str, Any], fmt: str, out: Path, work: Path, music_path: Callable[[str], Path],
                  cues: dict[str, Any] | None) -> Path:
     """Write the music of ``draft`` to ``out`` as ``fmt``; returns ``out``."""
-    track = music_track(draft)
-    src = str(track["sg"][0].get("src", ""))
+    music = music_track(draft)
+    src = str(music["sg"][0].get("src", ""))
     work.mkdir(parents=True, exist_ok=True)
     part = out.with_name(f".{out.name}.part")
     try:
         if fmt == "stems":
-            _stems(track, cues, work, part)
+            _stems(music, cues, work, part)
         else:
             if not src.startswith("music:"):
                 raise MusicExportError("the music is an uploaded file: it is already yours as it is")
@@ -56,13 +56,13 @@ def export_music(draft: Mapping[str, Any], fmt: str, out: Path, work: Path, musi
     return out
 
 
-def _stems(track: Mapping[str, Any], cues: dict[str, Any] | None, work: Path, target: Path) -> None:
+def _stems(music: Mapping[str, Any], cues: dict[str, Any] | None, work: Path, target: Path) -> None:
     from engine.music import make_music
     from engine.composing import SAMPLE_RATE, to_brief, to_cues
 
-    info = track.get("m", {}).get("music")
+    info = music.get("m", {}).get("music")
     if not info or cues is None:
-        raise MusicExportError("stems exist only for music composed here, not for an uploaded track")
+        raise MusicExportError("stems exist only for music composed here, not for an uploaded music")
     music = make_music(to_brief(info["brief"]), to_cues(cues), sample_rate=SAMPLE_RATE)
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         full = work / "mix.wav"

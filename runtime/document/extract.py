@@ -15,6 +15,7 @@ import re
 from typing import Iterable
 
 from runtime.document.frontmatter import RawFrontmatter
+from protocol.endpoints import recognise
 from runtime.document.markdown import Document, Table
 from runtime.document.model import (
     Action, Attribution, ConversationText, Endpoint, EnvVar, ErrorKind, ErrorRule, ExportRules,
@@ -62,19 +63,6 @@ _PLACEHOLDERS = (
     (re.compile(r"<(?:id|render_id|render_task_id|task_id)>|\{(?:id|render_id)\}"), "{render_id}"),
 )
 
-_ENDPOINT_PATTERNS: tuple[tuple[str, str | None, re.Pattern[str]], ...] = (
-    ("auth", "POST", re.compile(r"^/api/auth/anonymous-token$")),
-    ("claim", "POST", re.compile(r"^/api/auth/claim-token$")),
-    ("session", "POST", re.compile(r"^/api/tasks/[^/]+/with-session/nemo_agent$")),
-    ("chat", "POST", re.compile(r"^/run_sse$")),
-    ("upload", "POST", re.compile(r"^/api/upload-video/nemo_agent/[^/]+/[^/]+$")),
-    ("credits", "GET", re.compile(r"^/api/credits/balance/simple$")),
-    ("state", "GET", re.compile(r"^/api/state/nemo_agent/[^/]+/[^/]+/latest$")),
-    ("render", "POST", re.compile(r"^/api/render/proxy/(?:lambda|draft)$")),
-    ("cancel", "POST", re.compile(r"^/api/render/proxy/lambda/\{render_id\}/cancel$")),
-    ("download", "GET", re.compile(r"^/api/render/proxy/\{render_id\}/download$")),
-    ("poll", "GET", re.compile(r"^/api/render/proxy/(?:lambda/)?\{render_id\}$")),
-)
 _PATH = re.compile(r"(?<![\w.])(/(?:api|run_sse|v\d+)(?:/[A-Za-z0-9_.<>{}$:-]+)*)")
 _ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(?::\d+)?(?=/)|\$\{NEMO_API_URL[^}]*\}|\$\{?API\}?(?=/)")
 _REQUIRED_ENDPOINTS = ("session", "chat")
@@ -478,11 +466,8 @@ def endpoints(doc: Document) -> tuple[Endpoint, ...]:
                     continue
                 before = line_text[: match.start()]
                 method_match = re.findall(r"\b(GET|POST|PUT|DELETE|PATCH)\b", before)
-                name, default_method = "other", None
-                for candidate, method, pattern in _ENDPOINT_PATTERNS:
-                    if pattern.match(path):
-                        name, default_method = candidate, method
-                        break
+                spec = recognise(path)
+                name, default_method = (spec.name, spec.method) if spec else ("other", None)
                 method = method_match[-1] if method_match else default_method or ("POST" if "-X POST" in before else "GET")
                 key = (name if name != "other" else path, method)
                 if key not in seen:
