@@ -11,7 +11,7 @@ import re
 import pytest
 
 from engine.chat.cut_sync import marked_cuts
-from engine.chat.replies import _music_line
+from engine.chat.replies import music_line
 
 FACTS = {"bpm": 120.0, "sections": [("intro", 0.0, 6.0), ("main", 6.0, 14.0), ("outro", 14.0, 20.0)],
          "fills": [3.0, 6.0, 10.0, 14.0, 20.0]}
@@ -57,17 +57,17 @@ def _claim(text: str) -> tuple[int, int, list[float], list[float]]:
 
 def test_reply_count_matches_the_cuts_it_lists() -> None:
     sync = marked_cuts(FACTS, [2.9, 3.1, 6.1, 9.0, 10.2, 14.3, 17.0])
-    text = _music_line({**FACTS, "genre": "lofi", "mood": "calm", "key": "C major", "duration_s": 20.0,
-                        "cut_sync": sync}, zh=False)
+    text = music_line({**FACTS, "genre": "lofi", "mood": "calm", "key": "C major", "duration_s": 20.0,
+                        "cut_sync": sync}, lang="en")
     marked, cuts, at_sections, at_fills = _claim(text)
     assert (marked, cuts) == (4, 7) and at_sections == [6.1, 14.3] and at_fills == [2.9, 10.2]
     assert "3 sections" in text
 
 
 def test_reply_says_nothing_about_cuts_when_none_is_marked() -> None:
-    text = _music_line({**FACTS, "genre": "lofi", "cut_sync": marked_cuts(FACTS, [9.5])}, zh=False)
+    text = music_line({**FACTS, "genre": "lofi", "cut_sync": marked_cuts(FACTS, [9.5])}, lang="en")
     assert "cut" not in text
-    zh = _music_line({**FACTS, "genre": "lofi", "cut_sync": marked_cuts(FACTS, [9.5])}, zh=True)
+    zh = music_line({**FACTS, "genre": "lofi", "cut_sync": marked_cuts(FACTS, [9.5])}, lang="zh")
     assert "镜头" not in zh
 
 
@@ -81,7 +81,7 @@ def test_a_real_piece_on_a_densely_cut_video_claims_no_more_than_it_did(seed: in
     cuts = [round(0.4 + i * 0.64, 2) for i in range(18)]
     facts = dict(make_music(Brief(seed=seed), Cues(duration_s=12.0, cuts=tuple(cuts))).describe())
     facts["cut_sync"] = marked_cuts(facts, cuts)
-    marked, total, at_sections, at_fills = _claim(_music_line(facts, zh=False))
+    marked, total, at_sections, at_fills = _claim(music_line(facts, lang="en"))
     changes = len(facts["sections"]) - 1
     marks = [s[1] for s in facts["sections"][1:]] + list(facts["fills"])
     beat = 60.0 / facts["bpm"]
@@ -92,7 +92,7 @@ def test_a_real_piece_on_a_densely_cut_video_claims_no_more_than_it_did(seed: in
 
 
 def test_a_chinese_reply_names_genre_and_mood_in_chinese() -> None:
-    text = _music_line({**FACTS, "genre": "upbeat", "mood": "happy", "key": "A major", "duration_s": 20.0,
-                        "cut_sync": marked_cuts(FACTS, [6.1])}, zh=True)
+    text = music_line({**FACTS, "genre": "upbeat", "mood": "happy", "key": "A major", "duration_s": 20.0,
+                        "cut_sync": marked_cuts(FACTS, [6.1])}, lang="zh")
     assert text.startswith("动感流行（欢快，120 BPM") and "段落转换：6.1 秒" in text
     assert "happy" not in text and "Upbeat" not in text

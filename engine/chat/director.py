@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.chat.vocabulary import GENRE_WORDS, INSTRUMENTS, MOOD_WORDS, MUSIC_WORDS, pick, tempo
-from protocol.language import language_of
+from engine.chat.edit_names import EditName
+from protocol.language import Language, language_of
 from protocol.scripts import UNSPACED as _CJK
 
 _MATCH_VIDEO = re.compile(
@@ -48,14 +49,14 @@ def _time_from_match(match: re.Match[str]) -> int:
 class Edit:
     """One change to the timeline, named as the backend's tool would be."""
 
-    name: str
+    name: EditName
     args: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class Plan:
     edits: tuple[Edit, ...]
-    language: str                  # "en" | "zh"
+    language: Language             # "en" | "zh"
     question: str | None = None    # a question to answer instead of editing ("how do I export?")
     unknown: str | None = None     # the part of the request we could not act on
 
@@ -100,7 +101,7 @@ class Director:
         edits: list[Edit] = []
 
         if re.search(r"\bundo\b|revert (?:that|the last)|take that back|撤销|撤回|还原", lower):
-            return Plan((Edit("undo"),), lang)
+            return Plan((Edit(EditName.UNDO),), lang)
         if re.search(r"what can you do|\bhelp\b|capabilit|你能做什么|怎么用|帮助", lower) and not MUSIC_WORDS.search(lower):
             return Plan((), lang, question="capabilities")
         if re.search(r"what'?s (?:on|in) (?:the|my) timeline|show (?:me )?(?:the|my) timeline|时间线上有什么|看看时间线", lower):
@@ -143,7 +144,7 @@ class Director:
     def _media(self, lower: str, ctx: Context) -> list[Edit]:
         edits: list[Edit] = []
         if len(ctx.uploads) > 1 and re.search(r"\b(?:merge|combine|join|concatenate|stitch)\b|合并|拼接", lower):
-            edits.append(Edit("merge_clips", {}))
+            edits.append(Edit(EditName.MERGE_CLIPS, {}))
             return edits
         ordinal = re.search(r"\b(?:use|work on|switch to|select|edit|take)\s+(?:the\s+)?"
                             r"(first|second|third|fourth|fifth|last|\d+(?:st|nd|rd|th)?)\s+(?:video|clip|file|one)",
@@ -152,13 +153,13 @@ class Director:
             word = ordinal.group(1)
             order = {"first": 0, "second": 1, "third": 2, "fourth": 3, "fifth": 4, "last": len(ctx.uploads) - 1}
             index = order.get(word, int(re.sub(r"\D", "", word) or 1) - 1)
-            edits.append(Edit("use_media", {"index": index}))
+            edits.append(Edit(EditName.USE_MEDIA, {"index": index}))
             return edits
         for i, name in enumerate(ctx.uploads):
             stem = name.rsplit(".", 1)[0].lower()
             if len(stem) >= 3 and re.search(rf"\b(?:use|work on|switch to|select|edit)\s+(?:the\s+)?{re.escape(stem)}",
                                             lower):
-                edits.append(Edit("use_media", {"index": i}))
+                edits.append(Edit(EditName.USE_MEDIA, {"index": i}))
                 break
         return edits
 
@@ -240,10 +241,10 @@ class Director:
                              r"swap|new|different|score|play|pick|choose|find|would like)\b|"
                              r"添加|加|生成|制作|来|换|配|想要|需要|用|选|整", lower)
         if regenerate and (ctx.has_music or args or music_words):
-            return [Edit("regenerate_music", {k: v for k, v in args.items() if k != "match_video"})]
+            return [Edit(EditName.REGENERATE_MUSIC, {k: v for k, v in args.items() if k != "match_video"})]
         if ctx.audio_uploads and music_words and re.search(
                 r"\b(?:my|uploaded|this)\s+(?:own\s+)?(?:track|song|audio|music|mp3|wav)\b|我的(?:音乐|歌)", lower):
-            return [Edit("use_uploaded_music", {"index": len(ctx.audio_uploads) - 1})]
+            return [Edit(EditName.USE_UPLOADED_MUSIC, {"index": len(ctx.audio_uploads) - 1})]
         # "make the music louder" is about the piece playing; "add some music" asks for a new one
         the_piece = re.search(r"\b(?:the|this|that|my|our|current|existing)\s+(?:background\s+)?(?:music|bgm|"
                               r"soundtrack|track|song|tune|score|melody|piece)\b|(?:这首|这段|现在的|当前的)(?:音乐|配乐|曲子|歌)|"
@@ -252,10 +253,10 @@ class Director:
         new_piece = creating and ("genre" in args or replacing or (music_words and not the_piece))
         if ctx.has_music and not new_piece:
             # "more epic", "no drums", "at 90 bpm": change the current piece, keep its seed
-            return [Edit("update_music", args)] if args else []
+            return [Edit(EditName.UPDATE_MUSIC, args)] if args else []
         if not args and not (music_words and creating):
             return []
-        return [Edit("add_background_music", args)]
+        return [Edit(EditName.ADD_BACKGROUND_MUSIC, args)]
 
     @staticmethod
     def _length(lower: str) -> int | None:
@@ -271,7 +272,7 @@ class Director:
 
     def _volume(self, lower: str, ctx: Context) -> list[Edit]:
         original = bool(re.search(r"original|voice|speech|dialog|narration|source audio|原声|人声|旁白", lower))
-        name = "set_original_volume" if original else "set_music_volume"
+        name = EditName.SET_ORIGINAL_VOLUME if original else EditName.SET_MUSIC_VOLUME
         percent = re.search(r"(\d{1,3}(?:\.\d+)?)\s*%|volume\s+(?:to\s+|at\s+)?(0?\.\d+|1(?:\.0+)?)\b|音量\s*(\d{1,3})", lower)
         if percent and (re.search(r"volume|level|loud|quiet|%|音量", lower)):
             raw = percent.group(1) or percent.group(3)
@@ -296,7 +297,7 @@ class Director:
                 args[kind] = _time_from_match(_TIME_RX.search(m.group(0)))
             elif re.search(pattern, lower) or both:
                 args[kind] = 2000
-        return [Edit("set_music_fades", args)] if args else []
+        return [Edit(EditName.SET_MUSIC_FADES, args)] if args else []
 
     def _music_timing(self, lower: str) -> list[Edit]:
         args: dict[str, int] = {}
@@ -311,22 +312,22 @@ class Director:
                 args["start_ms"] = _time_from_match(_TIME_RX.search(start.group(0)))
             if end:
                 args["end_ms"] = _time_from_match(_TIME_RX.search(end.group(0)))
-        return [Edit("set_music_timing", args)] if args else []
+        return [Edit(EditName.SET_MUSIC_TIMING, args)] if args else []
 
     def _original_audio(self, lower: str) -> list[Edit]:
         if re.search(r"\b(?:mute|remove|drop|kill|silence|no)\s+(?:the\s+)?(?:original|video'?s?|source|camera)\s+"
                      r"(?:audio|sound)|\bmute the video\b|静音原声|去掉原声|关闭原声|去除原声", lower):
-            return [Edit("set_original_audio", {"mute": True})]
+            return [Edit(EditName.SET_ORIGINAL_AUDIO, {"mute": True})]
         if re.search(r"\bkeep (?:the )?(?:original|video'?s?) (?:audio|sound)|\bunmute\b|保留原声|恢复原声", lower):
-            return [Edit("set_original_audio", {"mute": False})]
+            return [Edit(EditName.SET_ORIGINAL_AUDIO, {"mute": False})]
         return []
 
     def _ducking(self, lower: str) -> list[Edit]:
         if re.search(r"\b(?:no|disable|turn off|without|stop)\s+(?:the\s+)?(?:auto-?)?duck", lower) or "关闭闪避" in lower:
-            return [Edit("set_ducking", {"enabled": False})]
+            return [Edit(EditName.SET_DUCKING, {"enabled": False})]
         if re.search(r"\bduck(?:ing)?\b|lower (?:the )?music (?:under|when|during) (?:the )?(?:voice|speech|talking)|"
                      r"说话时降低", lower):
-            return [Edit("set_ducking", {"enabled": True})]
+            return [Edit(EditName.SET_DUCKING, {"enabled": True})]
         return []
 
     def _balance(self, lower: str) -> list[Edit]:
@@ -334,7 +335,7 @@ class Director:
         if re.search(r"\bbalance\b[^.!?]{0,40}\b(?:voice|voices|speech|narration|narrator|dialog|dialogue|vocals?|"
                      r"talking|speaker)\b|\b(?:voice|speech|narration|dialog|dialogue)\b[^.!?]{0,30}\bbalance|"
                      r"平衡[^。！？]{0,10}(?:人声|说话|旁白|解说|对白)|(?:人声|旁白|解说|对白)[^。！？]{0,10}平衡", lower):
-            return [Edit("balance_levels", {})]
+            return [Edit(EditName.BALANCE_LEVELS, {})]
         return []
 
     # ------------------------------------------------------------------ title
@@ -378,7 +379,7 @@ class Director:
                                 "顶部": "top", "上方": "top", "底部": "bottom", "下方": "bottom", "居中": "center",
                                 "中间": "center"}.get(word, word)
         args["_span"] = (start, end)
-        return Edit("add_title", args)
+        return Edit(EditName.ADD_TITLE, args)
 
     # ------------------------------------------------------------------ picture
 
@@ -399,28 +400,28 @@ class Director:
         length = re.search(rf"(?:make|trim|cut|shorten)\s+(?:it|the video)\s+(?:to\s+)?{_TIME}(?:\s+long)?|只保留前\s*{_TIME}", lower)
         if length and not args:
             args = {"keep_from_ms": 0, "keep_to_ms": _time_from_match(_TIME_RX.search(length.group(0)))}
-        return [Edit("trim_video", args)] if args else []
+        return [Edit(EditName.TRIM_VIDEO, args)] if args else []
 
     def _loudness(self, lower: str) -> list[Edit]:
         """-16 LUFS suits web video; streaming platforms normalise to -14."""
         m = re.search(r"(-|−)\s*(1[0-9]|2[0-4])\s*lufs", lower)
         if m:
-            return [Edit("set_loudness", {"lufs": -float(m.group(2))})]
+            return [Edit(EditName.SET_LOUDNESS, {"lufs": -float(m.group(2))})]
         if re.search(r"\bfor (?:youtube|spotify|streaming|tiktok)\b|streaming platforms?|流媒体", lower) and \
                 re.search(r"\bloud|master|level|响度", lower):
-            return [Edit("set_loudness", {"lufs": -14.0})]
+            return [Edit(EditName.SET_LOUDNESS, {"lufs": -14.0})]
         return []
 
     def _aspect(self, lower: str) -> list[Edit]:
         m = re.search(r"\b(16:9|9:16|1:1|4:5)\b", lower)
         if m:
-            return [Edit("set_aspect_ratio", {"aspect": m.group(1)})]
+            return [Edit(EditName.SET_ASPECT_RATIO, {"aspect": m.group(1)})]
         if re.search(r"\b(?:vertical|portrait|tiktok|reels?|shorts)\b|竖屏|竖版", lower):
-            return [Edit("set_aspect_ratio", {"aspect": "9:16"})]
+            return [Edit(EditName.SET_ASPECT_RATIO, {"aspect": "9:16"})]
         if re.search(r"\bsquare\b|instagram post|方形|正方形", lower):
-            return [Edit("set_aspect_ratio", {"aspect": "1:1"})]
+            return [Edit(EditName.SET_ASPECT_RATIO, {"aspect": "1:1"})]
         if re.search(r"\b(?:landscape|widescreen|horizontal)\b|横屏|横版", lower):
-            return [Edit("set_aspect_ratio", {"aspect": "16:9"})]
+            return [Edit(EditName.SET_ASPECT_RATIO, {"aspect": "16:9"})]
         return []
 
     def _remove(self, lower: str) -> list[Edit]:
@@ -431,4 +432,4 @@ class Director:
             return []
         word = m.group(1) or m.group(2)
         kind = "title" if word in ("title", "text", "caption", "heading", "标题", "字幕", "文字") else "music"
-        return [Edit("remove_track", {"kind": kind})]
+        return [Edit(EditName.REMOVE_TRACK, {"kind": kind})]

@@ -12,17 +12,36 @@ import copy
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from engine.composing import GENRE_NAMES
 from engine.export.canvas import ASPECTS, MAX_FPS, aspect_for, fps_value, output_rate, rate_of
 from engine.chat.director import Edit
+from engine.chat.edit_names import EditName
 from engine.chat.tempo import apply_tempo
 from protocol.draft import AUDIO, TEXT, VIDEO, as_volume, timeline_duration, track, video_duration
 
 DEFAULT_TITLE_MS = 3000
 SPEECH_LEVEL = 0.35  # music volume under a voice: the words stay clear over the whole mix
 MAX_UNDO = 20
+
+
+#: EditName → the Editor method that applies it (filled by :func:`handles`).
+HANDLERS: dict[EditName, Callable[..., "Result"]] = {}
+#: The edits that compose new music: they cost more and make the turn wait for the composer.
+COMPOSES_MUSIC: set[EditName] = set()
+
+
+def handles(name: EditName, *, composes_music: bool = False) -> Callable[[Callable[..., "Result"]], Callable[..., "Result"]]:
+    """Register an Editor method as the handler of ``name``."""
+    def register(method: Callable[..., "Result"]) -> Callable[..., "Result"]:
+        if name in HANDLERS:
+            raise ValueError(f"two handlers for {name}")
+        HANDLERS[name] = method
+        if composes_music:
+            COMPOSES_MUSIC.add(name)
+        return method
+    return register
 
 
 class EditError(ValueError):
@@ -35,7 +54,7 @@ class EditError(ValueError):
 
 @dataclass
 class Result:
-    name: str
+    name: EditName
     facts: dict[str, Any] = field(default_factory=dict)
 
 
@@ -86,10 +105,10 @@ class Editor:
         del history[:-MAX_UNDO]
 
     def apply(self, edit: Edit) -> Result:
-        handler = getattr(self, f"_{edit.name}", None)
+        handler = HANDLERS.get(edit.name)  # type: ignore[call-overload] - a str enum: a plain name looks up too
         if handler is None:
             raise EditError(f"I can't do '{edit.name}' yet", f"暂不支持“{edit.name}”")
-        result = handler(**edit.args)
+        result = handler(self, **edit.args)
         refresh_duration(self.draft)
         self._fit_tracks()
         return result
@@ -157,6 +176,7 @@ class Editor:
         else:
             meta.pop("fps_source", None)
 
+    @handles(EditName.USE_MEDIA)
     def _use_media(self, index: int) -> Result:
         infos = [i for i in self.state["video_infos"] if i["file_type"] in ("video", "image")]
         if not infos:
@@ -170,8 +190,9 @@ class Editor:
         refresh_duration(self.draft)
         self._refit_music()
         self._follow_picture()
-        return Result("use_media", {"name": infos[index]["filename"]})
+        return Result(EditName.USE_MEDIA, {"name": infos[index]["filename"]})
 
+    @handles(EditName.MERGE_CLIPS)
     def _merge_clips(self) -> Result:
         infos = self.state["video_infos"]
         picks = [i for i, info in enumerate(infos) if info["file_type"] in ("video", "image")]
@@ -184,7 +205,7 @@ class Editor:
         refresh_duration(self.draft)
         self._refit_music()
         self._follow_picture()
-        return Result("merge_clips", {"count": len(picks), "seconds": self.draft["d"] / 1000})
+        return Result(EditName.MERGE_CLIPS, {"count": len(picks), "seconds": self.draft["d"] / 1000})
 
     def _refit_music(self) -> None:
         music = track(self.draft, AUDIO)
@@ -195,6 +216,7 @@ class Editor:
 
     # ------------------------------------------------------------------ music
 
+    @handles(EditName.ADD_BACKGROUND_MUSIC, composes_music=True)
     def _add_background_music(self, **brief: Any) -> Result:
         duration = brief.pop("duration_ms", None)
         visualizer = brief.pop("visualizer", False)
@@ -221,7 +243,7 @@ class Editor:
         self.draft["t"].append(music)
         if visualizer and track(self.draft, VIDEO) is None:
             self.draft["m"]["visualizer"] = True
-        return Result("add_background_music", {"replaced": replaced, "volume": volume, "seconds": length / 1000,
+        return Result(EditName.ADD_BACKGROUND_MUSIC, {"replaced": replaced, "volume": volume, "seconds": length / 1000,
                                                "match_video": bool(brief.get("match_video"))})
 
     def _default_volume(self) -> float:
@@ -237,6 +259,7 @@ class Editor:
             return 0.5
         return 0.9
 
+    @handles(EditName.UPDATE_MUSIC, composes_music=True)
     def _update_music(self, **changes: Any) -> Result:
         music = self._music_track()
         changed = sorted(changes)
@@ -258,8 +281,9 @@ class Editor:
             apply_tempo(brief, pace, genre=resolved.get("genre"))
         if brief.get("genre", "auto") != "auto":
             music["m"]["name"] = GENRE_NAMES.get(brief["genre"], brief["genre"].title())
-        return Result("update_music", {"changes": changed, "brief": dict(brief)})
+        return Result(EditName.UPDATE_MUSIC, {"changes": changed, "brief": dict(brief)})
 
+    @handles(EditName.REGENERATE_MUSIC, composes_music=True)
     def _regenerate_music(self, **changes: Any) -> Result:
         music = track(self.draft, AUDIO)
         if music is None or music["m"].get("kind") != "bgm":
@@ -271,8 +295,9 @@ class Editor:
             brief.pop("bpm", None)
             apply_tempo(brief, pace, genre=music["m"]["music"].get("resolved", {}).get("genre"))
         brief["seed"] = music_seed(self.session["session_id"], len(self.session.get("history", [])) + 7919)
-        return Result("regenerate_music", {"seed": brief["seed"]})
+        return Result(EditName.REGENERATE_MUSIC, {"seed": brief["seed"]})
 
+    @handles(EditName.USE_UPLOADED_MUSIC)
     def _use_uploaded_music(self, index: int) -> Result:
         audio = [i for i in self.state["video_infos"] if i["file_type"] == "audio"]
         if not audio:
@@ -286,8 +311,9 @@ class Editor:
                                 "m": {"name": info["filename"], "kind": "upload", "volume": self._default_volume(),
                                       "fade_in_ms": 0, "fade_out_ms": 2000, "duck": True},
                                 "sg": [{"id": "bgm-1", "st": 0, "d": length, "ss": 0, "src": info["file_id"]}]})
-        return Result("use_uploaded_music", {"name": info["filename"]})
+        return Result(EditName.USE_UPLOADED_MUSIC, {"name": info["filename"]})
 
+    @handles(EditName.SET_MUSIC_VOLUME)
     def _set_music_volume(self, volume: float | None = None, scale: float | None = None) -> Result:
         music = self._music_track()
         before = as_volume(music["m"].get("volume")) or 1.0
@@ -295,16 +321,18 @@ class Editor:
         after = round(max(0.0, min(after, 2.0)), 3)
         music["m"]["volume"] = after
         music["m"]["volume_set"] = True
-        return Result("set_music_volume", {"before": before, "after": after})
+        return Result(EditName.SET_MUSIC_VOLUME, {"before": before, "after": after})
 
+    @handles(EditName.BALANCE_LEVELS)
     def _balance_levels(self) -> Result:
         """Music under the voice: the level a speaking video gets by default, and ducking on."""
         music = self._music_track()
         before = as_volume(music["m"].get("volume")) or 1.0
         after = min(before, SPEECH_LEVEL)
         music["m"].update({"volume": after, "volume_set": True, "duck": True})
-        return Result("balance_levels", {"before": before, "after": after})
+        return Result(EditName.BALANCE_LEVELS, {"before": before, "after": after})
 
+    @handles(EditName.SET_MUSIC_FADES)
     def _set_music_fades(self, fade_in_ms: int | None = None, fade_out_ms: int | None = None) -> Result:
         music = self._music_track()
         length = int(music["sg"][0]["d"])
@@ -312,9 +340,10 @@ class Editor:
             music["m"]["fade_in_ms"] = max(0, min(int(fade_in_ms), length // 2))
         if fade_out_ms is not None:
             music["m"]["fade_out_ms"] = max(0, min(int(fade_out_ms), length // 2))
-        return Result("set_music_fades", {"fade_in": music["m"]["fade_in_ms"] / 1000,
+        return Result(EditName.SET_MUSIC_FADES, {"fade_in": music["m"]["fade_in_ms"] / 1000,
                                           "fade_out": music["m"]["fade_out_ms"] / 1000})
 
+    @handles(EditName.SET_MUSIC_TIMING)
     def _set_music_timing(self, start_ms: int | None = None, end_ms: int | None = None) -> Result:
         music = self._music_track()
         seg = music["sg"][0]
@@ -325,28 +354,32 @@ class Editor:
         if end - start < 1000:
             raise EditError("the music would be shorter than a second", "音乐时长不足一秒")
         seg["st"], seg["d"] = start, end - start
-        return Result("set_music_timing", {"start": start / 1000, "end": end / 1000})
+        return Result(EditName.SET_MUSIC_TIMING, {"start": start / 1000, "end": end / 1000})
 
+    @handles(EditName.SET_ORIGINAL_AUDIO)
     def _set_original_audio(self, mute: bool) -> Result:
         video = self._video_track()
         video["m"]["mute"] = bool(mute)
-        return Result("set_original_audio", {"mute": bool(mute)})
+        return Result(EditName.SET_ORIGINAL_AUDIO, {"mute": bool(mute)})
 
+    @handles(EditName.SET_ORIGINAL_VOLUME)
     def _set_original_volume(self, volume: float | None = None, scale: float | None = None) -> Result:
         video = self._video_track()
         before = as_volume(video["m"].get("volume")) or 1.0
         after = before * scale if scale is not None else float(volume if volume is not None else before)
         video["m"]["volume"] = round(max(0.0, min(after, 2.0)), 3)
         video["m"]["mute"] = video["m"]["volume"] == 0
-        return Result("set_original_volume", {"before": before, "after": video["m"]["volume"]})
+        return Result(EditName.SET_ORIGINAL_VOLUME, {"before": before, "after": video["m"]["volume"]})
 
+    @handles(EditName.SET_DUCKING)
     def _set_ducking(self, enabled: bool) -> Result:
         music = self._music_track()
         music["m"]["duck"] = bool(enabled)
-        return Result("set_ducking", {"enabled": bool(enabled)})
+        return Result(EditName.SET_DUCKING, {"enabled": bool(enabled)})
 
     # ------------------------------------------------------------------ titles
 
+    @handles(EditName.ADD_TITLE)
     def _add_title(self, text: str, start_ms: int | None = None, end_ms: int | None = None,
                    duration_ms: int | None = None, position: str = "center", anchor: str | None = None) -> Result:
         if not text.strip():
@@ -367,11 +400,12 @@ class Editor:
         index = len(titles["sg"]) + 1
         titles["sg"].append({"id": f"title-{index}", "st": start, "d": duration,
                              "m": {"text": text, "position": position, "size": "large", "color": "white"}})
-        return Result("add_title", {"text": text, "start": start / 1000, "end": (start + duration) / 1000,
+        return Result(EditName.ADD_TITLE, {"text": text, "start": start / 1000, "end": (start + duration) / 1000,
                                     "position": position})
 
     # ------------------------------------------------------------------ picture
 
+    @handles(EditName.TRIM_VIDEO)
     def _trim_video(self, cut_start_ms: int | None = None, cut_end_ms: int | None = None,
                     keep_from_ms: int | None = None, keep_to_ms: int | None = None) -> Result:
         video = self._video_track()
@@ -398,13 +432,15 @@ class Editor:
                 seg["st"] = max(0, int(seg["st"]) - start)
         refresh_duration(self.draft)
         self._refit_music()
-        return Result("trim_video", {"from": start / 1000, "to": end / 1000, "seconds": (end - start) / 1000})
+        return Result(EditName.TRIM_VIDEO, {"from": start / 1000, "to": end / 1000, "seconds": (end - start) / 1000})
 
+    @handles(EditName.SET_LOUDNESS)
     def _set_loudness(self, lufs: float) -> Result:
         lufs = max(-24.0, min(-10.0, float(lufs)))
         self.draft["m"]["loudness"] = lufs
-        return Result("set_loudness", {"lufs": lufs})
+        return Result(EditName.SET_LOUDNESS, {"lufs": lufs})
 
+    @handles(EditName.SET_ASPECT_RATIO)
     def _set_aspect_ratio(self, aspect: str) -> Result:
         if aspect not in ASPECTS:
             raise EditError(f"aspect ratio {aspect} is not supported (16:9, 9:16, 1:1, 4:5)",
@@ -413,16 +449,18 @@ class Editor:
         # the user's choice wins over the shape of later uploads
         self.draft["m"].update({"aspect": aspect, "width": width, "height": height, "aspect_chosen": True})
         self.state["canvas_config"] = {"width": width, "height": height, "aspect": aspect}
-        return Result("set_aspect_ratio", {"aspect": aspect, "width": width, "height": height})
+        return Result(EditName.SET_ASPECT_RATIO, {"aspect": aspect, "width": width, "height": height})
 
+    @handles(EditName.REMOVE_TRACK)
     def _remove_track(self, kind: str) -> Result:
         wanted = AUDIO if kind == "music" else TEXT
         found = track(self.draft, wanted)
         if found is None:
             raise EditError(f"there is no {kind} to remove", "没有可删除的" + ("音乐" if kind == "music" else "标题"))
         self.draft["t"].remove(found)
-        return Result("remove_track", {"kind": kind})
+        return Result(EditName.REMOVE_TRACK, {"kind": kind})
 
+    @handles(EditName.UNDO)
     def _undo(self) -> Result:
         history = self.session.get("history", [])
         # the snapshot taken for this very turn is on top; the state to restore is below it
@@ -432,7 +470,7 @@ class Editor:
         previous = history.pop()
         self.state["draft"] = previous
         self.draft = previous
-        return Result("undo", {})
+        return Result(EditName.UNDO, {})
 
 
 def music_key(track_json: dict[str, Any], cues_key: str) -> str:

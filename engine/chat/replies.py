@@ -8,10 +8,12 @@ key, volume, timing — because the skill asks for "specifics (what/name/timing)
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable, Mapping
 
-from engine.chat.edits import Result
+from engine.chat.edit_names import EditName
+from engine.chat.edits import COMPOSES_MUSIC, Result
 from engine.composing import GENRE_NAMES
+from protocol.language import Language
 
 CAPABILITIES_EN = (
     "I can: add or replace background music (lo-fi, cinematic, corporate, upbeat, ambient, acoustic, "
@@ -32,18 +34,18 @@ def _s(seconds: float) -> str:
     return f"{seconds:g}s"
 
 
-def _times(times: list[float], zh: bool, limit: int = 6) -> str:
+def _times(times: list[float], lang: Language, limit: int = 6) -> str:
     """"3.1s, 9.8s and 16s" — the first ``limit``, then how many more."""
-    shown = [f"{t:g} 秒" if zh else f"{t:g}s" for t in times[:limit]]
+    shown = [f"{t:g} 秒" if lang == "zh" else f"{t:g}s" for t in times[:limit]]
     more = len(times) - len(shown)
-    if zh:
+    if lang == "zh":
         return "、".join(shown) + (f" 等 {len(times)} 处" if more else "")
     if more:
         return ", ".join(shown) + f" and {more} more"
     return ", ".join(shown[:-1]) + " and " + shown[-1] if len(shown) > 1 else shown[0]
 
 
-def _cuts_clause(sync: dict[str, Any] | None, zh: bool) -> str:
+def _cuts_clause(sync: dict[str, Any] | None, lang: Language) -> str:
     """What the music does at the video's cuts — only what ``engine.chat.cut_sync`` counted."""
     if not sync or not sync.get("cuts"):
         return ""
@@ -51,12 +53,12 @@ def _cuts_clause(sync: dict[str, Any] | None, zh: bool) -> str:
     marked = len(sections) + len(fills)
     if not marked:
         return ""
-    if zh:
-        parts = ([f"段落转换：{_times(sections, zh)}"] if sections else []) + (
-            [f"过门：{_times(fills, zh)}"] if fills else [])
+    if lang == "zh":
+        parts = ([f"段落转换：{_times(sections, lang)}"] if sections else []) + (
+            [f"过门：{_times(fills, lang)}"] if fills else [])
         return f"，视频的 {sync['cuts']} 个镜头切换中有 {marked} 个有音乐呼应（{'；'.join(parts)}）"
-    parts = ([f"section change{'s' if len(sections) > 1 else ''} at {_times(sections, zh)}"] if sections else []) + (
-        [f"fill{'s' if len(fills) > 1 else ''} at {_times(fills, zh)}"] if fills else [])
+    parts = ([f"section change{'s' if len(sections) > 1 else ''} at {_times(sections, lang)}"] if sections else []) + (
+        [f"fill{'s' if len(fills) > 1 else ''} at {_times(fills, lang)}"] if fills else [])
     cuts = sync["cuts"]
     return f", marking {marked} of your {cuts} scene cut{'s' if cuts > 1 else ''} ({'; '.join(parts)})"
 
@@ -68,11 +70,12 @@ MOOD_NAMES_ZH = {"calm": "舒缓", "happy": "欢快", "epic": "史诗", "tense":
                  "energetic": "活力", "romantic": "浪漫", "mysterious": "神秘"}
 
 
-def _music_line(resolved: dict[str, Any], zh: bool) -> str:
+def music_line(resolved: dict[str, Any], lang: Language) -> str:
+    """The piece in one clause: genre, mood, tempo, key, length, sections, what it does at the cuts."""
     genre = GENRE_NAMES.get(resolved.get("genre", ""), resolved.get("genre", "music"))
     sections = resolved.get("sections") or []
-    cuts = _cuts_clause(resolved.get("cut_sync"), zh)
-    if zh:
+    cuts = _cuts_clause(resolved.get("cut_sync"), lang)
+    if lang == "zh":
         genre = GENRE_NAMES_ZH.get(resolved.get("genre", ""), genre)
         mood = MOOD_NAMES_ZH.get(resolved.get("mood", ""), resolved.get("mood", ""))
         text = (f"{genre}（{mood}，{resolved.get('bpm', 0):.0f} BPM，{resolved.get('key', '')}），"
@@ -85,127 +88,135 @@ def _music_line(resolved: dict[str, Any], zh: bool) -> str:
     return text + cuts + ", ending on the last frame"
 
 
-def describe(result: Result, zh: bool, music: dict[str, Any] | None) -> str:
-    """One sentence for one applied edit."""
-    f = result.facts
-    name = result.name
-    if name in ("add_background_music", "regenerate_music", "update_music"):
+Words = Callable[[Mapping[str, Any]], str]
+
+
+def _added_en(f: Mapping[str, Any]) -> str:
+    verb = "replaced the music with" if f.get("replaced") else "added"
+    return f"Done! I {verb} {f['line']}, at {round(f.get('volume', 1) * 100)}% volume."
+
+
+def _added_zh(f: Mapping[str, Any]) -> str:
+    return f"已{'替换' if f.get('replaced') else '添加'}背景音乐：{f['line']}，音量 {round(f.get('volume', 1) * 100)}%。"
+
+
+def _percent(f: Mapping[str, Any]) -> str:
+    return f"{round(f['before'] * 100)}% → {round(f['after'] * 100)}%"
+
+
+#: One sentence per applied edit, in both languages. Music edits get the piece's
+#: description as ``facts["line"]`` (see :func:`describe`).
+WORDING: dict[EditName, dict[Language, Words]] = {
+    EditName.ADD_BACKGROUND_MUSIC: {"en": _added_en, "zh": _added_zh},
+    EditName.REGENERATE_MUSIC: {"en": lambda f: f"Here's a fresh take: {f['line']}.",
+                                "zh": lambda f: f"换了一版新的：{f['line']}。"},
+    EditName.UPDATE_MUSIC: {"en": lambda f: f"Reworked the music: {f['line']}.",
+                            "zh": lambda f: f"已按要求调整音乐：{f['line']}。"},
+    EditName.USE_UPLOADED_MUSIC: {"en": lambda f: f"Using your {f['name']} as the background music.",
+                                  "zh": lambda f: f"已使用你上传的 {f['name']} 作为背景音乐。"},
+    EditName.SET_MUSIC_VOLUME: {"en": lambda f: f"Music volume: {_percent(f)}.",
+                                "zh": lambda f: f"音乐音量：{_percent(f)}。"},
+    EditName.SET_ORIGINAL_VOLUME: {"en": lambda f: f"Original audio volume: {_percent(f)}.",
+                                   "zh": lambda f: f"原声音量：{_percent(f)}。"},
+    EditName.BALANCE_LEVELS: {
+        "en": lambda f: f"Balanced the voice and the music: music volume {_percent(f)}, and it ducks whenever "
+                        "someone speaks.",
+        "zh": lambda f: f"已平衡人声和音乐：音乐音量 {_percent(f)}，有人说话时自动压低。"},
+    EditName.SET_MUSIC_FADES: {"en": lambda f: f"Fade-in {_s(f['fade_in'])}, fade-out {_s(f['fade_out'])}.",
+                               "zh": lambda f: f"淡入 {_s(f['fade_in'])}，淡出 {_s(f['fade_out'])}。"},
+    EditName.SET_MUSIC_TIMING: {"en": lambda f: f"The music now plays from {_s(f['start'])} to {_s(f['end'])}.",
+                                "zh": lambda f: f"音乐从 {_s(f['start'])} 播放到 {_s(f['end'])}。"},
+    EditName.SET_ORIGINAL_AUDIO: {
+        "en": lambda f: "Muted the original audio." if f["mute"] else "Kept the original audio.",
+        "zh": lambda f: "已静音原声。" if f["mute"] else "已保留原声。"},
+    EditName.SET_DUCKING: {
+        "en": lambda f: ("The music now ducks under speech." if f["enabled"]
+                         else "Ducking is off: the music keeps its level under speech."),
+        "zh": lambda f: "说话时自动压低音乐。" if f["enabled"] else "已关闭自动压低。"},
+    EditName.ADD_TITLE: {
+        "en": lambda f: f"Added the title \"{f['text']}\" ({_s(f['start'])}-{_s(f['end'])}, {f['position']}).",
+        "zh": lambda f: f"已添加标题“{f['text']}”（{_s(f['start'])}–{_s(f['end'])}，{f['position']}）。"},
+    EditName.TRIM_VIDEO: {
+        "en": lambda f: f"Trimmed the video to {_s(f['from'])}-{_s(f['to'])}; it is now {_s(f['seconds'])} long.",
+        "zh": lambda f: f"已剪辑视频：保留 {_s(f['from'])}–{_s(f['to'])}，现在时长 {_s(f['seconds'])}。"},
+    EditName.SET_LOUDNESS: {
+        "en": lambda f: f"The final mix will be mastered to {f['lufs']:g} LUFS (true peak ≤ -1 dBTP).",
+        "zh": lambda f: f"成片响度目标：{f['lufs']:g} LUFS。"},
+    EditName.SET_ASPECT_RATIO: {
+        "en": lambda f: f"Aspect ratio set to {f['aspect']} ({f['width']}x{f['height']}).",
+        "zh": lambda f: f"画幅改为 {f['aspect']}（{f['width']}×{f['height']}）。"},
+    EditName.REMOVE_TRACK: {
+        "en": lambda f: f"Removed the {'music' if f['kind'] == 'music' else 'title'}.",
+        "zh": lambda f: f"已删除{'音乐' if f['kind'] == 'music' else '标题'}。"},
+    EditName.UNDO: {"en": lambda f: "Undid the last edit.", "zh": lambda f: "已撤销上一步。"},
+    EditName.USE_MEDIA: {"en": lambda f: f"Now working on {f['name']}.", "zh": lambda f: f"现在编辑 {f['name']}。"},
+    EditName.MERGE_CLIPS: {
+        "en": lambda f: f"Joined {f['count']} clips into one {_s(f['seconds'])} video.",
+        "zh": lambda f: f"已把 {f['count']} 个片段连在一起，共 {_s(f['seconds'])}。"},
+}
+
+
+def describe(result: Result, lang: Language, music: dict[str, Any] | None) -> str:
+    """One sentence for one applied edit (``music``: the composed piece, for edits that compose)."""
+    facts: Mapping[str, Any] = result.facts
+    if result.name in COMPOSES_MUSIC:
         if music is None:
-            return "已更新音乐。" if zh else "Updated the music."
-        line = _music_line(music, zh)
-        if name == "regenerate_music":
-            return f"换了一版新的：{line}。" if zh else f"Here's a fresh take: {line}."
-        if name == "update_music":
-            return f"已按要求调整音乐：{line}。" if zh else f"Reworked the music: {line}."
-        vol = round(f.get("volume", 1) * 100)
-        if zh:
-            return f"已{'替换' if f.get('replaced') else '添加'}背景音乐：{line}，音量 {vol}%。"
-        return f"Done! I {'replaced the music with' if f.get('replaced') else 'added'} {line}, at {vol}% volume."
-    if name == "use_uploaded_music":
-        return f"已使用你上传的 {f['name']} 作为背景音乐。" if zh else f"Using your {f['name']} as the background music."
-    if name in ("set_music_volume", "set_original_volume"):
-        before, after = round(f["before"] * 100), round(f["after"] * 100)
-        music = name == "set_music_volume"
-        what = ("音乐音量" if music else "原声音量") if zh else ("Music volume" if music else "Original audio volume")
-        return f"{what}：{before}% → {after}%。" if zh else f"{what}: {before}% → {after}%."
-    if name == "balance_levels":
-        before, after = round(f["before"] * 100), round(f["after"] * 100)
-        if zh:
-            return f"已平衡人声和音乐：音乐音量 {before}% → {after}%，有人说话时自动压低。"
-        return (f"Balanced the voice and the music: music volume {before}% → {after}%, and it ducks "
-                "whenever someone speaks.")
-    if name == "set_music_fades":
-        return (f"淡入 {_s(f['fade_in'])}，淡出 {_s(f['fade_out'])}。" if zh
-                else f"Fade-in {_s(f['fade_in'])}, fade-out {_s(f['fade_out'])}.")
-    if name == "set_music_timing":
-        return (f"音乐从 {_s(f['start'])} 播放到 {_s(f['end'])}。" if zh
-                else f"The music now plays from {_s(f['start'])} to {_s(f['end'])}.")
-    if name == "set_original_audio":
-        if zh:
-            return "已静音原声。" if f["mute"] else "已保留原声。"
-        return "Muted the original audio." if f["mute"] else "Kept the original audio."
-    if name == "set_ducking":
-        if zh:
-            return "说话时自动压低音乐。" if f["enabled"] else "已关闭自动压低。"
-        return ("The music now ducks under speech." if f["enabled"]
-                else "Ducking is off: the music keeps its level under speech.")
-    if name == "add_title":
-        if zh:
-            return f"已添加标题“{f['text']}”（{_s(f['start'])}–{_s(f['end'])}，{f['position']}）。"
-        return f"Added the title \"{f['text']}\" ({_s(f['start'])}-{_s(f['end'])}, {f['position']})."
-    if name == "trim_video":
-        return (f"已剪辑视频：保留 {_s(f['from'])}–{_s(f['to'])}，现在时长 {_s(f['seconds'])}。" if zh
-                else f"Trimmed the video to {_s(f['from'])}-{_s(f['to'])}; it is now {_s(f['seconds'])} long.")
-    if name == "set_loudness":
-        return (f"成片响度目标：{f['lufs']:g} LUFS。" if zh
-                else f"The final mix will be mastered to {f['lufs']:g} LUFS (true peak ≤ -1 dBTP).")
-    if name == "set_aspect_ratio":
-        return (f"画幅改为 {f['aspect']}（{f['width']}×{f['height']}）。" if zh
-                else f"Aspect ratio set to {f['aspect']} ({f['width']}x{f['height']}).")
-    if name == "remove_track":
-        what = ("音乐" if f["kind"] == "music" else "标题") if zh else ("music" if f["kind"] == "music" else "title")
-        return f"已删除{what}。" if zh else f"Removed the {what}."
-    if name == "undo":
-        return "已撤销上一步。" if zh else "Undid the last edit."
-    if name == "use_media":
-        return f"现在编辑 {f['name']}。" if zh else f"Now working on {f['name']}."
-    if name == "merge_clips":
-        return (f"已把 {f['count']} 个片段连在一起，共 {_s(f['seconds'])}。" if zh
-                else f"Joined {f['count']} clips into one {_s(f['seconds'])} video.")
-    return ""
+            return "已更新音乐。" if lang == "zh" else "Updated the music."
+        facts = {**facts, "line": music_line(music, lang)}
+    return WORDING[result.name][lang](facts)
 
 
-def closing(zh: bool, has_timeline: bool) -> str:
+def closing(lang: Language, has_timeline: bool) -> str:
     """The GUI-flavoured ending the cloud backend uses (translated by the client)."""
     if not has_timeline:
         return ""
-    if zh:
+    if lang == "zh":
         return "可以在时间线中预览效果，满意后点击**导出**即可生成视频。"
     return "Preview in timeline to check the sync, then click **Export** to render your video."
 
 
-def answer(question: str, zh: bool) -> str:
+def answer(question: str, lang: Language) -> str:
     if question == "capabilities":
-        return CAPABILITIES_ZH if zh else CAPABILITIES_EN
+        return CAPABILITIES_ZH if lang == "zh" else CAPABILITIES_EN
     if question == "empty":
-        return (f"想让我为视频做点什么？比如“配上匹配视频情绪和长度的背景音乐”。{CAPABILITIES_ZH}" if zh else
+        return (f"想让我为视频做点什么？比如“配上匹配视频情绪和长度的背景音乐”。{CAPABILITIES_ZH}" if lang == "zh" else
                 "What would you like me to do with your video? For example, \"generate background music that "
                 f"matches the mood and length of my video\". {CAPABILITIES_EN}")
     if question == "timeline":
-        return ("打开时间线面板即可查看所有轨道：视频、音乐和标题。" if zh
+        return ("打开时间线面板即可查看所有轨道：视频、音乐和标题。" if lang == "zh"
                 else "Open the timeline panel to review all your tracks — video, music and titles side by side.")
     if question == "position":
-        return ("在时间线上拖拽该元素即可微调位置。" if zh
+        return ("在时间线上拖拽该元素即可微调位置。" if lang == "zh"
                 else "Drag the item along the timeline to fine-tune its position.")
     if question == "upload":
-        return "点击**上传**按钮选择视频文件即可。" if zh else "Click the **Upload** button and pick your video file."
-    return ("满意后点击右上角的**导出**按钮，即可生成 1080p MP4。" if zh
+        return "点击**上传**按钮选择视频文件即可。" if lang == "zh" else "Click the **Upload** button and pick your video file."
+    return ("满意后点击右上角的**导出**按钮，即可生成 1080p MP4。" if lang == "zh"
             else "When you're happy, click the **Export** button in the top right to render a 1080p MP4.")
 
 
-def low_credits(zh: bool) -> str:
-    return ("积分快用完了，可以查看账户余额并充值。" if zh
+def low_credits(lang: Language) -> str:
+    return ("积分快用完了，可以查看账户余额并充值。" if lang == "zh"
             else "You're running low on credits — check your account billing to top up.")
 
 
-def not_understood(text: str, zh: bool) -> str:
-    if zh:
+def not_understood(text: str, lang: Language) -> str:
+    if lang == "zh":
         return f"抱歉，“{text[:80]}”我还做不到。{CAPABILITIES_ZH}"
     return f"Sorry — I can't do \"{text[:80]}\" here. {CAPABILITIES_EN}"
 
 
-def failed(reason: str, zh: bool) -> str:
-    return f"没能完成：{reason}。" if zh else f"I couldn't do that: {reason}."
+def failed(reason: str, lang: Language) -> str:
+    return f"没能完成：{reason}。" if lang == "zh" else f"I couldn't do that: {reason}."
 
 
-def frame_rate_note(session: dict[str, Any], zh: bool) -> str:
+def frame_rate_note(session: dict[str, Any], lang: Language) -> str:
     """Once per session: the picture's frame rate is above what the MP4 gets (``engine.export.canvas``
     caps it at 60 fps). A changed frame rate is never silent."""
     meta = (session.get("state", {}).get("draft") or {}).get("m") or {}
     source, output = meta.get("fps_source"), meta.get("fps")
     if not source or not output or float(source) <= float(output):
         return ""
-    note = (f"你的视频是 {source:g} fps，成片为 {output:g} fps（播放器和平台支持的最高帧率）。" if zh
+    note = (f"你的视频是 {source:g} fps，成片为 {output:g} fps（播放器和平台支持的最高帧率）。" if lang == "zh"
             else f"Your video is {source:g} fps; the MP4 will be {output:g} fps, the most players and platforms show.")
     said = [m.get("text", "") for m in session.get("messages", []) if m.get("role") == "model"]
     return "" if any(note in text for text in said) else note

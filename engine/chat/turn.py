@@ -21,13 +21,12 @@ from engine.config import EngineConfig
 from engine.analysis.cues import cues_key, timeline_cues
 from engine.chat.cut_sync import marked_cuts
 from engine.chat.director import Context, Director, Plan
-from engine.chat.edits import EditError, Editor, Result, music_key, track
+from engine.chat.edits import COMPOSES_MUSIC, EditError, Editor, Result, music_key
 from engine.store import Store, User
-from protocol.draft import AUDIO, VIDEO
+from protocol.draft import AUDIO, VIDEO, track
 
 HEARTBEAT = object()   # queue marker: send an SSE keep-alive comment
 DONE = object()        # queue marker: the turn is over
-MUSIC_EDITS = {"add_background_music", "regenerate_music", "update_music"}
 LOW_CREDITS = 20  # below this the backend nudges the user to their account page
 
 
@@ -71,7 +70,7 @@ def cost_of(plan: Plan, config: EngineConfig) -> int:
     if not plan.edits:
         return 0
     cost = config.edit_cost
-    if any(e.name in MUSIC_EDITS for e in plan.edits):
+    if any(e.name in COMPOSES_MUSIC for e in plan.edits):
         cost += config.music_cost
     return cost
 
@@ -124,18 +123,18 @@ async def run_turn(turn: Turn) -> None:
 
 async def _work(turn: Turn) -> int:
     plan = turn.plan
-    zh = plan.language == "zh"
+    lang = plan.language
     session = turn.store.session(turn.session_id)
     if session is None:
         await turn.queue.put({"error": "session not found", "errorCode": 1002})
         return 0
     if plan.question is not None or plan.unknown is not None:
-        text = replies.answer(plan.question, zh) if plan.question else replies.not_understood(plan.unknown or "", zh)
+        text = replies.answer(plan.question, lang) if plan.question else replies.not_understood(plan.unknown or "", lang)
         await _say(turn, text)
         _save_messages(turn, session, text)
         return 0
 
-    if any(e.name in MUSIC_EDITS for e in plan.edits):
+    if any(e.name in COMPOSES_MUSIC for e in plan.edits):
         await _analyses_of(turn, session)  # default music level depends on whether someone speaks
     editor = Editor(session)
     editor.snapshot()
@@ -150,7 +149,7 @@ async def _work(turn: Turn) -> int:
             results.append(result)
             response = {"status": "ok", **_json_safe(result.facts)}
         except EditError as exc:
-            failures.append(exc.reason_zh if zh else str(exc))
+            failures.append(exc.reason_zh if lang == "zh" else str(exc))
             response = {"status": "error", "message": str(exc)}
         await turn.queue.put(adk_event(turn.invocation, [{"functionResponse": {"id": call_id, "name": edit.name,
                                                                                "response": response}}], role="user"))
@@ -166,15 +165,15 @@ async def _work(turn: Turn) -> int:
         turn.store.update_session(turn.session_id, commit)
         turn.committed(turn.session_id)
 
-    lines = [replies.describe(r, zh, music_info if r.name in MUSIC_EDITS else None) for r in results]
-    lines += [replies.failed(reason, zh) for reason in failures]
+    lines = [replies.describe(r, lang, music_info if r.name in COMPOSES_MUSIC else None) for r in results]
+    lines += [replies.failed(reason, lang) for reason in failures]
     has_timeline = bool((session["state"].get("draft") or {}).get("t"))
     text = " ".join(line for line in lines if line)
     if applied:
-        text = f"{text} {replies.frame_rate_note(session, zh)}".strip()
-        text = f"{text} {replies.closing(zh, has_timeline)}".strip()
+        text = f"{text} {replies.frame_rate_note(session, lang)}".strip()
+        text = f"{text} {replies.closing(lang, has_timeline)}".strip()
         if turn.reserved and turn.user.credits_available < LOW_CREDITS:  # unmetered turns reserve nothing
-            text = f"{text} {replies.low_credits(zh)}"
+            text = f"{text} {replies.low_credits(lang)}"
     if not turn.silent or not applied:
         await _say(turn, text)
     _save_messages(turn, session, text)
