@@ -13,13 +13,8 @@ only to the API's own origin, never to a CDN.
 from __future__ import annotations
 
 import contextlib
-import email.utils
 import json
 import mimetypes
-import os
-import queue
-import random
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,8 +26,9 @@ import httpx
 from protocol.endpoints import ENDPOINTS
 from runtime.document.model import Skill
 from skill import errors, settings
-from skill.events import StreamEvent, parse
-from skill.sse import Decoder, lines
+from skill.answers import backoff, retry_after, unwrap
+from skill.chat_stream import ChatStream
+from skill.download import download
 
 RequestHook = Callable[[dict[str, Any]], None]
 
@@ -81,31 +77,6 @@ class UploadedFile:
     fps: float | None
 
 
-def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:  # an HTTP date; a malformed one means "no hint", not a crash
-        parsed = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    return max(0.0, parsed.timestamp() - time.time())
-
-
-def _app_code(value: Any) -> int | None:
-    """An envelope's ``code`` as a number (some variants send "2001"); 0 and junk mean none."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value or None
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value) or None
-    return None
-
-
 def _num(value: Any) -> float | None:
     try:
         return float(value) if value is not None else None
@@ -136,122 +107,6 @@ class _CountingFile:
 
     def close(self) -> None:
         self._fh.close()
-
-
-_END = object()
-
-
-class ChatStream:
-    """A live ``/run_sse`` stream, read on a thread so the caller can wake up on a timer.
-
-    ``get(timeout)`` returns the next :class:`StreamEvent`, ``None`` when nothing arrived
-    within ``timeout`` (time for a "still working" notice), or raises
-    :class:`~skill.errors.StreamDropped` if the connection broke. ``closed`` turns True
-    when the backend ended the stream normally.
-    """
-
-    def __init__(self, client: httpx.Client, request: httpx.Request) -> None:
-        self._queue: "queue.Queue[Any]" = queue.Queue()
-        self._client = client
-        self._request = request
-        self._response: httpx.Response | None = None
-        self._stop = threading.Event()
-        self.closed = False
-        self._ready = threading.Event()
-        self._open_error: BaseException | None = None
-        self._thread = threading.Thread(target=self._read, daemon=True, name="sse-reader")
-        self._thread.start()
-        self._ready.wait()
-        if self._open_error is not None:
-            raise self._open_error
-
-    def _read(self) -> None:
-        try:
-            self._open()
-        except BaseException as exc:  # whatever happened, the caller must not wait forever
-            if self._open_error is None:
-                self._open_error = errors.TransportError(f"could not open the stream ({exc.__class__.__name__})")
-            self._ready.set()
-            return
-        if self._response is not None:
-            self._pump(self._response)
-
-    def _open(self) -> None:
-        """Send the request; on success leave ``_response`` set, else ``_open_error``."""
-        try:
-            response = self._client.send(self._request, stream=True)
-        except httpx.HTTPError as exc:
-            self._open_error = errors.TransportError(f"could not reach the backend ({exc.__class__.__name__})")
-            self._ready.set()
-            return
-        if response.status_code >= 400 or "text/event-stream" not in response.headers.get("content-type", ""):
-            try:
-                response.read()
-                self._open_error = _error_from_response(response)
-            except httpx.HTTPError as exc:
-                self._open_error = errors.TransportError(f"the backend connection failed ({exc.__class__.__name__})")
-            finally:
-                response.close()
-            self._ready.set()
-            return
-        self._response = response
-        self._ready.set()
-
-    def _pump(self, response: httpx.Response) -> None:
-        decoder = Decoder()
-        try:
-            for line in lines(response.iter_text()):
-                if self._stop.is_set():
-                    return
-                raw = decoder.feed(line)
-                if raw is not None:
-                    for event in parse(raw):
-                        self._queue.put(event)
-            last = decoder.flush()
-            if last is not None:
-                for event in parse(last):
-                    self._queue.put(event)
-            self._queue.put(_END)
-        except Exception as exc:  # a broken stream must reach the reader, never hang it
-            if not self._stop.is_set():
-                self._queue.put(errors.StreamDropped(f"the stream broke ({exc.__class__.__name__})"))
-        finally:
-            response.close()
-
-    def get(self, timeout: float) -> StreamEvent | None:
-        if self.closed:
-            return None
-        try:
-            item = self._queue.get(timeout=max(0.0, timeout))
-        except queue.Empty:
-            return None
-        if item is _END:
-            self.closed = True
-            return None
-        if isinstance(item, BaseException):
-            self.closed = True
-            raise item
-        return item
-
-    def close(self) -> None:
-        self._stop.set()
-        if self._response is not None:
-            self._response.close()
-
-
-def _error_from_response(response: httpx.Response) -> errors.ApiError:
-    status = response.status_code
-    retry = _retry_after(response.headers.get("retry-after"))
-    body: Any = None
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    code, message = status, f"HTTP {status}"
-    if isinstance(body, dict):
-        code = _app_code(body.get("code")) or status
-        message = str(body.get("message") or body.get("msg") or body.get("error") or message)
-    return errors.api_error(code, message, http_status=status, retry_after=retry, body=body)
 
 
 class Client:
@@ -329,45 +184,20 @@ class Client:
             except httpx.HTTPError as exc:
                 if idempotent and attempt < settings.MAX_RETRIES:
                     attempt += 1
-                    self._backoff(attempt, None)
+                    backoff(attempt, None)
                     continue
                 raise errors.TransportError(f"{method} {path}: could not reach the backend "
                                             f"({exc.__class__.__name__})") from exc
             if response.status_code >= 500 and idempotent and attempt < settings.MAX_RETRIES:
                 attempt += 1
-                self._backoff(attempt, _retry_after(response.headers.get("retry-after")))
+                backoff(attempt, retry_after(response.headers.get("retry-after")))
                 continue
             return response
 
     @staticmethod
-    def _backoff(attempt: int, retry_after: float | None) -> None:
-        delay = retry_after if retry_after is not None else min(
-            settings.MAX_RETRY_DELAY_S, settings.INITIAL_RETRY_DELAY_S * 2 ** (attempt - 1))
-        time.sleep(delay * (1 if retry_after is not None else random.uniform(0.75, 1.0)))
-
-    @staticmethod
     def unwrap(response: httpx.Response) -> Any:
         """The ``data`` of any envelope variant, or the matching :class:`ApiError`."""
-        if response.status_code >= 400:
-            raise _error_from_response(response)
-        try:
-            body = response.json()
-        except ValueError:
-            raise errors.ProtocolError(f"the backend answered {response.request.url.path} with something "
-                                       "that is not JSON") from None
-        if not isinstance(body, dict):
-            return body
-        code = _app_code(body.get("code"))
-        if code:
-            raise errors.api_error(code, str(body.get("message") or body.get("msg") or f"error {code}"),
-                                   http_status=response.status_code, body=body)
-        if body.get("success") is False:
-            raise errors.api_error(response.status_code or 500,
-                                   str(body.get("message") or body.get("error") or "request failed"),
-                                   http_status=response.status_code, body=body)
-        if "data" in body and isinstance(body["data"], (dict, list)):
-            return body["data"]
-        return body
+        return unwrap(response)
 
     # ------------------------------------------------------------------ endpoints
 
@@ -490,69 +320,12 @@ class Client:
 
     def download(self, url: str, dest: Path, progress: Callable[[int, int | None], None] | None = None,
                  *, source: str | None = None, overwrite: bool = False, renumber: bool = False) -> Path:
-        """Stream ``url`` into ``dest`` via ``dest.part``; a later call resumes it with Range.
+        """Stream ``url`` into ``dest``, resumably (see :func:`skill.download.download`).
 
-        ``source`` names what is being fetched (a render id); the part file's sidecar records
-        it with the server's validator, so a part left by a *different* render is thrown
-        away instead of being glued onto this one, and If-Range makes a changed file restart.
-        A file that appeared at ``dest`` meanwhile is never replaced unless ``overwrite``:
-        with ``renumber`` the next free name is taken (the path returned says which).
-        """
+        The token goes only to the API's own origin, never to a CDN."""
         same_origin = urlparse(url)[:2] == urlparse(self.base_url)[:2]
-        part = _PartFile(dest, source or url.split("?", 1)[0])
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        attempt = 0
-        while True:
-            have, validator = part.resumable()
-            extra = {"Range": f"bytes={have}-"} if have else {}
-            if have and validator:
-                extra["If-Range"] = validator
-            headers = self.headers(auth=True, extra=extra) if same_origin else extra
-            try:
-                self._fetch(url, headers, part, have, progress)
-            except _RestartDownload:
-                part.discard()
-                if attempt < settings.MAX_RETRIES:
-                    attempt += 1
-                    continue
-                raise errors.TransportError("download failed: the server would not resume it; "
-                                            "run the command again") from None
-            except (httpx.HTTPError, errors.TransportError) as exc:
-                if attempt < settings.MAX_RETRIES:
-                    attempt += 1
-                    self._backoff(attempt, None)
-                    continue
-                raise errors.TransportError(f"download failed ({exc.__class__.__name__}); "
-                                            "run the command again to resume it") from exc
-            return part.finish(overwrite=overwrite, renumber=renumber)
-
-    def _fetch(self, url: str, headers: Mapping[str, str], part: "_PartFile", have: int,
-               progress: Callable[[int, int | None], None] | None) -> None:
-        """One GET into the part file; raises ``_RestartDownload`` when the part is unusable."""
-        timeout = httpx.Timeout(settings.READ_TIMEOUT_S, connect=settings.CONNECT_TIMEOUT_S)
-        with self.http.stream("GET", url, headers=headers, timeout=timeout, follow_redirects=True) as response:
-            if response.status_code == 416:  # our part is not a prefix of what is there now
-                raise _RestartDownload
-            if response.status_code >= 400:
-                response.read()
-                raise _error_from_response(response)
-            if response.status_code not in (200, 206):
-                raise errors.TransportError(f"download answered HTTP {response.status_code}, not the file")
-            resumed = response.status_code == 206
-            if resumed and _range_start(response.headers.get("content-range")) != have:
-                raise _RestartDownload
-            total = response.headers.get("content-length")
-            expected = (int(total) + (have if resumed else 0)) if total and total.isdigit() else None
-            validator = response.headers.get("etag") or response.headers.get("last-modified")
-            with part.open(append=resumed, validator=validator) as fh:
-                done = have if resumed else 0
-                for chunk in response.iter_bytes(1 << 20):
-                    fh.write(chunk)
-                    done += len(chunk)
-                    if progress:
-                        progress(done, expected)
-            if expected is not None and part.size() != expected:
-                raise errors.TransportError("the download ended early")
+        return download(self.http, url, dest, progress, source=source, overwrite=overwrite, renumber=renumber,
+                        headers=lambda extra: self.headers(auth=True, extra=extra) if same_origin else dict(extra))
 
     def download_render(self, status: RenderStatus, dest: Path,
                         progress: Callable[[int, int | None], None] | None = None, *,
@@ -567,88 +340,6 @@ class Client:
                 if status.output_url == fallback:
                     raise
         return self.download(fallback, dest, progress, source=status.id, overwrite=overwrite, renumber=renumber)
-
-
-class _RestartDownload(Exception):
-    """The part file cannot be continued (416, or the server resumed at another offset)."""
-
-
-def _range_start(content_range: str | None) -> int | None:
-    """The first byte of ``Content-Range: bytes a-b/n``; None when absent or unreadable."""
-    try:
-        return int((content_range or "").split()[1].split("-")[0])
-    except (IndexError, ValueError):
-        return None
-
-
-class _PartFile:
-    """``<dest>.part`` plus a sidecar saying which file it is a prefix of (and its validator)."""
-
-    def __init__(self, dest: Path, source: str) -> None:
-        self.dest = dest
-        self.path = dest.with_name(dest.name + ".part")
-        self.meta = dest.with_name(dest.name + ".part.json")
-        self.source = source
-
-    def resumable(self) -> tuple[int, str | None]:
-        """Bytes already held for *this* source, and the validator to send with If-Range."""
-        try:
-            meta = json.loads(self.meta.read_text())
-            size = self.path.stat().st_size
-        except (OSError, ValueError):
-            self.discard()
-            return 0, None
-        if not isinstance(meta, dict) or meta.get("source") != self.source:
-            self.discard()
-            return 0, None
-        return size, meta.get("validator") if isinstance(meta.get("validator"), str) else None
-
-    def open(self, *, append: bool, validator: str | None) -> Any:
-        if not append:
-            self.meta.write_text(json.dumps({"source": self.source, "validator": validator}))
-        return self.path.open("ab" if append else "wb")
-
-    def size(self) -> int:
-        return self.path.stat().st_size
-
-    def discard(self) -> None:
-        self.path.unlink(missing_ok=True)
-        self.meta.unlink(missing_ok=True)
-
-    def finish(self, *, overwrite: bool, renumber: bool) -> Path:
-        """Give the part its final name — without replacing a file someone put there meanwhile."""
-        final, number = self.dest, 1
-        while True:
-            try:
-                if overwrite:
-                    os.replace(self.path, final)
-                else:
-                    _rename_no_clobber(self.path, final)
-                break
-            except FileExistsError:
-                if not renumber:
-                    raise errors.LocalWriteError(
-                        f"{final} appeared while rendering; not replaced",
-                        user_message=f"{final} appeared while the video was rendering, so it was not replaced. "
-                                     "Export again with another name (-o), or add --overwrite.") from None
-                number += 1
-                final = self.dest.with_name(f"{self.dest.stem}-{number}{self.dest.suffix}")
-        self.meta.unlink(missing_ok=True)
-        return final
-
-
-def _rename_no_clobber(src: Path, dst: Path) -> None:
-    """Rename, failing with FileExistsError if ``dst`` exists (a hard link is atomic about it)."""
-    try:
-        os.link(src, dst)
-    except FileExistsError:
-        raise
-    except OSError:  # no hard links on this file system (FAT, some network shares): check, then rename
-        if dst.exists():
-            raise FileExistsError(dst) from None
-        os.replace(src, dst)
-        return
-    os.unlink(src)
 
 
 def redact(value: Any, secrets: Iterable[str]) -> Any:

@@ -80,15 +80,15 @@ def test_errors_go_to_stderr_and_json_keeps_them_in_the_object(cli_env) -> None:
 
 def test_a_file_that_appears_while_rendering_is_not_replaced(tmp_path: Path) -> None:
     from skill import errors
-    from skill.client import _PartFile
+    from skill.download import PartFile
 
     dest = tmp_path / "demo-music.mp4"
-    part = _PartFile(dest, "render_1")
+    part = PartFile(dest, "render_1")
     part.path.write_bytes(b"new")
     dest.write_bytes(b"someone else's")
     assert part.finish(overwrite=False, renumber=True) == tmp_path / "demo-music-2.mp4"
     assert dest.read_bytes() == b"someone else's"
-    again = _PartFile(dest, "render_2")
+    again = PartFile(dest, "render_2")
     again.path.write_bytes(b"new")
     with pytest.raises(errors.LocalWriteError):
         again.finish(overwrite=False, renumber=False)
