@@ -48,7 +48,7 @@ class ChatStream:
     def _read(self) -> None:
         try:
             self._open()
-        except BaseException as exc:  # whatever happened, the caller must not wait forever
+        except BaseException as exc:  # noqa: BLE001 - whatever happened, the caller must not wait forever
             if self._open_error is None:
                 self._open_error = errors.TransportError(f"could not open the stream ({exc.__class__.__name__})")
             self._ready.set()
@@ -92,7 +92,7 @@ class ChatStream:
                 for event in parse(last):
                     self._queue.put(event)
             self._queue.put(_END)
-        except Exception as exc:  # a broken stream must reach the reader, never hang it
+        except Exception as exc:  # noqa: BLE001 - a broken stream must reach the reader, never hang it
             if not self._stop.is_set():
                 self._queue.put(errors.StreamDropped(f"the stream broke ({exc.__class__.__name__})"))
         finally:

@@ -32,7 +32,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import BUNDLED, CORPUS, SEED, run_cli
+from support import BUNDLED, CORPUS, SEED, run_cli
 from runtime.lint import lint
 
 VENV_BIN = Path(sys.executable).parent

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import ROOT
+from support import ROOT
 from runtime.backend import Backend
 from runtime.conversation import Conversation
 from runtime.document import load_skill

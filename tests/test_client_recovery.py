@@ -9,7 +9,7 @@ from typing import Iterator
 
 import pytest
 
-from conftest import BUNDLED, Api, run_cli
+from support import BUNDLED, Api, run_cli
 from runtime.backend import connect
 from runtime.conversation import Conversation
 from runtime.document import load_skill
@@ -258,7 +258,7 @@ def test_two_say_processes_share_one_session(cli_env, engine, clip: Path) -> Non
 def test_say_json_schema_is_stable(cli_env, engine, clip: Path) -> None:
     import jsonschema
 
-    from conftest import ROOT
+    from support import ROOT
 
     schema = json.loads((ROOT / "docs" / "say.schema.json").read_text())
     for args in (["--attach", str(clip), "add a title 'x'"], ["status"], ["export"]):

@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import ROOT, Api, run_cli, serve_engine
+from support import ROOT, Api, run_cli, serve_engine
 from media.probe import probe
 
 

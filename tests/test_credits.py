@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import run_cli, serve_engine
+from support import run_cli, serve_engine
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +37,7 @@ def test_a_new_user_can_run_eight_jobs_in_a_row_on_one_engine(short_clip: Path, 
 
 
 def test_an_unmetered_engine_says_so_and_charges_nothing(engine_config, clip: Path) -> None:
-    from conftest import Api
+    from support import Api
     from engine.embedded import start
 
     engine_config.starting_credits = None

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import BUNDLED
+from support import BUNDLED
 from runtime.document import load_skill
 from skill.draft import EMPTY, changes, summarize
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BUNDLED, run_cli
+from support import BUNDLED, run_cli
 from media.probe import loudness
 from runtime.job import DEFAULT_REQUEST, job_steps
 from runtime.document.router import Router

@@ -7,7 +7,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import Api
+from support import Api
 
 
 def test_anonymous_token_needs_a_client_id(engine) -> None:

@@ -13,7 +13,7 @@ from typing import Any, Iterator
 
 import httpx
 
-from conftest import BUNDLED, ROOT, Api, run_cli
+from support import BUNDLED, ROOT, Api, run_cli
 from media.probe import probe
 from runtime.backend import connect
 from runtime.conversation import Conversation

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import BUNDLED, corpus_files
+from support import BUNDLED, corpus_files
 from engine.chat.director import Context, Director
 from engine.chat.edits import EditError, Editor
 from protocol.draft import read_draft

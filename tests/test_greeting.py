@@ -12,7 +12,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from conftest import BUNDLED, CORPUS, run_cli
+from support import BUNDLED, CORPUS, run_cli
 from runtime.conversation import Conversation
 from runtime.document import load_skill
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import BUNDLED, CORPUS
+from support import BUNDLED, CORPUS
 from runtime.document.gui import GuiTranslator, leftover_gui_words
 from runtime.document import GuiAction, load_skill
 

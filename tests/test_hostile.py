@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Api
+from support import Api
 
 
 def upload_as(api: Api, name: str, data: bytes):  # noqa: ANN201

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import BUNDLED, CORPUS
+from support import BUNDLED, CORPUS
 from runtime.document.router import Router
 from runtime.document import load_skill
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import anyio
 
-from conftest import ROOT, run_cli
+from support import ROOT, run_cli
 from media.probe import probe
 
 

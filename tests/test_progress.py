@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pexpect
 
-from conftest import Api, run_cli
+from support import Api, run_cli
 
 OLD_STYLE_PERCENT = re.compile(r"^⏳ \d+%$", re.M)  # bare "⏳ 30%" lines, printed into the bar
 

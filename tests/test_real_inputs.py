@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import Api
+from support import Api
 from media.ffmpeg import ffmpeg_exe
 from media.fixtures import (VideoSpec, make_busy, make_hlg, make_rotated, make_solid, make_sync_clip, make_truncated,
                             make_video)

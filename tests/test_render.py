@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import Api
+from support import Api
 from media.ffmpeg import ffmpeg_exe
 from media.probe import loudness, probe
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from conftest import BUNDLED, Api, run_cli
+from support import BUNDLED, Api, run_cli
 from runtime.backend import connect
 from runtime.conversation import Conversation
 from runtime.repl import run_repl

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BUNDLED, CORPUS, run_cli
+from support import BUNDLED, CORPUS, run_cli
 from runtime.document.router import Router
 from runtime.document import load_skill
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from conftest import ROOT, Api, run_cli
+from support import ROOT, Api, run_cli
 from runtime import failures
 from skill import errors
 

@@ -7,7 +7,7 @@ import stat
 import threading
 from pathlib import Path
 
-from conftest import run_cli
+from support import run_cli
 
 
 def all_tokens(config_home: Path) -> list[str]:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BUNDLED, CORPUS, SEED, corpus_files, run_cli
+from support import BUNDLED, CORPUS, SEED, corpus_files, run_cli
 from runtime.document.errors import SkillError
 from runtime.document import Action, ErrorKind, GuiAction, load_skill
 

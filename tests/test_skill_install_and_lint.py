@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import BUNDLED, CORPUS, corpus_files, run_cli
+from support import BUNDLED, CORPUS, corpus_files, run_cli
 from runtime.lint import lint
 
 VENV_BIN = Path(sys.executable).parent  # holds this installation's `ai-music` script

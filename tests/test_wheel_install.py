@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from support import ROOT
 from media.probe import probe
 
 pytestmark = pytest.mark.slow

@@ -152,7 +152,7 @@ def build(sf3: Path) -> dict:
         if pick.every > 1:                        # widen kept key ranges to cover the dropped roots
             pairs = _cover(pairs, pick.keys)
         rate = max(p[0].sample.rate for p in pairs)
-        index[name] = _write(name, [_region(sf, l, r, pick.max_s, rate) for l, r in pairs], rate, pick.velocities)
+        index[name] = _write(name, [_region(sf, lo, r, pick.max_s, rate) for lo, r in pairs], rate, pick.velocities)
         print(f"{name:<14} {len(pairs):>3} regions", file=sys.stderr)
     for name, (bank, program) in KITS.items():
         regions = []

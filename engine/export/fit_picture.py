@@ -116,8 +116,8 @@ def draw_fit_picture(facts: Mapping[str, Any], *, cuts: Sequence[float] = (),
         return int(round(left + (right - left) * min(max(t / duration, 0.0), 1.0)))
 
     draw.text((left, 12), title or _title(facts), fill=INK, font=_font(18))
-    for name, (l, t, r, b) in lanes.items():
-        draw.rectangle((l, t, r, b), outline=GRID)
+    for name, (left, t, r, b) in lanes.items():
+        draw.rectangle((left, t, r, b), outline=GRID)
         draw.text((10, (t + b) // 2 - 8), name, fill=INK, font=font)
     _axis(draw, lanes["loudness"], duration, x_of, font)
 
@@ -185,20 +185,20 @@ def _as_image(thumb: Thumbnail) -> Image.Image:
 
 
 def _thumbnails(image: Image.Image, lane: Box, thumbs: Sequence[tuple[float, Thumbnail]], x_of: Any) -> list[Element]:
-    l, t, r, b = lane
+    left, t, r, b = lane
     h = b - t - 8
     out = []
     for time_s, thumb in sorted(thumbs, key=lambda p: p[0]):
         im = _as_image(thumb)
         w = max(int(im.width * h / max(im.height, 1)), 1)
-        x = min(max(x_of(time_s) - w // 2, l + 1), r - w - 1)
+        x = min(max(x_of(time_s) - w // 2, left + 1), r - w - 1)
         image.paste(im.resize((w, h)), (x, t + 4))
         out.append(Element("thumbnail", time_s, time_s, (x, t + 4, x + w, t + 4 + h)))
     return out
 
 
 def _sections(draw: ImageDraw.ImageDraw, lane: Box, facts: Mapping[str, Any], x_of: Any, font: Any) -> list[Element]:
-    l, t, r, b = lane
+    left, t, r, b = lane
     out = []
     for i, (name, start, end) in enumerate(facts.get("sections", [])):
         colour = section_colour(str(name), i)
@@ -215,7 +215,7 @@ def _sections(draw: ImageDraw.ImageDraw, lane: Box, facts: Mapping[str, Any], x_
 
 
 def _beats(draw: ImageDraw.ImageDraw, lane: Box, facts: Mapping[str, Any], duration: float, x_of: Any) -> list[Element]:
-    l, t, r, b = lane
+    left, t, r, b = lane
     out = []
     bpm = float(facts.get("bpm") or 0.0)
     end = float(facts.get("final_chord_s") or duration) or duration
@@ -239,7 +239,7 @@ def _beats(draw: ImageDraw.ImageDraw, lane: Box, facts: Mapping[str, Any], durat
 
 def _speech_and_ducking(draw: ImageDraw.ImageDraw, lane: Box, speech: Sequence[tuple[float, float]], duration: float,
                         duck_db: float, x_of: Any, font: Any) -> list[Element]:
-    l, t, r, b = lane
+    left, t, r, b = lane
     out = []
     for a, e in speech:
         box = (x_of(a), b - 16, max(x_of(e), x_of(a) + 1), b - 4)
@@ -254,29 +254,29 @@ def _speech_and_ducking(draw: ImageDraw.ImageDraw, lane: Box, speech: Sequence[t
     def y_of(db: float) -> int:
         return int(round(top + (bottom - top) * min(max(db / duck_db, 0.0), 1.0))) if duck_db else top
 
-    xs = np.linspace(l, r, min(r - l, n)).astype(int)
-    idx = np.minimum(((xs - l) / max(r - l, 1) * (n - 1)).astype(int), n - 1)
+    xs = np.linspace(left, r, min(r - left, n)).astype(int)
+    idx = np.minimum(((xs - left) / max(r - left, 1) * (n - 1)).astype(int), n - 1)
     points = [(int(x), y_of(float(gain_db[i]))) for x, i in zip(xs, idx)]
     draw.line(points, fill=DUCK, width=2)
-    draw.text((l + 4, top - 6), f"music gain (0 .. {duck_db:.0f} dB)", fill=DUCK, font=font)
-    out.append(Element("duck", 0.0, duration, (l, top, r, bottom), f"{duck_db:.0f} dB", DUCK))
+    draw.text((left + 4, top - 6), f"music gain (0 .. {duck_db:.0f} dB)", fill=DUCK, font=font)
+    out.append(Element("duck", 0.0, duration, (left, top, r, bottom), f"{duck_db:.0f} dB", DUCK))
     for x, y in points[:: max(len(points) // 400, 1)]:
-        out.append(Element("duck_point", (x - l) / max(r - l, 1) * duration, 0.0, (x, y, x, y), colour=DUCK))
+        out.append(Element("duck_point", (x - left) / max(r - left, 1) * duration, 0.0, (x, y, x, y), colour=DUCK))
     return out
 
 
 def _loudness(draw: ImageDraw.ImageDraw, lane: Box, loudness: Sequence[float] | np.ndarray | None, rate: float,
               target: float, x_of: Any, font: Any) -> list[Element]:
-    l, t, r, b = lane
+    left, t, r, b = lane
     lo, hi = target - 30.0, target + 12.0
 
     def y_of(db: float) -> int:
         return int(round(b - 4 - (b - t - 8) * (min(max(db, lo), hi) - lo) / (hi - lo)))
 
     y = y_of(target)
-    draw.line((l, y, r, y), fill=TARGET, width=1)
+    draw.line((left, y, r, y), fill=TARGET, width=1)
     draw.text((r - 150, y - 16), f"target {target:.0f} LUFS", fill=TARGET, font=font)
-    out = [Element("target", 0.0, 0.0, (l, y, r, y), f"{target:.0f} LUFS", TARGET)]
+    out = [Element("target", 0.0, 0.0, (left, y, r, y), f"{target:.0f} LUFS", TARGET)]
     if loudness is not None and len(loudness):
         values = np.asarray(loudness, dtype=float)
         # a whole mix reads ~3 dB over its integrated loudness in RMS: draw it relative to its own median
@@ -284,5 +284,5 @@ def _loudness(draw: ImageDraw.ImageDraw, lane: Box, loudness: Sequence[float] | 
         points = [(x_of((i + 0.5) / rate), y_of(v + shift)) for i, v in enumerate(values)]
         if len(points) > 1:
             draw.line(points, fill=LOUDNESS, width=2)
-        out.append(Element("loudness", 0.0, len(values) / rate, (l, t, r, b), "level", LOUDNESS))
+        out.append(Element("loudness", 0.0, len(values) / rate, (left, t, r, b), "level", LOUDNESS))
     return out
