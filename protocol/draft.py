@@ -1,6 +1,6 @@
 """The draft (timeline) both sides of the protocol exchange, read tolerantly.
 
-The backend stores the timeline under short names (PROTOCOL.md "Draft"): ``t`` tracks,
+The backend stores the timeline under short names (docs/protocol.md "Draft"): ``t`` tracks,
 ``tt`` track type (0 video, 1 audio/BGM, 7 text/title), ``sg`` segments, ``d`` duration
 in ms, ``m`` metadata. The engine writes drafts in the canonical shape documented
 below; the client must also read drafts written by the cloud, whose fields we only

@@ -1,6 +1,6 @@
 """Choosing the backend and connecting to it — the one place the runtime touches the engine.
 
-DESIGN.md: ``--backend`` wins; else ``NEMO_API_URL`` → that URL; else ``NEMO_TOKEN`` →
+docs/architecture.md: ``--backend`` wins; else ``NEMO_API_URL`` → that URL; else ``NEMO_TOKEN`` →
 the cloud (the skill's base URL); else the embedded local engine, started in this
 process on a free loopback port and stopped on exit. Whatever is chosen, the same HTTP
 client and protocol are used.

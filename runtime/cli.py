@@ -1,4 +1,4 @@
-"""``ai-music``: the command line (DESIGN.md "Commands" is the contract).
+"""``ai-music``: the command line (docs/architecture.md "Commands" is the contract).
 
 Each subcommand imports what it needs when it runs, so ``ai-music route`` never pays
 for httpx, numpy or the engine (it must answer in well under 150 ms). Bad input — a

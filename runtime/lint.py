@@ -206,7 +206,7 @@ def lint(path: str | Path) -> list[Finding]:
     for problem in skill.problems:
         out.append(Finding(first, "error", "runtime", problem))
     if not skill.api_url:
-        out.append(Finding(first, "warning", "runtime", "no base URL stated; the runtime uses PROTOCOL.md's default"))
+        out.append(Finding(first, "warning", "runtime", "no base URL stated; the runtime uses the protocol's default"))
     if skill.attribution.source is None:
         out.append(Finding(first, "warning", "runtime", "no X-Skill-* attribution headers named: exports get 402"))
     elif skill.attribution.version is None:

@@ -1,4 +1,4 @@
-"""The NemoVideo backend, one method per endpoint (PROTOCOL.md "Endpoints").
+"""The NemoVideo backend, one method per endpoint (docs/protocol.md "Endpoints").
 
 This layer speaks HTTP and reads answers tolerantly; it does not decide *policy* (which
 errors to recover from and how — that is ``skill.connection``). It does own the safe

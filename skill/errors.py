@@ -165,7 +165,7 @@ def _backend_registration(error: ApiError) -> str | None:
 
 def guidance(error: ApiError, skill: Skill, *, anonymous: bool, user_id: str | None, web_url: str,
              embedded: bool = False) -> str:
-    """What to tell the user, from the document's error table (falls back to PROTOCOL.md).
+    """What to tell the user, from the document's error table (falls back to docs/protocol.md).
 
     ``embedded``: the backend is an engine inside this process. It stops with the command,
     so a link to its own pages would be dead by the time someone opens it; links then go

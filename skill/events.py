@@ -1,6 +1,6 @@
 """Stream payloads → what happened, for both shapes the backend family uses.
 
-PROTOCOL.md "SSE stream": (1) Google ADK events — ``content.parts`` with ``text``,
+docs/protocol.md "SSE stream": (1) Google ADK events — ``content.parts`` with ``text``,
 ``functionCall``, ``functionResponse``; ``partial: true`` chunks later repeated whole;
 ``errorCode``/``errorMessage``; ``{"error": …}`` for failures — and (2) typed events —
 ``{"type": "text" | "tool_call" | "tool_result" | "heartbeat", …}``. Empty ``data:``

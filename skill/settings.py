@@ -1,7 +1,7 @@
 """Every tunable number of the client, in one place, and where each one comes from.
 
 Order of precedence, per value: an environment variable the user set, then what the
-SKILL.md states (read by ``runtime.document.model``), then the default below (PROTOCOL.md's
+SKILL.md states (read by ``runtime.document.model``), then the default below (docs/protocol.md's
 figures for this skill family). The document is written for the cloud; two of its
 numbers describe *waiting on a remote service* and are scaled for the embedded engine,
 which runs in this very process: render polling (the document's "every 30 s, at most 10
@@ -23,7 +23,7 @@ MAX_RETRIES = 2                 # idempotent calls on 5xx / transport errors
 INITIAL_RETRY_DELAY_S = 0.5
 MAX_RETRY_DELAY_S = 8.0
 
-# Defaults when the document is silent (PROTOCOL.md)
+# Defaults when the document is silent (docs/protocol.md)
 DEFAULT_NOTICE = "⏳ Still working..."
 DEFAULT_NOTICE_PERIOD_S = 120.0
 DEFAULT_HEARTBEAT_TIMEOUT_S = 600.0

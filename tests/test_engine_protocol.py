@@ -1,4 +1,4 @@
-"""The local engine speaks PROTOCOL.md: envelopes, error codes, statuses, ownership."""
+"""The local engine speaks docs/protocol.md: envelopes, error codes, statuses, ownership."""
 from __future__ import annotations
 
 import json

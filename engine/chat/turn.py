@@ -2,7 +2,7 @@
 
 The cloud endpoint is Google ADK's ``run_sse``: it streams events whose ``content.parts``
 hold ``functionCall``/``functionResponse`` for each tool the agent runs and text for its
-reply (PROTOCOL.md "SSE stream", shape ★). This module produces the same stream for the
+reply (docs/protocol.md "SSE stream", shape ★). This module produces the same stream for the
 director's edits. The turn runs as its own task and writes events into a queue: if the
 client's connection drops, the work still finishes and lands in the session state, which
 is exactly the situation SKILL.md §3.6 recovers from — and why a client must never re-send.

@@ -78,7 +78,7 @@ class Frontmatter:
 
 @dataclass(frozen=True)
 class Attribution:
-    """How to fill ``X-Skill-Source``/``-Version``/``-Platform`` (PROTOCOL.md "Headers").
+    """How to fill ``X-Skill-Source``/``-Version``/``-Platform`` (docs/protocol.md "Headers").
 
     ``source``/``version`` are the values to send (frontmatter values where the document
     says ``$SKILL_NAME``/``$SKILL_VERSION``, literals where it hard-codes them).
