@@ -9,8 +9,12 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from support import ROOT, Api, run_cli, serve_engine
 from media.probe import probe
+
+pytestmark = pytest.mark.slow  # renders video or runs whole commands: minutes (bin/test -m 'not slow' skips)
 
 
 def test_engine_killed_mid_render_resumes_it_and_keeps_finished_ones(tmp_path: Path, clip: Path) -> None:

@@ -10,6 +10,8 @@ import pytest
 
 from support import run_cli
 
+pytestmark = pytest.mark.slow  # renders video or runs whole commands: minutes (bin/test -m 'not slow' skips)
+
 
 def engine_dir(home: Path) -> Path:
     return home / ".local" / "share" / "ai-music" / "engine"

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
+import pytest
 import httpx
 
 from support import BUNDLED, ROOT, Api, run_cli
@@ -19,6 +20,8 @@ from runtime.backend import connect
 from runtime.conversation import Conversation
 from runtime.document import load_skill
 from runtime.terminal import CollectingOutput
+
+pytestmark = pytest.mark.slow  # renders video or runs whole commands: minutes (bin/test -m 'not slow' skips)
 
 
 def renders_submitted(calls: list[dict]) -> list[str]:

@@ -10,6 +10,8 @@ import pytest
 from support import run_cli
 from runtime.harness.scenario import ScenarioError, load
 
+pytestmark = pytest.mark.slow  # renders video or runs whole commands: minutes (bin/test -m 'not slow' skips)
+
 GOOD = """name: credits
 turns:
   - say: credits

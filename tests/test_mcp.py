@@ -9,10 +9,13 @@ import sys
 import wave
 from pathlib import Path
 
+import pytest
 import anyio
 
 from support import ROOT, run_cli
 from media.probe import probe
+
+pytestmark = pytest.mark.slow  # renders video or runs whole commands: minutes (bin/test -m 'not slow' skips)
 
 
 def params(env: dict[str, str], *, stripped: bool = False):  # noqa: ANN201

@@ -9,6 +9,8 @@ import pytest
 from support import run_cli
 from media.probe import probe
 
+pytestmark = pytest.mark.slow  # renders video or runs whole commands: minutes (bin/test -m 'not slow' skips)
+
 
 @pytest.fixture
 def demo(clip: Path, tmp_path: Path) -> Path:

@@ -7,9 +7,12 @@ import re
 import sys
 from pathlib import Path
 
+import pytest
 import pexpect
 
 from support import Api, run_cli
+
+pytestmark = pytest.mark.slow  # renders video or runs whole commands: minutes (bin/test -m 'not slow' skips)
 
 OLD_STYLE_PERCENT = re.compile(r"^⏳ \d+%$", re.M)  # bare "⏳ 30%" lines, printed into the bar
 

@@ -19,6 +19,8 @@ from media.fixtures import (VideoSpec, make_busy, make_hlg, make_rotated, make_s
                             make_video)
 from media.probe import probe
 
+pytestmark = pytest.mark.slow  # renders video or runs whole commands: minutes (bin/test -m 'not slow' skips)
+
 TESTSRC = "testsrc2=s={w}x{h}:r={fps}"  # moves every frame, no symmetry
 
 

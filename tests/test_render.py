@@ -11,6 +11,8 @@ from support import Api
 from media.ffmpeg import ffmpeg_exe
 from media.probe import loudness, probe
 
+pytestmark = pytest.mark.slow  # renders video or runs whole commands: minutes (bin/test -m 'not slow' skips)
+
 
 def download(api: Api, data: dict, dest: Path) -> Path:
     r = api.http.get(data["outputUrl"], headers=api.headers())

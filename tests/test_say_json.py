@@ -19,6 +19,8 @@ from support import ROOT, Api, run_cli
 from runtime import failures
 from skill import errors
 
+pytestmark = pytest.mark.slow  # renders video or runs whole commands: minutes (bin/test -m 'not slow' skips)
+
 SCHEMA = json.loads((ROOT / "docs" / "say.schema.json").read_text())
 
 
