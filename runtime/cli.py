@@ -57,6 +57,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--json", action="store_true", help="print the result as JSON")
     run.set_defaults(handler=_run)
 
+    batch = sub.add_parser("batch", help="many videos, each its own project; resumable (run it again to finish)")
+    _common(batch)
+    batch.add_argument("source", help="a folder of videos, or a .csv/.jsonl list (columns: file, instruction)")
+    batch.add_argument("instruction", nargs="?", default=None,
+                       help=f"what you want for every video (a list's own column wins; default: {DEFAULT_PROMPT!r})")
+    batch.add_argument("-o", "--output", metavar="OUTDIR", required=True, help="the folder the videos are written to")
+    batch.set_defaults(handler=_batch)
+
     say = sub.add_parser("say", help="one turn of the persisted session (for agents)")
     _common(say)
     say.add_argument("text", help="what the user says")
@@ -359,6 +367,47 @@ def _run(args: argparse.Namespace) -> int:
     elif report.files:
         print(f"MP4: {report.files[0]}")
     return report.exit_code
+
+
+def _batch(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from runtime import batch
+    from runtime.backend import connect
+    from runtime.conversation import Conversation
+    from runtime.terminal import CollectingOutput
+    from skill import destination
+    from skill.errors import BadInput
+
+    skill = _load(args)
+    try:
+        items = batch.plan(args.source, args.instruction, skill)
+    except batch.BatchInputError as exc:
+        raise UserError(str(exc)) from None
+    outdir = Path(os.path.expanduser(args.output)).absolute()
+    if outdir.exists() and not outdir.is_dir():
+        raise UserError(f"{args.output} is a file; -o takes the folder the videos go to")
+    print(f"Batch: {len(items)} video(s) → {outdir}", flush=True)
+    with connect(skill, getattr(args, "backend", None), notice=lambda text: None) as conn:
+        before = conn.store.session(conn.backend.key)
+
+        def job(item: batch.Item, folder: Path, previous: Path | None) -> tuple[Path | None, str | None]:
+            try:  # a file redone because its input changed replaces what the earlier run wrote
+                target = destination.Destination(previous, numbered=False, overwrite=True) if previous else \
+                    destination.resolve(f"{folder}{os.sep}", folder=folder, input_name=str(item.video),
+                                        inputs=[item.video])
+            except BadInput as exc:
+                return None, exc.user_message
+            convo = Conversation(conn, CollectingOutput(), auto_export=True, export_dest=target)
+            convo.new_project(item.instruction)
+            report = convo.turn(item.instruction, [str(item.video)])
+            if report.ok and report.files:
+                conn.release(before)
+                return Path(report.files[0]), None
+            return None, (report.errors[0].get("message") if report.errors else "the export produced no file")
+
+        summary = batch.run_batch(items, outdir, job, lambda text: print(text, flush=True))
+    return summary.exit_code
 
 
 def _clean(args: argparse.Namespace) -> int:
