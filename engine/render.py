@@ -8,7 +8,9 @@ they are HDR, scaled to fit and padded (letterbox, never stretched) onto the can
 (1920×1080, 1080×1920, 1080×1080 or 1080×1350 — ``engine.canvas``), joined at the
 source's frame rate (up to 60 fps), titles overlaid as PNGs styled for the picture under
 them, and encoded with x264 at a quality-targeted rate capped by the source's own bitrate
-(a re-encode is not bigger than the file it came from, ``video_bitrate_cap``).
+(a re-encode is not bigger than the file it came from, ``video_bitrate_cap``). **Smart path**:
+titles over a clip the fast path could copy re-encode only the GOPs under them and copy the
+rest (``media.smart_render``); a file that cannot be cut safely takes the full path, logged.
 
 The soundtrack (music + ducked original, mastered, AAC) comes from ``engine.soundtracks``,
 which usually has it ready before the render starts; on the full path the picture is
@@ -52,7 +54,9 @@ ENCODE_CRF = "20"
 WEB_KBPS = 8000          # a 1080p30 H.264 web deliverable; ×1.5 above 30 fps, scaled by canvas pixels
 FLOOR_KBPS = 600         # 1080p: below this a title or a cut turns to blocks, whatever the source was
 SIZE_FACTOR = 1.25       # of the source's bitrate (the limit is 1.3: room for the VBV buffer)
-SMART_RENDER = True      # titles on a copyable clip: re-encode only the GOPs under them (bench turns it off)
+# titles on a copyable clip: re-encode only the GOPs under them; AI_MUSIC_SMART_RENDER=0 encodes the whole
+# picture instead (the bench's "before", and a way out should a player ever dislike a splice)
+SMART_RENDER = os.environ.get("AI_MUSIC_SMART_RENDER", "1") != "0"
 Progress = Callable[[float, str], None]
 log = logging.getLogger(__name__)
 

@@ -163,7 +163,7 @@ def _track(f: BinaryIO, moov: bytes, trak: tuple[int, int], fragmented: bool) ->
     if codec in (b"avc1", b"avc3"):
         avcc = _find(stsd, 4 + 8 + 78, 4 + entry_size, b"avcC")
         if avcc:
-            length_size, sps, pps = _avcc(stsd[avcc[0]:avcc[1]])
+            length_size, sps, pps = parse_avcc(stsd[avcc[0]:avcc[1]])
 
     sizes = _sizes(_full_box(moov, _find(moov, *stbl, b"stsz")))
     count = len(sizes)
@@ -185,7 +185,7 @@ def _track(f: BinaryIO, moov: bytes, trak: tuple[int, int], fragmented: bool) ->
                     edits, edit_start, fragmented, descriptions)
 
 
-def _avcc(box: bytes) -> tuple[int, list[bytes], list[bytes]]:
+def parse_avcc(box: bytes) -> tuple[int, list[bytes], list[bytes]]:
     """NAL length size and parameter sets of an ``avcC`` record."""
     if len(box) < 7 or box[0] != 1:
         raise TrackError("the H.264 configuration record is malformed")

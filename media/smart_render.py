@@ -13,8 +13,8 @@ sets: the re-encoded GOPs come with x264's own SPS/PPS, which differ from the so
 in a dozen fields. We give them ids the source does not use (x264's ``sps-id``), so both sets
 live side by side and each slice names its own; the concat demuxer carries the second set
 into the stream (in band, before the first re-encoded IDR, and the source's again at each of
-its IDRs), so every decoder finds the set each slice refers to — no change of an active set
-ever happens outside an IDR.
+its IDRs), and both sets are declared in the track's ``avcC`` (``media.avc_config``), so every
+decoder finds the set each slice refers to — no change of an active set happens outside an IDR.
 
 When a file cannot be cut safely — open GOPs (a recovery-point I-frame whose B-frames lean on
 the GOP before it), interlacing, a profile we cannot match, another codec, a fragmented or
@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+from media.avc_config import add_parameter_sets
 from media.avc_track import AvcTrack, TrackError, read_track
 from media.ffmpeg import FFmpegError, pathlike, run
 
@@ -143,12 +144,14 @@ def prepare(src: str | os.PathLike[str], overlays: Sequence[Overlay], pix_fmt: s
     work_dir.mkdir(parents=True, exist_ok=True)
     files = _split(src, pieces, work_dir)
     sps = track.parsed_sps()[0]
-    encoder = _encoder_args(PROFILES[sps.profile], sps.level, free_id(track), track.timescale)
-    listing = ["ffconcat version 1.0"]
-    for number, (piece, path) in enumerate(zip(pieces, files)):
-        if piece.touched:
-            path = _encode(path, piece, overlays, pix_fmt, encoder, work_dir / f"title{number:04d}.mp4")
-        listing.append("file " + _quote(path))
+    reorders = any(b < a for a, b in zip(track.pts, track.pts[1:]))
+    encoder = _encoder_args(PROFILES[sps.profile], sps.level, free_id(track), track.timescale, reorders)
+    joined = [_encode(path, piece, overlays, pix_fmt, encoder, work_dir / f"title{number:04d}.mp4")
+              if piece.touched else path for number, (piece, path) in enumerate(zip(pieces, files))]
+    encoded = read_track(next(p for p, piece in zip(joined, pieces) if piece.touched))
+    # the joined track's avcC is the first piece's: declare both sets there (in band they come anyway)
+    add_parameter_sets(joined[0], [*track.sps, *encoded.sps], [*track.pps, *encoded.pps])
+    listing = ["ffconcat version 1.0", *("file " + _quote(path) for path in joined)]
     out = work_dir / "pieces.ffconcat"
     out.write_text("\n".join(listing) + "\n", encoding="utf-8")
     return out
@@ -175,9 +178,12 @@ def _split(src: str | os.PathLike[str], pieces: Sequence[Piece], work_dir: Path)
     return files
 
 
-def _encoder_args(profile: str, level: int, param_id: int, timescale: int) -> list[str]:
+def _encoder_args(profile: str, level: int, param_id: int, timescale: int, reorders: bool) -> list[str]:
+    """libx264 to the source's profile, level and time base; B-frames only where the source has
+    them (a stream without reordering keeps its zero decode delay all through)."""
+    tools = TOOLS[profile] if reorders else TOOLS[profile].replace("bframes=2:b-adapt=0", "bframes=0")
     return ["-c:v", "libx264", "-preset", PRESET, "-profile:v", profile, "-level:v", f"{level / 10:g}",
-            "-x264-params", f"{TOOLS[profile]}:sps-id={param_id}", "-crf", CRF,
+            "-x264-params", f"{tools}:sps-id={param_id}", "-crf", CRF,
             "-fps_mode", "passthrough", "-video_track_timescale", str(timescale)]
 
 

@@ -82,6 +82,11 @@ def _render_title(api: Api, clip: Path, out: Path, title_from: int, title_to: in
 def test_a_title_reencodes_only_the_gops_under_it(api: Api, closed_gop_1080: Path, tmp_path: Path) -> None:
     out = _render_title(api, closed_gop_1080, tmp_path / "out.mp4", 2, 4)
     assert decode_errors(out) == ""
+    # every parameter set the slices use is declared in the track's avcC, not only in band
+    stripped = tmp_path / "no-inband.mp4"
+    run(["-i", pathlike(out), "-map", "0:v", "-c", "copy", "-bsf:v", "filter_units=remove_types=7|8",
+         "-y", pathlike(stripped)], timeout=60, what="strip in-band parameter sets")
+    assert decode_errors(stripped) == ""
     source, rendered = frame_hashes(closed_gop_1080), frame_hashes(out)
     assert [pts for pts, _ in rendered] == [pts for pts, _ in source]      # same frames, same times
     seconds = [pts / FPS for pts, _ in source]
