@@ -109,9 +109,10 @@ def plan(track: AvcTrack, spans: Sequence[tuple[float, float]]) -> list[Piece]:
         start = (min(track.pts[first:end]) - origin) / scale
         gops.append(Piece(first, end, start, start, False))
     ends = [g.start for g in gops[1:]]
-    deltas = [b - a for a, b in zip(track.pts, track.pts[1:])]
-    frame = (sorted(deltas)[len(deltas) // 2] if deltas else 1) / scale
-    ends.append((max(track.pts) - origin) / scale + abs(frame))
+    shown = sorted(track.pts)
+    deltas = sorted(b - a for a, b in zip(shown, shown[1:]))
+    frame = (deltas[len(deltas) // 2] if deltas else 1) / scale    # the last frame lasts a typical frame
+    ends.append((shown[-1] - origin) / scale + frame)
     pieces: list[Piece] = []
     for gop, stop in zip(gops, ends):
         touched = any(a < stop and b > gop.start for a, b in spans)
@@ -141,6 +142,8 @@ def prepare(src: str | os.PathLike[str], overlays: Sequence[Overlay], pix_fmt: s
     if reason:
         raise CannotCut(reason)
     pieces = plan(track, [(o.start, o.start + o.length) for o in overlays])
+    if not any(piece.touched for piece in pieces):
+        raise CannotCut("no title falls on the picture")
     work_dir.mkdir(parents=True, exist_ok=True)
     files = _split(src, pieces, work_dir)
     sps = track.parsed_sps()[0]
