@@ -10,7 +10,8 @@ For a generated 60 s 1920x1080 30 fps H.264 product demo with a voice-like track
 4. a plain ffmpeg stream-copy mux of the same WAV (the physical floor).
 
 Prints wall time, ratios, peak RSS (whole process tree), the music synthesis real-time
-factor, and where the fast path's seconds go, phase by phase (``bench/phases.py``). Targets on a 2-core machine: fast path ≤ 5 s and ≥ 10× faster than moviepy; with a
+factor, and where the fast path's seconds go, phase by phase (``bench/phases.py``).
+Targets on a 2-core machine: fast path ≤ 5 s and ≥ 10× faster than moviepy; with a
 title ≤ 15 s; peak RSS ≤ 400 MB; synthesis ≥ 50× real time.
 
 Then the re-encode's size and quality on three 60 s inputs — the demo, camera-like 1080p
