@@ -33,6 +33,8 @@ PHASES = (
     ("music: compose + synthesize + master", "engine.music", "make_music"),
     ("soundtrack mix (music + ducked original)", "engine.soundtracks", "build_soundtrack"),
     ("AAC encode (soundtrack)", "engine.soundtracks", "run"),
+    ("render: probe the inputs", "engine.render", "probe"),
+    ("render: title images (picture under, PNG)", "engine.render", "_title_overlays"),
     ("render: smart splice (split, titled GOPs)", "media.smart_render", "prepare"),
     ("render: ffmpeg mux / encode", "engine.render", "_run"),
     ("download (engine → file)", "skill.client", "Client.download"),
@@ -112,7 +114,7 @@ def breakdown(video: Path, prompt: str) -> tuple[float, float, list[tuple[str, f
 
 def print_breakdown(video: Path, prompt: str) -> None:
     imports, wall, rows = breakdown(video, prompt)
-    print(f"\nwhere the fast path's seconds go ({video.name}; job clock, engine phases overlap):")
+    print(f"\nwhere ai-music run's seconds go ({video.name}, {prompt!r}; job clock, engine phases overlap):")
     print(f"{'phase':<42} {'from':>7} {'to':>7} {'busy':>7}")
     print(f"{'import runtime.cli (fresh interpreter)':<42} {'':>7} {'':>7} {imports:6.2f}s")
     for name, start, end, busy in rows:

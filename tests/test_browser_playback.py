@@ -18,10 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.titles import render_title
-from media.ffmpeg import pathlike, run
-from media.smart_render import Overlay, prepare
-from test_smart_render import FPS, decode_errors, make_clip
+from test_smart_render import FPS, decode_errors, make_clip, splice
 
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None)
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -81,11 +78,7 @@ def play_in_chromium(video: Path, profile: Path, timeout: float = 90.0) -> str:
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (Debian: apt-get install chromium)")
 def test_a_smart_rendered_title_plays_to_the_end_in_chromium(tmp_path: Path) -> None:
     clip = make_clip(tmp_path / "clip.mp4", 4, width=1280, height=720)
-    png, x, y = render_title(tmp_path / "title.png", "Smart render", 1280, 720)
-    pieces = prepare(clip, [Overlay(png, x, y, 1.2, 1.5, 0.3, str(FPS))], "yuv420p", tmp_path / "work")
-    out = tmp_path / "out.mp4"
-    run(["-f", "concat", "-safe", "0", "-i", pathlike(pieces), "-i", pathlike(clip), "-map", "0:v:0",
-         "-map", "1:a:0", "-c", "copy", "-movflags", "+faststart", "-y", pathlike(out)], timeout=60, what="mux")
+    out = splice(clip, [(0.0, 1.5), (3.2, 3.6)], tmp_path, (1280, 720))   # re-encoded, copied, re-encoded
     assert decode_errors(out) == ""
     report = play_in_chromium(out, tmp_path / "profile")
     assert report.startswith("ended "), report

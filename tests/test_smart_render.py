@@ -62,6 +62,31 @@ def title_shows(rendered: np.ndarray, source: np.ndarray) -> np.ndarray:
     return changed.mean(axis=(1, 2)) > 0.003
 
 
+def splice(clip: Path, spans: list[tuple[float, float]], work: Path, size: tuple[int, int]) -> Path:
+    """``clip`` with a title over each span, through ``media.smart_render`` and the engine's final mux."""
+    from engine.titles import render_title
+
+    png, x, y = render_title(work / "title.png", "Smart render", *size)
+    pieces = prepare(clip, [Overlay(png, x, y, a, b - a, 0.3, str(FPS)) for a, b in spans], "yuv420p", work / "w")
+    out = work / "out.mp4"
+    run(["-f", "concat", "-safe", "0", "-i", pathlike(pieces), "-i", pathlike(clip), "-map", "0:v:0",
+         "-map", "1:a:0", "-c", "copy", "-movflags", "+faststart", "-y", pathlike(out)], timeout=60, what="mux")
+    return out
+
+
+def test_titles_at_the_start_and_the_end_splice_cleanly(tmp_path: Path) -> None:
+    clip = make_clip(tmp_path / "clip.mp4", 4, width=640, height=360)
+    out = splice(clip, [(0.0, 1.5), (3.2, 3.6)], tmp_path, (640, 360))   # re-encoded, copied, re-encoded
+    assert decode_errors(out) == ""
+    source, rendered = frame_hashes(clip), frame_hashes(out)
+    assert [pts for pts, _ in rendered] == [pts for pts, _ in source]
+    assert all(rendered[i] == source[i] for i, (pts, _) in enumerate(source) if 2 <= pts / FPS < 3)
+    shows = title_shows(gray_frames(out), gray_frames(clip))
+    seconds = [pts / FPS for pts, _ in source]
+    assert shows[[i for i, t in enumerate(seconds) if 0.3 <= t < 1.2]].all()
+    assert not shows[[i for i, t in enumerate(seconds) if 1.5 <= t < 3.2]].any()
+
+
 @pytest.fixture(scope="module")
 def closed_gop_1080(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_clip(tmp_path_factory.mktemp("smart") / "closed.mp4", 6)
