@@ -42,8 +42,8 @@ TOOLS = {
     "high": "cabac=1:8x8dct=1:deblock=1,0,0:bframes=2:b-adapt=0",
 }
 PRESET = "ultrafast"
-CRF = "18"
-SIZE_FACTOR = 1.25      # a re-encoded run may spend this much more than the GOPs it replaces
+CRF = "20"              # the full render's (engine.render.ENCODE_CRF); the rate cap below usually binds first
+SIZE_FACTOR = 1.2       # a re-encoded run may spend this much more than the GOPs it replaces
 STEP_TIMEOUT_S = 600.0
 
 
@@ -154,7 +154,11 @@ def prepare(src: str | os.PathLike[str], overlays: Sequence[Overlay], pix_fmt: s
     encoded = read_track(next(p for p, piece in zip(joined, pieces) if piece.touched))
     # the joined track's avcC is the first piece's: declare both sets there (in band they come anyway)
     add_parameter_sets(joined[0], [*track.sps, *encoded.sps], [*track.pps, *encoded.pps])
-    listing = ["ffconcat version 1.0", *("file " + _quote(path) for path in joined)]
+    # each piece's exact length: left to itself the concat demuxer offsets the next piece by the
+    # file's duration in the MP4 header, rounded to milliseconds, and the copied frames drift
+    listing = ["ffconcat version 1.0"]
+    for path, piece in zip(joined, pieces):
+        listing += ["file " + _quote(path), f"duration {piece.stop - piece.start:.6f}"]
     out = work_dir / "pieces.ffconcat"
     out.write_text("\n".join(listing) + "\n", encoding="utf-8")
     return out
@@ -207,7 +211,9 @@ def _encode(piece_file: Path, piece: Piece, overlays: Sequence[Overlay], pix_fmt
         current = f"m{number + 1}"
     chains.append(f"[{current}]format={pix_fmt}[v]")
     seconds = max(piece.stop - piece.start, 0.04)
-    kbps = max(200, round(os.path.getsize(piece_file) * 8 / 1000 / seconds * SIZE_FACTOR))
+    # at most SIZE_FACTOR × the bits of the GOPs replaced, counting the burst x264 may spend up front
+    # (90 % of the one-second VBV buffer) — a short run would otherwise come out half again as big
+    kbps = max(200, round(os.path.getsize(piece_file) * 8 / 1000 * SIZE_FACTOR / (seconds + 0.9)))
     try:
         run([*inputs, "-filter_complex", ";".join(chains), "-map", "[v]", *encoder,
              "-maxrate", f"{kbps}k", "-bufsize", f"{kbps}k", "-an", "-y", pathlike(out)],

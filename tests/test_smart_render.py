@@ -19,13 +19,14 @@ from media.ffmpeg import ffmpeg_exe, pathlike, run
 from media.smart_render import CannotCut, Overlay, prepare, why_not
 
 FPS = 30
+GOP = 34     # frames: 1.1333 s, a length no whole number of milliseconds (MP4 durations round to them)
 
 
 def make_clip(path: Path, seconds: float, *, width: int = 1920, height: int = 1080, x264: str = "",
               codec: str = "libx264") -> Path:
-    """Busy picture, High profile with B-frames, a keyframe every second (open GOPs if ``x264`` asks)."""
+    """Busy picture, High profile with B-frames, a keyframe every ``GOP`` frames (open GOPs if ``x264`` asks)."""
     params = ":".join(p for p in ("scenecut=0", x264) if p)
-    video = ["-c:v", codec] + (["-preset", "veryfast", "-bf", "3", "-g", str(FPS), "-x264-params", params]
+    video = ["-c:v", codec] + (["-preset", "veryfast", "-bf", "3", "-g", str(GOP), "-x264-params", params]
                                if codec == "libx264" else [])
     run(["-f", "lavfi", "-i", f"testsrc2=s={width}x{height}:r={FPS}:d={seconds}", "-f", "lavfi",
          "-i", f"sine=f=220:d={seconds}", "-pix_fmt", "yuv420p", *video, "-c:a", "aac", "-shortest",
@@ -33,12 +34,15 @@ def make_clip(path: Path, seconds: float, *, width: int = 1920, height: int = 10
     return path
 
 
-def frame_hashes(path: Path) -> list[tuple[int, str]]:
-    """(pts, md5) of every decoded video frame."""
-    out = subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(path), "-map", "0:v", "-f", "framemd5", "-"],
+def frame_hashes(path: Path) -> list[tuple[float, str]]:
+    """(pts in seconds, md5) of every decoded video frame, timed in the track's own time base
+    (a frame a few ticks early is a different frame to a player syncing picture and sound)."""
+    out = subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(path), "-map", "0:v", "-fps_mode", "passthrough",
+                          "-enc_time_base:v", "demux", "-f", "framemd5", "-"],
                          capture_output=True, text=True, check=True).stdout
+    scale = next(int(line.split("/")[1]) for line in out.splitlines() if line.startswith("#tb 0:"))
     rows = [line.split(",") for line in out.splitlines() if line and not line.startswith("#")]
-    return [(int(r[2]), r[5].strip()) for r in rows]
+    return [(int(r[2]) / scale, r[5].strip()) for r in rows]
 
 
 def decode_errors(path: Path) -> str:
@@ -54,6 +58,13 @@ def gray_frames(path: Path, width: int = 192) -> np.ndarray:
                          capture_output=True, check=True).stdout
     frames = np.frombuffer(out, dtype=np.uint8)
     return frames.reshape(-1, width * 9 // 16, width)
+
+
+def outside_titled_gops(seconds: list[float], spans: list[tuple[float, float]]) -> list[int]:
+    """Indices of the frames whose GOP no span overlaps: those must come out bit for bit."""
+    gop = GOP / FPS
+    touched = {k for a, b in spans for k in range(int(a // gop), int(-(-b // gop)))}
+    return [i for i, t in enumerate(seconds) if int(t // gop) not in touched]
 
 
 def title_shows(rendered: np.ndarray, source: np.ndarray) -> np.ndarray:
@@ -76,15 +87,17 @@ def splice(clip: Path, spans: list[tuple[float, float]], work: Path, size: tuple
 
 def test_titles_at_the_start_and_the_end_splice_cleanly(tmp_path: Path) -> None:
     clip = make_clip(tmp_path / "clip.mp4", 4, width=640, height=360)
-    out = splice(clip, [(0.0, 1.5), (3.2, 3.6)], tmp_path, (640, 360))   # re-encoded, copied, re-encoded
+    spans = [(0.0, 1.0), (3.5, 3.9)]
+    out = splice(clip, spans, tmp_path, (640, 360))   # re-encoded, copied, re-encoded
     assert decode_errors(out) == ""
     source, rendered = frame_hashes(clip), frame_hashes(out)
     assert [pts for pts, _ in rendered] == [pts for pts, _ in source]
-    assert all(rendered[i] == source[i] for i, (pts, _) in enumerate(source) if 2 <= pts / FPS < 3)
+    seconds = [pts for pts, _ in source]
+    copied = outside_titled_gops(seconds, spans)
+    assert copied and all(rendered[i] == source[i] for i in copied)
     shows = title_shows(gray_frames(out), gray_frames(clip))
-    seconds = [pts / FPS for pts, _ in source]
-    assert shows[[i for i, t in enumerate(seconds) if 0.3 <= t < 1.2]].all()
-    assert not shows[[i for i, t in enumerate(seconds) if 1.5 <= t < 3.2]].any()
+    assert shows[[i for i, t in enumerate(seconds) if 0.3 <= t < 0.7]].all()
+    assert not shows[[i for i, t in enumerate(seconds) if 1.0 <= t < 3.5]].any()
 
 
 @pytest.fixture(scope="module")
@@ -114,9 +127,9 @@ def test_a_title_reencodes_only_the_gops_under_it(api: Api, closed_gop_1080: Pat
     assert decode_errors(stripped) == ""
     source, rendered = frame_hashes(closed_gop_1080), frame_hashes(out)
     assert [pts for pts, _ in rendered] == [pts for pts, _ in source]      # same frames, same times
-    seconds = [pts / FPS for pts, _ in source]
-    untouched = [i for i, t in enumerate(seconds) if t < 2 or t >= 4]   # the title touches the GOPs 2 s…4 s
-    assert all(rendered[i] == source[i] for i in untouched)
+    seconds = [pts for pts, _ in source]
+    untouched = outside_titled_gops(seconds, [(2, 4)])
+    assert untouched and all(rendered[i] == source[i] for i in untouched)
     shows = title_shows(gray_frames(out), gray_frames(closed_gop_1080))
     inside = [i for i, t in enumerate(seconds) if 2 + 0.3 <= t < 4 - 0.3]  # past the fade in, before the fade out
     outside = [i for i, t in enumerate(seconds) if t < 2 or t >= 4]
@@ -134,7 +147,7 @@ def test_open_gops_take_the_full_encode_and_say_why(api: Api, tmp_path: Path,
     assert "smart render not possible: the file has open GOPs" in caplog.text
     assert decode_errors(out) == ""
     shows = title_shows(gray_frames(out), gray_frames(clip))
-    seconds = [pts / FPS for pts, _ in frame_hashes(clip)]
+    seconds = [pts for pts, _ in frame_hashes(clip)]
     assert shows[[i for i, t in enumerate(seconds) if 1.3 <= t < 2.7]].all()
     assert not shows[[i for i, t in enumerate(seconds) if t < 1 or t >= 3]].any()
 
