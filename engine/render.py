@@ -39,8 +39,8 @@ from engine.soundtracks import AUDIO_BITRATE
 from engine.titles import render_title
 from media import smart_render
 from media.ffmpeg import FFmpegError, ffmpeg_exe, last_line, pathlike
-from media.smart_render import Overlay
 from media.probe import MediaInfo, probe
+from media.smart_render import Overlay
 from protocol.draft import TEXT, VIDEO
 
 # ultrafast's speed (a 60 s 1080p re-encode in ~9 s on two cores; superfast takes ~1.9x the CPU)
@@ -303,8 +303,9 @@ def _smart_picture(job: RenderJob, probe_of: Callable[[str], MediaInfo]) -> Path
     video = probe_of(src.path).video
     assert video is not None
     try:
+        track = smart_render.cuttable(src.path)
         overlays = _title_overlays(job, probe_of, _rate_arg(output_rate([video.fps])))
-        return smart_render.prepare(src.path, overlays, video.pix_fmt or "yuv420p", job.work_dir / "smart")
+        return smart_render.prepare(src.path, overlays, video.pix_fmt or "yuv420p", job.work_dir / "smart", track)
     except smart_render.CannotCut as exc:
         log.info("smart render not possible: %s; encoding the whole picture", exc)
         return None

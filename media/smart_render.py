@@ -130,10 +130,9 @@ def free_id(track: AvcTrack) -> int:
     return next(i for i in range(32) if i not in used)
 
 
-def prepare(src: str | os.PathLike[str], overlays: Sequence[Overlay], pix_fmt: str, work_dir: Path) -> Path:
-    """Write the pieces under ``work_dir`` and return an ffconcat list joining them in order.
-
-    Raises :class:`CannotCut` (with the reason) when the source cannot be spliced safely."""
+def cuttable(src: str | os.PathLike[str]) -> AvcTrack:
+    """The source's track when it can be spliced; else :class:`CannotCut` says why (milliseconds:
+    checked before any title image is drawn)."""
     try:
         track = read_track(src)
     except (TrackError, OSError, IndexError, ValueError) as exc:
@@ -141,6 +140,15 @@ def prepare(src: str | os.PathLike[str], overlays: Sequence[Overlay], pix_fmt: s
     reason = why_not(track)
     if reason:
         raise CannotCut(reason)
+    return track
+
+
+def prepare(src: str | os.PathLike[str], overlays: Sequence[Overlay], pix_fmt: str, work_dir: Path,
+            track: AvcTrack | None = None) -> Path:
+    """Write the pieces under ``work_dir`` and return an ffconcat list joining them in order.
+
+    Raises :class:`CannotCut` (with the reason) when the source cannot be spliced safely."""
+    track = track or cuttable(src)
     pieces = plan(track, [(o.start, o.start + o.length) for o in overlays])
     if not any(piece.touched for piece in pieces):
         raise CannotCut("no title falls on the picture")
