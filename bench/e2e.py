@@ -4,13 +4,14 @@ For a generated 60 s 1920x1080 30 fps H.264 product demo with a voice-like track
 
 1. ``ai-music run VIDEO PROMPT`` — cold, whole process, fresh config and data dirs
    (embedded engine start, upload, analysis, composition, mix, render, download);
-2. the same with a title overlay (full re-encode path);
+2. the same with a title overlay (smart render: only the GOPs under the title re-encoded);
 3. moviepy doing the mux part of the job (``VideoFileClip(...).with_audio(
    CompositeAudioClip([...]))`` + ``write_videofile``), given our finished music WAV;
 4. a plain ffmpeg stream-copy mux of the same WAV (the physical floor).
 
-Prints wall time, ratios, peak RSS (whole process tree) and the music synthesis real-time
-factor. Targets on a 2-core machine: fast path ≤ 5 s and ≥ 10× faster than moviepy; with a
+Prints wall time, ratios, peak RSS (whole process tree), the music synthesis real-time
+factor, and where the fast path's seconds go, phase by phase (``bench/phases.py``).
+Targets on a 2-core machine: fast path ≤ 5 s and ≥ 10× faster than moviepy; with a
 title ≤ 15 s; peak RSS ≤ 400 MB; synthesis ≥ 50× real time.
 
 Then the re-encode's size and quality on three 60 s inputs — the demo, camera-like 1080p
@@ -80,7 +81,7 @@ def main() -> None:
         rows.append(("ai-music run (fast path, cold)", fast.seconds, fast.peak_rss_mb))
         titled = measure([EXE, "run", str(video), TITLE_PROMPT, "-o", str(tmp / "title.mp4")],
                          env=fresh_env(tmp / "b"))
-        rows.append(("ai-music run + title (re-encode)", titled.seconds, titled.peak_rss_mb))
+        rows.append(("ai-music run + title (smart render)", titled.seconds, titled.peak_rss_mb))
         music = next((tmp / "a" / "data").glob("ai-music/engine/music/*.wav"))
         floor = measure([ffmpeg_exe(), "-loglevel", "error", "-i", str(video), "-i", str(music), "-map", "0:v",
                          "-map", "1:a", "-c:v", "copy", "-c:a", "aac", "-shortest", "-y", str(tmp / "floor.mp4")])
@@ -122,6 +123,9 @@ def main() -> None:
     print(f"ai-music fast path / ffmpeg floor: {ours / by_name['ffmpeg stream-copy mux (floor)']:.1f}x")
     print(f"music synthesis (compose+synthesize+master, 60 s): {per_piece:.2f} s = {60 / per_piece:.0f}x real time")
     print("targets: fast ≤ 5 s · ≥ 10x moviepy · title ≤ 15 s · RSS ≤ 400 MB · synthesis ≥ 50x")
+    from phases import print_breakdown
+
+    print_breakdown(video, PROMPT)
     size_and_quality(video)
 
 

@@ -8,7 +8,9 @@ they are HDR, scaled to fit and padded (letterbox, never stretched) onto the can
 (1920×1080, 1080×1920, 1080×1080 or 1080×1350 — ``engine.export.canvas``), joined at the
 source's frame rate (up to 60 fps), titles overlaid as PNGs styled for the picture under
 them, and encoded with x264 at a quality-targeted rate capped by the source's own bitrate
-(a re-encode is not bigger than the file it came from, ``video_bitrate_cap``).
+(a re-encode is not bigger than the file it came from, ``video_bitrate_cap``). **Smart path**:
+titles over a clip the fast path could copy re-encode only the GOPs under them and copy the
+rest (``media.smart_render``); a file that cannot be cut safely takes the full path, logged.
 
 The soundtrack (music + ducked original, mastered, AAC) comes from ``engine.export.soundtrack``,
 which usually has it ready before the render starts; on the full path the picture is
@@ -18,6 +20,7 @@ under the final name. Progress comes from ffmpeg's ``-progress`` pipe.
 """
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import threading
@@ -34,8 +37,10 @@ from engine.export.canvas import TONE_MAP, fit_filter, is_hdr, output_rate
 from engine.export.mix import Source
 from engine.export.soundtrack import AUDIO_BITRATE
 from engine.export.titles import render_title
+from media import smart_render
 from media.ffmpeg import FFmpegError, ffmpeg_exe, last_line, pathlike
 from media.probe import MediaInfo, probe
+from media.smart_render import Overlay
 from protocol.draft import TEXT, VIDEO, track
 
 # ultrafast's speed (a 60 s 1080p re-encode in ~9 s on two cores; superfast takes ~1.9x the CPU)
@@ -49,7 +54,11 @@ ENCODE_CRF = "20"
 WEB_KBPS = 8000          # a 1080p30 H.264 web deliverable; ×1.5 above 30 fps, scaled by canvas pixels
 FLOOR_KBPS = 600         # 1080p: below this a title or a cut turns to blocks, whatever the source was
 SIZE_FACTOR = 1.25       # of the source's bitrate (the issue's limit is 1.3: room for the VBV buffer)
+# titles on a copyable clip: re-encode only the GOPs under them; AI_MUSIC_SMART_RENDER=0 encodes the whole
+# picture instead (the bench's "before", and a way out should a player ever dislike a splice)
+SMART_RENDER = os.environ.get("AI_MUSIC_SMART_RENDER", "1") != "0"
 Progress = Callable[[float, str], None]
+log = logging.getLogger(__name__)
 
 
 class RenderError(RuntimeError):
@@ -88,10 +97,11 @@ def _titles(draft: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 
 
 def fast_path_source(draft: Mapping[str, Any], sources: Mapping[str, Source],
-                     probe_of: Callable[[str], MediaInfo]) -> Source | None:
-    """The clip whose video can be copied as is, or ``None`` when the picture must be encoded."""
+                     probe_of: Callable[[str], MediaInfo], titles: bool = False) -> Source | None:
+    """The clip whose video can be copied as is, or ``None`` when the picture must be encoded;
+    with ``titles``, the clip whose untitled GOPs can be copied (``media.smart_render``)."""
     segments = _video_segments(draft)
-    if len(segments) != 1 or _titles(draft) or (draft.get("m") or {}).get("visualizer"):
+    if len(segments) != 1 or (_titles(draft) and not titles) or (draft.get("m") or {}).get("visualizer"):
         return None
     seg = segments[0]
     src = sources.get(seg.get("src", ""))
@@ -137,14 +147,17 @@ def render(job: RenderJob, progress: Progress) -> Path:
         elif not _video_segments(job.draft):  # a visualiser is drawn from the soundtrack itself
             audio = _soundtrack(job)
             _run(job, [*_full_graph(job, audio, probe_of), "-c:a", "copy", *tail, pathlike(tmp)], seconds, encode)
-        else:  # encode the picture while the soundtrack is finished, then mux both
+        else:  # encode the picture (or only its titled GOPs) while the soundtrack is finished, then mux both
             video = job.work_dir / "picture.mp4"
             with ThreadPoolExecutor(max_workers=1) as pool:
                 pending = pool.submit(_soundtrack, job)
-                _run(job, [*_full_graph(job, None, probe_of), "-an", *tail, pathlike(video)], seconds, encode)
+                pieces = _smart_picture(job, probe_of)
+                if pieces is None:
+                    _run(job, [*_full_graph(job, None, probe_of), "-an", *tail, pathlike(video)], seconds, encode)
                 audio = pending.result()
-            _run(job, ["-i", pathlike(video), "-i", pathlike(audio), "-map", "0:v:0", "-map", "1:a:0", "-c", "copy",
-                       *tail, pathlike(tmp)], seconds, lambda f: None)
+            picture = ["-f", "concat", "-safe", "0", "-i", pathlike(pieces)] if pieces else ["-i", pathlike(video)]
+            _run(job, [*picture, "-i", pathlike(audio), "-map", "0:v:0", "-map", "1:a:0", "-c", "copy",
+                       *tail, pathlike(tmp)], seconds, encode if pieces else lambda f: None)
         os.replace(tmp, job.out)
     finally:
         tmp.unlink(missing_ok=True)
@@ -243,19 +256,13 @@ def _full_graph(job: RenderJob, wav: Path | None, probe_of: Callable[[str], Medi
             audio_input = index
             index += 1
     current = "base"
-    for number, title in enumerate(_titles(job.draft)):
-        meta = title.get("m") or {}
-        start, length = int(title["st"]) / 1000, int(title["d"]) / 1000
-        backdrop = (picture_under(segments, job.sources, probe_of, start, start + length, width, height)
-                    if segments else [np.full((height // 4, width // 4), 30, dtype=np.uint8)])  # the visualiser's navy
-        png, x, y = render_title(job.work_dir / f"title{number}.png", str(meta["text"]), width, height,
-                                 str(meta.get("position") or "center"), backdrop)
-        fade = min(0.3, length / 4)
+    for number, title in enumerate(_title_overlays(job, probe_of, fps)):
+        start, length, fade = title.start, title.length, title.fade
         # the title stream exists only while the title shows; outside it the overlay passes frames through
-        inputs += ["-loop", "1", "-framerate", fps, "-t", f"{length:.3f}", "-i", pathlike(png)]
+        inputs += ["-loop", "1", "-framerate", fps, "-t", f"{length:.3f}", "-i", pathlike(title.png)]
         chains.append(f"[{index}:v]format=rgba,fade=t=in:st=0:d={fade:.3f}:alpha=1,"
                       f"fade=t=out:st={length - fade:.3f}:d={fade:.3f}:alpha=1,setpts=PTS+{start:.3f}/TB[t{number}]")
-        chains.append(f"[{current}][t{number}]overlay={x}:{y}:eof_action=pass:format=auto[o{number}]")
+        chains.append(f"[{current}][t{number}]overlay={title.x}:{title.y}:eof_action=pass:format=auto[o{number}]")
         current = f"o{number}"
         index += 1
     chains.append(f"[{current}]format=yuv420p[vout]")
@@ -267,6 +274,41 @@ def _full_graph(job: RenderJob, wav: Path | None, probe_of: Callable[[str], Medi
             "-c:v", "libx264", "-preset", ENCODE_PRESET, "-x264-params", ENCODE_TOOLS, "-crf", ENCODE_CRF,
             "-maxrate", f"{kbps}k", "-bufsize", f"{kbps}k", "-pix_fmt", "yuv420p", *tags,
             "-r", fps, "-g", str(round(2 * rate))]
+
+
+def _title_overlays(job: RenderJob, probe_of: Callable[[str], MediaInfo], fps: str) -> list[Overlay]:
+    """Each title as a PNG styled for the picture under it, placed and timed on the canvas."""
+    width, height = canvas(job.draft)
+    segments = _video_segments(job.draft)
+    overlays = []
+    for number, title in enumerate(_titles(job.draft)):
+        meta = title.get("m") or {}
+        start, length = int(title["st"]) / 1000, int(title["d"]) / 1000
+        backdrop = (picture_under(segments, job.sources, probe_of, start, start + length, width, height)
+                    if segments else [np.full((height // 4, width // 4), 30, dtype=np.uint8)])  # the visualiser's navy
+        png, x, y = render_title(job.work_dir / f"title{number}.png", str(meta["text"]), width, height,
+                                 str(meta.get("position") or "center"), backdrop)
+        overlays.append(Overlay(png, x, y, start, length, min(0.3, length / 4), fps))
+    return overlays
+
+
+def _smart_picture(job: RenderJob, probe_of: Callable[[str], MediaInfo]) -> Path | None:
+    """The picture as an ffconcat list of copied GOPs and re-encoded titled ones (``media.smart_render``),
+    or ``None`` when the whole picture must be encoded (the log says why)."""
+    if not SMART_RENDER or not _titles(job.draft):
+        return None
+    src = fast_path_source(job.draft, job.sources, probe_of, titles=True)
+    if src is None:
+        return None
+    video = probe_of(src.path).video
+    assert video is not None
+    try:
+        track = smart_render.cuttable(src.path)
+        overlays = _title_overlays(job, probe_of, _rate_arg(output_rate([video.fps])))
+        return smart_render.prepare(src.path, overlays, video.pix_fmt or "yuv420p", job.work_dir / "smart", track)
+    except smart_render.CannotCut as exc:
+        log.info("smart render not possible: %s; encoding the whole picture", exc)
+        return None
 
 
 def _sdr(src: Source, probe_of: Callable[[str], MediaInfo]) -> str:
