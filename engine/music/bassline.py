@@ -14,7 +14,7 @@ from .orchestration import pedal
 from .score import Part
 from .theory import nearest_pitch, scale
 
-INVERSION_SHARE = 0.25       # chords the bass takes on their third
+INVERSION_SHARE = 0.45       # chords the bass takes on their third
 CHROMATIC_SHARE = 0.5        # changes approached by a semitone rather than a scale step
 _E8 = tuple((i * 0.5, 0.45, "R" if i < 7 else "A", 0.8 if i % 2 == 0 else 0.62) for i in range(8))
 PATTERNS: dict[str, dict[int, tuple[tuple[float, float, str, float], ...]]] = {

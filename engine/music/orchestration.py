@@ -13,13 +13,12 @@ from .score import Part
 
 # roles that rest through a section (the drum fill back into the next section still plays)
 RESTS: dict[str, frozenset[str]] = {"breakdown": frozenset({"drums"})}
-# sections whose bass holds the tonic under changing chords, by genre (styles that use pedals)
+# sections whose bass holds the tonic under changing chords, by genre (score and EDM idioms;
+# pop and band styles follow the chords)
 PEDALS: dict[str, frozenset[str]] = {
     "cinematic": frozenset({"intro", "build"}),
     "electronic": frozenset({"intro", "build", "breakdown"}),
     "ambient": frozenset({"intro", "breakdown"}),
-    "upbeat": frozenset({"build"}),
-    "corporate": frozenset({"build"}),
 }
 # the counter-melody's instrument per genre: a voice the band does not have yet, between
 # the chords and the lead (celli under a horn, a vibraphone under a flute, ...)
