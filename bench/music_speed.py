@@ -10,7 +10,10 @@ the median, and the last line the minimum median ×real time. Target: ≥ 50× r
 Run: .venv/bin/python bench/music_speed.py --memory
 Peak RSS added by make_music (lofi) and by master() on its unmastered mix, for 60, 180
 and 600 s, each in a fresh process and measured after the imports (ru_maxrss deltas).
-Targets for 60 s: make_music ≤ 110 MB, master ≤ 60 MB (a whole 60 s run must fit in 400 MB).
+Targets for 60 s: make_music ≤ 110 MB, master ≤ 60 MB (a whole 60 s run must fit in 400 MB);
+for 600 s: make_music ≤ 500 MB (pieces over 5 minutes render one stem at a time for it).
+The whole process of a 10-minute piece (imports included) is about 110 MB more:
+  /usr/bin/time -v .venv/bin/python -c "import engine.music as m; m.make_music(m.Brief(genre='lofi', seed=1), m.Cues(600.0))"
 """
 from __future__ import annotations
 

@@ -291,22 +291,24 @@ def synthesize(score: Score, sample_rate: int = C.SAMPLE_RATE) -> Rendered:
 
 
 def mixdown(score: Score, sample_rate: int = C.SAMPLE_RATE) -> np.ndarray:
-    """The (N, 2) float32 mix, equal to synthesize()'s, in the mix plus THREADS stem buffers.
+    """The (N, 2) float32 mix, equal to synthesize()'s, in the mix plus THREADS stem buffers
+    (one for pieces longer than PARALLEL_MAX_S: memory before speed).
 
     The stem buffers are reused: a stem renders into the buffer of the one THREADS places
     before it, which has been summed by then (allocating five and freeing them leaves
     the allocator holding far more than is alive).
     """
     job = _Job.of(score, sample_rate)
+    threads = C.THREADS if job.n_out <= C.PARALLEL_MAX_S * sample_rate else 1
     mix = np.zeros((job.n_out, 2), dtype=np.float32)
     planar = mix.T
-    buffers = [np.empty((2, job.length), dtype=np.float32) for _ in range(C.THREADS)]
+    buffers = [np.empty((2, job.length), dtype=np.float32) for _ in range(threads)]
     pending: deque[Future[np.ndarray]] = deque()
-    with ThreadPoolExecutor(max_workers=C.THREADS) as pool:
+    with ThreadPoolExecutor(max_workers=threads) as pool:
         for i, stem in enumerate(STEMS):
-            if len(pending) == C.THREADS:
+            if len(pending) == threads:
                 planar += pending.popleft().result()
-            pending.append(pool.submit(job, stem, buffers[i % C.THREADS]))
+            pending.append(pool.submit(job, stem, buffers[i % threads]))
         while pending:
             planar += pending.popleft().result()
     return mix
