@@ -104,3 +104,14 @@ def test_counter_melody_steps_aside_while_someone_speaks() -> None:
     speech = ((later[0].start_s, later[0].end_s),)
     quiet = compose(Brief(genre="lofi", seed=1), Cues(90.0, speech=speech)).notes_of("counter")
     assert quiet and not [n for n in quiet if speech[0][0] + SLACK_S <= n.time < speech[0][1] - SLACK_S]
+
+
+def test_short_sections_keep_the_harmony_moving() -> None:
+    """Sections shorter than a progression's cycle carry the phrase on: a 40 s ambient piece cut
+    every 8 s (two-bar sections, two bars per chord) used to sit on the tonic chord throughout."""
+    cues = Cues(40.0, cuts=(7.3, 15.2, 23.1, 31.0))
+    score = compose(Brief(genre="ambient", seed=1), cues)
+    body = [c for c in score.chords if c.end_s <= score.final_chord_s + 1e-6]
+    on_tonic = sum(c.end_s - c.start_s for c in body if c.root == score.tonic)
+    assert len({c.root for c in body}) >= 3
+    assert on_tonic <= 0.6 * score.final_chord_s
