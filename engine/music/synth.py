@@ -310,33 +310,43 @@ def mixdown(score: Score, sample_rate: int = C.SAMPLE_RATE) -> np.ndarray:
     mix = np.zeros((job.n_out, 2), dtype=np.float32)
     planar = mix.T
     buffers = [np.empty((2, job.length), dtype=np.float32) for _ in range(threads)]
-    shared = not score.loopable and score.bars > 0      # loops fold and swells fade whole: per stem
+    # one shared room, except where loops fold and swells fade whole, and for long pieces (its
+    # sends would hold another 0.15 MB per second)
+    shared = threads > 1 and not score.loopable and score.bars > 0
     sends: dict[str, np.ndarray] = {}
-    pending: deque[Future[np.ndarray]] = deque()
+    room: np.ndarray | None = None
+    pending: deque[tuple[str, Future[np.ndarray]]] = deque()
+
+    def settle() -> None:
+        """Sum the oldest stem into the mix and its send into the room, in stem order (same bits every run)."""
+        nonlocal room
+        stem, future = pending.popleft()
+        np.add(planar, future.result(), out=planar)
+        send = sends.pop(stem, None)
+        if send is not None:
+            room = send if room is None else np.add(room, send, out=room)
+
     with ThreadPoolExecutor(max_workers=threads) as pool:
         for i, stem in enumerate(STEMS):
             if len(pending) == threads:
-                planar += pending.popleft().result()
-            room = functools.partial(sends.__setitem__, stem) if shared else None
-            pending.append(pool.submit(job, stem, buffers[i % threads], room))
+                settle()
+            feed = functools.partial(sends.__setitem__, stem) if shared else None
+            pending.append((stem, pool.submit(job, stem, buffers[i % threads], feed)))
         while pending:
-            planar += pending.popleft().result()
+            settle()
     del buffers
-    if sends:                                # summed in stem order: the same bits every run
-        _add_room(planar, [sends[s] for s in STEMS if s in sends], score, sample_rate)
+    if room is not None:
+        _add_room(planar, room, score, sample_rate)
     return mix
 
 
-def _add_room(planar: np.ndarray, sends: list[np.ndarray], score: Score, sr: int) -> None:
-    """Answer the stems' summed reverb sends once and add them to the faded mix.
+def _add_room(planar: np.ndarray, room: np.ndarray, score: Score, sr: int) -> None:
+    """Answer the stems' summed (decimated) reverb sends once and add them to the faded mix.
 
     Why one room: the reverb is linear, so the sum of five answers is the answer to the
     sum (a fifth of the convolution work). The stems were faded already; the room's answer
     gets the same fade by re-fading only the span the fade touches.
     """
-    room = sends[0]
-    for other in sends[1:]:
-        room += other
     start, end = _fade_span(planar.shape[1], score, sr)
     dry = planar[:, start:].copy()
     add_answer(planar, room, score.reverb_s, sr)
