@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from .context import Context, Event
 from .harmony import chord_at
+from .orchestration import pedal
 from .score import Part
 from .theory import nearest_pitch, scale
 
-INVERSION_SHARE = 0.25       # chords the bass takes on their third
+INVERSION_SHARE = 0.45       # chords the bass takes on their third
 CHROMATIC_SHARE = 0.5        # changes approached by a semitone rather than a scale step
 _E8 = tuple((i * 0.5, 0.45, "R" if i < 7 else "A", 0.8 if i % 2 == 0 else 0.62) for i in range(8))
 PATTERNS: dict[str, dict[int, tuple[tuple[float, float, str, float], ...]]] = {
@@ -73,7 +74,21 @@ class _Line:
             p += 12
         return p
 
-    def pitch(self, kind: str, beat: float, next_beat: float) -> int:
+    def tonic(self) -> int:
+        p = nearest_pitch(self.ctx.tonic, self.prev)
+        while p > self.hi:
+            p -= 12
+        while p < self.lo:
+            p += 12
+        return p
+
+    def pitch(self, kind: str, beat: float, next_beat: float, held: bool = False) -> int:
+        """The note of pattern ``kind``; ``held``: a pedal, the tonic whatever the chord."""
+        if held:
+            root = self.tonic()
+            p = root + 12 if kind == "8" and root + 12 <= self.hi + 5 else root
+            self.prev = root
+            return p
         root = self.root(beat)
         if kind == "5":
             fifth = root + 7 if root + 7 <= self.hi + 2 else root - 5
@@ -103,6 +118,7 @@ def write(part: Part, ctx: Context) -> list[Event]:
     hr = ctx.style.harmonic_rhythm
     for bar in range(grid.bars):
         level = max(form.level(bar), 0)
+        held = pedal(ctx.style.name, form.section_at(bar).name)
         pattern = list(PATTERNS["cinematic"][3] if ctx.pulse and level >= 1 else table[level])
         for slot in ctx.slots:   # a chord change inside the bar gets its own root
             offset = slot.start - 4.0 * bar
@@ -121,7 +137,7 @@ def write(part: Part, ctx: Context) -> list[Event]:
             end = min(beat + beats, slot.start + slot.beats, grid.beats)
             if kind == "A" and end - beat < 0.25:
                 continue
-            p = line.pitch(kind, beat, beat + beats)
+            p = line.pitch(kind, beat, beat + beats, held)
             events.append(Event(beat, end - beat, p, vel * (0.75 + 0.25 * form.bar_energy[bar])))
     for hit in form.hits:
         if hit < grid.beats:

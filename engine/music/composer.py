@@ -10,7 +10,7 @@ import dataclasses
 
 import numpy as np
 
-from . import bassline, comping, drums, melody, textures
+from . import bassline, comping, counterline, drums, melody, textures
 from . import constants as C
 from .arrangement import choose_parts
 from .brief import Brief, Cues
@@ -70,6 +70,8 @@ def _write(part: Part, ctx: Context, pickups: bool) -> list[Event]:
         return [Event(n.start, n.beats, n.pitch, n.velocity) for n in melody.write_melody(
             ctx.form, ctx.grid, ctx.slots, ctx.tonic, ctx.mode, part.register, ctx.brightness, part.style,
             part.min_level, ctx.rng("melody", part.name), ctx.speech_beats)]
+    if part.role == "counter":
+        return counterline.write(part, ctx)
     if part.role == "vinyl":
         return textures.write_vinyl(part, ctx)
     if part.role == "fx":

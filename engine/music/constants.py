@@ -35,6 +35,7 @@ STRUM_S = 0.012              # gap between strings in a strum
 DRUM_TAKES = 4               # renderings per drum piece and layer, cycled: no two hits in a row alike
 
 THREADS = 2                  # stems render in parallel (two cores); mixdown holds this many stem buffers
+PARALLEL_MAX_S = 300.0       # longer pieces render one stem at a time (a stem buffer is 0.37 MB per second)
 
 # --- synthesis --------------------------------------------------------------------
 TABLE_SIZE = 4096

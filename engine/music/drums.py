@@ -6,6 +6,7 @@ swing is applied later by the grid, so the tables stay readable.
 from __future__ import annotations
 
 from .context import Context, Event
+from .orchestration import rests
 from .score import Part
 
 PIECES = {"kick": 36, "boom": 35, "snare": 38, "rim": 37, "clap": 39, "hat": 42, "ohat": 46, "crash": 49,
@@ -103,6 +104,8 @@ def write(part: Part, ctx: Context) -> list[Event]:
     for land in form.fills:
         bar = max(0, min(int((land - 0.01) // 4), grid.bars - 1))
         level = form.level(bar)
+        if rests("drums", form.section_at(bar).name):
+            level = max(level, 1)              # drums that sat out come back with a fill
         if level == 0:
             continue
         next_is_peak = any(s.start_bar * 4 == land and s.name == "climax" for s in form.sections)
@@ -116,7 +119,7 @@ def write(part: Part, ctx: Context) -> list[Event]:
         events.extend(_crash(style, land, form.bar_energy[min(int(land // 4), grid.bars - 1)]))
     for bar in range(grid.bars):
         level = form.level(bar)
-        if level == 0:
+        if level == 0 or rests("drums", form.section_at(bar).name):
             continue
         pattern = dict(table[level])
         if groove and level >= 2 and low in pattern:

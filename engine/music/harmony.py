@@ -50,7 +50,7 @@ def _cadence_tokens(style: Style, mode: str, rng: np.random.Generator) -> list[s
 
 # colours a plain chord may take, by how much colour the genre's harmony carries
 _COLOURS = {"triad": ("add9", "sus2", "sus4", "7", ""), "seventh": ("add9", "", ""), "ninth": ("",)}
-_BORROWED = {"major": {"IV": "iv", "V": "bVII", "vi": "bVI"}, "minor": {"iv": "IV", "v": "bVII"}}
+_BORROWED = {"major": {"IV": "iv", "V": "bVII", "vi": "bVI"}, "minor": {"iv": "IV", "v": "bVII", "bVI": "IV", "bVII": "V"}}
 # the dominant that leads into a chord (its "V of"), by the chord it leads to
 _SECONDARY = {"major": {"vi": "III7", "V": "II7", "IV": "I7", "ii": "VI7"},
               "minor": {"iv": "I7", "V": "II7", "bVI": "bIII7", "bIII": "bVII7"}}
@@ -108,8 +108,16 @@ def progression(form: Form, grid: Grid, style: Style, tonic: int, mode: str,
     position, current = 0, prog_a
     for section in form.sections:
         prog = prog_b if section.name in ("variation", "breakdown", "build") else prog_a
-        if prog is not current or position % (len(prog) * hr) == 0:
-            position, current = 0, prog          # a new progression, or a phrase boundary
+        cycle = len(prog) * hr
+        if prog is not current:
+            # a new progression starts from its top when the section holds a whole cycle of it;
+            # a shorter section carries on from where the phrase is (else short sections of a
+            # slow harmonic rhythm would only ever play the first chord: the tonic)
+            if section.end_bar - section.start_bar >= cycle:
+                position = 0
+            current = prog
+        elif position % cycle == 0:
+            position = 0                         # a phrase boundary
         for _ in range(section.end_bar - section.start_bar):
             tokens.append(prog[(position // hr) % len(prog)])
             position += 1

@@ -63,6 +63,14 @@ def _answer(x: np.ndarray, rt60: float, rate: int) -> Iterator[tuple[int, np.nda
 
 def add_reverb(stem: np.ndarray, send: float, rt60: float, sample_rate: int) -> None:
     """Add the room's answer to a (2, n) stem fed to it at level ``send`` (in place)."""
+    add_answer(stem, send_of(stem, send), rt60, sample_rate)
+
+
+def send_of(stem: np.ndarray, send: float) -> np.ndarray:
+    """The room's input from a (2, n) stem: its mono sum at level ``send``, decimated.
+
+    Sends of several stems may be summed and answered once (add_answer is linear).
+    """
     d = REVERB_DECIMATION
     m = stem.shape[1] // d
     low = np.zeros(m + 1, dtype=np.float32)
@@ -70,6 +78,13 @@ def add_reverb(stem: np.ndarray, send: float, rt60: float, sample_rate: int) -> 
         low[:m] += stem[0, k:m * d:d]
         low[:m] += stem[1, k:m * d:d]
     low *= np.float32(send / (2 * d))
+    return low
+
+
+def add_answer(stem: np.ndarray, low: np.ndarray, rt60: float, sample_rate: int) -> None:
+    """Add the room's answer to the decimated send ``low`` into the (2, n) buffer ``stem``."""
+    d = REVERB_DECIMATION
+    m = stem.shape[1] // d
     # back to full rate by linear interpolation: decimated sample j and j + 1 give the
     # full-rate samples j * d .. j * d + d - 1, so each piece waits for its successor's first sample
     phases = [np.float32(k / d) for k in range(d)]

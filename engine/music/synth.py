@@ -11,7 +11,9 @@ STEMS order, so the sum does not depend on which thread finished first.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections import defaultdict, deque
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -25,7 +27,7 @@ from .drumkit import PAN, PIECE_OF, sampled_hit
 from .fx import effect, vinyl_loop
 from .instruments import VOICINGS
 from .patches import PATCHES, Patch
-from .reverb import add_reverb
+from .reverb import add_answer, add_reverb, send_of
 from .sampler import layer_of as sampled_layer
 from .sampler import render as sample
 from .score import Note, Part, Score
@@ -232,10 +234,13 @@ class _Job:
         """Samples a stem renders: loops run on past the end and fold their overhang back."""
         return self.n_out + (int(C.LOOP_OVERHANG_S * self.sr) if self.score.loopable else 0)
 
-    def __call__(self, stem: str, out: np.ndarray | None = None) -> np.ndarray:
+    def __call__(self, stem: str, out: np.ndarray | None = None,
+                 room: Callable[[np.ndarray], None] | None = None) -> np.ndarray:
         """One stem, levelled to its target, with its share of the room, faded or folded.
 
         ``out`` is a (2, length) buffer to render into (it is cleared first), else a new one.
+        ``room`` takes the stem's decimated reverb send instead (the caller answers the
+        summed sends once, see mixdown).
         """
         score, sr = self.score, self.sr
         parts = [p for p in score.parts if p.stem == stem and self.by_part.get(p.name)]
@@ -258,7 +263,9 @@ class _Job:
         if level is not None:
             buf *= np.float32(10 ** ((dict(score.stem_levels).get(stem, -18.0) - level) / 20.0))
             send = float(np.mean([p.send for p in parts]))
-            if send > 0:
+            if send > 0 and room is not None:
+                room(send_of(buf, send))
+            elif send > 0:
                 add_reverb(buf, send, score.reverb_s, sr)
         return _finish(buf, score, self.n_out, sr)
 
@@ -291,25 +298,61 @@ def synthesize(score: Score, sample_rate: int = C.SAMPLE_RATE) -> Rendered:
 
 
 def mixdown(score: Score, sample_rate: int = C.SAMPLE_RATE) -> np.ndarray:
-    """The (N, 2) float32 mix, equal to synthesize()'s, in the mix plus THREADS stem buffers.
+    """The (N, 2) float32 mix, equal to synthesize()'s, in the mix plus THREADS stem buffers
+    (one for pieces longer than PARALLEL_MAX_S: memory before speed).
 
     The stem buffers are reused: a stem renders into the buffer of the one THREADS places
     before it, which has been summed by then (allocating five and freeing them leaves
     the allocator holding far more than is alive).
     """
     job = _Job.of(score, sample_rate)
+    threads = C.THREADS if job.n_out <= C.PARALLEL_MAX_S * sample_rate else 1
     mix = np.zeros((job.n_out, 2), dtype=np.float32)
     planar = mix.T
-    buffers = [np.empty((2, job.length), dtype=np.float32) for _ in range(C.THREADS)]
-    pending: deque[Future[np.ndarray]] = deque()
-    with ThreadPoolExecutor(max_workers=C.THREADS) as pool:
+    buffers = [np.empty((2, job.length), dtype=np.float32) for _ in range(threads)]
+    # one shared room, except where loops fold and swells fade whole, and for long pieces (its
+    # sends would hold another 0.15 MB per second)
+    shared = threads > 1 and not score.loopable and score.bars > 0
+    sends: dict[str, np.ndarray] = {}
+    room: np.ndarray | None = None
+    pending: deque[tuple[str, Future[np.ndarray]]] = deque()
+
+    def settle() -> None:
+        """Sum the oldest stem into the mix and its send into the room, in stem order (same bits every run)."""
+        nonlocal room
+        stem, future = pending.popleft()
+        np.add(planar, future.result(), out=planar)
+        send = sends.pop(stem, None)
+        if send is not None:
+            room = send if room is None else np.add(room, send, out=room)
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
         for i, stem in enumerate(STEMS):
-            if len(pending) == C.THREADS:
-                planar += pending.popleft().result()
-            pending.append(pool.submit(job, stem, buffers[i % C.THREADS]))
+            if len(pending) == threads:
+                settle()
+            feed = functools.partial(sends.__setitem__, stem) if shared else None
+            pending.append((stem, pool.submit(job, stem, buffers[i % threads], feed)))
         while pending:
-            planar += pending.popleft().result()
+            settle()
+    del buffers
+    if room is not None:
+        _add_room(planar, room, score, sample_rate)
     return mix
+
+
+def _add_room(planar: np.ndarray, room: np.ndarray, score: Score, sr: int) -> None:
+    """Answer the stems' summed (decimated) reverb sends once and add them to the faded mix.
+
+    Why one room: the reverb is linear, so the sum of five answers is the answer to the
+    sum (a fifth of the convolution work). The stems were faded already; the room's answer
+    gets the same fade by re-fading only the span the fade touches.
+    """
+    start, end = _fade_span(planar.shape[1], score, sr)
+    dry = planar[:, start:].copy()
+    add_answer(planar, room, score.reverb_s, sr)
+    wet = planar[:, start:] - dry
+    _envelope(wet, end - start)
+    planar[:, start:] = dry + wet
 
 
 def _finish(buf: np.ndarray, score: Score, n_out: int, sr: int) -> np.ndarray:
@@ -323,18 +366,27 @@ def _finish(buf: np.ndarray, score: Score, n_out: int, sr: int) -> np.ndarray:
     return buf
 
 
-def _fade(buf: np.ndarray, score: Score, sr: int) -> None:
-    """Raised-cosine fade over the end of the final chord's ring, then exact zeros."""
-    n = buf.shape[1]
+def _fade_span(n: int, score: Score, sr: int) -> tuple[int, int]:
+    """Where the final fade starts and where exact silence begins, in a buffer of n samples."""
     end = max(n - int(C.END_SILENCE_S * sr), 1)
     if score.bars == 0:          # swell: rise over the first 40%, fall over the rest
-        rise = max(int(0.4 * end), 1)
-        buf[:, :rise] *= np.sin(0.5 * np.pi * np.linspace(0.0, 1.0, rise, dtype=np.float32)) ** 2
-        start = rise
+        start = max(int(0.4 * end), 1)
     else:
         start = int((score.final_chord_s + C.FADE_START_SHARE * score.tail_s) * sr)
-    start = min(start, end - 1)
-    length = end - start
+    return min(start, end - 1), end
+
+
+def _envelope(buf: np.ndarray, length: int) -> None:
+    """Raised-cosine fall over the first ``length`` samples of ``buf``, zeros after (in place)."""
     if length > 0:
-        buf[:, start:end] *= np.cos(0.5 * np.pi * np.linspace(0.0, 1.0, length, dtype=np.float32)) ** 2
-    buf[:, end:] = 0.0
+        buf[:, :length] *= np.cos(0.5 * np.pi * np.linspace(0.0, 1.0, length, dtype=np.float32)) ** 2
+    buf[:, max(length, 0):] = 0.0
+
+
+def _fade(buf: np.ndarray, score: Score, sr: int) -> None:
+    """Raised-cosine fade over the end of the final chord's ring, then exact zeros."""
+    start, end = _fade_span(buf.shape[1], score, sr)
+    if score.bars == 0:          # swell: rise over the first 40%
+        rise = max(int(0.4 * max(buf.shape[1] - int(C.END_SILENCE_S * sr), 1)), 1)
+        buf[:, :rise] *= np.sin(0.5 * np.pi * np.linspace(0.0, 1.0, rise, dtype=np.float32)) ** 2
+    _envelope(buf[:, start:], end - start)
