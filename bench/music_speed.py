@@ -13,7 +13,8 @@ and 600 s, each in a fresh process and measured after the imports (ru_maxrss del
 Targets for 60 s: make_music ≤ 110 MB, master ≤ 60 MB (a whole 60 s run must fit in 400 MB);
 for 600 s: make_music ≤ 500 MB (pieces over 5 minutes render one stem at a time for it).
 The whole process of a 10-minute piece (imports included) is about 110 MB more:
-  /usr/bin/time -v .venv/bin/python -c "import engine.music as m; m.make_music(m.Brief(genre='lofi', seed=1), m.Cues(600.0))"
+  /usr/bin/time -v .venv/bin/python -c \
+    "import engine.music as m; m.make_music(m.Brief(genre='lofi', seed=1), m.Cues(600.0))"
 """
 from __future__ import annotations
 
