@@ -13,7 +13,8 @@ and 600 s, each in a fresh process and measured after the imports (ru_maxrss del
 Targets for 60 s: make_music ≤ 110 MB, master ≤ 60 MB (a whole 60 s run must fit in 400 MB);
 for 600 s: make_music ≤ 500 MB (pieces over 5 minutes render one stem at a time for it).
 The whole process of a 10-minute piece (imports included) is about 110 MB more:
-  /usr/bin/time -v .venv/bin/python -c "import engine.music as m; m.make_music(m.Brief(genre='lofi', seed=1), m.Cues(600.0))"
+  /usr/bin/time -v .venv/bin/python -c \
+    "import engine.music as m; m.make_music(m.Brief(genre='lofi', seed=1), m.Cues(600.0))"
 """
 from __future__ import annotations
 
@@ -48,35 +49,37 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def probe(kind: str, seconds: float, mix_file: Path) -> float:
-    """In this (fresh) process: peak RSS in MB added by one make_music / master call."""
+def probe(kind: str, seconds: float, mix_file: Path) -> tuple[float, float]:
+    """In this (fresh) process: peak RSS in MB added by one make_music / master call, and the process's peak."""
     brief = Brief(genre="lofi", seed=1)
     if kind == "mix":                           # input for the master probe, made in its own process
         np.save(mix_file, mixdown(compose(brief, cues_for(seconds))))
-        return 0.0
+        return 0.0, _peak_mb()
     audio = np.load(mix_file) if kind == "master" else None
     base = _peak_mb()
     if audio is not None:
         master(audio, 48000, target_lufs=-16.0, ceiling_dbtp=-1.0)
     else:
         make_music(brief, cues_for(seconds))
-    return _peak_mb() - base
+    return _peak_mb() - base, _peak_mb()
 
 
 def memory_table() -> None:
-    print(f"{'seconds':>7} {'make_music MB':>13} {'master MB':>9}")
+    print(f"{'seconds':>7} {'make_music MB':>13} {'process MB':>10} {'master MB':>9}")
     with tempfile.TemporaryDirectory() as tmp:
         mix_file = Path(tmp) / "mix.npy"
 
-        def run(kind: str, seconds: float) -> float:
+        def run(kind: str, seconds: float) -> tuple[float, float]:
             out = subprocess.run([sys.executable, __file__, "--probe", kind, "--seconds", str(seconds),
                                   "--mix-file", str(mix_file)], capture_output=True, text=True, check=True)
-            return float(out.stdout)
+            added, peak = out.stdout.split()
+            return float(added), float(peak)
 
         for seconds in MEMORY_SECONDS:
-            made = run("make_music", seconds)
+            made, peak = run("make_music", seconds)
             run("mix", seconds)
-            print(f"{seconds:>7.0f} {made:>13.0f} {run('master', seconds):>9.0f}")
+            print(f"{seconds:>7.0f} {made:>13.0f} {peak:>10.0f} {run('master', seconds)[0]:>9.0f}")
+        print("process MB: the whole process's peak RSS, imports included (10-minute target: 500)")
 
 
 def main() -> int:
@@ -89,7 +92,7 @@ def main() -> int:
     parser.add_argument("--mix-file", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.probe:
-        print(probe(args.probe, args.seconds, args.mix_file))
+        print(*probe(args.probe, args.seconds, args.mix_file))
         return 0
     if args.memory:
         memory_table()

@@ -50,7 +50,8 @@ def _cadence_tokens(style: Style, mode: str, rng: np.random.Generator) -> list[s
 
 # colours a plain chord may take, by how much colour the genre's harmony carries
 _COLOURS = {"triad": ("add9", "sus2", "sus4", "7", ""), "seventh": ("add9", "", ""), "ninth": ("",)}
-_BORROWED = {"major": {"IV": "iv", "V": "bVII", "vi": "bVI"}, "minor": {"iv": "IV", "v": "bVII", "bVI": "IV", "bVII": "V"}}
+_BORROWED = {"major": {"IV": "iv", "V": "bVII", "vi": "bVI"},
+             "minor": {"iv": "IV", "v": "bVII", "bVI": "IV", "bVII": "V"}}
 # the dominant that leads into a chord (its "V of"), by the chord it leads to
 _SECONDARY = {"major": {"vi": "III7", "V": "II7", "IV": "I7", "ii": "VI7"},
               "minor": {"iv": "I7", "V": "II7", "bVI": "bIII7", "bIII": "bVII7"}}
