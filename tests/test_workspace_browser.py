@@ -181,3 +181,54 @@ def test_the_page_speaks_the_browsers_language(engine, page, shots: Path) -> Non
     assert page.locator("h1").inner_text() == "ai-music 工作台"
     assert page.locator("#send").inner_text() == "发送"
     page.screenshot(path=str(shots / "08-zh.png"), full_page=True)
+
+
+def test_a_long_wait_shows_a_quiet_still_working(engine, page, clip: Path, shots: Path) -> None:
+    from support import Api
+
+    open_workspace(page, f"{engine.url}/workspace")
+    upload(page, clip)
+    Api(engine.url).faults(heartbeats_only_s=3.0)  # the engine sends only heartbeats for 3 s first
+    page.fill("#message", "add calm music")
+    page.click("#send")
+    page.wait_for_selector("#working:not([hidden])", timeout=WAIT_MS)
+    assert "still working" in page.locator("#working").inner_text()
+    page.screenshot(path=str(shots / "09-still-working.png"), full_page=True)
+    page.wait_for_selector("body[data-turns='1']", timeout=WAIT_MS)
+    assert page.locator("#working").is_hidden()
+
+
+def test_an_export_can_be_cancelled(engine, page, clip: Path, shots: Path) -> None:
+    from support import Api
+
+    open_workspace(page, f"{engine.url}/workspace")
+    upload(page, clip)
+    send(page, "add a title 'Wait for it'")
+    Api(engine.url).faults(render_delay_s=6.0)  # long enough to press Cancel, short for teardown
+    page.click("#export")
+    page.wait_for_selector("#cancel:not([hidden])", timeout=WAIT_MS)
+    page.screenshot(path=str(shots / "10-exporting.png"), full_page=True)
+    page.click("#cancel")
+    page.wait_for_selector("#export-status:has-text('Export cancelled.')", timeout=WAIT_MS)
+    assert page.locator("#download").is_hidden() and page.locator("#cancel").is_hidden()
+
+
+def test_open_shows_its_video_in_the_browser(page, clip: Path, shots: Path, tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    from support import ROOT
+
+    proc = subprocess.Popen([sys.executable, "-m", "runtime.cli", "open", "--no-browser", "--port", "0",
+                             "--data", str(tmp_path / "engine"), str(clip)],
+                            cwd=os.environ.get("HOME") or ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            text=True)
+    try:
+        link = re.search(r"http://\S+", proc.stdout.readline()).group(0)
+        open_workspace(page, link)
+        assert "clip.mp4" in page.locator("#files").inner_text()
+        page.screenshot(path=str(shots / "11-open.png"), full_page=True)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
