@@ -106,11 +106,14 @@ def test_upload_music_timeline_export_download(engine, page, clip: Path, shots: 
     assert page.locator("#timeline [data-kind='speech']").count() >= 1
     page.screenshot(path=str(shots / "03-music-timeline.png"), full_page=True)
 
+    # the reply's "click **Export**" is a real button doing the export
     page.select_option("#export-format", "mp4")
-    page.click("#export")
+    page.locator("#messages .hint").last.click()
     page.wait_for_selector("#download:not([hidden])", timeout=WAIT_MS)
     poll(page, "document.querySelector('#result').readyState >= 1")
     assert page.evaluate("document.querySelector('#result').duration") == pytest.approx(6.0, abs=0.2)
+    page.evaluate("(v => { v.muted = true; return v.play().then(() => true); })(document.querySelector('#result'))")
+    poll(page, "document.querySelector('#result').ended", timeout_s=60)  # it plays to the end in the page
     page.screenshot(path=str(shots / "04-exported.png"), full_page=True)
     with page.expect_download() as info:
         page.click("#download")
@@ -181,6 +184,9 @@ def test_the_page_speaks_the_browsers_language(engine, page, shots: Path) -> Non
     assert page.locator("h1").inner_text() == "ai-music 工作台"
     assert page.locator("#send").inner_text() == "发送"
     page.screenshot(path=str(shots / "08-zh.png"), full_page=True)
+    # the same page by the other loopback name (its own token: storage is per origin)
+    open_workspace(page, engine.url.replace("127.0.0.1", "localhost") + "/workspace")
+    assert page.locator("#project").get_attribute("data-session")
 
 
 def test_a_long_wait_shows_a_quiet_still_working(engine, page, clip: Path, shots: Path) -> None:
