@@ -188,6 +188,7 @@ def serve_engine(host: str, port: int, *, data: str | None, test_api: bool, cred
     metering = f"{credits} credits per new user" if config.metered else "not metered"
     print(f"ai-music engine on {url} (data: {config.data_dir}; {metering})")
     print(f"Point a client at it:  export NEMO_API_URL={url}")
+    print(f"In a browser:  {url}/workspace")
     print("Then: ai-music say \"hello\"   (Ctrl-C stops the engine)", flush=True)
     server = uvicorn.Server(uvicorn.Config(create_app(config), log_level="warning"))
     server.run(sockets=[sock])

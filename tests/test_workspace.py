@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from support import ROOT, Api, run_cli, serve_engine
 
@@ -74,6 +75,7 @@ def _open(*args: str) -> subprocess.Popen:
                             text=True)
 
 
+@pytest.mark.slow  # starts engines in their own processes
 def test_open_starts_an_engine_and_prints_the_workspace_with_the_video(clip: Path, tmp_path: Path) -> None:
     proc = _open(str(clip), "--port", "0", "--data", str(tmp_path / "engine"))
     try:
@@ -92,9 +94,11 @@ def test_open_starts_an_engine_and_prints_the_workspace_with_the_video(clip: Pat
         assert proc.wait(timeout=60) == 0
 
 
+@pytest.mark.slow  # starts engines in their own processes
 def test_open_reuses_an_engine_that_answers(clip: Path) -> None:
     server, url = serve_engine()
     try:
+        assert f"{url}/workspace" in server.stdout.readline() + server.stdout.readline()  # serve says where
         port = url.rsplit(":", 1)[1]
         done = run_cli("open", "--no-browser", "--port", port, str(clip), timeout=60)
         assert done.returncode == 0, done.stderr
@@ -105,6 +109,7 @@ def test_open_reuses_an_engine_that_answers(clip: Path) -> None:
         server.wait(timeout=60)
 
 
+@pytest.mark.slow  # starts engines in their own processes
 def test_open_refuses_a_file_it_cannot_use_in_one_line(tmp_path: Path) -> None:
     notes = tmp_path / "notes.txt"
     notes.write_text("hello")
