@@ -238,3 +238,25 @@ def test_open_shows_its_video_in_the_browser(page, clip: Path, shots: Path, tmp_
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=60)
+
+
+def test_a_token_from_an_engine_since_reset_is_replaced(engine, page, shots: Path) -> None:
+    open_workspace(page, f"{engine.url}/workspace")
+    page.evaluate("localStorage.setItem('ai-music.workspace', JSON.stringify("
+                  "{client_id: 'gone', token: 'nmv_usr_stale', session_id: 'no-such-session'}))")
+    open_workspace(page, f"{engine.url}/workspace")
+    assert page.locator("#notice").inner_text() == ""
+    assert page.locator("#project").get_attribute("data-session") not in (None, "no-such-session")
+
+
+def test_a_file_it_cannot_use_is_named_in_one_line(engine, page, tmp_path: Path) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("hello")
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"not a video at all" * 100)
+    open_workspace(page, f"{engine.url}/workspace")
+    page.set_input_files("#file", str(notes))
+    assert "notes.txt: unsupported file type" in page.locator("#upload-status").inner_text()
+    page.set_input_files("#file", str(broken))  # the engine refuses it; its message is shown as it is
+    page.wait_for_selector("#upload-status:has-text('broken.mp4 is not a readable video')", timeout=WAIT_MS)
+    assert page.locator("#files li").count() == 0

@@ -65,14 +65,17 @@
     if (!auth.session_id) await newSession();
   }
   // Recovery as the skill says: an expired token → a new one; a lost session → a new project.
+  // (Both can happen in a row: a token from an engine since reset, then its session is gone.)
   async function withRecovery(work) {
     await ready();
-    try {
-      return await work();
-    } catch (err) {
-      if (err.code === 1001) { auth.token = null; await getToken(); return work(); }
-      if (err.code === 1002) { auth.session_id = null; await newSession(); return work(); }
-      throw err;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await work();
+      } catch (err) {
+        if (attempt >= 2 || (err.code !== 1001 && err.code !== 1002)) throw err;
+        if (err.code === 1001) { auth.token = null; await getToken(); }
+        else { auth.session_id = null; await newSession(); }
+      }
     }
   }
 
