@@ -31,7 +31,7 @@ from engine.export.jobs import RenderManager
 from engine.faults import Faults, quiet_injected_faults
 from engine.memory import release_memory
 from engine.store import DataDirBusy, Store, StoreError, User, lock_data_dir
-from engine.workspace import page as workspace
+from engine.workspace import fit, page as workspace
 
 log = logging.getLogger(__name__)
 
@@ -200,6 +200,7 @@ PAGES: list[tuple[str, Handler]] = [
 #: Calls only the workspace page makes (JSON answers in the protocol's shape, not protocol endpoints).
 WORKSPACE_CALLS: list[tuple[str, Handler, list[str]]] = [
     ("/workspace/api/claim", workspace.claim_session, ["POST"]),
+    ("/workspace/api/fit/{session_id}", fit.fit, ["GET"]),
 ]
 
 #: Only with ``EngineConfig.test_api``: what a scenario uses to make the engine misbehave.

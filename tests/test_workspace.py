@@ -123,3 +123,16 @@ def test_open_refuses_a_file_it_cannot_use_in_one_line(tmp_path: Path) -> None:
     assert "unsupported file type '.txt' (notes.txt)" in done.stderr and "Traceback" not in done.stderr
     missing = run_cli("open", "--no-browser", str(tmp_path / "nope.mp4"))
     assert missing.returncode == 2 and "no such file" in missing.stderr
+
+
+def test_the_fit_facts_are_on_the_timeline_as_the_mix_uses_them(engine, api: Api, clip: Path) -> None:
+    api.upload(clip)
+    api.chat("add calm music")
+    facts = api.get(f"/workspace/api/fit/{api.session_id}").json()["data"]
+    assert facts["cuts"] == [4.0]  # the clip's scene cut
+    assert facts["speech"] and all(0 <= a < b <= 6.0 for a, b in facts["speech"])
+    (curve,) = facts["duck"]
+    inside = [db for t, db in curve if any(a + 0.3 < t < b - 0.3 for a, b in facts["speech"])]
+    assert inside and max(inside) == pytest.approx(-14.0, abs=0.1)  # DUCK_DB while someone speaks
+    other = Api(engine.url).login("someone-else")
+    assert other.get(f"/workspace/api/fit/{api.session_id}").json()["code"] == 1002

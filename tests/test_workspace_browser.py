@@ -104,6 +104,7 @@ def test_upload_music_timeline_export_download(engine, page, clip: Path, shots: 
     assert page.locator("#timeline [data-kind='section']").count() >= 2
     assert page.locator("#timeline [data-kind='downbeat']").count() >= 1
     assert page.locator("#timeline [data-kind='speech']").count() >= 1
+    assert page.locator("#timeline [data-kind='duck']").count() == 1  # the music ducked under the speech
     page.screenshot(path=str(shots / "03-music-timeline.png"), full_page=True)
 
     # the reply's "click **Export**" is a real button doing the export

@@ -36,6 +36,7 @@ def _config_json(request: Request, lang: str) -> str:
         "lang": lang,
         "endpoints": {name: {"method": spec.method, "path": spec.path} for name, spec in ENDPOINTS.items()},
         "claim": "/workspace/api/claim",
+        "fit": "/workspace/api/fit/{session_id}",
         "maxUploadBytes": engine.config.max_upload_bytes,
         "formats": [ext for exts in FORMATS.values() for ext in exts],
         "strings": TABLES[lang],

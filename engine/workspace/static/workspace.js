@@ -32,8 +32,9 @@
     constructor(message, code, status) { super(message); this.code = code; this.status = status; }
   }
 
-  async function call(name, { vals, body, extra, url } = {}) {
-    const init = { method: cfg.endpoints[name] ? cfg.endpoints[name].method : "POST", headers: headers(extra) };
+  // A protocol endpoint by name, or one of the workspace's own calls by ``url`` and ``method``.
+  async function call(name, { vals, body, extra, url, method } = {}) {
+    const init = { method: method || cfg.endpoints[name].method, headers: headers(extra) };
     if (body !== undefined) {
       init.body = JSON.stringify(body);
       init.headers["Content-Type"] = "application/json";
@@ -84,7 +85,7 @@
     if (!match) return;
     history.replaceState(null, "", location.pathname);  // the claim token leaves the address bar
     try {
-      const data = await call("workspace_claim", { url: cfg.claim, body: { claim_token: match[1] } });
+      const data = await call("workspace_claim", { url: cfg.claim, method: "POST", body: { claim_token: match[1] } });
       auth.token = data.token;
       auth.session_id = data.session_id;
       save();
@@ -99,10 +100,13 @@
   async function refresh() {
     const data = await withRecovery(() => call("state"));
     state = data.state;
+    const facts = await call("fit", { url: cfg.fit.replace("{session_id}", encodeURIComponent(auth.session_id)),
+      method: "GET" })
+      .catch(() => null);
     $("project").textContent = say("project") + ": " + (data.task_name || "") + " · " + data.session_id;
     $("project").dataset.session = data.session_id;
     showFiles(state.video_infos || []);
-    drawTimeline(state);
+    drawTimeline(state, facts);
     refreshCredits();
   }
 
@@ -283,14 +287,9 @@
     return node;
   }
 
-  // Source-time spans of a clip → timeline seconds, for the part of the clip the segment shows.
-  function onTimeline(seg, from, to) {
-    const ss = (seg.ss || 0) / 1000, st = (seg.st || 0) / 1000, d = (seg.d || 0) / 1000;
-    const a = Math.max(from, ss), b = Math.min(to, ss + d);
-    return b >= a ? [st + a - ss, st + b - ss] : null;
-  }
-
-  function drawTimeline(current) {
+  // The draft gives clips, titles and the music's facts; the engine's fit facts (cuts and speech
+  // on the timeline, the ducking curve) come from /workspace/api/fit, computed as the mix does.
+  function drawTimeline(current, facts) {
     const box = $("timeline");
     const draft = current && current.draft;
     if (!draft || !Array.isArray(draft.t) || !draft.d) {
@@ -301,7 +300,7 @@
       return;
     }
     const duration = draft.d / 1000;
-    const W = 960, left = 90, right = 12, laneH = 34, top = 6;
+    const W = 960, left = 110, right = 12, laneH = 34, top = 6;
     const lanes = ["video", "titles", "sections", "beats", "speech"];
     const H = top + lanes.length * laneH + 22;
     const x = (s) => left + (Math.max(0, Math.min(duration, s)) / duration) * (W - left - right);
@@ -321,23 +320,12 @@
     };
     const mark = (lane, kind, t, colour, tall) => svg.append(el("line", { "data-kind": kind, x1: x(t), x2: x(t),
       y1: y(lane) + (tall ? 3 : 12), y2: y(lane) + laneH - 5, stroke: colour, "stroke-width": tall ? 2 : 1 }));
-    const cuts = [];
-    const analyses = current.video_analyses || {};
     for (const track of draft.t) {
       for (const seg of track.sg || []) {
         const a = (seg.st || 0) / 1000, b = a + (seg.d || 0) / 1000;
         const meta = seg.m || {};
         if (track.tt === 0) {
           span("video", "clip", a, b, "#38bdf8", String(meta.name || (track.m && track.m.name) || ""));
-          const facts = analyses[seg.src] || {};
-          for (const cut of facts.scene_cuts || []) {
-            const at = onTimeline(seg, cut, cut);
-            if (at && at[0] > a && at[0] < b) cuts.push(at[0]);
-          }
-          for (const [from, to] of facts.speech || []) {
-            const at = onTimeline(seg, from, to);
-            if (at) span("speech", "speech", at[0], at[1], "#4ade80");
-          }
         } else if (track.tt === 7) {
           span("titles", "title", a, b, "#fbbf24", String(meta.text || meta.title || meta.name || ""));
         } else if (track.tt === 1) {
@@ -358,7 +346,16 @@
         }
       }
     }
-    for (const t of cuts) svg.append(el("line", { "data-kind": "cut", x1: x(t), x2: x(t), y1: top, y2: H - 20,
+    const fit = facts || { cuts: [], speech: [], duck: [] };
+    for (const [from, to] of fit.speech) span("speech", "speech", from, to, "#15803d");
+    // the music's gain in the speech lane: top = full level, bottom = the deepest duck
+    const low = Math.min(-1, ...fit.duck.flat().map((p) => p[1]));
+    for (const curve of fit.duck) {
+      const points = curve.map(([t, db]) => `${x(t).toFixed(1)},${(y("speech") + 4 + (db / low) * (laneH - 10)).toFixed(1)}`);
+      svg.append(el("polyline", { "data-kind": "duck", points: points.join(" "), fill: "none", stroke: "#f8fafc",
+        "stroke-width": 1.5, "stroke-dasharray": "4 2" }));
+    }
+    for (const t of fit.cuts) svg.append(el("line", { "data-kind": "cut", x1: x(t), x2: x(t), y1: top, y2: H - 20,
       stroke: "#ef4444", "stroke-width": 2 }));
     for (let k = 0; k <= 5; k++) {
       const t = (duration * k) / 5;
