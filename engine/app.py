@@ -31,6 +31,7 @@ from engine.export.jobs import RenderManager
 from engine.faults import Faults, quiet_injected_faults
 from engine.memory import release_memory
 from engine.store import DataDirBusy, Store, StoreError, User, lock_data_dir
+from engine.workspace import fit, page as workspace
 
 log = logging.getLogger(__name__)
 
@@ -192,6 +193,14 @@ PAGES: list[tuple[str, Handler]] = [
     ("/workspace/claim/video/{render_id}", web.claim_video),
     ("/register", web.register_page),
     ("/healthz", web.health),
+    ("/workspace", workspace.workspace_page),
+    ("/workspace/static/{name}", workspace.static_asset),
+]
+
+#: Calls only the workspace page makes (JSON answers in the protocol's shape, not protocol endpoints).
+WORKSPACE_CALLS: list[tuple[str, Handler, list[str]]] = [
+    ("/workspace/api/claim", workspace.claim_session, ["POST"]),
+    ("/workspace/api/fit/{session_id}", fit.fit, ["GET"]),
 ]
 
 #: Only with ``EngineConfig.test_api``: what a scenario uses to make the engine misbehave.
@@ -222,6 +231,7 @@ def create_app(config: EngineConfig | None = None) -> Starlette:
     routes = [Route(ENDPOINTS[name].path, guarded(name, handler), methods=[ENDPOINTS[name].method])
               for name, handler in HANDLERS.items()]
     routes += [Route(path, handler, methods=["GET"]) for path, handler in PAGES]
+    routes += [Route(path, guarded("workspace", handler), methods=methods) for path, handler, methods in WORKSPACE_CALLS]
     if engine.config.test_api:
         routes += [Route(path, guarded("test", handler), methods=methods) for path, handler, methods in TEST_ROUTES]
 

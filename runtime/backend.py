@@ -188,6 +188,83 @@ def serve_engine(host: str, port: int, *, data: str | None, test_api: bool, cred
     metering = f"{credits} credits per new user" if config.metered else "not metered"
     print(f"ai-music engine on {url} (data: {config.data_dir}; {metering})")
     print(f"Point a client at it:  export NEMO_API_URL={url}")
+    print(f"In a browser:  {url}/workspace")
     print("Then: ai-music say \"hello\"   (Ctrl-C stops the engine)", flush=True)
     server = uvicorn.Server(uvicorn.Config(create_app(config), log_level="warning"))
     server.run(sockets=[sock])
+
+
+WORKSPACE_PORT = 8765  # `ai-music serve`'s default: `open` reuses an engine served there
+
+
+def _answers(url: str) -> bool:
+    """Whether an ai-music engine answers at ``url`` (its health page says so)."""
+    import httpx
+
+    try:
+        response = httpx.get(f"{url}/healthz", timeout=2.0, trust_env=False)
+        return response.status_code == 200 and response.json().get("engine") == "ai-music"
+    except (httpx.HTTPError, ValueError, AttributeError):
+        return False
+
+
+def _hand_over(skill: Skill, url: str, video: str) -> str:
+    """Upload ``video`` into a new project and return the workspace link that opens it.
+
+    The page is another client with its own token: the project is handed over with a claim
+    token (the protocol's link for people), in the URL's fragment, which browsers never send."""
+    import uuid
+    from pathlib import Path
+
+    from skill.errors import NemoError
+
+    client = Client(url, skill, attribution.headers(skill))
+    try:
+        client.token = client.anonymous_token(f"workspace-{uuid.uuid4()}").token
+        session = client.create_session(Path(video).stem[:200] or "project", "en")
+        client.upload_files(session.session_id, [Path(video)])
+        claim = client.claim_token(session.task_id, session.session_id)
+    except NemoError as exc:  # an unsupported or broken file: the engine's one line names it
+        raise ServeRefused(str(exc)) from None
+    finally:
+        client.close()
+    return f"{url}/workspace#ct={claim}"
+
+
+def open_workspace(skill: Skill, video: str | None, *, port: int = WORKSPACE_PORT, browser: bool = True,
+                   data: str | None = None, show: Callable[[str], None] = print) -> None:
+    """``ai-music open``: the workspace of a local engine (reused if one answers on ``port``).
+
+    An engine started here serves until Ctrl-C (the browser needs it after this returns)."""
+    import threading
+    import webbrowser
+    from pathlib import Path
+
+    url = f"http://127.0.0.1:{port}"
+    server = None
+    if not _answers(url):
+        from engine.config import EngineConfig
+        from engine.embedded import start
+
+        config = EngineConfig(port=port)
+        if data:
+            config.data_dir = Path(data)
+        try:
+            server = start(config)
+        except OSError as exc:
+            raise ServeRefused(f"port {port} is taken by something that is not an ai-music engine "
+                               f"({exc.strerror or exc}); pick another with --port") from None
+        url = server.url
+    try:
+        link = _hand_over(skill, url, video) if video else f"{url}/workspace"
+        show(f"ai-music workspace: {link}")
+        if browser and not webbrowser.open(link):
+            show("(no browser found here: open the link above in one)")
+        if server is not None:
+            show("The engine runs until Ctrl-C.")
+            threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if server is not None:
+            server.stop()

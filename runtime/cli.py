@@ -93,6 +93,15 @@ def build_parser() -> argparse.ArgumentParser:
                        help="enable the /_engine/* fault switches (for tests, the harness and benchmarks)")
     serve.set_defaults(handler=_serve)
 
+    workspace = sub.add_parser("open", help="the web workspace in your browser (starts or reuses a local engine)")
+    _common(workspace)
+    workspace.add_argument("video", nargs="?", help="a video (or audio) to upload into a new project first")
+    workspace.add_argument("--port", type=int, default=8765,
+                           help="the local engine's port (default 8765, where `ai-music serve` listens)")
+    workspace.add_argument("--data", metavar="DIR", help="data directory of an engine started here")
+    workspace.add_argument("--no-browser", action="store_true", help="print the workspace link instead of opening it")
+    workspace.set_defaults(handler=_open)
+
     test = sub.add_parser("test", help="run scenario files (the skill test harness; docs/harness.md)")
     test.add_argument("paths", nargs="*", metavar="PATH", help="scenario files or folders (*.scenario.yaml)")
     test.add_argument("--junit", metavar="FILE", help="also write JUnit XML")
@@ -423,6 +432,20 @@ def _serve(args: argparse.Namespace) -> int:
 
     try:
         serve_engine(args.host, args.port, data=args.data, test_api=args.test_api, credits=args.credits)
+    except ServeRefused as exc:
+        raise UserError(str(exc)) from None
+    return 0
+
+
+def _open(args: argparse.Namespace) -> int:
+    from runtime.backend import ServeRefused, open_workspace
+
+    if args.video and not os.path.isfile(os.path.expanduser(args.video)):
+        raise UserError(f"{args.video}: no such file")
+    try:
+        video = os.path.expanduser(args.video) if args.video else None
+        open_workspace(_load(args), video, port=args.port, browser=not args.no_browser, data=args.data,
+                       show=lambda line: print(line, flush=True))
     except ServeRefused as exc:
         raise UserError(str(exc)) from None
     return 0

@@ -76,7 +76,9 @@ def claim_page(session: dict[str, Any], renders: list[dict[str, Any]], claim: st
             videos.append(f"<p>{html.escape(record['id'])}: {status} {record.get('progress', 0)}%</p>")
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>{name} · ai-music</title>
 {_STYLE}</head><body>
-<h1>{name}</h1><h2>Timeline</h2>{_timeline_svg(session["state"].get("draft"))}
+<h1>{name}</h1>
+<p><a id="open-workspace" href="/workspace#ct={html.escape(claim)}">Open in the workspace</a> to keep editing it.</p>
+<h2>Timeline</h2>{_timeline_svg(session["state"].get("draft"))}
 <h2>Renders</h2>{"".join(videos) or "<p>No renders yet.</p>"}</body></html>"""
 
 

@@ -1,0 +1,117 @@
+"""The workspace's words in English and Chinese, picked by the browser's ``Accept-Language``.
+
+The page is rendered in one language; the script gets the same table (as a JSON data
+block, not a script) for the words it shows later (progress, errors, "still working").
+"""
+from __future__ import annotations
+
+EN: dict[str, str] = {
+    "title": "ai-music workspace",
+    "lead": "Drop a video, ask for music, watch the fit, export.",
+    "upload": "Video or audio",
+    "pick": "Choose a file…",
+    "drop": "or drop it here",
+    "uploading": "Uploading {name}…",
+    "uploaded": "Uploaded {name}",
+    "chat": "Chat",
+    "placeholder": "e.g. add upbeat music, add a title 'Launch day'",
+    "send": "Send",
+    "you": "You",
+    "assistant": "ai-music",
+    "working": "still working…",
+    "stage_analysing": "still working: analysing the video…",
+    "stage_composing": "still working: composing…",
+    "timeline": "Timeline",
+    "empty": "Nothing on the timeline yet: upload a video.",
+    "lane_video": "Video",
+    "lane_titles": "Titles",
+    "lane_sections": "Sections",
+    "lane_beats": "Beats",
+    "lane_speech": "Speech · duck",
+    "export": "Export",
+    "format": "Format",
+    "fmt_mp4": "Video (MP4, 1080p)",
+    "fmt_wav": "Music only (WAV)",
+    "fmt_mp3": "Music only (MP3)",
+    "fmt_stems": "Music stems (ZIP)",
+    "cancel": "Cancel",
+    "download": "Download",
+    "exporting": "Exporting… {progress}%",
+    "exported": "Export ready.",
+    "cancelled": "Export cancelled.",
+    "failed": "Export failed: {error}",
+    "credits": "Credits: {available}",
+    "project": "Project",
+    "new_project": "New project",
+    "too_big": "{name} is larger than the limit ({limit} MB).",
+    "bad_type": "{name}: unsupported file type; accepted: {formats}",
+    "error": "Error: {error}",
+    "claimed": "Opened the project from the link.",
+    "claim_failed": "This link has expired or is not valid.",
+    "nojs": "The workspace needs JavaScript.",
+}
+
+ZH: dict[str, str] = {
+    "title": "ai-music 工作台",
+    "lead": "拖入视频，说出想要的音乐，查看贴合效果，然后导出。",
+    "upload": "视频或音频",
+    "pick": "选择文件…",
+    "drop": "或拖到这里",
+    "uploading": "正在上传 {name}…",
+    "uploaded": "已上传 {name}",
+    "chat": "对话",
+    "placeholder": "例如：加一段欢快的音乐，加标题「发布日」",
+    "send": "发送",
+    "you": "你",
+    "assistant": "ai-music",
+    "working": "仍在处理…",
+    "stage_analysing": "仍在处理：正在分析视频…",
+    "stage_composing": "仍在处理：正在作曲…",
+    "timeline": "时间线",
+    "empty": "时间线还是空的：先上传一个视频。",
+    "lane_video": "视频",
+    "lane_titles": "标题",
+    "lane_sections": "段落",
+    "lane_beats": "节拍",
+    "lane_speech": "人声·压低",
+    "export": "导出",
+    "format": "格式",
+    "fmt_mp4": "视频（MP4，1080p）",
+    "fmt_wav": "仅音乐（WAV）",
+    "fmt_mp3": "仅音乐（MP3）",
+    "fmt_stems": "音乐分轨（ZIP）",
+    "cancel": "取消",
+    "download": "下载",
+    "exporting": "正在导出… {progress}%",
+    "exported": "导出完成。",
+    "cancelled": "已取消导出。",
+    "failed": "导出失败：{error}",
+    "credits": "积分：{available}",
+    "project": "项目",
+    "new_project": "新项目",
+    "too_big": "{name} 超过大小上限（{limit} MB）。",
+    "bad_type": "{name}：不支持的文件类型；可用：{formats}",
+    "error": "出错了：{error}",
+    "claimed": "已从链接打开项目。",
+    "claim_failed": "链接已过期或无效。",
+    "nojs": "工作台需要启用 JavaScript。",
+}
+
+TABLES = {"en": EN, "zh": ZH}
+
+
+def language_of(accept_language: str) -> str:
+    """``zh`` when the browser prefers Chinese over English, else ``en`` (q-values respected)."""
+    best, best_q = "en", -1.0
+    for item in accept_language.split(","):
+        tag, _, params = item.strip().partition(";")
+        q = 1.0
+        if params.strip().startswith("q="):
+            try:
+                q = float(params.strip()[2:])
+            except ValueError:
+                q = 0.0
+        base = tag.strip().lower().split("-")[0]
+        if base in TABLES and q > best_q:
+            best, best_q = base, q
+    return best

@@ -1,0 +1,138 @@
+"""The workspace page over plain HTTP, and ``ai-music open`` (the browser itself: test_workspace_browser.py)."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from support import ROOT, Api, run_cli, serve_engine
+
+
+def config_of(page: str) -> dict:
+    block = re.search(r'<script type="application/json" id="workspace-config">(.*?)</script>', page, re.S)
+    return json.loads(block.group(1))
+
+
+def test_the_page_runs_no_inline_script_and_says_so_in_its_policy(engine) -> None:
+    r = httpx.get(f"{engine.url}/workspace")
+    assert r.status_code == 200
+    policy = r.headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy and "frame-ancestors 'none'" in policy
+    scripts = re.findall(r"<script([^>]*)>(.*?)</script>", r.text, re.S)
+    # every script is either a file from this origin or a JSON data block, which browsers never run
+    assert all('src="/workspace/static/' in attrs and not body or 'type="application/json"' in attrs
+               for attrs, body in scripts)
+    js = httpx.get(f"{engine.url}/workspace/static/workspace.js")
+    assert js.status_code == 200 and js.headers["content-type"].startswith("text/javascript")
+    assert "innerHTML" not in js.text  # user text is set with textContent only
+    assert httpx.get(f"{engine.url}/workspace/static/..%2Fpage.py").status_code == 404
+    assert "Authorization" in js.text and "?token" not in js.text
+
+
+def test_the_page_follows_the_browsers_language(engine) -> None:
+    zh = httpx.get(f"{engine.url}/workspace", headers={"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.8"}).text
+    en = httpx.get(f"{engine.url}/workspace", headers={"Accept-Language": "en-GB,en;q=0.9,zh;q=0.5"}).text
+    assert '<html lang="zh-CN">' in zh and "发送" in zh and config_of(zh)["strings"]["send"] == "发送"
+    assert '<html lang="en">' in en and ">Send<" in en
+
+
+def test_the_page_carries_the_upload_limits_and_endpoints(engine) -> None:
+    config = config_of(httpx.get(f"{engine.url}/workspace").text)
+    assert config["maxUploadBytes"] == 500 * 1024 * 1024 and "mp4" in config["formats"] and "txt" not in config["formats"]
+    assert config["endpoints"]["chat"] == {"method": "POST", "path": "/run_sse"}
+
+
+def test_a_claim_token_opens_its_project_for_the_page(engine, api: Api, clip: Path) -> None:
+    api.upload(clip)
+    claim = api.post("/api/auth/claim-token", json={"session_id": api.session_id}).json()["data"]["claim_token"]
+    r = httpx.post(f"{engine.url}/workspace/api/claim", json={"claim_token": claim})
+    data = r.json()["data"]
+    assert data["session_id"] == api.session_id and data["token"].startswith("nmv_usr_")
+    page = Api(engine.url)
+    page.token, page.session_id = data["token"], data["session_id"]
+    assert page.state()["video_infos"][0]["filename"] == "clip.mp4"
+    # the claim page links to the workspace with the claim in the fragment (never sent to a server)
+    assert f'href="/workspace#ct={claim}"' in httpx.get(f"{engine.url}/workspace/claim?ct={claim}").text
+
+
+def test_a_bad_or_cross_site_claim_is_refused(engine) -> None:
+    bad = httpx.post(f"{engine.url}/workspace/api/claim", json={"claim_token": "clm_nothing"})
+    assert bad.status_code == 404 and bad.json()["code"] == 1002
+    form = httpx.post(f"{engine.url}/workspace/api/claim", data={"claim_token": "clm_nothing"})
+    assert form.status_code == 415  # a cross-site form post can't make JSON
+
+
+def _open(*args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "runtime.cli", "open", "--no-browser", *args],
+                            cwd=os.environ.get("HOME") or ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+
+
+@pytest.mark.slow  # starts engines in their own processes
+def test_open_starts_an_engine_and_prints_the_workspace_with_the_video(clip: Path, tmp_path: Path) -> None:
+    proc = _open(str(clip), "--port", "0", "--data", str(tmp_path / "engine"))
+    try:
+        first = proc.stdout.readline()
+        link = re.search(r"(http://127\.0\.0\.1:\d+)/workspace#ct=(clm_[\w-]+)", first)
+        assert link, first + proc.stderr.read()
+        assert "Ctrl-C" in proc.stdout.readline()
+        url, claim = link.groups()
+        assert httpx.get(f"{url}/workspace").status_code == 200
+        data = httpx.post(f"{url}/workspace/api/claim", json={"claim_token": claim}).json()["data"]
+        page = Api(url)
+        page.token, page.session_id = data["token"], data["session_id"]
+        assert [i["filename"] for i in page.state()["video_infos"]] == ["clip.mp4"]
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=60) == 0
+
+
+@pytest.mark.slow  # starts engines in their own processes
+def test_open_reuses_an_engine_that_answers(clip: Path) -> None:
+    server, url = serve_engine()
+    try:
+        assert f"{url}/workspace" in server.stdout.readline() + server.stdout.readline()  # serve says where
+        port = url.rsplit(":", 1)[1]
+        done = run_cli("open", "--no-browser", "--port", port, str(clip), timeout=60)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.startswith(f"ai-music workspace: {url}/workspace#ct=clm_")
+        assert "Ctrl-C" not in done.stdout  # nothing started here, nothing to stop
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+
+
+@pytest.mark.slow  # starts engines in their own processes
+def test_open_refuses_a_file_it_cannot_use_in_one_line(tmp_path: Path) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("hello")
+    server, url = serve_engine()
+    try:
+        done = run_cli("open", "--no-browser", "--port", url.rsplit(":", 1)[1], str(notes), timeout=60)
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1
+    assert "unsupported file type '.txt' (notes.txt)" in done.stderr and "Traceback" not in done.stderr
+    missing = run_cli("open", "--no-browser", str(tmp_path / "nope.mp4"))
+    assert missing.returncode == 2 and "no such file" in missing.stderr
+
+
+def test_the_fit_facts_are_on_the_timeline_as_the_mix_uses_them(engine, api: Api, clip: Path) -> None:
+    api.upload(clip)
+    api.chat("add calm music")
+    facts = api.get(f"/workspace/api/fit/{api.session_id}").json()["data"]
+    assert facts["cuts"] == [4.0]  # the clip's scene cut
+    assert facts["speech"] and all(0 <= a < b <= 6.0 for a, b in facts["speech"])
+    (curve,) = facts["duck"]
+    inside = [db for t, db in curve if any(a + 0.3 < t < b - 0.3 for a, b in facts["speech"])]
+    assert inside and max(inside) == pytest.approx(-14.0, abs=0.1)  # DUCK_DB while someone speaks
+    other = Api(engine.url).login("someone-else")
+    assert other.get(f"/workspace/api/fit/{api.session_id}").json()["code"] == 1002

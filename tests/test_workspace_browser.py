@@ -1,0 +1,263 @@
+"""The web workspace in a real headless Chromium (Debian's ``chromium``, driven by Playwright).
+
+A person's path through the page: upload a generated clip, ask for music, see the cuts and
+sections on the timeline, export and download a 1080p H.264 + AAC file; user text that
+looks like HTML stays text; a claim link from ``ai-music say`` opens the same project.
+Screenshots of every step go to ``$AI_MUSIC_SCREENSHOTS`` (or a temp folder), printed.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from media.probe import probe
+from support import run_cli
+
+pytestmark = pytest.mark.slow  # a browser and a render: about a minute
+
+CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None)
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+WAIT_MS = 120_000  # a loaded 2-core CI box composes and renders slowly
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if CHROMIUM is None:
+        pytest.skip("NO CHROMIUM: the workspace browser tests need Debian's `chromium` (.ci/run installs it)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install -e '.[test]' (playwright)")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = Path(os.environ.get("AI_MUSIC_SCREENSHOTS") or tmp_path_factory.mktemp("screenshots"))
+    folder.mkdir(parents=True, exist_ok=True)
+    print(f"\nworkspace screenshots: {folder}")
+    return folder
+
+
+@pytest.fixture
+def page(browser, request):
+    locale = getattr(request, "param", "en-US")
+    context = browser.new_context(locale=locale, accept_downloads=True, viewport={"width": 1100, "height": 1400})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.errors = errors
+    yield page
+    context.close()
+
+
+def open_workspace(page, url: str) -> None:
+    page.goto(url)
+    page.wait_for_selector("body[data-ready='1']", timeout=WAIT_MS)
+
+
+def send(page, text: str) -> None:
+    """Type, send, and wait until the turn ended and the page refreshed (the CSP forbids eval: no wait_for_function)."""
+    done = int(page.locator("body").get_attribute("data-turns") or 0)
+    page.fill("#message", text)
+    page.click("#send")
+    page.wait_for_selector(f"body[data-turns='{done + 1}']", timeout=WAIT_MS)
+
+
+def upload(page, path: Path) -> None:
+    done = int(page.locator("body").get_attribute("data-uploads") or 0)
+    page.set_input_files("#file", str(path))
+    page.wait_for_selector(f"body[data-uploads='{done + 1}']", timeout=WAIT_MS)
+
+
+def poll(page, expression: str, timeout_s: float = WAIT_MS / 1000):  # noqa: ANN201
+    """Evaluate ``expression`` until it is truthy (with a deadline) and return it."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while (value := page.evaluate(expression)) in (None, False, 0):
+        assert time.monotonic() < deadline, f"never true: {expression}"
+        page.wait_for_timeout(100)
+    return value
+
+
+def test_upload_music_timeline_export_download(engine, page, clip: Path, shots: Path, tmp_path: Path) -> None:
+    open_workspace(page, f"{engine.url}/workspace")
+    page.screenshot(path=str(shots / "01-empty.png"), full_page=True)
+    assert page.locator("#project").get_attribute("data-session")
+    # the token stays out of every URL the page loads
+    upload(page, clip)
+    assert "clip.mp4" in page.locator("#files").inner_text()
+    page.screenshot(path=str(shots / "02-uploaded.png"), full_page=True)
+
+    send(page, "add upbeat music")
+    reply = page.locator("#messages li").last.inner_text()
+    assert "BPM" in reply and "**" not in reply
+    page.wait_for_selector("#timeline svg [data-kind='section']", timeout=WAIT_MS)
+    assert page.locator("#timeline [data-kind='cut']").count() == 1  # the clip's one scene cut (at 4 s)
+    assert page.locator("#timeline [data-kind='section']").count() >= 2
+    assert page.locator("#timeline [data-kind='downbeat']").count() >= 1
+    assert page.locator("#timeline [data-kind='speech']").count() >= 1
+    assert page.locator("#timeline [data-kind='duck']").count() == 1  # the music ducked under the speech
+    page.screenshot(path=str(shots / "03-music-timeline.png"), full_page=True)
+
+    # the reply's "click **Export**" is a real button doing the export
+    page.select_option("#export-format", "mp4")
+    page.locator("#messages .hint").last.click()
+    page.wait_for_selector("#download:not([hidden])", timeout=WAIT_MS)
+    poll(page, "document.querySelector('#result').readyState >= 1")
+    assert page.evaluate("document.querySelector('#result').duration") == pytest.approx(6.0, abs=0.2)
+    page.evaluate("(v => { v.muted = true; return v.play().then(() => true); })(document.querySelector('#result'))")
+    poll(page, "document.querySelector('#result').ended", timeout_s=60)  # it plays to the end in the page
+    page.screenshot(path=str(shots / "04-exported.png"), full_page=True)
+    with page.expect_download() as info:
+        page.click("#download")
+    saved = tmp_path / "out.mp4"
+    info.value.save_as(saved)
+    got = probe(saved)
+    assert (got.video.width, got.video.height) == (1920, 1080)
+    assert got.video.codec == "h264" and got.audio.codec == "aac"
+    assert not page.errors, page.errors
+
+
+def test_music_only_export_plays_as_audio(engine, page, clip: Path, shots: Path, tmp_path: Path) -> None:
+    open_workspace(page, f"{engine.url}/workspace")
+    upload(page, clip)
+    assert "clip.mp4" in page.locator("#files").inner_text()
+    send(page, "add calm music")
+    page.select_option("#export-format", "wav")
+    page.click("#export")
+    page.wait_for_selector("#player audio", timeout=WAIT_MS)
+    with page.expect_download() as info:
+        page.click("#download")
+    saved = tmp_path / "music.wav"
+    info.value.save_as(saved)
+    got = probe(saved)
+    assert got.video is None and got.audio is not None and got.duration_s == pytest.approx(6.0, abs=0.2)
+    assert page.locator("#credits").is_visible()  # the test engine meters credits; it shows them
+    page.screenshot(path=str(shots / "05-music-only.png"), full_page=True)
+
+
+def test_html_in_a_title_and_a_file_name_stays_text(engine, page, clip: Path, shots: Path, tmp_path: Path) -> None:
+    hostile = tmp_path / "<img src=x onerror=window.__xss=1>.mp4"
+    shutil.copy(clip, hostile)
+    open_workspace(page, f"{engine.url}/workspace")
+    upload(page, hostile)
+    assert "<img src=x" in page.locator("#files").inner_text()
+    send(page, "add a title '<script>window.__xss=2</script><b>Bold</b>'")
+    page.wait_for_selector("#timeline [data-kind='title']", timeout=WAIT_MS)
+    page.screenshot(path=str(shots / "06-xss-as-text.png"), full_page=True)
+    assert page.evaluate("window.__xss") is None
+    assert page.locator("#files img, #messages img, #messages b, #timeline b, #timeline script").count() == 0
+    assert "<b>Bold</b>" in page.locator("#timeline [data-kind='title']").first.text_content()
+    assert "onerror" in page.locator("#files").inner_text()
+
+
+def test_a_claim_link_from_say_opens_the_same_project(engine, cli_env, page, clip: Path, shots: Path) -> None:
+    said = run_cli("say", "add a title 'From the agent' for 2 seconds", "--attach", str(clip), "--json",
+                   env=cli_env, timeout=180)
+    assert said.returncode == 0, said.stdout + said.stderr
+    exported = run_cli("say", "export", "--json", env=cli_env, timeout=300)
+    link = next(u for u in re.findall(r"https?://[^\s\"']+", exported.stdout) if "/workspace/claim?ct=" in u)
+    page.goto(link)
+    page.click("#open-workspace")
+    page.wait_for_selector("body[data-ready='1']", timeout=WAIT_MS)
+    assert "#ct=" not in page.url  # the claim token leaves the address bar once used
+    page.wait_for_selector("#timeline [data-kind='title']", timeout=WAIT_MS)
+    assert "From the agent" in page.locator("#timeline").text_content()
+    session_id = page.locator("#project").get_attribute("data-session")
+    assert session_id and session_id in exported.stdout
+    page.screenshot(path=str(shots / "07-claimed.png"), full_page=True)
+    send(page, "add lofi music")  # a person finishes what the agent started
+    page.wait_for_selector("#timeline [data-kind='section']", timeout=WAIT_MS)
+    assert page.locator("#project").get_attribute("data-session") == session_id
+
+
+@pytest.mark.parametrize("page", ["zh-CN"], indirect=True)
+def test_the_page_speaks_the_browsers_language(engine, page, shots: Path) -> None:
+    open_workspace(page, f"{engine.url}/workspace")
+    assert page.locator("h1").inner_text() == "ai-music 工作台"
+    assert page.locator("#send").inner_text() == "发送"
+    page.screenshot(path=str(shots / "08-zh.png"), full_page=True)
+    # the same page by the other loopback name (its own token: storage is per origin)
+    open_workspace(page, engine.url.replace("127.0.0.1", "localhost") + "/workspace")
+    assert page.locator("#project").get_attribute("data-session")
+
+
+def test_a_long_wait_shows_a_quiet_still_working(engine, page, clip: Path, shots: Path) -> None:
+    from support import Api
+
+    open_workspace(page, f"{engine.url}/workspace")
+    upload(page, clip)
+    Api(engine.url).faults(heartbeats_only_s=3.0)  # the engine sends only heartbeats for 3 s first
+    page.fill("#message", "add calm music")
+    page.click("#send")
+    page.wait_for_selector("#working:not([hidden])", timeout=WAIT_MS)
+    assert "still working" in page.locator("#working").inner_text()
+    page.screenshot(path=str(shots / "09-still-working.png"), full_page=True)
+    page.wait_for_selector("body[data-turns='1']", timeout=WAIT_MS)
+    assert page.locator("#working").is_hidden()
+
+
+def test_an_export_can_be_cancelled(engine, page, clip: Path, shots: Path) -> None:
+    from support import Api
+
+    open_workspace(page, f"{engine.url}/workspace")
+    upload(page, clip)
+    send(page, "add a title 'Wait for it'")
+    Api(engine.url).faults(render_delay_s=6.0)  # long enough to press Cancel, short for teardown
+    page.click("#export")
+    page.wait_for_selector("#cancel:not([hidden])", timeout=WAIT_MS)
+    page.screenshot(path=str(shots / "10-exporting.png"), full_page=True)
+    page.click("#cancel")
+    page.wait_for_selector("#export-status:has-text('Export cancelled.')", timeout=WAIT_MS)
+    assert page.locator("#download").is_hidden() and page.locator("#cancel").is_hidden()
+
+
+def test_open_shows_its_video_in_the_browser(page, clip: Path, shots: Path, tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    from support import ROOT
+
+    proc = subprocess.Popen([sys.executable, "-m", "runtime.cli", "open", "--no-browser", "--port", "0",
+                             "--data", str(tmp_path / "engine"), str(clip)],
+                            cwd=os.environ.get("HOME") or ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            text=True)
+    try:
+        link = re.search(r"http://\S+", proc.stdout.readline()).group(0)
+        open_workspace(page, link)
+        assert "clip.mp4" in page.locator("#files").inner_text()
+        page.screenshot(path=str(shots / "11-open.png"), full_page=True)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+
+
+def test_a_token_from_an_engine_since_reset_is_replaced(engine, page, shots: Path) -> None:
+    open_workspace(page, f"{engine.url}/workspace")
+    page.evaluate("localStorage.setItem('ai-music.workspace', JSON.stringify("
+                  "{client_id: 'gone', token: 'nmv_usr_stale', session_id: 'no-such-session'}))")
+    open_workspace(page, f"{engine.url}/workspace")
+    assert page.locator("#notice").inner_text() == ""
+    assert page.locator("#project").get_attribute("data-session") not in (None, "no-such-session")
+
+
+def test_a_file_it_cannot_use_is_named_in_one_line(engine, page, tmp_path: Path) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("hello")
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"not a video at all" * 100)
+    open_workspace(page, f"{engine.url}/workspace")
+    page.set_input_files("#file", str(notes))
+    assert "notes.txt: unsupported file type" in page.locator("#upload-status").inner_text()
+    page.set_input_files("#file", str(broken))  # the engine refuses it; its message is shown as it is
+    page.wait_for_selector("#upload-status:has-text('broken.mp4 is not a readable video')", timeout=WAIT_MS)
+    assert page.locator("#files li").count() == 0
