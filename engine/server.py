@@ -409,7 +409,7 @@ def create_app(config: EngineConfig | None = None) -> Starlette:
                 if not isinstance(urls, list) or not urls or len(urls) > 20:
                     raise UploadRefused(400, "send multipart 'files', or JSON {\"urls\": [...], \"source_type\": \"url\"}")
                 received = await receive_urls(urls, folder, limit, config.allowed_url_hosts,
-                                              allow_files=config.reads_local_files)
+                                              local_files=config.local_files)
         except UploadRefused as exc:
             raise AppError(exc.code, str(exc)) from None
         except OSError as exc:

@@ -6,8 +6,9 @@ straight to a temporary file in the session's media folder, hashing on the way. 
 500 MB limit is enforced *while* streaming — the request is refused the moment it is
 crossed and the partial file removed (4002). Names from the client are only ever used
 for display and for the extension: files are stored as ``<hash>.<ext>``, so no name
-can traverse out of the folder. URLs are fetched only from this machine (``file://``
-paths and ``http(s)://127.0.0.1``): the engine never reaches the network.
+can traverse out of the folder. URLs are fetched only from this machine (``http(s)://127.0.0.1``,
+and ``file://`` paths the in-process client attached, ``engine.local_files``): the engine never
+reaches the network.
 """
 from __future__ import annotations
 
@@ -21,8 +22,10 @@ import secrets
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable
+from typing import Any, AsyncIterator, BinaryIO, Callable
 from urllib.parse import unquote, urlparse
+
+from engine.local_files import LocalFiles, NotGranted
 
 CHUNK = 1 << 20
 
@@ -197,13 +200,13 @@ def _loopback(host: str | None, allowed: tuple[str, ...]) -> bool:
 
 
 async def receive_urls(urls: list[Any], folder: Path, limit: int, allowed_hosts: tuple[str, ...], *,
-                       allow_files: bool) -> list[Received]:
+                       local_files: LocalFiles | None) -> list[Received]:
     """Fetch every URL into ``folder``; the size limit counts them together, and if one fails
     the files already fetched are removed — a refused request leaves nothing behind."""
     done: list[Received] = []
     try:
         for url in urls:
-            done.append(await receive_url(url, folder, limit, allowed_hosts, allow_files=allow_files,
+            done.append(await receive_url(url, folder, limit, allowed_hosts, local_files=local_files,
                                           used=sum(r.size for r in done)))
     except BaseException:
         discard_all(done)
@@ -212,30 +215,24 @@ async def receive_urls(urls: list[Any], folder: Path, limit: int, allowed_hosts:
 
 
 async def receive_url(url: Any, folder: Path, limit: int, allowed_hosts: tuple[str, ...], *,
-                      allow_files: bool, used: int = 0) -> Received:
-    """Copy a ``file://`` path or fetch a loopback ``http(s)://`` URL into ``folder``.
+                      local_files: LocalFiles | None, used: int = 0) -> Received:
+    """Copy a granted ``file://`` path or fetch a loopback ``http(s)://`` URL into ``folder``.
 
-    ``file://`` reads this machine's disk, so it is honoured only when the engine serves
-    this machine alone (``allow_files``); an engine reachable from a network refuses it.
+    ``file://`` is read only by an engine holding ``local_files`` (the CLI's own, in its
+    process) and only for files its user attached; any other engine refuses every one alike.
     """
     if not isinstance(url, str) or not url or "\x00" in url or len(url) > 8192:
         raise UploadRefused(4001, "not a usable URL")
     parsed = urlparse(url)
     folder.mkdir(parents=True, exist_ok=True)
     if parsed.scheme == "file":
-        if not allow_files:
-            raise UploadRefused(4001, "this engine is reachable from the network, so it does not read file:// "
-                                      "URLs; upload the file instead")
-        if parsed.netloc not in ("", "localhost"):
-            raise UploadRefused(4001, "file:// URLs must name a local path")
-        path = Path(unquote(parsed.path))
+        if local_files is None:
+            raise UploadRefused(4001, str(NotGranted()))
         try:
-            real = path.resolve(strict=True)
-        except (OSError, RuntimeError):
-            raise UploadRefused(4001, f"no such file: {path.name}") from None
-        if not real.is_file():
-            raise UploadRefused(4001, f"not a regular file: {path.name}")
-        return await asyncio.to_thread(_copy_file, real, folder, limit, used)
+            fh, name = local_files.open(url)
+        except NotGranted as exc:
+            raise UploadRefused(4001, str(exc)) from None
+        return await asyncio.to_thread(_copy_file, fh, name, folder, limit, used)
     if parsed.scheme in ("http", "https"):
         if not _loopback(parsed.hostname, allowed_hosts):
             raise UploadRefused(4001, "the local engine only fetches URLs on this machine (127.0.0.1); "
@@ -261,11 +258,11 @@ async def receive_url(url: Any, folder: Path, limit: int, allowed_hosts: tuple[s
     raise UploadRefused(4001, f"unsupported URL scheme '{parsed.scheme}': use file:// or http://127.0.0.1")
 
 
-def _copy_file(real: Path, folder: Path, limit: int, used: int) -> Received:
-    """Copy a local file in (on a worker thread: a 500 MB copy must not stall the server)."""
-    sink = _Sink(folder, real.name, limit, used)
+def _copy_file(source: BinaryIO, name: str, folder: Path, limit: int, used: int) -> Received:
+    """Copy an opened local file in (on a worker thread: a 500 MB copy must not stall the server)."""
+    sink = _Sink(folder, name, limit, used)
     try:
-        with real.open("rb") as fh:
+        with source as fh:
             while chunk := fh.read(CHUNK):
                 sink.write(chunk)
     except BaseException:

@@ -46,16 +46,19 @@ def connect(skill: Skill, requested: str | None = None, *, notice: Callable[[str
         from engine.config import EngineConfig
         from engine.embedded import start
         from engine.faults import Faults
+        from engine.local_files import LocalFiles
 
         overrides = dict(engine or {})
         faults = overrides.pop("faults", None)
         config = EngineConfig(**overrides)
         if faults:
             config.faults = Faults.from_json(faults)
+        config.local_files = LocalFiles(config.data_dir)  # only what this user attaches (upload action)
         server = start(config)
         # never the engine's own port for links: it stops when this command ends
         web = os.environ.get("NEMO_WEB_URL", "").strip() or skill.web_url or defaults.DEFAULT_WEB_URL
-        backend = Backend(url=server.url, key=f"local:{config.data_dir}", local=True, web_url=web.rstrip("/"))
+        backend = Backend(url=server.url, key=f"local:{config.data_dir}", local=True, web_url=web.rstrip("/"),
+                          grant=config.local_files.grant)
     else:
         url = (os.environ.get("NEMO_API_URL", "").strip() or skill.api_url or defaults.DEFAULT_API_URL).rstrip("/")
         # an engine served on this machine (`ai-music serve`) also serves the project pages

@@ -19,6 +19,7 @@ import os
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Callable, TypeVar
 
 from runtime.skillfile import Skill
@@ -38,6 +39,8 @@ class Backend:
     key: str          # "local:<data dir>" or the URL
     local: bool
     web_url: str
+    # the in-process engine's grant of a local file (engine.local_files); None: upload it instead
+    grant: Callable[[Path], str] | None = None
 
 
 def _expired(expires_at: str | None, margin_s: float = 60.0) -> bool:

@@ -108,32 +108,33 @@ def test_disk_full_gives_a_clean_error_and_keeps_state(api: Api, clip: Path, eng
     assert api.get("/api/credits/balance/simple").json()["data"]["available"] == 95  # the failed edit is refunded
 
 
-def test_an_engine_on_the_network_does_not_read_local_files(tmp_path: Path) -> None:
+def test_an_engine_without_grants_does_not_read_local_files(tmp_path: Path) -> None:
     import asyncio
 
-    from engine.config import EngineConfig
     from engine.uploads import UploadRefused, receive_urls
 
-    assert EngineConfig(host="127.0.0.1").reads_local_files and not EngineConfig(host="0.0.0.0").reads_local_files
     secret = tmp_path / "secret.mp4"
     secret.write_bytes(b"private")
     with pytest.raises(UploadRefused, match="upload the file instead"):
-        asyncio.run(receive_urls([secret.as_uri()], tmp_path / "media", 1 << 20, (), allow_files=False))
+        asyncio.run(receive_urls([secret.as_uri()], tmp_path / "media", 1 << 20, (), local_files=None))
 
 
 def test_several_urls_share_one_size_limit_and_a_refusal_leaves_nothing(tmp_path: Path) -> None:
     import asyncio
 
+    from engine.local_files import LocalFiles
     from engine.uploads import UploadRefused, receive_urls
 
     a, b = tmp_path / "a.mp4", tmp_path / "b.mp4"
     a.write_bytes(b"x" * 600)
     b.write_bytes(b"y" * 600)
     media = tmp_path / "media"
+    files = LocalFiles(tmp_path / "engine")
+    urls = [files.grant(a), files.grant(b)]
     with pytest.raises(UploadRefused, match="too large"):
-        asyncio.run(receive_urls([a.as_uri(), b.as_uri()], media, 1000, (), allow_files=True))
+        asyncio.run(receive_urls(urls, media, 1000, (), local_files=files))
     assert not list(media.iterdir())  # the first file, accepted on its own, was removed too
-    with pytest.raises(UploadRefused, match="no such file"):
-        asyncio.run(receive_urls([a.as_uri(), (tmp_path / "gone.mp4").as_uri()], media, 1 << 20, (),
-                                 allow_files=True))
+    with pytest.raises(UploadRefused, match="upload the file instead"):
+        asyncio.run(receive_urls([urls[0], (tmp_path / "gone.mp4").as_uri()], media, 1 << 20, (),
+                                 local_files=files))
     assert not list(media.iterdir())
