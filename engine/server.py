@@ -31,6 +31,7 @@ from engine.config import EngineConfig
 from engine.edits import Editor
 from engine.memory import release_memory
 from engine.faults import Faults
+from engine.host_check import HostCheck
 from engine.renders import RenderManager, output_file
 from engine.store import DataDirBusy, Store, StoreError, User, lock_data_dir
 from engine.uploads import UploadRefused, discard_all, receive_multipart, receive_urls
@@ -638,6 +639,7 @@ def create_app(config: EngineConfig | None = None) -> Starlette:
         await engine.stop()
 
     app = Starlette(routes=routes, lifespan=lifespan)
+    app.add_middleware(HostCheck, bound_host=config.host, allowed=config.allow_hosts)  # DNS rebinding
     app.state.engine = engine
     return app
 

@@ -77,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="the local engine as a server")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 = any free port)")
+    serve.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                       help="also answer requests addressed to NAME (a name this machine is reached by); "
+                            "repeatable. Others are refused: a web page can't rebind its name to the engine")
     serve.add_argument("--data", metavar="DIR", help="data directory (default: $XDG_DATA_HOME/ai-music/engine)")
     serve.add_argument("--credits", type=int, metavar="N",
                        help="meter edits: each new user gets N credits (for an engine shared as a service; "
@@ -376,11 +379,16 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from engine.config import EngineConfig
+    from engine.host_check import host_name
     from engine.server import create_app
 
     if args.credits is not None and args.credits < 0:
         raise UserError("--credits must be 0 or more")
-    config = EngineConfig(host=args.host, port=args.port, test_api=args.test_api, starting_credits=args.credits)
+    for name in args.allow_host:
+        if host_name(name) != name.lower().strip("[]").rstrip("."):
+            raise UserError(f"--allow-host {name}: not a host name (give the name alone, without port or scheme)")
+    config = EngineConfig(host=args.host, port=args.port, test_api=args.test_api, starting_credits=args.credits,
+                          allow_hosts=tuple(args.allow_host))
     if args.data:
         from pathlib import Path
 
