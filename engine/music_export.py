@@ -37,7 +37,7 @@ def export_music(draft: Mapping[str, Any], fmt: str, out: Path, work: Path, musi
     track = music_track(draft)
     src = str(track["sg"][0].get("src", ""))
     work.mkdir(parents=True, exist_ok=True)
-    part = out.with_name(f".{out.name}.part")
+    part = work / f".{out.name}.part"  # the attempt's own folder (engine.render_attempts)
     try:
         if fmt == "stems":
             _stems(track, cues, work, part)

@@ -13,8 +13,8 @@ them, and encoded with x264 at a quality-targeted rate capped by the source's ow
 The soundtrack (music + ducked original, mastered, AAC) comes from ``engine.soundtracks``,
 which usually has it ready before the render starts; on the full path the picture is
 encoded while it finishes, and the two are muxed. The output is written under a
-temporary name and renamed when ffmpeg succeeded, so a crash never leaves a half MP4
-under the final name. Progress comes from ffmpeg's ``-progress`` pipe.
+temporary name in the attempt's own folder and renamed when ffmpeg succeeded, so a crash
+never leaves a half MP4 under the final name. Progress comes from ffmpeg's ``-progress`` pipe.
 """
 from __future__ import annotations
 
@@ -34,6 +34,7 @@ from engine.canvas import TONE_MAP, fit_filter, is_hdr, output_rate
 from engine.mix import Source
 from engine.soundtracks import AUDIO_BITRATE
 from engine.titles import render_title
+from media import children
 from media.ffmpeg import FFmpegError, ffmpeg_exe, last_line, pathlike
 from media.probe import MediaInfo, probe
 from protocol.draft import TEXT, VIDEO
@@ -126,7 +127,7 @@ def render(job: RenderJob, progress: Progress) -> Path:
 
     seconds = total_ms / 1000
     tail = ["-t", f"{seconds:.3f}", "-movflags", "+faststart", "-f", "mp4", "-y"]
-    tmp = job.out.with_name(f".{job.out.name}.part.mp4")
+    tmp = job.work_dir / f"output{job.out.suffix}"  # the attempt's own folder (engine.render_attempts)
     encode = lambda f: progress(0.05 + 0.93 * f, "encoding video")  # noqa: E731
     fast = fast_path_source(job.draft, job.sources, probe_of)
     try:
@@ -290,7 +291,7 @@ def _fit(src: Source, probe_of: Callable[[str], MediaInfo], fit: str, width: int
 def _run(job: RenderJob, args: list[str], seconds: float, progress: Callable[[float], None]) -> None:
     cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-progress", "pipe:1", "-nostats",
            *args]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **children.options())
     job.process = proc
     errors: list[bytes] = []
     drain = threading.Thread(target=lambda: errors.append(proc.stderr.read() if proc.stderr else b""), daemon=True)

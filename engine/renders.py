@@ -9,7 +9,6 @@ client just keeps polling the same id.
 from __future__ import annotations
 
 import logging
-import shutil
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -21,7 +20,7 @@ from engine.faults import Faults
 from engine.mix import sources_from_infos, speech_on_timeline
 from engine.music_export import FORMATS, MusicExportError, export_music, music_track
 from engine.render import Cancelled, RenderError, RenderJob, render
-from engine import housekeeping
+from engine import housekeeping, render_attempts
 from engine.soundtracks import Soundtracks, soundtrack_key
 from engine.store import Store, StoreError
 from engine.user_text import user_facing
@@ -48,6 +47,7 @@ class RenderManager:
             if record.get("status") in ("pending", "processing"):
                 record.update(status="pending", progress=0, note="resumed after an engine restart")
                 self.store.save_render(record)
+                render_attempts.clear_unfinished(self.store.root / "renders", record["id"])  # start clean
                 self._start(record)
                 count += 1
         return count
@@ -87,7 +87,7 @@ class RenderManager:
         record = self.store.render(render_id)
         if record is None or record["status"] not in ("pending",):
             return
-        work = self.store.root / "renders" / f"{render_id}.work"
+        work = render_attempts.new_attempt(self.store.root / "renders", render_id)  # never a dead try's files
         try:
             self._execute(record, work)
         except Cancelled:
@@ -104,7 +104,7 @@ class RenderManager:
         finally:
             with self.lock:
                 self.jobs.pop(render_id, None)
-            shutil.rmtree(work, ignore_errors=True)
+            render_attempts.end_attempt(work)
 
     def _execute(self, record: dict[str, Any], work: Path) -> None:
         session = self.store.session(record["session_id"])
@@ -143,6 +143,7 @@ class RenderManager:
             self._music_only(record, session, fmt, out, work)
         else:
             render(job, progress)
+        _check_output(job.out, None if music_only else int(record["draft"].get("d") or 0) / 1000)
         self._complete(record, job, media_type)
 
     def _progress_saver(self, record: dict[str, Any]) -> Callable[[float, str], None]:
@@ -256,6 +257,17 @@ class RenderManager:
                 job.process.kill()
         self.pool.shutdown(wait=True, cancel_futures=True)  # a job waiting for its soundtrack still gets it
         self.soundtracks.shutdown()
+
+
+def _check_output(path: Path, expected_s: float | None) -> None:
+    """A render is completed only if its file plays to the end (media.verify); else it failed."""
+    from media.verify import Unplayable, check_playable
+
+    try:
+        check_playable(path, expected_s)
+    except Unplayable as exc:
+        path.unlink(missing_ok=True)
+        raise RenderError(f"the finished file was damaged ({exc}); export again") from None
 
 
 def output_file(store: Store, render_id: str) -> Path | None:
