@@ -28,6 +28,7 @@ from starlette.routing import Route
 
 from engine import agent, housekeeping
 from engine.config import EngineConfig
+from engine.draft_limits import BadDraft, check_draft
 from engine.edits import Editor
 from engine.memory import release_memory
 from engine.faults import Faults
@@ -490,8 +491,13 @@ def create_app(config: EngineConfig | None = None) -> Starlette:
                 draft = json.loads(draft)
             except ValueError:
                 draft = None
-        if not isinstance(draft, dict) or not any(t.get("sg") for t in draft.get("t", []) if isinstance(t, dict)):
+        tracks = draft.get("t") if isinstance(draft, dict) else None
+        if not isinstance(tracks, list) or not any(t.get("sg") for t in tracks if isinstance(t, dict)):
             raise AppError(400, "the draft has no tracks with segments: generate something first", render=True)
+        try:  # sized by this session, not by the client (engine.draft_limits)
+            check_draft(draft, session)
+        except BadDraft as exc:
+            raise AppError(400, str(exc), render=True) from None
         output = body.get("output") if isinstance(body.get("output"), dict) else {"format": "mp4", "quality": "high"}
         if str(output.get("format", "mp4")).lower() not in ("mp4", "wav", "mp3", "stems"):
             raise AppError(400, "output.format must be mp4, or wav, mp3 or stems for the music alone", render=True)
