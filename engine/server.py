@@ -120,7 +120,8 @@ class Engine:
                            full=lambda: self.faults.disk_full)
         self.workers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="analysis")
         self.analyses: dict[str, Future[Any]] = {}
-        self.renders = RenderManager(self.store, self.faults, config.render_workers, master=_master)
+        self.renders = RenderManager(self.store, self.faults, config.render_workers, master=_master,
+                                     budget=config.render_budget_s)
         # chat turns still working (their client may be gone) → their session
         self.turns: dict[asyncio.Task[None], str] = {}
 
