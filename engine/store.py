@@ -329,7 +329,12 @@ class Store:
         return self.root / "renders" / f"{render_id}{suffix}"
 
     def save_render(self, record: dict[str, Any]) -> None:
+        """Persist a render record. A render already known changes in memory even when the disk
+        cannot follow (full, read-only): its poll must say how it ended, not "processing" forever.
+        A new one is known only once saved, so a refused submit leaves no job nobody runs."""
         with self.lock:
+            if record["id"] in self.renders:
+                self.renders[record["id"]] = copy.deepcopy(record)
             write_json_atomic(self.render_path(record["id"]), record, self.full)
             self.renders[record["id"]] = copy.deepcopy(record)
 
