@@ -34,7 +34,7 @@ from engine.memory import release_memory
 from engine.faults import Faults
 from engine.host_check import HostCheck
 from engine.renders import RenderManager, output_file
-from engine.store import DataDirBusy, Store, StoreError, User, lock_data_dir
+from engine.store import DataDirBusy, Store, StoreError, User, lock_data_dir, store_error
 from engine.uploads import UploadRefused, discard_all, receive_multipart, receive_urls
 
 log = logging.getLogger(__name__)
@@ -298,6 +298,9 @@ def create_app(config: EngineConfig | None = None) -> Starlette:
                 return exc.response()
             except StoreError as exc:
                 return AppError(500, str(exc), status=507).response()
+            except OSError as exc:  # the data dir refused a write outside the store's own layer
+                log.warning("%s: %s", name, exc)
+                return AppError(500, str(store_error(exc)), status=507).response()
         return wrapped
 
     # ------------------------------------------------------------------ auth
@@ -361,11 +364,15 @@ def create_app(config: EngineConfig | None = None) -> Starlette:
             loop.call_soon_threadsafe(queue.put_nowait, _Stage("composing"))
             return engine.compose(brief, cues, key)
 
-        turn = agent.Turn(store=engine.store, config=config, user=user, session_id=session["session_id"],
-                          message=text, plan=plan, reserved=cost, silent=engine.faults.next_chat_is_silent(),
-                          compose=compose, wait_for_analyses=wait_for_analyses,
-                          committed=engine.renders.prepare_audio, queue=queue)
-        task = engine.run_turn(agent.run_turn(turn), session["session_id"])
+        try:  # from here the turn settles the reservation; until then, any failure gives it back
+            turn = agent.Turn(store=engine.store, config=config, user=user, session_id=session["session_id"],
+                              message=text, plan=plan, reserved=cost, silent=engine.faults.next_chat_is_silent(),
+                              compose=compose, wait_for_analyses=wait_for_analyses,
+                              committed=engine.renders.prepare_audio, queue=queue)
+            task = engine.run_turn(agent.run_turn(turn), session["session_id"])
+        except BaseException:
+            engine.store.settle(user, cost, 0)
+            raise
         drop_after = engine.faults.take_sse_drop()
 
         async def stream():  # noqa: ANN202

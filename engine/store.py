@@ -23,6 +23,7 @@ What may go, and when, is ``engine.housekeeping``'s business.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import errno
 import fcntl
@@ -71,10 +72,12 @@ def _hash(token: str) -> str:
 def write_json_atomic(path: Path, data: Any, full: Callable[[], bool] = lambda: False) -> None:
     """Write ``data`` to ``path`` so readers see the old or the new file, never a mix.
 
-    ``full`` simulates a full disk (fault injection): the write fails as ENOSPC would."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    ``full`` simulates a full disk (fault injection): the write fails as ENOSPC would.
+    Every OSError becomes one :class:`StoreError` — the clean-up of the temp file too: on a
+    read-only file system unlinking it fails again, and that second error was a traceback."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         if full():
             raise OSError(errno.ENOSPC, "No space left on device (simulated)")
         with tmp.open("w", encoding="utf-8") as fh:
@@ -83,10 +86,19 @@ def write_json_atomic(path: Path, data: Any, full: Callable[[], bool] = lambda: 
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            raise StoreError("the engine's disk is full; free some space and try again") from exc
-        raise StoreError(f"the engine could not save its state ({exc.strerror or exc})") from exc
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise store_error(exc) from exc
+
+
+def store_error(exc: OSError) -> StoreError:
+    """The one-line :class:`StoreError` for a failed write to the data dir (HTTP 507)."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return StoreError("the engine's disk is full; free some space and try again")
+    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return StoreError("the engine cannot write to its data dir (read-only or not permitted); "
+                          "check the folder's permissions")
+    return StoreError(f"the engine could not save its state ({exc.strerror or exc.__class__.__name__})")
 
 
 def _read_json(path: Path, default: Any) -> Any:
