@@ -38,6 +38,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from engine.permissions import DIR_MODE, private_opener, secure_tree
+
 TOKEN_TTL_S = 7 * 24 * 3600
 CLAIM_TTL_S = 7 * 24 * 3600
 
@@ -80,7 +82,7 @@ def write_json_atomic(path: Path, data: Any, full: Callable[[], bool] = lambda: 
         path.parent.mkdir(parents=True, exist_ok=True)
         if full():
             raise OSError(errno.ENOSPC, "No space left on device (simulated)")
-        with tmp.open("w", encoding="utf-8") as fh:
+        with open(tmp, "w", encoding="utf-8", opener=private_opener) as fh:
             json.dump(data, fh, ensure_ascii=False, separators=(",", ":"))
             fh.flush()
             os.fsync(fh.fileno())
@@ -111,10 +113,22 @@ def _read_json(path: Path, default: Any) -> Any:
         return default
 
 
+def client_key(client_id: str) -> str:
+    """What is kept of a client id: its hash. The id itself mints that user's tokens, so it is never stored."""
+    return "sha256:" + hashlib.sha256(client_id.encode("utf-8")).hexdigest()
+
+
+def client_key_of(saved: dict[str, Any]) -> str:
+    """The client key of a saved user, from its hash, or from the clear id an older engine stored."""
+    if saved.get("client_id_hash"):
+        return str(saved["client_id_hash"])
+    return client_key(str(saved["client_id"])) if saved.get("client_id") else ""
+
+
 @dataclass
 class User:
     user_id: str
-    client_id: str
+    client_id: str            # client_key() of the id, never the id itself
     credits_available: int
     credits_frozen: int
     credits_total: int
@@ -124,17 +138,17 @@ class User:
     def to_json(self) -> dict[str, Any]:
         credits: dict[str, Any] = {"available": self.credits_available, "frozen": self.credits_frozen,
                                    "total": self.credits_total} if self.metered else {"available": None}
-        return {"user_id": self.user_id, "client_id": self.client_id, **credits, "tokens": self.tokens}
+        return {"user_id": self.user_id, "client_id_hash": self.client_id, **credits, "tokens": self.tokens}
 
     @classmethod
     def from_json(cls, data: dict[str, Any], starting_credits: int | None) -> "User":
         """A user as saved; one never metered before starts with the credits of this engine, if it meters."""
         if data.get("available") is None:
             start = starting_credits or 0
-            return cls(user_id=data["user_id"], client_id=data.get("client_id", ""), credits_available=start,
+            return cls(user_id=data["user_id"], client_id=client_key_of(data), credits_available=start,
                        credits_frozen=0, credits_total=start, tokens=dict(data.get("tokens", {})),
                        metered=starting_credits is not None)
-        return cls(user_id=data["user_id"], client_id=data.get("client_id", ""),
+        return cls(user_id=data["user_id"], client_id=client_key_of(data),
                    credits_available=int(data.get("available", 0)), credits_frozen=int(data.get("frozen", 0)),
                    credits_total=int(data.get("total", 0)), tokens=dict(data.get("tokens", {})))
 
@@ -146,15 +160,18 @@ class Store:
                  full: Callable[[], bool] = lambda: False) -> None:
         self.root = Path(root)
         self.full = full
-        self.root.mkdir(parents=True, exist_ok=True)
+        secure_tree(self.root)  # 0700 / 0600: other accounts read nothing (engine.permissions)
         for sub in ("sessions", "renders", "music"):
-            (self.root / sub).mkdir(exist_ok=True)
+            (self.root / sub).mkdir(exist_ok=True, mode=DIR_MODE)
         self.starting_credits = starting_credits
         self.lock = threading.RLock()
         raw_users = _read_json(self.root / "users.json", {})
         self.users: dict[str, User] = {uid: User.from_json(u, starting_credits)
                                        for uid, u in raw_users.get("users", {}).items()}
         self.claims: dict[str, dict[str, Any]] = raw_users.get("claims", {})
+        if any("client_id" in u for u in raw_users.get("users", {}).values()):
+            with contextlib.suppress(StoreError):  # an older engine's clear client ids: keep only hashes
+                self._save_users()
         self.sessions: dict[str, dict[str, Any]] = {}
         for path in (self.root / "sessions").glob("*/session.json"):
             data = _read_json(path, None)
@@ -175,9 +192,10 @@ class Store:
     def issue_token(self, client_id: str) -> tuple[str, User, float]:
         """A new anonymous token for ``client_id`` (same user — and credits — as before)."""
         with self.lock:
-            user = next((u for u in self.users.values() if u.client_id == client_id), None)
+            key = client_key(client_id)
+            user = next((u for u in self.users.values() if u.client_id == key), None)
             if user is None:
-                user = User.from_json({"user_id": f"anon_{secrets.token_hex(8)}", "client_id": client_id},
+                user = User.from_json({"user_id": f"anon_{secrets.token_hex(8)}", "client_id_hash": key},
                                       self.starting_credits)
                 self.users[user.user_id] = user
             token = f"nmv_usr_{secrets.token_urlsafe(24)}"

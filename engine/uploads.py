@@ -26,6 +26,7 @@ from typing import Any, AsyncIterator, BinaryIO, Callable
 from urllib.parse import unquote, urlparse
 
 from engine.local_files import LocalFiles, NotGranted
+from engine.permissions import private_opener
 
 CHUNK = 1 << 20
 
@@ -73,7 +74,7 @@ class _Sink:
         self.filename = safe_filename(filename)
         self.extension = extension_of(self.filename)
         self.path = folder / f".incoming-{secrets.token_hex(8)}"
-        self.fh = self.path.open("wb")
+        self.fh = open(self.path, "wb", opener=private_opener)
         self.hash = hashlib.sha256()
         self.size = 0
         self.limit = limit

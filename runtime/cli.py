@@ -380,6 +380,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     from engine.config import EngineConfig
     from engine.host_check import host_name
+    from engine.permissions import PRIVATE_UMASK
     from engine.server import create_app
 
     if args.credits is not None and args.credits < 0:
@@ -410,6 +411,7 @@ def _serve(args: argparse.Namespace) -> int:
     print(f"ai-music engine on {url} (data: {config.data_dir}; {metering})")
     print(f"Point a client at it:  export NEMO_API_URL={url}")
     print("Then: ai-music say \"hello\"   (Ctrl-C stops the engine)", flush=True)
+    os.umask(PRIVATE_UMASK)  # what the engine and its ffmpeg write is its users' private data
     server = uvicorn.Server(uvicorn.Config(create_app(config), log_level="warning"))
     server.run(sockets=[sock])
     return 0

@@ -66,7 +66,15 @@ class _ReadOnly:
         monkeypatch.setattr(pathlib.Path, "open", open_)
         monkeypatch.setattr(pathlib.Path, "mkdir", mkdir)
         monkeypatch.setattr(pathlib.Path, "unlink", unlink)
+        real_os_open = os.open
+
+        def os_open(path, flags, *a, **kw):  # noqa: ANN001, ANN202
+            if inside(path) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT):
+                raise refuse(path)
+            return real_os_open(path, flags, *a, **kw)
+
         monkeypatch.setattr(os, "replace", replace)
+        monkeypatch.setattr(os, "open", os_open)
 
 
 def test_a_read_only_data_dir_answers_507_in_json_and_freezes_no_credits(api: Api, engine_config, clip: Path,

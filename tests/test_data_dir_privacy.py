@@ -1,0 +1,57 @@
+"""The engine's data dir is private (issue 13, medium 9): folders 0700, files 0600, and no
+client id in clear — a client id mints that user's tokens."""
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+import httpx
+
+from conftest import Api, serve_engine
+
+
+def _loose(root: Path) -> list[str]:
+    return [f"{p.relative_to(root)} {stat.filemode(p.lstat().st_mode)}" for p in [root, *root.rglob("*")]
+            if not p.is_symlink() and p.lstat().st_mode & 0o077]
+
+
+def test_a_served_engine_keeps_everything_it_writes_private(tmp_path: Path, clip: Path) -> None:
+    data = tmp_path / "engine"
+    engine, url = serve_engine("--data", str(data))
+    try:
+        api = Api(url).login("a-client-id-nobody-else-knows")
+        api.upload(clip)
+        api.chat('add a title "Private"')
+        assert api.render("render_private")["status"] == "completed"
+        assert _loose(data) == []
+        assert "a-client-id-nobody-else-knows" not in (data / "users.json").read_text()
+    finally:
+        engine.terminate()
+        engine.wait(10)
+
+
+def test_an_older_data_dir_is_tightened_and_its_clear_client_ids_hashed(tmp_path: Path) -> None:
+    data = tmp_path / "engine"
+    engine, url = serve_engine("--data", str(data))
+    try:
+        first = httpx.post(f"{url}/api/auth/anonymous-token", headers={"X-Client-Id": "old-client"}).json()["data"]
+    finally:
+        engine.terminate()
+        engine.wait(10)
+    users = json.loads((data / "users.json").read_text())   # as an older engine left it: ids in clear, 644
+    for entry in users["users"].values():
+        entry["client_id"] = "old-client"
+        entry.pop("client_id_hash", None)
+    (data / "users.json").write_text(json.dumps(users))
+    for path in [data, *data.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    engine, url = serve_engine("--data", str(data))
+    try:
+        assert _loose(data) == []
+        assert "old-client" not in (data / "users.json").read_text()
+        again = httpx.post(f"{url}/api/auth/anonymous-token", headers={"X-Client-Id": "old-client"}).json()["data"]
+        assert again["user_id"] == first["user_id"]            # the same client is still the same user
+    finally:
+        engine.terminate()
+        engine.wait(10)
