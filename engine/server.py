@@ -34,7 +34,8 @@ from engine.memory import release_memory
 from engine.faults import Faults
 from engine.host_check import HostCheck
 from engine.renders import RenderManager, output_file
-from engine.store import DataDirBusy, Store, StoreError, User, lock_data_dir, store_error
+from engine.token_limits import TokenLimits
+from engine.store import DataDirBusy, Store, StoreError, User, lock_data_dir, store_error, client_key
 from engine.uploads import UploadRefused, discard_all, receive_multipart, receive_urls
 
 log = logging.getLogger(__name__)
@@ -118,6 +119,7 @@ class Engine:
             raise RuntimeError(f"{config.data_dir} is being cleaned (ai-music clean); try again in a moment") from None
         self.store = Store(config.data_dir, starting_credits=config.starting_credits,
                            full=lambda: self.faults.disk_full)
+        self.token_limits = TokenLimits()  # per client id and per source (engine.token_limits)
         self.workers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="analysis")
         self.analyses: dict[str, Future[Any]] = {}
         self.renders = RenderManager(self.store, self.faults, config.render_workers, master=_master,
@@ -309,6 +311,9 @@ def create_app(config: EngineConfig | None = None) -> Starlette:
         client_id = request.headers.get("x-client-id", "").strip()
         if not client_id or len(client_id) > 200:
             raise AppError(400, "missing X-Client-Id header: send a UUID that identifies this client")
+        wait = engine.token_limits.check(client_key(client_id), request.client.host if request.client else "")
+        if wait > 0:
+            raise AppError(429, "too many token requests; wait and try again", retry_after=round(wait + 0.5))
         token, user, expires = engine.store.issue_token(client_id)
         return ok({"token": token, "user_id": user.user_id,
                    "credits": user.credits_available if engine.store.metered else None,

@@ -8,7 +8,8 @@ engine is one process.
 
 Layout::
 
-    <data>/users.json                 user_id → credits (when metered), token hashes, client id; claim-link hashes
+    <data>/state.sqlite3              users (credits when metered, token hashes, client id hash) and claim-link
+                                      hashes, one row each (engine.user_db; an older users.json is imported)
     <data>/sessions/<sid>/session.json   task, owner, state (draft, uploads, analyses), history
     <data>/sessions/<sid>/media/      uploaded files (named by content hash)
     <data>/renders/<render_id>.json   status, progress, draft, output format and file
@@ -39,8 +40,10 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from engine.permissions import DIR_MODE, private_opener, secure_tree
+from engine.user_db import DBError, UserDB
 
 TOKEN_TTL_S = 7 * 24 * 3600
+MAX_LIVE_TOKENS = 20  # per user: a client that keeps asking replaces its oldest
 CLAIM_TTL_S = 7 * 24 * 3600
 
 
@@ -113,6 +116,15 @@ def _read_json(path: Path, default: Any) -> Any:
         return default
 
 
+def _db_error(exc: DBError) -> StoreError:
+    if exc.kind == "full":
+        return StoreError("the engine's disk is full; free some space and try again")
+    if exc.kind == "read-only":
+        return StoreError("the engine cannot write to its data dir (read-only or not permitted); "
+                          "check the folder's permissions")
+    return StoreError(f"the engine could not save its state ({exc})")
+
+
 def client_key(client_id: str) -> str:
     """What is kept of a client id: its hash. The id itself mints that user's tokens, so it is never stored."""
     return "sha256:" + hashlib.sha256(client_id.encode("utf-8")).hexdigest()
@@ -165,13 +177,16 @@ class Store:
             (self.root / sub).mkdir(exist_ok=True, mode=DIR_MODE)
         self.starting_credits = starting_credits
         self.lock = threading.RLock()
-        raw_users = _read_json(self.root / "users.json", {})
-        self.users: dict[str, User] = {uid: User.from_json(u, starting_credits)
-                                       for uid, u in raw_users.get("users", {}).items()}
-        self.claims: dict[str, dict[str, Any]] = raw_users.get("claims", {})
-        if any("client_id" in u for u in raw_users.get("users", {}).values()):
-            with contextlib.suppress(StoreError):  # an older engine's clear client ids: keep only hashes
-                self._save_users()
+        try:
+            self.db = UserDB(self.root, full)
+            if (self.root / "users.json").exists():  # an older engine's file: one import, then SQLite only
+                self.db.import_json(self.root / "users.json",
+                                    lambda u: User.from_json(u, starting_credits).to_json())
+            raw_users, raw_claims = self.db.load()
+        except DBError as exc:
+            raise _db_error(exc) from None
+        self.users: dict[str, User] = {uid: User.from_json(u, starting_credits) for uid, u in raw_users.items()}
+        self.claims: dict[str, dict[str, Any]] = raw_claims
         self.sessions: dict[str, dict[str, Any]] = {}
         for path in (self.root / "sessions").glob("*/session.json"):
             data = _read_json(path, None)
@@ -185,9 +200,18 @@ class Store:
 
     # ------------------------------------------------------------------ users & tokens
 
-    def _save_users(self) -> None:
-        write_json_atomic(self.root / "users.json", full=self.full, data={
-            "users": {uid: u.to_json() for uid, u in self.users.items()}, "claims": self.claims})
+    def _save_users(self, *users: User) -> None:
+        """Persist these users: one row each (engine.user_db)."""
+        try:
+            self.db.put_users((u.user_id, u.to_json()) for u in users)
+        except DBError as exc:
+            raise _db_error(exc) from None
+
+    def _save_claim(self, digest: str) -> None:
+        try:
+            self.db.put_claims([(digest, self.claims[digest])])
+        except DBError as exc:
+            raise _db_error(exc) from None
 
     def issue_token(self, client_id: str) -> tuple[str, User, float]:
         """A new anonymous token for ``client_id`` (same user — and credits — as before)."""
@@ -201,9 +225,10 @@ class Store:
             token = f"nmv_usr_{secrets.token_urlsafe(24)}"
             expires = time.time() + TOKEN_TTL_S
             now = time.time()
-            user.tokens = {h: exp for h, exp in user.tokens.items() if exp > now}
+            live = sorted(((exp, h) for h, exp in user.tokens.items() if exp > now), reverse=True)
+            user.tokens = {h: exp for exp, h in live[:MAX_LIVE_TOKENS - 1]}  # the oldest give way
             user.tokens[_hash(token)] = expires
-            self._save_users()
+            self._save_users(user)
             return token, user, expires
 
     def user_for_token(self, token: str) -> User | None:
@@ -223,13 +248,14 @@ class Store:
     def expire_tokens(self, token: str | None = None) -> int:
         """Expire one token (or all): the fault injector's "token expired"."""
         with self.lock:
-            count = 0
+            count, changed = 0, []
             for user in self.users.values():
                 for digest in list(user.tokens):
                     if token is None or digest == _hash(token):
                         user.tokens[digest] = 0.0
                         count += 1
-            self._save_users()
+                        changed.append(user)
+            self._save_users(*dict.fromkeys(changed))
             return count
 
     def issue_claim(self, user: User, task_id: str, session_id: str) -> str:
@@ -237,7 +263,7 @@ class Store:
             claim = f"clm_{secrets.token_urlsafe(18)}"
             self.claims[_hash(claim)] = {"task_id": task_id, "session_id": session_id, "user_id": user.user_id,
                                          "expires": time.time() + CLAIM_TTL_S}
-            self._save_users()
+            self._save_claim(_hash(claim))
             return claim
 
     def claim(self, claim_token: str) -> dict[str, Any] | None:
@@ -259,7 +285,7 @@ class Store:
         for key, value in values.items():
             setattr(user, key, value)
         try:
-            self._save_users()
+            self._save_users(user)
         except StoreError:
             for key, value in old.items():
                 setattr(user, key, value)
