@@ -39,6 +39,8 @@ class EngineConfig:
     max_media_seconds: float = 3 * 3600.0    # longer uploads are refused (4002)
     max_media_pixels: int = 8192 * 8192      # larger frames are refused (4001)
     heartbeat_interval_s: float = 10.0       # SSE keep-alive while working
+    header_timeout_s: float = 10.0           # a request head must arrive within this (engine.connection_limits)
+    body_idle_s: float = 60.0                # a request body that sends nothing this long is abandoned
     render_workers: int = 2                  # fair between users: a long render holds one (engine.render_queue)
     render_budget_s: float | None = None     # per render; None: by its length (render_queue.budget_s)
     test_api: bool = False                   # /_engine/* fault switches (tests, harness)

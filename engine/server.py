@@ -28,6 +28,7 @@ from starlette.routing import Route
 
 from engine import agent, housekeeping
 from engine.config import EngineConfig
+from engine.connection_limits import BodyStalled, idle_limited, remove_stale_incoming
 from engine.draft_limits import BadDraft, check_draft
 from engine.edits import Editor
 from engine.memory import release_memory
@@ -119,6 +120,7 @@ class Engine:
             raise RuntimeError(f"{config.data_dir} is being cleaned (ai-music clean); try again in a moment") from None
         self.store = Store(config.data_dir, starting_credits=config.starting_credits,
                            full=lambda: self.faults.disk_full)
+        remove_stale_incoming(self.store.root / "sessions", older_than_s=2 * config.body_idle_s)  # a crash's
         self.token_limits = TokenLimits()  # per client id and per source (engine.token_limits)
         self.workers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="analysis")
         self.analyses: dict[str, Future[Any]] = {}
@@ -178,7 +180,7 @@ class Engine:
         if declared and declared.isdigit() and int(declared) > limit:
             raise AppError(400, f"request body too large (limit {limit // 1024} KB)", status=413)
         body = bytearray()
-        async for chunk in request.stream():
+        async for chunk in idle_limited(request.stream(), self.config.body_idle_s):
             body += chunk
             if len(body) > limit:
                 raise AppError(400, f"request body too large (limit {limit // 1024} KB)", status=413)
@@ -298,6 +300,8 @@ def create_app(config: EngineConfig | None = None) -> Starlette:
                 return await handler(request)
             except AppError as exc:
                 return exc.response()
+            except BodyStalled as exc:
+                return AppError(408, str(exc), status=408).response()
             except StoreError as exc:
                 return AppError(500, str(exc), status=507).response()
             except OSError as exc:  # the data dir refused a write outside the store's own layer
@@ -416,8 +420,8 @@ def create_app(config: EngineConfig | None = None) -> Starlette:
                 declared = request.headers.get("content-length")
                 if declared and declared.isdigit() and int(declared) > limit + 64 * 1024:
                     raise UploadRefused(4002, f"file too large: the limit is {limit // (1024 * 1024)} MB")
-                received = await receive_multipart(request.stream(), content_type, folder, limit,
-                                                   full=lambda: engine.faults.disk_full)
+                received = await receive_multipart(idle_limited(request.stream(), config.body_idle_s), content_type,
+                                                   folder, limit, full=lambda: engine.faults.disk_full)
             else:
                 body = await engine.json_body(request)
                 urls = body.get("urls")
@@ -427,6 +431,8 @@ def create_app(config: EngineConfig | None = None) -> Starlette:
                                               local_files=config.local_files)
         except UploadRefused as exc:
             raise AppError(exc.code, str(exc)) from None
+        except BodyStalled as exc:  # its temp file is gone already (receive_multipart cleans up)
+            raise AppError(408, str(exc), status=408) from None
         except OSError as exc:
             if exc.errno in (errno.ENOSPC, errno.EDQUOT):
                 raise StoreError("the engine's disk is full; free some space and try again") from None

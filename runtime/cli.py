@@ -379,6 +379,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from engine.config import EngineConfig
+    from engine.connection_limits import uvicorn_options
     from engine.host_check import host_name
     from engine.permissions import PRIVATE_UMASK
     from engine.server import create_app
@@ -412,7 +413,8 @@ def _serve(args: argparse.Namespace) -> int:
     print(f"Point a client at it:  export NEMO_API_URL={url}")
     print("Then: ai-music say \"hello\"   (Ctrl-C stops the engine)", flush=True)
     os.umask(PRIVATE_UMASK)  # what the engine and its ffmpeg write is its users' private data
-    server = uvicorn.Server(uvicorn.Config(create_app(config), log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(create_app(config), log_level="warning",
+                                           **uvicorn_options(config.header_timeout_s)))
     server.run(sockets=[sock])
     return 0
 
