@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import email.utils
 import json
+import math
 import mimetypes
 import os
 import queue
@@ -31,7 +32,7 @@ import httpx
 from runtime.skillfile import Skill
 from skill import errors, settings
 from skill.events import StreamEvent, parse
-from skill.sse import Decoder, lines
+from skill.sse import Decoder, TooLarge, lines
 
 CANONICAL_PATHS = {
     "auth": "/api/auth/anonymous-token",
@@ -95,18 +96,24 @@ class UploadedFile:
     fps: float | None
 
 
+MAX_RETRY_AFTER_S = 120.0  # as openai-python: a server's "come back in 28 hours" is not obeyed
+
+
 def _retry_after(value: str | None) -> float | None:
+    """The wait a ``Retry-After`` asks for, at most 120 s; junk (``inf``, ``nan``, a bad date) is no hint."""
     if not value:
         return None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
-        pass
-    try:  # an HTTP date; a malformed one means "no hint", not a crash
-        parsed = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+        try:  # an HTTP date; a malformed one means "no hint", not a crash
+            parsed = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+        seconds = parsed.timestamp() - time.time()
+    if not math.isfinite(seconds):
         return None
-    return max(0.0, parsed.timestamp() - time.time())
+    return min(MAX_RETRY_AFTER_S, max(0.0, seconds))
 
 
 def _app_code(value: Any) -> int | None:
@@ -226,6 +233,9 @@ class ChatStream:
                 for event in parse(last):
                     self._queue.put(event)
             self._queue.put(_END)
+        except TooLarge as exc:  # a hostile stream: the turn fails, nothing is retried
+            if not self._stop.is_set():
+                self._queue.put(errors.ProtocolError(str(exc)))
         except Exception as exc:  # a broken stream must reach the reader, never hang it
             if not self._stop.is_set():
                 self._queue.put(errors.StreamDropped(f"the stream broke ({exc.__class__.__name__})"))
@@ -524,6 +534,9 @@ class Client:
             headers = self.headers(auth=True, extra=extra) if same_origin else extra
             try:
                 self._fetch(url, headers, part, have, progress)
+            except _Refused as exc:
+                part.discard()
+                raise errors.TransportError(f"download refused: {exc}") from None
             except _RestartDownload:
                 part.discard()
                 if attempt < settings.MAX_RETRIES:
@@ -558,11 +571,17 @@ class Client:
             total = response.headers.get("content-length")
             expected = (int(total) + (have if resumed else 0)) if total and total.isdigit() else None
             validator = response.headers.get("etag") or response.headers.get("last-modified")
+            limit = min(expected, settings.MAX_DOWNLOAD_BYTES) if expected is not None else settings.MAX_DOWNLOAD_BYTES
+            deadline = time.monotonic() + settings.DOWNLOAD_DEADLINE_S  # stalls: the read timeout above
             with part.open(append=resumed, validator=validator) as fh:
                 done = have if resumed else 0
                 for chunk in response.iter_bytes(1 << 20):
-                    fh.write(chunk)
                     done += len(chunk)
+                    if done > limit:
+                        raise _Refused(f"the server sent more than the {limit / 1024 ** 2:.0f} MB the download may be")
+                    if time.monotonic() > deadline:
+                        raise _Refused(f"the download took longer than {settings.DOWNLOAD_DEADLINE_S / 60:.0f} min")
+                    fh.write(chunk)
                     if progress:
                         progress(done, expected)
             if expected is not None and part.size() != expected:
@@ -581,6 +600,10 @@ class Client:
                 if status.output_url == fallback:
                     raise
         return self.download(fallback, dest, progress, source=status.id, overwrite=overwrite, renumber=renumber)
+
+
+class _Refused(errors.NemoError):
+    """A download the server made unacceptable (too big, too long): not retried."""
 
 
 class _RestartDownload(Exception):
