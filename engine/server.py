@@ -34,6 +34,7 @@ from engine.edits import Editor
 from engine.memory import release_memory
 from engine.faults import Faults
 from engine.host_check import HostCheck
+from engine.page_headers import PageHeaders
 from engine.renders import RenderManager, output_file
 from engine.token_limits import TokenLimits
 from engine.store import DataDirBusy, Store, StoreError, User, lock_data_dir, store_error, client_key
@@ -664,6 +665,7 @@ def create_app(config: EngineConfig | None = None) -> Starlette:
         await engine.stop()
 
     app = Starlette(routes=routes, lifespan=lifespan)
+    app.add_middleware(PageHeaders)  # CSP, no framing, no sniffing (engine.page_headers)
     app.add_middleware(HostCheck, bound_host=config.host, allowed=config.allow_hosts)  # DNS rebinding
     app.state.engine = engine
     return app
