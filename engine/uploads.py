@@ -29,6 +29,7 @@ from engine.local_files import LocalFiles, NotGranted
 from engine.permissions import private_opener
 
 CHUNK = 1 << 20
+URL_DEADLINE_S = 600.0  # a whole loopback fetch; a server trickling bytes must not hold an upload for ever
 
 
 class UploadRefused(Exception):
@@ -242,13 +243,17 @@ async def receive_url(url: Any, folder: Path, limit: int, allowed_hosts: tuple[s
 
         sink = _Sink(folder, os.path.basename(unquote(parsed.path)) or "download", limit, used)
         try:
-            async with httpx.AsyncClient(timeout=httpx.Timeout(30.0), follow_redirects=False,
-                                         trust_env=False) as client:
+            async with asyncio.timeout(URL_DEADLINE_S), httpx.AsyncClient(
+                    timeout=httpx.Timeout(30.0), follow_redirects=False, trust_env=False) as client:
                 async with client.stream("GET", url) as response:
                     if response.status_code != 200:
                         raise UploadRefused(4001, f"fetching the URL answered HTTP {response.status_code}")
                     async for chunk in response.aiter_bytes(CHUNK):
                         sink.write(chunk)
+        except TimeoutError:
+            sink.discard()
+            raise UploadRefused(4001, f"fetching the URL took longer than {URL_DEADLINE_S / 60:g} min; "
+                                      "download the file and send it instead") from None
         except httpx.HTTPError as exc:
             sink.discard()
             raise UploadRefused(4001, f"could not fetch the URL ({exc.__class__.__name__})") from exc

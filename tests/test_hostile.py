@@ -138,3 +138,41 @@ def test_several_urls_share_one_size_limit_and_a_refusal_leaves_nothing(tmp_path
         asyncio.run(receive_urls([urls[0], (tmp_path / "gone.mp4").as_uri()], media, 1 << 20, (),
                                  local_files=files))
     assert not list(media.iterdir())
+
+
+def test_a_url_fetch_that_trickles_is_stopped_at_its_deadline(tmp_path: Path, monkeypatch) -> None:
+    import asyncio
+    import threading
+    import time
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    import engine.uploads as uploads
+    from engine.uploads import UploadRefused, receive_urls
+
+    class Trickle(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            self.send_response(200)
+            self.end_headers()
+            try:
+                for _ in range(100):  # a byte every 0.1 s: never idle long enough for a read timeout
+                    self.wfile.write(b"\0")
+                    self.wfile.flush()
+                    time.sleep(0.1)
+            except OSError:
+                pass
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Trickle)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setattr(uploads, "URL_DEADLINE_S", 1.0)
+    media = tmp_path / "media"
+    try:
+        began = time.monotonic()
+        with pytest.raises(UploadRefused, match="took longer than"):
+            asyncio.run(receive_urls([f"http://127.0.0.1:{server.server_address[1]}/slow.mp4"], media, 1 << 20,
+                                     ("127.0.0.1",), local_files=None))
+        assert time.monotonic() - began < 8 and not list(media.iterdir())
+    finally:
+        server.shutdown()
