@@ -457,6 +457,8 @@ def create_app(config: EngineConfig | None = None) -> Starlette:
                 if existing is None:
                     stored["state"]["video_infos"].append(info)
                     existing = info
+                elif existing["stored_as"] != info["stored_as"]:  # the same bytes under another extension
+                    (folder / info["stored_as"]).unlink(missing_ok=True)
                 editor.add_upload(existing)
                 out.append(existing)
             return out

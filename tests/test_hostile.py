@@ -176,3 +176,14 @@ def test_a_url_fetch_that_trickles_is_stopped_at_its_deadline(tmp_path: Path, mo
         assert time.monotonic() - began < 8 and not list(media.iterdir())
     finally:
         server.shutdown()
+
+
+def test_the_same_upload_under_another_extension_leaves_no_orphan(api, clip: Path, tmp_path: Path,
+                                                                    engine_config) -> None:
+    import shutil
+
+    renamed = tmp_path / "clip.mov"
+    shutil.copy(clip, renamed)
+    assert api.upload(clip).json()["code"] == 0 and api.upload(renamed).json()["code"] == 0
+    media = engine_config.data_dir / "sessions" / api.session_id / "media"
+    assert len([p for p in media.iterdir() if not p.name.startswith(".")]) == 1

@@ -90,3 +90,15 @@ def test_token_not_in_error_messages(cli_env, engine, monkeypatch) -> None:
     assert result.returncode == 1
     assert secret not in result.stdout + result.stderr
     assert "NEMO_TOKEN" in json.loads(result.stdout)["errors"][0]["message"]
+
+
+def test_a_loosened_token_file_is_tightened_when_read(isolated_home: Path) -> None:
+    from skill.store import ClientStore
+
+    store = ClientStore()
+    store.ensure()
+    tokens = store.root / "tokens.json"
+    tokens.write_text("{}")
+    os.chmod(tokens, 0o644)
+    store.token("http://127.0.0.1:1")
+    assert stat.S_IMODE(tokens.stat().st_mode) == 0o600
