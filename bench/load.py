@@ -122,6 +122,7 @@ def fairness(long_s: float, shorts: int) -> None:
     from media.fixtures import VideoSpec, make_video
     from runtime.attribution import headers
     from runtime.skillfile import load_skill
+    from skill import errors
     from skill.client import Client
 
     skill = load_skill(None)
@@ -140,7 +141,12 @@ def fairness(long_s: float, shorts: int) -> None:
             long_thread = threading.Thread(target=lambda: timings.__setitem__(
                 "long", _render_s(clients[0], "render_long", long_session, long_draft)))
             long_thread.start()
-            while clients[0].poll_render("render_long").status != "processing":
+            while True:  # the thread submits it: wait until it is being encoded
+                try:
+                    if clients[0].poll_render("render_long").status == "processing":
+                        break
+                except errors.ApiError:
+                    pass  # not submitted yet
                 time.sleep(0.05)
             threads = [threading.Thread(target=lambda n=n, job=job: timings.__setitem__(
                 f"short{n}", _render_s(clients[n + 1], f"render_short{n}", *job))) for n, job in enumerate(short_jobs)]
