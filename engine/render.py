@@ -18,6 +18,7 @@ never leaves a half MP4 under the final name. Progress comes from ffmpeg's ``-pr
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import threading
@@ -70,6 +71,7 @@ class RenderJob:
     work_dir: Path
     cancel: threading.Event = field(default_factory=threading.Event)
     process: subprocess.Popen[bytes] | None = None
+    nice: int = 0                      # the encoder's CPU niceness (engine.render_queue.niceness)
 
 
 def canvas(draft: Mapping[str, Any]) -> tuple[int, int]:
@@ -293,6 +295,9 @@ def _run(job: RenderJob, args: list[str], seconds: float, progress: Callable[[fl
            *args]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **children.options())
     job.process = proc
+    if job.nice:
+        with contextlib.suppress(OSError):  # a render that yields less is still a render
+            os.setpriority(os.PRIO_PROCESS, proc.pid, job.nice)
     errors: list[bytes] = []
     drain = threading.Thread(target=lambda: errors.append(proc.stderr.read() if proc.stderr else b""), daemon=True)
     drain.start()

@@ -4,11 +4,13 @@ With one FIFO worker a 25-minute draft kept another user's 1-second render pendi
 its whole length. Here every user has their own line; workers take the next render from
 the user after the one served last, and never start a second render of a user who already
 has one running while someone else is waiting. With two workers a long render holds one
-of them and everybody else's short ones pass on the other. Each render also gets a time
-budget (:func:`budget_s`): past it, its encoder is stopped and it fails with a reason.
+of them and everybody else's short ones pass on the other; a longer render's encoder also
+runs at a lower CPU priority (:func:`niceness`). Each render gets a time budget
+(:func:`budget_s`): past it, its encoder is stopped and it fails with a reason.
 """
 from __future__ import annotations
 
+import math
 import threading
 from collections import OrderedDict, deque
 from typing import Any, Callable, Mapping
@@ -24,6 +26,18 @@ def budget_s(draft: Mapping[str, Any]) -> float:
     except (TypeError, ValueError):
         seconds = 0.0
     return BUDGET_BASE_S + BUDGET_PER_SECOND * seconds
+
+
+def niceness(draft: Mapping[str, Any]) -> int:
+    """How much a render's encoder yields the CPU: 0 for a few seconds, 15 for half an hour.
+
+    Two workers share the cores; a long render at normal priority halves every short one's
+    speed. Lowered by its length, it takes the CPU the short ones leave (and all of it alone)."""
+    try:
+        seconds = float(draft.get("d") or 0) / 1000
+    except (TypeError, ValueError):
+        return 0
+    return 0 if seconds <= 10 else min(15, int(3 * math.log2(seconds / 10)) + 1)
 
 
 class FairQueue:

@@ -19,7 +19,7 @@ from engine.faults import Faults
 from engine.mix import sources_from_infos, speech_on_timeline
 from engine.music_export import FORMATS, MusicExportError, export_music, music_track
 from engine.render import Cancelled, RenderError, RenderJob, render
-from engine.render_queue import FairQueue, budget_s
+from engine.render_queue import FairQueue, budget_s, niceness
 from engine import housekeeping, render_attempts
 from engine.soundtracks import Soundtracks, soundtrack_key
 from engine.store import Store, StoreError
@@ -137,7 +137,8 @@ class RenderManager:
                 progress(float(record.get("progress") or 0) / 100, "mixing")
             return pending.result()
 
-        job = RenderJob(draft=record["draft"], sources=sources, out=out, work_dir=work, soundtrack=soundtrack)
+        job = RenderJob(draft=record["draft"], sources=sources, out=out, work_dir=work, soundtrack=soundtrack,
+                        nice=niceness(record["draft"]))
         with self.lock:
             if (self.store.render(record["id"]) or {}).get("status") != "pending":
                 raise Cancelled  # cancelled while it waited in the queue

@@ -53,7 +53,29 @@ def long_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_video(tmp_path_factory.mktemp("long") / "long.mp4", VideoSpec(seconds=20, width=640, height=360))
 
 
-def test_a_short_render_of_another_user_does_not_wait_for_a_long_one(engine, long_clip: Path, clip: Path) -> None:
+def _encoder_niceness(data: Path) -> int:
+    """The niceness of the x264 encoder working in ``data``, once it runs (Linux /proc)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        for entry in Path("/proc").iterdir():
+            try:
+                argv = (entry / "cmdline").read_bytes()
+                if b"libx264" in argv and str(data).encode() in argv:
+                    return int((entry / "stat").read_text().rsplit(")", 1)[1].split()[16])
+            except (OSError, ValueError, IndexError):
+                continue
+        time.sleep(0.02)
+    raise AssertionError("no encoder ran")
+
+
+def test_render_niceness_grows_with_length() -> None:
+    from engine.render_queue import niceness
+
+    assert [niceness({"d": s * 1000}) for s in (3, 10, 20, 60, 1500)] == [0, 0, 4, 8, 15]
+
+
+def test_a_short_render_of_another_user_does_not_wait_for_a_long_one(engine, engine_config, long_clip: Path,
+                                                                     clip: Path) -> None:
     long_user, short_user = Api(engine.url).login("long-user"), Api(engine.url).login("short-user")
     long_user.upload(long_clip)
     long_user.chat('add a title "Long"')
@@ -68,6 +90,7 @@ def test_a_short_render_of_another_user_does_not_wait_for_a_long_one(engine, lon
                                                          "draft": long_user.state()["draft"]})
     assert r.json()["success"], r.text
     long_user.wait("render_long", ("processing",))
+    assert _encoder_niceness(engine_config.data_dir) > 0      # the long one yields the CPU
     assert short_user.render("render_short", short)["status"] == "completed"
     assert long_user.get("/api/render/proxy/lambda/render_long").json()["data"]["status"] == "processing"
     assert long_user.wait("render_long", ("completed", "failed"), timeout=300)["status"] == "completed"
