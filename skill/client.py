@@ -602,7 +602,7 @@ class Client:
         return self.download(fallback, dest, progress, source=status.id, overwrite=overwrite, renumber=renumber)
 
 
-class _Refused(errors.NemoError):
+class _Refused(Exception):
     """A download the server made unacceptable (too big, too long): not retried."""
 
 
