@@ -7,6 +7,7 @@ and the engine's peak RSS (whole process tree, ffmpeg children included). Loopba
 Every wait has a deadline: a stuck stream or render is counted as an error, not a hang.
 
     .venv/bin/python bench/load.py [--sessions 20] [--seconds 120]
+    .venv/bin/python bench/load.py --fairness [--long-seconds 60]   # one long render + 5 short ones
 """
 from __future__ import annotations
 
@@ -86,11 +87,99 @@ def flow(client: Any, load: Load, clip: Path, out: Path, number: int) -> None:
         load.flows += 1
 
 
+def _prepared(client: Any, clip: Path, title: str) -> tuple[str, dict[str, Any]]:
+    """A session with ``clip`` and a title over it (the picture must be encoded): (session id, draft)."""
+    session = client.create_session("fairness", "en")
+    client.upload_files(session.session_id, [clip])
+    stream = client.open_chat(session.session_id, f'add a title "{title}"')
+    try:
+        started = time.monotonic()
+        while not stream.closed and time.monotonic() - started < TURN_LIMIT_S:
+            stream.get(timeout=5)
+    finally:
+        stream.close()
+    return session.session_id, client.state(session.session_id)["draft"]
+
+
+def _render_s(client: Any, render_id: str, session_id: str, draft: dict[str, Any]) -> float:
+    """Submit a render and poll it to the end; its wall time from submit to completed."""
+    started = time.monotonic()
+    client.submit_render(render_id, session_id, draft)
+    while (status := client.poll_render(render_id)).status not in ("completed", "failed", "cancelled"):
+        if time.monotonic() - started > 20 * TURN_LIMIT_S:
+            raise SystemExit(f"{render_id} did not finish")
+        time.sleep(0.1)
+    if status.status != "completed":
+        raise SystemExit(f"{render_id} {status.status}: {status.error}")
+    return time.monotonic() - started
+
+
+def fairness(long_s: float, shorts: int) -> None:
+    """One long render, then ``shorts`` short ones from other users: how long each short one takes.
+
+    The issue's bar: a short render finishes within its own duration × 3 while the long one runs
+    (with one FIFO worker it waited for the whole long render)."""
+    from media.fixtures import VideoSpec, make_video
+    from runtime.attribution import headers
+    from runtime.document import load_skill
+    from skill import errors
+    from skill.client import Client
+
+    skill = load_skill(None)
+    with tempfile.TemporaryDirectory() as tmp:
+        long_clip = make_video(Path(tmp) / "long.mp4", VideoSpec(seconds=long_s, width=640, height=360))
+        short_clip = make_video(Path(tmp) / "short.mp4", VideoSpec(seconds=3, width=640, height=360))
+        with served_engine(Path(tmp) / "engine") as engine:
+            clients = [Client(engine.url, skill, headers(skill)) for _ in range(shorts + 2)]
+            for number, client in enumerate(clients):
+                client.token = client.anonymous_token(f"fair-{number}").token
+            solo_session, solo_draft = _prepared(clients[-1], short_clip, "Solo")
+            solo = _render_s(clients[-1], "render_solo", solo_session, solo_draft)
+            long_session, long_draft = _prepared(clients[0], long_clip, "Long")
+            short_jobs = [_prepared(c, short_clip, "Short") for c in clients[1:shorts + 1]]
+            timings: dict[str, float] = {}
+            long_thread = threading.Thread(target=lambda: timings.__setitem__(
+                "long", _render_s(clients[0], "render_long", long_session, long_draft)))
+            long_thread.start()
+            while True:  # the thread submits it: wait until it is being encoded
+                try:
+                    if clients[0].poll_render("render_long").status == "processing":
+                        break
+                except errors.ApiError:
+                    pass  # not submitted yet
+                time.sleep(0.05)
+            threads = [threading.Thread(target=lambda n=n, job=job: timings.__setitem__(
+                f"short{n}", _render_s(clients[n + 1], f"render_short{n}", *job))) for n, job in enumerate(short_jobs)]
+            for thread in threads:
+                thread.start()
+            for thread in [*threads, long_thread]:
+                thread.join()
+            for client in clients:
+                client.close()
+    short_d = int(solo_draft["d"]) / 1000
+    print(f"fairness: one {long_s:.0f} s render (took {timings['long']:.1f} s) and {shorts} renders of a "
+          f"{short_d:.0f} s clip from other users, 1080p with a title, on {os.cpu_count()} cores")
+    print(f"a short render alone: {solo:.1f} s")
+    worst = max(timings[f"short{n}"] for n in range(shorts))
+    for n in range(shorts):
+        took = timings[f"short{n}"]
+        print(f"  short {n}: {took:5.1f} s = {took / short_d:4.1f} × its duration")
+    verdict = "within" if worst <= 3 * short_d else "NOT within"
+    print(f"worst short render {worst:.1f} s: {verdict} its duration × 3 ({3 * short_d:.0f} s); "
+          f"with one FIFO worker it would wait for the long render ({timings['long']:.0f} s)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sessions", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=120)
+    parser.add_argument("--fairness", action="store_true",
+                        help="one long render and short ones from other users (issue 13): short ones' times")
+    parser.add_argument("--long-seconds", type=float, default=60.0, help="the long render's length (--fairness)")
     args = parser.parse_args()
+    if args.fairness:
+        fairness(args.long_seconds, shorts=5)
+        return
 
     from media.fixtures import VideoSpec, make_video
     from runtime.attribution import headers

@@ -25,12 +25,16 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from engine.api import auth, chat, project, renders, testing, uploads, web
+from engine.api.connection_limits import BodyStalled, remove_stale_incoming
 from engine.api.envelope import AppError, json_body
+from engine.api.host_check import HostCheck
+from engine.api.page_headers import PageHeaders
+from engine.api.token_limits import TokenLimits
 from engine.config import EngineConfig
 from engine.export.jobs import RenderManager
 from engine.faults import Faults, quiet_injected_faults
 from engine.memory import release_memory
-from engine.store import DataDirBusy, Store, StoreError, User, lock_data_dir
+from engine.store import DataDirBusy, Store, StoreError, User, lock_data_dir, store_error
 from engine.workspace import fit, page as workspace
 
 log = logging.getLogger(__name__)
@@ -52,9 +56,12 @@ class Engine:
             raise RuntimeError(f"{config.data_dir} is being cleaned (ai-music clean); try again in a moment") from None
         self.store = Store(config.data_dir, starting_credits=config.starting_credits,
                            full=lambda: self.faults.disk_full)
+        remove_stale_incoming(self.store.root / "sessions", older_than_s=2 * config.body_idle_s)  # a crash's
+        self.token_limits = TokenLimits()  # per client id and per source (engine.api.token_limits)
         self.workers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="analysis")
         self.analyses: dict[str, Future[Any]] = {}
-        self.renders = RenderManager(self.store, self.faults, config.render_workers, master=_master)
+        self.renders = RenderManager(self.store, self.faults, config.render_workers, master=_master,
+                                     budget=config.render_budget_s)
         # chat turns still working (their client may be gone) → their session
         self.turns: dict[asyncio.Task[None], str] = {}
 
@@ -104,7 +111,7 @@ class Engine:
         return session
 
     async def json_body(self, request: Request) -> dict[str, Any]:
-        return await json_body(request, self.config.max_json_bytes)
+        return await json_body(request, self.config.max_json_bytes, idle_s=self.config.body_idle_s)
 
     def fault(self, endpoint: str) -> None:
         fault = self.faults.take(endpoint)
@@ -219,8 +226,13 @@ def guarded(name: str, handler: Handler) -> Handler:
             return await handler(request)
         except AppError as exc:
             return exc.response()
+        except BodyStalled as exc:
+            return AppError(AppCode.BAD_REQUEST, str(exc), status=408).response()
         except StoreError as exc:
             return AppError(AppCode.INTERNAL, str(exc), status=507).response()
+        except OSError as exc:  # the data dir refused a write outside the store's own layer
+            log.warning("%s: %s", name, exc)
+            return AppError(AppCode.INTERNAL, str(store_error(exc)), status=507).response()
     return wrapped
 
 
@@ -245,5 +257,7 @@ def create_app(config: EngineConfig | None = None) -> Starlette:
         await engine.stop()
 
     app = Starlette(routes=routes, lifespan=lifespan)
+    app.add_middleware(PageHeaders)  # nosniff; pages without their own CSP get a strict one (engine.api.page_headers)
+    app.add_middleware(HostCheck, bound_host=engine.config.host, allowed=engine.config.allow_hosts)  # DNS rebinding
     app.state.engine = engine
     return app

@@ -9,12 +9,12 @@ the harness to play the cloud's 100 free credits).
 """
 from __future__ import annotations
 
-import ipaddress
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.faults import Faults
+from engine.local_files import LocalFiles
 
 
 def default_data_dir() -> Path:
@@ -39,22 +39,17 @@ class EngineConfig:
     max_media_seconds: float = 3 * 3600.0    # longer uploads are refused (4002)
     max_media_pixels: int = 8192 * 8192      # larger frames are refused (4001)
     heartbeat_interval_s: float = 10.0       # SSE keep-alive while working
-    render_workers: int = 1
+    header_timeout_s: float = 10.0           # a request head must arrive within this (engine.api.connection_limits)
+    body_idle_s: float = 60.0                # a request body that sends nothing this long is abandoned
+    render_workers: int = 2                  # fair between users: a long render holds one (engine.export.render_queue)
+    render_budget_s: float | None = None     # per render; None: by its length (render_queue.budget_s)
     test_api: bool = False                   # /_engine/* fault switches (tests, harness)
     faults: Faults = field(default_factory=Faults)
     allowed_url_hosts: tuple[str, ...] = ("127.0.0.1", "localhost", "::1")
-    file_urls: bool | None = None            # read file:// uploads; None = only when bound to loopback
+    # file:// uploads: only the CLI's in-process engine has one (the files its user attached)
+    local_files: LocalFiles | None = None
+    allow_hosts: tuple[str, ...] = ()        # Host names accepted besides loopback (serve --allow-host)
 
     @property
     def metered(self) -> bool:
         return self.starting_credits is not None
-
-    @property
-    def reads_local_files(self) -> bool:
-        """file:// hands this machine's disk to the caller: fine for its own user, not a network."""
-        if self.file_urls is not None:
-            return self.file_urls
-        try:
-            return ipaddress.ip_address(self.host).is_loopback
-        except ValueError:
-            return self.host == "localhost"

@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 
 from engine.config import EngineConfig
+from engine.api.connection_limits import uvicorn_options
 
 STARTUP_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 300.0  # a stop waits for running work (a composition, an analysis); this only bounds a hang
@@ -77,7 +78,8 @@ def start(config: EngineConfig | None = None) -> Embedded:
         host, port = sock.getsockname()[:2]
         app = create_app(config)
         server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False,
-                                               timeout_graceful_shutdown=2))
+                                               timeout_graceful_shutdown=2,
+                                               **uvicorn_options(config.header_timeout_s)))
 
         def serve() -> None:
             asyncio.run(server.serve(sockets=[sock]))

@@ -8,7 +8,8 @@ engine is one process.
 
 Layout::
 
-    <data>/users.json                 user_id → credits (when metered), token hashes, client id; claim-link hashes
+    <data>/state.sqlite3              users (credits when metered, token hashes, client id hash) and claim-link
+                                      hashes, one row each (engine.user_db; an older users.json is imported)
     <data>/sessions/<sid>/session.json   task, owner, state (draft, uploads, analyses), history
     <data>/sessions/<sid>/media/      uploaded files (named by content hash)
     <data>/renders/<render_id>.json   status, progress, draft, output format and file
@@ -23,6 +24,7 @@ What may go, and when, is ``engine.housekeeping``'s business.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import errno
 import fcntl
@@ -37,7 +39,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from engine.permissions import DIR_MODE, private_opener, secure_tree
+from engine.user_db import DBError, UserDB
+
 TOKEN_TTL_S = 7 * 24 * 3600
+MAX_LIVE_TOKENS = 20  # per user: a client that keeps asking replaces its oldest
 CLAIM_TTL_S = 7 * 24 * 3600
 
 
@@ -71,22 +77,33 @@ def _hash(token: str) -> str:
 def write_json_atomic(path: Path, data: Any, full: Callable[[], bool] = lambda: False) -> None:
     """Write ``data`` to ``path`` so readers see the old or the new file, never a mix.
 
-    ``full`` simulates a full disk (fault injection): the write fails as ENOSPC would."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    ``full`` simulates a full disk (fault injection): the write fails as ENOSPC would.
+    Every OSError becomes one :class:`StoreError` — the clean-up of the temp file too: on a
+    read-only file system unlinking it fails again, and that second error was a traceback."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         if full():
             raise OSError(errno.ENOSPC, "No space left on device (simulated)")
-        with tmp.open("w", encoding="utf-8") as fh:
+        with open(tmp, "w", encoding="utf-8", opener=private_opener) as fh:
             json.dump(data, fh, ensure_ascii=False, separators=(",", ":"))
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            raise StoreError("the engine's disk is full; free some space and try again") from exc
-        raise StoreError(f"the engine could not save its state ({exc.strerror or exc})") from exc
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise store_error(exc) from exc
+
+
+def store_error(exc: OSError) -> StoreError:
+    """The one-line :class:`StoreError` for a failed write to the data dir (HTTP 507)."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return StoreError("the engine's disk is full; free some space and try again")
+    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return StoreError("the engine cannot write to its data dir (read-only or not permitted); "
+                          "check the folder's permissions")
+    return StoreError(f"the engine could not save its state ({exc.strerror or exc.__class__.__name__})")
 
 
 def _read_json(path: Path, default: Any) -> Any:
@@ -99,10 +116,31 @@ def _read_json(path: Path, default: Any) -> Any:
         return default
 
 
+def _db_error(exc: DBError) -> StoreError:
+    if exc.kind == "full":
+        return StoreError("the engine's disk is full; free some space and try again")
+    if exc.kind == "read-only":
+        return StoreError("the engine cannot write to its data dir (read-only or not permitted); "
+                          "check the folder's permissions")
+    return StoreError(f"the engine could not save its state ({exc})")
+
+
+def client_key(client_id: str) -> str:
+    """What is kept of a client id: its hash. The id itself mints that user's tokens, so it is never stored."""
+    return "sha256:" + hashlib.sha256(client_id.encode("utf-8")).hexdigest()
+
+
+def client_key_of(saved: dict[str, Any]) -> str:
+    """The client key of a saved user, from its hash, or from the clear id an older engine stored."""
+    if saved.get("client_id_hash"):
+        return str(saved["client_id_hash"])
+    return client_key(str(saved["client_id"])) if saved.get("client_id") else ""
+
+
 @dataclass
 class User:
     user_id: str
-    client_id: str
+    client_id: str            # client_key() of the id, never the id itself
     credits_available: int
     credits_frozen: int
     credits_total: int
@@ -112,17 +150,17 @@ class User:
     def to_json(self) -> dict[str, Any]:
         credits: dict[str, Any] = {"available": self.credits_available, "frozen": self.credits_frozen,
                                    "total": self.credits_total} if self.metered else {"available": None}
-        return {"user_id": self.user_id, "client_id": self.client_id, **credits, "tokens": self.tokens}
+        return {"user_id": self.user_id, "client_id_hash": self.client_id, **credits, "tokens": self.tokens}
 
     @classmethod
     def from_json(cls, data: dict[str, Any], starting_credits: int | None) -> "User":
         """A user as saved; one never metered before starts with the credits of this engine, if it meters."""
         if data.get("available") is None:
             start = starting_credits or 0
-            return cls(user_id=data["user_id"], client_id=data.get("client_id", ""), credits_available=start,
+            return cls(user_id=data["user_id"], client_id=client_key_of(data), credits_available=start,
                        credits_frozen=0, credits_total=start, tokens=dict(data.get("tokens", {})),
                        metered=starting_credits is not None)
-        return cls(user_id=data["user_id"], client_id=data.get("client_id", ""),
+        return cls(user_id=data["user_id"], client_id=client_key_of(data),
                    credits_available=int(data.get("available", 0)), credits_frozen=int(data.get("frozen", 0)),
                    credits_total=int(data.get("total", 0)), tokens=dict(data.get("tokens", {})))
 
@@ -134,15 +172,21 @@ class Store:
                  full: Callable[[], bool] = lambda: False) -> None:
         self.root = Path(root)
         self.full = full
-        self.root.mkdir(parents=True, exist_ok=True)
+        secure_tree(self.root)  # 0700 / 0600: other accounts read nothing (engine.permissions)
         for sub in ("sessions", "renders", "music"):
-            (self.root / sub).mkdir(exist_ok=True)
+            (self.root / sub).mkdir(exist_ok=True, mode=DIR_MODE)
         self.starting_credits = starting_credits
         self.lock = threading.RLock()
-        raw_users = _read_json(self.root / "users.json", {})
-        self.users: dict[str, User] = {uid: User.from_json(u, starting_credits)
-                                       for uid, u in raw_users.get("users", {}).items()}
-        self.claims: dict[str, dict[str, Any]] = raw_users.get("claims", {})
+        try:
+            self.db = UserDB(self.root, full)
+            if (self.root / "users.json").exists():  # an older engine's file: one import, then SQLite only
+                self.db.import_json(self.root / "users.json",
+                                    lambda u: User.from_json(u, starting_credits).to_json())
+            raw_users, raw_claims = self.db.load()
+        except DBError as exc:
+            raise _db_error(exc) from None
+        self.users: dict[str, User] = {uid: User.from_json(u, starting_credits) for uid, u in raw_users.items()}
+        self.claims: dict[str, dict[str, Any]] = raw_claims
         self.sessions: dict[str, dict[str, Any]] = {}
         for path in (self.root / "sessions").glob("*/session.json"):
             data = _read_json(path, None)
@@ -156,25 +200,44 @@ class Store:
 
     # ------------------------------------------------------------------ users & tokens
 
-    def _save_users(self) -> None:
-        write_json_atomic(self.root / "users.json", full=self.full, data={
-            "users": {uid: u.to_json() for uid, u in self.users.items()}, "claims": self.claims})
+    def _save_users(self, *users: User) -> None:
+        """Persist these users: one row each (engine.user_db)."""
+        try:
+            self.db.put_users((u.user_id, u.to_json()) for u in users)
+        except DBError as exc:
+            raise _db_error(exc) from None
+
+    def _save_claim(self, digest: str) -> None:
+        try:
+            self.db.put_claims([(digest, self.claims[digest])])
+        except DBError as exc:
+            raise _db_error(exc) from None
 
     def issue_token(self, client_id: str) -> tuple[str, User, float]:
         """A new anonymous token for ``client_id`` (same user — and credits — as before)."""
         with self.lock:
-            user = next((u for u in self.users.values() if u.client_id == client_id), None)
+            key = client_key(client_id)
+            user = next((u for u in self.users.values() if u.client_id == key), None)
             if user is None:
-                user = User.from_json({"user_id": f"anon_{secrets.token_hex(8)}", "client_id": client_id},
+                user = User.from_json({"user_id": f"anon_{secrets.token_hex(8)}", "client_id_hash": key},
                                       self.starting_credits)
                 self.users[user.user_id] = user
-            token = f"nmv_usr_{secrets.token_urlsafe(24)}"
-            expires = time.time() + TOKEN_TTL_S
-            now = time.time()
-            user.tokens = {h: exp for h, exp in user.tokens.items() if exp > now}
-            user.tokens[_hash(token)] = expires
-            self._save_users()
+            token, expires = self._new_token(user)
             return token, user, expires
+
+    def issue_token_for(self, user: User) -> tuple[str, float]:
+        """A new token of an existing user (a claim link handed to the web workspace)."""
+        with self.lock:
+            return self._new_token(self.users.get(user.user_id, user))
+
+    def _new_token(self, user: User) -> tuple[str, float]:
+        token = f"nmv_usr_{secrets.token_urlsafe(24)}"
+        now = time.time()
+        live = sorted(((exp, h) for h, exp in user.tokens.items() if exp > now), reverse=True)
+        user.tokens = {h: exp for exp, h in live[:MAX_LIVE_TOKENS - 1]}  # the oldest give way
+        user.tokens[_hash(token)] = expires = now + TOKEN_TTL_S
+        self._save_users(user)
+        return token, expires
 
     def user_for_token(self, token: str) -> User | None:
         digest = _hash(token)
@@ -193,13 +256,14 @@ class Store:
     def expire_tokens(self, token: str | None = None) -> int:
         """Expire one token (or all): the fault injector's "token expired"."""
         with self.lock:
-            count = 0
+            count, changed = 0, []
             for user in self.users.values():
                 for digest in list(user.tokens):
                     if token is None or digest == _hash(token):
                         user.tokens[digest] = 0.0
                         count += 1
-            self._save_users()
+                        changed.append(user)
+            self._save_users(*dict.fromkeys(changed))
             return count
 
     def issue_claim(self, user: User, task_id: str, session_id: str) -> str:
@@ -207,7 +271,7 @@ class Store:
             claim = f"clm_{secrets.token_urlsafe(18)}"
             self.claims[_hash(claim)] = {"task_id": task_id, "session_id": session_id, "user_id": user.user_id,
                                          "expires": time.time() + CLAIM_TTL_S}
-            self._save_users()
+            self._save_claim(_hash(claim))
             return claim
 
     def claim(self, claim_token: str) -> dict[str, Any] | None:
@@ -229,7 +293,7 @@ class Store:
         for key, value in values.items():
             setattr(user, key, value)
         try:
-            self._save_users()
+            self._save_users(user)
         except StoreError:
             for key, value in old.items():
                 setattr(user, key, value)
@@ -329,7 +393,12 @@ class Store:
         return self.root / "renders" / f"{render_id}{suffix}"
 
     def save_render(self, record: dict[str, Any]) -> None:
+        """Persist a render record. A render already known changes in memory even when the disk
+        cannot follow (full, read-only): its poll must say how it ended, not "processing" forever.
+        A new one is known only once saved, so a refused submit leaves no job nobody runs."""
         with self.lock:
+            if record["id"] in self.renders:
+                self.renders[record["id"]] = copy.deepcopy(record)
             write_json_atomic(self.render_path(record["id"]), record, self.full)
             self.renders[record["id"]] = copy.deepcopy(record)
 

@@ -18,6 +18,7 @@ from typing import Literal
 
 import numpy as np
 
+from media import children
 from media.ffmpeg import FFmpegError, ffmpeg_exe, last_line, pathlike
 from media.probe import first_frame_at
 
@@ -71,7 +72,7 @@ def _read_stdout(args: list[str], *, timeout: float, what: str) -> bytearray:
     """Run ffmpeg, streaming its stdout into a bytearray; stderr is drained on a thread."""
     cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", *args]
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+                            stderr=subprocess.PIPE, **children.options())
     assert proc.stdout is not None and proc.stderr is not None
     err: list[bytes] = []
     drain = threading.Thread(target=lambda: err.append(proc.stderr.read()), daemon=True)

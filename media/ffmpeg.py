@@ -12,6 +12,8 @@ import subprocess
 from pathlib import Path
 from typing import Sequence
 
+from media import children
+
 
 class FFmpegError(RuntimeError):
     """ffmpeg failed or timed out; ``str()`` is one line fit for a user."""
@@ -49,7 +51,7 @@ def run(
     cmd = [ffmpeg_exe(), "-hide_banner", *(["-nostdin"] if stdin is None else []), *map(str, args)]
     try:
         proc = subprocess.run(
-            cmd, input=stdin, capture_output=True, timeout=timeout, check=False
+            cmd, input=stdin, capture_output=True, timeout=timeout, check=False, **children.options()
         )
     except subprocess.TimeoutExpired as exc:
         raise FFmpegError(f"{what}: ffmpeg took longer than {timeout:g}s and was stopped") from exc

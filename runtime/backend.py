@@ -46,16 +46,19 @@ def connect(skill: Skill, requested: str | None = None, *, notice: Callable[[str
         from engine.config import EngineConfig
         from engine.embedded import start
         from engine.faults import Faults
+        from engine.local_files import LocalFiles
 
         overrides = dict(engine or {})
         faults = overrides.pop("faults", None)
         config = EngineConfig(**overrides)
         if faults:
             config.faults = Faults.from_json(faults)
+        config.local_files = LocalFiles(config.data_dir)  # only what this user attaches (upload action)
         server = start(config)
         # never the engine's own port for links: it stops when this command ends
         web = os.environ.get("NEMO_WEB_URL", "").strip() or skill.web_url or defaults.DEFAULT_WEB_URL
-        backend = Backend(url=server.url, key=f"local:{config.data_dir}", local=True, web_url=web.rstrip("/"))
+        backend = Backend(url=server.url, key=f"local:{config.data_dir}", local=True, web_url=web.rstrip("/"),
+                          grant=config.local_files.grant)
     else:
         url = (os.environ.get("NEMO_API_URL", "").strip() or skill.api_url or defaults.DEFAULT_API_URL).rstrip("/")
         # an engine served on this machine (`ai-music serve`) also serves the project pages
@@ -155,7 +158,8 @@ class ServeRefused(Exception):
     """``serve`` cannot start as asked (bad option, port taken): one line for the user."""
 
 
-def serve_engine(host: str, port: int, *, data: str | None, test_api: bool, credits: int | None) -> None:
+def serve_engine(host: str, port: int, *, data: str | None, test_api: bool, credits: int | None,
+                 allow_hosts: tuple[str, ...] = ()) -> None:
     """``ai-music serve``: the engine as a long-running server, until Ctrl-C.
 
     Binds first, so ``--port 0`` prints the port it really got.
@@ -166,12 +170,19 @@ def serve_engine(host: str, port: int, *, data: str | None, test_api: bool, cred
 
     import uvicorn
 
+    from engine.api.connection_limits import uvicorn_options
+    from engine.api.host_check import host_name
     from engine.app import create_app
     from engine.config import EngineConfig
+    from engine.permissions import PRIVATE_UMASK
 
     if credits is not None and credits < 0:
         raise ServeRefused("--credits must be 0 or more")
-    config = EngineConfig(host=host, port=port, test_api=test_api, starting_credits=credits)
+    for name in allow_hosts:
+        if host_name(name) != name.lower().strip("[]").rstrip("."):
+            raise ServeRefused(f"--allow-host {name}: not a host name (give the name alone, without port or scheme)")
+    config = EngineConfig(host=host, port=port, test_api=test_api, starting_credits=credits,
+                          allow_hosts=tuple(allow_hosts))
     if data:
         config.data_dir = Path(data)
     if host not in ("127.0.0.1", "localhost", "::1"):
@@ -190,7 +201,9 @@ def serve_engine(host: str, port: int, *, data: str | None, test_api: bool, cred
     print(f"Point a client at it:  export NEMO_API_URL={url}")
     print(f"In a browser:  {url}/workspace")
     print("Then: ai-music say \"hello\"   (Ctrl-C stops the engine)", flush=True)
-    server = uvicorn.Server(uvicorn.Config(create_app(config), log_level="warning"))
+    os.umask(PRIVATE_UMASK)  # what the engine and its ffmpeg write is its users' private data
+    server = uvicorn.Server(uvicorn.Config(create_app(config), log_level="warning",
+                                           **uvicorn_options(config.header_timeout_s)))
     server.run(sockets=[sock])
 
 

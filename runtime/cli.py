@@ -85,6 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="the local engine as a server")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 = any free port)")
+    serve.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                       help="also answer requests addressed to NAME (a name this machine is reached by); "
+                            "repeatable. Others are refused: a web page can't rebind its name to the engine")
     serve.add_argument("--data", metavar="DIR", help="data directory (default: $XDG_DATA_HOME/ai-music/engine)")
     serve.add_argument("--credits", type=int, metavar="N",
                        help="meter edits: each new user gets N credits (for an engine shared as a service; "
@@ -431,7 +434,8 @@ def _serve(args: argparse.Namespace) -> int:
     from runtime.backend import ServeRefused, serve_engine
 
     try:
-        serve_engine(args.host, args.port, data=args.data, test_api=args.test_api, credits=args.credits)
+        serve_engine(args.host, args.port, data=args.data, test_api=args.test_api, credits=args.credits,
+                     allow_hosts=tuple(args.allow_host))
     except ServeRefused as exc:
         raise UserError(str(exc)) from None
     return 0

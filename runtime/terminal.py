@@ -19,6 +19,8 @@ import sys
 import time
 from typing import Any, TextIO
 
+from skill.shown import shown
+
 PLAIN_EVERY_S = 15.0
 BYTES = "B"
 PERCENT = "%"
@@ -134,16 +136,17 @@ class TerminalOutput:
         self._clear()
         self._end_stream()
         if text:
-            print(text, file=self.out, flush=True)
+            print(shown(text), file=self.out, flush=True)
 
     def stream(self, text: str) -> None:
         self._clear()
-        self.out.write(text)
+        self.out.write(shown(text))
         self.out.flush()
         self._streaming = True
 
     def notice(self, text: str) -> None:
         self._end_stream()
+        text = shown(text)  # server text: no control sequences, no tokens (skill.shown)
         if isinstance(self._progress, _Live) and self._progress.showing:
             self._progress.print(text)  # above the bar, which stays
         else:
@@ -153,10 +156,10 @@ class TerminalOutput:
         self._clear()
         self._end_stream()
         if text:
-            print(text, file=self.err, flush=True)
+            print(shown(text), file=self.err, flush=True)
 
     def progress(self, label: str, done: float, total: float | None, unit: str = PERCENT) -> None:
-        self._progress.update(label, done, total, unit)
+        self._progress.update(shown(label), done, total, unit)
 
     def close(self) -> None:
         """End of a turn: no bar left on screen, the last streamed line ended."""
@@ -183,19 +186,19 @@ class CollectingOutput:
 
     def say(self, text: str) -> None:
         if self.streamed:
-            self.said.append("".join(self.streamed).strip())
+            self.said.append(shown("".join(self.streamed)).strip())
             self.streamed = []
         if text:
-            self.said.append(text)
+            self.said.append(shown(text))
 
     def stream(self, text: str) -> None:
         self.streamed.append(text)
 
     def notice(self, text: str) -> None:
-        self.notices.append(text)
+        self.notices.append(shown(text))
 
     def error(self, text: str) -> None:
-        self.errors.append(text)
+        self.errors.append(shown(text))
         self.say(text)
 
     def progress(self, label: str, done: float, total: float | None, unit: str = PERCENT) -> None:
@@ -204,7 +207,7 @@ class CollectingOutput:
     def text(self) -> str:
         parts = list(self.said)
         if self.streamed:
-            parts.append("".join(self.streamed).strip())
+            parts.append(shown("".join(self.streamed)).strip())
         return "\n".join(p for p in parts if p)
 
     def close(self) -> None:

@@ -8,6 +8,7 @@ download read them the same way.
 from __future__ import annotations
 
 import email.utils
+import math
 import random
 import time
 from typing import Any
@@ -17,18 +18,24 @@ import httpx
 from skill import errors, settings
 
 
+MAX_RETRY_AFTER_S = 120.0  # as openai-python: a server's "come back in 28 hours" is not obeyed
+
+
 def retry_after(value: str | None) -> float | None:
+    """The wait a ``Retry-After`` asks for, at most 120 s; junk (``inf``, ``nan``, a bad date) is no hint."""
     if not value:
         return None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
-        pass
-    try:  # an HTTP date; a malformed one means "no hint", not a crash
-        parsed = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+        try:  # an HTTP date; a malformed one means "no hint", not a crash
+            parsed = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+        seconds = parsed.timestamp() - time.time()
+    if not math.isfinite(seconds):
         return None
-    return max(0.0, parsed.timestamp() - time.time())
+    return min(MAX_RETRY_AFTER_S, max(0.0, seconds))
 
 
 def app_code(value: Any) -> int | None:

@@ -15,7 +15,7 @@ import httpx
 from skill import errors
 from skill.answers import error_from_response
 from skill.events import StreamEvent, parse
-from skill.sse import Decoder, lines
+from skill.sse import Decoder, TooLarge, lines
 
 
 _END = object()
@@ -92,6 +92,9 @@ class ChatStream:
                 for event in parse(last):
                     self._queue.put(event)
             self._queue.put(_END)
+        except TooLarge as exc:  # a hostile stream: the turn fails, nothing is retried
+            if not self._stop.is_set():
+                self._queue.put(errors.ProtocolError(str(exc)))
         except Exception as exc:  # noqa: BLE001 - a broken stream must reach the reader, never hang it
             if not self._stop.is_set():
                 self._queue.put(errors.StreamDropped(f"the stream broke ({exc.__class__.__name__})"))

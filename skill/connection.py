@@ -19,12 +19,14 @@ import os
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Callable, TypeVar
 
 from runtime.document.model import Skill
 from skill import errors
 from skill.client import Client, SessionInfo
 from skill.settings import Settings
+from skill.shown import remember
 from skill.store import ClientStore
 
 T = TypeVar("T")
@@ -38,6 +40,8 @@ class Backend:
     key: str          # "local:<data dir>" or the URL
     local: bool
     web_url: str
+    # the in-process engine's grant of a local file (engine.local_files); None: upload it instead
+    grant: Callable[[Path], str] | None = None
 
 
 def _expired(expires_at: str | None, margin_s: float = 60.0) -> bool:
@@ -77,10 +81,12 @@ class Connection:
             return
         if self.user_token:
             self.client.token = self.user_token
+            remember(self.user_token)
             return
         cached = self.store.token(self.backend.key)
         if cached and not _expired(cached.get("expires_at")):
             self.client.token = cached["token"]
+            remember(cached["token"])
             self.user_id = cached.get("user_id")
             return
         self._new_token()
@@ -100,6 +106,7 @@ class Connection:
                     raise
                 self._wait(exc)
         self.client.token = info.token
+        remember(info.token)  # never shown, whatever echoes it (skill.shown)
         self.user_id = info.user_id
         self.store.save_token(self.backend.key, {"token": info.token, "user_id": info.user_id,
                                                  "expires_at": info.expires_at})

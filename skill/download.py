@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -40,6 +41,9 @@ def download(http: httpx.Client, url: str, dest: Path, progress: Callable[[int, 
             extra["If-Range"] = validator
         try:
             _fetch(http, url, headers(extra), part, have, progress)
+        except _Refused as exc:
+            part.discard()
+            raise errors.TransportError(f"download refused: {exc}") from None
         except _RestartDownload:
             part.discard()
             if attempt < settings.MAX_RETRIES:
@@ -56,8 +60,9 @@ def download(http: httpx.Client, url: str, dest: Path, progress: Callable[[int, 
                                         "run the command again to resume it") from exc
         return part.finish(overwrite=overwrite, renumber=renumber)
 
+
 def _fetch(http: httpx.Client, url: str, headers: Mapping[str, str], part: "PartFile", have: int,
-       progress: Callable[[int, int | None], None] | None) -> None:
+           progress: Callable[[int, int | None], None] | None) -> None:
     """One GET into the part file; raises ``_RestartDownload`` when the part is unusable."""
     timeout = httpx.Timeout(settings.READ_TIMEOUT_S, connect=settings.CONNECT_TIMEOUT_S)
     with http.stream("GET", url, headers=headers, timeout=timeout, follow_redirects=True) as response:
@@ -74,15 +79,25 @@ def _fetch(http: httpx.Client, url: str, headers: Mapping[str, str], part: "Part
         total = response.headers.get("content-length")
         expected = (int(total) + (have if resumed else 0)) if total and total.isdigit() else None
         validator = response.headers.get("etag") or response.headers.get("last-modified")
+        limit = min(expected, settings.MAX_DOWNLOAD_BYTES) if expected is not None else settings.MAX_DOWNLOAD_BYTES
+        deadline = time.monotonic() + settings.DOWNLOAD_DEADLINE_S  # stalls: the read timeout above
         with part.open(append=resumed, validator=validator) as fh:
             done = have if resumed else 0
             for chunk in response.iter_bytes(1 << 20):
-                fh.write(chunk)
                 done += len(chunk)
+                if done > limit:
+                    raise _Refused(f"the server sent more than the {limit / 1024 ** 2:.0f} MB the download may be")
+                if time.monotonic() > deadline:
+                    raise _Refused(f"the download took longer than {settings.DOWNLOAD_DEADLINE_S / 60:.0f} min")
+                fh.write(chunk)
                 if progress:
                     progress(done, expected)
         if expected is not None and part.size() != expected:
             raise errors.TransportError("the download ended early")
+
+
+class _Refused(Exception):
+    """A download the server made unacceptable (too big, too long): not retried."""
 
 
 class _RestartDownload(Exception):

@@ -19,6 +19,8 @@ from runtime.document.model import ErrorKind, Skill
 CONNECT_TIMEOUT_S = 5.0
 READ_TIMEOUT_S = 60.0
 UPLOAD_TIMEOUT_S = 900.0
+MAX_DOWNLOAD_BYTES = 4 * 1024 ** 3   # a render bigger than this is not one: a hostile or broken server
+DOWNLOAD_DEADLINE_S = 3600.0         # one download attempt, however slowly the bytes trickle in
 MAX_RETRIES = 2                 # idempotent calls on 5xx / transport errors
 INITIAL_RETRY_DELAY_S = 0.5
 MAX_RETRY_DELAY_S = 8.0

@@ -15,6 +15,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Iterator
 
+MAX_LINE = 16 * 1024 * 1024   # a server that never ends a line, or an event, must not fill our memory
+MAX_EVENT = 16 * 1024 * 1024
+
+
+class TooLarge(ValueError):
+    """The stream sent a line or an event past the limit; ``str()`` is one line for the user."""
+
 
 @dataclass(frozen=True)
 class RawEvent:
@@ -33,6 +40,7 @@ class Decoder:
         self._event = ""
         self._id: str | None = None
         self._retry: int | None = None
+        self._size = 0
 
     def feed(self, line: str) -> RawEvent | None:
         """Feed one line (without its line ending); return an event when one completes."""
@@ -44,6 +52,9 @@ class Decoder:
         if sep and value.startswith(" "):
             value = value[1:]
         if name == "data":
+            self._size += len(value) + 1
+            if self._size > MAX_EVENT:
+                raise TooLarge(f"the backend sent an event over {MAX_EVENT // (1024 * 1024)} MiB; the reply was stopped")
             self._data.append(value)
         elif name == "event":
             self._event = value
@@ -59,7 +70,7 @@ class Decoder:
             return None
         event = RawEvent(data="\n".join(self._data), event=self._event or "message", id=self._id,
                          retry=self._retry)
-        self._data, self._event, self._retry = [], "", None
+        self._data, self._event, self._retry, self._size = [], "", None, 0
         return event
 
     def flush(self) -> RawEvent | None:
@@ -88,6 +99,8 @@ def lines(chunks: Iterable[str]) -> Iterator[str]:
                 yield pending[start:lf]
                 start = lf + 1
         pending = pending[start:]
+        if len(pending) > MAX_LINE:
+            raise TooLarge(f"the backend sent a line over {MAX_LINE // (1024 * 1024)} MiB; the reply was stopped")
     if pending.endswith("\r"):
         pending = pending[:-1]
         yield pending

@@ -58,8 +58,12 @@ class ClientStore:
             raise
 
     def _read_json(self, name: str) -> dict[str, Any]:
+        path = self.root / name
+        with contextlib.suppress(OSError):  # a file loosened by hand (or a copy) is made private again
+            if path.stat().st_mode & 0o077:
+                os.chmod(path, 0o600)
         try:
-            data = json.loads((self.root / name).read_text(encoding="utf-8"))
+            data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return {}
         return data if isinstance(data, dict) else {}

@@ -134,12 +134,6 @@ def test_over_the_limit_is_4002_while_streaming_and_leaves_no_file(tmp_path: Pat
         assert not media.exists() or list(media.iterdir()) == []
 
 
-def test_url_upload_from_a_local_path(api: Api, clip: Path) -> None:
-    r = api.post(f"/api/upload-video/nemo_agent/me/{api.session_id}",
-                 json={"urls": [clip.as_uri()], "source_type": "url"})
-    assert r.json()["data"]["files"][0]["filename"] == "clip.mp4"
-
-
 @pytest.mark.parametrize("url", ["https://example.com/video.mp4", "http://10.0.0.1/a.mp4", "ftp://127.0.0.1/a.mp4",
                                  "file:///etc/passwd", "file:///nonexistent/x.mp4"])
 def test_url_upload_refuses_what_is_not_local_media(api: Api, url: str) -> None:

@@ -108,32 +108,82 @@ def test_disk_full_gives_a_clean_error_and_keeps_state(api: Api, clip: Path, eng
     assert api.get("/api/credits/balance/simple").json()["data"]["available"] == 95  # the failed edit is refunded
 
 
-def test_an_engine_on_the_network_does_not_read_local_files(tmp_path: Path) -> None:
+def test_an_engine_without_grants_does_not_read_local_files(tmp_path: Path) -> None:
     import asyncio
 
-    from engine.config import EngineConfig
     from engine.api.receive import UploadRefused, receive_urls
 
-    assert EngineConfig(host="127.0.0.1").reads_local_files and not EngineConfig(host="0.0.0.0").reads_local_files
     secret = tmp_path / "secret.mp4"
     secret.write_bytes(b"private")
     with pytest.raises(UploadRefused, match="upload the file instead"):
-        asyncio.run(receive_urls([secret.as_uri()], tmp_path / "media", 1 << 20, (), allow_files=False))
+        asyncio.run(receive_urls([secret.as_uri()], tmp_path / "media", 1 << 20, (), local_files=None))
 
 
 def test_several_urls_share_one_size_limit_and_a_refusal_leaves_nothing(tmp_path: Path) -> None:
     import asyncio
 
+    from engine.local_files import LocalFiles
     from engine.api.receive import UploadRefused, receive_urls
 
     a, b = tmp_path / "a.mp4", tmp_path / "b.mp4"
     a.write_bytes(b"x" * 600)
     b.write_bytes(b"y" * 600)
     media = tmp_path / "media"
+    files = LocalFiles(tmp_path / "engine")
+    urls = [files.grant(a), files.grant(b)]
     with pytest.raises(UploadRefused, match="too large"):
-        asyncio.run(receive_urls([a.as_uri(), b.as_uri()], media, 1000, (), allow_files=True))
+        asyncio.run(receive_urls(urls, media, 1000, (), local_files=files))
     assert not list(media.iterdir())  # the first file, accepted on its own, was removed too
-    with pytest.raises(UploadRefused, match="no such file"):
-        asyncio.run(receive_urls([a.as_uri(), (tmp_path / "gone.mp4").as_uri()], media, 1 << 20, (),
-                                 allow_files=True))
+    with pytest.raises(UploadRefused, match="upload the file instead"):
+        asyncio.run(receive_urls([urls[0], (tmp_path / "gone.mp4").as_uri()], media, 1 << 20, (),
+                                 local_files=files))
     assert not list(media.iterdir())
+
+
+def test_a_url_fetch_that_trickles_is_stopped_at_its_deadline(tmp_path: Path, monkeypatch) -> None:
+    import asyncio
+    import threading
+    import time
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    import engine.api.receive as uploads
+    from engine.api.receive import UploadRefused, receive_urls
+
+    class Trickle(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            self.send_response(200)
+            self.end_headers()
+            try:
+                for _ in range(100):  # a byte every 0.1 s: never idle long enough for a read timeout
+                    self.wfile.write(b"\0")
+                    self.wfile.flush()
+                    time.sleep(0.1)
+            except OSError:
+                pass
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Trickle)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setattr(uploads, "URL_DEADLINE_S", 1.0)
+    media = tmp_path / "media"
+    try:
+        began = time.monotonic()
+        with pytest.raises(UploadRefused, match="took longer than"):
+            asyncio.run(receive_urls([f"http://127.0.0.1:{server.server_address[1]}/slow.mp4"], media, 1 << 20,
+                                     ("127.0.0.1",), local_files=None))
+        assert time.monotonic() - began < 8 and not list(media.iterdir())
+    finally:
+        server.shutdown()
+
+
+def test_the_same_upload_under_another_extension_leaves_no_orphan(api, clip: Path, tmp_path: Path,
+                                                                    engine_config) -> None:
+    import shutil
+
+    renamed = tmp_path / "clip.mov"
+    shutil.copy(clip, renamed)
+    assert api.upload(clip).json()["code"] == 0 and api.upload(renamed).json()["code"] == 0
+    media = engine_config.data_dir / "sessions" / api.session_id / "media"
+    assert len([p for p in media.iterdir() if not p.name.startswith(".")]) == 1

@@ -80,8 +80,8 @@ def test_engine_never_stores_tokens_in_clear(engine, engine_config) -> None:
     import httpx
 
     token = httpx.post(f"{engine.url}/api/auth/anonymous-token", headers={"X-Client-Id": "c"}).json()["data"]["token"]
-    stored = (engine_config.data_dir / "users.json").read_text()
-    assert token not in stored and token[len("nmv_usr_"):] not in stored
+    stored = b"".join(p.read_bytes() for p in engine_config.data_dir.rglob("*") if p.is_file())
+    assert token.encode() not in stored and token[len("nmv_usr_"):].encode() not in stored
 
 
 def test_token_not_in_error_messages(cli_env, engine, monkeypatch) -> None:
@@ -90,3 +90,15 @@ def test_token_not_in_error_messages(cli_env, engine, monkeypatch) -> None:
     assert result.returncode == 1
     assert secret not in result.stdout + result.stderr
     assert "NEMO_TOKEN" in json.loads(result.stdout)["errors"][0]["message"]
+
+
+def test_a_loosened_token_file_is_tightened_when_read(isolated_home: Path) -> None:
+    from skill.store import ClientStore
+
+    store = ClientStore()
+    store.ensure()
+    tokens = store.root / "tokens.json"
+    tokens.write_text("{}")
+    os.chmod(tokens, 0o644)
+    store.token("http://127.0.0.1:1")
+    assert stat.S_IMODE(tokens.stat().st_mode) == 0o600

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import Api
+from support import Api
 from media.avc_track import read_track
 from media.ffmpeg import ffmpeg_exe, pathlike, run
 from media.smart_render import CannotCut, Overlay, prepare, why_not

@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from engine.api.envelope import AppError, engine_of, ok
+from engine.store import client_key
 
 
 async def anonymous_token(request: Request) -> Response:
@@ -15,6 +16,10 @@ async def anonymous_token(request: Request) -> Response:
     client_id = request.headers.get("x-client-id", "").strip()
     if not client_id or len(client_id) > 200:
         raise AppError(AppCode.BAD_REQUEST, "missing X-Client-Id header: send a UUID that identifies this client")
+    wait = engine.token_limits.check(client_key(client_id), request.client.host if request.client else "")
+    if wait > 0:
+        raise AppError(AppCode.RATE_LIMITED, "too many token requests; wait and try again",
+                       retry_after=round(wait + 0.5))
     token, user, expires = engine.store.issue_token(client_id)
     return ok({"token": token, "user_id": user.user_id,
                "credits": user.credits_available if engine.store.metered else None,

@@ -55,11 +55,15 @@ async def run_sse(request: Request) -> Response:
         loop.call_soon_threadsafe(queue.put_nowait, _Stage("composing"))
         return engine.compose(brief, cues, key)
 
-    turn = agent.Turn(store=engine.store, config=config, user=user, session_id=session["session_id"],
-                      message=text, plan=plan, reserved=cost, silent=engine.faults.next_chat_is_silent(),
-                      compose=compose, wait_for_analyses=wait_for_analyses,
-                      committed=engine.renders.prepare_audio, queue=queue)
-    task = engine.run_turn(agent.run_turn(turn), session["session_id"])
+    try:  # from here the turn settles the reservation; until then, any failure gives it back
+        turn = agent.Turn(store=engine.store, config=config, user=user, session_id=session["session_id"],
+                          message=text, plan=plan, reserved=cost, silent=engine.faults.next_chat_is_silent(),
+                          compose=compose, wait_for_analyses=wait_for_analyses,
+                          committed=engine.renders.prepare_audio, queue=queue)
+        task = engine.run_turn(agent.run_turn(turn), session["session_id"])
+    except BaseException:
+        engine.store.settle(user, cost, 0)
+        raise
     drop_after = engine.faults.take_sse_drop()
 
     async def stream():  # noqa: ANN202

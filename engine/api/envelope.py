@@ -14,6 +14,8 @@ from protocol.codes import AppCode
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from engine.api.connection_limits import idle_limited
+
 if TYPE_CHECKING:
     from engine.app import Engine
 
@@ -66,13 +68,14 @@ def base_url(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
-async def json_body(request: Request, limit: int) -> dict[str, Any]:
-    """The request's JSON object, read with a size cap (a body is never trusted to be small)."""
+async def json_body(request: Request, limit: int, *, idle_s: float | None = None) -> dict[str, Any]:
+    """The request's JSON object, read with a size cap and an idle limit (a body is never trusted)."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise AppError(AppCode.BAD_REQUEST, f"request body too large (limit {limit // 1024} KB)", status=413)
     body = bytearray()
-    async for chunk in request.stream():
+    chunks = request.stream() if idle_s is None else idle_limited(request.stream(), idle_s)
+    async for chunk in chunks:
         body += chunk
         if len(body) > limit:
             raise AppError(AppCode.BAD_REQUEST, f"request body too large (limit {limit // 1024} KB)", status=413)

@@ -6,8 +6,9 @@ straight to a temporary file in the session's media folder, hashing on the way. 
 500 MB limit is enforced *while* streaming — the request is refused the moment it is
 crossed and the partial file removed (4002). Names from the client are only ever used
 for display and for the extension: files are stored as ``<hash>.<ext>``, so no name
-can traverse out of the folder. URLs are fetched only from this machine (``file://``
-paths and ``http(s)://127.0.0.1``): the engine never reaches the network.
+can traverse out of the folder. URLs are fetched only from this machine (``http(s)://127.0.0.1``,
+and ``file://`` paths the in-process client attached, ``engine.local_files``): the engine never
+reaches the network.
 """
 from __future__ import annotations
 
@@ -21,12 +22,15 @@ import secrets
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable
+from typing import Any, AsyncIterator, BinaryIO, Callable
 from urllib.parse import unquote, urlparse
 
+from engine.local_files import LocalFiles, NotGranted
+from engine.permissions import private_opener
 from protocol.codes import AppCode
 
 CHUNK = 1 << 20
+URL_DEADLINE_S = 600.0  # a whole loopback fetch; a server trickling bytes must not hold an upload for ever
 
 
 class UploadRefused(Exception):
@@ -72,7 +76,7 @@ class _Sink:
         self.filename = safe_filename(filename)
         self.extension = extension_of(self.filename)
         self.path = folder / f".incoming-{secrets.token_hex(8)}"
-        self.fh = self.path.open("wb")
+        self.fh = open(self.path, "wb", opener=private_opener)
         self.hash = hashlib.sha256()
         self.size = 0
         self.limit = limit
@@ -199,13 +203,13 @@ def _loopback(host: str | None, allowed: tuple[str, ...]) -> bool:
 
 
 async def receive_urls(urls: list[Any], folder: Path, limit: int, allowed_hosts: tuple[str, ...], *,
-                       allow_files: bool) -> list[Received]:
+                       local_files: LocalFiles | None) -> list[Received]:
     """Fetch every URL into ``folder``; the size limit counts them together, and if one fails
     the files already fetched are removed — a refused request leaves nothing behind."""
     done: list[Received] = []
     try:
         for url in urls:
-            done.append(await receive_url(url, folder, limit, allowed_hosts, allow_files=allow_files,
+            done.append(await receive_url(url, folder, limit, allowed_hosts, local_files=local_files,
                                           used=sum(r.size for r in done)))
     except BaseException:
         discard_all(done)
@@ -214,30 +218,24 @@ async def receive_urls(urls: list[Any], folder: Path, limit: int, allowed_hosts:
 
 
 async def receive_url(url: Any, folder: Path, limit: int, allowed_hosts: tuple[str, ...], *,
-                      allow_files: bool, used: int = 0) -> Received:
-    """Copy a ``file://`` path or fetch a loopback ``http(s)://`` URL into ``folder``.
+                      local_files: LocalFiles | None, used: int = 0) -> Received:
+    """Copy a granted ``file://`` path or fetch a loopback ``http(s)://`` URL into ``folder``.
 
-    ``file://`` reads this machine's disk, so it is honoured only when the engine serves
-    this machine alone (``allow_files``); an engine reachable from a network refuses it.
+    ``file://`` is read only by an engine holding ``local_files`` (the CLI's own, in its
+    process) and only for files its user attached; any other engine refuses every one alike.
     """
     if not isinstance(url, str) or not url or "\x00" in url or len(url) > 8192:
         raise UploadRefused(AppCode.UNSUPPORTED_FILE, "not a usable URL")
     parsed = urlparse(url)
     folder.mkdir(parents=True, exist_ok=True)
     if parsed.scheme == "file":
-        if not allow_files:
-            raise UploadRefused(AppCode.UNSUPPORTED_FILE, "this engine is reachable from the network, so it does not read file:// "
-                                      "URLs; upload the file instead")
-        if parsed.netloc not in ("", "localhost"):
-            raise UploadRefused(AppCode.UNSUPPORTED_FILE, "file:// URLs must name a local path")
-        path = Path(unquote(parsed.path))
+        if local_files is None:
+            raise UploadRefused(AppCode.UNSUPPORTED_FILE, str(NotGranted()))
         try:
-            real = path.resolve(strict=True)
-        except (OSError, RuntimeError):
-            raise UploadRefused(AppCode.UNSUPPORTED_FILE, f"no such file: {path.name}") from None
-        if not real.is_file():
-            raise UploadRefused(AppCode.UNSUPPORTED_FILE, f"not a regular file: {path.name}")
-        return await asyncio.to_thread(_copy_file, real, folder, limit, used)
+            fh, name = local_files.open(url)
+        except NotGranted as exc:
+            raise UploadRefused(AppCode.UNSUPPORTED_FILE, str(exc)) from None
+        return await asyncio.to_thread(_copy_file, fh, name, folder, limit, used)
     if parsed.scheme in ("http", "https"):
         if not _loopback(parsed.hostname, allowed_hosts):
             raise UploadRefused(AppCode.UNSUPPORTED_FILE, "the local engine only fetches URLs on this machine (127.0.0.1); "
@@ -246,13 +244,17 @@ async def receive_url(url: Any, folder: Path, limit: int, allowed_hosts: tuple[s
 
         sink = _Sink(folder, os.path.basename(unquote(parsed.path)) or "download", limit, used)
         try:
-            async with httpx.AsyncClient(timeout=httpx.Timeout(30.0), follow_redirects=False,
-                                         trust_env=False) as client:
+            async with asyncio.timeout(URL_DEADLINE_S), httpx.AsyncClient(
+                    timeout=httpx.Timeout(30.0), follow_redirects=False, trust_env=False) as client:
                 async with client.stream("GET", url) as response:
                     if response.status_code != 200:
                         raise UploadRefused(AppCode.UNSUPPORTED_FILE, f"fetching the URL answered HTTP {response.status_code}")
                     async for chunk in response.aiter_bytes(CHUNK):
                         sink.write(chunk)
+        except TimeoutError:
+            sink.discard()
+            raise UploadRefused(AppCode.UNSUPPORTED_FILE, f"fetching the URL took longer than {URL_DEADLINE_S / 60:g} min; "
+                                      "download the file and send it instead") from None
         except httpx.HTTPError as exc:
             sink.discard()
             raise UploadRefused(AppCode.UNSUPPORTED_FILE, f"could not fetch the URL ({exc.__class__.__name__})") from exc
@@ -263,11 +265,11 @@ async def receive_url(url: Any, folder: Path, limit: int, allowed_hosts: tuple[s
     raise UploadRefused(AppCode.UNSUPPORTED_FILE, f"unsupported URL scheme '{parsed.scheme}': use file:// or http://127.0.0.1")
 
 
-def _copy_file(real: Path, folder: Path, limit: int, used: int) -> Received:
-    """Copy a local file in (on a worker thread: a 500 MB copy must not stall the server)."""
-    sink = _Sink(folder, real.name, limit, used)
+def _copy_file(source: BinaryIO, name: str, folder: Path, limit: int, used: int) -> Received:
+    """Copy an opened local file in (on a worker thread: a 500 MB copy must not stall the server)."""
+    sink = _Sink(folder, name, limit, used)
     try:
-        with real.open("rb") as fh:
+        with source as fh:
             while chunk := fh.read(CHUNK):
                 sink.write(chunk)
     except BaseException:

@@ -14,6 +14,7 @@ from protocol.codes import AppCode
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response, StreamingResponse
 
+from engine.api.draft_limits import BadDraft, check_draft
 from engine.api.envelope import AppError, base_url as _base, engine_of, render_ok
 from engine.export.jobs import output_file
 
@@ -38,8 +39,14 @@ async def render_submit(request: Request) -> Response:
             draft = json.loads(draft)
         except ValueError:
             draft = None
-    if not isinstance(draft, dict) or not any(t.get("sg") for t in draft.get("t", []) if isinstance(t, dict)):
-        raise AppError(AppCode.BAD_REQUEST, "the draft has no tracks with segments: generate something first", render=True)
+    tracks = draft.get("t") if isinstance(draft, dict) else None
+    if not isinstance(tracks, list) or not any(t.get("sg") for t in tracks if isinstance(t, dict)):
+        raise AppError(AppCode.BAD_REQUEST, "the draft has no tracks with segments: generate something first",
+                       render=True)
+    try:  # sized by this session, not by the client (engine.api.draft_limits)
+        check_draft(draft, session)
+    except BadDraft as exc:
+        raise AppError(AppCode.BAD_REQUEST, str(exc), render=True) from None
     output = body.get("output") if isinstance(body.get("output"), dict) else {"format": "mp4", "quality": "high"}
     if str(output.get("format", "mp4")).lower() not in ("mp4", "wav", "mp3", "stems"):
         raise AppError(AppCode.BAD_REQUEST, "output.format must be mp4, or wav, mp3 or stems for the music alone", render=True)

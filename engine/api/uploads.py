@@ -15,6 +15,7 @@ from protocol.codes import AppCode
 from starlette.requests import Request
 from starlette.responses import Response
 
+from engine.api.connection_limits import BodyStalled, idle_limited
 from engine.api.envelope import AppError, base_url as _base, engine_of, ok
 from engine.api.project import public_info
 from engine.api.receive import UploadRefused, discard_all, receive_multipart, receive_urls
@@ -46,17 +47,19 @@ async def upload(request: Request) -> Response:
             declared = request.headers.get("content-length")
             if declared and declared.isdigit() and int(declared) > limit + 64 * 1024:
                 raise UploadRefused(AppCode.FILE_TOO_LARGE, f"file too large: the limit is {limit // (1024 * 1024)} MB")
-            received = await receive_multipart(request.stream(), content_type, folder, limit,
-                                               full=lambda: engine.faults.disk_full)
+            received = await receive_multipart(idle_limited(request.stream(), config.body_idle_s), content_type,
+                                               folder, limit, full=lambda: engine.faults.disk_full)
         else:
             body = await engine.json_body(request)
             urls = body.get("urls")
             if not isinstance(urls, list) or not urls or len(urls) > 20:
                 raise UploadRefused(AppCode.BAD_REQUEST, "send multipart 'files', or JSON {\"urls\": [...], \"source_type\": \"url\"}")
             received = await receive_urls(urls, folder, limit, config.allowed_url_hosts,
-                                          allow_files=config.reads_local_files)
+                                          local_files=config.local_files)
     except UploadRefused as exc:
         raise AppError(exc.code, str(exc)) from None
+    except BodyStalled as exc:  # its temp file is gone already (receive_multipart cleans up)
+        raise AppError(AppCode.BAD_REQUEST, str(exc), status=408) from None
     except OSError as exc:
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
             raise StoreError("the engine's disk is full; free some space and try again") from None
@@ -80,6 +83,8 @@ async def upload(request: Request) -> Response:
             if existing is None:
                 stored["state"]["video_infos"].append(info)
                 existing = info
+            elif existing["stored_as"] != info["stored_as"]:  # the same bytes under another extension
+                (folder / info["stored_as"]).unlink(missing_ok=True)
             editor.add_upload(existing)
             out.append(existing)
         return out

@@ -15,11 +15,12 @@ rest (``media.smart_render``); a file that cannot be cut safely takes the full p
 The soundtrack (music + ducked original, mastered, AAC) comes from ``engine.export.soundtrack``,
 which usually has it ready before the render starts; on the full path the picture is
 encoded while it finishes, and the two are muxed. The output is written under a
-temporary name and renamed when ffmpeg succeeded, so a crash never leaves a half MP4
-under the final name. Progress comes from ffmpeg's ``-progress`` pipe.
+temporary name in the attempt's own folder and renamed when ffmpeg succeeded, so a crash
+never leaves a half MP4 under the final name. Progress comes from ffmpeg's ``-progress`` pipe.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import subprocess
@@ -38,6 +39,7 @@ from engine.export.mix import Source
 from engine.export.soundtrack import AUDIO_BITRATE
 from engine.export.titles import render_title
 from media import smart_render
+from media import children
 from media.ffmpeg import FFmpegError, ffmpeg_exe, last_line, pathlike
 from media.probe import MediaInfo, probe
 from media.smart_render import Overlay
@@ -78,6 +80,7 @@ class RenderJob:
     work_dir: Path
     cancel: threading.Event = field(default_factory=threading.Event)
     process: subprocess.Popen[bytes] | None = None
+    nice: int = 0                      # the encoder's CPU niceness (engine.export.render_queue.niceness)
 
 
 def canvas(draft: Mapping[str, Any]) -> tuple[int, int]:
@@ -136,7 +139,7 @@ def render(job: RenderJob, progress: Progress) -> Path:
 
     seconds = total_ms / 1000
     tail = ["-t", f"{seconds:.3f}", "-movflags", "+faststart", "-f", "mp4", "-y"]
-    tmp = job.out.with_name(f".{job.out.name}.part.mp4")
+    tmp = job.work_dir / f"output{job.out.suffix}"  # the attempt's own folder (engine.export.render_attempts)
     encode = lambda f: progress(0.05 + 0.93 * f, "encoding video")  # noqa: E731
     fast = fast_path_source(job.draft, job.sources, probe_of)
     try:
@@ -332,8 +335,11 @@ def _fit(src: Source, probe_of: Callable[[str], MediaInfo], fit: str, width: int
 def _run(job: RenderJob, args: list[str], seconds: float, progress: Callable[[float], None]) -> None:
     cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-progress", "pipe:1", "-nostats",
            *args]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **children.options())
     job.process = proc
+    if job.nice:
+        with contextlib.suppress(OSError):  # a render that yields less is still a render
+            os.setpriority(os.PRIO_PROCESS, proc.pid, job.nice)
     errors: list[bytes] = []
     drain = threading.Thread(target=lambda: errors.append(proc.stderr.read() if proc.stderr else b""), daemon=True)
     drain.start()

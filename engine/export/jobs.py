@@ -9,10 +9,8 @@ client just keeps polling the same id.
 from __future__ import annotations
 
 import logging
-import shutil
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable
 
@@ -22,6 +20,8 @@ from engine.export.mix import sources_from_infos
 from engine.export.music_only import FORMATS, MusicExportError, export_music, music_track
 from engine.export.graph import Cancelled, RenderError, RenderJob, render
 from engine import housekeeping
+from engine.export import render_attempts
+from engine.export.render_queue import FairQueue, budget_s, niceness
 from engine.export.soundtrack import Soundtracks, soundtrack_key
 from engine.store import Store, StoreError
 from engine.user_text import user_facing
@@ -32,11 +32,13 @@ log = logging.getLogger(__name__)
 
 class RenderManager:
     def __init__(self, store: Store, faults: Faults, workers: int = 1,
-                 master: Callable[..., Any] | None = None) -> None:
+                 master: Callable[..., Any] | None = None, budget: float | None = None) -> None:
         self.store = store
         self.faults = faults
         self.soundtracks = Soundtracks(store.root / "mixes", master)
-        self.pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="render")
+        self.queue = FairQueue(workers, self._run)  # round-robin between users (engine.export.render_queue)
+        self.budget_s = budget  # per render; None: by its length (render_queue.budget_s)
+        self.over_budget: set[str] = set()
         self.jobs: dict[str, RenderJob] = {}
         self.lock = threading.Lock()
         self.stopping = False
@@ -48,6 +50,7 @@ class RenderManager:
             if record.get("status") in ("pending", "processing"):
                 record.update(status="pending", progress=0, note="resumed after an engine restart")
                 self.store.save_render(record)
+                render_attempts.clear_unfinished(self.store.root / "renders", record["id"])  # start clean
                 self._start(record)
                 count += 1
         return count
@@ -80,18 +83,21 @@ class RenderManager:
         return record
 
     def _start(self, record: dict[str, Any]) -> None:
-        self.pool.submit(self._run, record["id"])
+        self.queue.submit(str(record.get("user_id")), record["id"])
 
     def _run(self, render_id: str) -> None:
         """Run one job; whatever happens, it ends completed, failed or cancelled — never stuck."""
         record = self.store.render(render_id)
         if record is None or record["status"] not in ("pending",):
             return
-        work = self.store.root / "renders" / f"{render_id}.work"
+        work = render_attempts.new_attempt(self.store.root / "renders", render_id)  # never a dead try's files
         try:
             self._execute(record, work)
         except Cancelled:
-            if not self.stopping:  # a shutdown leaves the job "processing": resume() picks it up
+            if render_id in self.over_budget:
+                self._fail(record, f"the render took longer than its {self._budget(record):.0f} s budget and was "
+                                   "stopped; make the video shorter or try again later")
+            elif not self.stopping:  # a shutdown leaves the job "processing": resume() picks it up
                 self._mark(record, status="cancelled", error="cancelled by the user")
         except (RenderError, MusicExportError, StoreError, OSError) as exc:
             self._fail(record, str(exc))
@@ -104,7 +110,8 @@ class RenderManager:
         finally:
             with self.lock:
                 self.jobs.pop(render_id, None)
-            shutil.rmtree(work, ignore_errors=True)
+                self.over_budget.discard(render_id)
+            render_attempts.end_attempt(work)
 
     def _execute(self, record: dict[str, Any], work: Path) -> None:
         session = self.store.session(record["session_id"])
@@ -131,7 +138,8 @@ class RenderManager:
                 progress(float(record.get("progress") or 0) / 100, "mixing")
             return pending.result()
 
-        job = RenderJob(draft=record["draft"], sources=sources, out=out, work_dir=work, soundtrack=soundtrack)
+        job = RenderJob(draft=record["draft"], sources=sources, out=out, work_dir=work, soundtrack=soundtrack,
+                        nice=niceness(record["draft"]))
         with self.lock:
             if (self.store.render(record["id"]) or {}).get("status") != "pending":
                 raise Cancelled  # cancelled while it waited in the queue
@@ -139,11 +147,30 @@ class RenderManager:
         record.update(status="processing", progress=10 if music_only else 0, started_at=time.time(),
                       stage="exporting music" if music_only else "starting")
         self.store.save_render(record)
-        if music_only:
-            self._music_only(record, session, fmt, out, work)
-        else:
-            render(job, progress)
+        watchdog = threading.Timer(self._budget(record), self._stop_over_budget, (record["id"], job))
+        watchdog.start()
+        try:
+            if music_only:
+                self._music_only(record, session, fmt, out, work)
+            else:
+                render(job, progress)
+        finally:
+            watchdog.cancel()
+        if job.cancel.is_set():
+            raise Cancelled("render cancelled")
+        _check_output(job.out, None if music_only else int(record["draft"].get("d") or 0) / 1000)
         self._complete(record, job, media_type)
+
+    def _budget(self, record: dict[str, Any]) -> float:
+        return self.budget_s if self.budget_s is not None else budget_s(record.get("draft") or {})
+
+    def _stop_over_budget(self, render_id: str, job: RenderJob) -> None:
+        """The render ran past its budget: stop its encoder; ``_run`` records why it failed."""
+        with self.lock:
+            self.over_budget.add(render_id)
+            job.cancel.set()
+            if job.process is not None and job.process.poll() is None:
+                job.process.kill()
 
     def _progress_saver(self, record: dict[str, Any]) -> Callable[[float, str], None]:
         last_save = [0.0]
@@ -254,8 +281,19 @@ class RenderManager:
             job.cancel.set()
             if job.process is not None and job.process.poll() is None:
                 job.process.kill()
-        self.pool.shutdown(wait=True, cancel_futures=True)  # a job waiting for its soundtrack still gets it
+        self.queue.shutdown()  # a job waiting for its soundtrack still gets it
         self.soundtracks.shutdown()
+
+
+def _check_output(path: Path, expected_s: float | None) -> None:
+    """A render is completed only if its file plays to the end (media.verify); else it failed."""
+    from media.verify import Unplayable, check_playable
+
+    try:
+        check_playable(path, expected_s)
+    except Unplayable as exc:
+        path.unlink(missing_ok=True)
+        raise RenderError(f"the finished file was damaged ({exc}); export again") from None
 
 
 def output_file(store: Store, render_id: str) -> Path | None:

@@ -37,7 +37,7 @@ def export_music(draft: Mapping[str, Any], fmt: str, out: Path, work: Path, musi
     music = music_track(draft)
     src = str(music["sg"][0].get("src", ""))
     work.mkdir(parents=True, exist_ok=True)
-    part = out.with_name(f".{out.name}.part")
+    part = work / f".{out.name}.part"  # the attempt's own folder (engine.export.render_attempts)
     try:
         if fmt == "stems":
             _stems(music, cues, work, part)

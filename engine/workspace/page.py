@@ -107,6 +107,6 @@ async def claim_session(request: Request) -> Response:
     owner = engine.store.user_by_id(entry["user_id"]) if entry else None
     if entry is None or session is None or owner is None or not owner.client_id:
         raise AppError(AppCode.SESSION_NOT_FOUND, "this link has expired or is not valid")
-    token, _, _ = engine.store.issue_token(owner.client_id)
+    token, _ = engine.store.issue_token_for(owner)
     return ok({"token": token, "user_id": owner.user_id, "session_id": session["session_id"],
                "task_id": session["task_id"], "task_name": session.get("task_name")})

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 from skill import errors
 from skill.actions import Output
@@ -65,10 +65,28 @@ def _describe(f: UploadedFile) -> str:
     return f"📎 {f.filename} ({', '.join(bits)})"
 
 
+def _local_path(url: str) -> str | None:
+    """The path a ``file://`` URL names on this machine (None for any other URL)."""
+    parsed = urlparse(url)
+    return unquote(parsed.path) if parsed.scheme == "file" and parsed.netloc in ("", "localhost") else None
+
+
 def upload(conn: Connection, items: list[str], out: Output) -> UploadResult:
-    """Upload local paths and URLs (checked first; nothing is sent if any check fails)."""
-    urls = [check_url(i) for i in items if "://" in i]
+    """Upload local paths and URLs (checked first; nothing is sent if any check fails).
+
+    A ``file://`` URL is the user's own file: the engine embedded in this process is granted
+    it and copies it; any other engine gets it uploaded, since a server never reads our disk."""
+    urls = [check_url(i) for i in items if "://" in i and _local_path(i) is None]
+    attached = [check_file(conn, p) for p in map(_local_path, items) if p is not None]
     paths = [check_file(conn, i) for i in items if "://" not in i]
+    for path in attached:
+        if conn.backend.grant is None:
+            paths.append(path)
+            continue
+        try:
+            urls.append(conn.backend.grant(path))
+        except Exception:  # noqa: BLE001 - not grantable (inside the engine's data dir): send it
+            paths.append(path)
     uploaded: list[UploadedFile] = []
     if paths:
         total = sum(p.stat().st_size for p in paths)

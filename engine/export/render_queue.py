@@ -1,0 +1,107 @@
+"""Whose render runs next: round-robin between users, one running render per user while others wait.
+
+With one FIFO worker a 25-minute draft kept another user's 1-second render pending for
+its whole length. Here every user has their own line; workers take the next render from
+the user after the one served last, and never start a second render of a user who already
+has one running while someone else is waiting. With two workers a long render holds one
+of them and everybody else's short ones pass on the other; a longer render's encoder also
+runs at a lower CPU priority (:func:`niceness`). Each render gets a time budget
+(:func:`budget_s`): past it, its encoder is stopped and it fails with a reason.
+"""
+from __future__ import annotations
+
+import math
+import threading
+from collections import OrderedDict, deque
+from typing import Any, Callable, Mapping
+
+BUDGET_BASE_S = 120.0        # start-up, probing, a soundtrack still being mixed
+BUDGET_PER_SECOND = 10.0     # seconds of work per second of draft (1080p ultrafast runs ~0.2-0.5)
+
+
+def budget_s(draft: Mapping[str, Any]) -> float:
+    """How long a render of ``draft`` may take before it is stopped."""
+    try:
+        seconds = max(0.0, float(draft.get("d") or 0) / 1000)
+    except (TypeError, ValueError):
+        seconds = 0.0
+    return BUDGET_BASE_S + BUDGET_PER_SECOND * seconds
+
+
+def niceness(draft: Mapping[str, Any]) -> int:
+    """How much a render's encoder yields the CPU: 0 for a few seconds, 15 for half an hour.
+
+    Two workers share the cores; a long render at normal priority halves every short one's
+    speed. Lowered by its length, it takes the CPU the short ones leave (and all of it alone)."""
+    try:
+        seconds = float(draft.get("d") or 0) / 1000
+    except (TypeError, ValueError):
+        return 0
+    return 0 if seconds <= 10 else min(15, int(3 * math.log2(seconds / 10)) + 1)
+
+
+class FairQueue:
+    """Worker threads that run ``run(render_id)`` for queued renders, fairly between users."""
+
+    def __init__(self, workers: int, run: Callable[[str], None], *, start: bool = True) -> None:
+        self._run = run
+        self._waiting: OrderedDict[str, deque[str]] = OrderedDict()  # user → their renders; order = whose turn
+        self._running: dict[str, int] = {}
+        self._cond = threading.Condition()
+        self._closed = False
+        self._threads = [threading.Thread(target=self._work, name=f"render-{n}", daemon=True)
+                         for n in range(max(1, workers))]
+        if start:
+            self.start()
+
+    def start(self) -> None:
+        for thread in self._threads:
+            thread.start()
+
+    def submit(self, user_id: str, render_id: str) -> None:
+        with self._cond:
+            if self._closed:
+                raise RuntimeError("the render queue is shut down")
+            self._waiting.setdefault(user_id, deque()).append(render_id)
+            self._cond.notify()
+
+    def _pick(self) -> tuple[str, str] | None:
+        """The next (user, render): the first user in turn with nothing running, else the first in turn."""
+        if not self._waiting:
+            return None
+        user = next((u for u in self._waiting if not self._running.get(u)), next(iter(self._waiting)))
+        line = self._waiting.pop(user)
+        render_id = line.popleft()
+        if line:
+            self._waiting[user] = line  # back of the rotation
+        self._running[user] = self._running.get(user, 0) + 1
+        return user, render_id
+
+    def _work(self) -> None:
+        while True:
+            with self._cond:
+                picked = self._pick()
+                while picked is None and not self._closed:
+                    self._cond.wait()
+                    picked = self._pick()
+                if picked is None:
+                    return
+            user, render_id = picked
+            try:
+                self._run(render_id)
+            finally:
+                with self._cond:
+                    self._running[user] -= 1
+                    if not self._running[user]:
+                        del self._running[user]
+                    self._cond.notify_all()
+
+    def shutdown(self) -> None:
+        """Drop what waits (it stays pending on disk and resumes next start); wait for what runs."""
+        with self._cond:
+            self._closed = True
+            self._waiting.clear()
+            self._cond.notify_all()
+        for thread in self._threads:
+            if thread.is_alive() and thread is not threading.current_thread():
+                thread.join()

@@ -1,0 +1,77 @@
+"""Does a finished output play to its end? A cheap check before a render is called completed.
+
+A render killed mid-write, or written by two ffmpegs at once, can leave a file whose header
+promises more than its data holds; a client would download it as if it were fine. Reading
+the container's duration and decoding its last second and a half (every stream must reach
+the end) catches both, and costs
+a fraction of a second whatever the length.
+"""
+from __future__ import annotations
+
+import zipfile
+from fractions import Fraction
+from pathlib import Path
+
+from media.ffmpeg import FFmpegError, pathlike, run
+from media.probe import ProbeError, probe
+
+TAIL_S = 1.5
+END_SLACK_S = 0.5  # a stream may end this much before the container says (audio frames, rounding)
+
+
+class Unplayable(Exception):
+    """The output does not decode to its end; ``str()`` says why in one line."""
+
+
+def check_playable(path: Path, expected_s: float | None = None, *, timeout: float = 60.0) -> None:
+    """Raise :class:`Unplayable` unless ``path`` has a duration (near ``expected_s``) and its last packets decode."""
+    if path.suffix.lower() == ".zip":
+        _check_zip(path)
+        return
+    try:
+        info = probe(path, timeout=timeout)
+    except (ProbeError, FFmpegError):
+        raise Unplayable("the output cannot be read") from None
+    duration = info.duration_s
+    if not duration or duration <= 0:
+        raise Unplayable("the output has no duration")
+    if expected_s and abs(duration - expected_s) > max(0.5, 0.02 * expected_s):
+        raise Unplayable(f"the output lasts {duration:.2f} s instead of {expected_s:.2f} s")
+    try:
+        proc = run(["-v", "error", "-sseof", f"-{min(TAIL_S, duration):.3f}", "-i", pathlike(path),
+                    "-map", "0", "-copyts", "-f", "framecrc", "-"], timeout=timeout, what="check the output", check=False)
+    except FFmpegError:
+        raise Unplayable("the output could not be read in time") from None
+    errors = proc.stderr.decode("utf-8", "replace").strip()
+    if proc.returncode != 0 or errors:
+        raise Unplayable("the end of the output does not decode")
+    ends = stream_ends(proc.stdout.decode("ascii", "replace"))
+    short = [i for i, end in ends.items() if end < duration - END_SLACK_S]
+    if not ends or short:
+        reached = min(ends.values(), default=0.0)
+        raise Unplayable(f"the output stops at {reached:.2f} s of its {duration:.2f} s (its end is missing)")
+
+
+def stream_ends(framecrc: str) -> dict[int, float]:
+    """Per stream, where its last decoded frame ends (seconds), from ffmpeg's ``framecrc`` listing."""
+    bases: dict[int, Fraction] = {}
+    ends: dict[int, float] = {}
+    for line in framecrc.splitlines():
+        if line.startswith("#tb "):
+            index, _, base = line[4:].partition(":")
+            bases[int(index)] = Fraction(base.strip())
+        elif line and not line.startswith("#"):
+            fields = [f.strip() for f in line.split(",")]
+            index, pts, length = int(fields[0]), int(fields[2]), int(fields[3])
+            ends[index] = max(ends.get(index, 0.0), float((pts + length) * bases.get(index, Fraction(1))))
+    return ends
+
+
+def _check_zip(path: Path) -> None:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+    except (zipfile.BadZipFile, OSError):
+        raise Unplayable("the output archive is damaged") from None
+    if bad is not None:
+        raise Unplayable(f"the output archive is damaged ({bad} does not read)")

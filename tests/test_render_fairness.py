@@ -1,0 +1,110 @@
+"""One render must not block everyone (issue 13, medium 5): users take turns, one running
+render each while others wait, and a render past its time budget is stopped and failed."""
+from __future__ import annotations
+
+import copy
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from support import Api
+from engine.export.render_queue import FairQueue
+
+
+def test_users_take_turns_and_run_one_render_each_while_others_wait() -> None:
+    started: list[str] = []
+    release = {name: threading.Event() for name in ("a1", "a2", "a3", "b1", "c1")}
+    lock = threading.Lock()
+
+    def run(render_id: str) -> None:
+        with lock:
+            started.append(render_id)
+        assert release[render_id].wait(10)
+
+    queue = FairQueue(2, run, start=False)
+    for user, render_id in (("a", "a1"), ("a", "a2"), ("a", "a3"), ("b", "b1"), ("c", "c1")):
+        queue.submit(user, render_id)
+    queue.start()
+
+    def wait_started(count: int) -> list[str]:
+        deadline = time.monotonic() + 10
+        while len(started) < count:
+            assert time.monotonic() < deadline, started
+            time.sleep(0.005)
+        return list(started)
+
+    assert sorted(wait_started(2)) == ["a1", "b1"]      # not a1 and a2: b waits
+    release["a1"].set()
+    assert wait_started(3)[2] == "c1"                    # c's turn before a's second
+    release["c1"].set()
+    assert wait_started(4)[3] == "a2"
+    for event in release.values():
+        event.set()
+    wait_started(5)
+    queue.shutdown()
+
+
+@pytest.fixture(scope="module")
+def long_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from media.fixtures import VideoSpec, make_video
+
+    return make_video(tmp_path_factory.mktemp("long") / "long.mp4", VideoSpec(seconds=20, width=640, height=360))
+
+
+def _encoder_niceness(data: Path) -> int:
+    """The niceness of the x264 encoder working in ``data``, once it runs (Linux /proc)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        for entry in Path("/proc").iterdir():
+            try:
+                argv = (entry / "cmdline").read_bytes()
+                if b"libx264" in argv and str(data).encode() in argv:
+                    return int((entry / "stat").read_text().rsplit(")", 1)[1].split()[16])
+            except (OSError, ValueError, IndexError):
+                continue
+        time.sleep(0.02)
+    raise AssertionError("no encoder ran")
+
+
+def test_render_niceness_grows_with_length() -> None:
+    from engine.export.render_queue import niceness
+
+    assert [niceness({"d": s * 1000}) for s in (3, 10, 20, 60, 1500)] == [0, 0, 4, 8, 15]
+
+
+def test_a_short_render_of_another_user_does_not_wait_for_a_long_one(engine, engine_config, long_clip: Path,
+                                                                     clip: Path) -> None:
+    long_user, short_user = Api(engine.url).login("long-user"), Api(engine.url).login("short-user")
+    long_user.upload(long_clip)
+    long_user.chat('add a title "Long"')
+    short_user.upload(clip)
+    short_user.chat('add a title "Short"')
+    short = copy.deepcopy(short_user.state()["draft"])
+    short["d"] = 1500
+    for track in short["t"]:
+        for seg in track["sg"]:
+            seg["st"], seg["d"] = 0, 1500
+    r = long_user.post("/api/render/proxy/lambda", json={"id": "render_long", "sessionId": long_user.session_id,
+                                                         "draft": long_user.state()["draft"]})
+    assert r.json()["success"], r.text
+    long_user.wait("render_long", ("processing",))
+    assert _encoder_niceness(engine_config.data_dir) > 0      # the long one yields the CPU
+    assert short_user.render("render_short", short)["status"] == "completed"
+    assert long_user.get("/api/render/proxy/lambda/render_long").json()["data"]["status"] == "processing"
+    assert long_user.wait("render_long", ("completed", "failed"), timeout=300)["status"] == "completed"
+
+
+def test_a_render_past_its_time_budget_is_stopped_and_failed(engine_config, long_clip: Path) -> None:
+    from engine.embedded import start
+
+    engine_config.render_budget_s = 1.0
+    with start(engine_config) as server:
+        api = Api(server.url).login()
+        api.upload(long_clip)
+        api.chat('add a title "Slow"')
+        began = time.monotonic()
+        result = api.render("render_slow")
+        assert result["status"] == "failed" and "took longer than its 1 s budget" in result["error"], result
+        assert time.monotonic() - began < 60
