@@ -19,6 +19,8 @@ CASES = [
     (VIDEO, "add some calm piano music", [("add_background_music", {"genre": "piano", "mood": "calm"})]),
     (VIDEO, "cinematic epic soundtrack please", [("add_background_music", {"genre": "cinematic", "mood": "epic"})]),
     (VIDEO, "upbeat corporate track at 120 bpm", [("add_background_music", {"genre": "upbeat", "bpm": 120.0})]),
+    (VIDEO, "upbeat corporate track at 100000 bpm", [("add_background_music", {"bpm": 250.0})]),
+    (VIDEO, "upbeat corporate track at 5 bpm", [("add_background_music", {"bpm": 30.0})]),
     (VIDEO, "add a tense electronic beat", [("add_background_music", {"genre": "electronic", "mood": "tense"})]),
     (VIDEO, "add sad acoustic music", [("add_background_music", {"genre": "acoustic", "mood": "sad"})]),
     (VIDEO, "add ambient happy music", [("add_background_music", {"genre": "ambient", "mood": "happy"})]),

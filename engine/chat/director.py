@@ -20,6 +20,8 @@ from engine.chat.edit_names import EditName
 from protocol.language import Language, language_of
 from protocol.scripts import UNSPACED as _CJK
 
+MIN_BPM, MAX_BPM = 30.0, 250.0  # what the composer plays (engine.music.brief)
+
 _MATCH_VIDEO = re.compile(
     r"match(?:es|ing)?\s+(?:the\s+)?(?:mood|length|vibe|pace|feel|energy|style|video)|fits?\s+(?:the|my)\s+video|"
     r"匹配|契合|适合(?:视频|画面)|配合(?:视频|画面)|根据视频", re.I)
@@ -171,7 +173,7 @@ class Director:
         genre = pick(lower, GENRE_WORDS)
         mood = pick(lower, MOOD_WORDS)
         pace = tempo(lower)
-        bpm = re.search(r"(\d{2,3})\s*bpm", lower)
+        bpm = re.search(r"(?<![\d.])(\d{1,9}(?:\.\d+)?)\s*bpm", lower)
         match_video = bool(_MATCH_VIDEO.search(lower))
         music_words = bool(MUSIC_WORDS.search(lower))
         args: dict[str, Any] = {}
@@ -182,7 +184,7 @@ class Director:
         if mood:
             args["mood"] = mood
         if bpm:
-            args["bpm"] = float(bpm.group(1))
+            args["bpm"] = min(MAX_BPM, max(MIN_BPM, float(bpm.group(1))))  # "100000 bpm": the fastest we play
         elif re.search(r"\bfaster\b|speed (?:it|the music) up|(?<![欢轻愉明畅凉痛爽])快一点|加快", lower) and ctx.has_music:
             args["tempo_scale"] = 1.15
         elif re.search(r"\bslower\b|slow (?:it|the music) down|慢一点|放慢", lower) and ctx.has_music:
