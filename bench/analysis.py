@@ -1,9 +1,11 @@
 """Video analysis: the full decode beside the packet-statistics fast path (issue 16 item 2).
 
 For two generated 60 s 1920x1080 30 fps H.264 clips — "busy" (grain and motion everywhere,
-a scene cut every 2-7 s, encoded as editors' encoders do: x264 veryfast at 10 Mbit/s, GOP
-2 s, a keyframe at each cut) and "talking head" (a still backdrop, a small moving speaker,
-a voice, two cuts, CRF 23) — prints the picture analysis' wall and CPU seconds (ffmpeg
+a scene cut every 2-7 s, x264 veryfast at 10 Mbit/s, GOP 2 s; the grain hides the cuts from
+x264's scene detection, so once as is and once with a keyframe forced at each cut, as editors'
+exports have) and "talking head" (a still backdrop, a small moving speaker,
+a voice, two cuts, CRF 23) — and an adverse one (the busy clip's cuts between cellular
+automata and a fractal zoom, whose sparse patterns make frame sizes jump all the time) — prints the picture analysis' wall and CPU seconds (ffmpeg
 children included) of the old full decode and of ``analyze``'s automatic choice, which
 path it took, the load average, and both cut lists with the largest disagreement.
 The clips are cached in bench/out/.
@@ -38,8 +40,14 @@ _ADVERSE_SOURCES = (
 )
 
 
-def make_busy_cuts(path: Path, sources: tuple[str, ...] = _BUSY_SOURCES) -> list[float]:
-    """The busy clip; returns its cut times."""
+def make_busy_cuts(path: Path, sources: tuple[str, ...] = _BUSY_SOURCES, keys_at_cuts: bool = False) -> list[float]:
+    """The busy clip; returns its cut times. ``keys_at_cuts``: a keyframe forced at each cut, as
+    editors' exports have (x264's own scene detection does not fire through this much grain)."""
+    times, t = [], 0.0
+    for length in BUSY_SCENES[:-1]:
+        t += length
+        times.append(round(t, 3))
+    force = ["-force_key_frames", ",".join(f"{c:.3f}" for c in times)] if keys_at_cuts else []
     args, chain = [], ""
     for i, length in enumerate(BUSY_SCENES):
         args += ["-f", "lavfi", "-t", f"{length}", "-i", sources[i % len(sources)]]
@@ -49,12 +57,8 @@ def make_busy_cuts(path: Path, sources: tuple[str, ...] = _BUSY_SOURCES) -> list
     if not path.exists():
         run([*args, "-f", "lavfi", "-i", audio_source("tone", 60) or "", "-filter_complex", chain,
              "-map", "[v]", "-map", f"{n}:a", "-c:v", "libx264", "-preset", "veryfast", "-b:v", "10000k",
-             "-maxrate", "12000k", "-bufsize", "20000k", "-g", "60", "-c:a", "aac", "-t", "60",
+             "-maxrate", "12000k", "-bufsize", "20000k", "-g", "60", *force, "-c:a", "aac", "-t", "60",
              "-movflags", "+faststart", "-y", pathlike(path)], timeout=1800, what="generate busy clip")
-    times, t = [], 0.0
-    for length in BUSY_SCENES[:-1]:
-        t += length
-        times.append(round(t, 3))
     return times
 
 
@@ -92,15 +96,18 @@ def main() -> None:
     from media.probe import probe
 
     OUT.mkdir(parents=True, exist_ok=True)
-    clips = {"busy": make_busy_cuts(OUT / "analysis-busy.mp4"),
-             "talking head": make_talking_head(OUT / "analysis-talking.mp4")}
+    clips = {"busy": (OUT / "analysis-busy.mp4", make_busy_cuts(OUT / "analysis-busy.mp4")),
+             "busy, editor export (keyframe at each cut)": (
+                 OUT / "analysis-busy-keyed.mp4", make_busy_cuts(OUT / "analysis-busy-keyed.mp4", keys_at_cuts=True)),
+             "talking head": (OUT / "analysis-talking.mp4", make_talking_head(OUT / "analysis-talking.mp4")),
+             "adverse (automata, fractal)": (OUT / "analysis-adverse.mp4",
+                                             make_busy_cuts(OUT / "analysis-adverse.mp4", _ADVERSE_SOURCES))}
     log = logging.getLogger("engine.analysis")
     taken: list[str] = []
     log.addHandler(type("H", (logging.Handler,), {"emit": lambda self, r: taken.append(r.getMessage())})())
     log.setLevel(logging.INFO)
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
-    for name, real in clips.items():
-        path = OUT / ("analysis-busy.mp4" if name == "busy" else "analysis-talking.mp4")
+    for name, (path, real) in clips.items():
         info = probe(path)
         full, full_wall, full_cpu = timed(lambda: A.analyze(path, info, picture="full"))
         taken.clear()

@@ -44,8 +44,10 @@ FAST_MIN_PIXELS = 1280 * 720 * 30 * 10
 FAST_MAX_SHARE = 0.5
 #: Keyframes this different from the one before (detect_cuts' smallest cut) are checked for a cut on them.
 KEY_JUMP = 0.03
-#: ...and whose size differs from the keyframe before's by this factor, either way.
+#: ...and whose size differs from the keyframe before's by this factor, either way, or...
 KEY_SIZE_RATIO = 1.5
+#: ...that differ this much: another shot, not drift within one (busy shots drift ~0.1-0.2 in 2 s).
+SHOT_JUMP = 0.25
 
 log = logging.getLogger(__name__)
 
@@ -292,7 +294,10 @@ def _look_quickly(path: str | os.PathLike[str], info: MediaInfo, timeout: float)
     changed = {k for k, j in jumps.items() if j > KEY_JUMP}
     # an encoder's keyframe with a spike since the keyframe before: that keyframe is not its "before"
     after_spike = {k for k in changed & set(off_grid) if any(_prev_key(keys, k) < s < k for s in spikes)}
-    light = sorted(k for k in changed & set(off_grid) if k not in after_spike)
+    # Only a keyframe plainly unlike the one before is checked without the frames before it:
+    # a smaller change may be drift over the GOP (a slow pan), which only those frames tell.
+    light = sorted(k for k in changed & set(off_grid) if k not in after_spike and jumps[k] > SHOT_JUMP)
+    after_spike |= changed & set(off_grid) - set(light)
     budget = FAST_MAX_SHARE * n_frames - len(keys)
 
     def frames(a: int, b: int) -> np.ndarray:  # thumbnails of frames a..b-1
@@ -317,10 +322,21 @@ def _look_quickly(path: str | os.PathLike[str], info: MediaInfo, timeout: float)
                 if anywhere or any(abs(k - c) <= reach + 4 for c in candidates if a <= c < b):  # B-frames
                     cuts.append((k, strength))
 
+    def resized(k: int) -> bool:  # a new shot's keyframe rarely costs what the last one did
+        ratio = packets.sizes[k] / max(packets.sizes[_prev_key(keys, k)], 1.0)
+        return not 1 / KEY_SIZE_RATIO < ratio < KEY_SIZE_RATIO
+
+    def suspect(k: int, jump: float) -> bool:
+        return jump > SHOT_JUMP or jump > KEY_JUMP and resized(k)
+
     first = set(spikes) | after_spike
     spans = spans_around(first)
     light_spans = [(k, min(k + reach + pad, n_frames - 1) + 1) for k in light]
     spent = sum(b - _prev_key(keys, a + 1) for a, b in spans) + sum(b - a for a, b in light_spans)
+    # grid keyframes that no window before them can explain will cost their whole GOP: count them now
+    alone = [k for k in changed - set(off_grid) - after_spike
+             if suspect(k, jumps[k]) and not any(_prev_key(keys, k) < c < k for c in first | set(light))]
+    spent += sum(k + pad - _prev_key(keys, k) for k in alone)
     if spent > budget:
         log.info("analyze %s: full decode (%d candidate cuts would decode %.0f%% of the frames)",
                  name, len(first) + len(light), 100 * (spent + len(keys)) / n_frames)
@@ -339,9 +355,9 @@ def _look_quickly(path: str | os.PathLike[str], info: MediaInfo, timeout: float)
 
     # A cut the packets missed (on a grid keyframe, or between flat pictures) leaves the keyframe
     # after it unlike the last picture decoded before it (the keyframe before, or a window's last
-    # frame), and of another size than the keyframe before: then everything in between is decoded.
-    # (Busy shots change a lot in a GOP, so the size is what keeps this from decoding them all;
-    # a cut on a grid keyframe between two shots that cost the same to code is missed.)
+    # frame): then everything in between is decoded. Busy shots drift a lot in a GOP, so a middling
+    # change counts only with a keyframe of another size than the one before (a cut between two
+    # shots that drift that much and cost the same to code is missed).
     def last_seen(k: int) -> tuple[int, float]:
         i = int(np.searchsorted(keys, k))
         latest, before = int(keys[i - 1]), key_thumbs[i - 1]
@@ -351,14 +367,10 @@ def _look_quickly(path: str | os.PathLike[str], info: MediaInfo, timeout: float)
                 latest, before = last, thumbs[last - a]
         return latest, float(_change(before, key_thumbs[i]))
 
-    def resized(k: int) -> bool:  # a new shot's keyframe rarely costs what the last one did
-        ratio = packets.sizes[k] / max(packets.sizes[_prev_key(keys, k)], 1.0)
-        return not 1 / KEY_SIZE_RATIO < ratio < KEY_SIZE_RATIO
-
-    unexplained = {k: last_seen(k) for k in changed - set(off_grid) - after_spike if resized(k)}
-    grid = {k for k, (_, jump) in unexplained.items() if jump > KEY_JUMP}
+    unexplained = {k: last_seen(k) for k in changed - set(off_grid) - after_spike}
+    grid = {k for k, (_, jump) in unexplained.items() if suspect(k, jump)}
     spans = _merge([(max(0, min(unexplained[k][0], k - pad)), min(n_frames, k + pad + 1)) for k in grid])
-    spent += sum(b - _prev_key(keys, a + 1) for a, b in spans)
+    spent += sum(b - _prev_key(keys, a + 1) for a, b in spans) - sum(k + pad - _prev_key(keys, k) for k in alone)
     if spent > budget:
         log.info("analyze %s: full decode (%d candidate cuts would decode %.0f%% of the frames)",
                  name, len(first) + len(light) + len(grid), 100 * (spent + len(keys)) / n_frames)
