@@ -6,6 +6,7 @@ the full decode gives: cut times within one frame of the real cuts, no false cut
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 
 import pytest
@@ -94,3 +95,13 @@ def test_a_fade_through_black_is_one_cut_in_the_black_as_with_the_full_decode(tm
     result = analyze(path, picture="fast")
     assert len(result.scene_cuts) == 1 and 9.8 <= result.scene_cuts[0] <= 10.3
     assert result.scene_cuts == analyze(path, picture="full").scene_cuts
+
+
+def test_an_upload_is_analysed_before_any_chat_turn(api, clip):
+    """The analysis starts at upload, so the first chat turn finds it done or under way."""
+    api.upload(clip)
+    deadline = time.monotonic() + 60
+    while not api.state()["video_analyses"] and time.monotonic() < deadline:
+        time.sleep(0.05)  # it lands in the session in the background; no chat turn was sent
+    (analysis,) = api.state()["video_analyses"].values()
+    assert len(analysis["scene_cuts"]) == 1 and abs(analysis["scene_cuts"][0] - 4.0) <= FRAME
