@@ -81,6 +81,10 @@ def candidate_cuts(p: Packets, fps: float, pixels: int) -> tuple[list[int], list
     ref = np.fmin(before, after)
     ref = np.where(np.isnan(ref), 0.0, ref)
     big = (sizes > SPIKE_RATIO * ref) & (sizes > ref + SPIKE_MIN_BYTES_PER_PIXEL * pixels)
-    spikes = [int(i) for i in np.flatnonzero(big) if i > 0]
+    # the first inter frames after a keyframe are large by habit of rate control, not by content
+    after_key = np.zeros(len(sizes), bool)
+    for k in keys:
+        after_key[k + 1:k + 3] = True
+    spikes = [int(i) for i in np.flatnonzero(big & ~after_key) if i > 0]
     return off_grid, spikes
 
