@@ -301,6 +301,9 @@ def _look_quickly(path: str | os.PathLike[str], info: MediaInfo, timeout: float)
     budget = FAST_MAX_SHARE * n_frames - len(keys)
 
     def frames(a: int, b: int) -> np.ndarray:  # thumbnails of frames a..b-1
+        if packets.key[a]:  # start on the keyframe itself: a seek before it would decode the GOP before
+            return _thumbs(path, w, h, packets.times[a] + 0.25 / rate, packets.times[b - 1] + 0.75 / rate, timeout,
+                           from_keyframe=True)
         return _thumbs(path, w, h, packets.times[a] - 0.25 / rate, packets.times[b - 1] + 0.75 / rate, timeout)
 
     def spans_around(candidates: set[int]) -> list[tuple[int, int]]:
@@ -414,11 +417,17 @@ def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
 
 
 def _thumbs(path: str | os.PathLike[str], w: int, h: int, start: float | None, stop: float | None,
-            timeout: float, keyframes_only: bool = False) -> np.ndarray:
-    """Gray thumbnails of every decoded frame in ``[start, stop)`` (or of every keyframe)."""
+            timeout: float, keyframes_only: bool = False, from_keyframe: bool = False) -> np.ndarray:
+    """Gray thumbnails of every decoded frame in ``[start, stop)`` (or of every keyframe).
+
+    ``from_keyframe``: start at the last keyframe at or before ``start`` instead.
+    """
     span = ["-ss", f"{max(start, 0.0):.6f}"] if start is not None else []
     span += ["-t", f"{stop - max(start or 0.0, 0.0):.6f}"] if stop is not None else []
     skip = ["-skip_frame", "nokey"] if keyframes_only else []
+    skip += ["-noaccurate_seek"] if from_keyframe else []
+    # a window is a few dozen frames: frame threads would only add start-up (windows run in parallel)
+    skip += [] if keyframes_only else ["-threads", "1"]
     data = run(
         [*skip, "-skip_loop_filter", "all", "-noautorotate", *span, "-i", pathlike(path),
          "-map", "0:v:0", "-an", "-sn", "-dn", "-vf", f"scale={w}:{h}:flags=area,format=gray",
