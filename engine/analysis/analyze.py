@@ -281,14 +281,22 @@ def _look_quickly(path: str | os.PathLike[str], info: MediaInfo, timeout: float)
     if n_frames < 2 or len(keys) == n_frames or not len(keys):
         log.info("analyze %s: full decode (every frame is a keyframe: the packets say nothing)", name)
         return None
+    off_grid, spikes = candidate_cuts(packets, rate, (info.video.width or 1) * (info.video.height or 1))
+    reach = max(1, min(3, round(0.1 * rate)))
+    pad = max(8, round(0.3 * rate))
+    budget = FAST_MAX_SHARE * n_frames - len(keys)
+    # the size spikes alone may already cost too much: then do not even decode the keyframes
+    spike_cost = sum(b - _prev_key(keys, a + 1) for a, b in
+                     _merge([(max(0, c - pad), min(n_frames, c + pad + 1)) for c in spikes]))
+    if spike_cost > budget:
+        log.info("analyze %s: full decode (%d candidate cuts would decode %.0f%% of the frames)",
+                 name, len(spikes), 100 * (spike_cost + len(keys)) / n_frames)
+        return None
     key_thumbs = _thumbs(path, w, h, None, None, timeout, keyframes_only=True)
     if len(key_thumbs) != len(keys):
         log.info("analyze %s: full decode (%d keyframes decoded, %d in the packets)", name, len(key_thumbs), len(keys))
         return None
 
-    off_grid, spikes = candidate_cuts(packets, rate, (info.video.width or 1) * (info.video.height or 1))
-    reach = max(1, min(3, round(0.1 * rate)))
-    pad = max(8, round(0.3 * rate))
     # A keyframe no different from the keyframe before it starts no new shot.
     jumps = dict(zip(keys[1:].tolist(), _change(key_thumbs[:-1], key_thumbs[1:]).tolist()))
     changed = {k for k, j in jumps.items() if j > KEY_JUMP}
@@ -298,7 +306,6 @@ def _look_quickly(path: str | os.PathLike[str], info: MediaInfo, timeout: float)
     # a smaller change may be drift over the GOP (a slow pan), which only those frames tell.
     light = sorted(k for k in changed & set(off_grid) if k not in after_spike and jumps[k] > SHOT_JUMP)
     after_spike |= changed & set(off_grid) - set(light)
-    budget = FAST_MAX_SHARE * n_frames - len(keys)
 
     def frames(a: int, b: int) -> np.ndarray:  # thumbnails of frames a..b-1
         if packets.key[a]:  # start on the keyframe itself: a seek before it would decode the GOP before
@@ -375,7 +382,7 @@ def _look_quickly(path: str | os.PathLike[str], info: MediaInfo, timeout: float)
     spans = _merge([(max(0, min(unexplained[k][0], k - pad)), min(n_frames, k + pad + 1)) for k in grid])
     spent += sum(b - _prev_key(keys, a + 1) for a, b in spans) - sum(k + pad - _prev_key(keys, k) for k in alone)
     if spent > budget:
-        log.info("analyze %s: full decode (%d candidate cuts would decode %.0f%% of the frames)",
+        log.info("analyze %s: full decode (%d candidate cuts, checked, would decode %.0f%% of the frames)",
                  name, len(first) + len(light) + len(grid), 100 * (spent + len(keys)) / n_frames)
         return None
     window_cuts(spans, grid, decode_all(spans), anywhere=True)
