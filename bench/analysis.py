@@ -8,7 +8,8 @@ a voice, two cuts, CRF 23) — and an adverse one (the busy clip's cuts between 
 automata and a fractal zoom, whose sparse patterns make frame sizes jump all the time) — prints the picture analysis' wall and CPU seconds (ffmpeg
 children included) of the old full decode and of ``analyze``'s automatic choice, which
 path it took, the load average, and both cut lists with the largest disagreement.
-The clips are cached in bench/out/.
+The clips are cached in bench/out/. On a loaded machine the wall figures swing by half
+from run to run; the CPU seconds are the steadier comparison.
 
     .venv/bin/python bench/analysis.py
 """

@@ -2,10 +2,12 @@
 
 Cuts are where the music may change or hit an accent, the energy curve is what it should
 follow, speech regions are where it must duck, and the original loudness sets how loud it
-may sit. All of it comes from one decode of the picture to tiny grayscale frames (a
-64x36 thumbnail keeps every cut and all the coarse motion while costing nothing to
-process, so decode time is the whole budget) and, alongside it, one audio decode.
-Everything is rounded to the millisecond so the JSON round trip is exact.
+may sit. The picture facts come from tiny grayscale frames (a 64x36 thumbnail keeps
+every cut and all the coarse motion while costing nothing to process, so decode time is
+the whole budget): for big inputs first from the packets, the keyframes and a few frames
+around candidate cuts (``_look_quickly``), else, or when the stream gives no usable
+signal, from a decode of every frame (``_look``); the path taken is logged. Alongside,
+one audio decode. Everything is rounded to the millisecond so the JSON round trip is exact.
 """
 from __future__ import annotations
 
