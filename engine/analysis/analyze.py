@@ -2,24 +2,28 @@
 
 Cuts are where the music may change or hit an accent, the energy curve is what it should
 follow, speech regions are where it must duck, and the original loudness sets how loud it
-may sit. All of it comes from one decode of the picture to tiny grayscale frames (a
-64x36 thumbnail keeps every cut and all the coarse motion while costing nothing to
-process, so decode time is the whole budget) and, alongside it, one audio decode.
-Everything is rounded to the millisecond so the JSON round trip is exact.
+may sit. The picture facts come from tiny grayscale frames (a 64x36 thumbnail keeps
+every cut and all the coarse motion while costing nothing to process, so decode time is
+the whole budget): for big inputs first from the packets, the keyframes and a few frames
+around candidate cuts (``_look_quickly``), else, or when the stream gives no usable
+signal, from a decode of every frame (``_look``); the path taken is logged. Alongside,
+one audio decode. Everything is rounded to the millisecond so the JSON round trip is exact.
 """
 from __future__ import annotations
 
+import logging
 import math
 import os
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
-from typing import Callable
+from typing import Callable, Literal
 
 import numpy as np
 import pyloudnorm
 from scipy import ndimage, signal
 
+from engine.analysis.packets import Packets, candidate_cuts, read_packets
 from media.audio import decode_audio
 from media.ffmpeg import FFmpegError, pathlike, run
 from media.probe import MediaInfo, probe
@@ -36,6 +40,18 @@ SPEECH_RATE = 16000
 #: Audio quieter than this everywhere is silence, whatever its noise floor.
 SILENCE_DBFS = -55.0
 _BLOCK = 1024  # frames processed at once
+#: Below this many source pixels to decode (10 s of 720p30) a full decode is cheap: keep it.
+FAST_MIN_PIXELS = 1280 * 720 * 30 * 10
+#: The fast path gives up (full decode) when its windows would decode more than this share.
+FAST_MAX_SHARE = 0.5
+#: Keyframes this different from the one before (detect_cuts' smallest cut) are checked for a cut on them.
+KEY_JUMP = 0.03
+#: ...and whose size differs from the keyframe before's by this factor, either way, or...
+KEY_SIZE_RATIO = 1.5
+#: ...that differ this much: another shot, not drift within one (busy shots drift ~0.1-0.2 in 2 s).
+SHOT_JUMP = 0.25
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -109,25 +125,40 @@ class _Sound:
 
 
 def analyze(
-    path: str | os.PathLike[str], info: MediaInfo | None = None, *, timeout: float = 120.0
+    path: str | os.PathLike[str], info: MediaInfo | None = None, *, timeout: float = 120.0,
+    picture: Literal["auto", "fast", "full"] = "auto",
 ) -> Analysis:
-    """Analyse ``path`` (video or audio-only); ffmpeg failures raise :class:`FFmpegError`."""
+    """Analyse ``path`` (video or audio-only); ffmpeg failures raise :class:`FFmpegError`.
+
+    ``picture`` picks how cuts and motion are found: ``full`` decodes every frame, ``fast``
+    reads the packets and decodes only keyframes and a few frames around candidate cuts
+    (falling back to ``full`` when the stream gives no usable signal), ``auto`` takes
+    ``fast`` when a full decode would be expensive. The path taken is logged.
+    """
     info = info or probe(path)
     if not info.has_video and not info.has_audio:
         raise FFmpegError(f"analyze {os.path.basename(path)}: no video or audio stream")
     long = (info.duration_s or 0.0) > LONG_VIDEO_S
+    quick = None
     with ThreadPoolExecutor(max_workers=1) as pool:
         sound = pool.submit(_listen, path, info, long, timeout) if info.has_audio else None
-        picture = _look(path, info, timeout) if info.has_video else None
+        if info.has_video and _fast_worth_it(info, picture):
+            quick = _look_quickly(path, info, timeout)
+        frames = _look(path, info, timeout) if info.has_video and quick is None else None
         heard = sound.result() if sound else None
 
     duration = info.duration_s or max(
-        len(picture.frames) / picture.rate if picture else 0.0, heard.duration_s if heard else 0.0
+        len(frames.frames) / frames.rate if frames else 0.0, heard.duration_s if heard else 0.0
     )
     n = max(1, math.ceil(duration * ENERGY_RATE_HZ - 1e-6))
-    if picture is not None:
-        cuts, strengths = detect_cuts(picture.frames, picture.rate)
-        motion, brightness = _picture_curves(picture, cuts, n)
+    if frames is not None or quick is not None:
+        if quick is not None:
+            cuts, strengths = quick.cuts, quick.strengths
+            motion, brightness = _quick_curves(quick, n)
+        else:
+            assert frames is not None
+            cuts, strengths = detect_cuts(frames.frames, frames.rate)
+            motion, brightness = _picture_curves(frames, cuts, n)
         cut_rate = _cuts_per_minute(cuts, strengths, n)
         energy = _smooth(0.5 * _saturate(cut_rate, 20.0) + 0.35 * motion + 0.15 * brightness, 1.0)
         total_cpm = sum(strengths) / max(duration, 1e-3) * 60.0
@@ -173,11 +204,7 @@ def _look(path: str | os.PathLike[str], info: MediaInfo, timeout: float) -> _Pic
     of the analysis. ``-skip_loop_filter`` skips deblocking, invisible at thumbnail size
     but a fifth of the decode time for camera footage.
     """
-    assert info.video is not None
-    src_w, src_h = info.video.width or 16, info.video.height or 9
-    scale = THUMB_LONG_SIDE / max(src_w, src_h)
-    w, h = (max(8, 2 * round(src_w * scale / 2)), max(8, 2 * round(src_h * scale / 2)))
-    rate = min(info.video.fps, MAX_FRAME_RATE) if info.video.fps >= 1 else 30.0
+    w, h, rate = _geometry(info)
     duration = info.duration_s or 0.0
     if duration > LONG_VIDEO_S:
         rate = max(1.0, min(rate, MAX_FRAMES / duration))
@@ -201,6 +228,259 @@ def _look(path: str | os.PathLike[str], info: MediaInfo, timeout: float) -> _Pic
     count = len(data) // (w * h)
     frames = np.frombuffer(data, np.uint8, count * w * h).reshape(count, h, w)
     return _Picture(frames, rate)
+
+
+def _geometry(info: MediaInfo) -> tuple[int, int, float]:
+    """Thumbnail width and height, and the frame rate frames are sampled at."""
+    assert info.video is not None
+    src_w, src_h = info.video.width or 16, info.video.height or 9
+    scale = THUMB_LONG_SIDE / max(src_w, src_h)
+    w, h = (max(8, 2 * round(src_w * scale / 2)), max(8, 2 * round(src_h * scale / 2)))
+    return w, h, min(info.video.fps, MAX_FRAME_RATE) if info.video.fps >= 1 else 30.0
+
+
+# --- picture, fast path: packets, keyframes, and a few frames around candidate cuts -----
+
+
+@dataclass(frozen=True)
+class _Quick:
+    cuts: tuple[float, ...]
+    strengths: tuple[float, ...]
+    bright_t: np.ndarray  # times (s) of decoded thumbnails and their mean luma 0..1
+    bright_v: np.ndarray
+    motion_t: np.ndarray  # times of inter frames and their estimated change per 1/30 s
+    motion_v: np.ndarray
+
+
+def _fast_worth_it(info: MediaInfo, picture: str) -> bool:
+    if picture == "full" or not info.duration_s or info.video is None:
+        return False
+    cost = (info.video.width or 0) * (info.video.height or 0) * max(info.video.fps, 1.0) * info.duration_s
+    return picture == "fast" or cost >= FAST_MIN_PIXELS
+
+
+def _look_quickly(path: str | os.PathLike[str], info: MediaInfo, timeout: float) -> _Quick | None:
+    """Cuts, brightness and motion samples without a full decode; ``None`` when unsafe.
+
+    Candidates come from the packets (:mod:`engine.analysis.packets`). A keyframe off
+    the grid is checked against the keyframe before it (already decoded, the keyframes
+    only pass costs a few frames) and the frames just after it (decoded from the
+    keyframe itself, so no run-up): a cut if it differs from the old shot far more than
+    the new shot moves, and the picture does not go back (a flash). A size spike, and a
+    grid keyframe that looks unlike the keyframe before it, are checked by decoding a short window around it and running :func:`detect_cuts` on
+    it, which also puts the cut on its frame. Motion is the inter frames' sizes scaled
+    by how much the decoded frames actually changed per byte. The full decode is kept
+    for streams that give no signal (intra-only), for a blank keyframe with no cut
+    near it (maybe a fade: only pixels place those), and when the windows would cost
+    too much anyway. A fade whose blank frames hold no keyframe goes unseen.
+    """
+    name = os.path.basename(path)
+    w, h, rate = _geometry(info)
+    assert info.video is not None and info.duration_s
+    packets = read_packets(path, timeout)
+    n_frames = len(packets.sizes)
+    keys = np.flatnonzero(packets.key)
+    if n_frames < 2 or len(keys) == n_frames or not len(keys):
+        log.info("analyze %s: full decode (every frame is a keyframe: the packets say nothing)", name)
+        return None
+    off_grid, spikes = candidate_cuts(packets, rate, (info.video.width or 1) * (info.video.height or 1))
+    reach = max(1, min(3, round(0.1 * rate)))
+    pad = max(8, round(0.3 * rate))
+    budget = FAST_MAX_SHARE * n_frames - len(keys)
+    # the size spikes alone may already cost too much: then do not even decode the keyframes
+    spike_cost = sum(b - _prev_key(keys, a + 1) for a, b in
+                     _merge([(max(0, c - pad), min(n_frames, c + pad + 1)) for c in spikes]))
+    if spike_cost > budget:
+        log.info("analyze %s: full decode (%d candidate cuts would decode %.0f%% of the frames)",
+                 name, len(spikes), 100 * (spike_cost + len(keys)) / n_frames)
+        return None
+    key_thumbs = _thumbs(path, w, h, None, None, timeout, keyframes_only=True)
+    if len(key_thumbs) != len(keys):
+        log.info("analyze %s: full decode (%d keyframes decoded, %d in the packets)", name, len(key_thumbs), len(keys))
+        return None
+
+    # A keyframe no different from the keyframe before it starts no new shot.
+    jumps = dict(zip(keys[1:].tolist(), _change(key_thumbs[:-1], key_thumbs[1:]).tolist()))
+    changed = {k for k, j in jumps.items() if j > KEY_JUMP}
+    # an encoder's keyframe with a spike since the keyframe before: that keyframe is not its "before"
+    after_spike = {k for k in changed & set(off_grid) if any(_prev_key(keys, k) < s < k for s in spikes)}
+    # Only a keyframe plainly unlike the one before is checked without the frames before it:
+    # a smaller change may be drift over the GOP (a slow pan), which only those frames tell.
+    light = sorted(k for k in changed & set(off_grid) if k not in after_spike and jumps[k] > SHOT_JUMP)
+    after_spike |= changed & set(off_grid) - set(light)
+
+    def frames(a: int, b: int) -> np.ndarray:  # thumbnails of frames a..b-1
+        if packets.key[a]:  # start on the keyframe itself: a seek before it would decode the GOP before
+            return _thumbs(path, w, h, packets.times[a] + 0.25 / rate, packets.times[b - 1] + 0.75 / rate, timeout,
+                           from_keyframe=True)
+        return _thumbs(path, w, h, packets.times[a] - 0.25 / rate, packets.times[b - 1] + 0.75 / rate, timeout)
+
+    def spans_around(candidates: set[int]) -> list[tuple[int, int]]:
+        return _merge([(max(0, c - pad), min(n_frames, c + pad + 1)) for c in candidates])
+
+    def decode_all(spans: list[tuple[int, int]]) -> list[np.ndarray]:
+        with ThreadPoolExecutor(max_workers=min(_cpus(), 4)) as pool:
+            return list(pool.map(frames, [a for a, _ in spans], [b for _, b in spans]))
+
+    cuts: list[tuple[int, float]] = []
+    decoded: list[tuple[int, np.ndarray]] = []  # (first frame index, consecutive thumbnails)
+
+    def window_cuts(spans: list[tuple[int, int]], candidates: set[int], found_frames: list[np.ndarray],
+                    anywhere: bool = False) -> None:
+        for (a, b), thumbs in zip(spans, found_frames):
+            decoded.append((a, thumbs))
+            for t, strength in zip(*detect_cuts(thumbs, rate)):
+                k = a + round(t * rate)
+                if anywhere or any(abs(k - c) <= reach + 4 for c in candidates if a <= c < b):  # B-frames
+                    cuts.append((k, strength))
+
+    def resized(k: int) -> bool:  # a new shot's keyframe rarely costs what the last one did
+        ratio = packets.sizes[k] / max(packets.sizes[_prev_key(keys, k)], 1.0)
+        return not 1 / KEY_SIZE_RATIO < ratio < KEY_SIZE_RATIO
+
+    def suspect(k: int, jump: float) -> bool:
+        return jump > SHOT_JUMP or jump > KEY_JUMP and resized(k)
+
+    first = set(spikes) | after_spike
+    spans = spans_around(first)
+    light_spans = [(k, min(k + reach + pad, n_frames - 1) + 1) for k in light]
+    spent = sum(b - _prev_key(keys, a + 1) for a, b in spans) + sum(b - a for a, b in light_spans)
+    # grid keyframes that no window before them can explain will cost their whole GOP: count them now
+    alone = [k for k in changed - set(off_grid) - after_spike
+             if suspect(k, jumps[k]) and not any(_prev_key(keys, k) < c < k for c in first | set(light))]
+    spent += sum(k + pad - _prev_key(keys, k) for k in alone)
+    if spent > budget:
+        log.info("analyze %s: full decode (%d candidate cuts would decode %.0f%% of the frames)",
+                 name, len(first) + len(light), 100 * (spent + len(keys)) / n_frames)
+        return None
+    found_frames = decode_all(spans + light_spans)
+    window_cuts(spans, first, found_frames[:len(spans)])
+    for k, after in zip(light, found_frames[len(spans):]):
+        decoded.append((k, after))
+        before = key_thumbs[int(np.searchsorted(keys, k)) - 1]
+        if len(after) > reach + 1:
+            jump = float(_change(before, after[0]))
+            moving = float(np.median(_change(after[:-1], after[1:])))
+            back = float(_change(before, after[reach + 1]))
+            if jump > max(0.03, 3.0 * moving + 0.02) and back >= 0.5 * jump:
+                cuts.append((k, min(1.0, jump / 0.4)))
+
+    # A cut the packets missed (on a grid keyframe, or between flat pictures) leaves the keyframe
+    # after it unlike the last picture decoded before it (the keyframe before, or a window's last
+    # frame): then everything in between is decoded. Busy shots drift a lot in a GOP, so a middling
+    # change counts only with a keyframe of another size than the one before (a cut between two
+    # shots that drift that much and cost the same to code is missed).
+    def last_seen(k: int) -> tuple[int, float]:
+        i = int(np.searchsorted(keys, k))
+        latest, before = int(keys[i - 1]), key_thumbs[i - 1]
+        for a, thumbs in decoded:
+            last = min(a + len(thumbs), k) - 1
+            if last > latest and last >= a:
+                latest, before = last, thumbs[last - a]
+        return latest, float(_change(before, key_thumbs[i]))
+
+    unexplained = {k: last_seen(k) for k in changed - set(off_grid) - after_spike}
+    grid = {k for k, (_, jump) in unexplained.items() if suspect(k, jump)}
+    spans = _merge([(max(0, min(unexplained[k][0], k - pad)), min(n_frames, k + pad + 1)) for k in grid])
+    spent += sum(b - _prev_key(keys, a + 1) for a, b in spans) - sum(k + pad - _prev_key(keys, k) for k in alone)
+    if spent > budget:
+        log.info("analyze %s: full decode (%d candidate cuts, checked, would decode %.0f%% of the frames)",
+                 name, len(first) + len(light) + len(grid), 100 * (spent + len(keys)) / n_frames)
+        return None
+    window_cuts(spans, grid, decode_all(spans), anywhere=True)
+    if not decoded:  # no candidates: a few frames after some keyframes calibrate the motion
+        for k in keys[np.linspace(0, len(keys) - 1, min(3, len(keys))).astype(int)]:
+            decoded.append((int(k), frames(int(k), min(int(k) + pad, n_frames))))
+    cuts = sorted(dict(cuts).items())
+    # A blank keyframe between shots with no cut found around it may be in a fade: only pixels place those.
+    labels, _ = ndimage.label(key_thumbs.std(axis=(1, 2)) < 5.0)
+    for (blanks,) in ndimage.find_objects(labels):
+        if blanks.start > 0 and blanks.stop < len(keys) and not any(
+                keys[blanks.start - 1] < k <= keys[blanks.stop] for k, _ in cuts):
+            log.info("analyze %s: full decode (a blank keyframe and no cut near it: maybe a fade)", name)
+            return None
+    log.info("analyze %s: fast path (packets, %d keyframes, %d frames around %d candidates; %d cuts)",
+             name, len(keys), sum(len(f) for _, f in decoded), len(first) + len(light) + len(grid), len(cuts))
+    motion_t, motion_v = _motion_from_sizes(packets, decoded, [k for k, _ in cuts], rate)
+    decoded = [(a, f[:n_frames - a]) for a, f in decoded]
+    bright_t = np.concatenate([packets.times[keys]] + [packets.times[a:a + len(f)] for a, f in decoded])
+    bright_v = np.concatenate([key_thumbs.mean(axis=(1, 2))] + [f.mean(axis=(1, 2)) for _, f in decoded]) / 255.0
+    return _Quick(tuple(k / rate for k, _ in cuts), tuple(s for _, s in cuts),
+                  bright_t, bright_v, motion_t, motion_v)
+
+
+def _prev_key(keys: np.ndarray, frame: int) -> int:
+    """The last keyframe before ``frame`` (or frame 0)."""
+    i = int(np.searchsorted(keys, frame)) - 1
+    return int(keys[i]) if i >= 0 else 0
+
+
+def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for a, b in sorted(spans):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
+def _thumbs(path: str | os.PathLike[str], w: int, h: int, start: float | None, stop: float | None,
+            timeout: float, keyframes_only: bool = False, from_keyframe: bool = False) -> np.ndarray:
+    """Gray thumbnails of every decoded frame in ``[start, stop)`` (or of every keyframe).
+
+    ``from_keyframe``: start at the last keyframe at or before ``start`` instead.
+    """
+    span = ["-ss", f"{max(start, 0.0):.6f}"] if start is not None else []
+    span += ["-t", f"{stop - max(start or 0.0, 0.0):.6f}"] if stop is not None else []
+    skip = ["-skip_frame", "nokey"] if keyframes_only else []
+    skip += ["-noaccurate_seek"] if from_keyframe else []
+    # a window is a few dozen frames: frame threads would only add start-up (windows run in parallel)
+    skip += [] if keyframes_only else ["-threads", "1"]
+    data = run(
+        [*skip, "-skip_loop_filter", "all", "-noautorotate", *span, "-i", pathlike(path),
+         "-map", "0:v:0", "-an", "-sn", "-dn", "-vf", f"scale={w}:{h}:flags=area,format=gray",
+         "-fps_mode", "passthrough", "-f", "rawvideo", "-"],
+        timeout=timeout, what=f"analyze picture of {os.path.basename(path)}",
+    ).stdout
+    count = len(data) // (w * h)
+    return np.frombuffer(data, np.uint8, count * w * h).reshape(count, h, w)
+
+
+def _motion_from_sizes(packets: Packets, decoded: list[tuple[int, np.ndarray]], cuts: list[int],
+                       rate: float) -> tuple[np.ndarray, np.ndarray]:
+    """Each inter frame's change per 1/30 s, estimated from its size.
+
+    The scale (change per byte) is measured on the frames that were decoded anyway:
+    the sum of their thumbnail changes over the sum of the same frames' sizes, cut
+    frames left out (a cut is not motion).
+    """
+    near_cut = np.zeros(len(packets.sizes), bool)
+    for k in cuts:
+        near_cut[max(k - 2, 0):k + 3] = True
+    usable = ~packets.key & ~near_cut
+    steps, sizes = 0.0, 0.0
+    for a, frames in decoded:
+        if len(frames) < 2:
+            continue
+        idx = np.arange(a + 1, min(a + len(frames), len(packets.sizes)))
+        change = np.abs(frames[1:len(idx) + 1].astype(np.int16) - frames[:len(idx)]).mean(axis=(1, 2)) / 255.0
+        ok = usable[idx]
+        steps += float(change[ok].sum())
+        sizes += float(packets.sizes[idx][ok].sum())
+    per_byte = steps / sizes if sizes > 0 else 0.0
+    inter = np.flatnonzero(usable)
+    return packets.times[inter], packets.sizes[inter] * per_byte * (30.0 / rate)
+
+
+def _quick_curves(quick: _Quick, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Motion and brightness per energy sample from the fast path's samples."""
+    def bins(t: np.ndarray) -> np.ndarray:
+        return np.minimum((t * ENERGY_RATE_HZ).astype(np.int64), n - 1)
+
+    brightness = _bin_mean(bins(quick.bright_t), quick.bright_v, n)
+    motion = _bin_mean(bins(quick.motion_t), quick.motion_v, n) if len(quick.motion_t) else np.zeros(n)
+    return _saturate(motion, 0.03), brightness
 
 
 def _cpus() -> int:
