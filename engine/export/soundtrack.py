@@ -41,7 +41,8 @@ class Soundtracks:
         self.master = master
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="soundtrack")
         self.pending: dict[str, Future[Path]] = {}
-        self.lock = threading.Lock()
+        # reentrant: a build that is already done runs its done-callback (_forget) at once, in prepare()
+        self.lock = threading.RLock()
 
     def path(self, key: str) -> Path:
         return self.cache_dir / f"{key}.m4a"
