@@ -256,14 +256,14 @@ class Store:
     def expire_tokens(self, token: str | None = None) -> int:
         """Expire one token (or all): the fault injector's "token expired"."""
         with self.lock:
-            count, changed = 0, []
+            count, changed = 0, {}
             for user in self.users.values():
                 for digest in list(user.tokens):
                     if token is None or digest == _hash(token):
                         user.tokens[digest] = 0.0
                         count += 1
-                        changed.append(user)
-            self._save_users(*dict.fromkeys(changed))
+                        changed[user.user_id] = user  # a User is not hashable: one save per user id
+            self._save_users(*changed.values())
             return count
 
     def issue_claim(self, user: User, task_id: str, session_id: str) -> str:
