@@ -28,11 +28,6 @@ class Spec:
                                 for p in (self.path, *self.also))
         object.__setattr__(self, "pattern", re.compile(f"^(?:{alternatives})$"))
 
-    def fill(self, **values: str) -> str:
-        """The path with its placeholders filled (``user_id`` defaults to ``me``: the token says who)."""
-        values.setdefault("user_id", "me")
-        return PLACEHOLDER.sub(lambda m: values[m.group(1)], self.path)
-
 
 #: In the order a client meets them; order matters for :func:`recognise` (render before poll).
 SPECS: tuple[Spec, ...] = (
@@ -52,6 +47,11 @@ SPECS: tuple[Spec, ...] = (
     Spec("release", "DELETE", "/api/session/nemo_agent/{user_id}/{session_id}", cloud=False),
 )
 ENDPOINTS: dict[str, Spec] = {spec.name: spec for spec in SPECS}
+
+
+def fill(template: str, **values: str) -> str:
+    """``template`` with the placeholders ``values`` gives filled (others stay as they are)."""
+    return PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), template)
 
 
 def recognise(path: str) -> Spec | None:

@@ -17,7 +17,3 @@ Language = Literal["en", "zh"]
 def language_of(text: str) -> Language:
     """``"zh"`` when the text has Han characters, else ``"en"``."""
     return "zh" if HAN.search(text) else "en"
-
-
-def is_chinese(text: str) -> bool:
-    return language_of(text) == "zh"

@@ -23,7 +23,7 @@ from urllib.parse import urljoin, urlparse
 
 import httpx
 
-from protocol.endpoints import ENDPOINTS
+from protocol.endpoints import ENDPOINTS, fill
 from runtime.document.model import Skill
 from skill import errors, settings
 from skill.answers import backoff, retry_after, unwrap
@@ -134,10 +134,7 @@ class Client:
         if name == "render" and endpoint is not None and endpoint.path.endswith("/draft"):
             template = ENDPOINTS["render"].path  # the old draft endpoint is gone; lambda is live
         values.setdefault("user_id", self.user_id or "me")
-        path = template.replace("{user_id}", values["user_id"])
-        for key, value in values.items():
-            path = path.replace("{" + key + "}", value)
-        return path
+        return fill(template, **values)
 
     def headers(self, *, auth: bool = True, extra: Mapping[str, str] | None = None) -> dict[str, str]:
         out = {k: v for k, v in self.attribution.items() if v}
@@ -194,16 +191,13 @@ class Client:
                 continue
             return response
 
-    @staticmethod
-    def unwrap(response: httpx.Response) -> Any:
-        """The ``data`` of any envelope variant, or the matching :class:`ApiError`."""
-        return unwrap(response)
+    unwrap = staticmethod(unwrap)  # the envelope reader, as callers (and tests) know it on the client
 
     # ------------------------------------------------------------------ endpoints
 
     def anonymous_token(self, client_id: str) -> TokenInfo:
         try:
-            data = self.unwrap(self._send("POST", self.path("auth"), idempotent=False, auth=False,
+            data = unwrap(self._send("POST", self.path("auth"), idempotent=False, auth=False,
                                           headers={"X-Client-Id": client_id}))
         except errors.BadRequest as exc:  # the only 400 this call documents: missing/invalid client id
             raise errors.MissingClientId(exc.code or 400, str(exc), http_status=exc.http_status) from exc
@@ -214,7 +208,7 @@ class Client:
                          credits=data.get("credits"))
 
     def claim_token(self, task_id: str | None, session_id: str) -> str:
-        data = self.unwrap(self._send("POST", self.path("claim"), idempotent=False,
+        data = unwrap(self._send("POST", self.path("claim"), idempotent=False,
                                       json_body={"task_id": task_id, "session_id": session_id}))
         claim = data.get("claim_token") if isinstance(data, dict) else None
         if not claim:
@@ -222,7 +216,7 @@ class Client:
         return str(claim)
 
     def create_session(self, task_name: str, language: str) -> SessionInfo:
-        data = self.unwrap(self._send("POST", self.path("session"), idempotent=False,
+        data = unwrap(self._send("POST", self.path("session"), idempotent=False,
                                       json_body={"task_name": task_name, "language": language}))
         if not isinstance(data, dict) or not data.get("session_id"):
             raise errors.ProtocolError("the session answer has no session_id")
@@ -250,13 +244,13 @@ class Client:
                      for p, fh in zip(paths, handles)]
             response = self._send("POST", self.path("upload", session_id=session_id), idempotent=False, files=files,
                                   timeout=httpx.Timeout(settings.UPLOAD_TIMEOUT_S, connect=settings.CONNECT_TIMEOUT_S))
-        return self._files(self.unwrap(response))
+        return self._files(unwrap(response))
 
     def upload_urls(self, session_id: str, urls: list[str]) -> list[UploadedFile]:
         response = self._send("POST", self.path("upload", session_id=session_id), idempotent=False,
                               json_body={"urls": urls, "source_type": "url"},
                               timeout=httpx.Timeout(settings.UPLOAD_TIMEOUT_S, connect=settings.CONNECT_TIMEOUT_S))
-        return self._files(self.unwrap(response))
+        return self._files(unwrap(response))
 
     @staticmethod
     def _files(data: Any) -> list[UploadedFile]:
@@ -272,18 +266,18 @@ class Client:
 
     def release_session(self, session_id: str) -> int:
         """Ask an engine of ours to remove a finished project and its files; the bytes freed."""
-        data = self.unwrap(self._send("DELETE", self.path("release", session_id=session_id), idempotent=True))
+        data = unwrap(self._send("DELETE", self.path("release", session_id=session_id), idempotent=True))
         freed = data.get("freed_bytes") if isinstance(data, dict) else None
         return int(freed) if isinstance(freed, int) else 0
 
     def credits(self) -> Credits:
-        data = self.unwrap(self._send("GET", self.path("credits"), idempotent=True))
+        data = unwrap(self._send("GET", self.path("credits"), idempotent=True))
         data = data if isinstance(data, dict) else {}
         return Credits(available=data.get("available"), frozen=data.get("frozen"), total=data.get("total"),
                        unlimited=data.get("unlimited") is True)
 
     def state(self, session_id: str) -> dict[str, Any]:
-        data = self.unwrap(self._send("GET", self.path("state", session_id=session_id), idempotent=True))
+        data = unwrap(self._send("GET", self.path("state", session_id=session_id), idempotent=True))
         if not isinstance(data, dict):
             return {}
         state = data.get("state") if isinstance(data.get("state"), dict) else data
@@ -292,15 +286,15 @@ class Client:
     def submit_render(self, render_id: str, session_id: str, draft: Any, fmt: str = "mp4") -> RenderStatus:
         body = {"id": render_id, "sessionId": session_id, "draft": draft,
                 "output": {"format": fmt, "quality": "high"}}
-        data = self.unwrap(self._send("POST", self.path("render"), idempotent=False, json_body=body))
+        data = unwrap(self._send("POST", self.path("render"), idempotent=False, json_body=body))
         return self._render_status(data, render_id)
 
     def poll_render(self, render_id: str) -> RenderStatus:
-        data = self.unwrap(self._send("GET", self.path("poll", render_id=render_id), idempotent=True))
+        data = unwrap(self._send("GET", self.path("poll", render_id=render_id), idempotent=True))
         return self._render_status(data, render_id)
 
     def cancel_render(self, render_id: str) -> None:
-        self.unwrap(self._send("POST", self.path("cancel", render_id=render_id), idempotent=True))
+        unwrap(self._send("POST", self.path("cancel", render_id=render_id), idempotent=True))
 
     def _render_status(self, data: Any, render_id: str) -> RenderStatus:
         """Status in ``data`` or at the top level; URL as ``outputUrl`` or ``output.url``."""
