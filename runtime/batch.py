@@ -182,16 +182,17 @@ def run_batch(items: list[Item], outdir: Path, job: Job, say: Callable[[str], No
     summary = Summary(total=len(items), failed=[])
     width = len(str(len(items)))
     took: list[float] = []
+    earlier = [manifest.done(item) for item in items]  # read once: the job only adds entries
+    left = earlier.count(None)
     try:
-        for number, item in enumerate(items, start=1):
+        for number, (item, done_before) in enumerate(zip(items, earlier), start=1):
             tag = f"[{number:>{width}}/{len(items)}] {item.video.name}"
-            earlier = manifest.done(item)
-            if earlier is not None:
+            if done_before is not None:
                 summary.earlier += 1
-                say(f"{tag}: done earlier → {earlier.name}")
+                say(f"{tag}: done earlier → {done_before.name}")
                 continue
-            left = sum(1 for i in items[number:] if manifest.done(i) is None)
-            eta = f" (about {_duration(sum(took) / len(took) * (left + 1))} left)" if took else ""
+            eta = f" (about {_duration(sum(took) / len(took) * left)} left)" if took else ""
+            left -= 1
             say(f"{tag}: working{eta}…")
             previous = manifest.previous_output(item)
             manifest.record(item, "working")
