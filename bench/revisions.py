@@ -1,0 +1,82 @@
+"""Is one revision slower than another on the fast path? Paired, alternating runs answer it.
+
+Two checkouts (temporary git worktrees of REV_A and REV_B) run ``ai-music run`` on the same
+generated 60 s 1080p product demo, in turns whose order swaps every pair so that a machine
+growing busier or quieter during the run weighs on both alike. Each run gets its own engine
+directory (nothing cached between runs). Both use this checkout's virtualenv with the
+revision's own code first on ``sys.path``, so a revision whose dependencies differ from this
+checkout's is not comparable this way. Printed: wall and CPU seconds (user + system of the
+whole process tree) per run, then medians, means and the paired difference beside its spread
+— a difference smaller than the spread is noise.
+
+    .venv/bin/python bench/revisions.py REV_A REV_B [PAIRS]
+"""
+from __future__ import annotations
+
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+ASK = "generate background music that matches the mood and length of my video"
+RUN = "import sys, runtime.cli as cli; sys.exit(cli.main(sys.argv[1:]))"
+
+
+def _run(tree: Path, video: Path, scratch: Path) -> tuple[float, float]:
+    """Wall and CPU seconds of one ``ai-music run`` from ``tree``."""
+    env = dict(os.environ, PYTHONPATH=str(tree), AI_MUSIC_ENGINE_DIR=str(scratch / "engine"))
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", RUN, "run", str(video), ASK, "-o", str(scratch / "out.mp4")],
+                   cwd=tree, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def main() -> None:
+    if len(sys.argv) < 3:
+        sys.exit(__doc__)
+    revisions, pairs = sys.argv[1:3], int(sys.argv[3]) if len(sys.argv) > 3 else 6
+    from media.fixtures import VideoSpec, make_video
+
+    with tempfile.TemporaryDirectory(prefix="ai-music-revisions-") as tmp:
+        base = Path(tmp)
+        video = base / "demo.mp4"
+        make_video(str(video), VideoSpec(seconds=60, width=1920, height=1080, fps=30, audio="voice"))
+        trees = {}
+        for rev in revisions:
+            trees[rev] = base / f"tree-{len(trees)}"
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(trees[rev]), rev],
+                           check=True, capture_output=True)
+        results: dict[str, list[tuple[float, float]]] = {rev: [] for rev in revisions}
+        try:
+            for pair in range(pairs):
+                for rev in (revisions if pair % 2 == 0 else revisions[::-1]):
+                    with tempfile.TemporaryDirectory(dir=base) as scratch:
+                        wall, cpu = _run(trees[rev], video, Path(scratch))
+                    results[rev].append((wall, cpu))
+                    print(f"pair {pair + 1}: {rev:>12}  {wall:5.2f} s wall  {cpu:5.2f} CPU-s"
+                          f"  (load {os.getloadavg()[0]:.2f})", flush=True)
+        finally:
+            for tree in trees.values():
+                subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)],
+                               capture_output=True)
+        a, b = (results[rev] for rev in revisions)
+        for rev, runs in results.items():
+            cpus = [cpu for _, cpu in runs]
+            print(f"{rev:>12}: wall median {statistics.median(w for w, _ in runs):.2f} s; CPU median "
+                  f"{statistics.median(cpus):.2f} s, mean {statistics.mean(cpus):.2f} ± {statistics.stdev(cpus):.2f}")
+        diffs = [cb - ca for (_, ca), (_, cb) in zip(a, b)]
+        print(f"{revisions[1]} − {revisions[0]}: {statistics.mean(diffs):+.2f} CPU-s per run "
+              f"(paired spread ± {statistics.stdev(diffs):.2f}, {len(diffs)} pairs)")
+
+
+if __name__ == "__main__":
+    main()
