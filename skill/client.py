@@ -75,6 +75,7 @@ class UploadedFile:
     width: int | None
     height: int | None
     fps: float | None
+    warning: str | None = None   # the engine took the file but something about it needs saying (it ends early)
 
 
 def _num(value: Any) -> float | None:
@@ -261,7 +262,8 @@ class Client:
                 out.append(UploadedFile(filename=str(item.get("filename") or item.get("name") or "file"),
                                         file_type=item.get("file_type"), cdn_url=item.get("cdn_url"),
                                         duration=_num(item.get("duration")), width=item.get("width"),
-                                        height=item.get("height"), fps=_num(item.get("fps"))))
+                                        height=item.get("height"), fps=_num(item.get("fps")),
+                                        warning=item["warning"] if isinstance(item.get("warning"), str) else None))
         return out
 
     def release_session(self, session_id: str) -> int:

@@ -10,6 +10,7 @@ from typing import Iterator
 import pytest
 
 from support import BUNDLED, Api, run_cli
+from media.fixtures import make_truncated
 from runtime.backend import connect
 from runtime.conversation import Conversation
 from runtime.document import load_skill
@@ -197,6 +198,14 @@ def test_upload_with_instruction(cli_env, engine, clip: Path) -> None:
     assert report.ok
     assert "📎 clip.mp4 (video, 6.0s, 640×360)" in report.replies[0]
     assert 'Added the title "Demo Day"' in report.replies[1]
+
+
+def test_an_upload_that_ends_early_says_so(cli_env, engine, tmp_path: Path) -> None:
+    cut = make_truncated(tmp_path / "demo.mp4", seconds=10, keep_seconds=7)
+    with conversation(cli_env) as (convo, out, calls):
+        report = convo.turn("upload", [str(cut)])
+    assert report.ok
+    assert "demo.mp4 ends early" in report.replies[0] and "the video will be" in report.replies[0], report.replies
 
 
 # ----------------------------------------------------------------------------- the stream

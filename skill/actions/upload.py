@@ -62,7 +62,8 @@ def _describe(f: UploadedFile) -> str:
         bits.append(f"{f.duration:.1f}s")
     if f.width and f.height:
         bits.append(f"{f.width}×{f.height}")
-    return f"📎 {f.filename} ({', '.join(bits)})"
+    line = f"📎 {f.filename} ({', '.join(bits)})"
+    return f"{line}\n⚠️ {f.warning}" if f.warning else line
 
 
 def _local_path(url: str) -> str | None:
