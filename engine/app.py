@@ -35,6 +35,7 @@ from engine.export.jobs import RenderManager
 from engine.faults import Faults, quiet_injected_faults
 from engine.memory import release_memory
 from engine.store import DataDirBusy, Store, StoreError, User, lock_data_dir, store_error
+from engine.user_text import user_facing
 from engine.workspace import fit, page as workspace
 
 log = logging.getLogger(__name__)
@@ -136,7 +137,8 @@ class Engine:
             try:
                 result = analyze(path).to_json()
             except Exception as exc:  # noqa: BLE001 - a clip we can't analyse still gets music
-                result = {"error": str(exc), "has_audio": info.get("has_audio", False), "scene_cuts": [],
+                reason = user_facing(str(exc), self.config.data_dir, {path.name: info.get("filename") or "the upload"})
+                result = {"error": reason, "has_audio": info.get("has_audio", False), "scene_cuts": [],
                           "speech": [], "energy": [], "pace": 0.5}
 
             def save(stored: dict[str, Any]) -> None:

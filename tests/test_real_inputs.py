@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import time
 from pathlib import Path
 
 import numpy as np
@@ -273,3 +274,20 @@ def test_a_re_encode_is_no_bigger_than_its_source_and_looks_the_same(api: Api, t
     ssim = ssim_against(out, source, 1920, 1080, from_s=1.5)
     print(f"size {out.stat().st_size / source.stat().st_size:.3f}x of the source, SSIM {ssim:.4f}")
     assert ssim >= 0.98
+
+
+def test_an_analysis_failure_names_the_users_file_not_ours(api: Api, engine_config, clip: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    import engine.analysis.analyze as analysis
+    from media.ffmpeg import FFmpegError
+
+    def broken(path: Path) -> None:
+        raise FFmpegError(f"analyze {Path(path).name}: decoder gave up at {path}")
+    monkeypatch.setattr(analysis, "analyze", broken)
+    api.upload(clip)
+    deadline = time.monotonic() + 30
+    while not api.state().get("video_analyses") and time.monotonic() < deadline:
+        time.sleep(0.05)   # polling the state the analysis writes, with a deadline
+    error = next(iter(api.state()["video_analyses"].values()))["error"]
+    assert "clip.mp4" in error and str(engine_config.data_dir) not in error, error
+    assert not re.search(r"[0-9a-f]{20}\.mp4", error), error
