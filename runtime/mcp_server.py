@@ -116,6 +116,7 @@ class _State:
         self.conn: Any = None
         self.lock = anyio.Lock()
         self.stack = contextlib.ExitStack()
+        self.one_shot: str | None = None  # the project the last make_music_video made, its MP4 written
 
 
 class Balance(BaseModel):
@@ -237,6 +238,12 @@ def build(skill_path: str | None = None, backend: str | None = None) -> MCPServe
             kind = failures.describe(exc)
             raise ToolError(f"[{kind['code']} {kind['type']}] {exc.user_message}") from None
 
+    def _release_one_shot(replaced: str | None) -> None:
+        """A project an earlier make_music_video made, now replaced by a new one: its MP4 is written and
+        nothing can reach it any more, so the embedded engine drops its files (as `run` does at once)."""
+        if replaced is not None and replaced == shared.one_shot:
+            shared.conn.release_project(replaced)
+
     async def turn(ctx: Context, text: str, attachments: list[str] | None = None, *, auto_export: bool = False,
                    dest: str | None = None, overwrite: bool = False, fresh: bool = False) -> dict[str, Any]:
         from runtime.conversation import Conversation
@@ -245,12 +252,16 @@ def build(skill_path: str | None = None, backend: str | None = None) -> MCPServe
             def work() -> dict[str, Any]:
                 if fresh:
                     _refused(list(attachments or []))  # a refused call must not wipe the current project
+                replaced = shared.conn.session.session_id if fresh and shared.conn.session else None
                 folder = _beside_input([a for a in attachments or [] if "://" not in a]) if fresh else None
                 convo = Conversation(shared.conn, _Bridge(ctx), auto_export=auto_export, export_dest=dest or None,
                                      overwrite=overwrite, output_dir=folder or _beside_input(shared.conn.inputs()))
                 if fresh:
                     convo.new_project(text)
                 report = convo.turn(text, attachments or [])
+                if fresh and report.ok and report.files and shared.conn.session is not None:
+                    _release_one_shot(replaced)
+                    shared.one_shot = shared.conn.session.session_id
                 data = report.to_json()
                 data["_draft"] = report.chat.draft if report.chat is not None else None
                 return data
@@ -276,7 +287,8 @@ def build(skill_path: str | None = None, backend: str | None = None) -> MCPServe
     async def make_music_video(video: VideoArg, ctx: Context, prompt: PromptArg = DEFAULT_PROMPT,
                                output_path: OutputArg = None, overwrite: OverwriteArg = False) -> VideoResult:
         """The whole job in one call: upload `video`, apply `prompt`, render and download a
-        1080p MP4. Starts a new project (the current one is kept if the video is refused).
+        1080p MP4. Starts a new project (the current one is kept if the video is refused; the
+        project an earlier make_music_video call made is released once this one is written).
         Written to `output_path`, or next to the video as `<name>-music.mp4` (numbered if
         taken). Returns `path` (the MP4), `reply` (what was done) and `link` (the project in
         a browser, when the backend has one). Takes seconds for a short clip locally;

@@ -171,15 +171,24 @@ class Connection:
     def release(self, restore: dict | None) -> bool:
         """The embedded engine may drop this finished project's files; the saved session goes back to
         ``restore`` (what ``say`` continued before). False if the engine kept them (``clean`` frees them)."""
-        if self.session is None or not self.backend.local:
+        if self.session is None:
             return False
         session_id = self.session.session_id
+        if not self.release_project(session_id):
+            return False
+        self.store.replace_session(self.backend.key, session_id, restore)
+        self.session = None
+        return True
+
+    def release_project(self, session_id: str) -> bool:
+        """The embedded engine may drop a finished project's files now; False if it kept them (or is
+        not ours to ask: a cloud backend keeps its projects)."""
+        if not self.backend.local:
+            return False
         try:
             self.call(lambda: self.client.release_session(session_id))
         except errors.NemoError:
             return False
-        self.store.replace_session(self.backend.key, session_id, restore)
-        self.session = None
         return True
 
     # ------------------------------------------------------------------ policy

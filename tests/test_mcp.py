@@ -74,6 +74,9 @@ def test_a_session_over_mcp(clip: Path, tmp_path: Path) -> None:
             out["bad"] = (bad.is_error, bad.content[0].text)
             uploaded = await mcp.call_tool("upload", {"paths": [str(big)]}, progress_callback=collect("upload"))
             out["uploaded"] = uploaded.structured_content
+            second = await mcp.call_tool("make_music_video", {"video": str(video)})
+            out["second"] = second.structured_content
+            out["after_second"] = (await mcp.call_tool("state", {})).structured_content
             return out
 
     (tmp_path / "notes.txt").write_text("not media")
@@ -100,6 +103,11 @@ def test_a_session_over_mcp(clip: Path, tmp_path: Path) -> None:
     uploads = [p for p in progress["upload"] if p[2] and p[2].startswith("Uploading")]
     assert 2 <= len(uploads) <= 22, uploads
     assert uploads[-1][2] == "Uploading 100%"
+    # a second one-shot job releases the first one's project (its MP4 is written) and keeps its own
+    assert out["second"]["path"] == str(tmp_path / "demo-music-3.mp4")
+    sessions = Path(os.environ["XDG_DATA_HOME"]).rglob("sessions")
+    kept = {p.name for folder in sessions for p in folder.iterdir()}
+    assert out["before"]["session_id"] not in kept and out["after_second"]["session_id"] in kept, kept
     errlog.seek(0)
     stderr = errlog.read()
     assert "Warning" not in stderr and "HTTP Request" not in stderr and "Traceback" not in stderr, stderr[-2000:]
