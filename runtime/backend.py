@@ -159,7 +159,7 @@ class ServeRefused(Exception):
 
 
 def serve_engine(host: str, port: int, *, data: str | None, test_api: bool, credits: int | None,
-                 allow_hosts: tuple[str, ...] = ()) -> None:
+                 allow_hosts: tuple[str, ...] = (), ray: str | None = None) -> None:
     """``ai-music serve``: the engine as a long-running server, until Ctrl-C.
 
     Binds first, so ``--port 0`` prints the port it really got.
@@ -174,6 +174,7 @@ def serve_engine(host: str, port: int, *, data: str | None, test_api: bool, cred
     from engine.api.host_check import host_name
     from engine.app import create_app
     from engine.config import EngineConfig
+    from engine.export.executor import ExecutorUnavailable
     from engine.permissions import PRIVATE_UMASK
 
     if credits is not None and credits < 0:
@@ -182,7 +183,7 @@ def serve_engine(host: str, port: int, *, data: str | None, test_api: bool, cred
         if host_name(name) != name.lower().strip("[]").rstrip("."):
             raise ServeRefused(f"--allow-host {name}: not a host name (give the name alone, without port or scheme)")
     config = EngineConfig(host=host, port=port, test_api=test_api, starting_credits=credits,
-                          allow_hosts=tuple(allow_hosts))
+                          allow_hosts=tuple(allow_hosts), ray_address=ray)
     if data:
         config.data_dir = Path(data)
     if host not in ("127.0.0.1", "localhost", "::1"):
@@ -196,13 +197,19 @@ def serve_engine(host: str, port: int, *, data: str | None, test_api: bool, cred
         raise ServeRefused(f"cannot listen on {host}:{port} ({exc.strerror or exc}); pick another --port") from None
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{sock.getsockname()[1]}"
+    os.umask(PRIVATE_UMASK)  # what the engine and its ffmpeg write is its users' private data
+    try:
+        app = create_app(config)
+    except ExecutorUnavailable as exc:
+        sock.close()
+        raise ServeRefused(str(exc)) from None
     metering = f"{credits} credits per new user" if config.metered else "not metered"
-    print(f"ai-music engine on {url} (data: {config.data_dir}; {metering})")
+    renders = f"; renders on the Ray cluster at {ray}" if ray else ""
+    print(f"ai-music engine on {url} (data: {config.data_dir}; {metering}{renders})")
     print(f"Point a client at it:  export NEMO_API_URL={url}")
     print(f"In a browser:  {url}/workspace")
     print("Then: ai-music say \"hello\"   (Ctrl-C stops the engine)", flush=True)
-    os.umask(PRIVATE_UMASK)  # what the engine and its ffmpeg write is its users' private data
-    server = uvicorn.Server(uvicorn.Config(create_app(config), log_level="warning",
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning",
                                            **uvicorn_options(config.header_timeout_s)))
     server.run(sockets=[sock])
 
