@@ -20,6 +20,7 @@ from typing import Any, Callable, Mapping
 
 from engine.export.graph import RenderJob, render
 from engine.export.mix import Source
+from engine.permissions import PRIVATE_UMASK
 
 PROGRESS_FILE = "progress.json"
 PROGRESS_WRITE_EVERY_S = 0.25
@@ -37,6 +38,7 @@ class RemoteRender:
 
 def run(task: RemoteRender) -> None:
     """One try at the render, in its own folder under the attempt's."""
+    os.umask(PRIVATE_UMASK)  # as under `ai-music serve`: what the worker and its ffmpeg write is users' private data
     work = task.work_dir / f"try-{secrets.token_hex(4)}"
     work.mkdir(parents=True)
     report = progress_writer(task.work_dir / PROGRESS_FILE)
