@@ -184,6 +184,17 @@ def test_serve_without_options_never_imports_ray(tmp_path: Path) -> None:
     assert "Ray" not in result.stdout
 
 
+def test_serve_with_a_ray_address_where_nothing_listens_says_so_in_one_line(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as sock:  # a loopback port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        address = f"127.0.0.1:{sock.getsockname()[1]}"
+    result = _serve_once(tmp_path / "engine", "--ray", address)
+    assert result.returncode != 0
+    assert result.stderr.strip() == f"ai-music: cannot reach the Ray cluster at {address} (Connection refused)"
+
+
 def test_serve_with_ray_but_without_the_extra_says_how_to_get_it(tmp_path: Path) -> None:
     result = _serve_once(tmp_path / "engine", "--ray", "127.0.0.1:6379", block_ray=True)
     assert result.returncode != 0

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import socket
 import threading
 from pathlib import Path
 from typing import Any, Callable
@@ -34,6 +35,7 @@ class RayExecutor:
     def __init__(self, address: str) -> None:
         self._owns_ray = not ray.is_initialized()
         if self._owns_ray:
+            _check_reachable(address)
             try:
                 ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
             except Exception as exc:  # noqa: BLE001 - Ray raises many kinds for "not there"; the user needs one line
@@ -95,6 +97,18 @@ class RayExecutor:
     def shutdown(self) -> None:
         if self._owns_ray:
             ray.shutdown()
+
+
+def _check_reachable(address: str) -> None:
+    """Fail in one line when nothing listens at a host:port address: Ray itself would retry for minutes.
+    Other forms ("auto", "ray://…") are left to Ray's own lookup."""
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit() or "/" in host:
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=5).close()
+    except OSError as exc:
+        raise ConnectionError(f"cannot reach the Ray cluster at {address} ({exc.strerror or exc})") from None
 
 
 def _absolute_order(order: SoundtrackOrder) -> SoundtrackOrder:
