@@ -120,6 +120,7 @@ def main() -> None:
     parser.add_argument("--only", choices=list(SETUPS), action="append", help="run only this setup (repeatable)")
     args = parser.parse_args()
     os.environ.pop("RAY_ADDRESS", None)  # the in-process setup must not find a cluster; the Ray ones start their own
+    os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"  # Ray on loopback only (else it binds the machine's address)
     from media.fixtures import VideoSpec, make_video
 
     with tempfile.TemporaryDirectory() as tmpdir:

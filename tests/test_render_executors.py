@@ -17,17 +17,32 @@ from support import ROOT, Api
 from media.verify import check_playable
 
 
+LOOPBACK_ONLY = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"  # "0": Ray binds and advertises 127.0.0.1 (ray_constants)
+
+
 @pytest.fixture(scope="session")
 def ray_cluster():  # noqa: ANN201 - the cluster's address
     """A local Ray cluster on 127.0.0.1 with two CPUs for the whole session (starting one costs seconds)."""
+    # Ray turns 127.0.0.1 into the machine's address on Linux unless it runs as a single-machine cluster
+    # (read when ray is first imported)
+    before = os.environ.get(LOOPBACK_ONLY)
+    os.environ[LOOPBACK_ONLY] = "0"
     try:
-        import ray
-    except ImportError as exc:
-        pytest.skip(f"RAY NOT INSTALLED ({exc}): the Ray executor is untested here; pip install -e '.[ray]'")
-    ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1", logging_level="WARNING",
-             log_to_driver=False)
-    yield ray.get_runtime_context().gcs_address
-    ray.shutdown()
+        try:
+            import ray
+        except ImportError as exc:
+            pytest.skip(f"RAY NOT INSTALLED ({exc}): the Ray executor is untested here; pip install -e '.[ray]'")
+        ray.init(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1", logging_level="WARNING",
+                 log_to_driver=False)
+        address = ray.get_runtime_context().gcs_address
+        assert address.startswith("127.0.0.1:"), address
+        yield address
+        ray.shutdown()
+    finally:
+        if before is None:
+            os.environ.pop(LOOPBACK_ONLY, None)
+        else:
+            os.environ[LOOPBACK_ONLY] = before
 
 
 @pytest.fixture(params=["in-process", "ray"])
