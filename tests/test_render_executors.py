@@ -136,6 +136,21 @@ def test_a_cancelled_render_stops_and_leaves_no_output_on_either_executor(execut
 
 
 @pytest.mark.slow
+def test_a_failed_render_says_why_in_the_users_words_on_either_executor(executor_engine, executor_config,
+                                                                        clip: Path) -> None:
+    api = Api(executor_engine.url).login()
+    api.upload(clip)
+    api.chat('add a title "Gone"')
+    for media in (executor_config.data_dir / "sessions" / api.session_id / "media").iterdir():
+        media.unlink()  # the upload vanished from the disk before the render
+    result = api.render("render_gone")
+    assert result["status"] == "failed", result
+    assert clip.name in result["error"], result["error"]
+    for internal in (str(executor_config.data_dir), "Traceback", "Ray", "ray."):
+        assert internal not in result["error"], result["error"]
+
+
+@pytest.mark.slow
 def test_a_ray_worker_killed_mid_render_is_retried_and_the_output_plays(ray_cluster, engine_config,
                                                                        long_clip: Path, tmp_path: Path) -> None:
     from engine.embedded import start

@@ -75,13 +75,12 @@ class RayExecutor:
                 break
         try:
             ray.get(ref)
-        except RayTaskError as exc:  # the render itself failed: its own error, in its own words
-            cause = exc.cause
+        except RayTaskError as exc:  # the render itself failed: its own error, handled as if it ran here
             if job.cancel.is_set():
                 raise Cancelled("render cancelled") from None
-            if isinstance(cause, RenderError):
-                raise type(cause)(str(cause)) from None
-            raise RenderError(f"the render failed on its worker: {cause.__class__.__name__}: {cause}") from None
+            if isinstance(exc.cause, Exception):
+                raise exc.cause from None
+            raise RenderError("the render failed on its worker") from None
         except (TaskCancelledError, RayError) as exc:
             if job.cancel.is_set() or isinstance(exc, TaskCancelledError):
                 raise Cancelled("render cancelled") from None
