@@ -6,8 +6,10 @@ render tasks at a time, and tears down after). One client uploads a generated 10
 clip and asks for a title, so every render is CPU-bound (upscaled to 1080p, fully
 re-encoded); one render warms the setup up (Ray starts its worker processes then), then N
 identical renders are submitted at once and polled. Prints throughput (renders per minute
-over the whole batch) and p50/p95 latency (submit → completed, as the client sees it) with
-the load average beside each line: on a shared machine the figures are under that load.
+over the whole batch), p50/p95 latency (submit → completed, as the client sees it), CPU
+seconds per render of everything this script started (engine, Ray's daemons and workers, their
+ffmpegs; barely moved by load) and the load average beside each line: on a shared machine the
+wall figures are under that load.
 
     .venv/bin/python bench/scale.py [--renders 6] [--only in-process|ray-1|ray-2]
 """
@@ -25,7 +27,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _proc import served_engine  # noqa: E402
+from _proc import served_engine, tree_cpu_s  # noqa: E402
 
 SETUPS = {"in-process": None, "ray-1": 1, "ray-2": 2}  # name → Ray CPUs (None: no Ray)
 HEADERS = {"X-Skill-Source": "topmediai-ai-music", "X-Skill-Version": "1.0.0", "X-Skill-Platform": "bench"}
@@ -99,16 +101,16 @@ def run_setup(name: str, cpus: int | None, clip: Path, renders: int, tmp: Path) 
             draft = client.prepare(clip, 'add a title "Scale" for 3 seconds')
             client.submit("warm-up", draft)
             client.wait_all(["warm-up"], time.monotonic())
-            before = load()
+            before, cpu = load(), tree_cpu_s(os.getpid())
             ids = [f"scale-{n}" for n in range(renders)]
             start = time.monotonic()
             for render_id in ids:
                 client.submit(render_id, draft)
             latencies = list(client.wait_all(ids, start).values())
-            wall = max(latencies)
+            wall, cpu = max(latencies), tree_cpu_s(os.getpid()) - cpu
             print(f"{name:<11} {renders:>7} {wall:>7.1f} {60 * renders / wall:>12.2f} "
-                  f"{statistics.median(latencies):>7.1f} {p95(latencies):>7.1f}   {before:.1f} → {load():.1f}",
-                  flush=True)
+                  f"{statistics.median(latencies):>7.1f} {p95(latencies):>7.1f} {cpu / renders:>10.1f}   "
+                  f"{before:.1f} → {load():.1f}", flush=True)
     finally:
         if cpus is not None:
             ray.shutdown()
@@ -128,8 +130,8 @@ def main() -> None:
         clip = make_video(tmp / "clip.mp4", VideoSpec(seconds=10, width=640, height=360))
         print(f"{args.renders} renders per setup: a 10 s 640x360 clip with a title, upscaled to 1080p and "
               f"re-encoded; {os.cpu_count()} cores; loopback; after one warm-up render")
-        print(f"{'setup':<11} {'renders':>7} {'wall s':>7} {'renders/min':>12} {'p50 s':>7} {'p95 s':>7}   "
-              "load avg (1 min) before → after: the figures are under this load")
+        print(f"{'setup':<11} {'renders':>7} {'wall s':>7} {'renders/min':>12} {'p50 s':>7} {'p95 s':>7} "
+              f"{'CPU s/rnd':>10}   load avg (1 min) before → after: the wall figures are under this load")
         for name in args.only or list(SETUPS):
             run_setup(name, SETUPS[name], clip, args.renders, tmp)
 

@@ -17,13 +17,14 @@ import os
 import socket
 import threading
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import ray
 from ray.exceptions import RayError, RayTaskError, TaskCancelledError
 
 from engine.export import remote_render
 from engine.export.graph import Cancelled, Progress, RenderError, RenderJob
+from engine.export.mix import Source
 from engine.export.soundtrack import SoundtrackOrder
 
 RETRIES = 2          # tries after a worker died (Ray's max_retries); errors of the render itself are not retried
@@ -51,7 +52,7 @@ class RayExecutor:
     def render(self, job: RenderJob, progress: Progress) -> None:
         task = remote_render.RemoteRender(
             draft=dict(job.draft), soundtrack=job.soundtrack, out=job.out.resolve(), work_dir=job.work_dir.resolve(),
-            nice=job.nice, sources={k: dataclasses.replace(s, path=os.path.abspath(s.path)) for k, s in job.sources.items()})
+            nice=job.nice, sources=_absolute(job.sources))
         ref = self._task.remote(task)
         with self._lock:
             self._running[id(job)] = ref
@@ -112,6 +113,9 @@ def _check_reachable(address: str) -> None:
 
 def _absolute_order(order: SoundtrackOrder) -> SoundtrackOrder:
     """Workers run in other folders (and maybe on other machines): every path they get is absolute."""
-    return dataclasses.replace(
-        order, cache_dir=order.cache_dir.resolve(), music_dir=order.music_dir.resolve(),
-        sources={k: dataclasses.replace(s, path=os.path.abspath(s.path)) for k, s in order.sources.items()})
+    return dataclasses.replace(order, cache_dir=order.cache_dir.resolve(), music_dir=order.music_dir.resolve(),
+                               sources=_absolute(order.sources))
+
+
+def _absolute(sources: Mapping[str, Source]) -> dict[str, Source]:
+    return {name: dataclasses.replace(s, path=os.path.abspath(s.path)) for name, s in sources.items()}
