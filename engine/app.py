@@ -56,7 +56,7 @@ class Engine:
         except DataDirBusy:
             raise RuntimeError(f"{config.data_dir} is being cleaned (ai-music clean); try again in a moment") from None
         self.store = Store(config.data_dir, starting_credits=config.starting_credits,
-                           full=lambda: self.faults.disk_full)
+                           full=lambda: self.faults.disk_full, database=config.database)
         remove_stale_incoming(self.store.root / "sessions", older_than_s=2 * config.body_idle_s)  # a crash's
         self.token_limits = TokenLimits()  # per client id and per source (engine.api.token_limits)
         self.workers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="analysis")
@@ -89,6 +89,7 @@ class Engine:
         """Cancel renders (their ffmpeg is killed; they resume on the next start) and wait for all pools."""
         self.renders.shutdown()
         self.workers.shutdown(wait=True, cancel_futures=True)
+        self.store.close()
         if self.data_lock is not None:
             os.close(self.data_lock)
             self.data_lock = None

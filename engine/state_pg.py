@@ -1,0 +1,128 @@
+"""The store's rows in PostgreSQL, shared by every API process of one deployment (issue 18).
+
+Same four tables as the embedded default (``engine.state_db``), each ``key → JSONB``, named
+``ai_music_*`` so the database can be shared with other software. Two indexes answer the
+lookups a request makes before it knows a user id: a token's hash (GIN over the token map)
+and a client id's hash. One connection per engine process, used under a lock; a read-modify-
+write runs in a transaction holding the row's lock (``SELECT … FOR UPDATE``), so two engines
+changing one user's credits or one session never lose each other's change. A connection the
+server dropped is replaced on the next call.
+
+Only this module imports psycopg (``pip install 'ai-music[postgres]'``); nothing imports it
+unless ``--database`` names a PostgreSQL URL.
+"""
+from __future__ import annotations
+
+import contextlib
+import threading
+from typing import Any, Iterable, Iterator
+
+from engine.state_db import TABLES, DBError, Row
+
+PREFIX = "ai_music_"
+_SCHEMA_LOCK = 0x61695F6D75736963  # pg_advisory_xact_lock key: engines starting together create tables once
+
+_SCHEMA = [f"CREATE TABLE IF NOT EXISTS {PREFIX}{t} (key TEXT PRIMARY KEY, data JSONB NOT NULL)" for t in TABLES] + [
+    f"CREATE INDEX IF NOT EXISTS {PREFIX}users_tokens ON {PREFIX}users USING GIN ((data->'tokens'))",
+    f"CREATE INDEX IF NOT EXISTS {PREFIX}users_client ON {PREFIX}users ((data->>'client_id_hash'))",
+]
+
+
+def _driver() -> Any:
+    try:
+        import psycopg
+    except ImportError:
+        raise DBError("other", "PostgreSQL support is not installed: pip install 'ai-music[postgres]'") from None
+    return psycopg
+
+
+def _error(exc: Exception) -> DBError:
+    """A psycopg error as the store's DBError, worded without the URL (it may hold a password)."""
+    psycopg = _driver()
+    if isinstance(exc, psycopg.OperationalError) and getattr(exc, "sqlstate", None) is None:
+        return DBError("other", "the database did not answer")
+    state = getattr(exc, "sqlstate", None) or ""
+    if state.startswith("53"):  # insufficient resources: disk full, out of memory, too many connections
+        return DBError("full", "the database is out of space or connections")
+    if state == "25006":
+        return DBError("read-only", "the database is read-only")
+    diag = getattr(exc, "diag", None)
+    return DBError("other", (diag.message_primary if diag is not None else None) or exc.__class__.__name__)
+
+
+class PostgresState:
+    shared = True
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.lock = threading.RLock()
+        self.conn: Any = None
+        with self._use() as conn, conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+            for statement in _SCHEMA:
+                conn.execute(statement)
+
+    @contextlib.contextmanager
+    def _use(self) -> Iterator[Any]:
+        """The connection (a new one if the server dropped it), under the lock; errors become DBError."""
+        psycopg = _driver()
+        with self.lock:
+            try:
+                if self.conn is None or self.conn.closed or self.conn.broken:
+                    self.conn = psycopg.connect(self.url, autocommit=True, connect_timeout=10)
+                yield self.conn
+            except psycopg.Error as exc:
+                raise _error(exc) from None
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Everything inside is one transaction (row locks taken by ``get(for_update=True)`` held to its end)."""
+        with self._use() as conn, conn.transaction():
+            yield
+
+    def load(self, table: str) -> dict[str, Row]:
+        with self._use() as conn:
+            return dict(conn.execute(f"SELECT key, data FROM {PREFIX}{_table(table)}").fetchall())
+
+    def get(self, table: str, key: str, *, for_update: bool = False) -> Row | None:
+        lock = " FOR UPDATE" if for_update else ""
+        with self._use() as conn:
+            row = conn.execute(f"SELECT data FROM {PREFIX}{_table(table)} WHERE key = %s{lock}", (key,)).fetchone()
+        return row[0] if row else None
+
+    def put(self, table: str, rows: Iterable[tuple[str, Row]]) -> None:
+        from psycopg.types.json import Jsonb
+
+        values = [(key, Jsonb(row)) for key, row in rows]
+        if not values:
+            return
+        with self._use() as conn, conn.transaction(), conn.cursor() as cur:
+            cur.executemany(f"INSERT INTO {PREFIX}{_table(table)} (key, data) VALUES (%s, %s) "
+                            "ON CONFLICT (key) DO UPDATE SET data = EXCLUDED.data", values)
+
+    def delete(self, table: str, keys: Iterable[str]) -> None:
+        with self._use() as conn:
+            conn.execute(f"DELETE FROM {PREFIX}{_table(table)} WHERE key = ANY(%s)", (list(keys),))
+
+    def user_with_token(self, digest: str) -> Row | None:
+        with self._use() as conn:
+            row = conn.execute(f"SELECT data FROM {PREFIX}users WHERE data->'tokens' ? %s LIMIT 1", (digest,)).fetchone()
+        return row[0] if row else None
+
+    def user_with_client(self, client_key: str) -> Row | None:
+        with self._use() as conn:
+            row = conn.execute(f"SELECT data FROM {PREFIX}users WHERE data->>'client_id_hash' = %s LIMIT 1",
+                               (client_key,)).fetchone()
+        return row[0] if row else None
+
+    def close(self) -> None:
+        with self.lock:
+            if self.conn is not None:
+                self.conn.close()
+                self.conn = None
+
+
+def _table(name: str) -> str:
+    if name not in TABLES:
+        raise ValueError(name)
+    return name
