@@ -115,6 +115,16 @@ class PostgresState:
                                (client_key,)).fetchone()
         return row[0] if row else None
 
+    def lease(self, name: str) -> bool:
+        """Hold ``name`` for as long as this engine's connection lives (a session advisory lock);
+        False if another engine holds it. A crashed engine's connection closes, and its leases with it."""
+        with self._use() as conn:
+            return bool(conn.execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", (name,)).fetchone()[0])
+
+    def release(self, name: str) -> None:
+        with self._use() as conn:
+            conn.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", (name,))
+
     def close(self) -> None:
         with self.lock:
             if self.conn is not None:

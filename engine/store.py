@@ -497,6 +497,21 @@ class Store:
             self._delete("renders", render_id)
             shutil.rmtree(self.render_path(render_id, ".work"), ignore_errors=True)
 
+    def lease_render(self, render_id: str) -> bool:
+        """Whether this engine may run the render: always on its own; when shared, only if no other
+        live engine runs it (held until :meth:`release_render` or this engine's end)."""
+        if self.shared is None:
+            return True
+        try:
+            return self.shared.lease(f"render:{render_id}")
+        except DBError as exc:
+            raise _db_error(exc) from None
+
+    def release_render(self, render_id: str) -> None:
+        if self.shared is not None:
+            with contextlib.suppress(DBError):  # a lost connection has released it already
+                self.shared.release(f"render:{render_id}")
+
     def iter_renders(self) -> Iterator[dict[str, Any]]:
         with self.lock:
             if self.shared is not None:

@@ -182,3 +182,22 @@ def test_an_unreachable_database_is_one_line_without_the_password(tmp_path):
         Store(tmp_path / "engine", database="postgresql://admin:s3cret@127.0.0.1:9/nope?connect_timeout=2")
     assert "s3cret" not in str(caught.value) and "\n" not in str(caught.value)
     assert "database did not answer" in str(caught.value)
+
+
+def test_an_engine_starting_leaves_the_renders_another_live_engine_runs(tmp_path, postgres_url):
+    """Only renders whose engine died are run again; one still running is not rendered twice."""
+    from engine.export.jobs import RenderManager
+    from engine.faults import Faults
+
+    running = Store(tmp_path / "engine", database=postgres_url)
+    running.save_render({"id": "r1", "session_id": "gone", "user_id": "u", "status": "processing"})
+    assert running.lease_render("r1")  # as the engine running it holds it
+    starting = Store(tmp_path / "engine", database=postgres_url)
+    manager = RenderManager(starting, Faults())
+    try:
+        assert manager.resume() == 0 and starting.render("r1")["status"] == "processing"
+        running.close()  # that engine dies: its connection, and its lease, go
+        assert manager.resume() == 1
+    finally:
+        manager.shutdown()
+        starting.close()
