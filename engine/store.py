@@ -18,6 +18,7 @@ Layout of the data dir (with a database, only the media and renders' files)::
     <data>/renders/<render_id>.mp4    the finished render (.wav / .mp3 / .zip for music-only exports)
     <data>/music/<key>.wav            synthesised music, reused across renders
     <data>/mixes/<key>.m4a            finished soundtracks (music + ducked original), reused
+    <data>/state-in-database          only with a database: says so (``ai-music clean`` leaves such a dir alone)
     <data>/.lock                      held (shared) by every engine using the dir; ``ai-music clean`` takes it
                                       exclusively, so it never frees files an engine is working with
     <data>/engine.log                 the embedded engine's log (rotated)
@@ -44,6 +45,8 @@ from engine.permissions import DIR_MODE, secure_tree
 from engine.state_db import DBError, Row, SharedStateDB, StateDB, is_database_url
 from engine.state_local import LocalState
 
+#: In a data dir whose state is in a database: ``ai-music clean`` must not take its media for orphans.
+DATABASE_MARK = "state-in-database"
 TOKEN_TTL_S = 7 * 24 * 3600
 MAX_LIVE_TOKENS = 20  # per user: a client that keeps asking replaces its oldest
 CLAIM_TTL_S = 7 * 24 * 3600
@@ -168,6 +171,9 @@ class Store:
             raise _db_error(exc) from None
         #: the backend other engines write too (reads go to it), or None for the data dir's own files
         self.shared = cast(SharedStateDB, self.db) if self.db.shared else None
+        if self.shared is not None:
+            (self.root / DATABASE_MARK).write_text("This data dir's projects are in a PostgreSQL database "
+                                                   "(ai-music serve --database); their media are here.\n")
         self.users: dict[str, User] = {uid: User.from_json(u, starting_credits) for uid, u in raw_users.items()}
 
     def close(self) -> None:

@@ -100,12 +100,15 @@ def clean_local(data_dir: str | None, *, dry_run: bool) -> CleanReport:
     from engine.housekeeping import KINDS, find, free, size_of
     from engine.export.jobs import RenderManager
     from engine.faults import Faults
-    from engine.store import DataDirBusy, Store, lock_data_dir
+    from engine.store import DATABASE_MARK, DataDirBusy, Store, lock_data_dir
     from skill.store import ClientStore
 
     root = Path(data_dir).expanduser() if data_dir else default_data_dir()
     if not (root / "sessions").is_dir():
         return CleanReport(0, 0, f"Nothing to clean: {root} holds no engine data.")
+    if (root / DATABASE_MARK).exists():  # its sessions are not in the dir: every project would look orphaned
+        raise RuntimeError(f"{root} belongs to engines that keep their projects in PostgreSQL (serve --database); "
+                           "clean cleans an embedded engine's data dir only")
     client = ClientStore()
     key = f"local:{root}"
     saved = client.session(key)

@@ -78,3 +78,18 @@ def test_two_engines_on_one_database_serve_one_session(tmp_path: Path, postgres_
     finally:
         first.terminate()
         first.wait(timeout=30)
+
+
+def test_clean_leaves_alone_a_data_dir_whose_projects_are_in_postgresql(tmp_path: Path, postgres_url: str) -> None:
+    """Its sessions are not in the dir, so every project's media would look orphaned to clean."""
+    from engine.store import Store
+
+    store = Store(tmp_path / "engine", database=postgres_url)
+    _, user, _ = store.issue_token("laptop")
+    upload = store.session_dir(store.create_session(user, "holiday", "en")["session_id"]) / "media" / "clip.mp4"
+    upload.parent.mkdir(parents=True)
+    upload.write_bytes(b"the user's video")
+    store.close()
+    result = run_cli("clean", "--data", str(tmp_path / "engine"))
+    assert result.returncode == 1 and "PostgreSQL" in result.stderr and "Traceback" not in result.stderr
+    assert upload.read_bytes() == b"the user's video"
