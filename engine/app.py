@@ -152,6 +152,18 @@ class Engine:
 
         self.analyses[file_id] = self.workers.submit(work)
 
+    def analyse_missing(self, session_id: str, file_ids: list[str]) -> None:
+        """With a shared database: analyse here the clips another engine took in and has not analysed
+        (it may be busy or gone; the media are in the shared data dir). Its result, if it lands too, is
+        the same. On the data dir's own files this engine started every analysis itself: nothing to do."""
+        if self.store.shared is None:
+            return
+        session = self.store.session(session_id) or {"state": {}}
+        done = session["state"].get("video_analyses") or {}
+        for info in session["state"].get("video_infos", []):
+            if info.get("file_id") in file_ids and info["file_id"] not in done and info.get("stored_as"):
+                self.start_analysis(session_id, info, self.store.session_dir(session_id) / "media" / info["stored_as"])
+
     async def wait_for_analyses(self, file_ids: list[str], timeout: float) -> None:
         futures = [asyncio.wrap_future(self.analyses[f]) for f in file_ids if f in self.analyses]
         if futures:

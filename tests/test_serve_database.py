@@ -93,3 +93,36 @@ def test_clean_leaves_alone_a_data_dir_whose_projects_are_in_postgresql(tmp_path
     result = run_cli("clean", "--data", str(tmp_path / "engine"))
     assert result.returncode == 1 and "PostgreSQL" in result.stderr and "Traceback" not in result.stderr
     assert upload.read_bytes() == b"the user's video"
+
+
+@pytest.mark.slow
+def test_music_through_one_engine_waits_for_a_clip_another_engine_took_in(tmp_path: Path, postgres_url: str,
+                                                                          clip: Path) -> None:
+    """The engine that took the upload may be gone before analysing it; the one asked for music
+    analyses it then (speech decides how loud the music may be), as the uploading one would have."""
+    import time
+
+    from engine.config import EngineConfig
+    from engine.embedded import start
+    from engine.store import Store
+
+    def config() -> EngineConfig:
+        return EngineConfig(data_dir=tmp_path / "engine", database=postgres_url)
+
+    with start(config()) as first:
+        one = Api(first.url).login()
+        file_id = one.upload(clip).json()["data"]["files"][0]["file_id"]
+        deadline = time.monotonic() + 60
+        while file_id not in one.state()["video_analyses"]:  # let it finish: a stopping engine waits for it
+            assert time.monotonic() < deadline, "the upload was never analysed"
+            time.sleep(0.1)
+    store = Store(tmp_path / "engine", database=postgres_url)  # …as if it had stopped before it finished
+    store.update_session(one.session_id, lambda session: session["state"]["video_analyses"].clear())
+    store.close()
+
+    with start(config()) as second:
+        other = Api(second.url)
+        other.token, other.session_id = one.token, one.session_id
+        other.chat("add calm background music")
+        analyses = other.state()["video_analyses"]
+        assert list(analyses) == [file_id] and "error" not in analyses[file_id]
