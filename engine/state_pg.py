@@ -115,6 +115,12 @@ class PostgresState:
                                (client_key,)).fetchone()
         return row[0] if row else None
 
+    def hold(self, name: str) -> None:
+        """Wait until no other engine's transaction holds ``name``, then hold it to this transaction's end
+        (inside :meth:`transaction`): for a row that may not exist yet, so no row lock can guard it."""
+        with self._use() as conn:
+            conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (name,))
+
     def lease(self, name: str) -> bool:
         """Hold ``name`` for as long as this engine's connection lives (a session advisory lock);
         False if another engine holds it. A crashed engine's connection closes, and its leases with it."""

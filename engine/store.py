@@ -242,6 +242,7 @@ class Store:
         with self._changing():
             key = client_key(client_id)
             if self.shared is not None:
+                self._query(self.shared.hold, f"client:{key}")  # two engines' first tokens make one user
                 found = self._query(self.shared.user_with_client, key)
                 user = self._cached_user(found)
                 if user is not None:

@@ -201,3 +201,21 @@ def test_an_engine_starting_leaves_the_renders_another_live_engine_runs(tmp_path
     finally:
         manager.shutdown()
         starting.close()
+
+
+def test_a_new_client_reaching_two_engines_at_once_is_one_user(two_engines):
+    one, other = two_engines
+    for n in range(15):
+        start = threading.Barrier(2)
+        users: list[str] = []
+
+        def first_token(store: Store, n: int = n, start: threading.Barrier = start, users: list = users) -> None:
+            start.wait()
+            users.append(store.issue_token(f"new-laptop-{n}")[1].user_id)
+
+        threads = [threading.Thread(target=first_token, args=(store,)) for store in (one, other)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert users[0] == users[1]
