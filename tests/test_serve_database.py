@@ -52,7 +52,7 @@ def test_a_database_that_is_not_postgresql_is_refused(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_two_engines_on_one_database_serve_one_session(tmp_path: Path, postgres_url: str, clip: Path) -> None:
     """As behind a load balancer: the session made, and the clip uploaded, through one engine are
-    read, edited and paid for through the other, and each sees the other's changes at once."""
+    read, edited, paid for and rendered through the other, and each sees the other's changes at once."""
     options = ("--data", str(tmp_path / "engine"), "--database", postgres_url, "--credits", "100")
     first, first_url = serve_engine(*options)
     try:
@@ -72,6 +72,14 @@ def test_two_engines_on_one_database_serve_one_session(tmp_path: Path, postgres_
             assert any("functionResponse" in p and p["functionResponse"]["response"]["status"] == "ok" for p in parts)
             assert "Shared" in json.dumps(one.state()["draft"])
             assert one.get("/api/credits/balance/simple").json()["data"]["available"] == 95
+
+            # the render runs in the engine that took it; its progress and its file reach the other
+            body = {"id": "shared-render", "sessionId": one.session_id, "draft": one.state()["draft"],
+                    "output": {"format": "mp4", "quality": "high"}}
+            assert other.post("/api/render/proxy/lambda", json=body).json()["success"] is True
+            assert one.wait("shared-render", ("completed", "failed"), timeout=180)["status"] == "completed"
+            video = one.get("/api/render/proxy/shared-render/download")
+            assert video.status_code == 200 and video.content[4:8] == b"ftyp"
         finally:
             second.terminate()
             second.wait(timeout=30)
