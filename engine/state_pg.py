@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 from engine.state_db import TABLES, DBError, Row
 
 PREFIX = "ai_music_"
+T = TypeVar("T")
 _SCHEMA_LOCK = 0x61695F6D75736963  # pg_advisory_xact_lock key: engines starting together create tables once
 
 _SCHEMA = [f"CREATE TABLE IF NOT EXISTS {PREFIX}{t} (key TEXT PRIMARY KEY, data JSONB NOT NULL)" for t in TABLES] + [
@@ -57,79 +58,99 @@ class PostgresState:
         self.url = url
         self.lock = threading.RLock()
         self.conn: Any = None
-        with self._use() as conn, conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
-            for statement in _SCHEMA:
-                conn.execute(statement)
+        self.depth = 0  # transactions open on self.conn (a statement inside one is never retried)
 
-    @contextlib.contextmanager
-    def _use(self) -> Iterator[Any]:
-        """The connection (a new one if the server dropped it), under the lock; errors become DBError."""
+        def create(conn: Any) -> None:
+            with conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+                for statement in _SCHEMA:
+                    conn.execute(statement)
+        self._call(create)
+
+    def _call(self, work: Callable[[Any], T]) -> T:
+        """``work(connection)`` under the lock; psycopg errors become DBError. A connection the server
+        dropped (a restart, a failover, an idle timeout) is replaced and the work run again, once —
+        unless a transaction was open on it: what it did is gone, so the caller is told."""
         psycopg = _driver()
         with self.lock:
-            try:
-                if self.conn is None or self.conn.closed or self.conn.broken:
-                    self.conn = psycopg.connect(self.url, autocommit=True, connect_timeout=10)
-                yield self.conn
-            except psycopg.Error as exc:
-                raise _error(exc) from None
+            for attempt in (1, 2):
+                fresh = self.conn is None or self.conn.closed or self.conn.broken
+                try:
+                    if fresh:
+                        self.conn = psycopg.connect(self.url, autocommit=True, connect_timeout=10)
+                    return work(self.conn)
+                except psycopg.OperationalError as exc:
+                    if attempt == 2 or fresh or self.depth or not self.conn.broken:
+                        raise _error(exc) from None
+                except psycopg.Error as exc:
+                    raise _error(exc) from None
+        raise AssertionError("unreachable")
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
         """Everything inside is one transaction (row locks taken by ``get(for_update=True)`` held to its end)."""
-        with self._use() as conn, conn.transaction():
-            yield
+        with self.lock:
+            if self.depth:
+                yield
+                return
+            self._call(lambda conn: conn.execute("BEGIN"))
+            self.depth = 1
+            try:
+                yield
+            except BaseException:
+                with contextlib.suppress(_driver().Error):
+                    self.conn.execute("ROLLBACK")
+                raise
+            else:
+                self._call(lambda conn: conn.execute("COMMIT"))
+            finally:
+                self.depth = 0
+
+    def _one(self, sql: str, params: tuple[Any, ...]) -> Any:
+        row = self._call(lambda conn: conn.execute(sql, params).fetchone())
+        return row[0] if row else None
 
     def load(self, table: str) -> dict[str, Row]:
-        with self._use() as conn:
-            return dict(conn.execute(f"SELECT key, data FROM {PREFIX}{_table(table)}").fetchall())
+        return dict(self._call(lambda conn: conn.execute(f"SELECT key, data FROM {PREFIX}{_table(table)}").fetchall()))
 
     def get(self, table: str, key: str, *, for_update: bool = False) -> Row | None:
         lock = " FOR UPDATE" if for_update else ""
-        with self._use() as conn:
-            row = conn.execute(f"SELECT data FROM {PREFIX}{_table(table)} WHERE key = %s{lock}", (key,)).fetchone()
-        return row[0] if row else None
+        return self._one(f"SELECT data FROM {PREFIX}{_table(table)} WHERE key = %s{lock}", (key,))
 
     def put(self, table: str, rows: Iterable[tuple[str, Row]]) -> None:
         from psycopg.types.json import Jsonb
 
         values = [(key, Jsonb(row)) for key, row in rows]
-        if not values:
-            return
-        with self._use() as conn, conn.transaction(), conn.cursor() as cur:
-            cur.executemany(f"INSERT INTO {PREFIX}{_table(table)} (key, data) VALUES (%s, %s) "
-                            "ON CONFLICT (key) DO UPDATE SET data = EXCLUDED.data", values)
+        sql = f"INSERT INTO {PREFIX}{_table(table)} (key, data) VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET data = EXCLUDED.data"
+
+        def write(conn: Any) -> None:
+            with conn.transaction(), conn.cursor() as cur:
+                cur.executemany(sql, values)
+        if values:
+            self._call(write)
 
     def delete(self, table: str, keys: Iterable[str]) -> None:
-        with self._use() as conn:
-            conn.execute(f"DELETE FROM {PREFIX}{_table(table)} WHERE key = ANY(%s)", (list(keys),))
+        names = list(keys)
+        self._call(lambda conn: conn.execute(f"DELETE FROM {PREFIX}{_table(table)} WHERE key = ANY(%s)", (names,)))
 
     def user_with_token(self, digest: str) -> Row | None:
-        with self._use() as conn:
-            row = conn.execute(f"SELECT data FROM {PREFIX}users WHERE data->'tokens' ? %s LIMIT 1", (digest,)).fetchone()
-        return row[0] if row else None
+        return self._one(f"SELECT data FROM {PREFIX}users WHERE data->'tokens' ? %s LIMIT 1", (digest,))
 
     def user_with_client(self, client_key: str) -> Row | None:
-        with self._use() as conn:
-            row = conn.execute(f"SELECT data FROM {PREFIX}users WHERE data->>'client_id_hash' = %s LIMIT 1",
-                               (client_key,)).fetchone()
-        return row[0] if row else None
+        return self._one(f"SELECT data FROM {PREFIX}users WHERE data->>'client_id_hash' = %s LIMIT 1", (client_key,))
 
     def hold(self, name: str) -> None:
         """Wait until no other engine's transaction holds ``name``, then hold it to this transaction's end
         (inside :meth:`transaction`): for a row that may not exist yet, so no row lock can guard it."""
-        with self._use() as conn:
-            conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (name,))
+        self._one("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (name,))
 
     def lease(self, name: str) -> bool:
         """Hold ``name`` for as long as this engine's connection lives (a session advisory lock);
         False if another engine holds it. A crashed engine's connection closes, and its leases with it."""
-        with self._use() as conn:
-            return bool(conn.execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", (name,)).fetchone()[0])
+        return bool(self._one("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", (name,)))
 
     def release(self, name: str) -> None:
-        with self._use() as conn:
-            conn.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", (name,))
+        self._one("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", (name,))
 
     def close(self) -> None:
         with self.lock:

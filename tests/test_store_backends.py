@@ -4,6 +4,7 @@ the ones about several engines sharing one database run on PostgreSQL only."""
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -196,8 +197,11 @@ def test_an_engine_starting_leaves_the_renders_another_live_engine_runs(tmp_path
     manager = RenderManager(starting, Faults())
     try:
         assert manager.resume() == 0 and starting.render("r1")["status"] == "processing"
-        running.close()  # that engine dies: its connection, and its lease, go
-        assert manager.resume() == 1
+        running.close()  # that engine dies: its connection, and its lease, go (once the server notices)
+        deadline = time.monotonic() + 30
+        while manager.resume() == 0:
+            assert time.monotonic() < deadline, "the dead engine's render was never resumed"
+            time.sleep(0.05)
     finally:
         manager.shutdown()
         starting.close()
@@ -219,3 +223,19 @@ def test_a_new_client_reaching_two_engines_at_once_is_one_user(two_engines):
         for thread in threads:
             thread.join()
         assert users[0] == users[1]
+
+
+def test_an_engine_carries_on_when_the_database_drops_its_connection(tmp_path, postgres_url):
+    """A database restart or failover closes every connection; the next call reconnects."""
+    import psycopg
+
+    store = Store(tmp_path / "engine", database=postgres_url)
+    try:
+        token, user, _ = store.issue_token("laptop")
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity "
+                          "WHERE pid <> pg_backend_pid() AND backend_type = 'client backend'")
+        assert store.user_for_token(token).user_id == user.user_id
+        assert store.create_session(user, "after the restart", "en")["task_name"] == "after the restart"
+    finally:
+        store.close()
