@@ -17,7 +17,8 @@ Row = dict[str, Any]
 
 
 class DBError(Exception):
-    """A read or write failed; ``kind`` is "full", "read-only" or "other" (the store words it for the user)."""
+    """A read or write failed; ``kind`` is "full", "read-only", "missing" (no driver installed) or "other"
+    (the store words it for the user)."""
 
     def __init__(self, kind: str, detail: str) -> None:
         super().__init__(detail)
@@ -49,4 +50,3 @@ class SharedStateDB(StateDB, Protocol):
 
 def is_database_url(text: str) -> bool:
     return text.startswith(("postgresql://", "postgres://"))
-

@@ -33,7 +33,7 @@ def _driver() -> Any:
     try:
         import psycopg
     except ImportError:
-        raise DBError("other", "PostgreSQL support is not installed: pip install 'ai-music[postgres]'") from None
+        raise DBError("missing", "PostgreSQL support is not installed: pip install 'ai-music[postgres]'") from None
     return psycopg
 
 

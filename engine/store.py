@@ -168,7 +168,10 @@ class Store:
             self.sessions: dict[str, dict[str, Any]] = self.db.load("sessions")
             self.renders: dict[str, dict[str, Any]] = self.db.load("renders")
         except DBError as exc:
-            raise _db_error(exc) from None
+            if database is None:
+                raise _db_error(exc) from None
+            reason = str(exc) if exc.kind == "missing" else f"the engine could not reach its database ({exc})"
+            raise StoreError(reason) from None
         #: the backend other engines write too (reads go to it), or None for the data dir's own files
         self.shared = cast(SharedStateDB, self.db) if self.db.shared else None
         if self.shared is not None:

@@ -43,6 +43,16 @@ def test_a_database_that_does_not_answer_is_one_line_without_its_password(tmp_pa
     assert "--database: " in result.stderr and "database did not answer" in result.stderr
 
 
+def test_a_database_without_the_postgres_extra_says_what_to_install(tmp_path: Path) -> None:
+    blocked = ("import sys; sys.modules['psycopg'] = None\n"  # as if 'ai-music[postgres]' were not installed
+               "from runtime.cli import main; sys.exit(main(sys.argv[1:]))")
+    result = subprocess.run([sys.executable, "-c", blocked, "serve", "--port", "0", "--data", str(tmp_path / "engine"),
+                             "--database", "postgresql://ai@127.0.0.1/ai"], capture_output=True, text=True,
+                            timeout=120, cwd=ROOT)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert "pip install 'ai-music[postgres]'" in result.stderr
+
+
 def test_a_database_that_is_not_postgresql_is_refused(tmp_path: Path) -> None:
     result = run_cli("serve", "--port", "0", "--data", str(tmp_path / "engine"), "--database", "sqlite:///x.db")
     assert result.returncode != 0 and "Traceback" not in result.stderr
