@@ -95,6 +95,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--ray", metavar="ADDRESS", default=os.environ.get("RAY_ADDRESS") or None,
                        help="run renders as tasks on the Ray cluster at ADDRESS (default: $RAY_ADDRESS; none: in "
                             "this process). The cluster must share the data directory; needs ai-music[ray]")
+    serve.add_argument("--database", metavar="URL",
+                       help="keep users, sessions and renders in this PostgreSQL database (postgresql://…), "
+                            "shared by several `serve` processes using the same --data dir; needs "
+                            "pip install 'ai-music[postgres]' (default: files in the data dir)")
     serve.add_argument("--test-api", action="store_true",
                        help="enable the /_engine/* fault switches (for tests, the harness and benchmarks)")
     serve.set_defaults(handler=_serve)
@@ -438,7 +442,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     try:
         serve_engine(args.host, args.port, data=args.data, test_api=args.test_api, credits=args.credits,
-                     allow_hosts=tuple(args.allow_host), ray=args.ray)
+                     allow_hosts=tuple(args.allow_host), database=args.database, ray=args.ray)
     except ServeRefused as exc:
         raise UserError(str(exc)) from None
     return 0
