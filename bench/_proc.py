@@ -64,6 +64,21 @@ def tree_rss_kb(pid: int) -> int:
     return total
 
 
+def tree_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) of ``pid``'s descendants, with what each has reaped of its own children
+    (an ffmpeg's seconds count once its parent waited for it). Barely moves with machine load, unlike wall time."""
+    total, stack = 0, _children(pid)
+    while stack:
+        current = stack.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
+        stack.extend(_children(current))
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 class PeakRss:
     """Samples a process tree's RSS on a thread until stopped; ``mb`` is the peak seen."""
 

@@ -31,6 +31,7 @@ from engine.api.host_check import HostCheck
 from engine.api.page_headers import PageHeaders
 from engine.api.token_limits import TokenLimits
 from engine.config import EngineConfig
+from engine.export.executor import executor_for
 from engine.export.jobs import RenderManager
 from engine.faults import Faults, quiet_injected_faults
 from engine.memory import release_memory
@@ -62,7 +63,7 @@ class Engine:
         self.workers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="analysis")
         self.analyses: dict[str, Future[Any]] = {}
         self.renders = RenderManager(self.store, self.faults, config.render_workers, master=_master,
-                                     budget=config.render_budget_s)
+                                     budget=config.render_budget_s, executor=executor_for(config.ray_address))
         # chat turns still working (their client may be gone) → their session
         self.turns: dict[asyncio.Task[None], str] = {}
 

@@ -43,6 +43,7 @@ class EngineConfig:
     body_idle_s: float = 60.0                # a request body that sends nothing this long is abandoned
     render_workers: int = 2                  # fair between users: a long render holds one (engine.export.render_queue)
     render_budget_s: float | None = None     # per render; None: by its length (render_queue.budget_s)
+    ray_address: str | None = None           # renders as Ray tasks there (serve --ray); None: in this process
     test_api: bool = False                   # /_engine/* fault switches (tests, harness)
     faults: Faults = field(default_factory=Faults)
     allowed_url_hosts: tuple[str, ...] = ("127.0.0.1", "localhost", "::1")

@@ -162,7 +162,7 @@ class ServeRefused(Exception):
 
 
 def serve_engine(host: str, port: int, *, data: str | None, test_api: bool, credits: int | None,
-                 allow_hosts: tuple[str, ...] = (), database: str | None = None) -> None:
+                 allow_hosts: tuple[str, ...] = (), database: str | None = None, ray: str | None = None) -> None:
     """``ai-music serve``: the engine as a long-running server, until Ctrl-C.
 
     Binds first, so ``--port 0`` prints the port it really got. ``database``: a PostgreSQL URL
@@ -178,6 +178,7 @@ def serve_engine(host: str, port: int, *, data: str | None, test_api: bool, cred
     from engine.api.host_check import host_name
     from engine.app import create_app
     from engine.config import EngineConfig
+    from engine.export.executor import ExecutorUnavailable
     from engine.permissions import PRIVATE_UMASK
     from engine.state_db import is_database_url
     from engine.store import StoreError
@@ -190,7 +191,7 @@ def serve_engine(host: str, port: int, *, data: str | None, test_api: bool, cred
     if database is not None and not is_database_url(database):
         raise ServeRefused("--database must be a postgresql:// URL")
     config = EngineConfig(host=host, port=port, test_api=test_api, starting_credits=credits,
-                          allow_hosts=tuple(allow_hosts), database=database)
+                          allow_hosts=tuple(allow_hosts), database=database, ray_address=ray)
     if data:
         config.data_dir = Path(data)
     if host not in ("127.0.0.1", "localhost", "::1"):
@@ -204,18 +205,22 @@ def serve_engine(host: str, port: int, *, data: str | None, test_api: bool, cred
         raise ServeRefused(f"cannot listen on {host}:{port} ({exc.strerror or exc}); pick another --port") from None
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{sock.getsockname()[1]}"
-    metering = f"{credits} credits per new user" if config.metered else "not metered"
-    shared = "; state in PostgreSQL" if database else ""
+    os.umask(PRIVATE_UMASK)  # what the engine and its ffmpeg write is its users' private data
     try:
         app = create_app(config)
     except StoreError as exc:
         sock.close()
         raise ServeRefused(f"--database: {exc}" if database else str(exc)) from None
-    print(f"ai-music engine on {url} (data: {config.data_dir}{shared}; {metering})")
+    except ExecutorUnavailable as exc:
+        sock.close()
+        raise ServeRefused(str(exc)) from None
+    metering = f"{credits} credits per new user" if config.metered else "not metered"
+    shared = "; state in PostgreSQL" if database else ""
+    renders = f"; renders on the Ray cluster at {ray}" if ray else ""
+    print(f"ai-music engine on {url} (data: {config.data_dir}{shared}; {metering}{renders})")
     print(f"Point a client at it:  export NEMO_API_URL={url}")
     print(f"In a browser:  {url}/workspace")
     print("Then: ai-music say \"hello\"   (Ctrl-C stops the engine)", flush=True)
-    os.umask(PRIVATE_UMASK)  # what the engine and its ffmpeg write is its users' private data
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning",
                                            **uvicorn_options(config.header_timeout_s)))
     server.run(sockets=[sock])

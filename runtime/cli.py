@@ -92,6 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--credits", type=int, metavar="N",
                        help="meter edits: each new user gets N credits (for an engine shared as a service; "
                             "default: not metered)")
+    serve.add_argument("--ray", metavar="ADDRESS", default=os.environ.get("RAY_ADDRESS") or None,
+                       help="run renders as tasks on the Ray cluster at ADDRESS (default: $RAY_ADDRESS; none: in "
+                            "this process). The cluster must share the data directory; needs ai-music[ray]")
     serve.add_argument("--database", metavar="URL",
                        help="keep users, sessions and renders in this PostgreSQL database (postgresql://…), "
                             "shared by several `serve` processes using the same --data dir; needs "
@@ -439,7 +442,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     try:
         serve_engine(args.host, args.port, data=args.data, test_api=args.test_api, credits=args.credits,
-                     allow_hosts=tuple(args.allow_host), database=args.database)
+                     allow_hosts=tuple(args.allow_host), database=args.database, ray=args.ray)
     except ServeRefused as exc:
         raise UserError(str(exc)) from None
     return 0

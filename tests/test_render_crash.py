@@ -81,7 +81,7 @@ def test_a_killed_engine_takes_its_ffmpeg_with_it_and_the_resumed_render_plays(t
 
 
 def test_a_render_whose_file_does_not_play_to_the_end_is_failed(api: Api, clip: Path, monkeypatch) -> None:
-    import engine.export.jobs as renders
+    import engine.export.executor as renders  # the in-process executor's render
 
     real = renders.render
 

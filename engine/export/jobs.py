@@ -18,11 +18,12 @@ from engine.analysis.cues import speech_on_timeline, timeline_cues
 from engine.faults import Faults
 from engine.export.mix import sources_from_infos
 from engine.export.music_only import FORMATS, MusicExportError, export_music, music_track
-from engine.export.graph import Cancelled, RenderError, RenderJob, render
+from engine.export.graph import Cancelled, RenderError, RenderJob
 from engine import housekeeping
 from engine.export import render_attempts
+from engine.export.executor import Executor, InProcess
 from engine.export.render_queue import FairQueue, budget_s, niceness
-from engine.export.soundtrack import Soundtracks, soundtrack_key
+from engine.export.soundtrack import SoundtrackOrder, Soundtracks, soundtrack_key
 from engine.store import Store, StoreError
 from engine.user_text import user_facing
 
@@ -32,10 +33,13 @@ log = logging.getLogger(__name__)
 
 class RenderManager:
     def __init__(self, store: Store, faults: Faults, workers: int = 1,
-                 master: Callable[..., Any] | None = None, budget: float | None = None) -> None:
+                 master: Callable[..., Any] | None = None, budget: float | None = None,
+                 executor: Executor | None = None) -> None:
         self.store = store
         self.faults = faults
+        self.master = master
         self.soundtracks = Soundtracks(store.root / "mixes", master)
+        self.executor = executor or InProcess()  # where the work runs (engine.export.executor)
         self.queue = FairQueue(workers, self._run)  # round-robin between users (engine.export.render_queue)
         self.budget_s = budget  # per render; None: by its length (render_queue.budget_s)
         self.over_budget: set[str] = set()
@@ -81,8 +85,7 @@ class RenderManager:
             job = self.jobs.get(render_id)
             if job is not None:
                 job.cancel.set()
-                if job.process is not None and job.process.poll() is None:
-                    job.process.kill()
+                self.executor.stop(job)
             if record["status"] in ("pending", "processing"):
                 record.update(status="cancelled", error="cancelled by the user")
                 self.store.save_render(record)
@@ -150,8 +153,10 @@ class RenderManager:
                 progress(float(record.get("progress") or 0) / 100, "mixing")
             return pending.result()
 
-        job = RenderJob(draft=record["draft"], sources=sources, out=out, work_dir=work, soundtrack=soundtrack,
-                        nice=niceness(record["draft"]))
+        order = SoundtrackOrder(record["draft"], sources, speech, self.soundtracks.cache_dir, self.store.root / "music",
+                                self.master)
+        job = RenderJob(draft=record["draft"], sources=sources, out=out, work_dir=work,
+                        soundtrack=self.executor.soundtrack(soundtrack, order), nice=niceness(record["draft"]))
         with self.lock:
             if (self.store.render(record["id"]) or {}).get("status") != "pending":
                 raise Cancelled  # cancelled while it waited in the queue
@@ -165,7 +170,7 @@ class RenderManager:
             if music_only:
                 self._music_only(record, session, fmt, out, work)
             else:
-                render(job, progress)
+                self.executor.render(job, progress)
         finally:
             watchdog.cancel()
         if job.cancel.is_set():
@@ -181,8 +186,7 @@ class RenderManager:
         with self.lock:
             self.over_budget.add(render_id)
             job.cancel.set()
-            if job.process is not None and job.process.poll() is None:
-                job.process.kill()
+            self.executor.stop(job)
 
     def _progress_saver(self, record: dict[str, Any]) -> Callable[[float, str], None]:
         last_save = [0.0]
@@ -291,10 +295,10 @@ class RenderManager:
             jobs = list(self.jobs.values())
         for job in jobs:
             job.cancel.set()
-            if job.process is not None and job.process.poll() is None:
-                job.process.kill()
+            self.executor.stop(job)
         self.queue.shutdown()  # a job waiting for its soundtrack still gets it
         self.soundtracks.shutdown()
+        self.executor.shutdown()
 
 
 def _check_output(path: Path, expected_s: float | None) -> None:

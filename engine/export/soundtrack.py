@@ -14,6 +14,7 @@ import json
 import os
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -71,23 +72,59 @@ class Soundtracks:
 
     def _build(self, key: str, draft: dict[str, Any], sources: dict[str, Source], music_path: Callable[[str], Path],
                speech: list[tuple[float, float]]) -> Path:
-        self.cache_dir.mkdir(parents=True, exist_ok=True)
-        audio = build_soundtrack(draft, sources, music_path, speech, master=self.master)
-        wav = self.cache_dir / f".{key}.{os.getpid()}.wav"
-        part = self.cache_dir / f".{key}.{os.getpid()}.m4a"
-        try:
-            write_wav(wav, audio, SAMPLE_RATE)
-            # the "fast" AAC coder is ~2.5x quicker than the default at the same bitrate, inaudibly so at 192k
-            run(["-i", pathlike(wav), "-c:a", "aac", "-aac_coder", "fast", "-b:a", AUDIO_BITRATE, "-f", "mp4",
-                 "-y", pathlike(part)], timeout=600, what="encode the soundtrack")
-            os.replace(part, self.path(key))
-        finally:
-            wav.unlink(missing_ok=True)
-            part.unlink(missing_ok=True)
-            del audio
-            release_memory()
-        return self.path(key)
+        return build(self.cache_dir, key, draft, sources, music_path, speech, self.master)
 
     def shutdown(self) -> None:
         """Drop queued builds and wait for the running one: nothing writes into the cache afterwards."""
         self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def build(cache_dir: Path, key: str, draft: dict[str, Any], sources: dict[str, Source],
+          music_path: Callable[[str], Path], speech: list[tuple[float, float]], master: Callable[..., Any] | None) -> Path:
+    """Mix, master and encode the soundtrack ``key`` into ``cache_dir``; temp names carry the pid and the
+    result is renamed into place, so processes sharing the cache (Ray workers) never see half a file."""
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    audio = build_soundtrack(draft, sources, music_path, speech, master=master)
+    wav = cache_dir / f".{key}.{os.getpid()}.wav"
+    part = cache_dir / f".{key}.{os.getpid()}.m4a"
+    try:
+        write_wav(wav, audio, SAMPLE_RATE)
+        # the "fast" AAC coder is ~2.5x quicker than the default at the same bitrate, inaudibly so at 192k
+        run(["-i", pathlike(wav), "-c:a", "aac", "-aac_coder", "fast", "-b:a", AUDIO_BITRATE, "-f", "mp4",
+             "-y", pathlike(part)], timeout=600, what="encode the soundtrack")
+        os.replace(part, cache_dir / f"{key}.m4a")
+    finally:
+        wav.unlink(missing_ok=True)
+        part.unlink(missing_ok=True)
+        del audio
+        release_memory()
+    return cache_dir / f"{key}.m4a"
+
+
+@dataclass(frozen=True)
+class SoundtrackOrder:
+    """A draft's soundtrack as plain values and paths: any process that sees the data dir can build it.
+
+    A render on a Ray worker gets this instead of the engine's :class:`Soundtracks` pool (whose
+    futures live in the API process): it takes the soundtrack from the shared cache when the
+    engine prepared it already, else builds it there itself."""
+
+    draft: Mapping[str, Any]
+    sources: Mapping[str, Source]
+    speech: list[tuple[float, float]]
+    cache_dir: Path
+    music_dir: Path
+    master: Callable[..., Any] | None = None
+
+    def __call__(self) -> Path:
+        if not int(self.draft.get("d") or 0):
+            raise ValueError("the draft is empty")
+        key = soundtrack_key(self.draft, self.sources, self.speech)
+        ready = self.cache_dir / f"{key}.m4a"
+        if ready.is_file():
+            return ready
+        return build(self.cache_dir, key, dict(self.draft), dict(self.sources), self.music_file, list(self.speech),
+                     self.master)
+
+    def music_file(self, key: str) -> Path:
+        return self.music_dir / f"{key}.wav"
