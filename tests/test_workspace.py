@@ -199,3 +199,15 @@ def test_the_workspace_media_answer_only_the_projects_owner(engine, api: Api, cl
     assert r.status_code == 404 and r.json()["code"] == 1002  # as if there were no such project
     anonymous = httpx.get(f"{engine.url}/workspace/api/{what}/{api.session_id}")
     assert anonymous.status_code == 401 and anonymous.json()["code"] == 1001
+
+
+@pytest.mark.slow  # two CLI processes, each a turn
+def test_say_prints_the_projects_workspace_link_once(engine, cli_env, clip: Path) -> None:
+    first = run_cli("say", "add a title 'Hi'", "--attach", str(clip), "--json", env=cli_env, timeout=180)
+    data = json.loads(first.stdout)
+    (link,) = data["links"]
+    assert link.startswith(f"{engine.url}/workspace/claim?ct=clm_") and f"in your browser: {link}" in data["reply"]
+    opened = httpx.post(f"{engine.url}/workspace/api/claim", json={"claim_token": link.split("ct=", 1)[1]})
+    assert opened.json()["data"]["session_id"] == data["session_id"]  # the link opens this very project
+    again = json.loads(run_cli("say", "add calm music", "--json", env=cli_env, timeout=180).stdout)
+    assert again["session_id"] == data["session_id"] and again["links"] == []  # said once is enough

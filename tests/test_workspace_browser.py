@@ -120,11 +120,11 @@ def test_upload_music_timeline_export_download(engine, page, clip: Path, shots: 
     assert page.locator("#ab").get_attribute("data-hearing") == "original"
     assert page.evaluate("[document.querySelector('#preview-audio').muted, document.querySelector('#preview-video').muted]") \
         == [True, False]
-    assert not page.evaluate("document.querySelector('#preview-video').paused")  # the clip plays under it
+    poll(page, "document.querySelector('#preview-video').currentTime > 1")  # the clip plays under it
     page.screenshot(path=str(shots / "03b-preview.png"), full_page=True)
     page.wait_for_selector("body[data-previews='1']", timeout=60_000)
     # the picture followed the soundtrack's clock to the end (6 s), not a second of it left behind
-    assert page.evaluate("document.querySelector('#preview-video').currentTime") == pytest.approx(6.0, abs=0.6)
+    assert page.evaluate("document.querySelector('#preview-video').currentTime") == pytest.approx(6.0, abs=1.0)
     page.click("#ab")
     assert page.locator("#ab").get_attribute("data-hearing") == "new"
 
@@ -168,7 +168,7 @@ def test_music_only_export_plays_as_audio(engine, page, clip: Path, shots: Path,
     page.wait_for_selector("body[data-turns='2']", timeout=WAIT_MS)
     assert page.locator("#messages li.user").last.inner_text().endswith("another one")
     again = page.locator("#messages li.assistant").last.inner_text()
-    assert "BPM" in again and again != first
+    assert "fresh take" in again and "BPM" in again and again != first
     page.reload()  # the same project opened again shows its conversation
     page.wait_for_selector("body[data-ready='1']", timeout=WAIT_MS)
     page.wait_for_selector("#messages li:nth-child(4)", timeout=WAIT_MS)
@@ -188,6 +188,10 @@ def test_html_in_a_title_and_a_file_name_stays_text(engine, page, clip: Path, sh
     assert page.locator("#files img, #messages img, #messages b, #timeline b, #timeline script").count() == 0
     assert "<b>Bold</b>" in page.locator("#timeline [data-kind='title']").first.text_content()
     assert "onerror" in page.locator("#files").inner_text()
+    page.reload()  # the conversation shown again on open is text too
+    page.wait_for_selector("#messages li.user", timeout=WAIT_MS)
+    assert "<b>Bold</b>" in page.locator("#messages li.user").first.inner_text()
+    assert page.evaluate("window.__xss") is None and page.locator("#messages b, #messages script").count() == 0
 
 
 def test_a_claim_link_from_say_opens_the_same_project(engine, cli_env, page, clip: Path, shots: Path) -> None:
