@@ -13,12 +13,13 @@ import asyncio
 import hashlib
 import json
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
 from protocol.draft import VIDEO, track
 from starlette.requests import Request
-from starlette.responses import FileResponse, Response
+from starlette.responses import Response
 
 from engine.api.envelope import AppError, engine_of
 from engine.user_text import user_facing
@@ -27,6 +28,9 @@ from media.ffmpeg import FFmpegError, pathlike, run
 TILES = 12
 TILE_W, TILE_H = 160, 90
 FOLDER = "workspace"  # beside media/ in the project's folder; removed with the project
+# one strip at a time: two requests for the same strip make it once, and an older strip is never
+# deleted while another request still writes its own
+_MAKING = threading.Lock()
 
 
 def frame_sources(draft: dict[str, Any], infos: list[dict[str, Any]], media: Path) -> list[tuple[Path, float] | None]:
@@ -58,8 +62,17 @@ def strip_key(sources: list[tuple[Path, float] | None]) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:20]
 
 
-def make_strip(sources: list[tuple[Path, float] | None], out: Path) -> Path:
-    """Write the strip (one ffmpeg: a seek per tile, scaled and letterboxed, stacked side by side)."""
+def strip_bytes(sources: list[tuple[Path, float] | None], out: Path) -> bytes:
+    """The strip, made first if it is not cached (a few dozen kB: read whole, so a newer strip
+    replacing it meanwhile can't cut the answer short)."""
+    with _MAKING:
+        if not out.is_file():
+            _make(sources, out)
+        return out.read_bytes()
+
+
+def _make(sources: list[tuple[Path, float] | None], out: Path) -> None:
+    """One ffmpeg: a seek per tile, scaled and letterboxed, stacked side by side."""
     args: list[str] = []
     chains = []
     fit = (f"scale={TILE_W}:{TILE_H}:force_original_aspect_ratio=decrease,"
@@ -83,7 +96,6 @@ def make_strip(sources: list[tuple[Path, float] | None], out: Path) -> Path:
     for old in out.parent.glob("thumbs-*.jpg"):  # earlier drafts' strips: nothing shows them any more
         if old != out:
             old.unlink(missing_ok=True)
-    return out
 
 
 async def thumbs(request: Request) -> Response:
@@ -97,10 +109,9 @@ async def thumbs(request: Request) -> Response:
     folder = engine.store.session_dir(session["session_id"])
     sources = frame_sources(draft, state.get("video_infos", []), folder / "media")
     out = folder / FOLDER / f"thumbs-{strip_key(sources)}.jpg"
-    if not out.is_file():
-        try:
-            await asyncio.get_running_loop().run_in_executor(None, make_strip, sources, out)
-        except FFmpegError as exc:
-            names = {i["stored_as"]: i.get("filename") or "the upload" for i in state.get("video_infos", [])}
-            raise AppError(500, user_facing(str(exc), engine.config.data_dir, names), status=500) from None
-    return FileResponse(out, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
+    try:
+        jpeg = await asyncio.get_running_loop().run_in_executor(None, strip_bytes, sources, out)
+    except FFmpegError as exc:
+        names = {i["stored_as"]: i.get("filename") or "the upload" for i in state.get("video_infos", [])}
+        raise AppError(500, user_facing(str(exc), engine.config.data_dir, names), status=500) from None
+    return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
