@@ -128,9 +128,9 @@ class Conversation:
         if saved.get("session_id") != session.session_id or saved.get("linked"):
             return
         link = project_link(self.conn)
-        if link:
+        if link:  # beside the reply, not part of it: `say --json` has it in ``links``
             report.links.append(link)
-            self._reply(report, f"Watch the fit and keep editing in your browser: {link}")
+            self.out.say(f"Watch the fit and keep editing in your browser: {link}")
             self.conn.store.update_session(self.conn.backend.key, session.session_id, linked=True)
 
     def _note_language(self, text: str) -> None:

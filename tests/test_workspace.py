@@ -206,8 +206,14 @@ def test_say_prints_the_projects_workspace_link_once(engine, cli_env, clip: Path
     first = run_cli("say", "add a title 'Hi'", "--attach", str(clip), "--json", env=cli_env, timeout=180)
     data = json.loads(first.stdout)
     (link,) = data["links"]
-    assert link.startswith(f"{engine.url}/workspace/claim?ct=clm_") and f"in your browser: {link}" in data["reply"]
+    assert link.startswith(f"{engine.url}/workspace/claim?ct=clm_")
     opened = httpx.post(f"{engine.url}/workspace/api/claim", json={"claim_token": link.split("ct=", 1)[1]})
     assert opened.json()["data"]["session_id"] == data["session_id"]  # the link opens this very project
     again = json.loads(run_cli("say", "add calm music", "--json", env=cli_env, timeout=180).stdout)
     assert again["session_id"] == data["session_id"] and again["links"] == []  # said once is enough
+    shown = run_cli("say", "add a title 'Bye'", "--new", "--attach", str(clip), env=cli_env, timeout=180)
+    # on a terminal too the link is whole (other token-shaped text is still hidden) and opens that project
+    printed = re.search(rf"in your browser: {re.escape(engine.url)}/workspace/claim\?ct=(clm_[\w-]+)\n", shown.stdout)
+    assert printed, shown.stdout
+    opened = httpx.post(f"{engine.url}/workspace/api/claim", json={"claim_token": printed.group(1)}).json()["data"]
+    assert opened["session_id"] != data["session_id"]  # --new: the new project's own link
