@@ -189,16 +189,16 @@ def test_a_project_opened_again_shows_its_chat(engine, api: Api, clip: Path) -> 
     assert "BPM" in said[3]["text"]
 
 
-@pytest.mark.parametrize("what", ["thumbs", "waveform", "soundtrack", "messages"])
-def test_the_workspace_media_answer_only_the_projects_owner(engine, api: Api, clip: Path, what: str) -> None:
+def test_the_workspace_media_answer_only_the_projects_owner(engine, api: Api, clip: Path) -> None:
     api.upload(clip)
     api.chat("add calm music")
-    assert api.get(f"/workspace/api/{what}/{api.session_id}").status_code == 200
     other = Api(engine.url).login("someone-else")
-    r = other.get(f"/workspace/api/{what}/{api.session_id}")
-    assert r.status_code == 404 and r.json()["code"] == 1002  # as if there were no such project
-    anonymous = httpx.get(f"{engine.url}/workspace/api/{what}/{api.session_id}")
-    assert anonymous.status_code == 401 and anonymous.json()["code"] == 1001
+    for what in ("thumbs", "waveform", "soundtrack", "messages"):
+        assert api.get(f"/workspace/api/{what}/{api.session_id}").status_code == 200, what
+        r = other.get(f"/workspace/api/{what}/{api.session_id}")
+        assert r.status_code == 404 and r.json()["code"] == 1002, what  # as if there were no such project
+        anonymous = httpx.get(f"{engine.url}/workspace/api/{what}/{api.session_id}")
+        assert anonymous.status_code == 401 and anonymous.json()["code"] == 1001, what
 
 
 @pytest.mark.slow  # two CLI processes, each a turn
