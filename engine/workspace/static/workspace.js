@@ -505,6 +505,7 @@
       await loadPreview();
       if (audio.ended || audio.currentTime >= (audio.duration || Infinity) - 0.05) audio.currentTime = 0;
       hear(preview.hearing);
+      $("preview").dataset.started = "1";  // the picture's stage shows from the first play on
       await audio.play();
       status.textContent = "";
       preview.playing = true;
@@ -529,6 +530,7 @@
     preview.videos = {};
     $("preview-audio").removeAttribute("src");
     $("preview-video").removeAttribute("src");
+    delete $("preview").dataset.started;
     delete $("preview-video").dataset.src;
   }
 
