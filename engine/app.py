@@ -56,7 +56,7 @@ class Engine:
         except DataDirBusy:
             raise RuntimeError(f"{config.data_dir} is being cleaned (ai-music clean); try again in a moment") from None
         self.store = Store(config.data_dir, starting_credits=config.starting_credits,
-                           full=lambda: self.faults.disk_full)
+                           full=lambda: self.faults.disk_full, database=config.database)
         remove_stale_incoming(self.store.root / "sessions", older_than_s=2 * config.body_idle_s)  # a crash's
         self.token_limits = TokenLimits()  # per client id and per source (engine.api.token_limits)
         self.workers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="analysis")
@@ -89,6 +89,7 @@ class Engine:
         """Cancel renders (their ffmpeg is killed; they resume on the next start) and wait for all pools."""
         self.renders.shutdown()
         self.workers.shutdown(wait=True, cancel_futures=True)
+        self.store.close()
         if self.data_lock is not None:
             os.close(self.data_lock)
             self.data_lock = None
@@ -150,6 +151,18 @@ class Engine:
             release_memory()
 
         self.analyses[file_id] = self.workers.submit(work)
+
+    def analyse_missing(self, session_id: str, file_ids: list[str]) -> None:
+        """With a shared database: analyse here the clips another engine took in and has not analysed
+        (it may be busy or gone; the media are in the shared data dir). Its result, if it lands too, is
+        the same. On the data dir's own files this engine started every analysis itself: nothing to do."""
+        if self.store.shared is None:
+            return
+        session = self.store.session(session_id) or {"state": {}}
+        done = session["state"].get("video_analyses") or {}
+        for info in session["state"].get("video_infos", []):
+            if info.get("file_id") in file_ids and info["file_id"] not in done and info.get("stored_as"):
+                self.start_analysis(session_id, info, self.store.session_dir(session_id) / "media" / info["stored_as"])
 
     async def wait_for_analyses(self, file_ids: list[str], timeout: float) -> None:
         futures = [asyncio.wrap_future(self.analyses[f]) for f in file_ids if f in self.analyses]

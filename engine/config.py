@@ -49,6 +49,7 @@ class EngineConfig:
     # file:// uploads: only the CLI's in-process engine has one (the files its user attached)
     local_files: LocalFiles | None = None
     allow_hosts: tuple[str, ...] = ()        # Host names accepted besides loopback (serve --allow-host)
+    database: str | None = None              # postgresql://… shared by several engines (serve --database)
 
     @property
     def metered(self) -> bool:

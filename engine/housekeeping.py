@@ -79,8 +79,7 @@ def music_keys(session: dict[str, Any]) -> set[str]:
 
 def _sessions(store: Store) -> dict[str, dict[str, Any]]:
     """A snapshot (other threads add sessions meanwhile; a saved session is replaced, never edited)."""
-    with store.lock:
-        return dict(store.sessions)
+    return store.all_sessions()
 
 
 def _old(path: Path, now: float, grace_s: float) -> bool:

@@ -1,12 +1,14 @@
 """What the engine remembers on disk: users and their credits, sessions, renders.
 
 A restarted engine must keep sessions and finished renders (issue: "a restarted server
-keeps sessions"), so every change is written through to JSON files under the data dir —
-atomically (temp file + ``os.replace``), so a crash or a full disk leaves the previous
-version, never half a file. Reads come from memory. One lock serialises writers; the
-engine is one process.
+keeps sessions"), so every change is written through to its backend (``engine.state_db``).
+The default is the data dir (``engine.state_local``): reads come from memory, one lock
+serialises writers, the engine is one process. With ``database`` (a PostgreSQL URL) several
+engines share the rows: reads go to the database, and a change re-reads its row under that
+row's lock first, so engines never undo each other's edits or spend the same credits twice.
+Media stay in the data dir either way, which those engines then share.
 
-Layout::
+Layout of the data dir (with a database, only the media and renders' files)::
 
     <data>/state.sqlite3              users (credits when metered, token hashes, client id hash) and claim-link
                                       hashes, one row each (engine.user_db; an older users.json is imported)
@@ -16,6 +18,7 @@ Layout::
     <data>/renders/<render_id>.mp4    the finished render (.wav / .mp3 / .zip for music-only exports)
     <data>/music/<key>.wav            synthesised music, reused across renders
     <data>/mixes/<key>.m4a            finished soundtracks (music + ducked original), reused
+    <data>/state-in-database          only with a database: says so (``ai-music clean`` leaves such a dir alone)
     <data>/.lock                      held (shared) by every engine using the dir; ``ai-music clean`` takes it
                                       exclusively, so it never frees files an engine is working with
     <data>/engine.log                 the embedded engine's log (rotated)
@@ -29,7 +32,6 @@ import copy
 import errno
 import fcntl
 import hashlib
-import json
 import os
 import secrets
 import shutil
@@ -37,11 +39,14 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator, cast
 
-from engine.permissions import DIR_MODE, private_opener, secure_tree
-from engine.user_db import DBError, UserDB
+from engine.permissions import DIR_MODE, secure_tree
+from engine.state_db import DBError, Row, SharedStateDB, StateDB, is_database_url
+from engine.state_local import LocalState
 
+#: In a data dir whose state is in a database: ``ai-music clean`` must not take its media for orphans.
+DATABASE_MARK = "state-in-database"
 TOKEN_TTL_S = 7 * 24 * 3600
 MAX_LIVE_TOKENS = 20  # per user: a client that keeps asking replaces its oldest
 CLAIM_TTL_S = 7 * 24 * 3600
@@ -74,28 +79,6 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def write_json_atomic(path: Path, data: Any, full: Callable[[], bool] = lambda: False) -> None:
-    """Write ``data`` to ``path`` so readers see the old or the new file, never a mix.
-
-    ``full`` simulates a full disk (fault injection): the write fails as ENOSPC would.
-    Every OSError becomes one :class:`StoreError` — the clean-up of the temp file too: on a
-    read-only file system unlinking it fails again, and that second error was a traceback."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if full():
-            raise OSError(errno.ENOSPC, "No space left on device (simulated)")
-        with open(tmp, "w", encoding="utf-8", opener=private_opener) as fh:
-            json.dump(data, fh, ensure_ascii=False, separators=(",", ":"))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
-        raise store_error(exc) from exc
-
-
 def store_error(exc: OSError) -> StoreError:
     """The one-line :class:`StoreError` for a failed write to the data dir (HTTP 507)."""
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
@@ -104,16 +87,6 @@ def store_error(exc: OSError) -> StoreError:
         return StoreError("the engine cannot write to its data dir (read-only or not permitted); "
                           "check the folder's permissions")
     return StoreError(f"the engine could not save its state ({exc.strerror or exc.__class__.__name__})")
-
-
-def _read_json(path: Path, default: Any) -> Any:
-    try:
-        with path.open(encoding="utf-8") as fh:
-            return json.load(fh)
-    except FileNotFoundError:
-        return default
-    except (OSError, ValueError):
-        return default
 
 
 def _db_error(exc: DBError) -> StoreError:
@@ -165,11 +138,23 @@ class User:
                    credits_total=int(data.get("total", 0)), tokens=dict(data.get("tokens", {})))
 
 
+def open_state(root: Path, database: str | None, full: Callable[[], bool],
+               legacy_user: Callable[[Row], Row]) -> StateDB:
+    """The data dir's own files (``database`` None), or the PostgreSQL database at that URL."""
+    if database is None:
+        return LocalState(root, full, legacy_user)
+    if not is_database_url(database):
+        raise DBError("other", "the database must be a postgresql:// URL")
+    from engine.state_pg import PostgresState  # psycopg only when asked for (engine.state_pg)
+
+    return PostgresState(database)
+
+
 class Store:
-    """Engine state with write-through persistence."""
+    """Engine state with write-through persistence (on its own, or shared with other engines)."""
 
     def __init__(self, root: str | os.PathLike[str], *, starting_credits: int | None = None,
-                 full: Callable[[], bool] = lambda: False) -> None:
+                 full: Callable[[], bool] = lambda: False, database: str | None = None) -> None:
         self.root = Path(root)
         self.full = full
         secure_tree(self.root)  # 0700 / 0600: other accounts read nothing (engine.permissions)
@@ -178,46 +163,95 @@ class Store:
         self.starting_credits = starting_credits
         self.lock = threading.RLock()
         try:
-            self.db = UserDB(self.root, full)
-            if (self.root / "users.json").exists():  # an older engine's file: one import, then SQLite only
-                self.db.import_json(self.root / "users.json",
-                                    lambda u: User.from_json(u, starting_credits).to_json())
-            raw_users, raw_claims = self.db.load()
+            self.db = open_state(self.root, database, full, lambda u: User.from_json(u, starting_credits).to_json())
+            raw_users, self.claims = self.db.load("users"), self.db.load("claims")
+            self.sessions: dict[str, dict[str, Any]] = self.db.load("sessions")
+            self.renders: dict[str, dict[str, Any]] = self.db.load("renders")
+        except DBError as exc:
+            if database is None:
+                raise _db_error(exc) from None
+            reason = str(exc) if exc.kind == "missing" else f"the engine could not reach its database ({exc})"
+            raise StoreError(reason) from None
+        #: the backend other engines write too (reads go to it), or None for the data dir's own files
+        self.shared = cast(SharedStateDB, self.db) if self.db.shared else None
+        if self.shared is not None:
+            (self.root / DATABASE_MARK).write_text("This data dir's projects are in a PostgreSQL database "
+                                                   "(ai-music serve --database); their media are here.\n")
+        self.users: dict[str, User] = {uid: User.from_json(u, starting_credits) for uid, u in raw_users.items()}
+
+    def close(self) -> None:
+        self.db.close()
+
+    # ------------------------------------------------------------------ the backend
+
+    def _put(self, table: str, rows: Iterable[tuple[str, Row]]) -> None:
+        try:
+            self.db.put(table, rows)
         except DBError as exc:
             raise _db_error(exc) from None
-        self.users: dict[str, User] = {uid: User.from_json(u, starting_credits) for uid, u in raw_users.items()}
-        self.claims: dict[str, dict[str, Any]] = raw_claims
-        self.sessions: dict[str, dict[str, Any]] = {}
-        for path in (self.root / "sessions").glob("*/session.json"):
-            data = _read_json(path, None)
-            if isinstance(data, dict) and "session_id" in data:
-                self.sessions[data["session_id"]] = data
-        self.renders: dict[str, dict[str, Any]] = {}
-        for path in (self.root / "renders").glob("*.json"):
-            data = _read_json(path, None)
-            if isinstance(data, dict) and "id" in data:
-                self.renders[data["id"]] = data
+        except OSError as exc:
+            raise store_error(exc) from exc
+
+    def _delete(self, table: str, key: str) -> None:
+        try:
+            self.db.delete(table, [key])
+        except DBError as exc:
+            raise _db_error(exc) from None
+
+    def _get(self, table: str, key: str, *, for_update: bool = False) -> Row | None:
+        """A row as the shared database has it now (only called with a shared backend)."""
+        assert self.shared is not None
+        try:
+            return self.shared.get(table, key, for_update=for_update)
+        except DBError as exc:
+            raise _db_error(exc) from None
+
+    @contextlib.contextmanager
+    def _changing(self) -> Iterator[None]:
+        """The store's lock and, when shared, one transaction: rows locked inside stay locked to its end."""
+        with self.lock:
+            if self.shared is None:
+                yield
+                return
+            try:
+                with self.shared.transaction():
+                    yield
+            except DBError as exc:
+                raise _db_error(exc) from None
+
+    def _cached_user(self, saved: Row | None) -> User | None:
+        """The cached user updated in place to ``saved`` (callers hold references to it)."""
+        if saved is None:
+            return None
+        fresh = User.from_json(saved, self.starting_credits)
+        user = self.users.setdefault(fresh.user_id, fresh)
+        vars(user).update(vars(fresh))
+        return user
+
+    def _reload(self, user: User) -> None:
+        """Shared: re-read ``user`` under its row lock (inside :meth:`_changing`) before changing it."""
+        if self.shared is not None and (saved := self._get("users", user.user_id, for_update=True)) is not None:
+            vars(user).update(vars(User.from_json(saved, self.starting_credits)))
+            self.users[user.user_id] = user
 
     # ------------------------------------------------------------------ users & tokens
 
     def _save_users(self, *users: User) -> None:
-        """Persist these users: one row each (engine.user_db)."""
-        try:
-            self.db.put_users((u.user_id, u.to_json()) for u in users)
-        except DBError as exc:
-            raise _db_error(exc) from None
-
-    def _save_claim(self, digest: str) -> None:
-        try:
-            self.db.put_claims([(digest, self.claims[digest])])
-        except DBError as exc:
-            raise _db_error(exc) from None
+        """Persist these users: one row each."""
+        self._put("users", ((u.user_id, u.to_json()) for u in users))
 
     def issue_token(self, client_id: str) -> tuple[str, User, float]:
         """A new anonymous token for ``client_id`` (same user — and credits — as before)."""
-        with self.lock:
+        with self._changing():
             key = client_key(client_id)
-            user = next((u for u in self.users.values() if u.client_id == key), None)
+            if self.shared is not None:
+                self._query(self.shared.hold, f"client:{key}")  # two engines' first tokens make one user
+                found = self._query(self.shared.user_with_client, key)
+                user = self._cached_user(found)
+                if user is not None:
+                    self._reload(user)
+            else:
+                user = next((u for u in self.users.values() if u.client_id == key), None)
             if user is None:
                 user = User.from_json({"user_id": f"anon_{secrets.token_hex(8)}", "client_id_hash": key},
                                       self.starting_credits)
@@ -227,8 +261,10 @@ class Store:
 
     def issue_token_for(self, user: User) -> tuple[str, float]:
         """A new token of an existing user (a claim link handed to the web workspace)."""
-        with self.lock:
-            return self._new_token(self.users.get(user.user_id, user))
+        with self._changing():
+            user = self.users.get(user.user_id, user)
+            self._reload(user)
+            return self._new_token(user)
 
     def _new_token(self, user: User) -> tuple[str, float]:
         token = f"nmv_usr_{secrets.token_urlsafe(24)}"
@@ -239,10 +275,20 @@ class Store:
         self._save_users(user)
         return token, expires
 
+    def _query(self, lookup: Callable[[str], Row | None], key: str) -> Row | None:
+        try:
+            return lookup(key)
+        except DBError as exc:
+            raise _db_error(exc) from None
+
     def user_for_token(self, token: str) -> User | None:
         digest = _hash(token)
         now = time.time()
         with self.lock:
+            if self.shared is not None:  # another engine may have issued or expired it
+                user = self._cached_user(self._query(self.shared.user_with_token, digest))
+                expiry = user.tokens.get(digest) if user is not None else None
+                return user if expiry is not None and expiry > now else None
             for user in self.users.values():
                 expiry = user.tokens.get(digest)
                 if expiry is not None and expiry > now:
@@ -251,11 +297,16 @@ class Store:
 
     def user_by_id(self, user_id: str) -> User | None:
         with self.lock:
+            if self.shared is not None:
+                return self._cached_user(self._get("users", user_id))
             return self.users.get(user_id)
 
     def expire_tokens(self, token: str | None = None) -> int:
         """Expire one token (or all): the fault injector's "token expired"."""
-        with self.lock:
+        with self._changing():
+            if self.shared is not None:
+                for saved in self.shared.load("users").values():
+                    self._cached_user(saved)
             count, changed = 0, {}
             for user in self.users.values():
                 for digest in list(user.tokens):
@@ -271,11 +322,12 @@ class Store:
             claim = f"clm_{secrets.token_urlsafe(18)}"
             self.claims[_hash(claim)] = {"task_id": task_id, "session_id": session_id, "user_id": user.user_id,
                                          "expires": time.time() + CLAIM_TTL_S}
-            self._save_claim(_hash(claim))
+            self._put("claims", [(_hash(claim), self.claims[_hash(claim)])])
             return claim
 
     def claim(self, claim_token: str) -> dict[str, Any] | None:
-        entry = self.claims.get(_hash(claim_token))
+        digest = _hash(claim_token)
+        entry = self._get("claims", digest) if self.shared is not None else self.claims.get(digest)
         if entry and entry.get("expires", 0) > time.time():
             return entry
         return None
@@ -301,9 +353,10 @@ class Store:
 
     def reserve(self, user: User, amount: int) -> bool:
         """Freeze ``amount`` credits for a running edit; False if the balance is short."""
-        with self.lock:
+        with self._changing():
             if amount <= 0 or not self.metered:
                 return True
+            self._reload(user)  # shared: what other engines spent counts
             if user.credits_available < amount:
                 return False
             self._change_user(user, credits_available=user.credits_available - amount,
@@ -312,9 +365,10 @@ class Store:
 
     def settle(self, user: User, reserved: int, spent: int) -> None:
         """Release a reservation, charging ``spent`` (≤ reserved) of it."""
-        with self.lock:
+        with self._changing():
             if reserved <= 0 or not self.metered:
                 return  # nothing was frozen: nothing to write
+            self._reload(user)
             spent = max(0, min(spent, reserved))
             values = {"credits_frozen": max(0, user.credits_frozen - reserved),
                       "credits_available": user.credits_available + reserved - spent,
@@ -353,18 +407,34 @@ class Store:
 
     def session(self, session_id: str) -> dict[str, Any] | None:
         with self.lock:
-            found = self.sessions.get(session_id)
+            found = self._get("sessions", session_id) if self.shared is not None else self.sessions.get(session_id)
             return copy.deepcopy(found) if found else None
+
+    def all_sessions(self) -> dict[str, dict[str, Any]]:
+        """Every session (shared: as the database has them now): what housekeeping must not free."""
+        with self.lock:
+            if self.shared is not None:
+                try:
+                    self.sessions = self.shared.load("sessions")
+                except DBError as exc:
+                    raise _db_error(exc) from None
+            return dict(self.sessions)
 
     def save_session(self, session: dict[str, Any]) -> None:
         with self.lock:
-            write_json_atomic(self.session_dir(session["session_id"]) / "session.json", session, self.full)
+            self._put("sessions", [(session["session_id"], session)])
             self.sessions[session["session_id"]] = copy.deepcopy(session)
 
     def update_session(self, session_id: str, change: Callable[[dict[str, Any]], Any]) -> Any:
-        """Apply ``change`` to a copy and persist it; the in-memory copy changes only on success."""
-        with self.lock:
-            current = self.sessions.get(session_id)
+        """Apply ``change`` to a copy and persist it; the in-memory copy changes only on success.
+
+        Shared: the row stays locked from the read to the write, so another engine's change to
+        the same session waits rather than being overwritten."""
+        with self._changing():
+            if self.shared is not None:
+                current = self._get("sessions", session_id, for_update=True)
+            else:
+                current = self.sessions.get(session_id)
             if current is None:
                 raise KeyError(session_id)
             working = copy.deepcopy(current)
@@ -376,15 +446,15 @@ class Store:
     def forget_session(self, session_id: str) -> None:
         with self.lock:
             self.sessions.pop(session_id, None)
-            path = self.session_dir(session_id) / "session.json"
-            path.unlink(missing_ok=True)
+            self._delete("sessions", session_id)
 
     def delete_session(self, session_id: str) -> None:
         """Remove a project for good: its session, its media and its renders (records and files)."""
         with self.lock:
             self.sessions.pop(session_id, None)
-            for record in [r for r in self.renders.values() if r.get("session_id") == session_id]:
+            for record in [r for r in self.iter_renders() if r.get("session_id") == session_id]:
                 self.delete_render(record["id"])
+            self._delete("sessions", session_id)
         shutil.rmtree(self.session_dir(session_id), ignore_errors=True)
 
     # ------------------------------------------------------------------ renders
@@ -399,12 +469,12 @@ class Store:
         with self.lock:
             if record["id"] in self.renders:
                 self.renders[record["id"]] = copy.deepcopy(record)
-            write_json_atomic(self.render_path(record["id"]), record, self.full)
+            self._put("renders", [(record["id"], record)])
             self.renders[record["id"]] = copy.deepcopy(record)
 
     def render(self, render_id: str) -> dict[str, Any] | None:
         with self.lock:
-            found = self.renders.get(render_id)
+            found = self._get("renders", render_id) if self.shared is not None else self.renders.get(render_id)
             return copy.deepcopy(found) if found else None
 
     def render_output(self, record: dict[str, Any]) -> Path | None:
@@ -415,7 +485,7 @@ class Store:
     def expire_render(self, render_id: str) -> None:
         """Delete a finished render's file but keep its record: a later download is told why (410)."""
         with self.lock:
-            record = self.renders.get(render_id)
+            record = self.render(render_id)
             if record is None:
                 return
             path = self.render_output(record)
@@ -430,13 +500,34 @@ class Store:
 
     def delete_render(self, render_id: str) -> None:
         with self.lock:
-            record = self.renders.pop(render_id, None)
+            record = self.render(render_id)
+            self.renders.pop(render_id, None)
             if record is not None and (path := self.render_output(record)) is not None:
                 path.unlink(missing_ok=True)
-            self.render_path(render_id).unlink(missing_ok=True)
+            self._delete("renders", render_id)
             shutil.rmtree(self.render_path(render_id, ".work"), ignore_errors=True)
+
+    def lease_render(self, render_id: str) -> bool:
+        """Whether this engine may run the render: always on its own; when shared, only if no other
+        live engine runs it (held until :meth:`release_render` or this engine's end)."""
+        if self.shared is None:
+            return True
+        try:
+            return self.shared.lease(f"render:{render_id}")
+        except DBError as exc:
+            raise _db_error(exc) from None
+
+    def release_render(self, render_id: str) -> None:
+        if self.shared is not None:
+            with contextlib.suppress(DBError):  # a lost connection has released it already
+                self.shared.release(f"render:{render_id}")
 
     def iter_renders(self) -> Iterator[dict[str, Any]]:
         with self.lock:
+            if self.shared is not None:
+                try:
+                    self.renders = self.shared.load("renders")
+                except DBError as exc:
+                    raise _db_error(exc) from None
             records = [copy.deepcopy(r) for r in self.renders.values()]
         yield from records

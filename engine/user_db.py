@@ -18,16 +18,10 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from engine.permissions import FILE_MODE
+from engine.state_db import DBError
 
 FILE = "state.sqlite3"
-
-
-class DBError(Exception):
-    """A write failed; ``kind`` is "full", "read-only" or "other" (the store words it for the user)."""
-
-    def __init__(self, kind: str, detail: str) -> None:
-        super().__init__(detail)
-        self.kind = kind
+TABLES = {"users": "user_id", "claims": "digest"}  # table → its key column
 
 
 def _kind(exc: sqlite3.Error) -> str:
@@ -56,18 +50,13 @@ class UserDB:
         except sqlite3.Error as exc:
             raise DBError(_kind(exc), str(exc)) from None
 
-    def load(self) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
-        """Every saved user (user_id → saved form) and claim link (digest → entry)."""
+    def load(self, table: str) -> dict[str, dict[str, Any]]:
+        """Every saved user (user_id → saved form) or claim link (digest → entry)."""
         with self.lock:
-            users = {uid: json.loads(data) for uid, data in self.conn.execute("SELECT user_id, data FROM users")}
-            claims = {d: json.loads(data) for d, data in self.conn.execute("SELECT digest, data FROM claims")}
-        return users, claims
+            return {key: json.loads(data) for key, data in self.conn.execute(f"SELECT {TABLES[table]}, data FROM {table}")}
 
-    def put_users(self, rows: Iterable[tuple[str, dict[str, Any]]]) -> None:
-        self._write("INSERT OR REPLACE INTO users (user_id, data) VALUES (?, ?)", rows)
-
-    def put_claims(self, rows: Iterable[tuple[str, dict[str, Any]]]) -> None:
-        self._write("INSERT OR REPLACE INTO claims (digest, data) VALUES (?, ?)", rows)
+    def put(self, table: str, rows: Iterable[tuple[str, dict[str, Any]]]) -> None:
+        self._write(f"INSERT OR REPLACE INTO {table} ({TABLES[table]}, data) VALUES (?, ?)", rows)
 
     def _write(self, sql: str, rows: Iterable[tuple[str, dict[str, Any]]]) -> None:
         encoded = [(key, json.dumps(value, separators=(",", ":"))) for key, value in rows]
@@ -92,8 +81,8 @@ class UserDB:
             return
         users = raw.get("users", {}) if isinstance(raw, dict) else {}
         claims = raw.get("claims", {}) if isinstance(raw, dict) else {}
-        self.put_users((uid, convert(u)) for uid, u in users.items() if isinstance(u, dict))
-        self.put_claims((d, c) for d, c in claims.items() if isinstance(c, dict))
+        self.put("users", ((uid, convert(u)) for uid, u in users.items() if isinstance(u, dict)))
+        self.put("claims", ((d, c) for d, c in claims.items() if isinstance(c, dict)))
         with contextlib.suppress(OSError):
             path.unlink()
 

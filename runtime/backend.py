@@ -100,12 +100,15 @@ def clean_local(data_dir: str | None, *, dry_run: bool) -> CleanReport:
     from engine.housekeeping import KINDS, find, free, size_of
     from engine.export.jobs import RenderManager
     from engine.faults import Faults
-    from engine.store import DataDirBusy, Store, lock_data_dir
+    from engine.store import DATABASE_MARK, DataDirBusy, Store, lock_data_dir
     from skill.store import ClientStore
 
     root = Path(data_dir).expanduser() if data_dir else default_data_dir()
     if not (root / "sessions").is_dir():
         return CleanReport(0, 0, f"Nothing to clean: {root} holds no engine data.")
+    if (root / DATABASE_MARK).exists():  # its sessions are not in the dir: every project would look orphaned
+        raise RuntimeError(f"{root} belongs to engines that keep their projects in PostgreSQL (serve --database); "
+                           "clean cleans an embedded engine's data dir only")
     client = ClientStore()
     key = f"local:{root}"
     saved = client.session(key)
@@ -159,10 +162,11 @@ class ServeRefused(Exception):
 
 
 def serve_engine(host: str, port: int, *, data: str | None, test_api: bool, credits: int | None,
-                 allow_hosts: tuple[str, ...] = ()) -> None:
+                 allow_hosts: tuple[str, ...] = (), database: str | None = None) -> None:
     """``ai-music serve``: the engine as a long-running server, until Ctrl-C.
 
-    Binds first, so ``--port 0`` prints the port it really got.
+    Binds first, so ``--port 0`` prints the port it really got. ``database``: a PostgreSQL URL
+    several such engines share (docs/scaling.md); never printed, it may hold a password.
     """
     import socket
     import sys
@@ -175,14 +179,18 @@ def serve_engine(host: str, port: int, *, data: str | None, test_api: bool, cred
     from engine.app import create_app
     from engine.config import EngineConfig
     from engine.permissions import PRIVATE_UMASK
+    from engine.state_db import is_database_url
+    from engine.store import StoreError
 
     if credits is not None and credits < 0:
         raise ServeRefused("--credits must be 0 or more")
     for name in allow_hosts:
         if host_name(name) != name.lower().strip("[]").rstrip("."):
             raise ServeRefused(f"--allow-host {name}: not a host name (give the name alone, without port or scheme)")
+    if database is not None and not is_database_url(database):
+        raise ServeRefused("--database must be a postgresql:// URL")
     config = EngineConfig(host=host, port=port, test_api=test_api, starting_credits=credits,
-                          allow_hosts=tuple(allow_hosts))
+                          allow_hosts=tuple(allow_hosts), database=database)
     if data:
         config.data_dir = Path(data)
     if host not in ("127.0.0.1", "localhost", "::1"):
@@ -197,12 +205,18 @@ def serve_engine(host: str, port: int, *, data: str | None, test_api: bool, cred
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{sock.getsockname()[1]}"
     metering = f"{credits} credits per new user" if config.metered else "not metered"
-    print(f"ai-music engine on {url} (data: {config.data_dir}; {metering})")
+    shared = "; state in PostgreSQL" if database else ""
+    try:
+        app = create_app(config)
+    except StoreError as exc:
+        sock.close()
+        raise ServeRefused(f"--database: {exc}" if database else str(exc)) from None
+    print(f"ai-music engine on {url} (data: {config.data_dir}{shared}; {metering})")
     print(f"Point a client at it:  export NEMO_API_URL={url}")
     print(f"In a browser:  {url}/workspace")
     print("Then: ai-music say \"hello\"   (Ctrl-C stops the engine)", flush=True)
     os.umask(PRIVATE_UMASK)  # what the engine and its ffmpeg write is its users' private data
-    server = uvicorn.Server(uvicorn.Config(create_app(config), log_level="warning",
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning",
                                            **uvicorn_options(config.header_timeout_s)))
     server.run(sockets=[sock])
 

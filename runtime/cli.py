@@ -92,6 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--credits", type=int, metavar="N",
                        help="meter edits: each new user gets N credits (for an engine shared as a service; "
                             "default: not metered)")
+    serve.add_argument("--database", metavar="URL",
+                       help="keep users, sessions and renders in this PostgreSQL database (postgresql://…), "
+                            "shared by several `serve` processes using the same --data dir; needs "
+                            "pip install 'ai-music[postgres]' (default: files in the data dir)")
     serve.add_argument("--test-api", action="store_true",
                        help="enable the /_engine/* fault switches (for tests, the harness and benchmarks)")
     serve.set_defaults(handler=_serve)
@@ -435,7 +439,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     try:
         serve_engine(args.host, args.port, data=args.data, test_api=args.test_api, credits=args.credits,
-                     allow_hosts=tuple(args.allow_host))
+                     allow_hosts=tuple(args.allow_host), database=args.database)
     except ServeRefused as exc:
         raise UserError(str(exc)) from None
     return 0

@@ -64,6 +64,50 @@ def silent_clip(media_dir: Path) -> Path:
     return make_video(media_dir / "noaudio.mp4", VideoSpec(seconds=4, width=640, height=360, audio="none"))
 
 
+# ----------------------------------------------------------------------------- PostgreSQL
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A PostgreSQL server from the pgserver wheel, on a unix socket, for this test session (each
+    xdist worker its own); stopped and deleted after. Where it can't run, its tests skip, loudly."""
+    import tempfile
+    import warnings
+
+    # not under pytest's 0700 tmp dirs: as root, pgserver runs the server as its own user
+    root = Path(tempfile.mkdtemp(prefix="ai-music-pg-"))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # platformdirs: no XDG_RUNTIME_DIR in CI
+            import pgserver
+            import psycopg  # noqa: F401 - the driver the engine uses
+
+            server = pgserver.get_server(root, cleanup_mode="delete")
+    except ImportError as exc:
+        shutil.rmtree(root, ignore_errors=True)
+        pytest.skip(f"POSTGRESQL NOT TESTED: {exc.name} does not install here (pip install 'ai-music[test]')")
+    except Exception as exc:  # noqa: BLE001 - any failure to start means "not testable here"
+        shutil.rmtree(root, ignore_errors=True)
+        pytest.skip(f"POSTGRESQL NOT TESTED: pgserver could not start a server here ({exc})")
+    yield server.get_uri()
+    server.cleanup()
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> str:
+    """A database of this test's own (a fresh schema on the session's server)."""
+    import secrets
+    from urllib.parse import quote
+
+    import psycopg
+
+    schema = f"t_{secrets.token_hex(6)}"
+    with psycopg.connect(postgres_server, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    joiner = "&" if "?" in postgres_server else "?"
+    return f"{postgres_server}{joiner}options={quote(f'-csearch_path={schema}')}"
+
+
 # ----------------------------------------------------------------------------- engine
 
 @pytest.fixture

@@ -49,9 +49,9 @@ def test_issuing_a_token_writes_one_row_however_many_users_there_are(tmp_path: P
     store = Store(tmp_path / "engine")
     for n in range(2000):
         store.issue_token(f"client-{n}")
-    before = store.db.conn.total_changes
+    before = store.db.users.conn.total_changes
     store.issue_token("client-7")
-    assert store.db.conn.total_changes - before == 1
+    assert store.db.users.conn.total_changes - before == 1
     assert not (tmp_path / "engine" / "users.json").exists()
     again = Store(tmp_path / "engine")                       # and it is all there after a restart
     assert len(again.users) == 2000

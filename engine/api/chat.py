@@ -47,6 +47,7 @@ async def run_sse(request: Request) -> Response:
     loop = asyncio.get_running_loop()
 
     async def wait_for_analyses(file_ids: list[str], timeout: float) -> None:
+        engine.analyse_missing(session["session_id"], file_ids)
         if any(f in engine.analyses and not engine.analyses[f].done() for f in file_ids):
             queue.put_nowait(_Stage("analysing"))
         await engine.wait_for_analyses(file_ids, timeout)

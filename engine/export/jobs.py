@@ -45,10 +45,11 @@ class RenderManager:
         self.stopping = False
 
     def resume(self) -> int:
-        """Queue again the jobs a previous engine run left unfinished."""
+        """Queue again the jobs a previous engine run left unfinished (not those another engine
+        sharing the database is running: they are leased to it)."""
         count = 0
         for record in self.store.iter_renders():
-            if record.get("status") in ("pending", "processing"):
+            if record.get("status") in ("pending", "processing") and self.store.lease_render(record["id"]):
                 record.update(status="pending", progress=0, note="resumed after an engine restart")
                 self.store.save_render(record)
                 render_attempts.clear_unfinished(self.store.root / "renders", record["id"])  # start clean
@@ -64,7 +65,12 @@ class RenderManager:
         record = {"id": render_id, "session_id": session["session_id"], "user_id": session["user_id"],
                   "status": "pending", "progress": 0, "created_at": time.time(), "draft": draft,
                   "output": output, "error": None}
-        self.store.save_render(record)
+        self.store.lease_render(render_id)  # new: nobody else has it
+        try:
+            self.store.save_render(record)
+        except StoreError:
+            self.store.release_render(render_id)
+            raise
         self._start(record)
         return record
 
@@ -88,6 +94,12 @@ class RenderManager:
 
     def _run(self, render_id: str) -> None:
         """Run one job; whatever happens, it ends completed, failed or cancelled — never stuck."""
+        try:
+            self._run_leased(render_id)
+        finally:
+            self.store.release_render(render_id)
+
+    def _run_leased(self, render_id: str) -> None:
         record = self.store.render(render_id)
         if record is None or record["status"] not in ("pending",):
             return
