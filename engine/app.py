@@ -37,7 +37,7 @@ from engine.faults import Faults, quiet_injected_faults
 from engine.memory import release_memory
 from engine.store import DataDirBusy, Store, StoreError, User, lock_data_dir, store_error
 from engine.user_text import user_facing
-from engine.workspace import fit, page as workspace
+from engine.workspace import fit, history, page as workspace, sound, thumbs
 
 log = logging.getLogger(__name__)
 
@@ -224,6 +224,10 @@ PAGES: list[tuple[str, Handler]] = [
 WORKSPACE_CALLS: list[tuple[str, Handler, list[str]]] = [
     ("/workspace/api/claim", workspace.claim_session, ["POST"]),
     ("/workspace/api/fit/{session_id}", fit.fit, ["GET"]),
+    ("/workspace/api/thumbs/{session_id}", thumbs.thumbs, ["GET"]),
+    ("/workspace/api/waveform/{session_id}", sound.waveform, ["GET"]),
+    ("/workspace/api/soundtrack/{session_id}", sound.soundtrack, ["GET"]),
+    ("/workspace/api/messages/{session_id}", history.messages, ["GET"]),
 ]
 
 #: Only with ``EngineConfig.test_api``: what a scenario uses to make the engine misbehave.

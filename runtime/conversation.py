@@ -25,7 +25,7 @@ from skill import errors
 from skill.actions import Output
 from skill.actions.chat import ChatResult, chat
 from skill.actions.credits import credits
-from skill.actions.export import export, requested_format
+from skill.actions.export import export, project_link, requested_format
 from skill.actions.state import state
 from skill.actions.upload import upload
 from skill.connection import Connection
@@ -111,7 +111,27 @@ class Conversation:
             except errors.NemoError as exc:
                 self._fail(report, exc)
                 break
+        if any(s.action in (Action.UPLOAD, Action.CHAT) for s in steps) and not wants_export:
+            self._offer_workspace(report)
         return report
+
+    def _offer_workspace(self, report: TurnReport) -> None:
+        """The project's browser link, once per project: watch the fit and keep editing there.
+
+        Only where the page outlives this command — an engine someone serves, or the cloud;
+        the embedded engine stops when the command ends (``project_link`` is None there; its
+        workspace is ``ai-music open``). An export prints the link itself, every time."""
+        session = self.conn.session
+        if not report.ok or session is None or self.conn.backend.local:
+            return
+        saved = self.conn.store.session(self.conn.backend.key) or {}
+        if saved.get("session_id") != session.session_id or saved.get("linked"):
+            return
+        link = project_link(self.conn)
+        if link:  # beside the reply, not part of it: `say --json` has it in ``links``
+            report.links.append(link)
+            self.out.say(f"Watch the fit and keep editing in your browser: {link}")
+            self.conn.store.update_session(self.conn.backend.key, session.session_id, linked=True)
 
     def _note_language(self, text: str) -> None:
         """The session is created in the user's language (SKILL.md: "language": "<lang>")."""

@@ -136,3 +136,84 @@ def test_the_fit_facts_are_on_the_timeline_as_the_mix_uses_them(engine, api: Api
     assert inside and max(inside) == pytest.approx(-14.0, abs=0.1)  # DUCK_DB while someone speaks
     other = Api(engine.url).login("someone-else")
     assert other.get(f"/workspace/api/fit/{api.session_id}").json()["code"] == 1002
+
+
+def test_the_timeline_thumbnails_show_each_scene_where_it_plays(engine, engine_config, api: Api, clip: Path) -> None:
+    import io
+
+    from PIL import Image, ImageChops, ImageStat
+
+    assert api.get(f"/workspace/api/thumbs/{api.session_id}").status_code == 404  # nothing on the timeline yet
+    api.upload(clip)
+    r = api.get(f"/workspace/api/thumbs/{api.session_id}")
+    assert r.status_code == 200 and r.headers["content-type"] == "image/jpeg"
+    strip = Image.open(io.BytesIO(r.content)).convert("RGB")
+    assert strip.size == (12 * 160, 90)  # 12 tiles over 6 s: half a second each
+    tiles = [strip.crop((k * 160, 0, k * 160 + 160, 90)) for k in range(12)]
+    change = [sum(ImageStat.Stat(ImageChops.difference(a, b)).mean) / 3 for a, b in zip(tiles, tiles[1:])]
+    # the moving first scene (a new frame in every tile), the cut at 4 s, then the still bars
+    assert all(c > 3 for c in change[:7]) and change[7] > 60 and all(c < 3 for c in change[8:]), change
+    cached = list((engine_config.data_dir / "sessions" / api.session_id / "workspace").glob("thumbs-*.jpg"))
+    api.chat("add a title 'Hello'")  # the picture's clips did not change: the same strip, made once
+    assert api.get(f"/workspace/api/thumbs/{api.session_id}").content == r.content
+    assert list((engine_config.data_dir / "sessions" / api.session_id / "workspace").glob("thumbs-*.jpg")) == cached
+
+
+def test_the_waveform_and_the_soundtrack_are_the_mix_the_export_carries(engine, api: Api, clip: Path,
+                                                                        tmp_path: Path) -> None:
+    from media.probe import probe
+
+    api.upload(clip)
+    api.chat("add upbeat music")
+    wave = api.get(f"/workspace/api/waveform/{api.session_id}", params={"columns": 300}).json()["data"]
+    assert wave["columns"] == 300 and len(wave["peaks"]) == 300 and wave["duration_s"] == 6.0
+    assert all(0 <= p <= 1.01 for p in wave["peaks"]) and sum(p > 0.05 for p in wave["peaks"]) > 250  # music throughout
+    assert len(api.get(f"/workspace/api/waveform/{api.session_id}", params={"columns": 10**6}).json()["data"]["peaks"]) \
+        == 2000
+    assert api.get(f"/workspace/api/waveform/{api.session_id}", params={"columns": "x"}).status_code == 400
+    r = api.get(f"/workspace/api/soundtrack/{api.session_id}")
+    assert r.status_code == 200 and r.headers["content-type"] == "audio/mp4"
+    saved = tmp_path / "soundtrack.m4a"
+    saved.write_bytes(r.content)
+    got = probe(saved)
+    assert got.video is None and got.audio.codec == "aac" and got.duration_s == pytest.approx(6.0, abs=0.1)
+
+
+def test_a_project_opened_again_shows_its_chat(engine, api: Api, clip: Path) -> None:
+    api.upload(clip)
+    api.chat("add a title '<b>Hi</b>'")
+    api.chat("add calm music")
+    said = api.get(f"/workspace/api/messages/{api.session_id}").json()["data"]["messages"]
+    assert [m["role"] for m in said] == ["user", "model", "user", "model"]
+    assert said[0]["text"] == "add a title '<b>Hi</b>'" and said[2]["text"] == "add calm music"
+    assert "BPM" in said[3]["text"]
+
+
+def test_the_workspace_media_answer_only_the_projects_owner(engine, api: Api, clip: Path) -> None:
+    api.upload(clip)
+    api.chat("add calm music")
+    other = Api(engine.url).login("someone-else")
+    for what in ("thumbs", "waveform", "soundtrack", "messages"):
+        assert api.get(f"/workspace/api/{what}/{api.session_id}").status_code == 200, what
+        r = other.get(f"/workspace/api/{what}/{api.session_id}")
+        assert r.status_code == 404 and r.json()["code"] == 1002, what  # as if there were no such project
+        anonymous = httpx.get(f"{engine.url}/workspace/api/{what}/{api.session_id}")
+        assert anonymous.status_code == 401 and anonymous.json()["code"] == 1001, what
+
+
+@pytest.mark.slow  # two CLI processes, each a turn
+def test_say_prints_the_projects_workspace_link_once(engine, cli_env, clip: Path) -> None:
+    first = run_cli("say", "add a title 'Hi'", "--attach", str(clip), "--json", env=cli_env, timeout=180)
+    data = json.loads(first.stdout)
+    (link,) = data["links"]
+    assert link.startswith(f"{engine.url}/workspace/claim?ct=clm_")
+    opened = httpx.post(f"{engine.url}/workspace/api/claim", json={"claim_token": link.split("ct=", 1)[1]})
+    assert opened.json()["data"]["session_id"] == data["session_id"]  # the link opens this very project
+    again = json.loads(run_cli("say", "add calm music", "--json", env=cli_env, timeout=180).stdout)
+    assert again["session_id"] == data["session_id"] and again["links"] == []  # said once is enough
+    shown = run_cli("say", "add a title 'Bye'", "--new", "--attach", str(clip), env=cli_env, timeout=180)
+    # on a terminal too the link is whole (other token-shaped text is still hidden) and opens that project
+    printed = re.search(rf"in your browser: {re.escape(engine.url)}/workspace/claim\?ct=(clm_[\w-]+)\n", shown.stdout)
+    assert printed, shown.stdout
+    opened = httpx.post(f"{engine.url}/workspace/api/claim", json={"claim_token": printed.group(1)}).json()["data"]
+    assert opened["session_id"] != data["session_id"]  # --new: the new project's own link

@@ -105,7 +105,28 @@ def test_upload_music_timeline_export_download(engine, page, clip: Path, shots: 
     assert page.locator("#timeline [data-kind='downbeat']").count() >= 1
     assert page.locator("#timeline [data-kind='speech']").count() >= 1
     assert page.locator("#timeline [data-kind='duck']").count() == 1  # the music ducked under the speech
+    # under the time axis: the picture's frames and the new soundtrack's waveform, fetched with the token
+    page.wait_for_selector("#timeline image[data-kind='thumbs']", timeout=WAIT_MS)
+    page.wait_for_selector("#timeline path[data-kind='waveform']", timeout=WAIT_MS)
+    assert page.locator("#timeline image[data-kind='thumbs']").get_attribute("href").startswith("blob:")
     page.screenshot(path=str(shots / "03-music-timeline.png"), full_page=True)
+
+    # the preview: the new soundtrack with the video in step, A/B against the original sound, to the end
+    page.click("#preview-play")
+    poll(page, "document.querySelector('#preview-audio').currentTime > 1")
+    assert page.evaluate("[document.querySelector('#preview-audio').muted, document.querySelector('#preview-video').muted]") \
+        == [False, True]
+    page.click("#ab")
+    assert page.locator("#ab").get_attribute("data-hearing") == "original"
+    assert page.evaluate("[document.querySelector('#preview-audio').muted, document.querySelector('#preview-video').muted]") \
+        == [True, False]
+    poll(page, "document.querySelector('#preview-video').currentTime > 1")  # the clip plays under it
+    page.screenshot(path=str(shots / "03b-preview.png"), full_page=True)
+    page.wait_for_selector("body[data-previews='1']", timeout=60_000)
+    # the picture followed the soundtrack's clock to the end (6 s), not a second of it left behind
+    assert page.evaluate("document.querySelector('#preview-video').currentTime") == pytest.approx(6.0, abs=1.0)
+    page.click("#ab")
+    assert page.locator("#ab").get_attribute("data-hearing") == "new"
 
     # the reply's "click **Export**" is a real button doing the export
     page.select_option("#export-format", "mp4")
@@ -142,6 +163,16 @@ def test_music_only_export_plays_as_audio(engine, page, clip: Path, shots: Path,
     assert got.video is None and got.audio is not None and got.duration_s == pytest.approx(6.0, abs=0.2)
     assert page.locator("#credits").is_visible()  # the test engine meters credits; it shows them
     page.screenshot(path=str(shots / "05-music-only.png"), full_page=True)
+    first = page.locator("#messages li.assistant").last.inner_text()
+    page.click("#another")  # the same call as typing "another one": a new piece
+    page.wait_for_selector("body[data-turns='2']", timeout=WAIT_MS)
+    assert page.locator("#messages li.user").last.inner_text().endswith("another one")
+    again = page.locator("#messages li.assistant").last.inner_text()
+    assert "fresh take" in again and "BPM" in again and again != first
+    page.reload()  # the same project opened again shows its conversation
+    page.wait_for_selector("body[data-ready='1']", timeout=WAIT_MS)
+    page.wait_for_selector("#messages li:nth-child(4)", timeout=WAIT_MS)
+    assert page.locator("#messages li.user").first.inner_text().endswith("add calm music")
 
 
 def test_html_in_a_title_and_a_file_name_stays_text(engine, page, clip: Path, shots: Path, tmp_path: Path) -> None:
@@ -157,6 +188,10 @@ def test_html_in_a_title_and_a_file_name_stays_text(engine, page, clip: Path, sh
     assert page.locator("#files img, #messages img, #messages b, #timeline b, #timeline script").count() == 0
     assert "<b>Bold</b>" in page.locator("#timeline [data-kind='title']").first.text_content()
     assert "onerror" in page.locator("#files").inner_text()
+    page.reload()  # the conversation shown again on open is text too
+    page.wait_for_selector("#messages li.user", timeout=WAIT_MS)
+    assert "<b>Bold</b>" in page.locator("#messages li.user").first.inner_text()
+    assert page.evaluate("window.__xss") is None and page.locator("#messages b, #messages script").count() == 0
 
 
 def test_a_claim_link_from_say_opens_the_same_project(engine, cli_env, page, clip: Path, shots: Path) -> None:
@@ -171,6 +206,8 @@ def test_a_claim_link_from_say_opens_the_same_project(engine, cli_env, page, cli
     assert "#ct=" not in page.url  # the claim token leaves the address bar once used
     page.wait_for_selector("#timeline [data-kind='title']", timeout=WAIT_MS)
     assert "From the agent" in page.locator("#timeline").text_content()
+    page.wait_for_selector("#messages li.user", timeout=WAIT_MS)  # what the agent said is the chat so far
+    assert "add a title 'From the agent'" in page.locator("#messages li.user").first.inner_text()
     session_id = page.locator("#project").get_attribute("data-session")
     assert session_id and session_id in exported.stdout
     page.screenshot(path=str(shots / "07-claimed.png"), full_page=True)

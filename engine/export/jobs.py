@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, Callable
 
@@ -251,14 +252,22 @@ class RenderManager:
     def prepare_audio(self, session_id: str) -> None:
         """Start mixing the session's current draft now, so a render finds it ready."""
         session = self.store.session(session_id)
-        draft = (session or {}).get("state", {}).get("draft")
-        if not session or not draft or not draft.get("t"):
-            return
+        if session is not None:
+            self.soundtrack_of(session)
+
+    def soundtrack_of(self, session: dict[str, Any]) -> Future[Path] | None:
+        """The session's current soundtrack (an M4A), built in the background if not cached yet.
+
+        None when nothing sounds yet or the engine is stopping. The workspace plays it and
+        draws its waveform, so what the page shows is what the export will carry."""
+        draft = (session.get("state") or {}).get("draft")
+        if not draft or not draft.get("t"):
+            return None
         sources, speech = self._audio_inputs(session, draft)
         try:
-            self.soundtracks.prepare(draft, sources, self._music_path, speech)
+            return self.soundtracks.prepare(draft, sources, self._music_path, speech)
         except RuntimeError:  # pool shut down: the engine is stopping
-            pass
+            return None
 
     def _save_progress(self, record: dict[str, Any]) -> None:
         current = self.store.render(record["id"])

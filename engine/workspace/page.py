@@ -37,6 +37,10 @@ def _config_json(request: Request, lang: str) -> str:
         "endpoints": {name: {"method": spec.method, "path": spec.path} for name, spec in ENDPOINTS.items()},
         "claim": "/workspace/api/claim",
         "fit": "/workspace/api/fit/{session_id}",
+        "thumbs": "/workspace/api/thumbs/{session_id}",
+        "waveform": "/workspace/api/waveform/{session_id}",
+        "soundtrack": "/workspace/api/soundtrack/{session_id}",
+        "messages": "/workspace/api/messages/{session_id}",
         "maxUploadBytes": engine.config.max_upload_bytes,
         "formats": [ext for exts in FORMATS.values() for ext in exts],
         "strings": TABLES[lang],
@@ -71,9 +75,15 @@ async def workspace_page(request: Request) -> Response:
 <section aria-labelledby="chat-h"><h2 id="chat-h">{t["chat"]}</h2>
 <ol id="messages" aria-live="polite"></ol><p id="working" class="quiet" role="status" hidden>{t["working"]}</p>
 <form id="chat-form"><input id="message" autocomplete="off" placeholder="{t["placeholder"]}" aria-label="{t["chat"]}">
-<button type="submit" id="send">{t["send"]}</button></form></section>
+<button type="submit" id="send">{t["send"]}</button>
+<button type="button" id="another" hidden>{t["another"]}</button></form></section>
 <section aria-labelledby="timeline-h"><h2 id="timeline-h">{t["timeline"]}</h2>
-<div id="timeline"><p class="quiet">{t["empty"]}</p></div></section>
+<div id="timeline"><p class="quiet">{t["empty"]}</p></div>
+<div id="preview" hidden><div class="stage"><video id="preview-video" playsinline muted></video>
+<p id="preview-title"></p></div><audio id="preview-audio" preload="auto"></audio>
+<p><button type="button" id="preview-play">{t["preview"]}</button>
+<button type="button" id="ab" aria-pressed="false" data-hearing="new">{t["hear_new"]}</button>
+<span id="preview-status" role="status"></span></p></div></section>
 <section aria-labelledby="export-h"><h2 id="export-h">{t["export"]}</h2>
 <form id="export-form"><label>{t["format"]} <select id="export-format">{formats}</select></label>
 <button type="submit" id="export">{t["export"]}</button>

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from protocol.draft import read_draft
-from skill import destination, errors
+from skill import destination, errors, shown
 from skill.actions import Output
 from skill.actions.state import fetch_state
 from skill.client import RenderStatus
@@ -216,4 +216,5 @@ def project_link(conn: Connection) -> str | None:
         claim = conn.call(lambda: conn.client.claim_token(session.task_id, session.session_id))
     except errors.NemoError:
         return None
+    shown.shareable(claim)  # the link is for the user: a terminal shows it whole
     return f"{web}/workspace/claim?ct={claim}"

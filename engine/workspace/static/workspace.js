@@ -12,6 +12,7 @@
   let auth = load();
   let state = null;
   let busy = false;
+  let lastFacts = null;
 
   function load() {
     try { return JSON.parse(localStorage.getItem(KEY)) || {}; } catch { return {}; }
@@ -97,17 +98,42 @@
 
   function notice(text) { $("notice").textContent = text; }
 
+  function sessionUrl(template) { return template.replace("{session_id}", encodeURIComponent(auth.session_id)); }
+  function tracksOf(draft, type) { return ((draft && draft.t) || []).filter((t) => t.tt === type); }
+
+  // A file the engine serves to the owner only: fetched with the token in a header, used from memory.
+  async function fetchBlob(url) {
+    const response = await fetch(url, { headers: headers() });
+    if (!response.ok) {
+      let data = null;
+      try { data = await response.json(); } catch { data = null; }
+      throw new ApiError((data && data.message) || "HTTP " + response.status, data && data.code, response.status);
+    }
+    return response.blob();
+  }
+
   async function refresh() {
     const data = await withRecovery(() => call("state"));
     state = data.state;
-    const facts = await call("fit", { url: cfg.fit.replace("{session_id}", encodeURIComponent(auth.session_id)),
-      method: "GET" })
+    const facts = await call("fit", { url: sessionUrl(cfg.fit), method: "GET" })
       .catch(() => null);
     $("project").textContent = say("project") + ": " + (data.task_name || "") + " · " + data.session_id;
     $("project").dataset.session = data.session_id;
     showFiles(state.video_infos || []);
+    lastFacts = facts;
     drawTimeline(state, facts);
+    const draft = state.draft || {};
+    $("another").hidden = !tracksOf(draft, 1).length;
+    $("preview").hidden = !tracksOf(draft, 0).length || !draft.d;
+    loadTimelineMedia(draft);
     refreshCredits();
+  }
+
+  // The chat so far, when a page opens a project (a reload, a claim link).
+  async function showHistory() {
+    if (!auth.session_id || $("messages").children.length) return;
+    const data = await call("messages", { url: sessionUrl(cfg.messages), method: "GET" });
+    for (const m of data.messages) addMessage(m.role === "user" ? "user" : "assistant", plain(m.text));
   }
 
   async function refreshCredits() {
@@ -302,7 +328,9 @@
     const duration = draft.d / 1000;
     const W = 960, left = 110, right = 12, laneH = 34, top = 6;
     const lanes = ["video", "titles", "sections", "beats", "speech"];
-    const H = top + lanes.length * laneH + 22;
+    const axis = top + lanes.length * laneH + 22;  // the time labels sit just above this line
+    const thumbY = axis + 4, thumbH = 40, waveY = thumbY + thumbH + 6, waveH = 40;
+    const H = waveY + waveH + 4;
     const x = (s) => left + (Math.max(0, Math.min(duration, s)) / duration) * (W - left - right);
     const y = (lane) => top + lanes.indexOf(lane) * laneH;
     const svg = el("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": T.timeline, id: "timeline-svg" });
@@ -355,13 +383,155 @@
       svg.append(el("polyline", { "data-kind": "duck", points: points.join(" "), fill: "none", stroke: "#f8fafc",
         "stroke-width": 1.5, "stroke-dasharray": "4 2" }));
     }
-    for (const t of fit.cuts) svg.append(el("line", { "data-kind": "cut", x1: x(t), x2: x(t), y1: top, y2: H - 20,
-      stroke: "#ef4444", "stroke-width": 2 }));
+    for (const t of fit.cuts) svg.append(el("line", { "data-kind": "cut", x1: x(t), x2: x(t), y1: top,
+      y2: axis - 20, stroke: "#ef4444", "stroke-width": 2 }));
     for (let k = 0; k <= 5; k++) {
       const t = (duration * k) / 5;
-      svg.append(el("text", { x: x(t) - (k === 5 ? 24 : 0), y: H - 4, fill: "#64748b", "font-size": 11 }, `${t.toFixed(1)}s`));
+      svg.append(el("text", { x: x(t) - (k === 5 ? 24 : 0), y: axis - 4, fill: "#64748b", "font-size": 11 }, `${t.toFixed(1)}s`));
+    }
+    // under the axis: the picture (a strip of frames, one per slice of the timeline) and the new soundtrack
+    svg.append(el("text", { x: 4, y: thumbY + 25, fill: "#cbd5e1", "font-size": 13 }, T.lane_thumbs));
+    svg.append(el("text", { x: 4, y: waveY + 25, fill: "#cbd5e1", "font-size": 13 }, T.lane_wave));
+    if (media.thumbsUrl && media.thumbsKey === videoKey(draft)) {
+      svg.append(el("image", { "data-kind": "thumbs", href: media.thumbsUrl, x: left, y: thumbY, width: W - left - right,
+        height: thumbH, preserveAspectRatio: "none" }));
+    }
+    if (media.wave && media.waveKey === audioKey(draft)) {
+      const peaks = media.wave.peaks, n = peaks.length, mid = waveY + waveH / 2;
+      const d = peaks.map((p, i) => {
+        const px = (left + ((i + 0.5) / n) * (W - left - right)).toFixed(1), h = Math.max(0.5, (p * waveH) / 2);
+        return `M${px} ${(mid - h).toFixed(1)}V${(mid + h).toFixed(1)}`;
+      }).join("");
+      svg.append(el("path", { "data-kind": "waveform", d, stroke: "#a5b4fc", "stroke-width": 1 }));
     }
     box.replaceChildren(svg);
+  }
+
+  // What the strip and the waveform depend on: the picture's clips; everything that sounds.
+  function videoKey(draft) { return JSON.stringify([draft.d, tracksOf(draft, 0).map((t) => t.sg)]); }
+  function audioKey(draft) { return JSON.stringify([draft.d, ((draft && draft.t) || []).filter((t) => t.tt !== 7)]); }
+
+  const media = { thumbsKey: null, thumbsUrl: null, thumbsPending: null, wave: null, waveKey: null, wavePending: null };
+
+  // Fetch what changed (the engine caches both; the soundtrack may still be mixing), then redraw.
+  function loadTimelineMedia(draft) {
+    if (!draft || !draft.d) return;
+    const vk = videoKey(draft), ak = audioKey(draft);
+    const redraw = () => { if (state && state.draft) drawTimeline(state, lastFacts); };
+    if (tracksOf(draft, 0).length && vk !== media.thumbsKey && vk !== media.thumbsPending) {
+      media.thumbsPending = vk;
+      fetchBlob(sessionUrl(cfg.thumbs)).then((blob) => {
+        if (media.thumbsUrl) URL.revokeObjectURL(media.thumbsUrl);
+        media.thumbsUrl = URL.createObjectURL(blob);
+        media.thumbsKey = vk;
+      }).catch(() => {}).finally(() => { if (media.thumbsPending === vk) media.thumbsPending = null; redraw(); });
+    }
+    if (ak !== media.waveKey && ak !== media.wavePending) {
+      media.wavePending = ak;
+      call("waveform", { url: sessionUrl(cfg.waveform) + "?columns=600", method: "GET" }).then((data) => {
+        media.wave = data;
+        media.waveKey = ak;
+      }).catch(() => {}).finally(() => { if (media.wavePending === ak) media.wavePending = null; redraw(); });
+    }
+  }
+
+  // ------------------------------------------------------------------ preview (before exporting)
+  // The new soundtrack (the engine's prepared mix, what the export carries) is the clock; the
+  // uploads play in step under it, clip by clip as the video track orders them, with the titles
+  // laid over as text. A/B flips which one is heard: the new soundtrack or the clips' own sound.
+
+  const preview = { key: null, audioUrl: null, videos: {}, playing: false, hearing: "new" };
+
+  function videoSegments() {
+    return tracksOf(state && state.draft, 0).flatMap((t) => t.sg || []).map((s) => ({ src: s.src,
+      st: (s.st || 0) / 1000, d: (s.d || 0) / 1000, ss: (s.ss || 0) / 1000 })).sort((a, b) => a.st - b.st);
+  }
+
+  async function loadPreview() {
+    const key = audioKey(state.draft);
+    if (preview.key !== key) {
+      const blob = await fetchBlob(sessionUrl(cfg.soundtrack));
+      if (preview.audioUrl) URL.revokeObjectURL(preview.audioUrl);
+      preview.audioUrl = URL.createObjectURL(blob);
+      $("preview-audio").src = preview.audioUrl;
+      preview.key = key;
+    }
+    for (const seg of videoSegments()) {
+      if (preview.videos[seg.src] || !(state.video_infos || []).some((i) => i.file_id === seg.src)) continue;
+      preview.videos[seg.src] = URL.createObjectURL(await fetchBlob(path("media", { file_id: seg.src })));
+    }
+  }
+
+  function hear(which) {
+    preview.hearing = which;
+    const ab = $("ab");
+    ab.dataset.hearing = which;
+    ab.setAttribute("aria-pressed", String(which === "original"));
+    ab.textContent = which === "new" ? T.hear_new : T.hear_original;
+    $("preview-audio").muted = which === "original";
+    $("preview-video").muted = which === "new";
+  }
+
+  function syncPreview() {
+    const audio = $("preview-audio"), video = $("preview-video");
+    const t = audio.currentTime;
+    const seg = videoSegments().find((s) => s.st <= t && t < s.st + s.d);
+    const url = seg && preview.videos[seg.src];
+    if (!url) {
+      video.pause();
+    } else {
+      if (video.dataset.src !== seg.src) { video.src = url; video.dataset.src = seg.src; }
+      const want = seg.ss + t - seg.st;
+      if (!video.seeking && Math.abs(video.currentTime - want) > 0.25) video.currentTime = want;
+      if (!audio.paused && video.paused) video.play().catch(() => {});
+      if (audio.paused && !video.paused) video.pause();
+    }
+    const title = tracksOf(state && state.draft, 7).flatMap((tr) => tr.sg || [])
+      .find((s) => (s.st || 0) / 1000 <= t && t < ((s.st || 0) + (s.d || 0)) / 1000);
+    const meta = (title && title.m) || {};
+    $("preview-title").textContent = title ? String(meta.text || meta.title || meta.name || "") : "";
+  }
+
+  function previewLoop() {
+    syncPreview();
+    if (preview.playing) requestAnimationFrame(previewLoop);
+  }
+
+  async function togglePreview() {
+    const audio = $("preview-audio"), button = $("preview-play"), status = $("preview-status");
+    if (preview.playing) { audio.pause(); return; }
+    status.textContent = T.preview_loading;
+    try {
+      await loadPreview();
+      if (audio.ended || audio.currentTime >= (audio.duration || Infinity) - 0.05) audio.currentTime = 0;
+      hear(preview.hearing);
+      $("preview").dataset.started = "1";  // the picture's stage shows from the first play on
+      await audio.play();
+      status.textContent = "";
+      preview.playing = true;
+      button.textContent = T.pause;
+      previewLoop();
+    } catch (err) {
+      status.textContent = say("preview_failed", { error: err.message });
+    }
+  }
+
+  function stopPreview() {
+    preview.playing = false;
+    $("preview-video").pause();
+    $("preview-play").textContent = T.preview;
+    syncPreview();
+  }
+
+  function resetPreview() {
+    $("preview-audio").pause();
+    for (const url of [preview.audioUrl, ...Object.values(preview.videos)]) if (url) URL.revokeObjectURL(url);
+    preview.key = preview.audioUrl = null;
+    preview.videos = {};
+    $("preview-audio").removeAttribute("src");
+    $("preview-video").removeAttribute("src");
+    delete $("preview").dataset.started;
+    delete $("preview-video").dataset.src;
   }
 
   // ------------------------------------------------------------------ export
@@ -460,11 +630,19 @@
     });
     $("export-form").addEventListener("submit", (e) => { e.preventDefault(); startExport(); });
     $("cancel").addEventListener("click", cancelExport);
+    $("another").addEventListener("click", () => { if (!busy) chat(T.another_message); });
+    $("preview-play").addEventListener("click", togglePreview);
+    $("ab").addEventListener("click", () => hear(preview.hearing === "new" ? "original" : "new"));
+    const audio = $("preview-audio");
+    audio.addEventListener("pause", stopPreview);
+    audio.addEventListener("ended", () => { stopPreview(); count("previews"); });
+    audio.addEventListener("timeupdate", syncPreview);
     $("new-project").addEventListener("click", async () => {
       auth.session_id = null;
       $("messages").replaceChildren();
       $("player").replaceChildren();
       $("download").hidden = true;
+      resetPreview();
       await ready().catch(() => {});
       await refresh().catch((err) => notice(say("error", { error: err.message })));
     });
@@ -473,6 +651,7 @@
   wire();
   claimFromLink()
     .then(refresh)
+    .then(() => showHistory().catch(() => {}))
     .catch((err) => notice(say("error", { error: err.message })))
     .finally(() => { document.body.dataset.ready = "1"; });
 })();
