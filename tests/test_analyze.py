@@ -228,6 +228,26 @@ def test_a_file_that_is_not_media_raises_ffmpeg_error(tmp_path):
     assert "\n" not in str(err.value)
 
 
+@pytest.mark.slow
+def test_a_long_upload_is_analysed_without_holding_its_whole_sound(tmp_path):
+    """20 minutes of sound is 77 MB at 16 kHz and pyloudnorm made float64 copies of it:
+    the analysis must hold a bounded amount, not the decode (issue 13 item 6: 3 hours took 4 GB)."""
+    path = tmp_path / "long.mp4"
+    minutes = 20
+    run(["-f", "lavfi", "-i", f"testsrc2=s=16x16:r=2:d={minutes * 60}",
+         "-f", "lavfi", "-i", f"sine=f=440:sample_rate=16000:d={minutes * 60}",
+         "-c:v", "libx264", "-preset", "ultrafast", "-crf", "40", "-c:a", "aac", "-b:a", "16k", "-ac", "1",
+         "-y", pathlike(path)], timeout=120, what="make the long input")
+    tracemalloc.start()
+    try:
+        result = analyze(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert result.duration_s == pytest.approx(minutes * 60, abs=0.1) and result.loudness_lufs is not None
+    assert peak < 80e6, f"analysing {minutes} minutes held {peak / 1e6:.0f} MB"
+
+
 # --- audio_io ---------------------------------------------------------------------------------
 
 
