@@ -68,6 +68,8 @@ def stream_audio(
     sample_rate: int,
     channels: int,
     block: int,
+    start_s: float | None = None,
+    duration_s: float | None = None,
     *,
     timeout: float = DECODE_TIMEOUT_S,
 ) -> Iterator[np.ndarray]:
@@ -78,7 +80,7 @@ def stream_audio(
     """
     size = 4 * channels * block
     pending = bytearray()
-    for piece in _stdout_pieces(_decode_args(path, sample_rate, channels, None, None), timeout=timeout,
+    for piece in _stdout_pieces(_decode_args(path, sample_rate, channels, start_s, duration_s), timeout=timeout,
                                 what=f"decode audio of {os.path.basename(path)}"):
         pending += piece
         while len(pending) >= size:
@@ -188,6 +190,31 @@ def _write_frames(fh: BinaryIO, audio: np.ndarray, sample_rate: int, sample_form
         for a in range(0, len(audio), _WAV_BLOCK):
             block = np.asarray(audio[a:a + _WAV_BLOCK], dtype=np.float32)
             wav.writeframesraw(np.round(np.clip(block, -1.0, 1.0) * 32767.0).astype("<i2").tobytes())
+
+
+def wav_blocks(path: str | os.PathLike[str], block: int) -> tuple[int, Iterator[np.ndarray]]:
+    """The sample rate of a WAV file and its frames as consecutive float32 ``(block, C)`` arrays.
+
+    Exactly what :func:`read_wav` returns, a block at a time: a long piece is read
+    without holding it (16-bit files are read with stdlib wave; other formats whole).
+    """
+    try:
+        reader = wave.open(os.fspath(path), "rb")
+    except (wave.Error, EOFError):   # float or 24-bit WAV: not for stdlib wave
+        data, rate = read_wav(path)
+        return rate, (data[a:a + block] for a in range(0, len(data), block))
+    if reader.getsampwidth() != 2:
+        reader.close()
+        data, rate = read_wav(path)
+        return rate, (data[a:a + block] for a in range(0, len(data), block))
+
+    def frames() -> Iterator[np.ndarray]:
+        with reader:
+            channels = reader.getnchannels()
+            while raw := reader.readframes(block):
+                yield (np.frombuffer(raw, "<i2").astype(np.float32) / 32768.0).reshape(-1, channels)
+
+    return reader.getframerate(), frames()
 
 
 def read_wav(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
