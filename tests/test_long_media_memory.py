@@ -42,3 +42,25 @@ def test_mixing_a_long_soundtrack_holds_only_the_soundtrack(tmp_path: Path) -> N
         tracemalloc.stop()
     assert out.shape == (SR * seconds, 2) and np.abs(out).max() > 0.1
     assert peak < 2 * out.nbytes, f"a {out.nbytes / 1e6:.0f} MB soundtrack held {peak / 1e6:.0f} MB"
+
+
+@pytest.mark.slow
+def test_composing_for_a_long_video_holds_about_one_copy_of_the_music(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Compose, master and write the WAV: the mix and a stem were in memory together (865 MB for ten minutes)."""
+    from engine.composing import compose_to_wav
+    from engine.music import constants
+
+    seconds = 40
+    monkeypatch.setattr(constants, "PARALLEL_MAX_S", 20.0)   # "long" from 20 s, so the test stays quick
+    cues = {"duration_s": seconds, "cuts": [12.0, 31.0], "energy": [0.4] * (2 * seconds), "pace": 0.5}
+    compose_to_wav({"genre": "lofi", "seed": 1}, cues, tmp_path / "warm.wav", write_wav)  # loads the recordings
+    tracemalloc.start()
+    try:
+        facts = compose_to_wav({"genre": "lofi", "seed": 1}, cues, tmp_path / "music.wav", write_wav)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    music = SR * seconds * 2 * 4
+    assert facts["duration_s"] == seconds and facts["lufs"] == pytest.approx(-16.0, abs=0.5)
+    assert peak < 1.6 * music, f"{music / 1e6:.0f} MB of music held {peak / 1e6:.0f} MB"
