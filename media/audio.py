@@ -15,7 +15,7 @@ import tempfile
 import threading
 import wave
 from pathlib import Path
-from typing import BinaryIO, Iterator, Literal
+from typing import BinaryIO, Generator, Iterator, Literal
 
 import numpy as np
 
@@ -72,7 +72,7 @@ def stream_audio(
     duration_s: float | None = None,
     *,
     timeout: float = DECODE_TIMEOUT_S,
-) -> Iterator[np.ndarray]:
+) -> Generator[np.ndarray, None, None]:
     """The samples :func:`decode_audio` returns, as consecutive ``(block, channels)`` float32 arrays.
 
     Why: three hours of even 16 kHz mono is 700 MB; a pass that looks at the sound block
@@ -192,7 +192,7 @@ def _write_frames(fh: BinaryIO, audio: np.ndarray, sample_rate: int, sample_form
             wav.writeframesraw(np.round(np.clip(block, -1.0, 1.0) * 32767.0).astype("<i2").tobytes())
 
 
-def wav_blocks(path: str | os.PathLike[str], block: int) -> tuple[int, Iterator[np.ndarray]]:
+def wav_blocks(path: str | os.PathLike[str], block: int) -> tuple[int, Generator[np.ndarray, None, None]]:
     """The sample rate of a WAV file and its frames as consecutive float32 ``(block, C)`` arrays.
 
     Exactly what :func:`read_wav` returns, a block at a time: a long piece is read
@@ -208,7 +208,7 @@ def wav_blocks(path: str | os.PathLike[str], block: int) -> tuple[int, Iterator[
         data, rate = read_wav(path)
         return rate, (data[a:a + block] for a in range(0, len(data), block))
 
-    def frames() -> Iterator[np.ndarray]:
+    def frames() -> Generator[np.ndarray, None, None]:
         with reader:
             channels = reader.getnchannels()
             while raw := reader.readframes(block):

@@ -9,11 +9,12 @@ afterwards by ffmpeg's own EBU R128 meter in the tests.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Generator, Mapping
 
 import numpy as np
 
@@ -41,25 +42,26 @@ class Source:
 BLOCK = 1 << 18
 
 
-def _place(out: np.ndarray, blocks: Iterator[np.ndarray], start: int, n: int,
+def _place(out: np.ndarray, blocks: Generator[np.ndarray, None, None], start: int, n: int,
            gain: Callable[[int, int], np.ndarray | float]) -> None:
     """Add the first ``n`` frames of ``blocks`` at ``start``, each times ``gain(a, b)`` for its frames [a, b).
 
     Frames past ``n`` or past the end of ``out`` are dropped; a clip that ends early leaves silence.
     """
     a = 0
-    for block in blocks:
-        b = min(a + len(block), n, len(out) - start)
-        if b <= a:
-            break
-        g = gain(a, b)
-        piece = block[: b - a]
-        if isinstance(g, np.ndarray):
-            piece = piece * g[:, None]
-        elif g != 1.0:
-            piece = piece * g
-        out[start + a:start + b] += piece
-        a += len(block)
+    with contextlib.closing(blocks):         # a decode cut short stops its ffmpeg now, not at garbage collection
+        for block in blocks:
+            b = min(a + len(block), n, len(out) - start)
+            if b <= a:
+                break
+            g = gain(a, b)
+            piece = block[: b - a]
+            if isinstance(g, np.ndarray):
+                piece = piece * g[:, None]
+            elif g != 1.0:
+                piece = piece * g
+            out[start + a:start + b] += piece
+            a += len(block)
 
 
 def fade_envelope(n: int, fade_in: int, fade_out: int) -> np.ndarray:
@@ -193,7 +195,7 @@ class _Fade:
 
 
 def _music_clip(seg: Mapping[str, Any], sources: Mapping[str, Source], music_path: Callable[[str], Path],
-                sample_rate: int, n: int) -> Iterator[np.ndarray] | None:
+                sample_rate: int, n: int) -> Generator[np.ndarray, None, None] | None:
     """The segment's sound as stereo blocks, or ``None`` when it has none."""
     src = str(seg.get("src", ""))
     if src.startswith("music:"):
