@@ -188,9 +188,11 @@ def _warm_up() -> None:
 
 
 def _master(audio: Any, sample_rate: int, target_lufs: float, ceiling: float) -> Any:
-    from engine.music import master
+    """Master the soundtrack in place (a copy of a long soundtrack is hundreds of MB)."""
+    from engine.music.mastering import master_inplace
 
-    return master(audio, sample_rate, target_lufs=target_lufs, ceiling_dbtp=ceiling)
+    master_inplace(audio, sample_rate, target_lufs=target_lufs, ceiling_dbtp=ceiling)
+    return audio
 
 
 #: Endpoint name (its path and method: ``protocol.endpoints``; also the fault injector's name) → handler.

@@ -13,8 +13,9 @@ import os
 import subprocess
 import tempfile
 import threading
+import wave
 from pathlib import Path
-from typing import Literal
+from typing import BinaryIO, Generator, Iterator, Literal
 
 import numpy as np
 
@@ -28,6 +29,7 @@ DECODE_TIMEOUT_S = 120.0
 # seconds before the start saves decoding a long prefix.
 PRESEEK_S = 10.0
 _CHUNK = 1 << 20
+_WAV_BLOCK = 1 << 16  # frames converted to s16 at once
 
 SampleFormat = Literal["s16", "f32"]
 
@@ -52,24 +54,63 @@ def decode_audio(
     Raises :class:`FFmpegError` if the file has no audio stream (callers that want
     silence instead check ``probe(path).has_audio``) or ffmpeg fails or times out.
     """
-    name = os.path.basename(path)
+    data = bytearray()
+    for piece in _stdout_pieces(_decode_args(path, sample_rate, channels, start_s, duration_s), timeout=timeout,
+                                what=f"decode audio of {os.path.basename(path)}"):
+        data += piece
+    usable = len(data) - len(data) % (4 * channels)
+    del data[usable:]
+    return np.frombuffer(data, dtype=np.float32).reshape(-1, channels)
+
+
+def stream_audio(
+    path: str | os.PathLike[str],
+    sample_rate: int,
+    channels: int,
+    block: int,
+    start_s: float | None = None,
+    duration_s: float | None = None,
+    *,
+    timeout: float = DECODE_TIMEOUT_S,
+) -> Generator[np.ndarray, None, None]:
+    """The samples :func:`decode_audio` returns, as consecutive ``(block, channels)`` float32 arrays.
+
+    Why: three hours of even 16 kHz mono is 700 MB; a pass that looks at the sound block
+    by block needs only a block. Every block but the last is exactly ``block`` frames.
+    """
+    size = 4 * channels * block
+    pending = bytearray()
+    for piece in _stdout_pieces(_decode_args(path, sample_rate, channels, start_s, duration_s), timeout=timeout,
+                                what=f"decode audio of {os.path.basename(path)}"):
+        pending += piece
+        while len(pending) >= size:
+            yield np.frombuffer(bytes(pending[:size]), dtype=np.float32).reshape(-1, channels)
+            del pending[:size]
+    usable = len(pending) - len(pending) % (4 * channels)
+    if usable:
+        yield np.frombuffer(bytes(pending[:usable]), dtype=np.float32).reshape(-1, channels)
+
+
+def _decode_args(path: str | os.PathLike[str], sample_rate: int, channels: int, start_s: float | None,
+                 duration_s: float | None) -> list[str]:
     begin = start_s or 0.0
     shown = first_frame_at(path, begin)
     begin = begin if shown is None else shown
     seek = begin - PRESEEK_S if begin > 2 * PRESEEK_S else 0.0
     window = f"start={begin - seek:.6f}" + (f":duration={duration_s:.6f}" if duration_s is not None else "")
     # timestamps after a seek count from the seek point; first_pts pads a sound that starts late
-    args = [*(["-ss", f"{seek:.6f}"] if seek else []), "-i", pathlike(path), "-map", "0:a:0", "-vn", "-sn", "-dn",
+    return [*(["-ss", f"{seek:.6f}"] if seek else []), "-i", pathlike(path), "-map", "0:a:0", "-vn", "-sn", "-dn",
             "-af", f"aresample={sample_rate}:first_pts=0,atrim={window}",
             "-ac", str(channels), "-f", "f32le", "-"]
-    data = _read_stdout(args, timeout=timeout, what=f"decode audio of {name}")
-    usable = len(data) - len(data) % (4 * channels)
-    del data[usable:]
-    return np.frombuffer(data, dtype=np.float32).reshape(-1, channels)
 
 
-def _read_stdout(args: list[str], *, timeout: float, what: str) -> bytearray:
-    """Run ffmpeg, streaming its stdout into a bytearray; stderr is drained on a thread."""
+def _stdout_pieces(args: list[str], *, timeout: float, what: str) -> Iterator[bytes]:
+    """Run ffmpeg and yield its stdout as it comes; stderr is drained on a thread.
+
+    Why not ``media.ffmpeg.run``: that collects stdout as ``bytes``, and a caller that
+    wants a writable array or only a block at a time would need a second copy.
+    Failures (and a stop by the timeout) raise once the output has ended.
+    """
     cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", *args]
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, **children.options())
@@ -85,12 +126,11 @@ def _read_stdout(args: list[str], *, timeout: float, what: str) -> bytearray:
 
     timer = threading.Timer(timeout, stop)
     timer.start()
-    data = bytearray()
     try:
         while chunk := proc.stdout.read1(_CHUNK):
-            data += chunk
+            yield chunk
         proc.wait()
-    except BaseException:
+    except BaseException:  # includes GeneratorExit: a consumer that stops early stops ffmpeg
         proc.kill()
         proc.wait()
         raise
@@ -106,7 +146,6 @@ def _read_stdout(args: list[str], *, timeout: float, what: str) -> bytearray:
         if "matches no streams" in stderr or "for option 'map'" in stderr:
             raise FFmpegError(f"{what}: the file has no audio stream")
         raise FFmpegError(f"{what}: {last_line(stderr)}")
-    return data
 
 
 def write_wav(
@@ -122,20 +161,60 @@ def write_wav(
     for intermediate stems). The file appears under ``path`` only once complete.
     """
     out = Path(path)
-    samples = np.asarray(audio, dtype=np.float32)
-    if sample_format == "s16":
-        samples = np.round(np.clip(samples, -1.0, 1.0) * 32767.0).astype(np.int16)
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            from scipy.io import wavfile  # imported here: scipy.io costs ~0.1 s at engine start
-
-            wavfile.write(fh, sample_rate, samples)
+            _write_frames(fh, audio, sample_rate, sample_format)
         os.replace(tmp, out)
     except BaseException:
         os.unlink(tmp)
         raise
     return out
+
+
+def _write_frames(fh: BinaryIO, audio: np.ndarray, sample_rate: int, sample_format: SampleFormat) -> None:
+    """The WAV itself; s16 is converted and written a block at a time.
+
+    Why blocks: converting a whole piece at once held three float32 temporaries of it
+    (clip, scale, round) beside the piece itself: 700 MB more for ten minutes of stereo.
+    """
+    if sample_format == "f32":
+        from scipy.io import wavfile  # imported here: scipy.io costs ~0.1 s at engine start
+
+        wavfile.write(fh, sample_rate, np.asarray(audio, dtype=np.float32))
+        return
+    with wave.open(fh, "wb") as wav:
+        wav.setnchannels(1 if audio.ndim == 1 else audio.shape[1])
+        wav.setsampwidth(2)
+        wav.setframerate(sample_rate)
+        for a in range(0, len(audio), _WAV_BLOCK):
+            block = np.asarray(audio[a:a + _WAV_BLOCK], dtype=np.float32)
+            wav.writeframesraw(np.round(np.clip(block, -1.0, 1.0) * 32767.0).astype("<i2").tobytes())
+
+
+def wav_blocks(path: str | os.PathLike[str], block: int) -> tuple[int, Generator[np.ndarray, None, None]]:
+    """The sample rate of a WAV file and its frames as consecutive float32 ``(block, C)`` arrays.
+
+    Exactly what :func:`read_wav` returns, a block at a time: a long piece is read
+    without holding it (16-bit files are read with stdlib wave; other formats whole).
+    """
+    try:
+        reader = wave.open(os.fspath(path), "rb")
+    except (wave.Error, EOFError):   # float or 24-bit WAV: not for stdlib wave
+        data, rate = read_wav(path)
+        return rate, (data[a:a + block] for a in range(0, len(data), block))
+    if reader.getsampwidth() != 2:
+        reader.close()
+        data, rate = read_wav(path)
+        return rate, (data[a:a + block] for a in range(0, len(data), block))
+
+    def frames() -> Generator[np.ndarray, None, None]:
+        with reader:
+            channels = reader.getnchannels()
+            while raw := reader.readframes(block):
+                yield (np.frombuffer(raw, "<i2").astype(np.float32) / 32768.0).reshape(-1, channels)
+
+    return reader.getframerate(), frames()
 
 
 def read_wav(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:

@@ -7,6 +7,7 @@ frames and samples so the expected answer is exact.
 from __future__ import annotations
 
 import json
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -227,6 +228,26 @@ def test_a_file_that_is_not_media_raises_ffmpeg_error(tmp_path):
     assert "\n" not in str(err.value)
 
 
+@pytest.mark.slow
+def test_a_long_upload_is_analysed_without_holding_its_whole_sound(tmp_path):
+    """20 minutes of sound is 77 MB at 16 kHz and pyloudnorm made float64 copies of it:
+    the analysis must hold a bounded amount, not the decode (issue 13 item 6: 3 hours took 4 GB)."""
+    path = tmp_path / "long.mp4"
+    minutes = 20
+    run(["-f", "lavfi", "-i", f"testsrc2=s=16x16:r=2:d={minutes * 60}",
+         "-f", "lavfi", "-i", f"sine=f=440:sample_rate=16000:d={minutes * 60}",
+         "-c:v", "libx264", "-preset", "ultrafast", "-crf", "40", "-c:a", "aac", "-b:a", "16k", "-ac", "1",
+         "-y", pathlike(path)], timeout=120, what="make the long input")
+    tracemalloc.start()
+    try:
+        result = analyze(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert result.duration_s == pytest.approx(minutes * 60, abs=0.1) and result.loudness_lufs is not None
+    assert peak < 80e6, f"analysing {minutes} minutes held {peak / 1e6:.0f} MB"
+
+
 # --- audio_io ---------------------------------------------------------------------------------
 
 
@@ -248,19 +269,36 @@ def test_wav_round_trip_keeps_the_samples(tmp_path):
     assert window.shape == (int(0.2 * rate), 1)
 
 
+def test_writing_a_long_piece_as_wav_holds_no_copy_of_it(tmp_path):
+    """Ten minutes of music is 230 MB of float32: converting it to 16-bit must not cost that again (issue 13 item 6)."""
+    rate = 48000
+    audio = np.zeros((rate * 60, 2), np.float32)
+    audio[::7] = 0.5
+    tracemalloc.start()
+    try:
+        write_wav(tmp_path / "long.wav", audio, rate)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < audio.nbytes / 8, f"writing {audio.nbytes / 1e6:.0f} MB of audio held {peak / 1e6:.0f} MB more"
+    back, back_rate = read_wav(tmp_path / "long.wav")
+    assert back_rate == rate and back.shape == audio.shape
+    np.testing.assert_allclose(back, audio, atol=1 / 16000)
+
+
 def test_decoding_a_video_without_audio_says_so(media):
     with pytest.raises(FFmpegError, match="no audio stream"):
         decode_audio(media("mute", small(seconds=3, audio="none", scene_seconds=[3])))
 
 
 def test_a_failed_wav_write_leaves_no_file_and_keeps_the_old_one(tmp_path, monkeypatch):
-    def broken(fh, rate, data):
+    def broken(fh, data, rate, sample_format):
         fh.write(b"RIFF\x00\x00")
         raise OSError("disk full")
 
-    from scipy.io import wavfile
+    import media.audio
 
-    monkeypatch.setattr(wavfile, "write", broken)
+    monkeypatch.setattr(media.audio, "_write_frames", broken)
     with pytest.raises(OSError):
         write_wav(tmp_path / "new.wav", np.zeros((10, 2)), 48000)
     assert list(tmp_path.iterdir()) == []

@@ -7,24 +7,24 @@ every cut and all the coarse motion while costing nothing to process, so decode 
 the whole budget): for big inputs first from the packets, the keyframes and a few frames
 around candidate cuts (``_look_quickly``), else, or when the stream gives no usable
 signal, from a decode of every frame (``_look``); the path taken is logged. Alongside,
-one audio decode. Everything is rounded to the millisecond so the JSON round trip is exact.
+one audio decode, streamed (``engine.analysis.sound``). Everything is rounded to the
+millisecond so the JSON round trip is exact.
 """
 from __future__ import annotations
 
 import logging
 import math
 import os
-import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 from typing import Callable, Literal
 
 import numpy as np
-import pyloudnorm
-from scipy import ndimage, signal
+from scipy import ndimage
 
 from engine.analysis.packets import Packets, candidate_cuts, read_packets
-from media.audio import decode_audio
+from engine.analysis.sound import detect_speech as detect_speech  # re-exported: the speech detector's home for callers
+from engine.analysis.sound import listen
 from media.ffmpeg import FFmpegError, pathlike, run
 from media.probe import MediaInfo, probe
 
@@ -36,9 +36,6 @@ LONG_VIDEO_S = 600.0
 MAX_FRAMES = 18000
 #: From this length the picture is decoded in parallel time spans, one per core.
 SPLIT_DECODE_S = 20.0
-SPEECH_RATE = 16000
-#: Audio quieter than this everywhere is silence, whatever its noise floor.
-SILENCE_DBFS = -55.0
 _BLOCK = 1024  # frames processed at once
 #: Below this many source pixels to decode (10 s of 720p30) a full decode is cheap: keep it.
 FAST_MIN_PIXELS = 1280 * 720 * 30 * 10
@@ -116,14 +113,6 @@ class _Picture:
     rate: float  # frames per second of ``frames`` (constant: ffmpeg resamples VFR)
 
 
-@dataclass(frozen=True)
-class _Sound:
-    loudness_lufs: float | None
-    speech: tuple[tuple[float, float], ...]
-    level: np.ndarray  # 0..1 loudness per energy sample, for audio-only files
-    duration_s: float
-
-
 def analyze(
     path: str | os.PathLike[str], info: MediaInfo | None = None, *, timeout: float = 120.0,
     picture: Literal["auto", "fast", "full"] = "auto",
@@ -138,10 +127,9 @@ def analyze(
     info = info or probe(path)
     if not info.has_video and not info.has_audio:
         raise FFmpegError(f"analyze {os.path.basename(path)}: no video or audio stream")
-    long = (info.duration_s or 0.0) > LONG_VIDEO_S
     quick = None
     with ThreadPoolExecutor(max_workers=1) as pool:
-        sound = pool.submit(_listen, path, info, long, timeout) if info.has_audio else None
+        sound = pool.submit(listen, path, ENERGY_RATE_HZ, timeout) if info.has_audio else None
         if info.has_video and _fast_worth_it(info, picture):
             quick = _look_quickly(path, info, timeout)
         frames = _look(path, info, timeout) if info.has_video and quick is None else None
@@ -614,117 +602,6 @@ def _cuts_per_minute(cuts: tuple[float, ...], strengths: tuple[float, ...], n: i
     for c, s in zip(cuts, strengths):
         hits[min(int(c * ENERGY_RATE_HZ), n - 1)] += s
     return _smooth(hits, 2.0) * ENERGY_RATE_HZ * 60.0
-
-
-# --- sound -----------------------------------------------------------------------------
-
-
-def _listen(path: str | os.PathLike[str], info: MediaInfo, long: bool, timeout: float) -> _Sound:
-    """Loudness, speech regions and a level curve from one 16 kHz mono decode.
-
-    16 kHz mono is what speech detection needs, and measuring loudness there too keeps
-    a minute of audio at 4 MB instead of the ~200 MB a 48 kHz stereo BS.1770 pass takes
-    in float64 (the figure is informational: renders are mastered on their own).
-    Content above 8 kHz is lost, which moves speech and most soundtracks by well under
-    1 LU. ``long`` is kept for the caller's sampling decisions.
-    """
-    mono = decode_audio(path, SPEECH_RATE, 1, timeout=timeout)[:, 0]
-    duration = len(mono) / SPEECH_RATE
-    return _Sound(
-        loudness_lufs=_loudness(mono, SPEECH_RATE),
-        speech=detect_speech(mono.astype(np.float32), SPEECH_RATE),
-        level=_level(mono, SPEECH_RATE),
-        duration_s=duration,
-    )
-
-
-def _loudness(samples: np.ndarray, rate: int) -> float | None:
-    """Integrated loudness in LUFS; ``None`` if silent or shorter than one 400 ms block."""
-    if len(samples) < int(0.4 * rate) + 1:
-        return None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # pyloudnorm warns about clipping; not our concern
-        lufs = pyloudnorm.Meter(rate).integrated_loudness(samples)
-    return round(float(lufs), 2) if math.isfinite(lufs) else None
-
-
-def _level(mono: np.ndarray, rate: int) -> np.ndarray:
-    """RMS level per energy sample mapped -60..-10 dBFS -> 0..1."""
-    hop = int(rate / ENERGY_RATE_HZ)
-    n = max(1, math.ceil(len(mono) / hop))
-    padded = np.zeros(n * hop, np.float32)
-    padded[: len(mono)] = mono
-    rms = np.sqrt((padded.reshape(n, hop).astype(np.float64) ** 2).mean(axis=1))
-    db = 20.0 * np.log10(rms + 1e-9)
-    return np.clip((db + 60.0) / 50.0, 0.0, 1.0)
-
-
-def detect_speech(samples: np.ndarray, sample_rate: int) -> tuple[tuple[float, float], ...]:
-    """Where speech (or other foreground sound with voice-like structure) is, for ducking.
-
-    Frames are active when their energy stands clear of the noise floor (hysteresis:
-    enter 12 dB above, stay while 6 dB above). Active runs are bridged over gaps under
-    0.3 s (syllable breaks) and kept only if they look like speech: enough energy in the
-    300-3400 Hz band, a harmonic rather than noise-like spectrum (low spectral
-    flatness), and a level that moves with syllables. A *steady* tone or hum is
-    therefore not reported: it is foreground sound but not speech, and ducking the music
-    under a constant tone would only make the music quiet for as long as the tone lasts.
-    Typing clicks and hiss fail the flatness test for the same reason.
-    """
-    hop = int(0.01 * sample_rate)
-    if len(samples) < 4 * hop:
-        return ()
-    energy_db, band_ratio, flatness = _frame_features(samples, sample_rate, hop)
-    peak = float(np.percentile(energy_db, 99))
-    if peak < SILENCE_DBFS:
-        return ()
-    floor = float(np.percentile(energy_db, 10))
-    enter = max(floor + 12.0, peak - 40.0, SILENCE_DBFS)
-    stay = enter - 6.0
-    labels, _ = ndimage.label(energy_db > stay)
-    entered = np.unique(labels[energy_db > enter])
-    active = np.isin(labels, entered[entered > 0])
-    bridge = round(0.3 * sample_rate / hop)
-    # Padded so that the closing's erosion does not eat regions touching either end.
-    active = ndimage.binary_closing(np.pad(active, bridge), np.ones(bridge))[bridge:-bridge]
-    regions = []
-    labels, _ = ndimage.label(active)
-    for (s,) in ndimage.find_objects(labels):
-        seg = slice(s.start, s.stop)
-        speechy = (
-            np.median(band_ratio[seg]) > 0.25
-            and np.median(flatness[seg]) < 0.35
-            and np.std(energy_db[seg]) > 3.0
-        )
-        start, stop = s.start * hop / sample_rate, s.stop * hop / sample_rate
-        if speechy and stop - start >= 0.25:
-            regions.append((round(start, 3), round(stop, 3)))
-    return tuple(regions)
-
-
-def _frame_features(x: np.ndarray, rate: int, hop: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per 10 ms frame: energy (dBFS), speech-band energy share, speech-band flatness.
-
-    Frames are 10 ms, not the usual 25, so region edges land within 10 ms of the truth;
-    the spectra are taken over 32 ms windows centred on each frame.
-    """
-    n = 1 << math.ceil(math.log2(0.032 * rate))
-    pad = np.pad(np.asarray(x, np.float32), (n // 2 - hop // 2, n))
-    frames_total = len(x) // hop
-    freqs = np.fft.rfftfreq(n, 1.0 / rate)
-    band = (freqs >= 300) & (freqs <= 3400)
-    window = signal.get_window("hann", n).astype(np.float32)
-    energy, ratio, flat = [], [], []
-    for first in range(0, frames_total, 4096):  # blocks bound the FFT's memory
-        idx = np.arange(first, min(first + 4096, frames_total)) * hop
-        block = pad[idx[:, None] + np.arange(n)]
-        core = block[:, n // 2 - hop // 2: n // 2 + hop - hop // 2]
-        energy.append(10 * np.log10((core.astype(np.float64) ** 2).mean(axis=1) + 1e-12))
-        power = np.abs(np.fft.rfft(block * window, axis=1)) ** 2 + 1e-12
-        in_band = power[:, band]
-        ratio.append(in_band.sum(axis=1) / power[:, 1:].sum(axis=1))
-        flat.append(np.exp(np.log(in_band).mean(axis=1)) / in_band.mean(axis=1))
-    return np.concatenate(energy), np.concatenate(ratio), np.concatenate(flat)
 
 
 # --- small helpers ---------------------------------------------------------------------

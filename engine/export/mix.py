@@ -9,14 +9,16 @@ afterwards by ffmpeg's own EBU R128 meter in the tests.
 """
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Generator, Mapping
 
 import numpy as np
 
-from media.audio import decode_audio, read_wav
+from media.audio import stream_audio, wav_blocks
 from engine.music.constants import SAMPLE_RATE
 from protocol.draft import AUDIO, VIDEO, as_volume
 
@@ -36,22 +38,30 @@ class Source:
     duration_s: float | None
 
 
-def _place(out: np.ndarray, clip: np.ndarray, start: int, gain: float | np.ndarray = 1.0) -> None:
-    if start >= len(out) or len(clip) == 0:
-        return
-    end = min(len(out), start + len(clip))
-    piece = clip[: end - start]
-    if isinstance(gain, np.ndarray):
-        piece = piece * gain[: end - start, None]
-    elif gain != 1.0:
-        piece = piece * gain
-    out[start:end] += piece
+#: Frames decoded, enveloped and summed at once (a few MB; the soundtrack itself is the only full-length array).
+BLOCK = 1 << 18
 
 
-def _fit_length(clip: np.ndarray, n: int) -> np.ndarray:
-    if len(clip) >= n:
-        return clip[:n]
-    return np.concatenate([clip, np.zeros((n - len(clip), clip.shape[1]), dtype=clip.dtype)])
+def _place(out: np.ndarray, blocks: Generator[np.ndarray, None, None], start: int, n: int,
+           gain: Callable[[int, int], np.ndarray | float]) -> None:
+    """Add the first ``n`` frames of ``blocks`` at ``start``, each times ``gain(a, b)`` for its frames [a, b).
+
+    Frames past ``n`` or past the end of ``out`` are dropped; a clip that ends early leaves silence.
+    """
+    a = 0
+    with contextlib.closing(blocks):         # a decode cut short stops its ffmpeg now, not at garbage collection
+        for block in blocks:
+            b = min(a + len(block), n, len(out) - start)
+            if b <= a:
+                break
+            g = gain(a, b)
+            piece = block[: b - a]
+            if isinstance(g, np.ndarray):
+                piece = piece * g[:, None]
+            elif g != 1.0:
+                piece = piece * g
+            out[start + a:start + b] += piece
+            a += len(block)
 
 
 def fade_envelope(n: int, fade_in: int, fade_out: int) -> np.ndarray:
@@ -73,35 +83,55 @@ def duck_envelope(n: int, regions: list[tuple[float, float]], sample_rate: int, 
     release starts as it ends; gaps shorter than two ramps stay ducked, so the music does
     not pump between words. Computed at a 1 kHz control rate, then interpolated.
     """
-    if not regions or n == 0:
-        return np.ones(n, dtype=np.float32)
-    from scipy.ndimage import distance_transform_edt
+    return _Duck(n, regions, sample_rate, depth_db, ramp_s).segment(0, n)
+
+
+class _Duck:
+    """:func:`duck_envelope` for any span [a, b) of its samples, from the 1 kHz control curve alone."""
 
     control = 1000
-    m = int(np.ceil(n / sample_rate * control)) + 1
-    mask = np.zeros(m, dtype=bool)
-    for a, b in regions:
-        i, j = max(0, int(a * control)), min(m, int(np.ceil(b * control)))
-        if j > i:
-            mask[i:j] = True
-    if not mask.any():
-        return np.ones(n, dtype=np.float32)
-    ramp = ramp_s * control
-    dilated = distance_transform_edt(~mask) <= ramp
-    mask = mask | (distance_transform_edt(dilated) > ramp)  # closing: fill gaps narrower than two ramps
-    distance = distance_transform_edt(~mask)
-    amount = 0.5 * (1.0 + np.cos(np.pi * np.minimum(distance / ramp, 1.0)))
-    low = 10 ** (depth_db / 20)
-    control_gain = 1.0 - (1.0 - low) * amount
-    t = np.arange(n) * (control / sample_rate)
-    return np.interp(t, np.arange(m), control_gain).astype(np.float32)
+
+    def __init__(self, n: int, regions: list[tuple[float, float]], sample_rate: int, depth_db: float = DUCK_DB,
+                 ramp_s: float = DUCK_RAMP_S) -> None:
+        self.scale = self.control / sample_rate
+        self.gain: np.ndarray | None = None
+        if not regions or n == 0:
+            return
+        from scipy.ndimage import distance_transform_edt
+        control = self.control
+        m = int(np.ceil(n / sample_rate * control)) + 1
+        mask = np.zeros(m, dtype=bool)
+        for a, b in regions:
+            i, j = max(0, int(a * control)), min(m, int(np.ceil(b * control)))
+            if j > i:
+                mask[i:j] = True
+        if not mask.any():
+            return
+        ramp = ramp_s * control
+        dilated = distance_transform_edt(~mask) <= ramp
+        mask = mask | (distance_transform_edt(dilated) > ramp)  # closing: fill gaps narrower than two ramps
+        distance = distance_transform_edt(~mask)
+        amount = 0.5 * (1.0 + np.cos(np.pi * np.minimum(distance / ramp, 1.0)))
+        low = 10 ** (depth_db / 20)
+        self.gain = 1.0 - (1.0 - low) * amount
+
+    def segment(self, a: int, b: int) -> np.ndarray:
+        if self.gain is None:
+            return np.ones(b - a, dtype=np.float32)
+        t = np.arange(a, b) * self.scale
+        return np.interp(t, np.arange(len(self.gain)), self.gain).astype(np.float32)
 
 
 def build_soundtrack(draft: Mapping[str, Any], sources: Mapping[str, Source], music_path: Callable[[str], Path],
                      speech: list[tuple[float, float]], *, sample_rate: int = SAMPLE_RATE,
                      master: Callable[[np.ndarray, int, float, float], np.ndarray] | None = None,
                      target_lufs: float = TARGET_LUFS) -> np.ndarray:
-    """The finished stereo soundtrack for ``draft`` (exactly ``draft.d`` long)."""
+    """The finished stereo soundtrack for ``draft`` (exactly ``draft.d`` long).
+
+    Sources are decoded, enveloped and summed a block at a time: the soundtrack is the
+    only full-length array (a 10-minute render held five, 1.4 GB; issue 13 item 6).
+    ``master`` may work in place and return its argument.
+    """
     total = int(round(int(draft.get("d") or 0) / 1000 * sample_rate))
     out = np.zeros((total, 2), dtype=np.float32)
     for track in draft.get("t", []):
@@ -114,9 +144,9 @@ def build_soundtrack(draft: Mapping[str, Any], sources: Mapping[str, Source], mu
                 if src is None or not src.has_audio or volume == 0:
                     continue
                 n = int(round(int(seg["d"]) / 1000 * sample_rate))
-                clip = decode_audio(src.path, sample_rate, 2, start_s=int(seg.get("ss", 0)) / 1000,
-                                    duration_s=int(seg["d"]) / 1000)
-                _place(out, _fit_length(clip, n), int(round(int(seg["st"]) / 1000 * sample_rate)), volume)
+                clip = stream_audio(src.path, sample_rate, 2, BLOCK, int(seg.get("ss", 0)) / 1000,
+                                    int(seg["d"]) / 1000)
+                _place(out, clip, int(round(int(seg["st"]) / 1000 * sample_rate)), n, lambda a, b, v=volume: v)
         elif track.get("tt") == AUDIO:
             volume = as_volume(meta.get("volume"))
             volume = 1.0 if volume is None else volume
@@ -126,35 +156,60 @@ def build_soundtrack(draft: Mapping[str, Any], sources: Mapping[str, Source], mu
                 clip = _music_clip(seg, sources, music_path, sample_rate, n)
                 if clip is None:
                     continue
-                env = fade_envelope(n, int(int(meta.get("fade_in_ms", 0)) / 1000 * sample_rate),
-                                    int(int(meta.get("fade_out_ms", 0)) / 1000 * sample_rate)) * volume
+                fade = _Fade(n, int(int(meta.get("fade_in_ms", 0)) / 1000 * sample_rate),
+                             int(int(meta.get("fade_out_ms", 0)) / 1000 * sample_rate))
+                duck = None
                 if meta.get("duck", True) and speech:
                     shifted = [(a - start / sample_rate, b - start / sample_rate) for a, b in speech]
-                    env = env * duck_envelope(n, [(a, b) for a, b in shifted if b > 0], sample_rate)
-                _place(out, clip, start, env)
+                    duck = _Duck(n, [(a, b) for a, b in shifted if b > 0], sample_rate)
+                _place(out, clip, start, n, functools.partial(_envelope, fade, duck, volume))
     if master is not None and np.any(out):
         target = (draft.get("m") or {}).get("loudness", target_lufs)  # -16 web video, -14 streaming
         out = master(out, sample_rate, float(target), CEILING_DBTP)
-    return np.clip(out, -1.0, 1.0)
+    return np.clip(out, -1.0, 1.0, out=out)
+
+
+def _envelope(fade: _Fade, duck: _Duck | None, volume: float, a: int, b: int) -> np.ndarray:
+    env = fade.segment(a, b) * volume
+    return env if duck is None else env * duck.segment(a, b)
+
+
+class _Fade:
+    """:func:`fade_envelope` for any span [a, b) of its samples (only the ramps are held)."""
+
+    def __init__(self, n: int, fade_in: int, fade_out: int) -> None:
+        self.n = n
+        self.rise = np.linspace(0.0, 1.0, min(fade_in, n), dtype=np.float32) ** 2 if fade_in > 0 else None
+        self.fall = np.linspace(1.0, 0.0, min(fade_out, n), dtype=np.float32) ** 2 if fade_out > 0 else None
+
+    def segment(self, a: int, b: int) -> np.ndarray:
+        env = np.ones(b - a, dtype=np.float32)
+        if self.rise is not None and a < len(self.rise):
+            env[: min(b, len(self.rise)) - a] *= self.rise[a:b]
+        if self.fall is not None:
+            first = self.n - len(self.fall)
+            if b > first:
+                lo = max(a, first)
+                env[lo - a:] *= self.fall[lo - first:b - first]
+        return env
 
 
 def _music_clip(seg: Mapping[str, Any], sources: Mapping[str, Source], music_path: Callable[[str], Path],
-                sample_rate: int, n: int) -> np.ndarray | None:
+                sample_rate: int, n: int) -> Generator[np.ndarray, None, None] | None:
+    """The segment's sound as stereo blocks, or ``None`` when it has none."""
     src = str(seg.get("src", ""))
     if src.startswith("music:"):
         path = music_path(src.split(":", 1)[1])
         if not path.is_file():
             raise FileNotFoundError(f"music {src} has not been composed yet")
-        audio, rate = read_wav(path)
+        rate, blocks = wav_blocks(path, BLOCK)
         if rate != sample_rate:
             raise ValueError(f"music {src} is at {rate} Hz, expected {sample_rate}")
-        audio = audio[:, :2] if audio.shape[1] >= 2 else np.repeat(audio, 2, axis=1)
-        return _fit_length(audio, n)
+        return (b[:, :2] if b.shape[1] >= 2 else np.repeat(b, 2, axis=1) for b in blocks)
     source = sources.get(src)
     if source is None or not source.has_audio:
         return None
-    clip = decode_audio(source.path, sample_rate, 2, start_s=int(seg.get("ss", 0)) / 1000, duration_s=n / sample_rate)
-    return _fit_length(clip, n)
+    return stream_audio(source.path, sample_rate, 2, BLOCK, int(seg.get("ss", 0)) / 1000, n / sample_rate)
 
 
 def sources_from_infos(infos: list[dict[str, Any]], media_dir: str | os.PathLike[str]) -> dict[str, Source]:

@@ -10,7 +10,7 @@ needs a quarter-rate copy of the send and of the answer, nothing at full length.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 from scipy import fft, signal
@@ -42,18 +42,21 @@ def _ir_spectrum(rt60: float, rate: int, size: int) -> np.ndarray:
     return read_only(fft.rfft(impulse(rt60, rate), size, axis=1))
 
 
-def _answer(x: np.ndarray, rt60: float, rate: int) -> Iterator[tuple[int, np.ndarray]]:
-    """The room's (2, len(x)) answer to mono ``x`` as (start, piece) in order, by overlap-add.
+def _answer(send: Callable[[int, int], np.ndarray], total: int, rt60: float, rate: int
+            ) -> Iterator[tuple[int, np.ndarray]]:
+    """The room's (2, total) answer to the mono send as (start, piece) in order, by overlap-add.
 
-    A piece is final when it is yielded: later input blocks only reach later samples.
+    ``send(a, b)`` gives send samples [a, b); they are asked for in order, each block just
+    before its answer is needed. A piece is final when it is yielded: later input blocks
+    only reach later samples.
     """
     ir_len = impulse(rt60, rate).shape[1]
     size = fft.next_fast_len(4 * ir_len, real=True)
     block = size - ir_len + 1
     spectrum = _ir_spectrum(rt60, rate, size)
     acc = np.zeros((2, size), dtype=np.float32)              # the answer from sample a on
-    for a in range(0, x.shape[0], block):
-        seg = x[a:a + block]
+    for a in range(0, total, block):
+        seg = send(a, min(a + block, total))
         if seg.any():                                         # a silent stretch answers nothing
             acc += fft.irfft(fft.rfft(seg, size) * spectrum, size, axis=1)
         yield a, acc[:, :seg.shape[0]]
@@ -62,8 +65,26 @@ def _answer(x: np.ndarray, rt60: float, rate: int) -> Iterator[tuple[int, np.nda
 
 
 def add_reverb(stem: np.ndarray, send: float, rt60: float, sample_rate: int) -> None:
-    """Add the room's answer to a (2, n) stem fed to it at level ``send`` (in place)."""
-    add_answer(stem, send_of(stem, send), rt60, sample_rate)
+    """Add the room's answer to a (2, n) stem fed to it at level ``send`` (in place).
+
+    The send is taken from the stem a block at a time, just ahead of where the answer is
+    added (the answer to a block only lands on samples before the next block's), so no
+    quarter-rate copy of the whole stem is made.
+    """
+    d = REVERB_DECIMATION
+    m = stem.shape[1] // d
+    gain = np.float32(send / (2 * d))
+
+    def blocks(a: int, b: int) -> np.ndarray:
+        low = np.zeros(b - a, dtype=np.float32)
+        hi = min(b, m)
+        for k in range(d):                   # box-filter decimation of the mono send, as send_of
+            low[:hi - a] += stem[0, a * d + k:hi * d:d]
+            low[:hi - a] += stem[1, a * d + k:hi * d:d]
+        low *= gain
+        return low
+
+    _add_answer(stem, blocks, m + 1, rt60, sample_rate)
 
 
 def send_of(stem: np.ndarray, send: float) -> np.ndarray:
@@ -83,13 +104,18 @@ def send_of(stem: np.ndarray, send: float) -> np.ndarray:
 
 def add_answer(stem: np.ndarray, low: np.ndarray, rt60: float, sample_rate: int) -> None:
     """Add the room's answer to the decimated send ``low`` into the (2, n) buffer ``stem``."""
+    _add_answer(stem, lambda a, b: low[a:b], low.shape[0], rt60, sample_rate)
+
+
+def _add_answer(stem: np.ndarray, send: Callable[[int, int], np.ndarray], total: int, rt60: float,
+                sample_rate: int) -> None:
     d = REVERB_DECIMATION
     m = stem.shape[1] // d
     # back to full rate by linear interpolation: decimated sample j and j + 1 give the
     # full-rate samples j * d .. j * d + d - 1, so each piece waits for its successor's first sample
     phases = [np.float32(k / d) for k in range(d)]
     last = np.zeros((2, 1), dtype=np.float32)
-    for a, piece in _answer(low, rt60, sample_rate // d):
+    for a, piece in _answer(send, total, rt60, sample_rate // d):
         w = np.concatenate([last, piece], axis=1)             # samples a - 1 .. a + len - 1
         last = piece[:, -1:].copy()
         j0, j1 = max(a - 1, 0), min(a + piece.shape[1] - 1, m)   # intervals finished by this piece
