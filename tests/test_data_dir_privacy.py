@@ -3,6 +3,7 @@ client id in clear — a client id mints that user's tokens."""
 from __future__ import annotations
 
 import json
+import os
 import stat
 from pathlib import Path
 
@@ -13,13 +14,15 @@ from support import Api, serve_engine
 
 def _modes(root: Path) -> dict[Path, int]:
     """Every path's mode, skipping what the running engine removes while we walk (its attempt
-    folders and temp files are tidied after a render; a vanished file left nothing behind)."""
+    folders and temp files are tidied after a render; a vanished file left nothing behind).
+    os.walk, not rglob: rglob raises when a folder goes between listing and reading it."""
     modes = {}
-    for path in [root, *root.rglob("*")]:
-        try:
-            modes[path] = path.lstat().st_mode
-        except FileNotFoundError:
-            continue
+    for folder, _dirs, files in os.walk(root):  # symlinked folders are listed, never followed
+        for path in [Path(folder), *(Path(folder, name) for name in files)]:
+            try:
+                modes[path] = path.lstat().st_mode
+            except FileNotFoundError:
+                continue
     return modes
 
 
