@@ -92,9 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--credits", type=int, metavar="N",
                        help="meter edits: each new user gets N credits (for an engine shared as a service; "
                             "default: not metered)")
-    serve.add_argument("--ray", metavar="ADDRESS", default=os.environ.get("RAY_ADDRESS") or None,
-                       help="run renders as tasks on the Ray cluster at ADDRESS (default: $RAY_ADDRESS; none: in "
-                            "this process). The cluster must share the data directory; needs ai-music[ray]")
+    serve.add_argument("--ray", metavar="ADDRESS",
+                       help="run renders as tasks on the Ray cluster at ADDRESS (default: $RAY_ADDRESS when "
+                            "ai-music[ray] is installed; otherwise in this process). The cluster must share the "
+                            "data directory")
     serve.add_argument("--database", metavar="URL",
                        help="keep users, sessions and renders in this PostgreSQL database (postgresql://…), "
                             "shared by several `serve` processes using the same --data dir; needs "
@@ -437,12 +438,30 @@ def _clean(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ray_address(flag: str | None) -> str | None:
+    """``--ray`` as given; else ``$RAY_ADDRESS``, but only where Ray is installed: Ray's own nodes
+    and shells set that variable for Ray's tools, and a plain ``serve`` there without the extra
+    must run as it always did rather than refuse to start."""
+    if flag:
+        return flag
+    address = os.environ.get("RAY_ADDRESS") or None
+    if address is None:
+        return None
+    import importlib.util
+
+    if importlib.util.find_spec("ray") is None:
+        print(f"ai-music: RAY_ADDRESS is set but ai-music[ray] is not installed: renders run in this process "
+              f"(pip install 'ai-music[ray]' to run them on {address})", file=sys.stderr)
+        return None
+    return address
+
+
 def _serve(args: argparse.Namespace) -> int:
     from runtime.backend import ServeRefused, serve_engine
 
     try:
         serve_engine(args.host, args.port, data=args.data, test_api=args.test_api, credits=args.credits,
-                     allow_hosts=tuple(args.allow_host), database=args.database, ray=args.ray)
+                     allow_hosts=tuple(args.allow_host), database=args.database, ray=_ray_address(args.ray))
     except ServeRefused as exc:
         raise UserError(str(exc)) from None
     return 0
