@@ -27,7 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # (phase, module, attribute, or Class.method) — what each phase's work is done by
 PHASES = (
     ("engine start", "engine.embedded", "start"),
-    ("upload (client → engine)", "skill.client", "Client.upload_files"),
+    ("upload (client → engine, HTTP body)", "skill.client", "Client.upload_files"),
+    ("upload (embedded: engine clones the file)", "skill.client", "Client.upload_urls"),
     ("analysis (decode, scenes, speech)", "engine.analysis.analyze", "analyze"),
     ("chat turn (request → reply)", "runtime.conversation", "chat"),
     ("music: compose + synthesize + master", "engine.music", "make_music"),
