@@ -1,0 +1,112 @@
+"""How time and memory grow with the input's length (issue 16, item 5).
+
+``ai-music run`` (cold, whole process, fresh config and data dirs, as in ``e2e.py``) on the
+same 1080p30 H.264 demo at 15 s, 60 s, 5 min and 20 min, on the fast path (music only:
+the picture is copied) and the title path (a 3 s title: smart render). The longer inputs
+are the 60 s demo looped by stream copy (seconds to make, where encoding 20 min would take
+longer than the runs). Prints wall time and peak RSS of the process tree per run, writes
+``bench/out/growth.png``, and says whether each grows at most linearly: the cost of each
+further input minute must not rise with the length (the marginal slope from 5 to 20 min is
+at most that from 60 s to 5 min, with 25 % for noise), and peak memory likewise.
+
+    .venv/bin/pip install -e '.[bench]' && .venv/bin/python bench/growth.py [--lengths 15,60,300,1200]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _proc import measure  # noqa: E402
+from e2e import EXE, OUT, PROMPT, TITLE_PROMPT, fresh_env  # noqa: E402
+
+PATHS = (("fast path", PROMPT), ("title path", TITLE_PROMPT))
+NOISE = 1.25
+
+
+def input_of(seconds: int, demo: Path) -> Path:
+    """The demo cut or looped to ``seconds`` without re-encoding."""
+    from media.ffmpeg import ffmpeg_exe
+
+    out = OUT / f"growth-{seconds}s.mp4"
+    if not out.exists():
+        loops = max(0, -(-seconds // 60) - 1)
+        subprocess.run([ffmpeg_exe(), "-loglevel", "error", "-stream_loop", str(loops), "-i", str(demo),
+                        "-t", str(seconds), "-c", "copy", "-movflags", "+faststart", "-y", str(out)], check=True)
+    return out
+
+
+def at_most_linear(lengths: list[int], values: list[float]) -> tuple[bool, str]:
+    """Whether ``values`` grow no faster than linearly in ``lengths``: the last value is no more
+    than the one before it extended at the previous step's cost per input minute (× :data:`NOISE`,
+    plus 5 % of that value for a cost that does not grow at all, like memory)."""
+    if len(lengths) < 3:
+        return True, "too few lengths to tell"
+    slopes = [(values[i + 1] - values[i]) / ((lengths[i + 1] - lengths[i]) / 60) for i in range(len(lengths) - 1)]
+    step = (lengths[-1] - lengths[-2]) / 60
+    ok = values[-1] <= values[-2] + max(slopes[-2], 0.0) * step * NOISE + 0.05 * values[-2]
+    return ok, " → ".join(f"{s:+.2f}" for s in slopes) + " per input minute"
+
+
+def plot(lengths: list[int], results: dict[str, list[tuple[float, float]]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    minutes = [s / 60 for s in lengths]
+    for name, rows in results.items():
+        left.plot(minutes, [t for t, _ in rows], "o-", label=name)
+        right.plot(minutes, [m for _, m in rows], "o-", label=name)
+    longest = max(rows[-1][0] for rows in results.values())
+    left.plot([0, minutes[-1]], [0, longest], ":", color="grey", label="linear through the longest")
+    left.set(xlabel="input length (min)", ylabel="wall time (s)", title="time")
+    right.set(xlabel="input length (min)", ylabel="peak RSS, process tree (MB)", title="memory", ylim=(0, None))
+    for ax in (left, right):
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.suptitle(f"ai-music run on 1080p30 H.264, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+
+
+def main() -> None:
+    from media.fixtures import VideoSpec, make_video
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lengths", default="15,60,300,1200", help="input lengths in seconds")
+    args = parser.parse_args()
+    lengths = sorted(int(s) for s in args.lengths.split(","))
+    OUT.mkdir(parents=True, exist_ok=True)
+    demo = OUT / "demo-60s-1080p.mp4"
+    if not demo.exists():
+        make_video(demo, VideoSpec(seconds=60, width=1920, height=1080, fps=30, audio="voice"))
+    results: dict[str, list[tuple[float, float]]] = {name: [] for name, _ in PATHS}
+    print(f"{'input':>8} {'path':<11} {'wall':>8} {'peak RSS':>9}  load", flush=True)
+    for seconds in lengths:
+        video = input_of(seconds, demo)
+        for name, prompt in PATHS:
+            with tempfile.TemporaryDirectory() as tmp:
+                run = measure([EXE, "run", str(video), prompt, "-o", str(Path(tmp) / "out.mp4")],
+                              env=fresh_env(Path(tmp)))
+            if run.returncode != 0:
+                raise SystemExit(f"ai-music run failed on {video.name}:\n{run.stderr[-2000:]}")
+            results[name].append((run.seconds, run.peak_rss_mb))
+            print(f"{seconds:>7}s {name:<11} {run.seconds:7.1f}s {run.peak_rss_mb:6.0f} MB  "
+                  f"{os.getloadavg()[0]:.1f}", flush=True)
+    for name, rows in results.items():
+        for what, values in (("time", [t for t, _ in rows]), ("peak RSS", [m for _, m in rows])):
+            ok, slopes = at_most_linear(lengths, values)
+            print(f"{name} {what}: {'at most linear' if ok else 'FASTER THAN LINEAR'} ({slopes})")
+    path = OUT / "growth.png"
+    plot(lengths, results, path)
+    print(f"plot: {path}")
+
+
+if __name__ == "__main__":
+    main()
