@@ -52,7 +52,7 @@ def copy_into(source: BinaryIO, target: BinaryIO, limit: int) -> int:
     except OSError as exc:
         if exc.errno not in _NOT_HERE or copied:
             raise
-    source.seek(0)
+    # refused before copying anything (both offsets still at 0): copy in user space
     while chunk := source.read(1 << 20):
         copied += len(chunk)
         if copied > limit:
