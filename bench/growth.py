@@ -9,11 +9,17 @@ longer than the runs). Prints wall time and peak RSS of the process tree per run
 further input minute must not rise with the length (the marginal slope from 5 to 20 min is
 at most that from 60 s to 5 min, with 25 % for noise), and peak memory likewise.
 
-    .venv/bin/pip install -e '.[bench]' && .venv/bin/python bench/growth.py [--lengths 15,60,300,1200]
+Each run is appended to ``bench/out/growth.csv`` as it ends; ``--resume`` measures only what
+that file lacks (a 20 min run on a loaded machine can take long enough to be interrupted).
+The client's render-poll budget is raised for these runs (``AI_MUSIC_POLL_BUDGET``): its
+5 minutes are the product's wait, and on a loaded machine a 20 min render outlasts them.
+
+    .venv/bin/pip install -e '.[bench]' && .venv/bin/python bench/growth.py [--lengths 15,60,300,1200] [--resume]
 """
 from __future__ import annotations
 
 import argparse
+import csv
 import os
 import subprocess
 import sys
@@ -26,6 +32,8 @@ from e2e import EXE, OUT, PROMPT, TITLE_PROMPT, fresh_env  # noqa: E402
 
 PATHS = (("fast path", PROMPT), ("title path", TITLE_PROMPT))
 NOISE = 1.25
+CSV = OUT / "growth.csv"
+POLL_BUDGET_S = "7200"
 
 
 def input_of(seconds: int, demo: Path) -> Path:
@@ -80,25 +88,43 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lengths", default="15,60,300,1200", help="input lengths in seconds")
+    parser.add_argument("--resume", action="store_true", help=f"reuse the runs already in {CSV.name}")
     args = parser.parse_args()
     lengths = sorted(int(s) for s in args.lengths.split(","))
     OUT.mkdir(parents=True, exist_ok=True)
     demo = OUT / "demo-60s-1080p.mp4"
     if not demo.exists():
         make_video(demo, VideoSpec(seconds=60, width=1920, height=1080, fps=30, audio="voice"))
+    done: dict[tuple[int, str], tuple[float, float, float]] = {}
+    if args.resume and CSV.exists():
+        with open(CSV, newline="") as fh:
+            for row in csv.DictReader(fh):
+                done[int(row["seconds"]), row["path"]] = (float(row["wall_s"]), float(row["peak_rss_mb"]),
+                                                          float(row["load"]))
+    elif CSV.exists():
+        CSV.unlink()
     results: dict[str, list[tuple[float, float]]] = {name: [] for name, _ in PATHS}
     print(f"{'input':>8} {'path':<11} {'wall':>8} {'peak RSS':>9}  load", flush=True)
     for seconds in lengths:
         video = input_of(seconds, demo)
         for name, prompt in PATHS:
-            with tempfile.TemporaryDirectory() as tmp:
-                run = measure([EXE, "run", str(video), prompt, "-o", str(Path(tmp) / "out.mp4")],
-                              env=fresh_env(Path(tmp)))
-            if run.returncode != 0:
-                raise SystemExit(f"ai-music run failed on {video.name}:\n{run.stderr[-2000:]}")
-            results[name].append((run.seconds, run.peak_rss_mb))
-            print(f"{seconds:>7}s {name:<11} {run.seconds:7.1f}s {run.peak_rss_mb:6.0f} MB  "
-                  f"{os.getloadavg()[0]:.1f}", flush=True)
+            if (seconds, name) not in done:
+                with tempfile.TemporaryDirectory() as tmp:
+                    env = fresh_env(Path(tmp)) | {"AI_MUSIC_POLL_BUDGET": POLL_BUDGET_S}
+                    run = measure([EXE, "run", str(video), prompt, "-o", str(Path(tmp) / "out.mp4")], env=env)
+                if run.returncode != 0:
+                    raise SystemExit(f"ai-music run failed on {video.name}:\n{run.stderr[-2000:]}")
+                done[seconds, name] = (run.seconds, run.peak_rss_mb, os.getloadavg()[0])
+                new = not CSV.exists()
+                with open(CSV, "a", newline="") as fh:
+                    writer = csv.writer(fh)
+                    if new:
+                        writer.writerow(["seconds", "path", "wall_s", "peak_rss_mb", "load"])
+                    writer.writerow([seconds, name, f"{run.seconds:.2f}", f"{run.peak_rss_mb:.0f}",
+                                     f"{done[seconds, name][2]:.1f}"])
+            wall, rss, load = done[seconds, name]
+            results[name].append((wall, rss))
+            print(f"{seconds:>7}s {name:<11} {wall:7.1f}s {rss:6.0f} MB  {load:.1f}", flush=True)
     for name, rows in results.items():
         for what, values in (("time", [t for t, _ in rows]), ("peak RSS", [m for _, m in rows])):
             ok, slopes = at_most_linear(lengths, values)
