@@ -106,11 +106,14 @@ def test_the_cli_engine_takes_a_local_file_from_disk_not_as_an_upload_body(clip:
     calls: list[dict] = []
     with connect(load_skill(BUNDLED), "local", hooks=(calls.append,),
                  engine={"data_dir": tmp_path / "engine"}) as conn:
-        taken = upload(conn, [str(mine)], CollectingOutput())
+        out = CollectingOutput()
+        taken = upload(conn, [str(mine)], out)
         bodies = [c["body"] for c in calls if c["path"].startswith("/api/upload-video")]
         assert bodies == [{"urls": [mine.as_uri()], "source_type": "url"}]   # no multipart body
         sent = conn.in_session(lambda s: conn.client.upload_files(s.session_id, [mine]))
     assert list(taken.files) == sent and taken.files[0].filename == "my clip.mp4"
+    size = mine.stat().st_size
+    assert out.progress_events == [("Uploading", 0, size), ("Uploading", size, size)]  # the phase still shows
     stored = next((tmp_path / "engine" / "sessions").glob("*/media/*.mp4"))
     with open(mine, "r+b") as fh:                                 # ffmpeg -y and in-place saves do this
         fh.write(b"\0" * 4096)

@@ -113,7 +113,12 @@ def upload(conn: Connection, items: list[str], out: Output) -> UploadResult:
         uploaded += conn.in_session(lambda s: conn.client.upload_files(s.session_id, paths, progress))
         conn.remember_inputs([str(p.resolve()) for p in paths])
     if urls:
+        given = sum(p.stat().st_size for p in granted)
+        if granted:  # the same phase a user sees for a sent file: the engine takes these in one go
+            out.progress("Uploading", 0, given, "B")
         uploaded += conn.in_session(lambda s: conn.client.upload_urls(s.session_id, urls))
+        if granted:
+            out.progress("Uploading", given, given, "B")
         conn.remember_inputs([str(p.resolve()) for p in granted])
     lines = [_describe(f) for f in uploaded]
     return UploadResult(tuple(uploaded), "\n".join(lines) if lines else "Nothing was uploaded.")
