@@ -169,7 +169,7 @@ class Engine:
 
 def _warm_up() -> None:
     import engine.analysis.analyze  # noqa: F401
-    from engine.music import make_music  # noqa: F401 - the composer, synthesizer and mastering chain
+    import engine.music  # noqa: F401
     from scipy.io import wavfile  # noqa: F401
 
 

@@ -3,14 +3,13 @@
 The draft stores the music request as JSON (genre, mood, bpm… and a seed); the composer
 takes typed values. This is the one place that converts, writes the cached WAV, and
 returns the facts a reply and the draft record (genre, bpm, key, sections, fills).
-The chat imports this module to name genres; ``engine.music`` (numpy, scipy: over a second
-of CPU) is imported only when music is made, so the engine starts without it and warms it
-up in a worker thread while the client uploads (``engine.app``).
 """
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, Callable
+
+from engine.music.constants import SAMPLE_RATE
 
 #: How a genre is named to people (track names, replies).
 GENRE_NAMES = {"lofi": "Lo-fi", "cinematic": "Cinematic", "corporate": "Corporate", "upbeat": "Upbeat pop",
@@ -46,7 +45,6 @@ def compose_to_wav(brief: dict[str, Any], cues: dict[str, Any], path: Path,
                    write_wav: Callable[..., Any]) -> dict[str, Any]:
     """Compose, master and write ``path``; return the JSON facts about the piece."""
     from engine.music import make_music
-    from engine.music.constants import SAMPLE_RATE
 
     music = make_music(to_brief(brief), to_cues(cues), sample_rate=SAMPLE_RATE)
     path.parent.mkdir(parents=True, exist_ok=True)

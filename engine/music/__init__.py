@@ -10,26 +10,17 @@ sampler.py; synthesizers by nature (808, saw leads, supersaw, sub bass) by voice
 """
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from .brief import GENRES, INSTRUMENT_GROUPS, INTENSITIES, MOODS, STEMS, Brief, Cues
+from .composer import compose
+from .loudness import integrated_lufs, true_peak_dbtp
+from .mastering import master
+from .make import Music, make_music
+from .resolver import resolve
+from .score import ChordEvent, Note, Part, Score, Section
+from .synth import Rendered, synthesize
 
-#: Public name → the submodule defining it. Imported on first use (PEP 562): the chat reads
-#: the style tables and constants at engine start, and must not pay for scipy (over a second
-#: of CPU) before the engine even answers; the engine warms the rest up in a worker thread.
-_HOME = {
-    **dict.fromkeys(("GENRES", "MOODS", "INTENSITIES", "INSTRUMENT_GROUPS", "STEMS", "Brief", "Cues"), ".brief"),
-    "compose": ".composer", "integrated_lufs": ".loudness", "true_peak_dbtp": ".loudness", "master": ".mastering",
-    "Music": ".make", "make_music": ".make", "resolve": ".resolver",
-    **dict.fromkeys(("ChordEvent", "Note", "Part", "Score", "Section"), ".score"),
-    "Rendered": ".synth", "synthesize": ".synth",
-}
-__all__ = sorted(_HOME)
-
-
-def __getattr__(name: str) -> Any:
-    home = _HOME.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(home, __name__), name)
-    globals()[name] = value
-    return value
+__all__ = [
+    "GENRES", "MOODS", "INTENSITIES", "INSTRUMENT_GROUPS", "STEMS", "Brief", "Cues", "ChordEvent", "Music", "Note",
+    "Part", "Rendered", "Score", "Section", "compose", "integrated_lufs", "make_music", "master", "resolve",
+    "synthesize", "true_peak_dbtp",
+]
