@@ -43,14 +43,15 @@ class LocalFiles:
             raise NotGranted()
         with self._lock:
             self._granted.add((info.st_dev, info.st_ino))
-        return real.as_uri()
+        return Path(os.path.abspath(path)).as_uri()  # the name the user gave (a link's own) is the one shown
 
     def open(self, url: str) -> tuple[BinaryIO, str]:
         """The granted file a ``file://`` URL names, opened, and its display name; else :class:`NotGranted`."""
         parsed = urlparse(url)
         if parsed.scheme != "file" or parsed.netloc not in ("", "localhost") or parsed.query or parsed.fragment:
             raise NotGranted()
-        real = Path(os.path.realpath(unquote(parsed.path)))  # ``..``, %2e%2e and symlinks resolved
+        given = unquote(parsed.path)
+        real = Path(os.path.realpath(given))  # ``..``, %2e%2e and symlinks resolved
         if self._inside_data_dir(real):
             raise NotGranted()
         try:
@@ -64,7 +65,7 @@ class LocalFiles:
             os.close(fd)
             raise NotGranted()
         os.set_blocking(fd, True)
-        return os.fdopen(fd, "rb"), real.name
+        return os.fdopen(fd, "rb"), os.path.basename(given)
 
     def _inside_data_dir(self, real: Path) -> bool:
         return real == self.data_dir or self.data_dir in real.parents

@@ -89,3 +89,45 @@ def test_say_attaches_a_file_url_to_the_embedded_engine(clip: Path, tmp_path: Pa
     result = run_cli("say", "--attach", spaced.as_uri(), "add a title 'Hi'", env=env)
     assert result.returncode == 0, result.stderr
     assert "my demo.mp4" in result.stdout and os.path.exists(spaced)
+
+
+def test_the_cli_engine_takes_a_local_file_from_disk_not_as_an_upload_body(clip: Path, tmp_path: Path) -> None:
+    """Issue 16, item 3: attaching a file to the CLI's own engine sends its path, not its bytes;
+    what the user gets back is what an upload gives, and editing the file later in place
+    leaves the engine's copy as it was."""
+    from runtime.backend import connect
+    from runtime.document import load_skill
+    from runtime.terminal import CollectingOutput
+    from skill.actions.upload import upload
+    from support import BUNDLED
+
+    mine = tmp_path / "my clip.mp4"
+    shutil.copy(clip, mine)
+    calls: list[dict] = []
+    with connect(load_skill(BUNDLED), "local", hooks=(calls.append,),
+                 engine={"data_dir": tmp_path / "engine"}) as conn:
+        out = CollectingOutput()
+        taken = upload(conn, [str(mine)], out)
+        bodies = [c["body"] for c in calls if c["path"].startswith("/api/upload-video")]
+        assert bodies == [{"urls": [mine.as_uri()], "source_type": "url"}]   # no multipart body
+        sent = conn.in_session(lambda s: conn.client.upload_files(s.session_id, [mine]))
+    assert list(taken.files) == sent and taken.files[0].filename == "my clip.mp4"
+    size = mine.stat().st_size
+    assert out.progress_events == [("Uploading", 0, size), ("Uploading", size, size)]  # the phase still shows
+    stored = next((tmp_path / "engine" / "sessions").glob("*/media/*.mp4"))
+    with open(mine, "r+b") as fh:                                 # ffmpeg -y and in-place saves do this
+        fh.write(b"\0" * 4096)
+    assert stored.read_bytes() == clip.read_bytes()
+
+
+def test_a_granted_file_over_the_size_limit_is_refused_and_leaves_nothing(engine_config, clip: Path) -> None:
+    from engine.embedded import start
+    from engine.local_files import LocalFiles
+
+    engine_config.local_files = LocalFiles(engine_config.data_dir)
+    engine_config.max_upload_bytes = clip.stat().st_size - 1
+    with start(engine_config) as server:
+        api = Api(server.url).login()
+        r = _upload_url(api, engine_config.local_files.grant(clip))
+        assert r.json()["code"] == 4002 and r.json()["message"].startswith("file too large")
+        assert not list((engine_config.data_dir / "sessions").glob("*/media/*")), "a partial copy was left"

@@ -140,6 +140,23 @@ def test_60_fps_stays_60_fps(api: Api, tmp_path: Path) -> None:
     assert np.abs(a - b).mean() > 0.5
 
 
+def test_4k_slow_motion_becomes_1080p60_showing_the_same_moments(api: Api, tmp_path: Path) -> None:
+    """4K at 120 fps (frames dropped before the area downscale, issue 16 item 4): 60 distinct
+    frames a second, each the source's picture at that moment."""
+    source = make_video(tmp_path / "uhd120.mp4", VideoSpec(seconds=1, width=3840, height=2160, fps=120,
+                                                            scene_seconds=[1], scene_sources=(TESTSRC,)))
+    api.upload(source)
+    out = download(api, api.render("render_120"), tmp_path / "out.mp4")
+    info = probe(out)
+    assert (info.video.width, info.video.height) == (1920, 1080) and info.video.fps == 60
+    frames = subprocess.run([ffmpeg_exe(), "-i", str(out), "-map", "0:v", "-c", "copy", "-f", "null", "-"],
+                            capture_output=True, text=True).stderr
+    assert int(re.findall(r"frame=\s*(\d+)", frames)[-1]) == 60
+    for at in (0.25, 0.5, 0.75):
+        assert np.abs(gray_frame(out, at, 160, 90) - gray_frame(source, at, 160, 90)).mean() < 3, at
+    assert np.abs(gray_frame(out, 0.5, 160, 90) - gray_frame(out, 0.5 + 1 / 60, 160, 90)).mean() > 0.5
+
+
 def reply_text(events: list[dict]) -> str:
     return next(p["text"] for e in events if e.get("turnComplete") for p in e["content"]["parts"] if "text" in p)
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, AsyncIterator, BinaryIO, Callable
 from urllib.parse import unquote, urlparse
 
+from engine.api.local_copy import TooLarge, copy_into
 from engine.local_files import LocalFiles, NotGranted
 from engine.permissions import private_opener
 from protocol.codes import AppCode
@@ -266,13 +267,21 @@ async def receive_url(url: Any, folder: Path, limit: int, allowed_hosts: tuple[s
 
 
 def _copy_file(source: BinaryIO, name: str, folder: Path, limit: int, used: int) -> Received:
-    """Copy an opened local file in (on a worker thread: a 500 MB copy must not stall the server)."""
-    sink = _Sink(folder, name, limit, used)
+    """Take an opened local file in (on a worker thread: even a clone must not stall the server).
+
+    Cloned or copied in the kernel (``engine.api.local_copy``), then hashed from the engine's
+    own copy, so the hash is of exactly the bytes stored even if the user's file changes meanwhile."""
+    filename = safe_filename(name)
+    path = folder / f".incoming-{secrets.token_hex(8)}"
     try:
-        with source as fh:
-            while chunk := fh.read(CHUNK):
-                sink.write(chunk)
+        with source as fh, open(path, "wb", opener=private_opener) as out:
+            size = copy_into(fh, out, limit - used)
+        with open(path, "rb") as stored:
+            digest = hashlib.file_digest(stored, "sha256").hexdigest()
+    except TooLarge:
+        path.unlink(missing_ok=True)
+        raise UploadRefused(AppCode.FILE_TOO_LARGE, f"file too large: the limit is {limit // (1024 * 1024)} MB") from None
     except BaseException:
-        sink.discard()
+        path.unlink(missing_ok=True)
         raise
-    return sink.close()
+    return Received(filename, extension_of(filename), path, size, digest)

@@ -34,7 +34,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from engine.export.backdrop import picture_under
-from engine.export.canvas import TONE_MAP, fit_filter, is_hdr, output_rate
+from engine.export.canvas import TONE_MAP, fit_chain, is_hdr, output_rate
 from engine.export.mix import Source
 from engine.export.soundtrack import AUDIO_BITRATE
 from engine.export.titles import render_title
@@ -218,7 +218,6 @@ def _full_graph(job: RenderJob, wav: Path | None, probe_of: Callable[[str], Medi
     chains: list[str] = []
     labels: list[str] = []
     index = 0
-    fit = f"{fit_filter(width, height)},fps={fps},format=yuv420p"
     audio_input: int | None = None
     if not segments:
         assert wav is not None, "a visualiser needs its soundtrack"
@@ -247,7 +246,7 @@ def _full_graph(job: RenderJob, wav: Path | None, probe_of: Callable[[str], Medi
                 inputs += ["-ss", f"{int(seg.get('ss', 0)) / 1000:.3f}", "-t", f"{duration:.3f}",
                            "-i", pathlike(src.path)]
             one = len(segments) == 1
-            chain = _fit(src, probe_of, fit, width, height, rate) if one else _sdr(src, probe_of) + fit + ","
+            chain = _fit(src, probe_of, width, height, rate, copyable=one)
             chains.append(f"[{index}:v]{chain}trim=duration={duration:.3f},"
                           f"setpts=PTS-STARTPTS[v{index}]")
             labels.append(f"[v{index}]")
@@ -320,16 +319,20 @@ def _sdr(src: Source, probe_of: Callable[[str], MediaInfo]) -> str:
     return TONE_MAP + "," if video is not None and is_hdr(video.color_transfer) else ""
 
 
-def _fit(src: Source, probe_of: Callable[[str], MediaInfo], fit: str, width: int, height: int,
-         rate: Fraction) -> str:
-    """The scale/pad/fps chain, or nothing for a clip already on the canvas (saves a copy per frame)."""
-    if src.kind == "video":
-        video = probe_of(src.path).video
-        if (video is not None and not video.rotation and (video.width, video.height) == (width, height)
-                and abs(video.fps - float(rate)) < 0.01 and video.pix_fmt == "yuv420p"
-                and not is_hdr(video.color_transfer)):
-            return ""
-    return _sdr(src, probe_of) + fit + ","
+def _fit(src: Source, probe_of: Callable[[str], MediaInfo], width: int, height: int, rate: Fraction,
+         copyable: bool) -> str:
+    """The tone map and scale/pad/fps chain for one source; nothing for the only clip when it is
+    already on the canvas (``copyable``: saves a copy per frame)."""
+    video = probe_of(src.path).video
+    if video is None:
+        return fit_chain(width, height, rate) + ","
+    if src.kind != "video":  # a still, looped at the output rate
+        return fit_chain(width, height, rate, video.display_size) + ","
+    if (copyable and not video.rotation and (video.width, video.height) == (width, height)
+            and abs(video.fps - float(rate)) < 0.01 and video.pix_fmt == "yuv420p"
+            and not is_hdr(video.color_transfer)):
+        return ""
+    return _sdr(src, probe_of) + fit_chain(width, height, rate, video.display_size, video.fps) + ","
 
 
 def _run(job: RenderJob, args: list[str], seconds: float, progress: Callable[[float], None]) -> None:

@@ -72,22 +72,35 @@ def _local_path(url: str) -> str | None:
     return unquote(parsed.path) if parsed.scheme == "file" and parsed.netloc in ("", "localhost") else None
 
 
+def _granted(conn: Connection, path: Path) -> str | None:
+    """The ``file://`` URL the embedded engine was granted for ``path``; None: send the bytes."""
+    if conn.backend.grant is None:
+        return None
+    try:
+        return conn.backend.grant(path)
+    except Exception:  # noqa: BLE001 - not grantable (inside the engine's data dir): send it
+        return None
+
+
 def upload(conn: Connection, items: list[str], out: Output) -> UploadResult:
     """Upload local paths and URLs (checked first; nothing is sent if any check fails).
 
-    A ``file://`` URL is the user's own file: the engine embedded in this process is granted
-    it and copies it; any other engine gets it uploaded, since a server never reads our disk."""
+    A local file (a path or a ``file://`` URL) is the user's own: the engine embedded in this
+    process is granted it and takes it straight from disk (a copy-on-write clone or an
+    in-kernel copy, no HTTP body: issue 16); any other engine gets it uploaded, since a
+    server never reads our disk."""
     urls = [check_url(i) for i in items if "://" in i and _local_path(i) is None]
-    attached = [check_file(conn, p) for p in map(_local_path, items) if p is not None]
-    paths = [check_file(conn, i) for i in items if "://" not in i]
-    for path in attached:
-        if conn.backend.grant is None:
+    local = [check_file(conn, i if "://" not in i else str(_local_path(i))) for i in items
+             if "://" not in i or _local_path(i) is not None]
+    paths: list[Path] = []
+    granted: list[Path] = []
+    for path in local:
+        url = _granted(conn, path)
+        if url is None:
             paths.append(path)
-            continue
-        try:
-            urls.append(conn.backend.grant(path))
-        except Exception:  # noqa: BLE001 - not grantable (inside the engine's data dir): send it
-            paths.append(path)
+        else:
+            urls.append(url)
+            granted.append(path)
     uploaded: list[UploadedFile] = []
     if paths:
         total = sum(p.stat().st_size for p in paths)
@@ -100,6 +113,12 @@ def upload(conn: Connection, items: list[str], out: Output) -> UploadResult:
         uploaded += conn.in_session(lambda s: conn.client.upload_files(s.session_id, paths, progress))
         conn.remember_inputs([str(p.resolve()) for p in paths])
     if urls:
+        given = sum(p.stat().st_size for p in granted)
+        if granted:  # the same phase a user sees for a sent file: the engine takes these in one go
+            out.progress("Uploading", 0, given, "B")
         uploaded += conn.in_session(lambda s: conn.client.upload_urls(s.session_id, urls))
+        if granted:
+            out.progress("Uploading", given, given, "B")
+        conn.remember_inputs([str(p.resolve()) for p in granted])
     lines = [_describe(f) for f in uploaded]
     return UploadResult(tuple(uploaded), "\n".join(lines) if lines else "Nothing was uploaded.")
