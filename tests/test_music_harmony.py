@@ -84,3 +84,16 @@ def test_the_piece_still_opens_on_the_tonic_and_ends_on_it(genre: str) -> None:
     for seed in SEEDS:
         chords, tonic, _ = _chords(genre, seed, 30.0)
         assert chords[0].root == tonic and chords[-1].root == tonic
+
+
+@pytest.mark.parametrize("genre", ["lofi", "cinematic"])
+def test_the_counter_line_passes_chromatically_between_tones_a_step_apart(genre: str) -> None:
+    """Three notes a semitone apart in one direction, the middle one outside the mode."""
+    passes = 0
+    for seed in SEEDS:
+        score = compose(Brief(genre=genre, seed=seed), Cues(90.0))
+        home = set(scale(score.tonic, score.mode))
+        line = [n.pitch for n in score.notes_of("counter")]
+        passes += sum(1 for a, b, c in zip(line, line[1:], line[2:])
+                      if abs(b - a) == 1 and c - b == b - a and b % 12 not in home)
+    assert passes >= 3

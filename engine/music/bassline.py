@@ -15,8 +15,7 @@ from .score import Part
 from .theory import nearest_pitch, scale
 
 INVERSION_SHARE = 0.45       # chords the bass takes on their third
-# changes approached by a semitone rather than a scale step (jazz bass walks chromatically)
-CHROMATIC_SHARE = {"jazzy": 0.8}
+CHROMATIC_SHARE = 0.5        # changes approached by a semitone rather than a scale step
 _E8 = tuple((i * 0.5, 0.45, "R" if i < 7 else "A", 0.8 if i % 2 == 0 else 0.62) for i in range(8))
 PATTERNS: dict[str, dict[int, tuple[tuple[float, float, str, float], ...]]] = {
     "sustain": {0: ((0, 4, "R", .7),), 1: ((0, 4, "R", .75),), 2: ((0, 4, "R", .8),), 3: ((0, 2, "R", .85), (2, 2, "R", .8))},
@@ -62,7 +61,7 @@ class _Line:
         self.inverted = {i for i, s in enumerate(slots)
                          if 0 < i < len(slots) - 1 and not s.final and len(s.chord.pcs) >= 3
                          and (s.chord.pcs[1] - s.chord.root) % 12 in (3, 4) and rng.random() < INVERSION_SHARE}
-        self.chromatic = rng.random(len(slots) + 1) < CHROMATIC_SHARE.get(ctx.style.family, 0.5)
+        self.chromatic = rng.random(len(slots) + 1) < CHROMATIC_SHARE
 
     def root(self, beat: float) -> int:
         slot = chord_at(self.ctx.slots, beat)
