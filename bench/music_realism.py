@@ -306,9 +306,9 @@ def main() -> int:
     genre_rows = [r for r in rows if "#" not in r.name]
     genre_table(rows)
 
-    print("\nmedians            " + "".join(f"{name:>14}" for name in ["ours", *ref_sets]))
+    print("\nmedians            " + "".join(f"{name:>19}" for name in ["ours", *ref_sets]))
     for attr in ("corr", "fold_db", "cents", "centroid", "above_8k", "beat_var", "key", "key_essentia"):
-        print(f"{attr:<19}" + "".join(f"{median(rs, attr):>14.3f}" for rs in [genre_rows, *ref_sets.values()]))
+        print(f"{attr:<19}" + "".join(f"{median(rs, attr):>19.3f}" for rs in [genre_rows, *ref_sets.values()]))
 
     tempo_hits = sum(1 for r in rows if r.tempo_ok)
     targets = [
