@@ -1,7 +1,10 @@
 """Does our music measure like produced music? Ours per genre beside real recordings.
 
-Run: .venv/bin/python bench/music_realism.py [--out bench/out] [--seconds 40]
-References are fetched at run time by Debian package name (bench/music_references.py;
+Run: .venv/bin/python bench/music_realism.py [--out bench/out] [--seconds 90]
+Ours are --seconds long (90 s by default: long enough for the arrangement's breakdown,
+the counter-melody after the first statement and the fills to be part of what is
+measured); the references are excerpts of min(--seconds, 40) s, so their set stays the
+same whatever the length asked (several of them are shorter than 90 s). References are fetched at run time by Debian package name (bench/music_references.py;
 cached in bench/out/refs, never committed). Every track, ours and theirs, is measured
 by the same code here (librosa + numpy; essentia's key strength beside ours when it is
 installed), and the medians are compared with the issue's targets:
@@ -22,7 +25,9 @@ A spectrogram of one of ours beside two references goes to --out/realism_spectro
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
+import time
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +49,8 @@ from engine.music.drumkit import PIECE_OF, sampled_hit  # noqa: E402
 from engine.music import constants as C  # noqa: E402
 
 SR = 48000
+REF_SECONDS = 40.0          # longest reference excerpt: most reference tracks are longer
+PER_GENRE = ("corr", "fold_db", "cents", "centroid", "above_8k", "beat_var", "key")
 KS_MAJOR = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
 KS_MINOR = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
 
@@ -248,6 +255,20 @@ def median(rows: list[Row], attr: str) -> float:
     return float(statistics.median(vals)) if vals else float("nan")
 
 
+def genre_table(rows: list[Row]) -> None:
+    """One line per genre: the median over its seeds of each realism measure."""
+    genres: dict[str, list[Row]] = {}
+    for r in rows:
+        genres.setdefault(r.name.split("#")[0], []).append(r)
+    print(f"\nper genre (median over seeds){'':<4}" + "".join(f"{a:>10}" for a in PER_GENRE))
+    for name, rs in genres.items():
+        print(f"{name:<34}" + "".join(f"{median(rs, a):>10.3f}" for a in PER_GENRE))
+
+
+def load() -> str:
+    return "load average " + " ".join(f"{v:.1f}" for v in os.getloadavg())
+
+
 def spectrograms(out: Path, panels: list[tuple[str, np.ndarray]]) -> Path:
     import librosa.display
     fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.5), sharey=True)
@@ -266,24 +287,28 @@ def spectrograms(out: Path, panels: list[tuple[str, np.ndarray]]) -> Path:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "out")
-    parser.add_argument("--seconds", type=float, default=40.0)
+    parser.add_argument("--seconds", type=float, default=90.0)
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    refs = reference_tracks(args.out / "refs", SR, args.seconds)
+    began = time.monotonic()
+    print(f"start: {load()}")
+    ref_seconds = min(args.seconds, REF_SECONDS)
+    refs = reference_tracks(args.out / "refs", SR, ref_seconds)
     ref_sets: dict[str, list[Row]] = {}
     ref_audio: list[tuple[str, np.ndarray]] = []
     for set_name, tracks in refs.items():
         ref_sets[set_name] = [measure(name, x, None, None) for name, x in tracks]
         ref_audio.append((f"{set_name}: {tracks[0][0]}", tracks[0][1]))
-        table(f"reference set {set_name} ({len(tracks)} excerpts of {args.seconds:.0f} s)", ref_sets[set_name])
+        table(f"reference set {set_name} ({len(tracks)} excerpts of {ref_seconds:.0f} s)", ref_sets[set_name])
     measured = ours(args.seconds)
     rows = [r for r, _ in measured]
     table(f"ours ({len(rows)} tracks of {args.seconds:.0f} s)", rows)
     genre_rows = [r for r in rows if "#" not in r.name]
+    genre_table(rows)
 
-    print("\nmedians            " + "".join(f"{name:>14}" for name in ["ours", *ref_sets]))
+    print("\nmedians            " + "".join(f"{name:>19}" for name in ["ours", *ref_sets]))
     for attr in ("corr", "fold_db", "cents", "centroid", "above_8k", "beat_var", "key", "key_essentia"):
-        print(f"{attr:<19}" + "".join(f"{median(rs, attr):>14.3f}" for rs in [genre_rows, *ref_sets.values()]))
+        print(f"{attr:<19}" + "".join(f"{median(rs, attr):>19.3f}" for rs in [genre_rows, *ref_sets.values()]))
 
     tempo_hits = sum(1 for r in rows if r.tempo_ok)
     targets = [
@@ -304,6 +329,7 @@ def main() -> int:
         print(f"{'met   ' if ok else 'MISSED'} {label}")
     best = next(x for r, x in measured if r.name == "cinematic")
     print(f"\nspectrograms: {spectrograms(args.out, [('ours: cinematic', best), *ref_audio[:2]])}")
+    print(f"end: {load()}; {time.monotonic() - began:.0f} s wall")
     return 0
 
 

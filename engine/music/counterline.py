@@ -13,6 +13,8 @@ from .orchestration import counter_sections
 from .score import Part
 from .theory import Chord, chord_scale, nearest_pitch
 
+# progression families whose counter-lines pass chromatically (jazz, film and ambient writing)
+CHROMATIC_FAMILIES = frozenset({"jazzy", "epic", "ambient"})
 # bar rhythms (beats, "t" chord tone / "p" passing tone toward the next bar's tone)
 RHYTHMS: tuple[tuple[tuple[float, str], ...], ...] = (
     ((2.0, "t"), (2.0, "p")),
@@ -38,9 +40,12 @@ def _guide(c: Chord, near: float, lo: int, hi: int) -> int:
 
 
 def _passing(frm: int, to: int, c: Chord, ctx: Context) -> int:
-    """One scale step from ``frm`` toward ``to`` (a neighbour above when they are the same)."""
+    """One scale step from ``frm`` toward ``to`` (a neighbour above when they are the same);
+    in the families that use them, the semitone between two tones a whole step apart."""
     sc = chord_scale(c, ctx.tonic, ctx.mode)
     direction = 1 if to >= frm else -1
+    if abs(to - frm) == 2 and ctx.style.family in CHROMATIC_FAMILIES:
+        return frm + direction
     for d in range(1, 4):
         p = frm + direction * d
         if p % 12 in sc:

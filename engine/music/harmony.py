@@ -13,6 +13,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from . import chromatic
 from .form import Form
 from .grid import Grid
 from .styles import MODAL, MODAL_CADENCE, PROGRESSIONS, Style
@@ -124,6 +125,7 @@ def progression(form: Form, grid: Grid, style: Style, tonic: int, mode: str,
             position += 1
     tokens[0] = _tonic_token(mode)
     tokens = _colour(tokens, style, mode, rng)
+    tokens = chromatic.colour(tokens, style.family, mode, rng)
     slots: list[tuple[float, float, str]] = [(4.0 * i, 4.0, tok) for i, tok in enumerate(tokens)]
     ext = style.extension
     if not grid.loopable:
@@ -142,6 +144,9 @@ def progression(form: Form, grid: Grid, style: Style, tonic: int, mode: str,
         turn = "V" if mode in ("major", "minor") else MODAL_CADENCE.get(mode, "V")
         last_start = 4.0 * (len(slots) - 1)
         slots[-1] = (last_start, grid.beats - last_start, turn if len(slots) > 1 else slots[-1][2])
+    halves = [(s + h * b / 2, b / 2, part) for s, b, tok in slots if "|" in tok
+              for h, part in enumerate(tok.split("|"))]
+    slots = sorted([s for s in slots if "|" not in s[2]] + halves)
     # merge repeated chords into one longer slot (pads then sustain instead of re-striking)
     merged: list[tuple[float, float, str]] = []
     for start, beats, tok in slots:

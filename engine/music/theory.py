@@ -36,6 +36,9 @@ _ROMAN = {"I": 0, "II": 2, "III": 4, "IV": 5, "V": 7, "VI": 9, "VII": 11}
 _TOKEN = re.compile(r"^([b#]?)(VII|VI|V|IV|III|II|I|vii|vi|v|iv|iii|ii|i)(.*)$")
 _TRIADS = {"major": (0, 4, 7), "minor": (0, 3, 7), "dim": (0, 3, 6), "aug": (0, 4, 8),
            "sus2": (0, 2, 7), "sus4": (0, 5, 7)}
+_ALTERED = {"b9": 13, "#9": 15, "#11": 18, "b13": 20}
+# Roman numeral of each semitone above the tonic (flats, as chromatic chords are spelled)
+NUMERALS = ("I", "bII", "II", "bIII", "III", "IV", "bV", "V", "bVI", "VI", "bVII", "VII")
 
 
 def parse_key(text: str) -> tuple[int, str | None]:
@@ -81,7 +84,8 @@ class Chord:
 def chord(token: str, tonic: int, extension: str = "triad") -> Chord:
     """Parse a Roman-numeral token relative to ``tonic``.
 
-    Upper case is major, lower case minor; suffixes: 7, maj7, dim, +, sus2, sus4, add9.
+    Upper case is major, lower case minor; suffixes: 7, maj7, dim, +, sus2, sus4, add9, and
+    the altered tensions of a dominant b9, #9, #11, b13 (an altered ninth replaces the natural one).
     ``extension`` ("triad" | "seventh" | "ninth") colours tokens without an explicit
     seventh, which is how one progression template serves both pop and lo-fi.
     """
@@ -109,10 +113,19 @@ def chord(token: str, tonic: int, extension: str = "triad") -> Chord:
         seventh = 11 if upper and not dominant else 10
     if seventh is not None:
         intervals.append(seventh)
-    if "add9" in suffix or (extension == "ninth" and seventh is not None and quality != "dim"):
+    altered = [semis for name, semis in _ALTERED.items() if name in suffix]
+    if "add9" in suffix or (extension == "ninth" and seventh is not None and quality != "dim"
+                            and not {13, 15} & set(altered)):
         intervals.append(14)
+    intervals.extend(altered)
     pcs = tuple((root + i) % 12 for i in intervals)
     return Chord(root=root, pcs=pcs, symbol=token)
+
+
+def numeral(offset: int, minor: bool = False, suffix: str = "") -> str:
+    """The token of the chord ``offset`` semitones above the tonic, e.g. (8, False, "maj7") -> "bVImaj7"."""
+    name = NUMERALS[offset % 12]
+    return (name.lower() if minor else name) + suffix
 
 
 def chord_scale(chord_: Chord, tonic: int, mode: str) -> tuple[int, ...]:
