@@ -96,7 +96,8 @@ class RenderManager:
         return record
 
     def _start(self, record: dict[str, Any]) -> None:
-        self.queue.submit(str(record.get("user_id")), record["id"])
+        self.queue.submit(str(record.get("user_id")), record["id"],  # a niced long one beside the short ones
+                          background=niceness(record.get("draft") or {}) > 0)
 
     def _run(self, render_id: str) -> None:
         """Run one job; whatever happens, it ends completed, failed or cancelled — never stuck."""
