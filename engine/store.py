@@ -492,13 +492,12 @@ class Store:
 
     def render_of(self, user_id: str, render_id: str) -> dict[str, Any] | None:
         """The user's render with the client's id ``render_id`` (None: not theirs, or none)."""
-        with self.lock:
-            found = self.renders.get(render_key(user_id, render_id))
-            if found is None:  # saved before ids were scoped: keyed by the client's id alone
-                legacy = self.renders.get(render_id)
-                if legacy and "render_id" not in legacy and legacy.get("user_id") == user_id:
-                    found = legacy
-            return copy.deepcopy(found) if found else None
+        found = self.render(render_key(user_id, render_id))
+        if found is None:  # saved before ids were scoped: keyed by the client's id alone
+            legacy = self.render(render_id)
+            if legacy and "render_id" not in legacy and legacy.get("user_id") == user_id:
+                found = legacy
+        return found
 
     def render_output(self, record: dict[str, Any]) -> Path | None:
         """Where a render's file is (or was): ``renders/<file>``; None for one that never produced one."""
