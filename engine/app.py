@@ -30,6 +30,7 @@ from engine.api.envelope import AppError, json_body
 from engine.api.host_check import HostCheck
 from engine.api.page_headers import PageHeaders
 from engine.api.token_limits import TokenLimits
+from engine.compute import Compute
 from engine.config import EngineConfig
 from engine.export.executor import executor_for
 from engine.export.jobs import RenderManager
@@ -61,6 +62,7 @@ class Engine:
         remove_stale_incoming(self.store.root / "sessions", older_than_s=2 * config.body_idle_s)  # a crash's
         self.token_limits = TokenLimits()  # per client id and per source (engine.api.token_limits)
         self.workers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="analysis")
+        self.compute = Compute()  # composition: worker processes, off the server's GIL (engine.compute)
         self.analyses: dict[str, Future[Any]] = {}
         self.renders = RenderManager(self.store, self.faults, config.render_workers, master=_master,
                                      budget=config.render_budget_s, executor=executor_for(config.ray_address))
@@ -90,6 +92,7 @@ class Engine:
         """Cancel renders (their ffmpeg is killed; they resume on the next start) and wait for all pools."""
         self.renders.shutdown()
         self.workers.shutdown(wait=True, cancel_futures=True)
+        self.compute.shutdown()
         self.store.close()
         if self.data_lock is not None:
             os.close(self.data_lock)
@@ -171,14 +174,12 @@ class Engine:
             await asyncio.wait(futures, timeout=timeout)
 
     def compose(self, brief: dict[str, Any], cues: dict[str, Any], key: str) -> dict[str, Any]:
-        """Compose and master the music for ``brief`` fitted to ``cues``; cache it as WAV."""
-        from media.audio import write_wav
-        from engine.composing import compose_to_wav
+        """Compose and master the music for ``brief`` fitted to ``cues``; cache it as WAV.
 
-        try:
-            return compose_to_wav(brief, cues, self.store.root / "music" / f"{key}.wav", write_wav)
-        finally:
-            release_memory()
+        In a worker process (``engine.compute``): in a thread it held the GIL the server needs."""
+        from engine.composing import compose_file
+
+        return self.compute.submit(compose_file, brief, cues, self.store.root / "music" / f"{key}.wav").result()
 
 
 def _warm_up() -> None:
@@ -274,6 +275,7 @@ def create_app(config: EngineConfig | None = None) -> Starlette:
         # Import the heavy modules (numpy, scipy, the composer) while the client is still getting
         # a token and uploading: the first analysis then starts without paying for them.
         engine.workers.submit(_warm_up)
+        engine.workers.submit(engine.compute.warm_up)  # a composing worker, forked from a primed fork server
         engine.renders.resume()
         yield
         await engine.stop()

@@ -41,6 +41,17 @@ def to_cues(data: dict[str, Any]):  # noqa: ANN201 - engine.music.Cues
                 pace=float(data.get("pace", 0.5)), speech=tuple(tuple(r) for r in data.get("speech", ())))
 
 
+def compose_file(brief: dict[str, Any], cues: dict[str, Any], path: Path) -> dict[str, Any]:
+    """:func:`compose_to_wav` as a worker process runs it (``engine.compute``): memory handed back after."""
+    from media.audio import write_wav
+    from engine.memory import release_memory
+
+    try:
+        return compose_to_wav(brief, cues, path, write_wav)
+    finally:
+        release_memory()
+
+
 def compose_to_wav(brief: dict[str, Any], cues: dict[str, Any], path: Path,
                    write_wav: Callable[..., Any]) -> dict[str, Any]:
     """Compose, master and write ``path``; return the JSON facts about the piece."""

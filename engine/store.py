@@ -14,8 +14,9 @@ Layout of the data dir (with a database, only the media and renders' files)::
                                       hashes, one row each (engine.user_db; an older users.json is imported)
     <data>/sessions/<sid>/session.json   task, owner, state (draft, uploads, analyses), history
     <data>/sessions/<sid>/media/      uploaded files (named by content hash)
-    <data>/renders/<render_id>.json   status, progress, draft, output format and file
-    <data>/renders/<render_id>.mp4    the finished render (.wav / .mp3 / .zip for music-only exports)
+    <data>/renders/<key>.json         status, progress, draft, output format and file; the key is the
+                                      client's render id scoped to its user (render_key)
+    <data>/renders/<key>.mp4          the finished render (.wav / .mp3 / .zip for music-only exports)
     <data>/music/<key>.wav            synthesised music, reused across renders
     <data>/mixes/<key>.m4a            finished soundtracks (music + ducked original), reused
     <data>/state-in-database          only with a database: says so (``ai-music clean`` leaves such a dir alone)
@@ -96,6 +97,18 @@ def _db_error(exc: DBError) -> StoreError:
         return StoreError("the engine cannot write to its data dir (read-only or not permitted); "
                           "check the folder's permissions")
     return StoreError(f"the engine could not save its state ({exc})")
+
+
+def render_key(user_id: str, render_id: str) -> str:
+    """Where a user's render is kept. Render ids are the client's choice, so they are scoped to
+    their user: the same id from two users is two renders, and no answer about one user's id
+    depends on another's (a global id space answered "already used" for someone else's)."""
+    return f"{render_id}~{hashlib.sha256(user_id.encode('utf-8')).hexdigest()[:16]}"
+
+
+def client_render_id(record: dict[str, Any]) -> str:
+    """The id the client chose for a render (a record saved before ids were scoped has only ``id``)."""
+    return str(record.get("render_id") or record["id"])
 
 
 def client_key(client_id: str) -> str:
@@ -476,6 +489,15 @@ class Store:
         with self.lock:
             found = self._get("renders", render_id) if self.shared is not None else self.renders.get(render_id)
             return copy.deepcopy(found) if found else None
+
+    def render_of(self, user_id: str, render_id: str) -> dict[str, Any] | None:
+        """The user's render with the client's id ``render_id`` (None: not theirs, or none)."""
+        found = self.render(render_key(user_id, render_id))
+        if found is None:  # saved before ids were scoped: keyed by the client's id alone
+            legacy = self.render(render_id)
+            if legacy and "render_id" not in legacy and legacy.get("user_id") == user_id:
+                found = legacy
+        return found
 
     def render_output(self, record: dict[str, Any]) -> Path | None:
         """Where a render's file is (or was): ``renders/<file>``; None for one that never produced one."""

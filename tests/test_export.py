@@ -105,8 +105,8 @@ def test_interrupted_export_is_resumed_by_the_next_process(cli_env, engine, engi
         time.sleep(0.05)
     pending = json.loads(renders.read_text())
     render_id = next(iter(next(iter(pending.values()))))
-    job = engine_config.data_dir / "renders" / f"{render_id}.json"
-    while time.monotonic() < deadline and not job.exists():  # the engine has the job: interrupt the client
+    jobs = engine_config.data_dir / "renders"
+    while time.monotonic() < deadline and not list(jobs.glob(f"{render_id}~*.json")):  # the engine has the job: interrupt the client
         time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=30)

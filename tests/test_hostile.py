@@ -178,6 +178,57 @@ def test_a_url_fetch_that_trickles_is_stopped_at_its_deadline(tmp_path: Path, mo
         server.shutdown()
 
 
+def test_a_url_fetch_stops_when_its_client_goes_away(api: Api, engine_config) -> None:
+    import json
+    import socket
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    asked, cut_off, stop = threading.Event(), threading.Event(), threading.Event()
+
+    class Trickle(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            self.send_response(200)
+            self.end_headers()
+            asked.set()
+            try:
+                while not stop.wait(0.05):  # a byte at a time, for as long as someone reads
+                    self.wfile.write(b"\0")
+                    self.wfile.flush()
+            except OSError:
+                cut_off.set()  # the engine closed the connection: it stopped fetching
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Trickle)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    media = engine_config.data_dir / "sessions" / str(api.session_id) / "media"
+    body = json.dumps({"urls": [f"http://127.0.0.1:{server.server_address[1]}/slow.mp4"], "source_type": "url"})
+    host, port = api.url.removeprefix("http://").split(":")
+    try:
+        with socket.create_connection((host, int(port)), timeout=10) as client:
+            client.sendall((f"POST /api/upload-video/nemo_agent/me/{api.session_id} HTTP/1.1\r\n"
+                            f"Host: {host}:{port}\r\nAuthorization: Bearer {api.token}\r\n"
+                            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n{body}").encode())
+            assert asked.wait(30), "the engine never fetched the URL"
+            deadline = time.monotonic() + 30
+            while not list(media.glob(".incoming-*")):  # bytes are landing in a partial file
+                assert time.monotonic() < deadline
+                time.sleep(0.01)
+        # the client is gone (closed without reading an answer)
+        assert cut_off.wait(5), "the engine kept downloading for a client that had left"
+        deadline = time.monotonic() + 5
+        while leftovers := list(media.iterdir()):
+            assert time.monotonic() < deadline, f"left behind: {leftovers}"
+            time.sleep(0.01)
+        assert api.state()["video_infos"] == []
+    finally:
+        stop.set()
+        server.shutdown()
+        server.server_close()
+
+
 def test_the_same_upload_under_another_extension_leaves_no_orphan(api, clip: Path, tmp_path: Path,
                                                                     engine_config) -> None:
     import shutil

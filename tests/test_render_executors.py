@@ -90,7 +90,7 @@ def _submit(api: Api, render_id: str) -> dict:
 
 def _progress_file(data: Path, render_id: str) -> dict | None:
     """What the Ray task last wrote (engine.export.remote_render), or None before it started."""
-    for path in (data / "renders" / f"{render_id}.work").glob("*/progress.json"):
+    for path in (data / "renders").glob(f"{render_id}~*.work/*/progress.json"):  # kept per user (store.render_key)
         try:
             return json.loads(path.read_text())
         except (OSError, ValueError):
@@ -122,7 +122,7 @@ def test_a_render_reports_progress_and_its_output_plays_on_either_executor(execu
     out = tmp_path / "out.mp4"
     out.write_bytes(api.get("/api/render/proxy/render_both/download").content)
     check_playable(out, int(draft["d"]) / 1000)
-    assert not (executor_config.data_dir / "renders" / "render_both.work").exists()
+    assert not list((executor_config.data_dir / "renders").glob("*.work"))
 
 
 @pytest.mark.slow
@@ -139,11 +139,11 @@ def test_a_cancelled_render_stops_and_leaves_no_output_on_either_executor(execut
     api.post("/api/render/proxy/lambda/render_stop/cancel")
     renders = executor_config.data_dir / "renders"
     deadline = time.monotonic() + 30
-    while (renders / "render_stop.work").exists():  # the work ends (its folder goes) soon after the cancel
+    while list(renders.glob("render_stop~*.work")):  # the work ends (its folder goes) soon after the cancel
         assert time.monotonic() < deadline, "the cancelled render kept working"
         time.sleep(0.05)
     assert api.get("/api/render/proxy/lambda/render_stop").json()["data"]["status"] == "cancelled"
-    assert not list(renders.glob("render_stop.mp4"))
+    assert not list(renders.glob("render_stop~*.mp4"))
 
 
 @pytest.mark.slow
@@ -192,7 +192,7 @@ def test_a_ray_worker_killed_mid_render_is_retried_and_the_output_plays(ray_clus
         out = tmp_path / "out.mp4"
         out.write_bytes(api.get("/api/render/proxy/render_kill/download").content)
         check_playable(out, int(draft["d"]) / 1000)  # whole, to its last packet
-        assert not (engine_config.data_dir / "renders" / "render_kill.work").exists()
+        assert not list((engine_config.data_dir / "renders").glob("*.work"))
     finally:
         server.stop()
 

@@ -46,6 +46,40 @@ def test_users_take_turns_and_run_one_render_each_while_others_wait() -> None:
     queue.shutdown()
 
 
+def test_long_renders_run_beside_the_short_ones_not_in_their_slots() -> None:
+    started: list[str] = []
+    release = {name: threading.Event() for name in ("long1", "long2", "a1", "b1", "c1")}
+    lock = threading.Lock()
+
+    def run(render_id: str) -> None:
+        with lock:
+            started.append(render_id)
+        assert release[render_id].wait(10)
+
+    queue = FairQueue(2, run, start=False)
+    queue.submit("l", "long1", background=True)
+    for user in "abc":
+        queue.submit(user, f"{user}1")
+    queue.submit("m", "long2", background=True)
+    queue.start()
+
+    def wait_started(count: int) -> list[str]:
+        deadline = time.monotonic() + 10
+        while len(started) < count:
+            assert time.monotonic() < deadline, started
+            time.sleep(0.005)
+        return list(started)
+
+    assert sorted(wait_started(3)) == ["a1", "b1", "long1"]  # two short ones beside the long one
+    release["a1"].set()
+    assert wait_started(4)[3] == "c1"                       # the next short one, not the second long one
+    release["long1"].set()
+    assert wait_started(5)[4] == "long2"
+    for event in release.values():
+        event.set()
+    queue.shutdown()
+
+
 @pytest.fixture(scope="module")
 def long_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from media.fixtures import VideoSpec, make_video
@@ -94,6 +128,42 @@ def test_a_short_render_of_another_user_does_not_wait_for_a_long_one(engine, eng
     assert short_user.render("render_short", short)["status"] == "completed"
     assert long_user.get("/api/render/proxy/lambda/render_long").json()["data"]["status"] == "processing"
     assert long_user.wait("render_long", ("completed", "failed"), timeout=300)["status"] == "completed"
+
+
+def _saved(data: Path, render_id: str) -> dict:
+    """A render's record as the engine keeps it (with its start and finish times)."""
+    import json
+
+    [path] = (data / "renders").glob(f"{render_id}~*.json")
+    return json.loads(path.read_text())
+
+
+def test_short_renders_of_two_users_run_side_by_side_while_a_long_one_runs(engine, engine_config, long_clip: Path,
+                                                                           clip: Path) -> None:
+    long_user = Api(engine.url).login("long-user")
+    long_user.upload(long_clip)
+    long_user.chat('add a title "Long"')
+    shorts = [Api(engine.url).login(f"short-{n}") for n in range(2)]
+    for n, api in enumerate(shorts):
+        api.upload(clip)
+        api.chat(f'add a title "Short {n}"')
+    r = long_user.post("/api/render/proxy/lambda", json={"id": "render_long", "sessionId": long_user.session_id,
+                                                         "draft": long_user.state()["draft"]})
+    assert r.json()["success"], r.text
+    long_user.wait("render_long", ("processing",))
+    drafts = [api.state()["draft"] for api in shorts]
+    for draft in drafts:
+        draft["m"] = {**draft["m"], "width": 320, "height": 180}  # quick: the queue is under test
+    shorts[0].faults(render_delay_s=1.0)  # neither can finish before the other is submitted
+    for n, (api, draft) in enumerate(zip(shorts, drafts)):
+        assert api.post("/api/render/proxy/lambda", json={"id": f"render_short{n}", "sessionId": api.session_id,
+                                                          "draft": draft}).json()["success"]
+    for n, api in enumerate(shorts):
+        assert api.wait(f"render_short{n}", ("completed", "failed"), timeout=120)["status"] == "completed"
+    first, second, long = (_saved(engine_config.data_dir, r) for r in ("render_short0", "render_short1", "render_long"))
+    assert long["status"] == "processing"  # all of it happened while the long one was encoding
+    # side by side: each started before the other finished (they used to take the one slot in turn)
+    assert second["started_at"] < first["finished_at"] and first["started_at"] < second["finished_at"]
 
 
 def test_a_render_past_its_time_budget_is_stopped_and_failed(engine_config, long_clip: Path) -> None:

@@ -7,7 +7,9 @@ within ``header_timeout_s`` (a subclass of uvicorn's h11 protocol closes it othe
 body that sends nothing for ``idle_s`` is abandoned (:func:`idle_limited`; the upload's
 temp file goes with it), idle keep-alive connections close after 5 s, and past
 ``MAX_CONNECTIONS`` new ones get 503. ``.incoming-*`` files a crash left are removed at
-start-up (:func:`remove_stale_incoming`).
+start-up (:func:`remove_stale_incoming`). Work done for a request outlives its client
+unless told otherwise — a URL upload kept downloading after its client left — so such
+work runs :func:`until_disconnected`.
 """
 from __future__ import annotations
 
@@ -15,12 +17,15 @@ import asyncio
 import contextlib
 import time
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Awaitable, TypeVar
+
+from starlette.types import Receive
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 KEEP_ALIVE_S = 5
 MAX_CONNECTIONS = 200
+T = TypeVar("T")
 
 
 class BodyStalled(TimeoutError):
@@ -77,6 +82,39 @@ async def idle_limited(body: AsyncIterator[bytes], idle_s: float) -> AsyncIterat
         except asyncio.TimeoutError:
             raise BodyStalled(f"the upload stalled: nothing arrived for {idle_s:g} s") from None
         yield chunk
+
+
+class ClientGone(Exception):
+    """The client closed its connection while the engine worked for it: nobody is left to answer."""
+
+
+async def until_disconnected(receive: Receive, work: Awaitable[T]) -> T:
+    """``work``'s result, unless the client disconnects first: then ``work`` is cancelled (its
+    own clean-up removes what it wrote) and :class:`ClientGone` is raised.
+
+    Only for a request whose body has been read: the server's next message is then
+    ``http.disconnect``, sent the moment the connection closes (uvicorn does not cancel a
+    handler on its own)."""
+    job = asyncio.ensure_future(work)
+
+    async def gone() -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+
+    watcher = asyncio.ensure_future(gone())
+    try:
+        await asyncio.wait({job, watcher}, return_when=asyncio.FIRST_COMPLETED)
+    except BaseException:  # the handler itself is cancelled (the engine stops): so is the work
+        job.cancel()
+        raise
+    finally:
+        watcher.cancel()
+    if job.done():
+        return job.result()
+    job.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await job  # its clean-up runs to the end before we answer (to nobody)
+    raise ClientGone
 
 
 def remove_stale_incoming(sessions: Path, older_than_s: float) -> int:

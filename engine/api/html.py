@@ -16,6 +16,8 @@ from typing import Any
 
 from protocol.draft import AUDIO, TEXT, VIDEO, read_draft
 
+from engine.store import client_render_id
+
 _STYLE = """<style>body{font-family:system-ui,sans-serif;background:#0f172a;color:#e2e8f0;margin:2rem;max-width:46rem}
 h1{font-weight:600}figure{margin:1rem 0}code{background:#1e293b;padding:0 .3em;border-radius:3px}</style>"""
 
@@ -67,13 +69,14 @@ def claim_page(session: dict[str, Any], renders: list[dict[str, Any]], claim: st
     videos = []
     for record in sorted(renders, key=lambda r: r.get("created_at", 0), reverse=True):
         status = html.escape(str(record.get("status")))
+        shown = html.escape(client_render_id(record))
         if record.get("status") == "completed" and record.get("expired"):
-            videos.append(f"<p>{html.escape(record['id'])}: replaced by a newer render</p>")
+            videos.append(f"<p>{shown}: replaced by a newer render</p>")
         elif record.get("status") == "completed":
             src = f"/workspace/claim/video/{html.escape(record['id'])}?ct={html.escape(claim)}"
-            videos.append(_player(str(record.get("media_type") or "video/mp4"), src, html.escape(record["id"])))
+            videos.append(_player(str(record.get("media_type") or "video/mp4"), src, shown))
         else:
-            videos.append(f"<p>{html.escape(record['id'])}: {status} {record.get('progress', 0)}%</p>")
+            videos.append(f"<p>{shown}: {status} {record.get('progress', 0)}%</p>")
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>{name} · ai-music</title>
 {_STYLE}</head><body>
 <h1>{name}</h1>

@@ -17,6 +17,7 @@ from starlette.responses import FileResponse, Response, StreamingResponse
 from engine.api.draft_limits import BadDraft, check_draft
 from engine.api.envelope import AppError, base_url as _base, engine_of, render_ok
 from engine.export.jobs import output_file
+from engine.store import client_render_id
 
 ATTRIBUTION = ("x-skill-source", "x-skill-version", "x-skill-platform")
 
@@ -50,9 +51,6 @@ async def render_submit(request: Request) -> Response:
     output = body.get("output") if isinstance(body.get("output"), dict) else {"format": "mp4", "quality": "high"}
     if str(output.get("format", "mp4")).lower() not in ("mp4", "wav", "mp3", "stems"):
         raise AppError(AppCode.BAD_REQUEST, "output.format must be mp4, or wav, mp3 or stems for the music alone", render=True)
-    existing = engine.store.render(render_id)
-    if existing is not None and existing["user_id"] != user.user_id:
-        raise AppError(AppCode.BAD_REQUEST, "render id already used", render=True)
     record = engine.renders.submit(render_id, session, draft, output)
     return render_ok(_render_view(record, _base(request)))
 
@@ -61,8 +59,8 @@ def owned_render(request: Request) -> dict[str, Any]:
     """The render in the path, if it belongs to the caller (others' ids are "not found")."""
     engine = engine_of(request)
     user = engine.user(request)
-    record = engine.store.render(request.path_params["render_id"])
-    if record is None or record["user_id"] != user.user_id:
+    record = engine.store.render_of(user.user_id, request.path_params["render_id"])
+    if record is None:
         # 404, not 1002: "session not found" would make a client start a new project
         raise AppError(AppCode.NOT_FOUND, "render not found", render=True)
     return record
@@ -116,9 +114,10 @@ def _throttled(path: Path, range_header: str | None, bps: int) -> Response:
 
 
 def _render_view(record: dict[str, Any], base_url: str) -> dict[str, Any]:
-    view = {"id": record["id"], "status": record["status"], "progress": record.get("progress", 0)}
+    shown = client_render_id(record)
+    view = {"id": shown, "status": record["status"], "progress": record.get("progress", 0)}
     if record["status"] == "completed":
-        view["outputUrl"] = f"{base_url}/api/render/proxy/{record['id']}/download"
+        view["outputUrl"] = f"{base_url}/api/render/proxy/{shown}/download"
         view["size"] = record.get("size")
     if record.get("error"):
         view["error"] = record["error"]

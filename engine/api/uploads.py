@@ -15,7 +15,7 @@ from protocol.codes import AppCode
 from starlette.requests import Request
 from starlette.responses import Response
 
-from engine.api.connection_limits import BodyStalled, idle_limited
+from engine.api.connection_limits import BodyStalled, ClientGone, idle_limited, until_disconnected
 from engine.api.envelope import AppError, base_url as _base, engine_of, ok
 from engine.api.project import public_info
 from engine.api.receive import UploadRefused, discard_all, receive_multipart, receive_urls
@@ -54,10 +54,12 @@ async def upload(request: Request) -> Response:
             urls = body.get("urls")
             if not isinstance(urls, list) or not urls or len(urls) > 20:
                 raise UploadRefused(AppCode.BAD_REQUEST, "send multipart 'files', or JSON {\"urls\": [...], \"source_type\": \"url\"}")
-            received = await receive_urls(urls, folder, limit, config.allowed_url_hosts,
-                                          local_files=config.local_files)
+            received = await until_disconnected(request.receive, receive_urls(
+                urls, folder, limit, config.allowed_url_hosts, local_files=config.local_files))
     except UploadRefused as exc:
         raise AppError(exc.code, str(exc)) from None
+    except ClientGone:  # the fetch was cancelled and its partial file removed: stop downloading for nobody
+        return Response(status_code=499)
     except BodyStalled as exc:  # its temp file is gone already (receive_multipart cleans up)
         raise AppError(AppCode.BAD_REQUEST, str(exc), status=408) from None
     except OSError as exc:

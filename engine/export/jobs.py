@@ -25,7 +25,7 @@ from engine.export import render_attempts
 from engine.export.executor import Executor, InProcess
 from engine.export.render_queue import FairQueue, budget_s, niceness
 from engine.export.soundtrack import SoundtrackOrder, Soundtracks, soundtrack_key
-from engine.store import Store, StoreError
+from engine.store import Store, StoreError, render_key
 from engine.user_text import user_facing
 
 PROGRESS_SAVE_EVERY_S = 1.0
@@ -62,12 +62,15 @@ class RenderManager:
         return count
 
     def submit(self, render_id: str, session: dict[str, Any], draft: dict[str, Any], output: dict[str, Any]) -> dict:
-        """Create the record (or return the existing one for a repeated id) and queue the job."""
-        existing = self.store.render(render_id)
+        """Create the record (or return the existing one for a repeated id) and queue the job.
+
+        ``render_id`` is the client's; the record is kept under it scoped to the session's
+        user (``store.render_key``), which is the ``id`` every other part of the engine uses."""
+        existing = self.store.render_of(session["user_id"], render_id)
         if existing is not None:
             return existing
-        record = {"id": render_id, "session_id": session["session_id"], "user_id": session["user_id"],
-                  "status": "pending", "progress": 0, "created_at": time.time(), "draft": draft,
+        record = {"id": render_key(session["user_id"], render_id), "render_id": render_id,
+                  "session_id": session["session_id"], "user_id": session["user_id"], "status": "pending", "progress": 0, "created_at": time.time(), "draft": draft,
                   "output": output, "error": None}
         self.store.lease_render(render_id)  # new: nobody else has it
         try:
@@ -93,7 +96,8 @@ class RenderManager:
         return record
 
     def _start(self, record: dict[str, Any]) -> None:
-        self.queue.submit(str(record.get("user_id")), record["id"])
+        self.queue.submit(str(record.get("user_id")), record["id"],  # a niced long one beside the short ones
+                          background=niceness(record.get("draft") or {}) > 0)
 
     def _run(self, render_id: str) -> None:
         """Run one job; whatever happens, it ends completed, failed or cancelled — never stuck."""
