@@ -62,7 +62,8 @@ class Engine:
         remove_stale_incoming(self.store.root / "sessions", older_than_s=2 * config.body_idle_s)  # a crash's
         self.token_limits = TokenLimits()  # per client id and per source (engine.api.token_limits)
         self.workers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="analysis")
-        self.compute = Compute()  # composition: worker processes, off the server's GIL (engine.compute)
+        # composition: worker processes off the server's GIL where many users wait on it (engine.compute)
+        self.compute = Compute() if config.compose_in_workers else None
         self.analyses: dict[str, Future[Any]] = {}
         self.renders = RenderManager(self.store, self.faults, config.render_workers, master=_master,
                                      budget=config.render_budget_s, executor=executor_for(config.ray_address))
@@ -92,7 +93,8 @@ class Engine:
         """Cancel renders (their ffmpeg is killed; they resume on the next start) and wait for all pools."""
         self.renders.shutdown()
         self.workers.shutdown(wait=True, cancel_futures=True)
-        self.compute.shutdown()
+        if self.compute is not None:
+            self.compute.shutdown()
         self.store.close()
         if self.data_lock is not None:
             os.close(self.data_lock)
@@ -176,10 +178,14 @@ class Engine:
     def compose(self, brief: dict[str, Any], cues: dict[str, Any], key: str) -> dict[str, Any]:
         """Compose and master the music for ``brief`` fitted to ``cues``; cache it as WAV.
 
-        In a worker process (``engine.compute``): in a thread it held the GIL the server needs."""
+        A served engine composes in a worker process (``engine.compute``): in a thread it held the
+        GIL the server needs to answer everyone else. The CLI's own engine composes in this thread."""
         from engine.composing import compose_file
 
-        return self.compute.submit(compose_file, brief, cues, self.store.root / "music" / f"{key}.wav").result()
+        path = self.store.root / "music" / f"{key}.wav"
+        if self.compute is None:
+            return compose_file(brief, cues, path)
+        return self.compute.submit(compose_file, brief, cues, path).result()
 
 
 def _warm_up() -> None:
@@ -275,7 +281,8 @@ def create_app(config: EngineConfig | None = None) -> Starlette:
         # Import the heavy modules (numpy, scipy, the composer) while the client is still getting
         # a token and uploading: the first analysis then starts without paying for them.
         engine.workers.submit(_warm_up)
-        engine.workers.submit(engine.compute.warm_up)  # a composing worker, forked from a primed fork server
+        if engine.compute is not None:
+            engine.workers.submit(engine.compute.warm_up)  # a composing worker, forked from a primed fork server
         engine.renders.resume()
         yield
         await engine.stop()

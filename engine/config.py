@@ -44,6 +44,9 @@ class EngineConfig:
     render_workers: int = 2                  # fair between users: a long render holds one (engine.export.render_queue)
     render_budget_s: float | None = None     # per render; None: by its length (render_queue.budget_s)
     ray_address: str | None = None           # renders as Ray tasks there (serve --ray); None: in this process
+    # compose in worker processes (engine.compute): a served engine answers many users while it
+    # composes; the CLI's own engine has one user and would only pay a fork server's start-up and memory
+    compose_in_workers: bool = False
     test_api: bool = False                   # /_engine/* fault switches (tests, harness)
     faults: Faults = field(default_factory=Faults)
     allowed_url_hosts: tuple[str, ...] = ("127.0.0.1", "localhost", "::1")
