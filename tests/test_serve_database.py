@@ -144,3 +144,14 @@ def test_music_through_one_engine_waits_for_a_clip_another_engine_took_in(tmp_pa
         other.chat("add calm background music")
         analyses = other.state()["video_analyses"]
         assert list(analyses) == [file_id] and "error" not in analyses[file_id]
+
+
+def test_serve_without_a_database_refuses_a_dir_whose_projects_are_in_one(tmp_path: Path) -> None:
+    """Its tidy-up would take every PostgreSQL project's media for garbage."""
+    data = tmp_path / "engine"
+    data.mkdir()
+    (data / "state-in-database").write_text("marked by an engine with --database\n")
+    result = run_cli("serve", "--port", "0", "--data", str(data))
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert "projects are in a PostgreSQL database: start the engine with --database" in result.stderr
+    assert result.stderr.strip().count("\n") == 0

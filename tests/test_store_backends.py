@@ -3,6 +3,7 @@ default) and PostgreSQL (``ai-music serve --database``, issue 18). Every test he
 the ones about several engines sharing one database run on PostgreSQL only."""
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -239,3 +240,36 @@ def test_an_engine_carries_on_when_the_database_drops_its_connection(tmp_path, p
         assert store.create_session(user, "after the restart", "en")["task_name"] == "after the restart"
     finally:
         store.close()
+
+
+def test_a_database_engine_refuses_a_data_dir_with_local_projects(tmp_path, postgres_url):
+    local = Store(tmp_path / "engine")
+    _, user, _ = local.issue_token("laptop")
+    sid = local.create_session(user, "holiday", "en")["session_id"]
+    local.close()
+    with pytest.raises(StoreError, match="without a database.*--data dir of their own"):
+        Store(tmp_path / "engine", database=postgres_url)
+    assert (tmp_path / "engine" / "sessions" / sid / "session.json").exists()  # nothing was touched
+
+
+def test_an_engine_without_a_database_refuses_a_dir_whose_projects_are_in_one(tmp_path, postgres_url):
+    Store(tmp_path / "engine", database=postgres_url).close()
+    with pytest.raises(StoreError, match="PostgreSQL database: start the engine with --database"):
+        Store(tmp_path / "engine")
+
+
+def test_tidy_in_a_shared_dir_leaves_projects_it_cannot_see(tmp_path, postgres_url):
+    from engine import housekeeping
+
+    store = Store(tmp_path / "engine", database=postgres_url)
+    try:
+        media = store.session_dir("123456789") / "media"
+        media.mkdir(parents=True)
+        (media / "clip.mp4").write_bytes(b"x" * 100)
+        long_ago = time.time() - 2 * housekeeping.GRACE_S
+        os.utime(store.session_dir("123456789"), (long_ago, long_ago))
+        garbage = housekeeping.find(store, lambda session: None)
+        assert all(g.session_id != "123456789" for g in garbage)
+    finally:
+        store.close()
+
