@@ -273,3 +273,16 @@ def test_tidy_in_a_shared_dir_leaves_projects_it_cannot_see(tmp_path, postgres_u
     finally:
         store.close()
 
+
+def test_the_data_dir_backend_never_deletes_a_render_for_another_table(tmp_path):
+    from engine.state_local import LocalState
+
+    state = LocalState(tmp_path, lambda: False, lambda user: user)
+    try:
+        state.put("renders", [("r1", {"id": "r1"})])
+        with pytest.raises(ValueError):
+            state.delete("users", ["r1"])
+        assert state.load("renders") == {"r1": {"id": "r1"}}
+    finally:
+        state.close()
+
