@@ -286,3 +286,26 @@ def test_the_data_dir_backend_never_deletes_a_render_for_another_table(tmp_path)
     finally:
         state.close()
 
+
+def test_an_engine_keeps_its_render_leases_across_a_dropped_connection(tmp_path, postgres_url):
+    """After a reconnect the running engine still holds its render: one starting then leaves it alone."""
+    import psycopg
+
+    from engine.export.jobs import RenderManager
+    from engine.faults import Faults
+
+    running = Store(tmp_path / "engine", database=postgres_url)
+    running.save_render({"id": "r1", "session_id": "gone", "user_id": "u", "status": "processing"})
+    assert running.lease_render("r1")
+    with psycopg.connect(postgres_url, autocommit=True) as admin:  # a database restart or failover
+        admin.execute("SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity "
+                      "WHERE pid <> pg_backend_pid() AND backend_type = 'client backend'")
+    assert running.render("r1")["status"] == "processing"  # the engine's next call reconnects
+    starting = Store(tmp_path / "engine", database=postgres_url)
+    manager = RenderManager(starting, Faults())
+    try:
+        assert manager.resume() == 0 and starting.render("r1")["status"] == "processing"
+    finally:
+        manager.shutdown()
+        starting.close()
+        running.close()
