@@ -119,8 +119,9 @@ def find(store: Store, soundtrack_key: SoundtrackKey, *, keep: set[str] | None =
         sid = folder.name
         if sid in kept:
             continue
-        if sid not in sessions and not _old(folder, now, grace_s):
-            continue  # a session being created right now has its folder before its record
+        if sid not in sessions and (store.shared is not None or not _old(folder, now, grace_s)):
+            continue  # a session being created right now has its folder before its record; one in a
+            # shared dir may be another engine's (engine.store.check_mode keeps other kinds out)
         size = size_of(folder) + sum(_render_size(store, r) for r in renders if r.get("session_id") == sid)
         out.append(Garbage("project", folder, size, session_id=sid))
     gone = {g.session_id for g in out}

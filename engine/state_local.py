@@ -33,11 +33,15 @@ class LocalState:
     def _path(self, table: str, key: str) -> Path:
         if table == "sessions":
             return self.root / "sessions" / key / "session.json"
-        return self.root / "renders" / f"{key}.json"
+        if table == "renders":
+            return self.root / "renders" / f"{key}.json"
+        raise ValueError(f"no files for table {table!r}")  # never a render's file in another table's name
 
     def load(self, table: str) -> dict[str, Row]:
         if table in ("users", "claims"):
             return self.users.load(table)
+        if table not in ("sessions", "renders"):
+            raise ValueError(f"no table {table!r}")
         pattern, key = ("*/session.json", "session_id") if table == "sessions" else ("*.json", "id")
         rows = (_read_json(path) for path in (self.root / table).glob(pattern))
         return {row[key]: row for row in rows if isinstance(row, dict) and key in row}
@@ -51,6 +55,8 @@ class LocalState:
 
     def delete(self, table: str, keys: Iterable[str]) -> None:
         """Remove session or render records (users and claim links are never deleted)."""
+        if table not in ("sessions", "renders"):
+            raise ValueError(f"records of {table!r} are never deleted")
         for key in keys:
             self._path(table, key).unlink(missing_ok=True)
 

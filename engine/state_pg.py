@@ -14,12 +14,14 @@ unless ``--database`` names a PostgreSQL URL.
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 from engine.state_db import TABLES, DBError, Row
 
 PREFIX = "ai_music_"
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 _SCHEMA_LOCK = 0x61695F6D75736963  # pg_advisory_xact_lock key: engines starting together create tables once
 
@@ -59,6 +61,7 @@ class PostgresState:
         self.lock = threading.RLock()
         self.conn: Any = None
         self.depth = 0  # transactions open on self.conn (a statement inside one is never retried)
+        self.leases: set[str] = set()  # held by this engine: a new connection takes them again
 
         def create(conn: Any) -> None:
             with conn.transaction():
@@ -78,6 +81,7 @@ class PostgresState:
                 try:
                     if fresh:
                         self.conn = psycopg.connect(self.url, autocommit=True, connect_timeout=10)
+                        self._retake_leases()
                     return work(self.conn)
                 except psycopg.OperationalError as exc:
                     if attempt == 2 or fresh or self.depth or not self.conn.broken:
@@ -147,10 +151,22 @@ class PostgresState:
     def lease(self, name: str) -> bool:
         """Hold ``name`` for as long as this engine's connection lives (a session advisory lock);
         False if another engine holds it. A crashed engine's connection closes, and its leases with it."""
-        return bool(self._one("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", (name,)))
+        held = bool(self._one("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", (name,)))
+        if held:
+            self.leases.add(name)
+        return held
 
     def release(self, name: str) -> None:
+        self.leases.discard(name)
         self._one("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", (name,))
+
+    def _retake_leases(self) -> None:
+        """On a new connection, hold again what the dropped one held: else another engine starting
+        now would take this engine's running renders for a dead engine's and run them again."""
+        for name in sorted(self.leases):
+            if not self.conn.execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", (name,)).fetchone()[0]:
+                self.leases.discard(name)  # another engine took it while we were away: it is theirs now
+                log.warning("lost %s to another engine while the database connection was down", name)
 
     def close(self) -> None:
         with self.lock:

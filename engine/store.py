@@ -19,7 +19,7 @@ Layout of the data dir (with a database, only the media and renders' files)::
     <data>/renders/<key>.mp4          the finished render (.wav / .mp3 / .zip for music-only exports)
     <data>/music/<key>.wav            synthesised music, reused across renders
     <data>/mixes/<key>.m4a            finished soundtracks (music + ducked original), reused
-    <data>/state-in-database          only with a database: says so (``ai-music clean`` leaves such a dir alone)
+    <data>/state-in-database          only with a database: says so (an engine without one, and ``ai-music clean``, refuse the dir)
     <data>/.lock                      held (shared) by every engine using the dir; ``ai-music clean`` takes it
                                       exclusively, so it never frees files an engine is working with
     <data>/engine.log                 the embedded engine's log (rotated)
@@ -36,6 +36,7 @@ import hashlib
 import os
 import secrets
 import shutil
+import sqlite3
 import threading
 import time
 from dataclasses import dataclass
@@ -45,6 +46,7 @@ from typing import Any, Callable, Iterable, Iterator, cast
 from engine.permissions import DIR_MODE, secure_tree
 from engine.state_db import DBError, Row, SharedStateDB, StateDB, is_database_url
 from engine.state_local import LocalState
+from engine.user_db import FILE as USERS_FILE
 
 #: In a data dir whose state is in a database: ``ai-music clean`` must not take its media for orphans.
 DATABASE_MARK = "state-in-database"
@@ -151,6 +153,30 @@ class User:
                    credits_total=int(data.get("total", 0)), tokens=dict(data.get("tokens", {})))
 
 
+def check_mode(root: Path, database: str | None) -> None:
+    """Refuse a data dir another kind of engine keeps projects in: each would take the other's
+    project folders for garbage (it cannot see their sessions) and free them after a render."""
+    if database is None and (root / DATABASE_MARK).exists():
+        raise StoreError("this data dir's projects are in a PostgreSQL database: start the engine with "
+                         "--database and that database's URL, or give it another --data dir")
+    if database is not None and _holds_local_projects(root):
+        raise StoreError("this data dir holds projects of an engine without a database; "
+                         "give the engines that share a database a --data dir of their own")
+
+
+def _holds_local_projects(root: Path) -> bool:
+    """Whether an engine without a database left sessions or users here."""
+    if next(root.glob("sessions/*/session.json"), None) is not None or (root / "users.json").exists():
+        return True
+    if not (root / USERS_FILE).exists():
+        return False
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{root / USERS_FILE}?mode=ro", uri=True)) as conn:
+            return conn.execute("SELECT 1 FROM users UNION ALL SELECT 1 FROM claims LIMIT 1").fetchone() is not None
+    except sqlite3.Error:
+        return True  # cannot tell: sharing it could cost someone their projects
+
+
 def open_state(root: Path, database: str | None, full: Callable[[], bool],
                legacy_user: Callable[[Row], Row]) -> StateDB:
     """The data dir's own files (``database`` None), or the PostgreSQL database at that URL."""
@@ -173,6 +199,7 @@ class Store:
         secure_tree(self.root)  # 0700 / 0600: other accounts read nothing (engine.permissions)
         for sub in ("sessions", "renders", "music"):
             (self.root / sub).mkdir(exist_ok=True, mode=DIR_MODE)
+        check_mode(self.root, database)
         self.starting_credits = starting_credits
         self.lock = threading.RLock()
         try:

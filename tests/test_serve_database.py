@@ -4,6 +4,7 @@ Without the option, serve is what it always was: PostgreSQL's driver is not even
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -23,15 +24,18 @@ main(["serve", "--port", "0", *sys.argv[1:]])
 
 
 def _imported_by_serve(*options: str) -> list[str]:
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}  # a cluster here would import ray
     result = subprocess.run([sys.executable, "-c", _IMPORTED, *options], capture_output=True, text=True,
-                            timeout=120, cwd=ROOT)
+                            timeout=120, cwd=ROOT, env=env)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1].replace("'", '"'))
 
 
-def test_serve_without_a_database_imports_no_postgresql(tmp_path: Path, postgres_url: str) -> None:
+def test_serve_without_a_database_imports_no_postgresql(tmp_path: Path) -> None:
     assert _imported_by_serve("--data", str(tmp_path / "plain")) == []
-    # the check sees the driver when it is used
+
+
+def test_the_import_check_sees_the_driver_when_it_is_used(tmp_path: Path, postgres_url: str) -> None:
     assert "psycopg" in _imported_by_serve("--data", str(tmp_path / "shared"), "--database", postgres_url)
 
 
@@ -144,3 +148,14 @@ def test_music_through_one_engine_waits_for_a_clip_another_engine_took_in(tmp_pa
         other.chat("add calm background music")
         analyses = other.state()["video_analyses"]
         assert list(analyses) == [file_id] and "error" not in analyses[file_id]
+
+
+def test_serve_without_a_database_refuses_a_dir_whose_projects_are_in_one(tmp_path: Path) -> None:
+    """Its tidy-up would take every PostgreSQL project's media for garbage."""
+    data = tmp_path / "engine"
+    data.mkdir()
+    (data / "state-in-database").write_text("marked by an engine with --database\n")
+    result = run_cli("serve", "--port", "0", "--data", str(data))
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert "projects are in a PostgreSQL database: start the engine with --database" in result.stderr
+    assert result.stderr.strip().count("\n") == 0

@@ -3,6 +3,7 @@ default) and PostgreSQL (``ai-music serve --database``, issue 18). Every test he
 the ones about several engines sharing one database run on PostgreSQL only."""
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -239,3 +240,72 @@ def test_an_engine_carries_on_when_the_database_drops_its_connection(tmp_path, p
         assert store.create_session(user, "after the restart", "en")["task_name"] == "after the restart"
     finally:
         store.close()
+
+
+def test_a_database_engine_refuses_a_data_dir_with_local_projects(tmp_path, postgres_url):
+    local = Store(tmp_path / "engine")
+    _, user, _ = local.issue_token("laptop")
+    sid = local.create_session(user, "holiday", "en")["session_id"]
+    local.close()
+    with pytest.raises(StoreError, match="without a database.*--data dir of their own"):
+        Store(tmp_path / "engine", database=postgres_url)
+    assert (tmp_path / "engine" / "sessions" / sid / "session.json").exists()  # nothing was touched
+
+
+def test_an_engine_without_a_database_refuses_a_dir_whose_projects_are_in_one(tmp_path, postgres_url):
+    Store(tmp_path / "engine", database=postgres_url).close()
+    with pytest.raises(StoreError, match="PostgreSQL database: start the engine with --database"):
+        Store(tmp_path / "engine")
+
+
+def test_tidy_in_a_shared_dir_leaves_projects_it_cannot_see(tmp_path, postgres_url):
+    from engine import housekeeping
+
+    store = Store(tmp_path / "engine", database=postgres_url)
+    try:
+        media = store.session_dir("123456789") / "media"
+        media.mkdir(parents=True)
+        (media / "clip.mp4").write_bytes(b"x" * 100)
+        long_ago = time.time() - 2 * housekeeping.GRACE_S
+        os.utime(store.session_dir("123456789"), (long_ago, long_ago))
+        garbage = housekeeping.find(store, lambda session: None)
+        assert all(g.session_id != "123456789" for g in garbage)
+    finally:
+        store.close()
+
+
+def test_the_data_dir_backend_never_deletes_a_render_for_another_table(tmp_path):
+    from engine.state_local import LocalState
+
+    state = LocalState(tmp_path, lambda: False, lambda user: user)
+    try:
+        state.put("renders", [("r1", {"id": "r1"})])
+        with pytest.raises(ValueError):
+            state.delete("users", ["r1"])
+        assert state.load("renders") == {"r1": {"id": "r1"}}
+    finally:
+        state.close()
+
+
+def test_an_engine_keeps_its_render_leases_across_a_dropped_connection(tmp_path, postgres_url):
+    """After a reconnect the running engine still holds its render: one starting then leaves it alone."""
+    import psycopg
+
+    from engine.export.jobs import RenderManager
+    from engine.faults import Faults
+
+    running = Store(tmp_path / "engine", database=postgres_url)
+    running.save_render({"id": "r1", "session_id": "gone", "user_id": "u", "status": "processing"})
+    assert running.lease_render("r1")
+    with psycopg.connect(postgres_url, autocommit=True) as admin:  # a database restart or failover
+        admin.execute("SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity "
+                      "WHERE pid <> pg_backend_pid() AND backend_type = 'client backend'")
+    assert running.render("r1")["status"] == "processing"  # the engine's next call reconnects
+    starting = Store(tmp_path / "engine", database=postgres_url)
+    manager = RenderManager(starting, Faults())
+    try:
+        assert manager.resume() == 0 and starting.render("r1")["status"] == "processing"
+    finally:
+        manager.shutdown()
+        starting.close()
+        running.close()
