@@ -27,6 +27,8 @@ import pyloudnorm
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy import signal
 
+from media.paged import release
+
 from . import constants as C
 from .cache import read_only
 from .stream import chunks
@@ -90,6 +92,7 @@ def envelope_chunks(x: np.ndarray, floor: float) -> Iterator[tuple[int, np.ndarr
     for a, b in chunks(n):
         lo, hi = max(a - margin, 0), min(b + margin, n)
         yield a, peak_envelope(x[lo:hi].T, floor)[a - lo:b - lo]
+        release(x, lo, hi)      # a file-backed buffer stays resident a chunk at a time (media.paged)
 
 
 @lru_cache(maxsize=8)
