@@ -45,3 +45,18 @@ def test_release_leaves_ordinary_arrays_and_data_alone(tmp_path: Path) -> None:
     buf += 0.5
     release(buf[10:], 0, 1 << 19)
     assert plain.sum() == 2000 and float(buf.sum()) == (1 << 20) * 2 * 0.5
+
+
+@pytest.mark.skipif(not Path("/proc/self/smaps").exists(), reason="reads /proc/self/smaps (Linux)")
+def test_the_true_peak_pass_leaves_nothing_resident_behind_it(tmp_path: Path) -> None:
+    """Its chunks overlap by the interpolator's margin: releasing only each chunk's own span left pages behind."""
+    from engine.music.loudness import envelope_chunks
+
+    path = tmp_path / "s.f32"
+    buf = file_buffer(path, SR * 60, 2)
+    buf += np.float32(0.1)
+    release(buf)
+    most = 0
+    for _a, _env in envelope_chunks(buf, 0.05):
+        most = max(most, _resident_kb(path))
+    assert most < 4 * 1024 and _resident_kb(path) < 1024, f"{most // 1024} MB of {buf.nbytes >> 20} MB resident"

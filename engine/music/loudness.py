@@ -92,7 +92,9 @@ def envelope_chunks(x: np.ndarray, floor: float) -> Iterator[tuple[int, np.ndarr
     for a, b in chunks(n):
         lo, hi = max(a - margin, 0), min(b + margin, n)
         yield a, peak_envelope(x[lo:hi].T, floor)[a - lo:b - lo]
-        release(x, lo, hi)      # a file-backed buffer stays resident a chunk at a time (media.paged)
+        # a file-backed buffer stays resident a chunk at a time (media.paged); everything behind, as reading
+        # the margins faults pages back in around them (cheap: released pages are skipped)
+        release(x, 0, hi)
 
 
 @lru_cache(maxsize=8)
