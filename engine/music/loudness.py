@@ -55,7 +55,7 @@ def measure_lufs(audio: np.ndarray, sample_rate: int) -> float:
     """integrated_lufs without its float64 copies of the track: for measuring finished music."""
     x = frames(audio)
     meter = KMeter(x.shape[0], sample_rate)
-    for a, b in chunks(x.shape[0]):
+    for a, b in chunks(x.shape[0], x):
         meter.feed(a, x[a:b].T)
     return meter.lufs()
 
@@ -73,7 +73,7 @@ def true_peak_dbtp(audio: np.ndarray, sample_rate: int) -> float:
 
 def sample_peak(x: np.ndarray) -> float:
     """max |sample| of (N, C) frames."""
-    return max((float(np.abs(x[a:b]).max()) for a, b in chunks(x.shape[0])), default=0.0)
+    return max((float(np.abs(x[a:b]).max()) for a, b in chunks(x.shape[0], x)), default=0.0)
 
 
 def true_peak(x: np.ndarray, floor: float) -> float:
