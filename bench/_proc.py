@@ -55,12 +55,31 @@ def _rss_kb(pid: int) -> int:
     return 0
 
 
+def _cmdline(pid: int) -> bytes | None:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return None
+
+
+def _private_kb(pid: int) -> int:
+    try:
+        lines = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
+    except OSError:
+        return 0
+    return sum(int(line.split()[1]) for line in lines if line.startswith(("Private_Clean:", "Private_Dirty:")))
+
+
 def tree_rss_kb(pid: int) -> int:
-    total, stack = 0, [pid]
+    """RSS of ``pid`` and its descendants. A child that has not exec'd (same command line as its parent)
+    shares the parent's pages copy-on-write, so only its private pages count: the engine spawns ffmpeg
+    with a preexec_fn (fork, then exec), and a spawn caught mid-way counted the engine twice (1.1 GB)."""
+    total, stack = 0, [(pid, None)]
     while stack:
-        current = stack.pop()
-        total += _rss_kb(current)
-        stack.extend(_children(current))
+        current, parent_cmd = stack.pop()
+        cmd = _cmdline(current)
+        total += _private_kb(current) if parent_cmd is not None and cmd == parent_cmd else _rss_kb(current)
+        stack.extend((child, cmd) for child in _children(current))
     return total
 
 

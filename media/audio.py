@@ -21,6 +21,7 @@ import numpy as np
 
 from media import children
 from media.ffmpeg import FFmpegError, ffmpeg_exe, last_line, pathlike
+from media.paged import release
 from media.probe import first_frame_at
 
 DECODE_TIMEOUT_S = 120.0
@@ -190,6 +191,7 @@ def _write_frames(fh: BinaryIO, audio: np.ndarray, sample_rate: int, sample_form
         for a in range(0, len(audio), _WAV_BLOCK):
             block = np.asarray(audio[a:a + _WAV_BLOCK], dtype=np.float32)
             wav.writeframesraw(np.round(np.clip(block, -1.0, 1.0) * 32767.0).astype("<i2").tobytes())
+            release(audio, a, a + _WAV_BLOCK)  # a file-backed soundtrack stays resident a block at a time
 
 
 def wav_blocks(path: str | os.PathLike[str], block: int) -> tuple[int, Generator[np.ndarray, None, None]]:

@@ -64,3 +64,44 @@ def test_composing_for_a_long_video_holds_about_one_copy_of_the_music(tmp_path: 
     music = SR * seconds * 2 * 4
     assert facts["duration_s"] == seconds and facts["lufs"] == pytest.approx(-16.0, abs=0.5)
     assert peak < 1.6 * music, f"{music / 1e6:.0f} MB of music held {peak / 1e6:.0f} MB"
+
+
+@pytest.mark.slow
+def test_the_renders_soundtrack_step_keeps_the_soundtrack_on_disk(tmp_path: Path) -> None:
+    """Mix, master, WAV and AAC while x264 encodes the picture: the float soundtrack (230 MB for ten
+    minutes) was held in memory throughout; it now lives in a scratch file, paged in a block at a time."""
+    from engine.export.soundtrack import build
+
+    seconds = 120
+    video = make_video(tmp_path / "v.mp4", VideoSpec(seconds=seconds, width=160, height=90, fps=5, audio="voice"))
+    music = tmp_path / "music.wav"
+    write_wav(music, (np.random.default_rng(0).standard_normal((SR * seconds, 2)) * 0.1).astype(np.float32), SR)
+    ms = seconds * 1000
+    draft = {"d": ms, "t": [
+        {"tt": VIDEO, "sg": [{"src": "v", "st": 0, "d": ms, "ss": 0}], "m": {}},
+        {"tt": AUDIO, "sg": [{"src": "music:k", "st": 0, "d": ms}], "m": {"fade_in_ms": 2000}}]}
+    sources = {"v": Source(str(video), "video", True, seconds)}
+    speech = [(float(t), t + 2.6) for t in range(0, seconds, 4)]
+    tracemalloc.start()
+    try:
+        m4a = build(tmp_path / "mixes", "k", draft, sources, lambda _key: music, speech, _master)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    soundtrack = SR * seconds * 2 * 4
+    assert m4a.is_file() and [p.name for p in (tmp_path / "mixes").iterdir()] == ["k.m4a"]  # scratch files gone
+    assert peak < soundtrack / 2, f"a {soundtrack / 1e6:.0f} MB soundtrack step held {peak / 1e6:.0f} MB"
+
+
+def test_a_soundtrack_in_a_scratch_file_is_the_same_soundtrack(tmp_path: Path) -> None:
+    """The file-backed mix is bit for bit the in-memory one (mixing, fades, ducking and mastering)."""
+    seconds = 8
+    music = tmp_path / "music.wav"
+    write_wav(music, (np.random.default_rng(1).standard_normal((SR * seconds, 2)) * 0.2).astype(np.float32), SR)
+    ms = seconds * 1000
+    draft = {"d": ms, "t": [{"tt": AUDIO, "sg": [{"src": "music:k", "st": 500, "d": ms - 500}],
+                             "m": {"fade_in_ms": 1000, "fade_out_ms": 1500}}]}
+    speech = [(2.0, 4.5)]
+    held = build_soundtrack(draft, {}, lambda _key: music, speech, master=_master)
+    paged = build_soundtrack(draft, {}, lambda _key: music, speech, master=_master, scratch=tmp_path / "s.f32")
+    assert isinstance(paged, np.memmap) and np.array_equal(held, paged)

@@ -19,6 +19,7 @@ from typing import Any, Callable, Generator, Mapping
 import numpy as np
 
 from media.audio import stream_audio, wav_blocks
+from media.paged import file_buffer, release
 from engine.music.constants import SAMPLE_RATE
 from protocol.draft import AUDIO, VIDEO, as_volume
 
@@ -61,6 +62,7 @@ def _place(out: np.ndarray, blocks: Generator[np.ndarray, None, None], start: in
             elif g != 1.0:
                 piece = piece * g
             out[start + a:start + b] += piece
+            release(out, start + a, start + b)
             a += len(block)
 
 
@@ -125,15 +127,17 @@ class _Duck:
 def build_soundtrack(draft: Mapping[str, Any], sources: Mapping[str, Source], music_path: Callable[[str], Path],
                      speech: list[tuple[float, float]], *, sample_rate: int = SAMPLE_RATE,
                      master: Callable[[np.ndarray, int, float, float], np.ndarray] | None = None,
-                     target_lufs: float = TARGET_LUFS) -> np.ndarray:
+                     target_lufs: float = TARGET_LUFS, scratch: Path | None = None) -> np.ndarray:
     """The finished stereo soundtrack for ``draft`` (exactly ``draft.d`` long).
 
     Sources are decoded, enveloped and summed a block at a time: the soundtrack is the
     only full-length array (a 10-minute render held five, 1.4 GB; issue 13 item 6).
-    ``master`` may work in place and return its argument.
+    With ``scratch`` that array lives in that file and only the block being worked on
+    stays in memory (media.paged); the caller removes the file. ``master`` may work in
+    place and return its argument.
     """
     total = int(round(int(draft.get("d") or 0) / 1000 * sample_rate))
-    out = np.zeros((total, 2), dtype=np.float32)
+    out = np.zeros((total, 2), dtype=np.float32) if scratch is None else file_buffer(scratch, total, 2)
     for track in draft.get("t", []):
         meta = track.get("m", {})
         if track.get("tt") == VIDEO and not meta.get("mute"):
@@ -163,10 +167,23 @@ def build_soundtrack(draft: Mapping[str, Any], sources: Mapping[str, Source], mu
                     shifted = [(a - start / sample_rate, b - start / sample_rate) for a, b in speech]
                     duck = _Duck(n, [(a, b) for a, b in shifted if b > 0], sample_rate)
                 _place(out, clip, start, n, functools.partial(_envelope, fade, duck, volume))
-    if master is not None and np.any(out):
+    if master is not None and _sounds(out):
         target = (draft.get("m") or {}).get("loudness", target_lufs)  # -16 web video, -14 streaming
         out = master(out, sample_rate, float(target), CEILING_DBTP)
-    return np.clip(out, -1.0, 1.0, out=out)
+    for a in range(0, len(out), BLOCK):
+        np.clip(out[a:a + BLOCK], -1.0, 1.0, out=out[a:a + BLOCK])
+        release(out, a, a + BLOCK)
+    return out
+
+
+def _sounds(out: np.ndarray) -> bool:
+    """Whether any sample is non-zero, a block at a time (a file-backed soundtrack stays paged out)."""
+    for a in range(0, len(out), BLOCK):
+        found = bool(np.any(out[a:a + BLOCK]))
+        release(out, a, a + BLOCK)
+        if found:
+            return True
+    return False
 
 
 def _envelope(fade: _Fade, duck: _Duck | None, volume: float, a: int, b: int) -> np.ndarray:

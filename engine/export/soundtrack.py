@@ -84,19 +84,25 @@ def build(cache_dir: Path, key: str, draft: dict[str, Any], sources: dict[str, S
     """Mix, master and encode the soundtrack ``key`` into ``cache_dir``; temp names carry the pid and the
     result is renamed into place, so processes sharing the cache (Ray workers) never see half a file."""
     cache_dir.mkdir(parents=True, exist_ok=True)
-    audio = build_soundtrack(draft, sources, music_path, speech, master=master)
+    # the float mix lives in a file beside the cache (230 MB for ten minutes, on the disk rather than in
+    # memory while the render's x264 runs beside this; media.paged): it is gone once the WAV is written
+    scratch = cache_dir / f".{key}.{os.getpid()}.f32"
     wav = cache_dir / f".{key}.{os.getpid()}.wav"
     part = cache_dir / f".{key}.{os.getpid()}.m4a"
     try:
+        audio = build_soundtrack(draft, sources, music_path, speech, master=master, scratch=scratch)
         write_wav(wav, audio, SAMPLE_RATE)
+        del audio
+        scratch.unlink(missing_ok=True)
+        release_memory()  # the master's scratch, handed back while the AAC encoder and x264 run
         # the "fast" AAC coder is ~2.5x quicker than the default at the same bitrate, inaudibly so at 192k
         run(["-i", pathlike(wav), "-c:a", "aac", "-aac_coder", "fast", "-b:a", AUDIO_BITRATE, "-f", "mp4",
              "-y", pathlike(part)], timeout=600, what="encode the soundtrack")
         os.replace(part, cache_dir / f"{key}.m4a")
     finally:
+        scratch.unlink(missing_ok=True)
         wav.unlink(missing_ok=True)
         part.unlink(missing_ok=True)
-        del audio
         release_memory()
     return cache_dir / f"{key}.m4a"
 

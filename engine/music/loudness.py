@@ -27,6 +27,8 @@ import pyloudnorm
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy import signal
 
+from media.paged import release
+
 from . import constants as C
 from .cache import read_only
 from .stream import chunks
@@ -53,7 +55,7 @@ def measure_lufs(audio: np.ndarray, sample_rate: int) -> float:
     """integrated_lufs without its float64 copies of the track: for measuring finished music."""
     x = frames(audio)
     meter = KMeter(x.shape[0], sample_rate)
-    for a, b in chunks(x.shape[0]):
+    for a, b in chunks(x.shape[0], x):
         meter.feed(a, x[a:b].T)
     return meter.lufs()
 
@@ -71,7 +73,7 @@ def true_peak_dbtp(audio: np.ndarray, sample_rate: int) -> float:
 
 def sample_peak(x: np.ndarray) -> float:
     """max |sample| of (N, C) frames."""
-    return max((float(np.abs(x[a:b]).max()) for a, b in chunks(x.shape[0])), default=0.0)
+    return max((float(np.abs(x[a:b]).max()) for a, b in chunks(x.shape[0], x)), default=0.0)
 
 
 def true_peak(x: np.ndarray, floor: float) -> float:
@@ -90,6 +92,9 @@ def envelope_chunks(x: np.ndarray, floor: float) -> Iterator[tuple[int, np.ndarr
     for a, b in chunks(n):
         lo, hi = max(a - margin, 0), min(b + margin, n)
         yield a, peak_envelope(x[lo:hi].T, floor)[a - lo:b - lo]
+        # a file-backed buffer stays resident a chunk at a time (media.paged); everything behind, as reading
+        # the margins faults pages back in around them (cheap: released pages are skipped)
+        release(x, 0, hi)
 
 
 @lru_cache(maxsize=8)

@@ -67,7 +67,7 @@ def _prepare(buf: np.ndarray, sample_rate: int) -> tuple[KMeter, float]:
     em = es = 0.0
     half = np.float32(0.5)
     n = buf.shape[0]
-    for a, b in chunks(n):
+    for a, b in chunks(n, buf):
         x = buf[a:b]
         mid = (x[:, 0] + x[:, 1]) * half
         side = (x[:, 0] - x[:, 1]) * half
@@ -81,7 +81,7 @@ def _prepare(buf: np.ndarray, sample_rate: int) -> tuple[KMeter, float]:
     width = np.float32(np.sqrt(em * (1 - c) / (es * (1 + c)))) if es > 0 and (em - es) / (em + es) < c else None
     meter = KMeter(n, sample_rate)
     peak = 0.0
-    for a, b in chunks(n):
+    for a, b in chunks(n, buf):
         x = buf[a:b]
         mid, side = x[:, 0], x[:, 1]
         if width is not None:
@@ -154,16 +154,19 @@ def master_inplace(buf: np.ndarray, sample_rate: int, target_lufs: float = -16.0
 def _apply(buf: np.ndarray, gain: GainCurve, ceiling: float) -> GainCurve:
     """Apply the gain; if an inter-sample peak still pokes over the ceiling, trim it flat."""
     peak = 0.0
-    for a, b in chunks(buf.shape[0]):
+    for a, b in chunks(buf.shape[0], buf):
         x = buf[a:b]
         x *= gain.segment(a, b)[:, None]
         peak = max(peak, float(np.abs(x).max()))
     tp = true_peak(buf, peak * _db(-C.TP_CANDIDATE_DB))
-    if tp > ceiling:
-        trim = np.float32(ceiling / tp * _db(-0.02))
-        buf *= trim
+    trim = np.float32(ceiling / tp * _db(-0.02)) if tp > ceiling else None
+    if trim is not None:
         gain = GainCurve(gain.knots * trim, gain.n)
-    np.clip(buf, -ceiling, ceiling, out=buf)
+    for a, b in chunks(buf.shape[0], buf):
+        x = buf[a:b]
+        if trim is not None:
+            x *= trim
+        np.clip(x, -ceiling, ceiling, out=x)
     return gain
 
 

@@ -9,10 +9,21 @@ from __future__ import annotations
 
 from typing import Iterator
 
+import numpy as np
+
+from media.paged import release
+
 from .constants import CHUNK
 
 
-def chunks(n: int) -> Iterator[tuple[int, int]]:
-    """[a, b) steps of CHUNK samples over n samples (CHUNK is a multiple of every block size used)."""
+def chunks(n: int, walked: np.ndarray | None = None) -> Iterator[tuple[int, int]]:
+    """[a, b) steps of CHUNK samples over n samples (CHUNK is a multiple of every block size used).
+
+    With ``walked`` (the buffer the pass walks), each step's rows are released once the
+    step is done: a file-backed soundtrack then stays resident a chunk at a time (media.paged).
+    """
     for a in range(0, n, CHUNK):
-        yield a, min(a + CHUNK, n)
+        b = min(a + CHUNK, n)
+        yield a, b
+        if walked is not None:
+            release(walked, a, b)

@@ -361,7 +361,7 @@ def _mixdown_spilled(job: _Job) -> np.ndarray:
     Why: a stem buffer and the mix are each 0.37 MB per second (460 MB for ten minutes, the
     composition's peak, issue 13 item 6). One stem at a time is rendered and added to the
     sum on disk chunk by chunk, in STEMS order (the same bits as mixdown's in-memory sum);
-    only once the stem buffer is gone is the mix read back for mastering. Long pieces
+    once the stem buffer is gone, the mix is mastered in that file (media.paged). Long pieces
     have no shared room (each stem answers its own send), so nothing else is summed.
     """
     buf = np.empty((2, job.length), dtype=np.float32)
@@ -380,10 +380,10 @@ def _mixdown_spilled(job: _Job) -> np.ndarray:
                 spill.seek(a * 8)
                 spill.write(memoryview(part).cast("B"))
         del buf, planar
-        mix = np.empty((job.n_out, 2), dtype=np.float32)
-        spill.seek(0)
-        spill.readinto(memoryview(mix).cast("B"))
-    return mix
+        spill.flush()
+        # the sum is mastered and written where it lies, paged in a chunk at a time (media.paged): read back
+        # whole, it and the master's scratch were the composition's peak; the mapping outlives the file handle
+        return np.memmap(spill, dtype=np.float32, mode="r+", shape=(job.n_out, 2))
 
 
 def _add_room(planar: np.ndarray, room: np.ndarray, score: Score, sr: int) -> None:
