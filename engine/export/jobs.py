@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from concurrent.futures import Future
+from concurrent.futures import CancelledError, Future
 from pathlib import Path
 from typing import Any, Callable
 
@@ -151,12 +151,17 @@ class RenderManager:
         progress = self._progress_saver(record)
 
         def soundtrack() -> Path:  # usually ready (prepared after the edit); else this is the "mixing" phase
-            pending = self.soundtracks.prepare(record["draft"], sources, self._music_path, speech)
-            if pending is None:
-                raise ValueError("the draft is empty")
-            if not pending.done():
-                progress(float(record.get("progress") or 0) / 100, "mixing")
-            return pending.result()
+            for _ in range(2):  # a preparation cancelled while queued is started again, once
+                pending = self.soundtracks.prepare(record["draft"], sources, self._music_path, speech)
+                if pending is None:
+                    raise ValueError("the draft is empty")
+                if not pending.done():
+                    progress(float(record.get("progress") or 0) / 100, "mixing")
+                try:
+                    return pending.result()
+                except CancelledError:
+                    continue
+            raise CancelledError
 
         order = SoundtrackOrder(record["draft"], sources, speech, self.soundtracks.cache_dir, self.store.root / "music",
                                 self.master)

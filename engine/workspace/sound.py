@@ -37,7 +37,8 @@ async def _soundtrack(request: Request) -> tuple[Path, dict[str, Any]]:
     if pending is None:
         raise AppError(404, "nothing sounds on the timeline yet", status=404)
     try:
-        path = await asyncio.wait_for(asyncio.wrap_future(pending), WAIT_S)
+        # shielded: giving up here must not cancel the shared future a render may be waiting on
+        path = await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(pending)), WAIT_S)
     except asyncio.TimeoutError:
         raise AppError(503, "the soundtrack is still being mixed; try again in a moment", status=503,
                        retry_after=5) from None
