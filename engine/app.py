@@ -40,6 +40,7 @@ from engine.memory import release_memory
 from engine.store import DataDirBusy, Store, StoreError, User, lock_data_dir, store_error
 from engine.user_text import user_facing
 from engine.workspace import fit, history, page as workspace, sound, thumbs
+from engine.workspace.media_work import MediaWork
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,7 @@ class Engine:
         self.workers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="analysis")
         # composition: worker processes off the server's GIL where many users wait on it (engine.compute)
         self.compute = Compute() if config.compose_in_workers else None
+        self.media_work = MediaWork("workspace-media")  # strips and waveforms (engine.workspace.media_work)
         self.analyses: dict[str, Future[Any]] = {}
         self.renders = RenderManager(self.store, self.faults, config.render_workers, master=_master,
                                      budget=config.render_budget_s, executor=executor_for(config.ray_address))
@@ -99,6 +101,7 @@ class Engine:
         self.workers.shutdown(wait=True, cancel_futures=True)
         if self.compute is not None:
             self.compute.shutdown()
+        self.media_work.shutdown()
         self.store.close()
         if self.data_lock is not None:
             os.close(self.data_lock)

@@ -12,13 +12,15 @@ import pytest
 from engine.api.envelope import AppError
 from engine.export import graph
 from engine.workspace import sound
+from engine.workspace.media_work import MediaWork
 
 
-def _request(pending: Future) -> SimpleNamespace:
-    engine = SimpleNamespace(user=lambda request: "u", session=lambda user, sid: {"state": {}},
+def _request(pending: Future, media_work: MediaWork | None = None) -> SimpleNamespace:
+    engine = SimpleNamespace(user=lambda request: "u", session=lambda user, sid: {"state": {"draft": {"d": 6000}}},
                              renders=SimpleNamespace(soundtrack_of=lambda session: pending),
-                             config=SimpleNamespace(data_dir=Path("/nowhere")))
-    return SimpleNamespace(app=SimpleNamespace(state=SimpleNamespace(engine=engine)), path_params={"session_id": "s"})
+                             config=SimpleNamespace(data_dir=Path("/nowhere")), media_work=media_work)
+    return SimpleNamespace(app=SimpleNamespace(state=SimpleNamespace(engine=engine)), path_params={"session_id": "s"},
+                           query_params={})
 
 
 def test_a_page_that_stops_waiting_leaves_the_mix_to_the_render(monkeypatch) -> None:
@@ -39,3 +41,14 @@ def test_a_render_whose_mix_was_dropped_fails_in_words(tmp_path: Path) -> None:
     job = SimpleNamespace(soundtrack=dropped, cancel=threading.Event())
     with pytest.raises(graph.RenderError, match="could not build the soundtrack"):
         graph._soundtrack(job)
+
+
+def test_a_soundtrack_tidied_away_meanwhile_is_a_worded_answer(tmp_path: Path) -> None:
+    mixed: Future = Future()
+    mixed.set_result(tmp_path / "gone.m4a")  # mixed, then removed before the page asked for it
+    work = MediaWork("test-sound", workers=1, waiting=0)
+    for route in (sound.soundtrack, sound.waveform):
+        with pytest.raises(AppError) as answer:
+            asyncio.run(route(_request(mixed, work)))
+        assert answer.value.status == 503 and "try again" in answer.value.message, route
+    work.shutdown()
