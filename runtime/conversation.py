@@ -195,7 +195,7 @@ class Conversation:
             self._reply(report, result.text)
             if result.link:
                 report.links.append(result.link)
-                report.replies.append(f"Open the project in your browser: {result.link}")
+                report.replies[-1] += f"\nOpen the project in your browser: {result.link}"  # --json reply as before
                 self.out.link("Open the project in your browser:", result.link)
 
     def _chat(self, step: Route, report: TurnReport, wants_export: bool) -> None:
