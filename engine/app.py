@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import os
+from contextvars import ContextVar
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, AsyncIterator, Awaitable, Callable
@@ -39,11 +40,15 @@ from engine.memory import release_memory
 from engine.store import DataDirBusy, Store, StoreError, User, lock_data_dir, store_error
 from engine.user_text import user_facing
 from engine.workspace import fit, history, page as workspace, sound, thumbs
+from engine.workspace.media_work import MediaWork
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Request], Awaitable[Response]]
 
+# the one session this request's token opens (a claim link's token), None for a user's own token;
+# set by Engine.user at the start of every request, each of which runs in its own task
+_SCOPE: ContextVar[str | None] = ContextVar("token_scope", default=None)
 TURN_GRACE_S = 5.0  # how long a stopping engine lets running chat turns finish
 
 
@@ -64,6 +69,7 @@ class Engine:
         self.workers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="analysis")
         # composition: worker processes off the server's GIL where many users wait on it (engine.compute)
         self.compute = Compute() if config.compose_in_workers else None
+        self.media_work = MediaWork("workspace-media")  # strips and waveforms (engine.workspace.media_work)
         self.analyses: dict[str, Future[Any]] = {}
         self.renders = RenderManager(self.store, self.faults, config.render_workers, master=_master,
                                      budget=config.render_budget_s, executor=executor_for(config.ray_address))
@@ -95,6 +101,7 @@ class Engine:
         self.workers.shutdown(wait=True, cancel_futures=True)
         if self.compute is not None:
             self.compute.shutdown()
+        self.media_work.shutdown()
         self.store.close()
         if self.data_lock is not None:
             os.close(self.data_lock)
@@ -107,14 +114,30 @@ class Engine:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise AppError(AppCode.TOKEN_INVALID, "missing bearer token: get one from /api/auth/anonymous-token")
-        user = self.store.user_for_token(token.strip())
+        user, scope = self.store.user_for_token(token.strip()), None
+        if user is None and (scoped := self.store.user_for_session_token(token.strip())) is not None:
+            user, scope = scoped
         if user is None:
             raise AppError(AppCode.TOKEN_INVALID, "token invalid or expired")
+        _SCOPE.set(scope)
         return user
+
+    def account(self, request: Request) -> User:
+        """The caller, for what spans the whole account (credits, new projects): a claim link's
+        token opens one project and answers here as if there were nothing to see."""
+        user = self.user(request)
+        if _SCOPE.get() is not None:
+            raise AppError(AppCode.NOT_FOUND, "this link opens one project only")
+        return user
+
+    def in_scope(self, session_id: str) -> bool:
+        """Whether this request's token may open ``session_id`` (a claim's token: its session only)."""
+        return _SCOPE.get() in (None, session_id)
 
     def session(self, user: User, session_id: str, user_segment: str | None = None) -> dict[str, Any]:
         session = self.store.session(session_id)
-        if session is None or session["user_id"] != user.user_id or user_segment not in (None, "me", user.user_id):
+        if (session is None or session["user_id"] != user.user_id or user_segment not in (None, "me", user.user_id)
+                or not self.in_scope(session_id)):
             raise AppError(AppCode.SESSION_NOT_FOUND, "session not found")
         return session
 

@@ -52,7 +52,7 @@ from engine.user_db import FILE as USERS_FILE
 DATABASE_MARK = "state-in-database"
 TOKEN_TTL_S = 7 * 24 * 3600
 MAX_LIVE_TOKENS = 20  # per user: a client that keeps asking replaces its oldest
-CLAIM_TTL_S = 7 * 24 * 3600
+CLAIM_TTL_S = 24 * 3600  # a claim link is re-opened (page, videos, workspace) but not kept: one day
 
 
 class StoreError(RuntimeError):
@@ -299,13 +299,6 @@ class Store:
             token, expires = self._new_token(user)
             return token, user, expires
 
-    def issue_token_for(self, user: User) -> tuple[str, float]:
-        """A new token of an existing user (a claim link handed to the web workspace)."""
-        with self._changing():
-            user = self.users.get(user.user_id, user)
-            self._reload(user)
-            return self._new_token(user)
-
     def _new_token(self, user: User) -> tuple[str, float]:
         token = f"nmv_usr_{secrets.token_urlsafe(24)}"
         now = time.time()
@@ -366,11 +359,30 @@ class Store:
             return claim
 
     def claim(self, claim_token: str) -> dict[str, Any] | None:
-        digest = _hash(claim_token)
+        entry = self._live_claim(claim_token)
+        return entry if entry and not entry.get("bearer") else None
+
+    def _live_claim(self, token: str) -> dict[str, Any] | None:
+        digest = _hash(token)
         entry = self._get("claims", digest) if self.shared is not None else self.claims.get(digest)
-        if entry and entry.get("expires", 0) > time.time():
-            return entry
-        return None
+        return entry if entry and entry.get("expires", 0) > time.time() else None
+
+    def issue_session_token(self, claim: dict[str, Any]) -> str:
+        """A bearer token for the claim's one session, expiring with the claim: what a claim link
+        hands the workspace. Kept beside the claims (every backend stores those), not on the user,
+        whose tokens open every project and the account."""
+        with self.lock:
+            token = f"nmv_usr_{secrets.token_urlsafe(24)}"
+            entry = {key: claim[key] for key in ("task_id", "session_id", "user_id", "expires")}
+            self.claims[_hash(token)] = {**entry, "bearer": True}
+            self._put("claims", [(_hash(token), self.claims[_hash(token)])])
+            return token
+
+    def user_for_session_token(self, token: str) -> tuple[User, str] | None:
+        """The owner and the one session a claim's token opens (None: not such a token, or expired)."""
+        entry = self._live_claim(token)
+        user = self.user_by_id(entry["user_id"]) if entry and entry.get("bearer") else None
+        return (user, entry["session_id"]) if user is not None else None
 
     # ------------------------------------------------------------------ credits
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Mapping
+from typing import Any, Mapping
 
 _INCOMING = re.compile(r"\.incoming-[0-9a-f]+")
 
@@ -23,6 +23,12 @@ def user_facing(text: str, root: str | os.PathLike[str], names: Mapping[str, str
     for ours, theirs in names.items():
         text = text.replace(ours, theirs)
     return _INCOMING.sub("the upload", text)
+
+
+def upload_names(state: Mapping[str, Any]) -> dict[str, str]:
+    """A session state's uploads: stored name → the name the user gave the file, for :func:`user_facing`."""
+    return {i["stored_as"]: i.get("filename") or "the upload" for i in state.get("video_infos", [])
+            if isinstance(i, dict) and i.get("stored_as")}
 
 
 def _name(path: str, names: Mapping[str, str]) -> str:

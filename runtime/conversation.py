@@ -130,7 +130,7 @@ class Conversation:
         link = project_link(self.conn)
         if link:  # beside the reply, not part of it: `say --json` has it in ``links``
             report.links.append(link)
-            self.out.say(f"Watch the fit and keep editing in your browser: {link}")
+            self.out.link("Watch the fit and keep editing in your browser:", link)
             self.conn.store.update_session(self.conn.backend.key, session.session_id, linked=True)
 
     def _note_language(self, text: str) -> None:
@@ -192,9 +192,11 @@ class Conversation:
             result = export(self.conn, self.out, dest=self.export_dest, directory=self.output_dir,
                             fmt=requested_format(step.text), overwrite=self.overwrite)
             report.files.append(str(result.path))
+            self._reply(report, result.text)
             if result.link:
                 report.links.append(result.link)
-            self._reply(report, result.text)
+                report.replies[-1] += f"\nOpen the project in your browser: {result.link}"  # --json reply as before
+                self.out.link("Open the project in your browser:", result.link)
 
     def _chat(self, step: Route, report: TurnReport, wants_export: bool) -> None:
         message = step.text.strip()

@@ -88,6 +88,9 @@ class _Bridge:
     def notice(self, text: str) -> None:
         self._send(self._last, text)
 
+    def link(self, label: str, url: str) -> None:
+        pass  # links come back in the tool result
+
     def error(self, text: str) -> None:
         pass  # failures come back as the tool's error
 

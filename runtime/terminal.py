@@ -19,7 +19,7 @@ import sys
 import time
 from typing import Any, TextIO
 
-from skill.shown import shown
+from skill.shown import link_line, shown
 
 PLAIN_EVERY_S = 15.0
 BYTES = "B"
@@ -152,6 +152,11 @@ class TerminalOutput:
         else:
             print(text, file=self.err, flush=True)
 
+    def link(self, label: str, url: str) -> None:
+        self._clear()
+        self._end_stream()
+        print(link_line(label, url), file=self.out, flush=True)
+
     def error(self, text: str) -> None:
         self._clear()
         self._end_stream()
@@ -196,6 +201,10 @@ class CollectingOutput:
 
     def notice(self, text: str) -> None:
         self.notices.append(shown(text))
+
+    def link(self, label: str, url: str) -> None:
+        self.say("")  # a reply still streaming is said first
+        self.said.append(link_line(label, url))
 
     def error(self, text: str) -> None:
         self.errors.append(shown(text))

@@ -16,7 +16,6 @@ _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _TOKEN_SHAPED = re.compile(r"\b(nmv_(?:usr|clm)_|clm_)[A-Za-z0-9_\-]{8,}")
 REDACTED = "[token hidden]"
 _known: set[str] = set()
-_shareable: set[str] = set()
 _lock = threading.Lock()
 
 
@@ -27,14 +26,13 @@ def remember(token: str | None) -> None:
             _known.add(token)
 
 
-def shareable(claim_token: str) -> None:
-    """A claim token this client asked for to put in a project link: shown as it is.
+def link_line(label: str, url: str) -> str:
+    """``label url`` for a link this client made for the person (a project's claim link).
 
-    A claim link is the protocol's way to hand a project to a person (docs/protocol.md "claim"),
-    so a link the client made must stay usable on a terminal; any other token-shaped text is
-    still hidden."""
-    with _lock:
-        _shareable.add(claim_token)
+    Only the client's own links come here, never server text: the URL is shown whole (a
+    claim link is the protocol's way to hand a project to a person, docs/protocol.md "claim"),
+    only control characters go; everything else still passes :func:`shown`."""
+    return f"{shown(label)} {_CONTROLS.sub('', url)}"
 
 
 def shown(text: str) -> str:
@@ -43,7 +41,6 @@ def shown(text: str) -> str:
     env = os.environ.get("NEMO_TOKEN", "").strip()
     with _lock:
         known = sorted(_known | ({env} if len(env) >= 8 else set()), key=len, reverse=True)
-        links = set(_shareable)
     for token in known:
         text = text.replace(token, REDACTED)
-    return _TOKEN_SHAPED.sub(lambda m: m.group(0) if m.group(0) in links else REDACTED, text)
+    return _TOKEN_SHAPED.sub(REDACTED, text)

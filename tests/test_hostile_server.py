@@ -9,7 +9,7 @@ import pytest
 from runtime.terminal import CollectingOutput, TerminalOutput
 from skill import sse
 from skill.answers import MAX_RETRY_AFTER_S, retry_after as _retry_after
-from skill.shown import REDACTED, remember, shareable, shown
+from skill.shown import REDACTED, remember, shown
 
 
 @pytest.mark.parametrize("header, wait", [("100000", MAX_RETRY_AFTER_S), ("inf", None), ("-inf", None),
@@ -59,10 +59,15 @@ def test_a_token_echoed_by_the_server_is_never_shown(monkeypatch) -> None:
 
 
 def test_a_claim_link_the_client_made_is_shown_whole_but_no_other_claim_token() -> None:
-    shareable("clm_ForTheUser123456")
-    link = "Open the project in your browser: http://127.0.0.1:8765/workspace/claim?ct=clm_ForTheUser123456"
-    assert shown(link) == link  # the project link a person must be able to open
-    assert shown("echoed clm_SomethingElse98765 and nmv_clm_ForTheUser123456") == f"echoed {REDACTED} and {REDACTED}"
+    out, err = io.StringIO(), io.StringIO()
+    terminal = TerminalOutput(out, err, live=False)
+    terminal.link("Open the project in your browser:", "http://127.0.0.1:8765/workspace/claim?ct=clm_ForTheUser123456")
+    # the server echoing that same claim back is still hidden: nothing is exempt for the process's life
+    terminal.say("echoed clm_ForTheUser123456, clm_SomethingElse98765 and nmv_clm_ForTheUser123456")
+    link, echoed = out.getvalue().splitlines()
+    assert link == "Open the project in your browser: http://127.0.0.1:8765/workspace/claim?ct=clm_ForTheUser123456"
+    assert echoed == f"echoed {REDACTED}, {REDACTED} and {REDACTED}"
+    assert shown("clm_ForTheUser123456") == REDACTED
 
 
 def test_a_download_longer_than_declared_or_allowed_is_refused_and_removed(tmp_path, monkeypatch) -> None:

@@ -62,6 +62,24 @@ def test_a_claim_token_opens_its_project_for_the_page(engine, api: Api, clip: Pa
     assert f'href="/workspace#ct={claim}"' in httpx.get(f"{engine.url}/workspace/claim?ct={claim}").text
 
 
+def test_a_claim_links_token_opens_that_project_and_nothing_else(engine, api: Api) -> None:
+    other_project = api.post("/api/tasks/me/with-session/nemo_agent", json={"task_name": "private"}).json()["data"]
+    r = api.post("/api/auth/claim-token", json={"session_id": api.session_id}).json()["data"]
+    assert r["expires_in"] <= 24 * 3600  # a link, not a standing key
+    data = httpx.post(f"{engine.url}/workspace/api/claim", json={"claim_token": r["claim_token"]}).json()["data"]
+    page = Api(engine.url)
+    page.token, page.session_id = data["token"], data["session_id"]
+    assert page.get(f"/api/state/nemo_agent/me/{api.session_id}/latest").status_code == 200
+    mine = page.get(f"/api/state/nemo_agent/me/{other_project['session_id']}/latest")
+    assert mine.status_code == 404 and mine.json()["code"] == 1002  # as for another user
+    assert "available" not in page.get("/api/credits/balance/simple").json().get("data", {})
+    made = page.post("/api/tasks/me/with-session/nemo_agent", json={"task_name": "x"})
+    assert made.status_code == 404 and "session_id" not in made.json().get("data", {})
+    claim = page.post("/api/auth/claim-token", json={"session_id": other_project["session_id"]})
+    assert claim.status_code == 404
+    assert api.get("/api/credits/balance/simple").status_code == 200  # the owner's own token still opens everything
+
+
 def test_a_bad_or_cross_site_claim_is_refused(engine) -> None:
     bad = httpx.post(f"{engine.url}/workspace/api/claim", json={"claim_token": "clm_nothing"})
     assert bad.status_code == 404 and bad.json()["code"] == 1002

@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from engine.api.envelope import AppError, engine_of, ok
-from engine.store import client_key
+from engine.store import CLAIM_TTL_S, client_key
 
 
 async def anonymous_token(request: Request) -> Response:
@@ -34,12 +34,12 @@ async def claim_token(request: Request) -> Response:
     if body.get("task_id") not in (None, session["task_id"]):
         raise AppError(AppCode.SESSION_NOT_FOUND, "task not found")
     claim = engine.store.issue_claim(user, session["task_id"], session["session_id"])
-    return ok({"claim_token": claim, "expires_in": 7 * 24 * 3600})
+    return ok({"claim_token": claim, "expires_in": CLAIM_TTL_S})
 
 
 async def create_session(request: Request) -> Response:
     engine = engine_of(request)
-    user = engine.user(request)
+    user = engine.account(request)
     if request.path_params["user_id"] not in ("me", user.user_id):
         raise AppError(AppCode.SESSION_NOT_FOUND, "user not found")
     body = await engine.json_body(request)

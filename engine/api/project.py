@@ -39,7 +39,7 @@ def public_state(session: dict[str, Any], base_url: str) -> dict[str, Any]:
 
 async def credits(request: Request) -> Response:
     engine = engine_of(request)
-    user = engine.user(request)
+    user = engine.account(request)
     if not engine.store.metered:  # nothing to count: say so rather than invent a balance
         return ok({"available": None, "frozen": 0, "total": None, "unlimited": True})
     return ok({"available": user.credits_available, "frozen": user.credits_frozen,

@@ -60,7 +60,7 @@ def owned_render(request: Request) -> dict[str, Any]:
     engine = engine_of(request)
     user = engine.user(request)
     record = engine.store.render_of(user.user_id, request.path_params["render_id"])
-    if record is None:
+    if record is None or not engine.in_scope(str(record.get("session_id"))):
         # 404, not 1002: "session not found" would make a client start a new project
         raise AppError(AppCode.NOT_FOUND, "render not found", render=True)
     return record

@@ -25,7 +25,7 @@ import logging
 import os
 import subprocess
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import CancelledError, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -173,6 +173,8 @@ def _soundtrack(job: RenderJob) -> Path:
         audio = job.soundtrack()
     except (FFmpegError, FileNotFoundError, ValueError) as exc:
         raise RenderError(f"could not build the soundtrack: {exc}") from exc
+    except CancelledError:  # its shared preparation was dropped (engine stopping): say so, no traceback
+        raise RenderError("could not build the soundtrack: its preparation was stopped; try again") from None
     if job.cancel.is_set():
         raise Cancelled("render cancelled")
     return audio

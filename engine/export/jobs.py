@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from concurrent.futures import Future
+from concurrent.futures import CancelledError, Future
 from pathlib import Path
 from typing import Any, Callable
 
@@ -26,7 +26,7 @@ from engine.export.executor import Executor, InProcess
 from engine.export.render_queue import FairQueue, budget_s, niceness
 from engine.export.soundtrack import SoundtrackOrder, Soundtracks, soundtrack_key
 from engine.store import Store, StoreError, render_key
-from engine.user_text import user_facing
+from engine.user_text import upload_names, user_facing
 
 PROGRESS_SAVE_EVERY_S = 1.0
 log = logging.getLogger(__name__)
@@ -151,12 +151,17 @@ class RenderManager:
         progress = self._progress_saver(record)
 
         def soundtrack() -> Path:  # usually ready (prepared after the edit); else this is the "mixing" phase
-            pending = self.soundtracks.prepare(record["draft"], sources, self._music_path, speech)
-            if pending is None:
-                raise ValueError("the draft is empty")
-            if not pending.done():
-                progress(float(record.get("progress") or 0) / 100, "mixing")
-            return pending.result()
+            for _ in range(2):  # a preparation cancelled while queued is started again, once
+                pending = self.soundtracks.prepare(record["draft"], sources, self._music_path, speech)
+                if pending is None:
+                    raise ValueError("the draft is empty")
+                if not pending.done():
+                    progress(float(record.get("progress") or 0) / 100, "mixing")
+                try:
+                    return pending.result()
+                except CancelledError:
+                    continue
+            raise CancelledError
 
         order = SoundtrackOrder(record["draft"], sources, speech, self.soundtracks.cache_dir, self.store.root / "music",
                                 self.master)
@@ -288,9 +293,7 @@ class RenderManager:
     def _user_facing(self, record: dict[str, Any], reason: str) -> str:
         """The failure in the user's words: their file names, none of our paths."""
         session = self.store.session(str(record.get("session_id"))) or {}
-        names = {i["stored_as"]: i["filename"] for i in session.get("state", {}).get("video_infos", [])
-                 if i.get("stored_as") and i.get("filename")}
-        return user_facing(reason, self.store.root, names)
+        return user_facing(reason, self.store.root, upload_names(session.get("state", {})))
 
     def _mark(self, record: dict[str, Any], **fields: Any) -> None:
         """Record how a job ended; a full disk must not turn that into a crash of the worker."""

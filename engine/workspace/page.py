@@ -103,7 +103,7 @@ async def static_asset(request: Request) -> Response:
 
 
 async def claim_session(request: Request) -> Response:
-    """A claim link's token → a bearer token of the project's owner and the project's session.
+    """A claim link's token → a bearer token for the project's session alone, and that session.
 
     The claim link is the protocol's way to hand a project to a person; exchanging it here
     lets the workspace continue the project an agent started (``ai-music say``). JSON only,
@@ -117,6 +117,6 @@ async def claim_session(request: Request) -> Response:
     owner = engine.store.user_by_id(entry["user_id"]) if entry else None
     if entry is None or session is None or owner is None or not owner.client_id:
         raise AppError(AppCode.SESSION_NOT_FOUND, "this link has expired or is not valid")
-    token, _ = engine.store.issue_token_for(owner)
+    token = engine.store.issue_session_token(entry)  # this project only, for as long as the link lives
     return ok({"token": token, "user_id": owner.user_id, "session_id": session["session_id"],
                "task_id": session["task_id"], "task_name": session.get("task_name")})

@@ -21,8 +21,9 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 
 from engine.api.envelope import AppError, engine_of, ok
-from engine.user_text import user_facing
+from engine.user_text import upload_names, user_facing
 from media.audio import decode_audio
+from media.ffmpeg import FFmpegError
 
 WAIT_S = 300.0          # a long piece on a loaded machine mixes for a while
 PEAK_RATE = 8000        # Hz: plenty for peaks a few hundred columns wide
@@ -37,13 +38,16 @@ async def _soundtrack(request: Request) -> tuple[Path, dict[str, Any]]:
     if pending is None:
         raise AppError(404, "nothing sounds on the timeline yet", status=404)
     try:
-        path = await asyncio.wait_for(asyncio.wrap_future(pending), WAIT_S)
+        # shielded: giving up here must not cancel the shared future a render may be waiting on
+        path = await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(pending)), WAIT_S)
     except asyncio.TimeoutError:
         raise AppError(503, "the soundtrack is still being mixed; try again in a moment", status=503,
                        retry_after=5) from None
     except Exception as exc:  # noqa: BLE001 - the mix's own failure, in the user's words
-        names = {i["stored_as"]: i.get("filename") or "the upload" for i in session["state"].get("video_infos", [])}
-        raise AppError(500, user_facing(str(exc), engine.config.data_dir, names), status=500) from None
+        raise AppError(500, user_facing(str(exc), engine.config.data_dir, upload_names(session["state"])),
+                       status=500) from None
+    if not path.is_file():  # tidied away since it was mixed: the next request mixes it again
+        raise AppError(503, "the soundtrack is being mixed again; try again in a moment", status=503, retry_after=5)
     return path, session
 
 
@@ -67,8 +71,12 @@ async def waveform(request: Request) -> Response:
         raise AppError(400, "columns must be a whole number", status=400) from None
     columns = min(max(columns, COLUMNS[0]), COLUMNS[2])
     path, session = await _soundtrack(request)
-    samples = await asyncio.get_running_loop().run_in_executor(
-        None, lambda: decode_audio(path, sample_rate=PEAK_RATE, channels=1))
+    try:  # on the workspace's own bounded pool: a decode of a long piece takes a while
+        samples = await engine_of(request).media_work.run(
+            lambda: decode_audio(path, sample_rate=PEAK_RATE, channels=1))
+    except (FFmpegError, OSError):  # removed or cut short meanwhile: as when it is missing
+        raise AppError(503, "the soundtrack is being mixed again; try again in a moment", status=503,
+                       retry_after=5) from None
     duration_s = int((session["state"].get("draft") or {}).get("d") or 0) / 1000
     return ok({"duration_s": duration_s, "columns": columns,
                "peaks": peaks(samples[: int(duration_s * PEAK_RATE)], columns)})

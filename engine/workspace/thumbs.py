@@ -13,7 +13,6 @@ import asyncio
 import hashlib
 import json
 import os
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -22,15 +21,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from engine.api.envelope import AppError, engine_of
-from engine.user_text import user_facing
+from engine.user_text import upload_names, user_facing
+from engine.workspace.media_work import MediaWork
 from media.ffmpeg import FFmpegError, pathlike, run
 
 TILES = 12
 TILE_W, TILE_H = 160, 90
 FOLDER = "workspace"  # beside media/ in the project's folder; removed with the project
-# one strip at a time: two requests for the same strip make it once, and an older strip is never
-# deleted while another request still writes its own
-_MAKING = threading.Lock()
+# strips being made → their making, so two requests for one strip make it once; touched on the
+# event loop only. Other strips (other users') are made meanwhile, and a cached one is just read.
+_MAKING: dict[Path, "asyncio.Future[bytes]"] = {}
 
 
 def frame_sources(draft: dict[str, Any], infos: list[dict[str, Any]], media: Path) -> list[tuple[Path, float] | None]:
@@ -62,17 +62,23 @@ def strip_key(sources: list[tuple[Path, float] | None]) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:20]
 
 
-def strip_bytes(sources: list[tuple[Path, float] | None], out: Path) -> bytes:
-    """The strip, made first if it is not cached (a few dozen kB: read whole, so a newer strip
-    replacing it meanwhile can't cut the answer short)."""
-    with _MAKING:
-        if not out.is_file():
-            _make(sources, out)
+async def strip_bytes(sources: list[tuple[Path, float] | None], out: Path, work: MediaWork) -> bytes:
+    """The strip: read if cached (a few dozen kB, read whole so a newer strip replacing it
+    can't cut the answer short), else made once on ``work`` however many ask for it."""
+    try:
         return out.read_bytes()
+    except FileNotFoundError:
+        pass
+    making = _MAKING.get(out)
+    if making is None:
+        making = _MAKING[out] = asyncio.ensure_future(work.run(lambda: _make(sources, out)))
+        making.add_done_callback(lambda _done: _MAKING.pop(out, None))
+    return await asyncio.shield(making)  # one caller leaving does not stop the others' strip
 
 
-def _make(sources: list[tuple[Path, float] | None], out: Path) -> None:
-    """One ffmpeg: a seek per tile, scaled and letterboxed, stacked side by side."""
+def _make(sources: list[tuple[Path, float] | None], out: Path) -> bytes:
+    """One ffmpeg: a seek per tile, scaled and letterboxed, stacked side by side (the JPEG's
+    bytes: an older strip's cleanup in another request may remove ``out`` at any time)."""
     args: list[str] = []
     chains = []
     fit = (f"scale={TILE_W}:{TILE_H}:force_original_aspect_ratio=decrease,"
@@ -90,12 +96,14 @@ def _make(sources: list[tuple[Path, float] | None], out: Path) -> None:
     try:
         run([*args, "-filter_complex", ";".join([*chains, stack]), "-map", "[strip]", "-frames:v", "1",
              "-q:v", "5", "-y", pathlike(part)], timeout=120, what="make the timeline thumbnails")
+        jpeg = part.read_bytes()
         os.replace(part, out)
     finally:
         part.unlink(missing_ok=True)
     for old in out.parent.glob("thumbs-*.jpg"):  # earlier drafts' strips: nothing shows them any more
         if old != out:
             old.unlink(missing_ok=True)
+    return jpeg
 
 
 async def thumbs(request: Request) -> Response:
@@ -110,8 +118,7 @@ async def thumbs(request: Request) -> Response:
     sources = frame_sources(draft, state.get("video_infos", []), folder / "media")
     out = folder / FOLDER / f"thumbs-{strip_key(sources)}.jpg"
     try:
-        jpeg = await asyncio.get_running_loop().run_in_executor(None, strip_bytes, sources, out)
+        jpeg = await strip_bytes(sources, out, engine.media_work)
     except FFmpegError as exc:
-        names = {i["stored_as"]: i.get("filename") or "the upload" for i in state.get("video_infos", [])}
-        raise AppError(500, user_facing(str(exc), engine.config.data_dir, names), status=500) from None
+        raise AppError(500, user_facing(str(exc), engine.config.data_dir, upload_names(state)), status=500) from None
     return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "no-store"})

@@ -19,6 +19,10 @@ class Output(Protocol):
     def notice(self, text: str) -> None:
         """A status line ("⏳ Still working...", "Connecting...")."""
 
+    def link(self, label: str, url: str) -> None:
+        """A link this client made for the person (a project's claim link), shown whole:
+        unlike server text, it is not searched for tokens (skill.shown.link_line)."""
+
     def error(self, text: str) -> None:
         """Why something could not be done, and what to do (a terminal shows it on stderr)."""
 
@@ -40,6 +44,9 @@ class SilentOutput:
         pass
 
     def notice(self, text: str) -> None:
+        pass
+
+    def link(self, label: str, url: str) -> None:
         pass
 
     def error(self, text: str) -> None:

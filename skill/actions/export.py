@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from protocol.draft import read_draft
-from skill import destination, errors, shown
+from skill import destination, errors
 from skill.actions import Output
 from skill.actions.state import fetch_state
 from skill.client import RenderStatus
@@ -131,9 +131,7 @@ def export(conn: Connection, out: Output, *, dest: str | Path | Destination | No
     size = path.stat().st_size
     what = {"mp4": done_message, "wav": "✅ Music ready (WAV):", "mp3": "✅ Music ready (MP3):",
             "stems": "✅ Stems ready (zip: mix + one WAV per instrument group):"}[fmt]
-    text = f"{what} {path} ({size / 1024 / 1024:.1f} MB)"
-    if link:
-        text += f"\nOpen the project in your browser: {link}"
+    text = f"{what} {path} ({size / 1024 / 1024:.1f} MB)"  # the link is shown apart (Output.link)
     return ExportResult(path=path, render_id=render_id, link=link, size=size, resumed=resumed is not None, text=text)
 
 
@@ -216,5 +214,4 @@ def project_link(conn: Connection) -> str | None:
         claim = conn.call(lambda: conn.client.claim_token(session.task_id, session.session_id))
     except errors.NemoError:
         return None
-    shown.shareable(claim)  # the link is for the user: a terminal shows it whole
     return f"{web}/workspace/claim?ct={claim}"

@@ -456,6 +456,16 @@
       $("preview-audio").src = preview.audioUrl;
       preview.key = key;
     }
+    const used = new Set(videoSegments().map((seg) => seg.src));
+    for (const [src, url] of Object.entries(preview.videos)) {  // a clip gone from the draft: free its copy
+      if (used.has(src)) continue;
+      if ($("preview-video").dataset.src === src) {
+        $("preview-video").removeAttribute("src");
+        delete $("preview-video").dataset.src;
+      }
+      URL.revokeObjectURL(url);
+      delete preview.videos[src];
+    }
     for (const seg of videoSegments()) {
       if (preview.videos[seg.src] || !(state.video_infos || []).some((i) => i.file_id === seg.src)) continue;
       preview.videos[seg.src] = URL.createObjectURL(await fetchBlob(path("media", { file_id: seg.src })));
