@@ -56,7 +56,9 @@ def peaks(samples: np.ndarray, columns: int) -> list[float]:
     mono = np.abs(samples.reshape(-1))
     if not mono.size:
         return [0.0] * columns
-    return [round(float(part.max()) if part.size else 0.0, 3) for part in np.array_split(mono, columns)]
+    # at most full scale: an AAC decode overshoots a −1 dBTP master's peaks a little, and a drawing
+    # has no room above its top
+    return [round(min(float(part.max()), 1.0) if part.size else 0.0, 3) for part in np.array_split(mono, columns)]
 
 
 async def soundtrack(request: Request) -> Response:
