@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import tracemalloc
 from pathlib import Path
+from typing import Callable, TypeVar
 
 import numpy as np
 import pytest
@@ -18,28 +19,40 @@ from media.audio import write_wav
 from media.fixtures import VideoSpec, make_video
 from protocol.draft import AUDIO, VIDEO
 
+T = TypeVar("T")
+
 SR = 48000
 
 
-@pytest.mark.slow
-def test_mixing_a_long_soundtrack_holds_only_the_soundtrack(tmp_path: Path) -> None:
-    """Video sound + faded, ducked music, mastered: a 10-minute render held five soundtracks' worth (1.4 GB)."""
-    seconds = 120
+def _voice_and_noise_music(tmp_path: Path, seconds: int, fades: dict[str, int]) -> tuple[dict, dict, Path, list]:
+    """A draft of a voiced video under ``seconds`` of loud noise as its music (with ``fades``),
+    its sources, the music file and speech every 4 s: the soundtrack step's long input."""
     video = make_video(tmp_path / "v.mp4", VideoSpec(seconds=seconds, width=160, height=90, fps=5, audio="voice"))
     music = tmp_path / "music.wav"
     write_wav(music, (np.random.default_rng(0).standard_normal((SR * seconds, 2)) * 0.1).astype(np.float32), SR)
     ms = seconds * 1000
     draft = {"d": ms, "t": [
         {"tt": VIDEO, "sg": [{"src": "v", "st": 0, "d": ms, "ss": 0}], "m": {}},
-        {"tt": AUDIO, "sg": [{"src": "music:k", "st": 0, "d": ms}], "m": {"fade_in_ms": 2000, "fade_out_ms": 3000}}]}
+        {"tt": AUDIO, "sg": [{"src": "music:k", "st": 0, "d": ms}], "m": fades}]}
     speech = [(float(t), t + 2.6) for t in range(0, seconds, 4)]
+    return draft, {"v": Source(str(video), "video", True, seconds)}, music, speech
+
+
+def _traced_peak(work: Callable[[], T]) -> tuple[T, int]:
+    """``work()``'s result and the peak of Python-side allocations (numpy's buffers included) while it ran."""
     tracemalloc.start()
     try:
-        out = build_soundtrack(draft, {"v": Source(str(video), "video", True, seconds)}, lambda _key: music, speech,
-                               master=_master)
-        peak = tracemalloc.get_traced_memory()[1]
+        return work(), tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
+
+
+@pytest.mark.slow
+def test_mixing_a_long_soundtrack_holds_only_the_soundtrack(tmp_path: Path) -> None:
+    """Video sound + faded, ducked music, mastered: a 10-minute render held five soundtracks' worth (1.4 GB)."""
+    seconds = 120
+    draft, sources, music, speech = _voice_and_noise_music(tmp_path, seconds, {"fade_in_ms": 2000, "fade_out_ms": 3000})
+    out, peak = _traced_peak(lambda: build_soundtrack(draft, sources, lambda _key: music, speech, master=_master))
     assert out.shape == (SR * seconds, 2) and np.abs(out).max() > 0.1
     assert peak < 2 * out.nbytes, f"a {out.nbytes / 1e6:.0f} MB soundtrack held {peak / 1e6:.0f} MB"
 
@@ -55,12 +68,8 @@ def test_composing_for_a_long_video_holds_about_one_copy_of_the_music(tmp_path: 
     monkeypatch.setattr(constants, "PARALLEL_MAX_S", 20.0)   # "long" from 20 s, so the test stays quick
     cues = {"duration_s": seconds, "cuts": [12.0, 31.0], "energy": [0.4] * (2 * seconds), "pace": 0.5}
     compose_to_wav({"genre": "lofi", "seed": 1}, cues, tmp_path / "warm.wav", write_wav)  # loads the recordings
-    tracemalloc.start()
-    try:
-        facts = compose_to_wav({"genre": "lofi", "seed": 1}, cues, tmp_path / "music.wav", write_wav)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    facts, peak = _traced_peak(lambda: compose_to_wav({"genre": "lofi", "seed": 1}, cues, tmp_path / "music.wav",
+                                                      write_wav))
     music = SR * seconds * 2 * 4
     assert facts["duration_s"] == seconds and facts["lufs"] == pytest.approx(-16.0, abs=0.5)
     assert peak < 1.6 * music, f"{music / 1e6:.0f} MB of music held {peak / 1e6:.0f} MB"
@@ -73,21 +82,8 @@ def test_the_renders_soundtrack_step_keeps_the_soundtrack_on_disk(tmp_path: Path
     from engine.export.soundtrack import build
 
     seconds = 120
-    video = make_video(tmp_path / "v.mp4", VideoSpec(seconds=seconds, width=160, height=90, fps=5, audio="voice"))
-    music = tmp_path / "music.wav"
-    write_wav(music, (np.random.default_rng(0).standard_normal((SR * seconds, 2)) * 0.1).astype(np.float32), SR)
-    ms = seconds * 1000
-    draft = {"d": ms, "t": [
-        {"tt": VIDEO, "sg": [{"src": "v", "st": 0, "d": ms, "ss": 0}], "m": {}},
-        {"tt": AUDIO, "sg": [{"src": "music:k", "st": 0, "d": ms}], "m": {"fade_in_ms": 2000}}]}
-    sources = {"v": Source(str(video), "video", True, seconds)}
-    speech = [(float(t), t + 2.6) for t in range(0, seconds, 4)]
-    tracemalloc.start()
-    try:
-        m4a = build(tmp_path / "mixes", "k", draft, sources, lambda _key: music, speech, _master)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    draft, sources, music, speech = _voice_and_noise_music(tmp_path, seconds, {"fade_in_ms": 2000})
+    m4a, peak = _traced_peak(lambda: build(tmp_path / "mixes", "k", draft, sources, lambda _key: music, speech, _master))
     soundtrack = SR * seconds * 2 * 4
     assert m4a.is_file() and [p.name for p in (tmp_path / "mixes").iterdir()] == ["k.m4a"]  # scratch files gone
     assert peak < soundtrack / 2, f"a {soundtrack / 1e6:.0f} MB soundtrack step held {peak / 1e6:.0f} MB"

@@ -13,27 +13,35 @@ from support import Api
 from engine.export.render_queue import FairQueue
 
 
+class _Renders:
+    """Stand-in renders for the queue: each records that it started and runs until released."""
+
+    def __init__(self, *render_ids: str) -> None:
+        self.started: list[str] = []
+        self.release = {name: threading.Event() for name in render_ids}
+        self.lock = threading.Lock()
+
+    def run(self, render_id: str) -> None:
+        with self.lock:
+            self.started.append(render_id)
+        assert self.release[render_id].wait(10)
+
+    def wait_started(self, count: int) -> list[str]:
+        """The renders started so far, once there are ``count`` of them (polled, with a deadline)."""
+        deadline = time.monotonic() + 10
+        while len(self.started) < count:
+            assert time.monotonic() < deadline, self.started
+            time.sleep(0.005)
+        return list(self.started)
+
+
 def test_users_take_turns_and_run_one_render_each_while_others_wait() -> None:
-    started: list[str] = []
-    release = {name: threading.Event() for name in ("a1", "a2", "a3", "b1", "c1")}
-    lock = threading.Lock()
-
-    def run(render_id: str) -> None:
-        with lock:
-            started.append(render_id)
-        assert release[render_id].wait(10)
-
-    queue = FairQueue(2, run, start=False)
+    renders = _Renders("a1", "a2", "a3", "b1", "c1")
+    release, wait_started = renders.release, renders.wait_started
+    queue = FairQueue(2, renders.run, start=False)
     for user, render_id in (("a", "a1"), ("a", "a2"), ("a", "a3"), ("b", "b1"), ("c", "c1")):
         queue.submit(user, render_id)
     queue.start()
-
-    def wait_started(count: int) -> list[str]:
-        deadline = time.monotonic() + 10
-        while len(started) < count:
-            assert time.monotonic() < deadline, started
-            time.sleep(0.005)
-        return list(started)
 
     assert sorted(wait_started(2)) == ["a1", "b1"]      # not a1 and a2: b waits
     release["a1"].set()
@@ -47,28 +55,14 @@ def test_users_take_turns_and_run_one_render_each_while_others_wait() -> None:
 
 
 def test_long_renders_run_beside_the_short_ones_not_in_their_slots() -> None:
-    started: list[str] = []
-    release = {name: threading.Event() for name in ("long1", "long2", "a1", "b1", "c1")}
-    lock = threading.Lock()
-
-    def run(render_id: str) -> None:
-        with lock:
-            started.append(render_id)
-        assert release[render_id].wait(10)
-
-    queue = FairQueue(2, run, start=False)
+    renders = _Renders("long1", "long2", "a1", "b1", "c1")
+    release, wait_started = renders.release, renders.wait_started
+    queue = FairQueue(2, renders.run, start=False)
     queue.submit("l", "long1", background=True)
     for user in "abc":
         queue.submit(user, f"{user}1")
     queue.submit("m", "long2", background=True)
     queue.start()
-
-    def wait_started(count: int) -> list[str]:
-        deadline = time.monotonic() + 10
-        while len(started) < count:
-            assert time.monotonic() < deadline, started
-            time.sleep(0.005)
-        return list(started)
 
     assert sorted(wait_started(3)) == ["a1", "b1", "long1"]  # two short ones beside the long one
     release["a1"].set()
