@@ -21,7 +21,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable
 from protocol.codes import AppCode
 from protocol.endpoints import ENDPOINTS
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -280,6 +280,8 @@ def guarded(name: str, handler: Handler) -> Handler:
             return exc.response()
         except BodyStalled as exc:
             return AppError(AppCode.BAD_REQUEST, str(exc), status=408).response()
+        except ClientDisconnect:  # the client left while sending its body (e.g. Ctrl-C): nobody to answer
+            return Response(status_code=499)
         except StoreError as exc:
             return AppError(AppCode.INTERNAL, str(exc), status=507).response()
         except OSError as exc:  # the data dir refused a write outside the store's own layer
