@@ -2,6 +2,7 @@
 with its temp file, and ``.incoming-*`` files a crash left are removed at start-up."""
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import time
@@ -75,3 +76,24 @@ def test_incoming_files_a_crash_left_are_removed_at_start_up(engine_config) -> N
     os.utime(stale, (old, old))
     with start(engine_config):
         assert not stale.exists() and fresh.exists()
+
+
+
+def test_a_client_that_leaves_while_sending_a_request_leaves_no_traceback(impatient, caplog) -> None:
+    """Ctrl-C while a request body is on its way (an interrupted batch): nobody is left to
+    answer, and the engine's log gets no 'Exception in ASGI application' traceback."""
+    api = Api(impatient.url).login()
+    uvicorn_log = logging.getLogger("uvicorn.error")
+    uvicorn_log.addHandler(caplog.handler)
+    try:
+        with _connect(impatient.url) as sock:
+            sock.sendall((f"POST /api/tasks/me/with-session/nemo_agent HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                          f"Authorization: Bearer {api.token}\r\nContent-Type: application/json\r\n"
+                          "Content-Length: 1000\r\n\r\n{\"task_name\": ").encode())
+        assert Api(impatient.url).login().session_id  # still serving, and it has handled the first
+        deadline = time.monotonic() + 2
+        while time.monotonic() < deadline and not caplog.records:
+            time.sleep(0.05)
+    finally:
+        uvicorn_log.removeHandler(caplog.handler)
+    assert not [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
