@@ -29,6 +29,7 @@ from engine.store import Store, StoreError, render_key
 from engine.user_text import upload_names, user_facing
 
 PROGRESS_SAVE_EVERY_S = 1.0
+LEASE_RETRY_S = 2.0  # a render the database could not lease (it did not answer) is tried again this often
 log = logging.getLogger(__name__)
 
 
@@ -46,6 +47,7 @@ class RenderManager:
         self.over_budget: set[str] = set()
         self.jobs: dict[str, RenderJob] = {}
         self.lock = threading.Lock()
+        self.retries: set[threading.Timer] = set()  # renders waiting for the database to grant their lease
         self.stopping = False
 
     def resume(self) -> int:
@@ -72,11 +74,12 @@ class RenderManager:
         record = {"id": render_key(session["user_id"], render_id), "render_id": render_id,
                   "session_id": session["session_id"], "user_id": session["user_id"], "status": "pending", "progress": 0, "created_at": time.time(), "draft": draft,
                   "output": output, "error": None}
-        self.store.lease_render(render_id)  # new: nobody else has it
+        if not self.store.lease_render(record["id"]):  # the same id sent to another engine this instant: theirs
+            return record
         try:
             self.store.save_render(record)
         except StoreError:
-            self.store.release_render(render_id)
+            self.store.release_render(record["id"])
             raise
         self._start(record)
         return record
@@ -100,11 +103,42 @@ class RenderManager:
                           background=niceness(record.get("draft") or {}) > 0)
 
     def _run(self, render_id: str) -> None:
-        """Run one job; whatever happens, it ends completed, failed or cancelled — never stuck."""
+        """Run one job under its lease; whatever happens, it ends completed, failed or cancelled — never stuck.
+
+        A job another live engine holds is theirs to run. A database that does not answer grants no
+        lease: the job is not started — it stays pending, as a poll says once the database is back —
+        and is tried again every LEASE_RETRY_S, so no render runs where another engine could take it too."""
         try:
-            self._run_leased(render_id)
-        finally:
-            self.store.release_render(render_id)
+            if not self.store.lease_render(render_id):
+                return
+            try:
+                self._run_leased(render_id)
+            finally:
+                self.store.release_render(render_id)
+        except StoreError as exc:  # the lease, or the record read before the job starts
+            log.warning("render %s waits for the database: %s", render_id, exc)
+            self._retry_later(render_id)
+
+    def _retry_later(self, render_id: str) -> None:
+        def retry() -> None:
+            with self.lock:
+                self.retries.discard(timer)
+                if self.stopping:
+                    return  # still pending in the database: resume() takes it at the next start
+            try:
+                record = self.store.render(render_id)
+            except StoreError:
+                self._retry_later(render_id)
+                return
+            if record is not None and record.get("status") == "pending":
+                self._start(record)
+        timer = threading.Timer(LEASE_RETRY_S, retry)
+        timer.daemon = True
+        with self.lock:
+            if self.stopping:
+                return
+            self.retries.add(timer)
+        timer.start()
 
     def _run_leased(self, render_id: str) -> None:
         record = self.store.render(render_id)
@@ -306,9 +340,11 @@ class RenderManager:
     def shutdown(self) -> None:
         """Stop: kill running encodes, drop queued jobs (they stay "pending" on disk and resume
         next start) and wait until no render or soundtrack thread can write another byte."""
-        self.stopping = True
         with self.lock:
+            self.stopping = True
             jobs = list(self.jobs.values())
+            for timer in self.retries:
+                timer.cancel()
         for job in jobs:
             job.cancel.set()
             self.executor.stop(job)
