@@ -149,7 +149,7 @@ def test_a_render_the_database_cannot_lease_stays_pending_and_runs_once_it_is_ba
     from engine.faults import Faults
     from engine.store import Store
 
-    monkeypatch.setattr(jobs, "LEASE_RETRY_S", 0.1)
+    monkeypatch.setattr(jobs, "LEASE_RETRY_S", 0.1, raising=False)  # (raising: main had none, to compare)
     outage = Outage(postgres_url)
     store, other = Store(tmp_path / "engine", database=outage.url), Store(tmp_path / "engine", database=postgres_url)
     manager = jobs.RenderManager(store, Faults())
@@ -188,3 +188,55 @@ def test_a_render_the_database_cannot_lease_stays_pending_and_runs_once_it_is_ba
         store.close()
         other.close()
         outage.cut()
+
+
+def test_a_render_whose_lease_another_engine_took_stops_here_and_leaves_the_record_to_it(
+    tmp_path, postgres_url
+) -> None:
+    """The engine's lease connection dropped mid-render and another engine took the render: at its next
+    progress this engine stops its encoder and writes nothing more (the new owner runs and records it)."""
+    import psycopg
+
+    from engine.export.jobs import RenderManager
+    from engine.faults import Faults
+    from engine.store import Store
+
+    progressed, may_go_on, stopped = threading.Event(), threading.Event(), []
+
+    class StandIn:  # renders nothing: reports progress as an encoder would, until it is told to go on
+        def soundtrack(self, prepared, order):  # noqa: ANN001, ANN202
+            return prepared
+
+        def render(self, job, progress) -> None:  # noqa: ANN001
+            progress(0.1, "encoding")
+            progressed.set()
+            may_go_on.wait(60)
+            progress(0.5, "mixing")  # a new phase: saved (and the lease checked) at once
+
+        def stop(self, job) -> None:  # noqa: ANN001
+            stopped.append(job)
+
+        def shutdown(self) -> None:
+            pass
+
+    store, other = Store(tmp_path / "engine", database=postgres_url), Store(tmp_path / "engine", database=postgres_url)
+    manager = RenderManager(store, Faults(), executor=StandIn())
+    try:
+        _, user, _ = store.issue_token("laptop")
+        session = store.create_session(user, "holiday", "en")
+        record = manager.submit("r1", session, {"d": 3000, "t": []}, {"format": "mp4"})
+        _until(progressed.is_set, "the render never started")
+        assert not other.lease_render(record["id"])
+        with psycopg.connect(postgres_url, autocommit=True) as admin:  # the running engine's lease connection drops
+            admin.execute(
+                "SELECT pg_terminate_backend(pid, 10000) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+            )
+        _until(lambda: other.lease_render(record["id"]), "the other engine never got the lease")
+        may_go_on.set()
+        _until(lambda: not manager.jobs and stopped, "the render here was never stopped")
+        assert other.render(record["id"])["status"] == "processing"  # nothing written over the new owner's record
+    finally:
+        may_go_on.set()
+        manager.shutdown()
+        store.close()
+        other.close()

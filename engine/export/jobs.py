@@ -45,6 +45,7 @@ class RenderManager:
         self.queue = FairQueue(workers, self._run)  # round-robin between users (engine.export.render_queue)
         self.budget_s = budget  # per render; None: by its length (render_queue.budget_s)
         self.over_budget: set[str] = set()
+        self.lost: set[str] = set()  # renders whose lease another engine took: theirs to run and record
         self.jobs: dict[str, RenderJob] = {}
         self.lock = threading.Lock()
         self.retries: set[threading.Timer] = set()  # renders waiting for the database to grant their lease
@@ -151,6 +152,8 @@ class RenderManager:
             if render_id in self.over_budget:
                 self._fail(record, f"the render took longer than its {self._budget(record):.0f} s budget and was "
                                    "stopped; make the video shorter or try again later")
+            elif render_id in self.lost:
+                log.warning("render %s stopped here: another engine took its lease and runs it", render_id)
             elif not self.stopping:  # a shutdown leaves the job "processing": resume() picks it up
                 self._mark(record, status="cancelled", error="cancelled by the user")
         except (RenderError, MusicExportError, StoreError, OSError) as exc:
@@ -165,6 +168,7 @@ class RenderManager:
             with self.lock:
                 self.jobs.pop(render_id, None)
                 self.over_budget.discard(render_id)
+                self.lost.discard(render_id)
             render_attempts.end_attempt(work)
 
     def _execute(self, record: dict[str, Any], work: Path) -> None:
@@ -313,6 +317,8 @@ class RenderManager:
             return None
 
     def _save_progress(self, record: dict[str, Any]) -> None:
+        if not self._still_leased(record["id"]):
+            return
         current = self.store.render(record["id"])
         if current is not None and current.get("status") == "cancelled":
             return
@@ -329,8 +335,27 @@ class RenderManager:
         session = self.store.session(str(record.get("session_id"))) or {}
         return user_facing(reason, self.store.root, upload_names(session.get("state", {})))
 
+    def _still_leased(self, render_id: str) -> bool:
+        """Whether this engine still holds the render's lease. One lost while the database connection was
+        down belongs to the engine that took it (it runs the render again): the work here stops and records
+        nothing more. A database away now cannot say: the lease is checked again at the next progress."""
+        try:
+            if self.store.lease_render(render_id):
+                return True
+        except StoreError:
+            return True
+        with self.lock:
+            self.lost.add(render_id)
+            job = self.jobs.get(render_id)
+            if job is not None:
+                job.cancel.set()
+                self.executor.stop(job)
+        return False
+
     def _mark(self, record: dict[str, Any], **fields: Any) -> None:
         """Record how a job ended; a full disk must not turn that into a crash of the worker."""
+        if record["id"] in self.lost:
+            return  # the engine that took its lease records it
         record.update(fields)
         try:
             self.store.save_render(record)
