@@ -63,7 +63,7 @@ async def run_sse(request: Request) -> Response:
                           committed=engine.renders.prepare_audio, queue=queue)
         task = engine.run_turn(agent.run_turn(turn), session["session_id"])
     except BaseException:
-        await engine.store.call(engine.store.settle, user, cost, 0)
+        await asyncio.shield(engine.store.call(engine.store.settle, user, cost, 0))
         raise
     drop_after = engine.faults.take_sse_drop()
 

@@ -117,7 +117,8 @@ async def run_turn(turn: Turn) -> None:
     except Exception as exc:  # noqa: BLE001 - reported in-stream, as the backend does
         await turn.queue.put({"error": f"the engine failed while working on this request: {exc}"})
     finally:
-        await turn.store.call(turn.store.settle, turn.user, turn.reserved, spent)
+        # shielded: a turn cancelled by the engine stopping still gives back what it did not spend
+        await asyncio.shield(turn.store.call(turn.store.settle, turn.user, turn.reserved, spent))
         await turn.queue.put(DONE)
 
 
