@@ -109,23 +109,28 @@ class Engine:
 
     # ------------------------------------------------------------------ helpers
 
-    def user(self, request: Request) -> User:
+    async def user(self, request: Request) -> User:
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise AppError(AppCode.TOKEN_INVALID, "missing bearer token: get one from /api/auth/anonymous-token")
-        user, scope = self.store.user_for_token(token.strip()), None
-        if user is None and (scoped := self.store.user_for_session_token(token.strip())) is not None:
-            user, scope = scoped
+        user, scope = await self.store.call(self._bearer, token.strip())
         if user is None:
             raise AppError(AppCode.TOKEN_INVALID, "token invalid or expired")
         _SCOPE.set(scope)
         return user
 
-    def account(self, request: Request) -> User:
+    def _bearer(self, token: str) -> tuple[User | None, str | None]:
+        """Whose token it is, and the one session it opens (None: all of the user's)."""
+        user = self.store.user_for_token(token)
+        if user is None and (scoped := self.store.user_for_session_token(token)) is not None:
+            return scoped
+        return user, None
+
+    async def account(self, request: Request) -> User:
         """The caller, for what spans the whole account (credits, new projects): a claim link's
         token opens one project and answers here as if there were nothing to see."""
-        user = self.user(request)
+        user = await self.user(request)
         if _SCOPE.get() is not None:
             raise AppError(AppCode.NOT_FOUND, "this link opens one project only")
         return user
@@ -134,8 +139,8 @@ class Engine:
         """Whether this request's token may open ``session_id`` (a claim's token: its session only)."""
         return _SCOPE.get() in (None, session_id)
 
-    def session(self, user: User, session_id: str, user_segment: str | None = None) -> dict[str, Any]:
-        session = self.store.session(session_id)
+    async def session(self, user: User, session_id: str, user_segment: str | None = None) -> dict[str, Any]:
+        session = await self.store.call(self.store.session, session_id)
         if (session is None or session["user_id"] != user.user_id or user_segment not in (None, "me", user.user_id)
                 or not self.in_scope(session_id)):
             raise AppError(AppCode.SESSION_NOT_FOUND, "session not found")
@@ -185,7 +190,7 @@ class Engine:
         """With a shared database: analyse here the clips another engine took in and has not analysed
         (it may be busy or gone; the media are in the shared data dir). Its result, if it lands too, is
         the same. On the data dir's own files this engine started every analysis itself: nothing to do."""
-        if self.store.shared is None:
+        if not self.store.shared:
             return
         session = self.store.session(session_id) or {"state": {}}
         done = session["state"].get("video_analyses") or {}

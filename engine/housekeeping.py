@@ -119,7 +119,7 @@ def find(store: Store, soundtrack_key: SoundtrackKey, *, keep: set[str] | None =
         sid = folder.name
         if sid in kept:
             continue
-        if sid not in sessions and (store.shared is not None or not _old(folder, now, grace_s)):
+        if sid not in sessions and (store.shared or not _old(folder, now, grace_s)):
             continue  # a session being created right now has its folder before its record; one in a
             # shared dir may be another engine's (engine.store.check_mode keeps other kinds out)
         size = size_of(folder) + sum(_render_size(store, r) for r in renders if r.get("session_id") == sid)

@@ -2,10 +2,13 @@
 
 A restarted engine must keep sessions and finished renders (issue: "a restarted server
 keeps sessions"), so every change is written through to its backend (``engine.state_db``).
-The default is the data dir (``engine.state_local``): reads come from memory, one lock
-serialises writers, the engine is one process. With ``database`` (a PostgreSQL URL) several
-engines share the rows: reads go to the database, and a change re-reads its row under that
-row's lock first, so engines never undo each other's edits or spend the same credits twice.
+The store is written once against one backend interface (``engine.state_db.StateDB``): every
+read asks the backend and every change runs in one backend transaction, re-reading its row
+under that row's lock first. The default backend is the data dir (``engine.state_local``):
+reads come from memory, the transaction is one lock, the engine is one process. With
+``database`` (a PostgreSQL URL, ``engine.state_pg``) several engines share the rows: reads go
+to the database and row locks are the database's, so engines never undo each other's edits or
+spend the same credits twice.
 Media stay in the data dir either way, which those engines then share.
 
 Layout of the data dir (with a database, only the media and renders' files)::
@@ -26,25 +29,28 @@ Layout of the data dir (with a database, only the media and renders' files)::
 
 What may go, and when, is ``engine.housekeeping``'s business.
 """
+
 from __future__ import annotations
 
 import contextlib
 import copy
 import errno
 import fcntl
+import functools
 import hashlib
 import os
 import secrets
 import shutil
+import asyncio
 import sqlite3
-import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, cast
+from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 from engine.permissions import DIR_MODE, secure_tree
-from engine.state_db import DBError, Row, SharedStateDB, StateDB, is_database_url
+from engine.state_db import DBError, Row, StateDB, is_database_url
 from engine.state_local import LocalState
 from engine.user_db import FILE as USERS_FILE
 
@@ -53,6 +59,8 @@ DATABASE_MARK = "state-in-database"
 TOKEN_TTL_S = 7 * 24 * 3600
 MAX_LIVE_TOKENS = 20  # per user: a client that keeps asking replaces its oldest
 CLAIM_TTL_S = 24 * 3600  # a claim link is re-opened (page, videos, workspace) but not kept: one day
+T = TypeVar("T")
+CALL_THREADS = 8  # store calls at once off the event loop (engine.state_pg pools as many connections)
 
 
 class StoreError(RuntimeError):
@@ -87,8 +95,9 @@ def store_error(exc: OSError) -> StoreError:
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
         return StoreError("the engine's disk is full; free some space and try again")
     if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
-        return StoreError("the engine cannot write to its data dir (read-only or not permitted); "
-                          "check the folder's permissions")
+        return StoreError(
+            "the engine cannot write to its data dir (read-only or not permitted); check the folder's permissions"
+        )
     return StoreError(f"the engine could not save its state ({exc.strerror or exc.__class__.__name__})")
 
 
@@ -96,8 +105,9 @@ def _db_error(exc: DBError) -> StoreError:
     if exc.kind == "full":
         return StoreError("the engine's disk is full; free some space and try again")
     if exc.kind == "read-only":
-        return StoreError("the engine cannot write to its data dir (read-only or not permitted); "
-                          "check the folder's permissions")
+        return StoreError(
+            "the engine cannot write to its data dir (read-only or not permitted); check the folder's permissions"
+        )
     return StoreError(f"the engine could not save its state ({exc})")
 
 
@@ -128,16 +138,19 @@ def client_key_of(saved: dict[str, Any]) -> str:
 @dataclass
 class User:
     user_id: str
-    client_id: str            # client_key() of the id, never the id itself
+    client_id: str  # client_key() of the id, never the id itself
     credits_available: int
     credits_frozen: int
     credits_total: int
     tokens: dict[str, float]  # sha256(token) → expiry (unix time)
-    metered: bool = True      # False: made by an engine that does not meter (no balance kept)
+    metered: bool = True  # False: made by an engine that does not meter (no balance kept)
 
     def to_json(self) -> dict[str, Any]:
-        credits: dict[str, Any] = {"available": self.credits_available, "frozen": self.credits_frozen,
-                                   "total": self.credits_total} if self.metered else {"available": None}
+        credits: dict[str, Any] = (
+            {"available": self.credits_available, "frozen": self.credits_frozen, "total": self.credits_total}
+            if self.metered
+            else {"available": None}
+        )
         return {"user_id": self.user_id, "client_id_hash": self.client_id, **credits, "tokens": self.tokens}
 
     @classmethod
@@ -145,23 +158,38 @@ class User:
         """A user as saved; one never metered before starts with the credits of this engine, if it meters."""
         if data.get("available") is None:
             start = starting_credits or 0
-            return cls(user_id=data["user_id"], client_id=client_key_of(data), credits_available=start,
-                       credits_frozen=0, credits_total=start, tokens=dict(data.get("tokens", {})),
-                       metered=starting_credits is not None)
-        return cls(user_id=data["user_id"], client_id=client_key_of(data),
-                   credits_available=int(data.get("available", 0)), credits_frozen=int(data.get("frozen", 0)),
-                   credits_total=int(data.get("total", 0)), tokens=dict(data.get("tokens", {})))
+            return cls(
+                user_id=data["user_id"],
+                client_id=client_key_of(data),
+                credits_available=start,
+                credits_frozen=0,
+                credits_total=start,
+                tokens=dict(data.get("tokens", {})),
+                metered=starting_credits is not None,
+            )
+        return cls(
+            user_id=data["user_id"],
+            client_id=client_key_of(data),
+            credits_available=int(data.get("available", 0)),
+            credits_frozen=int(data.get("frozen", 0)),
+            credits_total=int(data.get("total", 0)),
+            tokens=dict(data.get("tokens", {})),
+        )
 
 
 def check_mode(root: Path, database: str | None) -> None:
     """Refuse a data dir another kind of engine keeps projects in: each would take the other's
     project folders for garbage (it cannot see their sessions) and free them after a render."""
     if database is None and (root / DATABASE_MARK).exists():
-        raise StoreError("this data dir's projects are in a PostgreSQL database: start the engine with "
-                         "--database and that database's URL, or give it another --data dir")
+        raise StoreError(
+            "this data dir's projects are in a PostgreSQL database: start the engine with "
+            "--database and that database's URL, or give it another --data dir"
+        )
     if database is not None and _holds_local_projects(root):
-        raise StoreError("this data dir holds projects of an engine without a database; "
-                         "give the engines that share a database a --data dir of their own")
+        raise StoreError(
+            "this data dir holds projects of an engine without a database; "
+            "give the engines that share a database a --data dir of their own"
+        )
 
 
 def _holds_local_projects(root: Path) -> bool:
@@ -177,8 +205,9 @@ def _holds_local_projects(root: Path) -> bool:
         return True  # cannot tell: sharing it could cost someone their projects
 
 
-def open_state(root: Path, database: str | None, full: Callable[[], bool],
-               legacy_user: Callable[[Row], Row]) -> StateDB:
+def open_state(
+    root: Path, database: str | None, full: Callable[[], bool], legacy_user: Callable[[Row], Row]
+) -> StateDB:
     """The data dir's own files (``database`` None), or the PostgreSQL database at that URL."""
     if database is None:
         return LocalState(root, full, legacy_user)
@@ -189,11 +218,36 @@ def open_state(root: Path, database: str | None, full: Callable[[], bool],
     return PostgresState(database)
 
 
-class Store:
-    """Engine state with write-through persistence (on its own, or shared with other engines)."""
+def _worded(work: Callable[..., T]) -> Callable[..., T]:
+    """The backend's failures as one line fit for a user (:class:`StoreError`)."""
 
-    def __init__(self, root: str | os.PathLike[str], *, starting_credits: int | None = None,
-                 full: Callable[[], bool] = lambda: False, database: str | None = None) -> None:
+    @functools.wraps(work)
+    def call(*args: Any, **kwargs: Any) -> T:
+        try:
+            return work(*args, **kwargs)
+        except DBError as exc:
+            raise _db_error(exc) from None
+        except OSError as exc:
+            raise store_error(exc) from exc
+
+    return call
+
+
+class Store:
+    """Engine state with write-through persistence (on its own, or shared with other engines).
+
+    Written once against the backend interface (``engine.state_db.StateDB``): every read asks the
+    backend (memory for the data dir's files, the database when shared), and every change runs in
+    one backend transaction that re-reads its row under that row's lock first."""
+
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        *,
+        starting_credits: int | None = None,
+        full: Callable[[], bool] = lambda: False,
+        database: str | None = None,
+    ) -> None:
         self.root = Path(root)
         self.full = full
         secure_tree(self.root)  # 0700 / 0600: other accounts read nothing (engine.permissions)
@@ -201,63 +255,57 @@ class Store:
             (self.root / sub).mkdir(exist_ok=True, mode=DIR_MODE)
         check_mode(self.root, database)
         self.starting_credits = starting_credits
-        self.lock = threading.RLock()
         try:
             self.db = open_state(self.root, database, full, lambda u: User.from_json(u, starting_credits).to_json())
-            raw_users, self.claims = self.db.load("users"), self.db.load("claims")
-            self.sessions: dict[str, dict[str, Any]] = self.db.load("sessions")
-            self.renders: dict[str, dict[str, Any]] = self.db.load("renders")
+            raw_users = self.db.load("users")
+            self.db.load("sessions")  # what this engine has seen (``sessions``), before its first request
         except DBError as exc:
             if database is None:
                 raise _db_error(exc) from None
             reason = str(exc) if exc.kind == "missing" else f"the engine could not reach its database ({exc})"
             raise StoreError(reason) from None
-        #: the backend other engines write too (reads go to it), or None for the data dir's own files
-        self.shared = cast(SharedStateDB, self.db) if self.db.shared else None
-        if self.shared is not None:
-            (self.root / DATABASE_MARK).write_text("This data dir's projects are in a PostgreSQL database "
-                                                   "(ai-music serve --database); their media are here.\n")
+        #: other engines write the same rows: what this one has not seen may still exist
+        self.shared = self.db.shared
+        if self.shared:
+            (self.root / DATABASE_MARK).write_text(
+                "This data dir's projects are in a PostgreSQL database "
+                "(ai-music serve --database); their media are here.\n"
+            )
+        # callers hold references to a User: one object per user, updated in place (_cached_user)
         self.users: dict[str, User] = {uid: User.from_json(u, starting_credits) for uid, u in raw_users.items()}
+        self.calls = ThreadPoolExecutor(max_workers=CALL_THREADS, thread_name_prefix="store")
+
+    async def call(self, work: Callable[..., T], *args: Any) -> T:
+        """``work(*args)`` — code that calls the store — in the store's threads, off the event loop: a slow
+        database, or a row another engine holds locked, then stalls the request waiting on it, never
+        ``/healthz`` or another user's request (nor does a fsync of the data dir's files)."""
+        return await asyncio.get_running_loop().run_in_executor(self.calls, functools.partial(work, *args))
 
     def close(self) -> None:
+        self.calls.shutdown(wait=True)
         self.db.close()
+
+    @property
+    def sessions(self) -> dict[str, dict[str, Any]]:
+        """The sessions as this engine last saw them, asking nobody (health; all of them on the data dir's files)."""
+        return self.db.view("sessions")
 
     # ------------------------------------------------------------------ the backend
 
     def _put(self, table: str, rows: Iterable[tuple[str, Row]]) -> None:
-        try:
-            self.db.put(table, rows)
-        except DBError as exc:
-            raise _db_error(exc) from None
-        except OSError as exc:
-            raise store_error(exc) from exc
-
-    def _delete(self, table: str, key: str) -> None:
-        try:
-            self.db.delete(table, [key])
-        except DBError as exc:
-            raise _db_error(exc) from None
+        _worded(self.db.put)(table, rows)
 
     def _get(self, table: str, key: str, *, for_update: bool = False) -> Row | None:
-        """A row as the shared database has it now (only called with a shared backend)."""
-        assert self.shared is not None
-        try:
-            return self.shared.get(table, key, for_update=for_update)
-        except DBError as exc:
-            raise _db_error(exc) from None
+        return _worded(self.db.get)(table, key, for_update=for_update)
 
     @contextlib.contextmanager
     def _changing(self) -> Iterator[None]:
-        """The store's lock and, when shared, one transaction: rows locked inside stay locked to its end."""
-        with self.lock:
-            if self.shared is None:
+        """One backend transaction: rows locked inside stay locked to its end."""
+        try:
+            with self.db.transaction():
                 yield
-                return
-            try:
-                with self.shared.transaction():
-                    yield
-            except DBError as exc:
-                raise _db_error(exc) from None
+        except DBError as exc:
+            raise _db_error(exc) from None
 
     def _cached_user(self, saved: Row | None) -> User | None:
         """The cached user updated in place to ``saved`` (callers hold references to it)."""
@@ -269,8 +317,9 @@ class Store:
         return user
 
     def _reload(self, user: User) -> None:
-        """Shared: re-read ``user`` under its row lock (inside :meth:`_changing`) before changing it."""
-        if self.shared is not None and (saved := self._get("users", user.user_id, for_update=True)) is not None:
+        """Re-read ``user`` under its row lock (inside :meth:`_changing`) before changing it: what other
+        engines spent counts."""
+        if (saved := self._get("users", user.user_id, for_update=True)) is not None:
             vars(user).update(vars(User.from_json(saved, self.starting_credits)))
             self.users[user.user_id] = user
 
@@ -284,17 +333,14 @@ class Store:
         """A new anonymous token for ``client_id`` (same user — and credits — as before)."""
         with self._changing():
             key = client_key(client_id)
-            if self.shared is not None:
-                self._query(self.shared.hold, f"client:{key}")  # two engines' first tokens make one user
-                found = self._query(self.shared.user_with_client, key)
-                user = self._cached_user(found)
-                if user is not None:
-                    self._reload(user)
+            self.db.hold(f"client:{key}")  # two engines' first tokens make one user
+            user = self._cached_user(_worded(self.db.user_with_client)(key))
+            if user is not None:
+                self._reload(user)
             else:
-                user = next((u for u in self.users.values() if u.client_id == key), None)
-            if user is None:
-                user = User.from_json({"user_id": f"anon_{secrets.token_hex(8)}", "client_id_hash": key},
-                                      self.starting_credits)
+                user = User.from_json(
+                    {"user_id": f"anon_{secrets.token_hex(8)}", "client_id_hash": key}, self.starting_credits
+                )
                 self.users[user.user_id] = user
             token, expires = self._new_token(user)
             return token, user, expires
@@ -303,45 +349,27 @@ class Store:
         token = f"nmv_usr_{secrets.token_urlsafe(24)}"
         now = time.time()
         live = sorted(((exp, h) for h, exp in user.tokens.items() if exp > now), reverse=True)
-        user.tokens = {h: exp for exp, h in live[:MAX_LIVE_TOKENS - 1]}  # the oldest give way
+        user.tokens = {h: exp for exp, h in live[: MAX_LIVE_TOKENS - 1]}  # the oldest give way
         user.tokens[_hash(token)] = expires = now + TOKEN_TTL_S
         self._save_users(user)
         return token, expires
 
-    def _query(self, lookup: Callable[[str], Row | None], key: str) -> Row | None:
-        try:
-            return lookup(key)
-        except DBError as exc:
-            raise _db_error(exc) from None
-
     def user_for_token(self, token: str) -> User | None:
         digest = _hash(token)
-        now = time.time()
-        with self.lock:
-            if self.shared is not None:  # another engine may have issued or expired it
-                user = self._cached_user(self._query(self.shared.user_with_token, digest))
-                expiry = user.tokens.get(digest) if user is not None else None
-                return user if expiry is not None and expiry > now else None
-            for user in self.users.values():
-                expiry = user.tokens.get(digest)
-                if expiry is not None and expiry > now:
-                    return user
-        return None
+        user = self._cached_user(_worded(self.db.user_with_token)(digest))  # another engine may have issued it
+        expiry = user.tokens.get(digest) if user is not None else None
+        return user if expiry is not None and expiry > time.time() else None
 
     def user_by_id(self, user_id: str) -> User | None:
-        with self.lock:
-            if self.shared is not None:
-                return self._cached_user(self._get("users", user_id))
-            return self.users.get(user_id)
+        return self._cached_user(self._get("users", user_id))
 
     def expire_tokens(self, token: str | None = None) -> int:
         """Expire one token (or all): the fault injector's "token expired"."""
         with self._changing():
-            if self.shared is not None:
-                for saved in self.shared.load("users").values():
-                    self._cached_user(saved)
+            users = [self._cached_user(saved) for saved in _worded(self.db.load)("users").values()]
             count, changed = 0, {}
-            for user in self.users.values():
+            for user in users:
+                assert user is not None
                 for digest in list(user.tokens):
                     if token is None or digest == _hash(token):
                         user.tokens[digest] = 0.0
@@ -351,32 +379,39 @@ class Store:
             return count
 
     def issue_claim(self, user: User, task_id: str, session_id: str) -> str:
-        with self.lock:
-            claim = f"clm_{secrets.token_urlsafe(18)}"
-            self.claims[_hash(claim)] = {"task_id": task_id, "session_id": session_id, "user_id": user.user_id,
-                                         "expires": time.time() + CLAIM_TTL_S}
-            self._put("claims", [(_hash(claim), self.claims[_hash(claim)])])
-            return claim
+        claim = f"clm_{secrets.token_urlsafe(18)}"
+        self._put(
+            "claims",
+            [
+                (
+                    _hash(claim),
+                    {
+                        "task_id": task_id,
+                        "session_id": session_id,
+                        "user_id": user.user_id,
+                        "expires": time.time() + CLAIM_TTL_S,
+                    },
+                )
+            ],
+        )
+        return claim
 
     def claim(self, claim_token: str) -> dict[str, Any] | None:
         entry = self._live_claim(claim_token)
         return entry if entry and not entry.get("bearer") else None
 
     def _live_claim(self, token: str) -> dict[str, Any] | None:
-        digest = _hash(token)
-        entry = self._get("claims", digest) if self.shared is not None else self.claims.get(digest)
-        return entry if entry and entry.get("expires", 0) > time.time() else None
+        entry = self._get("claims", _hash(token))
+        return copy.deepcopy(entry) if entry and entry.get("expires", 0) > time.time() else None
 
     def issue_session_token(self, claim: dict[str, Any]) -> str:
         """A bearer token for the claim's one session, expiring with the claim: what a claim link
         hands the workspace. Kept beside the claims (every backend stores those), not on the user,
         whose tokens open every project and the account."""
-        with self.lock:
-            token = f"nmv_usr_{secrets.token_urlsafe(24)}"
-            entry = {key: claim[key] for key in ("task_id", "session_id", "user_id", "expires")}
-            self.claims[_hash(token)] = {**entry, "bearer": True}
-            self._put("claims", [(_hash(token), self.claims[_hash(token)])])
-            return token
+        token = f"nmv_usr_{secrets.token_urlsafe(24)}"
+        entry = {key: claim[key] for key in ("task_id", "session_id", "user_id", "expires")}
+        self._put("claims", [(_hash(token), {**entry, "bearer": True})])
+        return token
 
     def user_for_session_token(self, token: str) -> tuple[User, str] | None:
         """The owner and the one session a claim's token opens (None: not such a token, or expired)."""
@@ -411,8 +446,9 @@ class Store:
             self._reload(user)  # shared: what other engines spent counts
             if user.credits_available < amount:
                 return False
-            self._change_user(user, credits_available=user.credits_available - amount,
-                              credits_frozen=user.credits_frozen + amount)
+            self._change_user(
+                user, credits_available=user.credits_available - amount, credits_frozen=user.credits_frozen + amount
+            )
             return True
 
     def settle(self, user: User, reserved: int, spent: int) -> None:
@@ -422,14 +458,17 @@ class Store:
                 return  # nothing was frozen: nothing to write
             self._reload(user)
             spent = max(0, min(spent, reserved))
-            values = {"credits_frozen": max(0, user.credits_frozen - reserved),
-                      "credits_available": user.credits_available + reserved - spent,
-                      "credits_total": user.credits_total - spent}
+            values = {
+                "credits_frozen": max(0, user.credits_frozen - reserved),
+                "credits_available": user.credits_available + reserved - spent,
+                "credits_total": user.credits_total - spent,
+            }
             try:
                 self._change_user(user, **values)
             except StoreError:
                 for key, value in values.items():  # keep the books right in memory; disk catches up later
                     setattr(user, key, value)
+                self.db.remember("users", [(user.user_id, user.to_json())])
 
     # ------------------------------------------------------------------ sessions
 
@@ -437,56 +476,46 @@ class Store:
         return self.root / "sessions" / session_id
 
     def create_session(self, user: User, task_name: str, language: str) -> dict[str, Any]:
-        with self.lock:
-            session_id = str(secrets.randbelow(10 ** 18) + 10 ** 18)
-            session = {
-                "session_id": session_id,
-                "task_id": f"task_{secrets.token_hex(8)}",
-                "user_id": user.user_id,
-                "task_name": task_name,
-                "language": language,
-                "created_at": time.time(),
-                "state": {"draft": None, "video_infos": [], "canvas_config": {"width": 1920, "height": 1080,
-                                                                              "aspect": "16:9"},
-                          "video_analyses": {}, "generated_media": []},
-                "history": [],
-                "messages": [],
-                "version": 0,
-            }
-            self.sessions[session_id] = session
-            self.save_session(session)
-            return copy.deepcopy(session)
+        session_id = str(secrets.randbelow(10**18) + 10**18)
+        session = {
+            "session_id": session_id,
+            "task_id": f"task_{secrets.token_hex(8)}",
+            "user_id": user.user_id,
+            "task_name": task_name,
+            "language": language,
+            "created_at": time.time(),
+            "state": {
+                "draft": None,
+                "video_infos": [],
+                "canvas_config": {"width": 1920, "height": 1080, "aspect": "16:9"},
+                "video_analyses": {},
+                "generated_media": [],
+            },
+            "history": [],
+            "messages": [],
+            "version": 0,
+        }
+        self.save_session(session)
+        return copy.deepcopy(session)
 
     def session(self, session_id: str) -> dict[str, Any] | None:
-        with self.lock:
-            found = self._get("sessions", session_id) if self.shared is not None else self.sessions.get(session_id)
-            return copy.deepcopy(found) if found else None
+        found = self._get("sessions", session_id)
+        return copy.deepcopy(found) if found else None
 
     def all_sessions(self) -> dict[str, dict[str, Any]]:
         """Every session (shared: as the database has them now): what housekeeping must not free."""
-        with self.lock:
-            if self.shared is not None:
-                try:
-                    self.sessions = self.shared.load("sessions")
-                except DBError as exc:
-                    raise _db_error(exc) from None
-            return dict(self.sessions)
+        return _worded(self.db.load)("sessions")
 
     def save_session(self, session: dict[str, Any]) -> None:
-        with self.lock:
-            self._put("sessions", [(session["session_id"], session)])
-            self.sessions[session["session_id"]] = copy.deepcopy(session)
+        self._put("sessions", [(session["session_id"], session)])
 
     def update_session(self, session_id: str, change: Callable[[dict[str, Any]], Any]) -> Any:
-        """Apply ``change`` to a copy and persist it; the in-memory copy changes only on success.
+        """Apply ``change`` to a copy and persist it; the stored session changes only on success.
 
-        Shared: the row stays locked from the read to the write, so another engine's change to
-        the same session waits rather than being overwritten."""
+        The row stays locked from the read to the write, so another engine's change to the same
+        session waits rather than being overwritten."""
         with self._changing():
-            if self.shared is not None:
-                current = self._get("sessions", session_id, for_update=True)
-            else:
-                current = self.sessions.get(session_id)
+            current = self._get("sessions", session_id, for_update=True)
             if current is None:
                 raise KeyError(session_id)
             working = copy.deepcopy(current)
@@ -496,17 +525,13 @@ class Store:
             return result
 
     def forget_session(self, session_id: str) -> None:
-        with self.lock:
-            self.sessions.pop(session_id, None)
-            self._delete("sessions", session_id)
+        _worded(self.db.delete)("sessions", [session_id])
 
     def delete_session(self, session_id: str) -> None:
         """Remove a project for good: its session, its media and its renders (records and files)."""
-        with self.lock:
-            self.sessions.pop(session_id, None)
-            for record in [r for r in self.iter_renders() if r.get("session_id") == session_id]:
-                self.delete_render(record["id"])
-            self._delete("sessions", session_id)
+        for record in [r for r in self.iter_renders() if r.get("session_id") == session_id]:
+            self.delete_render(record["id"])
+        self.forget_session(session_id)
         shutil.rmtree(self.session_dir(session_id), ignore_errors=True)
 
     # ------------------------------------------------------------------ renders
@@ -518,16 +543,16 @@ class Store:
         """Persist a render record. A render already known changes in memory even when the disk
         cannot follow (full, read-only): its poll must say how it ended, not "processing" forever.
         A new one is known only once saved, so a refused submit leaves no job nobody runs."""
-        with self.lock:
-            if record["id"] in self.renders:
-                self.renders[record["id"]] = copy.deepcopy(record)
+        try:
             self._put("renders", [(record["id"], record)])
-            self.renders[record["id"]] = copy.deepcopy(record)
+        except StoreError:
+            if self.db.view("renders").get(record["id"]) is not None:
+                self.db.remember("renders", [(record["id"], record)])
+            raise
 
     def render(self, render_id: str) -> dict[str, Any] | None:
-        with self.lock:
-            found = self._get("renders", render_id) if self.shared is not None else self.renders.get(render_id)
-            return copy.deepcopy(found) if found else None
+        found = self._get("renders", render_id)
+        return copy.deepcopy(found) if found else None
 
     def render_of(self, user_id: str, render_id: str) -> dict[str, Any] | None:
         """The user's render with the client's id ``render_id`` (None: not theirs, or none)."""
@@ -545,50 +570,35 @@ class Store:
 
     def expire_render(self, render_id: str) -> None:
         """Delete a finished render's file but keep its record: a later download is told why (410)."""
-        with self.lock:
-            record = self.render(render_id)
-            if record is None:
-                return
-            path = self.render_output(record)
-            if path is not None:
-                path.unlink(missing_ok=True)
-            if not record.get("expired"):
-                record = {**record, "expired": True}
-                try:
-                    self.save_render(record)
-                except StoreError:
-                    pass  # the file is gone either way; the record says so next time it is written
+        record = self.render(render_id)
+        if record is None:
+            return
+        path = self.render_output(record)
+        if path is not None:
+            path.unlink(missing_ok=True)
+        if not record.get("expired"):
+            try:
+                self.save_render({**record, "expired": True})
+            except StoreError:
+                pass  # the file is gone either way; the record says so next time it is written
 
     def delete_render(self, render_id: str) -> None:
-        with self.lock:
-            record = self.render(render_id)
-            self.renders.pop(render_id, None)
-            if record is not None and (path := self.render_output(record)) is not None:
-                path.unlink(missing_ok=True)
-            self._delete("renders", render_id)
-            shutil.rmtree(self.render_path(render_id, ".work"), ignore_errors=True)
+        record = self.render(render_id)
+        if record is not None and (path := self.render_output(record)) is not None:
+            path.unlink(missing_ok=True)
+        _worded(self.db.delete)("renders", [render_id])
+        shutil.rmtree(self.render_path(render_id, ".work"), ignore_errors=True)
 
     def lease_render(self, render_id: str) -> bool:
         """Whether this engine may run the render: always on its own; when shared, only if no other
-        live engine runs it (held until :meth:`release_render` or this engine's end)."""
-        if self.shared is None:
-            return True
-        try:
-            return self.shared.lease(f"render:{render_id}")
-        except DBError as exc:
-            raise _db_error(exc) from None
+        live engine runs it (held until :meth:`release_render` or this engine's end). A database
+        that does not answer raises :class:`StoreError`: then nobody may start it here."""
+        return _worded(self.db.lease)(f"render:{render_id}")
 
     def release_render(self, render_id: str) -> None:
-        if self.shared is not None:
-            with contextlib.suppress(DBError):  # a lost connection has released it already
-                self.shared.release(f"render:{render_id}")
+        with contextlib.suppress(DBError):  # a lost connection has released it already
+            self.db.release(f"render:{render_id}")
 
     def iter_renders(self) -> Iterator[dict[str, Any]]:
-        with self.lock:
-            if self.shared is not None:
-                try:
-                    self.renders = self.shared.load("renders")
-                except DBError as exc:
-                    raise _db_error(exc) from None
-            records = [copy.deepcopy(r) for r in self.renders.values()]
+        records = [copy.deepcopy(r) for r in _worded(self.db.load)("renders").values()]
         yield from records

@@ -309,3 +309,30 @@ def test_an_engine_keeps_its_render_leases_across_a_dropped_connection(tmp_path,
         manager.shutdown()
         starting.close()
         running.close()
+
+
+def test_an_engine_that_lost_a_render_lease_while_disconnected_is_told(tmp_path, postgres_url):
+    """Its lease connection dropped and another engine took the render meanwhile: asking again says
+    so (the render is theirs now), instead of both engines running it."""
+    import psycopg
+
+    running = Store(tmp_path / "engine", database=postgres_url)
+    other = Store(tmp_path / "engine", database=postgres_url)
+    try:
+        assert running.lease_render("r1") and running.lease_render("r1")  # asking again while held: still ours
+        assert not other.lease_render("r1")
+        with psycopg.connect(postgres_url, autocommit=True) as admin:  # only the running engine's lease connection
+            admin.execute("SELECT pg_terminate_backend(pid, 10000) FROM pg_locks WHERE locktype = 'advisory' "
+                          "AND granted")
+        _until_true(lambda: other.lease_render("r1"))  # the server noticed: the other engine takes it
+        assert not running.lease_render("r1")
+    finally:
+        running.close()
+        other.close()
+
+
+def _until_true(condition, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline
+        time.sleep(0.05)

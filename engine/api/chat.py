@@ -27,9 +27,9 @@ class _Stage(str):
 async def run_sse(request: Request) -> Response:
     engine = engine_of(request)
     config = engine.config
-    user = engine.user(request)
+    user = await engine.user(request)
     body = await engine.json_body(request)
-    session = engine.session(user, str(body.get("session_id", "")))
+    session = await engine.session(user, str(body.get("session_id", "")))
     message = body.get("new_message") or {}
     parts = message.get("parts") if isinstance(message, dict) else None
     if not isinstance(parts, list):
@@ -37,7 +37,7 @@ async def run_sse(request: Request) -> Response:
     text = " ".join(str(p.get("text", "")) for p in parts if isinstance(p, dict)).strip()[:20000]
     plan = agent.plan_turn(text, session)
     cost = agent.cost_of(plan, config) if engine.store.metered else 0
-    if not engine.store.reserve(user, cost):
+    if not await engine.store.call(engine.store.reserve, user, cost):
         # the page behind this link is served below: a 2001 never points at a page that doesn't exist
         raise AppError(AppCode.OUT_OF_CREDITS, f"out of credits: this edit needs {cost}, {user.credits_available} left",
                        data={"register_url": f"{_base(request)}/register?bind={user.user_id}"})
@@ -47,7 +47,7 @@ async def run_sse(request: Request) -> Response:
     loop = asyncio.get_running_loop()
 
     async def wait_for_analyses(file_ids: list[str], timeout: float) -> None:
-        engine.analyse_missing(session["session_id"], file_ids)
+        await engine.store.call(engine.analyse_missing, session["session_id"], file_ids)
         if any(f in engine.analyses and not engine.analyses[f].done() for f in file_ids):
             queue.put_nowait(_Stage("analysing"))
         await engine.wait_for_analyses(file_ids, timeout)
@@ -63,7 +63,7 @@ async def run_sse(request: Request) -> Response:
                           committed=engine.renders.prepare_audio, queue=queue)
         task = engine.run_turn(agent.run_turn(turn), session["session_id"])
     except BaseException:
-        engine.store.settle(user, cost, 0)
+        await asyncio.shield(engine.store.call(engine.store.settle, user, cost, 0))
         raise
     drop_after = engine.faults.take_sse_drop()
 

@@ -39,7 +39,7 @@ def public_state(session: dict[str, Any], base_url: str) -> dict[str, Any]:
 
 async def credits(request: Request) -> Response:
     engine = engine_of(request)
-    user = engine.account(request)
+    user = await engine.account(request)
     if not engine.store.metered:  # nothing to count: say so rather than invent a balance
         return ok({"available": None, "frozen": 0, "total": None, "unlimited": True})
     return ok({"available": user.credits_available, "frozen": user.credits_frozen,
@@ -48,15 +48,15 @@ async def credits(request: Request) -> Response:
 
 async def state(request: Request) -> Response:
     engine = engine_of(request)
-    user = engine.user(request)
-    session = engine.session(user, request.path_params["session_id"], request.path_params["user_id"])
+    user = await engine.user(request)
+    session = await engine.session(user, request.path_params["session_id"], request.path_params["user_id"])
     return ok(public_state(session, _base(request)))
 
 
 async def media(request: Request) -> Response:
     engine = engine_of(request)
-    user = engine.user(request)
-    session = engine.session(user, request.path_params["session_id"])
+    user = await engine.user(request)
+    session = await engine.session(user, request.path_params["session_id"])
     info = next((i for i in session["state"]["video_infos"] if i["file_id"] == request.path_params["file_id"]),
                 None)
     if info is None:
@@ -71,9 +71,9 @@ async def release_session(request: Request) -> Response:
     ``ai-music run`` calls it on the engine it embeds once the MP4 is written (the disk
     would otherwise keep an upload, music, a soundtrack and a copy of every video)."""
     engine = engine_of(request)
-    user = engine.user(request)
-    session = engine.session(user, request.path_params["session_id"], request.path_params["user_id"])
-    busy = [r["id"] for r in engine.store.iter_renders()
+    user = await engine.user(request)
+    session = await engine.session(user, request.path_params["session_id"], request.path_params["user_id"])
+    busy = [r["id"] for r in await engine.store.call(list, engine.store.iter_renders())
             if r.get("session_id") == session["session_id"] and r.get("status") in ("pending", "processing")]
     if busy or session["session_id"] in engine.turns.values():
         raise AppError(AppCode.CONFLICT, "the project is still working (a render or an edit); try again when it is done",

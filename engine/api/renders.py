@@ -24,7 +24,7 @@ ATTRIBUTION = ("x-skill-source", "x-skill-version", "x-skill-platform")
 
 async def render_submit(request: Request) -> Response:
     engine = engine_of(request)
-    user = engine.user(request)
+    user = await engine.user(request)
     missing = [h for h in ATTRIBUTION if not request.headers.get(h, "").strip()]
     if missing:
         raise AppError(AppCode.PAYMENT_REQUIRED, "export is not available on this plan for unattributed clients "
@@ -33,7 +33,7 @@ async def render_submit(request: Request) -> Response:
     render_id = str(body.get("id") or "")
     if not render_id or len(render_id) > 128 or not all(c.isalnum() or c in "_-" for c in render_id):
         raise AppError(AppCode.BAD_REQUEST, "render 'id' must be 1-128 letters, digits, '_' or '-'", render=True)
-    session = engine.session(user, str(body.get("sessionId") or body.get("session_id") or ""))
+    session = await engine.session(user, str(body.get("sessionId") or body.get("session_id") or ""))
     draft = body.get("draft")
     if isinstance(draft, str):
         try:
@@ -51,15 +51,15 @@ async def render_submit(request: Request) -> Response:
     output = body.get("output") if isinstance(body.get("output"), dict) else {"format": "mp4", "quality": "high"}
     if str(output.get("format", "mp4")).lower() not in ("mp4", "wav", "mp3", "stems"):
         raise AppError(AppCode.BAD_REQUEST, "output.format must be mp4, or wav, mp3 or stems for the music alone", render=True)
-    record = engine.renders.submit(render_id, session, draft, output)
+    record = await engine.store.call(engine.renders.submit, render_id, session, draft, output)
     return render_ok(_render_view(record, _base(request)))
 
 
-def owned_render(request: Request) -> dict[str, Any]:
+async def owned_render(request: Request) -> dict[str, Any]:
     """The render in the path, if it belongs to the caller (others' ids are "not found")."""
     engine = engine_of(request)
-    user = engine.user(request)
-    record = engine.store.render_of(user.user_id, request.path_params["render_id"])
+    user = await engine.user(request)
+    record = await engine.store.call(engine.store.render_of, user.user_id, request.path_params["render_id"])
     if record is None or not engine.in_scope(str(record.get("session_id"))):
         # 404, not 1002: "session not found" would make a client start a new project
         raise AppError(AppCode.NOT_FOUND, "render not found", render=True)
@@ -67,19 +67,20 @@ def owned_render(request: Request) -> dict[str, Any]:
 
 
 async def render_poll(request: Request) -> Response:
-    return render_ok(_render_view(owned_render(request), _base(request)))
+    return render_ok(_render_view(await owned_render(request), _base(request)))
 
 
 async def render_cancel(request: Request) -> Response:
     engine = engine_of(request)
-    record = owned_render(request)
-    return render_ok(_render_view(engine.renders.cancel(record["id"]) or record, _base(request)))
+    record = await owned_render(request)
+    cancelled = await engine.store.call(engine.renders.cancel, record["id"])
+    return render_ok(_render_view(cancelled or record, _base(request)))
 
 
 async def download(request: Request) -> Response:
     engine = engine_of(request)
-    record = owned_render(request)
-    path = output_file(engine.store, record["id"])
+    record = await owned_render(request)
+    path = await engine.store.call(output_file, engine.store, record["id"])
     if path is None and record.get("expired"):
         raise AppError(AppCode.GONE, "this render was replaced by a newer one and its file removed; export again",
                        status=410, render=True)

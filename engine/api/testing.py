@@ -30,11 +30,11 @@ async def faults_api(request: Request) -> Response:
 async def expire_tokens(request: Request) -> Response:
     engine = engine_of(request)
     body = await engine.json_body(request)
-    return JSONResponse({"expired": engine.store.expire_tokens(body.get("token"))})
+    return JSONResponse({"expired": await engine.store.call(engine.store.expire_tokens, body.get("token"))})
 
 
 async def forget_session(request: Request) -> Response:
     engine = engine_of(request)
     body = await engine.json_body(request)
-    engine.store.forget_session(str(body.get("session_id", "")))
+    await engine.store.call(engine.store.forget_session, str(body.get("session_id", "")))
     return JSONResponse({"forgotten": True})

@@ -37,8 +37,8 @@ def kind_of(extension: str) -> str | None:
 async def upload(request: Request) -> Response:
     engine = engine_of(request)
     config = engine.config
-    user = engine.user(request)
-    session = engine.session(user, request.path_params["session_id"], request.path_params["user_id"])
+    user = await engine.user(request)
+    session = await engine.session(user, request.path_params["session_id"], request.path_params["user_id"])
     folder = engine.store.session_dir(session["session_id"]) / "media"
     content_type = request.headers.get("content-type", "")
     limit = config.max_upload_bytes
@@ -91,7 +91,7 @@ async def upload(request: Request) -> Response:
             out.append(existing)
         return out
 
-    applied = engine.store.update_session(session["session_id"], apply)
+    applied = await engine.store.call(engine.store.update_session, session["session_id"], apply)
     for info in applied:
         if info["file_type"] in ("video", "audio"):
             engine.start_analysis(session["session_id"], info, folder / info["stored_as"])

@@ -117,21 +117,22 @@ async def run_turn(turn: Turn) -> None:
     except Exception as exc:  # noqa: BLE001 - reported in-stream, as the backend does
         await turn.queue.put({"error": f"the engine failed while working on this request: {exc}"})
     finally:
-        turn.store.settle(turn.user, turn.reserved, spent)
+        # shielded: a turn cancelled by the engine stopping still gives back what it did not spend
+        await asyncio.shield(turn.store.call(turn.store.settle, turn.user, turn.reserved, spent))
         await turn.queue.put(DONE)
 
 
 async def _work(turn: Turn) -> int:
     plan = turn.plan
     lang = plan.language
-    session = turn.store.session(turn.session_id)
+    session = await turn.store.call(turn.store.session, turn.session_id)
     if session is None:
         await turn.queue.put({"error": "session not found", "errorCode": 1002})
         return 0
     if plan.question is not None or plan.unknown is not None:
         text = replies.answer(plan.question, lang) if plan.question else replies.not_understood(plan.unknown or "", lang)
         await _say(turn, text)
-        _save_messages(turn, session, text)
+        await _save_messages(turn, session, text)
         return 0
 
     if any(e.name in COMPOSES_MUSIC for e in plan.edits):
@@ -162,8 +163,8 @@ async def _work(turn: Turn) -> int:
             for key in ("draft", "canvas_config", "generated_media"):
                 stored["state"][key] = session["state"].get(key)
             stored["history"] = session.get("history", [])
-        turn.store.update_session(turn.session_id, commit)
-        turn.committed(turn.session_id)
+        await turn.store.call(turn.store.update_session, turn.session_id, commit)
+        await turn.store.call(turn.committed, turn.session_id)
 
     lines = [replies.describe(r, lang, music_info if r.name in COMPOSES_MUSIC else None) for r in results]
     lines += [replies.failed(reason, lang) for reason in failures]
@@ -176,7 +177,7 @@ async def _work(turn: Turn) -> int:
             text = f"{text} {replies.low_credits(lang)}"
     if not turn.silent or not applied:
         await _say(turn, text)
-    _save_messages(turn, session, text)
+    await _save_messages(turn, session, text)
     return turn.reserved if applied else 0
 
 
@@ -218,7 +219,7 @@ async def _analyses_of(turn: Turn, session: dict[str, Any]) -> None:
     if not file_ids:
         return
     await _heartbeats_while(turn, asyncio.ensure_future(turn.wait_for_analyses(file_ids, 300.0)))
-    fresh = turn.store.session(turn.session_id)
+    fresh = await turn.store.call(turn.store.session, turn.session_id)
     if fresh is not None:
         session["state"]["video_analyses"] = fresh["state"].get("video_analyses", {})
 
@@ -235,7 +236,7 @@ async def _say(turn: Turn, text: str) -> None:
     await turn.queue.put(adk_event(turn.invocation, [{"text": text}], turn_complete=True))
 
 
-def _save_messages(turn: Turn, session: dict[str, Any], reply: str) -> None:
+async def _save_messages(turn: Turn, session: dict[str, Any], reply: str) -> None:
     def append(stored: dict[str, Any]) -> None:
         stored.setdefault("messages", []).extend([
             {"role": "user", "text": turn.message, "time": time.time()},
@@ -243,7 +244,7 @@ def _save_messages(turn: Turn, session: dict[str, Any], reply: str) -> None:
         ])
         del stored["messages"][:-200]
     try:
-        turn.store.update_session(turn.session_id, append)
+        await turn.store.call(turn.store.update_session, turn.session_id, append)
     except KeyError:
         pass
 

@@ -29,6 +29,7 @@ from engine.store import Store, StoreError, render_key
 from engine.user_text import upload_names, user_facing
 
 PROGRESS_SAVE_EVERY_S = 1.0
+LEASE_RETRY_S = 2.0  # a render the database could not lease (it did not answer) is tried again this often
 log = logging.getLogger(__name__)
 
 
@@ -44,8 +45,10 @@ class RenderManager:
         self.queue = FairQueue(workers, self._run)  # round-robin between users (engine.export.render_queue)
         self.budget_s = budget  # per render; None: by its length (render_queue.budget_s)
         self.over_budget: set[str] = set()
+        self.lost: set[str] = set()  # renders whose lease another engine took: theirs to run and record
         self.jobs: dict[str, RenderJob] = {}
         self.lock = threading.Lock()
+        self.retries: set[threading.Timer] = set()  # renders waiting for the database to grant their lease
         self.stopping = False
 
     def resume(self) -> int:
@@ -72,11 +75,12 @@ class RenderManager:
         record = {"id": render_key(session["user_id"], render_id), "render_id": render_id,
                   "session_id": session["session_id"], "user_id": session["user_id"], "status": "pending", "progress": 0, "created_at": time.time(), "draft": draft,
                   "output": output, "error": None}
-        self.store.lease_render(render_id)  # new: nobody else has it
+        if not self.store.lease_render(record["id"]):  # the same id sent to another engine this instant: theirs
+            return record
         try:
             self.store.save_render(record)
         except StoreError:
-            self.store.release_render(render_id)
+            self.store.release_render(record["id"])
             raise
         self._start(record)
         return record
@@ -100,11 +104,42 @@ class RenderManager:
                           background=niceness(record.get("draft") or {}) > 0)
 
     def _run(self, render_id: str) -> None:
-        """Run one job; whatever happens, it ends completed, failed or cancelled — never stuck."""
+        """Run one job under its lease; whatever happens, it ends completed, failed or cancelled — never stuck.
+
+        A job another live engine holds is theirs to run. A database that does not answer grants no
+        lease: the job is not started — it stays pending, as a poll says once the database is back —
+        and is tried again every LEASE_RETRY_S, so no render runs where another engine could take it too."""
         try:
-            self._run_leased(render_id)
-        finally:
-            self.store.release_render(render_id)
+            if not self.store.lease_render(render_id):
+                return
+            try:
+                self._run_leased(render_id)
+            finally:
+                self.store.release_render(render_id)
+        except StoreError as exc:  # the lease, or the record read before the job starts
+            log.warning("render %s waits for the database: %s", render_id, exc)
+            self._retry_later(render_id)
+
+    def _retry_later(self, render_id: str) -> None:
+        def retry() -> None:
+            with self.lock:
+                self.retries.discard(timer)
+                if self.stopping:
+                    return  # still pending in the database: resume() takes it at the next start
+            try:
+                record = self.store.render(render_id)
+            except StoreError:
+                self._retry_later(render_id)
+                return
+            if record is not None and record.get("status") == "pending":
+                self._start(record)
+        timer = threading.Timer(LEASE_RETRY_S, retry)
+        timer.daemon = True
+        with self.lock:
+            if self.stopping:
+                return
+            self.retries.add(timer)
+        timer.start()
 
     def _run_leased(self, render_id: str) -> None:
         record = self.store.render(render_id)
@@ -117,6 +152,8 @@ class RenderManager:
             if render_id in self.over_budget:
                 self._fail(record, f"the render took longer than its {self._budget(record):.0f} s budget and was "
                                    "stopped; make the video shorter or try again later")
+            elif render_id in self.lost:
+                log.warning("render %s stopped here: another engine took its lease and runs it", render_id)
             elif not self.stopping:  # a shutdown leaves the job "processing": resume() picks it up
                 self._mark(record, status="cancelled", error="cancelled by the user")
         except (RenderError, MusicExportError, StoreError, OSError) as exc:
@@ -131,6 +168,7 @@ class RenderManager:
             with self.lock:
                 self.jobs.pop(render_id, None)
                 self.over_budget.discard(render_id)
+                self.lost.discard(render_id)
             render_attempts.end_attempt(work)
 
     def _execute(self, record: dict[str, Any], work: Path) -> None:
@@ -279,6 +317,8 @@ class RenderManager:
             return None
 
     def _save_progress(self, record: dict[str, Any]) -> None:
+        if not self._still_leased(record["id"]):
+            return
         current = self.store.render(record["id"])
         if current is not None and current.get("status") == "cancelled":
             return
@@ -295,8 +335,27 @@ class RenderManager:
         session = self.store.session(str(record.get("session_id"))) or {}
         return user_facing(reason, self.store.root, upload_names(session.get("state", {})))
 
+    def _still_leased(self, render_id: str) -> bool:
+        """Whether this engine still holds the render's lease. One lost while the database connection was
+        down belongs to the engine that took it (it runs the render again): the work here stops and records
+        nothing more. A database away now cannot say: the lease is checked again at the next progress."""
+        try:
+            if self.store.lease_render(render_id):
+                return True
+        except StoreError:
+            return True
+        with self.lock:
+            self.lost.add(render_id)
+            job = self.jobs.get(render_id)
+            if job is not None:
+                job.cancel.set()
+                self.executor.stop(job)
+        return False
+
     def _mark(self, record: dict[str, Any], **fields: Any) -> None:
         """Record how a job ended; a full disk must not turn that into a crash of the worker."""
+        if record["id"] in self.lost:
+            return  # the engine that took its lease records it
         record.update(fields)
         try:
             self.store.save_render(record)
@@ -306,9 +365,11 @@ class RenderManager:
     def shutdown(self) -> None:
         """Stop: kill running encodes, drop queued jobs (they stay "pending" on disk and resume
         next start) and wait until no render or soundtrack thread can write another byte."""
-        self.stopping = True
         with self.lock:
+            self.stopping = True
             jobs = list(self.jobs.values())
+            for timer in self.retries:
+                timer.cancel()
         for job in jobs:
             job.cancel.set()
             self.executor.stop(job)

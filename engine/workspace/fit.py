@@ -44,6 +44,6 @@ def fit_facts(state: dict[str, Any]) -> dict[str, Any]:
 
 async def fit(request: Request) -> Response:
     engine = engine_of(request)
-    user = engine.user(request)
-    session = engine.session(user, request.path_params["session_id"])
+    user = await engine.user(request)
+    session = await engine.session(user, request.path_params["session_id"])
     return ok(fit_facts(session["state"]))

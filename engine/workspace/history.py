@@ -15,8 +15,8 @@ SHOWN = 200  # the newest messages; a long project's beginning is of little use 
 
 async def messages(request: Request) -> Response:
     engine = engine_of(request)
-    user = engine.user(request)
-    session = engine.session(user, request.path_params["session_id"])
+    user = await engine.user(request)
+    session = await engine.session(user, request.path_params["session_id"])
     kept = session.get("messages") or []
     return ok({"messages": [{"role": "user" if m.get("role") == "user" else "model", "text": str(m.get("text") or "")}
                             for m in kept[-SHOWN:] if isinstance(m, dict)]})

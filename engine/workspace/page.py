@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import json
 from pathlib import Path
+from typing import Any
 
 from protocol.codes import AppCode
 from protocol.endpoints import ENDPOINTS
@@ -19,6 +20,7 @@ from starlette.responses import FileResponse, HTMLResponse, Response
 
 from engine.api.envelope import AppError, engine_of, ok
 from engine.api.uploads import FORMATS
+from engine.store import Store, User
 from engine.workspace.strings import TABLES, language_of
 
 STATIC = Path(__file__).parent / "static"
@@ -102,6 +104,14 @@ async def static_asset(request: Request) -> Response:
                         headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache"})
 
 
+def _claimed(store: Store, claim_token: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None, User | None]:
+    """The claim link's entry, its session and the session's owner (None where there is none)."""
+    entry = store.claim(claim_token)
+    if entry is None:
+        return None, None, None
+    return entry, store.session(entry["session_id"]), store.user_by_id(entry["user_id"])
+
+
 async def claim_session(request: Request) -> Response:
     """A claim link's token → a bearer token for the project's session alone, and that session.
 
@@ -112,11 +122,10 @@ async def claim_session(request: Request) -> Response:
     if not request.headers.get("content-type", "").startswith("application/json"):
         raise AppError(AppCode.BAD_REQUEST, "send JSON {\"claim_token\": ...}", status=415)
     body = await engine.json_body(request)
-    entry = engine.store.claim(str(body.get("claim_token") or ""))
-    session = engine.store.session(entry["session_id"]) if entry else None
-    owner = engine.store.user_by_id(entry["user_id"]) if entry else None
+    entry, session, owner = await engine.store.call(_claimed, engine.store, str(body.get("claim_token") or ""))
     if entry is None or session is None or owner is None or not owner.client_id:
         raise AppError(AppCode.SESSION_NOT_FOUND, "this link has expired or is not valid")
-    token = engine.store.issue_session_token(entry)  # this project only, for as long as the link lives
+    # this project only, for as long as the link lives
+    token = await engine.store.call(engine.store.issue_session_token, entry)
     return ok({"token": token, "user_id": owner.user_id, "session_id": session["session_id"],
                "task_id": session["task_id"], "task_name": session.get("task_name")})

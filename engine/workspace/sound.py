@@ -32,8 +32,8 @@ COLUMNS = (50, 600, 2000)  # least, default, most
 
 async def _soundtrack(request: Request) -> tuple[Path, dict[str, Any]]:
     engine = engine_of(request)
-    user = engine.user(request)
-    session = engine.session(user, request.path_params["session_id"])
+    user = await engine.user(request)
+    session = await engine.session(user, request.path_params["session_id"])
     pending = engine.renders.soundtrack_of(session)
     if pending is None:
         raise AppError(404, "nothing sounds on the timeline yet", status=404)

@@ -108,8 +108,8 @@ def _make(sources: list[tuple[Path, float] | None], out: Path) -> bytes:
 
 async def thumbs(request: Request) -> Response:
     engine = engine_of(request)
-    user = engine.user(request)
-    session = engine.session(user, request.path_params["session_id"])
+    user = await engine.user(request)
+    session = await engine.session(user, request.path_params["session_id"])
     state = session["state"]
     draft = state.get("draft") or {}
     if not int(draft.get("d") or 0) or track(draft, VIDEO) is None:
