@@ -21,7 +21,7 @@ VOICINGS: dict[str, Voicing] = {
     "strings": Voicing("strings", attack=0.25, drift_cents=2.5, vibrato_cents=6.0, vibrato_hz=5.4, ensemble=True,
                        release=0.7, double_s=0.009, takes=2, tone_hz=4500.0),
     "strings_low": Voicing("strings", attack=0.06, drift_cents=1.5, vibrato_cents=3.5, vibrato_hz=5.0, release=0.35),
-    "choir": Voicing("choir", attack=0.45, drift_cents=3.5, vibrato_cents=5.0, vibrato_hz=4.6, ensemble=True,
+    "choir": Voicing("choir", attack=0.45, drift_cents=2.0, vibrato_cents=3.5, vibrato_hz=4.6, ensemble=True,
                      release=0.9, double_s=0.012, takes=2, tone_hz=4000.0),
     "horn": Voicing("horn", attack=0.06, drift_cents=2.0, vibrato_cents=4.5, vibrato_hz=4.8, vibrato_delay=0.4,
                     release=0.35),
@@ -31,11 +31,11 @@ VOICINGS: dict[str, Voicing] = {
     "bell": Voicing("vibraphone", drift_cents=1.0, vibrato_cents=4.0, vibrato_hz=5.5, vibrato_delay=0.05,
                     release=0.4, max_s=3.5),
     "glass": Voicing("celesta", drift_cents=1.5, release=0.8, max_s=3.0, vel_hi=90, tone_hz=2000.0),
-    "pad_warm": Voicing("warm_pad", attack=0.6, drift_cents=3.5, vibrato_cents=2.0, vibrato_hz=0.4,
+    "pad_warm": Voicing("warm_pad", attack=0.6, drift_cents=2.0, vibrato_cents=1.0, vibrato_hz=0.4,
                         vibrato_delay=0.0, ensemble=True, release=1.2, takes=2, tone_hz=2500.0),
-    "pad_air": Voicing("halo_pad", attack=1.2, drift_cents=3.5, vibrato_cents=2.0, vibrato_hz=0.3,
+    "pad_air": Voicing("halo_pad", attack=1.2, drift_cents=2.0, vibrato_cents=1.0, vibrato_hz=0.3,
                        vibrato_delay=0.0, ensemble=True, release=2.0, takes=2, tone_hz=1200.0),
-    "pad_dark": Voicing("warm_pad", attack=1.5, drift_cents=3.5, vibrato_cents=1.5, vibrato_hz=0.25,
+    "pad_dark": Voicing("warm_pad", attack=1.5, drift_cents=2.0, vibrato_cents=1.0, vibrato_hz=0.25,
                         vibrato_delay=0.0, ensemble=True, release=2.0, vel_hi=80, takes=2, tone_hz=1100.0),
 }
 
