@@ -54,7 +54,6 @@ class _Line:
     def __init__(self, ctx: Context, register: tuple[int, int]) -> None:
         self.ctx, (self.lo, self.hi) = ctx, register
         self.prev = (self.lo + self.hi) / 2.0 - 3
-        self.scale = scale(ctx.tonic, ctx.mode)
         rng = ctx.rng("bass", "colour")
         slots = ctx.slots
         # first inversions: never the opening or final chord, only chords with a third
@@ -74,8 +73,8 @@ class _Line:
             p += 12
         return p
 
-    def tonic(self) -> int:
-        p = nearest_pitch(self.ctx.tonic, self.prev)
+    def tonic(self, beat: float) -> int:
+        p = nearest_pitch(chord_at(self.ctx.slots, beat).tonic, self.prev)
         while p > self.hi:
             p -= 12
         while p < self.lo:
@@ -85,7 +84,7 @@ class _Line:
     def pitch(self, kind: str, beat: float, next_beat: float, held: bool = False) -> int:
         """The note of pattern ``kind``; ``held``: a pedal, the tonic whatever the chord."""
         if held:
-            root = self.tonic()
+            root = self.tonic(beat)
             p = root + 12 if kind == "8" and root + 12 <= self.hi + 5 else root
             self.prev = root
             return p
@@ -102,7 +101,8 @@ class _Line:
             elif self.chromatic[self.ctx.slots.index(chord_at(self.ctx.slots, next_beat))]:
                 p = target - 1 if target > root else target + 1
             else:
-                below = [s for s in range(target - 2, target) if s % 12 in self.scale]
+                key = scale(chord_at(self.ctx.slots, next_beat).tonic, self.ctx.mode)
+                below = [s for s in range(target - 2, target) if s % 12 in key]
                 p = below[-1] if below and target > root else target + (1 if target < root else -1)
         else:
             p = root
@@ -118,7 +118,7 @@ def write(part: Part, ctx: Context) -> list[Event]:
     hr = ctx.style.harmonic_rhythm
     for bar in range(grid.bars):
         level = max(form.level(bar), 0)
-        held = pedal(ctx.style.name, form.section_at(bar).name)
+        held = pedal(ctx.style.name, form.section_at(bar).name) and not chord_at(ctx.slots, 4.0 * bar).pivot
         pattern = list(PATTERNS["cinematic"][3] if ctx.pulse and level >= 1 else table[level])
         for slot in ctx.slots:   # a chord change inside the bar gets its own root
             offset = slot.start - 4.0 * bar

@@ -137,15 +137,15 @@ def _pickups(ctx: Context, voicings: dict[float, tuple[int, ...]]) -> list[Event
 def write_drone(part: Part, ctx: Context) -> list[Event]:
     """Tonic and fifth held through each section: the floor ambient pieces stand on."""
     lo, hi = part.register
-    root = lo + ((ctx.tonic - lo) % 12)
     events: list[Event] = []
     for s in ctx.form.sections:
         start, end = 4.0 * s.start_bar, min(4.0 * s.end_bar, ctx.grid.beats)
+        root = lo + ((chord_at(ctx.slots, start).tonic - lo) % 12)       # the section's key
         vel = 0.45 + 0.3 * s.energy
         events.append(Event(start, end - start, root, vel))
         if root + 7 <= hi:
             events.append(Event(start, end - start, root + 7, vel * 0.8))
     final = ctx.final
     if final is not None:
-        events.append(Event(final.start, final.beats, root, 0.5))
+        events.append(Event(final.start, final.beats, lo + ((final.tonic - lo) % 12), 0.5))
     return events

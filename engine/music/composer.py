@@ -19,7 +19,8 @@ from .form import plan
 from .grid import fit, tempo_window
 from .harmony import VoiceLeader, progression
 from .resolver import resolve
-from .score import ChordEvent, Note, Part, Score, Section
+from .modulation import lift_bar
+from .score import ChordEvent, KeyChange, Note, Part, Score, Section
 from .styles import MOODS_TABLE, STYLES, Style, groups_of
 from .theory import MINOR_LIKE, chord, parse_key, tonic_name
 
@@ -46,7 +47,8 @@ def compose(brief: Brief, cues: Cues) -> Score:
         grid=grid, form=form, slots=(), style=style, tonic=tonic, mode=mode, brightness=brightness, seed=b.seed,
         speech_beats=tuple((s / grid.beat_s, e / grid.beat_s) for s, e in cues.speech),
         has_drums=any(p.role == "drums" for p in parts), has_fx=any(p.role == "fx" for p in parts), pulse=mood.pulse)
-    ctx = dataclasses.replace(ctx, slots=progression(form, grid, style, tonic, mode, ctx.rng("progression")))
+    lift_at = lift_bar(form, style.lift, grid.loopable)
+    ctx = dataclasses.replace(ctx, slots=progression(form, grid, style, tonic, mode, ctx.rng("progression"), lift_at))
     first_comp = next((p.name for p in parts if p.role == "comp"), None)
     pulse = _pulse(ctx, form.hits)
     notes: list[Note] = []
@@ -54,7 +56,7 @@ def compose(brief: Brief, cues: Cues) -> Score:
         events = _write(part, ctx, pickups=part.name == first_comp and not (ctx.has_drums or ctx.has_fx))
         notes.extend(_perform(events, part, ctx, pulse))
     notes.sort(key=lambda n: (n.time, n.part, n.pitch))
-    return _score(b, cues, style, ctx, parts, tuple(notes))
+    return _score(b, cues, style, ctx, parts, tuple(notes), lift_at)
 
 
 def _write(part: Part, ctx: Context, pickups: bool) -> list[Event]:
@@ -68,7 +70,7 @@ def _write(part: Part, ctx: Context, pickups: bool) -> list[Event]:
         return comping.write_drone(part, ctx)
     if part.role == "lead":
         return [Event(n.start, n.beats, n.pitch, n.velocity) for n in melody.write_melody(
-            ctx.form, ctx.grid, ctx.slots, ctx.tonic, ctx.mode, part.register, ctx.brightness, part.style,
+            ctx.form, ctx.grid, ctx.slots, ctx.mode, part.register, ctx.brightness, part.style,
             part.min_level, ctx.rng("melody", part.name), ctx.speech_beats)]
     if part.role == "counter":
         return counterline.write(part, ctx)
@@ -146,8 +148,13 @@ def _perform(events: list[Event], part: Part, ctx: Context, pulse: np.ndarray) -
     return out
 
 
-def _score(b: Brief, cues: Cues, style: Style, ctx: Context, parts: tuple[Part, ...], notes: tuple[Note, ...]) -> Score:
+def _score(b: Brief, cues: Cues, style: Style, ctx: Context, parts: tuple[Part, ...], notes: tuple[Note, ...],
+           lift_at: int | None) -> Score:
     grid, form = ctx.grid, ctx.form
+    key_changes = ()
+    if lift_at is not None:
+        lifted = (ctx.tonic + style.lift) % 12
+        key_changes = (KeyChange(lift_at * grid.bar_s, lifted, f"{tonic_name(lifted, ctx.mode)} {ctx.mode}"),)
     beat = grid.beat_s
     final_s = grid.body_s if not grid.loopable else grid.duration_s
     sections = [Section(s.name, s.start_bar * grid.bar_s, min(s.end_bar * grid.bar_s, final_s), round(s.energy, 3))
@@ -165,7 +172,7 @@ def _score(b: Brief, cues: Cues, style: Style, ctx: Context, parts: tuple[Part, 
         swing=grid.swing, brightness=ctx.brightness, sections=tuple(sections),
         fills=tuple(f * beat for f in form.fills), hits=tuple(h * beat for h in form.hits), chords=chords,
         parts=used_parts, notes=notes, instruments=tuple(sorted({g for p in used_parts for g in groups_of(p)})),
-        reverb_s=style.reverb_s, stem_levels=style.stem_levels)
+        reverb_s=style.reverb_s, stem_levels=style.stem_levels, key_changes=key_changes)
 
 
 def _swell(b: Brief, cues: Cues, style: Style, tonic: int, mode: str, brightness: float, bpm: float) -> Score:

@@ -31,7 +31,7 @@ class Context:
     form: Form
     slots: tuple[ChordSlot, ...]
     style: Style
-    tonic: int
+    tonic: int                   # the opening key; after a lift each ChordSlot carries its own
     mode: str
     brightness: float
     seed: int

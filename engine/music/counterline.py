@@ -8,7 +8,7 @@ says, so a piece's first statement is plainer than its answer.
 from __future__ import annotations
 
 from .context import Context, Event
-from .harmony import chord_at
+from .harmony import ChordSlot, chord_at
 from .orchestration import counter_sections
 from .score import Part
 from .theory import Chord, chord_scale, nearest_pitch
@@ -39,10 +39,11 @@ def _guide(c: Chord, near: float, lo: int, hi: int) -> int:
     return int(best if best is not None else lo)
 
 
-def _passing(frm: int, to: int, c: Chord, ctx: Context) -> int:
-    """One scale step from ``frm`` toward ``to`` (a neighbour above when they are the same);
-    in the families that use them, the semitone between two tones a whole step apart."""
-    sc = chord_scale(c, ctx.tonic, ctx.mode)
+def _passing(frm: int, to: int, slot: ChordSlot, ctx: Context) -> int:
+    """One scale step from ``frm`` toward ``to`` (a neighbour above when they are the same),
+    in the key the chord is heard in; in the families that use them, the semitone between
+    two tones a whole step apart."""
+    sc = chord_scale(slot.chord, slot.tonic, ctx.mode)
     direction = 1 if to >= frm else -1
     if abs(to - frm) == 2 and ctx.style.family in CHROMATIC_FAMILIES:
         return frm + direction
@@ -72,11 +73,11 @@ def write(part: Part, ctx: Context) -> list[Event]:
             for beats, kind in rhythm:
                 if t >= grid.beats:
                     break
-                c = chord_at(ctx.slots, t).chord
-                if c is not here:                   # a change inside the bar: its own guide tone
-                    pitch = _guide(c, tone, lo, hi)
+                slot = chord_at(ctx.slots, t)
+                if slot.chord is not here:          # a change inside the bar: its own guide tone
+                    pitch = _guide(slot.chord, tone, lo, hi)
                 else:
-                    pitch = tone if kind == "t" else _passing(tone, after, c, ctx)
+                    pitch = tone if kind == "t" else _passing(tone, after, slot, ctx)
                 length = min(beats, grid.beats - t)
                 if not any(a <= t < b for a, b in ctx.speech_beats):
                     events.append(Event(t, length * 0.95, pitch, vel * (1.0 if kind == "t" else 0.85)))

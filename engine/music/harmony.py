@@ -16,6 +16,7 @@ import numpy as np
 from . import chromatic
 from .form import Form
 from .grid import Grid
+from .modulation import bar_keys
 from .styles import MODAL, MODAL_CADENCE, PROGRESSIONS, Style
 from .theory import MINOR_LIKE, Chord, chord
 
@@ -25,7 +26,9 @@ class ChordSlot:
     start: float          # beats
     beats: float
     chord: Chord
+    tonic: int            # pitch class of the key the chord is heard in (changes at a lift)
     final: bool = False
+    pivot: bool = False   # the new key's dominant, in the bar before a lift
 
 
 def _pool(style: Style, mode: str) -> tuple[str, ...]:
@@ -94,13 +97,21 @@ def _colour(tokens: list[str], style: Style, mode: str, rng: np.random.Generator
     return out
 
 
+LIFT_PLAIN_BARS = 4     # bars of the new key's own chords after a lift
+
+
 def _tonic_token(mode: str) -> str:
     return "i" if mode in MINOR_LIKE else "I"
 
 
 def progression(form: Form, grid: Grid, style: Style, tonic: int, mode: str,
-                rng: np.random.Generator) -> tuple[ChordSlot, ...]:
-    """One chord per harmonic-rhythm unit, cadence into the final tonic chord."""
+                rng: np.random.Generator, lift_at: int | None = None) -> tuple[ChordSlot, ...]:
+    """One chord per harmonic-rhythm unit, cadence into the final tonic chord.
+
+    With ``lift_at`` the piece changes key there by the style's lift: that bar opens on
+    the new tonic after one bar of the new key's dominant, and the cadence and final
+    chord are in the new key.
+    """
     pool = list(_pool(style, mode))
     order = rng.permutation(len(pool))
     prog_a = pool[order[0]].split()
@@ -124,8 +135,19 @@ def progression(form: Form, grid: Grid, style: Style, tonic: int, mode: str,
             tokens.append(prog[(position // hr) % len(prog)])
             position += 1
     tokens[0] = _tonic_token(mode)
+    plain = list(tokens)
     tokens = _colour(tokens, style, mode, rng)
     tokens = chromatic.colour(tokens, style.family, mode, rng)
+    keys = bar_keys(len(tokens), tonic, style.lift, lift_at)
+    pivot = -1
+    if lift_at is not None and 0 < lift_at < len(tokens) - 1:
+        # the new key is stated by its dominant, then a plain phrase (borrowed chords there
+        # would lean back toward the old key), before the colour returns
+        pivot = lift_at - 1
+        stated = min(lift_at + LIFT_PLAIN_BARS, len(tokens) - 1)
+        tokens[lift_at:stated] = plain[lift_at:stated]
+        tokens[pivot], keys[pivot] = "V7", keys[lift_at]
+        tokens[lift_at] = _tonic_token(mode)
     slots: list[tuple[float, float, str]] = [(4.0 * i, 4.0, tok) for i, tok in enumerate(tokens)]
     ext = style.extension
     if not grid.loopable:
@@ -148,17 +170,22 @@ def progression(form: Form, grid: Grid, style: Style, tonic: int, mode: str,
               for h, part in enumerate(tok.split("|"))]
     slots = sorted([s for s in slots if "|" not in s[2]] + halves)
     # merge repeated chords into one longer slot (pads then sustain instead of re-striking)
-    merged: list[tuple[float, float, str]] = []
+    merged: list[tuple[float, float, str, int]] = []       # start, beats, token, bar it was written in
     for start, beats, tok in slots:
         beats = min(beats, grid.beats - start)
-        if merged and merged[-1][2] == tok and hr > 1:
-            merged[-1] = (merged[-1][0], merged[-1][1] + beats, tok)
+        bar = min(int(start // 4), len(keys) - 1)
+        prev = merged[-1] if merged else None
+        if prev and prev[2] == tok and hr > 1 and keys[prev[3]] == keys[bar] and pivot not in (prev[3], bar):
+            merged[-1] = (prev[0], prev[1] + beats, tok, prev[3])
         else:
-            merged.append((start, beats, tok))
-    out = [ChordSlot(s, b, chord(t, tonic, ext)) for s, b, t in merged if b > 0]
+            merged.append((start, beats, tok, bar))
+    out = [ChordSlot(s, b, chord(t, keys[bar], ext), keys[bar], pivot=bar == pivot)
+           for s, b, t, bar in merged if b > 0]
     if not grid.loopable:
         tail_beats = grid.tail_s / grid.beat_s
-        out.append(ChordSlot(float(grid.beats), tail_beats, chord(_tonic_token(mode), tonic, ext), final=True))
+        last_key = keys[-1]
+        out.append(ChordSlot(float(grid.beats), tail_beats, chord(_tonic_token(mode), last_key, ext), last_key,
+                             final=True))
     return tuple(out)
 
 

@@ -84,23 +84,31 @@ def _phrase_plan(rng: np.random.Generator, bars: int) -> list[tuple[str, int]]:
 class MelodyWriter:
     """Turns motifs into pitches in one register over one chord timeline.
 
-    Melodies move in scale degrees of the chord-scale (so a step is always a step in key);
+    Melodies move in scale degrees of the chord-scale of the key in force (so a step is
+    always a step in key, and after a key change the same degrees sound in the new key);
     ``degree`` 0 is the tonic nearest the register's centre.
     """
 
-    def __init__(self, grid: Grid, slots: tuple[ChordSlot, ...], tonic: int, mode: str,
+    def __init__(self, grid: Grid, slots: tuple[ChordSlot, ...], mode: str,
                  register: tuple[int, int], brightness: float) -> None:
-        self.grid, self.slots, self.tonic, self.mode = grid, slots, tonic, mode
+        self.grid, self.slots, self.mode = grid, slots, mode
         shift = int(round(3 * brightness))
         self.lo, self.hi = register[0] + shift, register[1] + shift
         self.centre_pitch = (self.lo + self.hi) / 2.0
-        self.base = self.centre_pitch - ((self.centre_pitch - tonic) % 12)   # tonic near the centre
+
+    def base(self, beat: float) -> float:
+        """Pitch of degree 0 at ``beat``: the key's tonic nearest below the register centre."""
+        return self._base(chord_at(self.slots, beat).tonic)
+
+    def _base(self, tonic: int) -> float:
+        return self.centre_pitch - ((self.centre_pitch - tonic) % 12)
 
     def pitch(self, degree: int, beat: float) -> int:
-        sc = chord_scale(chord_at(self.slots, beat).chord, self.tonic, self.mode)
+        slot = chord_at(self.slots, beat)
+        sc = chord_scale(slot.chord, slot.tonic, self.mode)
         octave, idx = divmod(degree, 7)
-        step = (sc[idx] - self.tonic) % 12
-        return int(self.base + 12 * octave + step)
+        step = (sc[idx] - slot.tonic) % 12
+        return int(self._base(slot.tonic) + 12 * octave + step)
 
     def snap(self, degree: int, beat: float, direction: int, stable: bool = False,
              prev_pitch: int | None = None) -> int:
@@ -132,7 +140,7 @@ class MelodyWriter:
             if transform in ("same", "invert", "other"):
                 degree = start_degree + shift
                 if prev_pitch is not None:         # restart the motif in the octave nearest the line
-                    here = self.degree_of(prev_pitch)
+                    here = self.degree_of(prev_pitch, 4.0 * bar)
                     degree += 7 * round((here - degree) / 7)
             t, k = 0.0, 0
             sounding = [r for r in rhythm if r > 0]
@@ -149,7 +157,7 @@ class MelodyWriter:
                 last_of_phrase = transform == "cadence" and k == len(sounding) - 1
                 strong = (beat % 4.0) in (0.0, 2.0) or r >= 1.5
                 if strong or last_of_phrase:
-                    direction = int(np.sign(degree - (self.degree_of(prev_pitch) if prev_pitch else degree)))
+                    direction = int(np.sign(degree - (self.degree_of(prev_pitch, beat) if prev_pitch else degree)))
                     degree = self.snap(degree, beat, direction, stable=last_of_phrase, prev_pitch=prev_pitch)
                 pitch = self.pitch(degree, beat)
                 while pitch > self.hi:
@@ -180,7 +188,7 @@ class MelodyWriter:
                 continue
             slot = chord_at(self.slots, c.start)
             strong = (c.start % 4.0) in (0.0, 2.0) or c.beats >= 1.5
-            allowed = slot.chord.pcs if strong else chord_scale(slot.chord, self.tonic, self.mode)
+            allowed = slot.chord.pcs if strong else chord_scale(slot.chord, slot.tonic, self.mode)
             reach = (1, 2, 3, 4) if strong else (1, 2)
             for d in reach:
                 p = b.pitch - int(np.sign(leap)) * d
@@ -189,16 +197,16 @@ class MelodyWriter:
                     break
         return out
 
-    def degree_of(self, pitch: int) -> int:
-        """Approximate scale degree of a MIDI pitch (for octave and direction decisions)."""
-        return int(round((pitch - self.base) * 7 / 12))
+    def degree_of(self, pitch: int, beat: float) -> int:
+        """Approximate scale degree of a MIDI pitch at ``beat`` (for octave and direction decisions)."""
+        return int(round((pitch - self.base(beat)) * 7 / 12))
 
     def final_note(self, energy: float) -> MelodyNote | None:
         """The tonic on the final chord, near the register centre."""
         final = self.slots[-1]
         if not final.final:
             return None
-        degree = self.snap(self.degree_of(int(self.centre_pitch)), final.start, 0, stable=True)
+        degree = self.snap(self.degree_of(int(self.centre_pitch), final.start), final.start, 0, stable=True)
         pcs = final.chord.pcs
         for off in (0, -1, 1, -2, 2, -3, 3):
             if self.pitch(degree + off, final.start) % 12 == pcs[0]:
@@ -207,13 +215,13 @@ class MelodyWriter:
         return MelodyNote(final.start, final.beats, self.pitch(degree, final.start), 0.5 + 0.3 * energy)
 
 
-def write_melody(form: Form, grid: Grid, slots: tuple[ChordSlot, ...], tonic: int, mode: str,
+def write_melody(form: Form, grid: Grid, slots: tuple[ChordSlot, ...], mode: str,
                  register: tuple[int, int], brightness: float, style: str, min_level: int,
                  rng: np.random.Generator, speech_beats: tuple[tuple[float, float], ...]) -> list[MelodyNote]:
     """Melody over the whole piece; silent where the arrangement is below ``min_level``."""
-    writer = MelodyWriter(grid, slots, tonic, mode, register, brightness)
+    writer = MelodyWriter(grid, slots, mode, register, brightness)
     motif_a, motif_b = _motif(style, rng), _motif(style, rng)
-    start_degree = writer.snap(writer.degree_of(int(writer.centre_pitch)) - 2, 0.0, 1)
+    start_degree = writer.snap(writer.degree_of(int(writer.centre_pitch), 0.0) - 2, 0.0, 1)
     out: list[MelodyNote] = []
     few_sections = len(form.sections) <= 2
     for section in form.sections:

@@ -67,6 +67,15 @@ class ChordEvent:
 
 
 @dataclass(frozen=True)
+class KeyChange:
+    """The piece moves to a new key at ``start_s`` (a section start) and stays there."""
+
+    start_s: float
+    tonic: int
+    key: str                      # e.g. "E minor"
+
+
+@dataclass(frozen=True)
 class Score:
     genre: str
     mood: str
@@ -93,6 +102,7 @@ class Score:
     instruments: tuple[str, ...]  # instrument groups actually sounding ("drums", "piano", ...)
     reverb_s: float               # RT60 of the shared room
     stem_levels: tuple[tuple[str, float], ...]   # target active level per stem, dBFS
+    key_changes: tuple[KeyChange, ...] = ()      # ``key``/``tonic`` are the opening key; these follow it
 
     @property
     def beat_s(self) -> float:
@@ -118,6 +128,11 @@ class Score:
     def notes_in_stem(self, stem: str) -> tuple[Note, ...]:
         names = {p.name for p in self.parts if p.stem == stem}
         return tuple(n for n in self.notes if n.part in names)
+
+    @property
+    def final_tonic(self) -> int:
+        """Tonic of the key the piece ends in (the final chord's root)."""
+        return self.key_changes[-1].tonic if self.key_changes else self.tonic
 
     def key_name(self) -> str:
         return f"{self.key} {self.mode}"

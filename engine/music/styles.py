@@ -25,6 +25,7 @@ class Style:
     stem_levels: tuple[tuple[str, float], ...]
     reverb_s: float
     default_mood: str
+    lift: int = 0                              # semitones the climax modulates up (modulation.py); 0: stays home
 
 
 def _p(name: str, stem: str, patch: str, role: str, style: str = "", **kw: object) -> Part:
@@ -66,7 +67,7 @@ STYLES: dict[str, Style] = {
             _p("choir", "texture", "choir", "pad", "pad", register=(60, 79), spread=0.4, send=0.45, min_level=2),
             _p("fx", "texture", "fx", "fx", "riser", send=0.4),
         ),
-        _levels(-14, -16, -15, -17, -21), 2.6, "epic"),
+        _levels(-14, -16, -15, -17, -21), 2.6, "epic", lift=2),
     "corporate": Style(
         "corporate", (100, 112, 128), 0.5, 0.5, "pop", "triad", 1, "V",
         (
@@ -76,7 +77,7 @@ STYLES: dict[str, Style] = {
             _p("lead", "lead", "marimba", "lead", "pop", register=(67, 88), pan=0.2, send=0.25, min_level=2),
             _p("pad", "texture", "pad_warm", "pad", "pad", register=(55, 76), spread=0.5, send=0.3),
         ),
-        _levels(-15, -17, -16, -18, -24), 1.5, "happy"),
+        _levels(-15, -17, -16, -18, -24), 1.5, "happy", lift=2),
     "upbeat": Style(
         "upbeat", (108, 120, 128), 0.5, 0.5, "pop", "triad", 1, "V",
         (
@@ -86,7 +87,7 @@ STYLES: dict[str, Style] = {
             _p("lead", "lead", "square_lead", "lead", "pop", register=(67, 88), pan=-0.1, send=0.25, min_level=2),
             _p("pad", "texture", "pad_saw", "pad", "pad", register=(55, 76), spread=0.5, send=0.3),
         ),
-        _levels(-14, -16, -16, -17, -25), 1.3, "happy"),
+        _levels(-14, -16, -16, -17, -25), 1.3, "happy", lift=1),
     "ambient": Style(
         "ambient", (60, 68, 80), 0.5, 0.5, "ambient", "ninth", 2, "IV",
         (
@@ -105,7 +106,7 @@ STYLES: dict[str, Style] = {
             _p("guitar", "harmony", "guitar", "comp", "strum", register=(40, 71), spread=0.35, send=0.2),
             _p("lead", "lead", "guitar_bright", "lead", "folk", register=(64, 84), pan=0.25, send=0.25, min_level=2),
         ),
-        _levels(-17, -18, -14, -17, -24), 1.6, "happy"),
+        _levels(-17, -18, -14, -17, -24), 1.6, "happy", lift=2),
     "electronic": Style(
         "electronic", (118, 124, 128), 0.5, 0.5, "edm", "triad", 1, "V",
         (
@@ -123,7 +124,7 @@ STYLES: dict[str, Style] = {
             _p("piano_lh", "harmony", "piano", "comp", "piano_lh", register=(48, 67), pan=-0.08, spread=0.2, send=0.25),
             _p("piano_rh", "lead", "piano", "lead", "piano", register=(64, 88), pan=0.12, send=0.25, min_level=0),
         ),
-        _levels(-30, -19, -17, -15, -30), 1.8, "romantic"),
+        _levels(-30, -19, -17, -15, -30), 1.8, "romantic", lift=1),
 }
 
 
