@@ -249,7 +249,7 @@ class Engine:
 
 def _warm_up() -> None:
     import engine.analysis.analyze  # noqa: F401
-    import engine.music  # noqa: F401
+    import engine.music.make  # noqa: F401 - the composer (engine.music loads it lazily)
     from scipy.io import wavfile  # noqa: F401
 
 
