@@ -12,7 +12,9 @@ that barely moves, webcam bitrate):
 4. a plain ffmpeg stream-copy mux of the same WAV (the physical floor);
 5. ``ai-music run`` on 20 s of 4K60 (re-encoded to 1080p60: the big-input case).
 
-``--quick`` leaves out moviepy, the 4K60 run and the size/quality table (for paired before/after runs).
+``--quick`` leaves out moviepy, the 4K60 run and the size/quality table; ``AI_MUSIC_TREE=CHECKOUT``
+runs that checkout's code (its own first on ``sys.path``, as bench/revisions.py does) — together,
+before/after figures of two revisions in the same period.
 
 Prints wall time, ratios, peak RSS (whole process tree), the music synthesis real-time
 factor, and where the fast path's seconds go, phase by phase (``bench/phases.py``).
@@ -44,7 +46,15 @@ from _proc import measure  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
-EXE = str(Path(sys.executable).parent / "ai-music")
+TREE = os.environ.get("AI_MUSIC_TREE")
+# `ai-music` as installed, or the CLI of another checkout (AI_MUSIC_TREE) with this virtualenv
+EXE = (str(Path(sys.executable).parent / "ai-music") if not TREE else
+       [sys.executable, "-c", "import sys, runtime.cli as cli; sys.exit(cli.main(sys.argv[1:]))"])
+
+
+def ours(*args: str) -> list[str]:
+    """The command line of ``ai-music ARGS``."""
+    return [*([EXE] if isinstance(EXE, str) else EXE), *args]
 PROMPT = "generate background music that matches the mood and length of my video"
 TITLE_PROMPT = PROMPT + " and add a title 'Launch Day' for 3 seconds"
 
@@ -55,6 +65,8 @@ def fresh_env(tmp: Path) -> dict[str, str]:
         env.pop(name, None)
     env.update(XDG_CONFIG_HOME=str(tmp / "config"), XDG_DATA_HOME=str(tmp / "data"),
                XDG_CACHE_HOME=str(tmp / "cache"))
+    if TREE:
+        env["PYTHONPATH"] = TREE
     return env
 
 
@@ -93,11 +105,11 @@ def clip_rows(video: Path, tmp: Path, quick: bool) -> list[tuple[str, float, flo
     from media.ffmpeg import ffmpeg_exe
 
     rows: list[tuple[str, float, float]] = []
-    fast = measure([EXE, "run", str(video), PROMPT, "-o", str(tmp / "fast.mp4")], env=fresh_env(tmp / "a"))
+    fast = measure(ours("run", str(video), PROMPT, "-o", str(tmp / "fast.mp4")), env=fresh_env(tmp / "a"))
     if fast.returncode != 0:
         raise SystemExit(f"ai-music run failed:\n{fast.stderr}")
     rows.append(("ai-music run (fast path, cold)", fast.seconds, fast.peak_rss_mb))
-    titled = measure([EXE, "run", str(video), TITLE_PROMPT, "-o", str(tmp / "title.mp4")], env=fresh_env(tmp / "b"))
+    titled = measure(ours("run", str(video), TITLE_PROMPT, "-o", str(tmp / "title.mp4")), env=fresh_env(tmp / "b"))
     rows.append(("ai-music run + title (smart render)", titled.seconds, titled.peak_rss_mb))
     # the peers get a given music file: the soundtrack of our own output, extracted untimed
     music = tmp / "music.wav"
@@ -127,12 +139,12 @@ def print_rows(title: str, rows: list[tuple[str, float, float]]) -> None:
     for name, seconds, rss in rows:
         print(f"{name:<40} {seconds:7.2f}s {rss:8.0f} MB")
     by_name = {name: seconds for name, seconds, _ in rows}
-    ours = by_name.get("ai-music run (fast path, cold)")
-    if ours is None:
+    fast_s = by_name.get("ai-music run (fast path, cold)")
+    if fast_s is None:
         return
     if "moviepy with_audio + write_videofile" in by_name:
-        print(f"moviepy / ai-music fast path: {by_name['moviepy with_audio + write_videofile'] / ours:.1f}x")
-    print(f"ai-music fast path / ffmpeg floor: {ours / by_name['ffmpeg stream-copy mux (floor)']:.1f}x")
+        print(f"moviepy / ai-music fast path: {by_name['moviepy with_audio + write_videofile'] / fast_s:.1f}x")
+    print(f"ai-music fast path / ffmpeg floor: {fast_s / by_name['ffmpeg stream-copy mux (floor)']:.1f}x")
 
 
 def main() -> None:
@@ -159,7 +171,7 @@ def main() -> None:
         if not uhd.exists():
             print("generating the 20 s 4K60 test video…", flush=True)
             make_video(uhd, VideoSpec(seconds=20, width=3840, height=2160, fps=60, audio="voice"))
-        big = measure([EXE, "run", str(uhd), PROMPT, "-o", str(tmp / "uhd.mp4")], env=fresh_env(tmp / "u"))
+        big = measure(ours("run", str(uhd), PROMPT, "-o", str(tmp / "uhd.mp4")), env=fresh_env(tmp / "u"))
         if big.returncode != 0:
             raise SystemExit(f"ai-music run failed on 4K60:\n{big.stderr}")
         rows.append(("20 s 4K60 → 1080p60 (ai-music run)", big.seconds, big.peak_rss_mb))
@@ -227,8 +239,8 @@ def size_and_quality(demo: Path) -> None:
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
         for number, (name, source) in enumerate(inputs):
-            ours = tmp / f"ours{number}.mp4"
-            ran = measure([EXE, "run", str(source), TITLE_PROMPT, "-o", str(ours)],
+            out_path = tmp / f"ours{number}.mp4"
+            ran = measure(ours("run", str(source), TITLE_PROMPT, "-o", str(out_path)),
                           env=fresh_env(tmp / f"s{number}"))
             if ran.returncode != 0:
                 raise SystemExit(f"ai-music run failed on {source.name}:\n{ran.stderr}")
@@ -236,7 +248,7 @@ def size_and_quality(demo: Path) -> None:
             plain = measure([ffmpeg_exe(), "-loglevel", "error", "-i", str(source), "-vf", FIT, "-c:v", "libx264",
                              "-c:a", "aac", "-y", str(peer)])
             size_in = source.stat().st_size / 1e6
-            for job, out, seconds in (("ai-music run + title", ours, ran.seconds),
+            for job, out, seconds in (("ai-music run + title", out_path, ran.seconds),
                                       ("ffmpeg libx264 defaults", peer, plain.seconds)):
                 ssim, psnr = compare(out, source)
                 size = out.stat().st_size / 1e6
