@@ -89,3 +89,26 @@ def test_a_session_that_ends_leaves_no_piece_behind(engine, api: Api, clip: Path
     api.http.delete(f"/api/session/nemo_agent/me/{api.session_id}", headers=api.headers()).raise_for_status()
     assert not served.ahead.by_key and not served.ahead.by_session
     assert not list((served.store.root / "music").glob("*.wav"))
+
+
+def test_the_mix_reuses_the_first_frame_time_the_analysis_read(engine, api: Api, clip: Path, monkeypatch) -> None:
+    """The soundtrack's mix starts the original sound at the first picture: the analysis, off the
+    export's path, already read when that is (its sound decode does), so the mix does not run ffmpeg again."""
+    import threading
+
+    import media.probe
+
+    asked_in: list[str] = []  # the thread of each first-frame read
+    real_run = media.probe.run
+
+    def counting(args, **kwargs):  # noqa: ANN001, ANN202
+        if str(kwargs.get("what", "")).startswith("read the first frame"):
+            asked_in.append(threading.current_thread().name)
+        return real_run(args, **kwargs)
+
+    monkeypatch.setattr(media.probe, "run", counting)
+    media.probe._first_frame_at.cache_clear()
+    api.upload(clip).raise_for_status()
+    api.chat(DEFAULT_REQUEST)
+    assert api.render("r-first-frame")["status"] == "completed"
+    assert len(asked_in) == 1 and not asked_in[0].startswith("soundtrack"), asked_in
