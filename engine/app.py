@@ -242,7 +242,6 @@ class Engine:
             return compose_file(brief, cues, path)
         return self.compute.submit(compose_file, brief, cues, path).result()
 
-
     def music_path(self, key: str) -> Path:
         return self.store.root / "music" / f"{key}.wav"
 
