@@ -1,6 +1,8 @@
 """The main job end to end, beside its peers (issue: "Real media, real numbers").
 
-For a generated 60 s 1920x1080 30 fps H.264 product demo with a voice-like track:
+For two generated 60 s 1920x1080 30 fps H.264 clips with a voice-like track — a busy product
+demo (a cut every 4-7 s, test patterns) and a talking head (one shot, still backdrop, a figure
+that barely moves, webcam bitrate):
 
 1. ``ai-music run VIDEO PROMPT`` — cold, whole process, fresh config and data dirs
    (embedded engine start, upload, analysis, composition, mix, render, download);
@@ -9,6 +11,10 @@ For a generated 60 s 1920x1080 30 fps H.264 product demo with a voice-like track
    CompositeAudioClip([...]))`` + ``write_videofile``), given our finished music WAV;
 4. a plain ffmpeg stream-copy mux of the same WAV (the physical floor);
 5. ``ai-music run`` on 20 s of 4K60 (re-encoded to 1080p60: the big-input case).
+
+``--quick`` leaves out moviepy, the 4K60 run and the size/quality table; ``AI_MUSIC_TREE=CHECKOUT``
+runs that checkout's code (its own first on ``sys.path``, as bench/revisions.py does) — together,
+before/after figures of two revisions in the same period.
 
 Prints wall time, ratios, peak RSS (whole process tree), the music synthesis real-time
 factor, and where the fast path's seconds go, phase by phase (``bench/phases.py``).
@@ -40,7 +46,15 @@ from _proc import measure  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
-EXE = str(Path(sys.executable).parent / "ai-music")
+TREE = os.environ.get("AI_MUSIC_TREE")
+# `ai-music` as installed, or the CLI of another checkout (AI_MUSIC_TREE) with this virtualenv
+EXE = (str(Path(sys.executable).parent / "ai-music") if not TREE else
+       [sys.executable, "-c", "import sys, runtime.cli as cli; sys.exit(cli.main(sys.argv[1:]))"])
+
+
+def ours(*args: str) -> list[str]:
+    """The command line of ``ai-music ARGS``."""
+    return [*([EXE] if isinstance(EXE, str) else EXE), *args]
 PROMPT = "generate background music that matches the mood and length of my video"
 TITLE_PROMPT = PROMPT + " and add a title 'Launch Day' for 3 seconds"
 
@@ -51,6 +65,8 @@ def fresh_env(tmp: Path) -> dict[str, str]:
         env.pop(name, None)
     env.update(XDG_CONFIG_HOME=str(tmp / "config"), XDG_DATA_HOME=str(tmp / "data"),
                XDG_CACHE_HOME=str(tmp / "cache"))
+    if TREE:
+        env["PYTHONPATH"] = TREE
     return env
 
 
@@ -69,55 +85,98 @@ clip.write_videofile({str(out)!r}, codec="libx264", audio_codec="aac", logger=No
 """
 
 
-def main() -> None:
-    from media.fixtures import VideoSpec, make_video
-    from media.ffmpeg import ffmpeg_exe
-    from media.probe import probe
+def clips() -> list[tuple[str, Path]]:
+    """The fast path's inputs, generated once into bench/out: (name, path)."""
+    from media.fixtures import VideoSpec, make_talking_head, make_video
 
     OUT.mkdir(parents=True, exist_ok=True)
-    video = OUT / "demo-60s-1080p.mp4"
-    if not video.exists():
+    demo, talking = OUT / "demo-60s-1080p.mp4", OUT / "talking-60s-1080p.mp4"
+    if not demo.exists():
         print("generating the 60 s 1080p test video…", flush=True)
-        make_video(video, VideoSpec(seconds=60, width=1920, height=1080, fps=30, audio="voice"))
+        make_video(demo, VideoSpec(seconds=60, width=1920, height=1080, fps=30, audio="voice"))
+    if not talking.exists():
+        print("generating the 60 s 1080p talking head…", flush=True)
+        make_talking_head(talking)
+    return [("busy demo (cuts, test patterns)", demo), ("talking head (one shot, voice)", talking)]
+
+
+def clip_rows(video: Path, tmp: Path, quick: bool) -> list[tuple[str, float, float]]:
+    """Our fast path and title path on ``video`` beside the floor and moviepy given our music."""
+    from media.ffmpeg import ffmpeg_exe
+
+    rows: list[tuple[str, float, float]] = []
+    fast = measure(ours("run", str(video), PROMPT, "-o", str(tmp / "fast.mp4")), env=fresh_env(tmp / "a"))
+    if fast.returncode != 0:
+        raise SystemExit(f"ai-music run failed:\n{fast.stderr}")
+    rows.append(("ai-music run (fast path, cold)", fast.seconds, fast.peak_rss_mb))
+    titled = measure(ours("run", str(video), TITLE_PROMPT, "-o", str(tmp / "title.mp4")), env=fresh_env(tmp / "b"))
+    rows.append(("ai-music run + title (smart render)", titled.seconds, titled.peak_rss_mb))
+    # the peers get a given music file: the soundtrack of our own output, extracted untimed
+    music = tmp / "music.wav"
+    subprocess.run([ffmpeg_exe(), "-loglevel", "error", "-i", str(tmp / "fast.mp4"), "-vn", "-y", str(music)],
+                   check=True)
+    floor = measure([ffmpeg_exe(), "-loglevel", "error", "-i", str(video), "-i", str(music), "-map", "0:v",
+                     "-map", "1:a", "-c:v", "copy", "-c:a", "aac", "-shortest", "-y", str(tmp / "floor.mp4")])
+    rows.append(("ffmpeg stream-copy mux (floor)", floor.seconds, floor.peak_rss_mb))
+    if quick:
+        return rows
+    try:
+        import moviepy  # noqa: F401
+    except ImportError:
+        print("moviepy not installed: .venv/bin/pip install -e '.[bench]' to include it")
+        return rows
+    peer = measure([sys.executable, "-c", moviepy_job(video, music, tmp / "moviepy.mp4")])
+    if peer.returncode == 0:
+        rows.append(("moviepy with_audio + write_videofile", peer.seconds, peer.peak_rss_mb))
+    else:
+        print(f"moviepy failed: {peer.stderr.strip().splitlines()[-1:]}")
+    return rows
+
+
+def print_rows(title: str, rows: list[tuple[str, float, float]]) -> None:
+    print(f"\n{title}")
+    print(f"{'job':<40} {'wall':>8} {'peak RSS':>10}   (load average {load_average()})")
+    for name, seconds, rss in rows:
+        print(f"{name:<40} {seconds:7.2f}s {rss:8.0f} MB")
+    by_name = {name: seconds for name, seconds, _ in rows}
+    fast_s = by_name.get("ai-music run (fast path, cold)")
+    if fast_s is None:
+        return
+    if "moviepy with_audio + write_videofile" in by_name:
+        print(f"moviepy / ai-music fast path: {by_name['moviepy with_audio + write_videofile'] / fast_s:.1f}x")
+    print(f"ai-music fast path / ffmpeg floor: {fast_s / by_name['ffmpeg stream-copy mux (floor)']:.1f}x")
+
+
+def main() -> None:
+    from media.fixtures import VideoSpec, make_video
+    from media.probe import probe
+
+    quick = "--quick" in sys.argv[1:]
+    inputs = clips()
+    tables: list[tuple[str, list[tuple[str, float, float]]]] = []
     rows: list[tuple[str, float, float]] = []
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
-        fast = measure([EXE, "run", str(video), PROMPT, "-o", str(tmp / "fast.mp4")], env=fresh_env(tmp / "a"))
-        if fast.returncode != 0:
-            raise SystemExit(f"ai-music run failed:\n{fast.stderr}")
-        rows.append(("ai-music run (fast path, cold)", fast.seconds, fast.peak_rss_mb))
-        titled = measure([EXE, "run", str(video), TITLE_PROMPT, "-o", str(tmp / "title.mp4")],
-                         env=fresh_env(tmp / "b"))
-        rows.append(("ai-music run + title (smart render)", titled.seconds, titled.peak_rss_mb))
+        for number, (name, video) in enumerate(inputs):
+            (tmp / f"c{number}").mkdir()
+            tables.append((name, clip_rows(video, tmp / f"c{number}", quick)))
+        info = probe(tmp / "c0" / "fast.mp4")
+        shutil.copy(tmp / "c0" / "fast.mp4", OUT / "e2e-fast.mp4")
+        shutil.copy(tmp / "c0" / "title.mp4", OUT / "e2e-title.mp4")
+        if quick:
+            for name, clip_table in tables:
+                print_rows(f"60 s 1920x1080 30 fps H.264, {name}, {os.cpu_count()} cores", clip_table)
+            return
         uhd = OUT / "uhd60-20s.mp4"
         if not uhd.exists():
             print("generating the 20 s 4K60 test video…", flush=True)
             make_video(uhd, VideoSpec(seconds=20, width=3840, height=2160, fps=60, audio="voice"))
-        big = measure([EXE, "run", str(uhd), PROMPT, "-o", str(tmp / "uhd.mp4")], env=fresh_env(tmp / "u"))
+        big = measure(ours("run", str(uhd), PROMPT, "-o", str(tmp / "uhd.mp4")), env=fresh_env(tmp / "u"))
         if big.returncode != 0:
             raise SystemExit(f"ai-music run failed on 4K60:\n{big.stderr}")
         rows.append(("20 s 4K60 → 1080p60 (ai-music run)", big.seconds, big.peak_rss_mb))
-        # the peers get a given music file: the soundtrack of our own output (the engine's music cache
-        # goes with the project when `run` ends), extracted untimed
-        music = tmp / "music.wav"
-        subprocess.run([ffmpeg_exe(), "-loglevel", "error", "-i", str(tmp / "fast.mp4"), "-vn", "-y", str(music)],
-                       check=True)
-        floor = measure([ffmpeg_exe(), "-loglevel", "error", "-i", str(video), "-i", str(music), "-map", "0:v",
-                         "-map", "1:a", "-c:v", "copy", "-c:a", "aac", "-shortest", "-y", str(tmp / "floor.mp4")])
-        rows.append(("ffmpeg stream-copy mux (floor)", floor.seconds, floor.peak_rss_mb))
-        try:
-            import moviepy  # noqa: F401
-            peer = measure([sys.executable, "-c", moviepy_job(video, music, tmp / "moviepy.mp4")])
-            if peer.returncode == 0:
-                rows.append(("moviepy with_audio + write_videofile", peer.seconds, peer.peak_rss_mb))
-            else:
-                print(f"moviepy failed: {peer.stderr.strip().splitlines()[-1:]}")
-        except ImportError:
-            print("moviepy not installed: .venv/bin/pip install -e '.[bench]' to include it")
-        info = probe(tmp / "fast.mp4")
-        shutil.copy(tmp / "fast.mp4", OUT / "e2e-fast.mp4")
-        shutil.copy(tmp / "title.mp4", OUT / "e2e-title.mp4")
 
+    video = inputs[0][1]
     from engine.analysis.analyze import analyze
     from engine.music import Brief, Cues, make_music
 
@@ -130,21 +189,17 @@ def main() -> None:
         make_music(Brief(seed=seed), cues)
     per_piece = (time.perf_counter() - started) / 3
 
-    print(f"\n60 s 1920x1080 30 fps H.264 demo, {os.cpu_count()} cores; output {info.video.width}x{info.video.height} "
-          f"{info.video.codec}+{info.audio.codec}, {info.duration_s:.2f} s")
-    print(f"{'job':<40} {'wall':>8} {'peak RSS':>10}   (load average {load_average()})")
-    for name, seconds, rss in rows:
-        print(f"{name:<40} {seconds:7.2f}s {rss:8.0f} MB")
-    by_name = {name: seconds for name, seconds, _ in rows}
-    ours = by_name["ai-music run (fast path, cold)"]
-    if "moviepy with_audio + write_videofile" in by_name:
-        print(f"moviepy / ai-music fast path: {by_name['moviepy with_audio + write_videofile'] / ours:.1f}x")
-    print(f"ai-music fast path / ffmpeg floor: {ours / by_name['ffmpeg stream-copy mux (floor)']:.1f}x")
+    for number, (name, clip_table) in enumerate(tables):
+        output = (f"; output {info.video.width}x{info.video.height} {info.video.codec}+{info.audio.codec}, "
+                  f"{info.duration_s:.2f} s") if number == 0 else ""
+        print_rows(f"60 s 1920x1080 30 fps H.264, {name}, {os.cpu_count()} cores{output}", clip_table)
+    print_rows("big input", rows)
     print(f"music synthesis (compose+synthesize+master, 60 s): {per_piece:.2f} s = {60 / per_piece:.0f}x real time")
     print("targets: fast ≤ 2.5 s · ≥ 15x moviepy · title ≤ 4 s · RSS ≤ 300 MB · 4K60 20 s ≤ 20 s · synthesis ≥ 50x")
     from phases import print_breakdown
 
-    print_breakdown(video, PROMPT)
+    for _, clip in inputs:
+        print_breakdown(clip, PROMPT)
     size_and_quality(video)
 
 
@@ -184,8 +239,8 @@ def size_and_quality(demo: Path) -> None:
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
         for number, (name, source) in enumerate(inputs):
-            ours = tmp / f"ours{number}.mp4"
-            ran = measure([EXE, "run", str(source), TITLE_PROMPT, "-o", str(ours)],
+            out_path = tmp / f"ours{number}.mp4"
+            ran = measure(ours("run", str(source), TITLE_PROMPT, "-o", str(out_path)),
                           env=fresh_env(tmp / f"s{number}"))
             if ran.returncode != 0:
                 raise SystemExit(f"ai-music run failed on {source.name}:\n{ran.stderr}")
@@ -193,7 +248,7 @@ def size_and_quality(demo: Path) -> None:
             plain = measure([ffmpeg_exe(), "-loglevel", "error", "-i", str(source), "-vf", FIT, "-c:v", "libx264",
                              "-c:a", "aac", "-y", str(peer)])
             size_in = source.stat().st_size / 1e6
-            for job, out, seconds in (("ai-music run + title", ours, ran.seconds),
+            for job, out, seconds in (("ai-music run + title", out_path, ran.seconds),
                                       ("ffmpeg libx264 defaults", peer, plain.seconds)):
                 ssim, psnr = compare(out, source)
                 size = out.stat().st_size / 1e6

@@ -31,6 +31,7 @@ from engine.api.envelope import AppError, json_body
 from engine.api.host_check import HostCheck
 from engine.api.page_headers import PageHeaders
 from engine.api.token_limits import TokenLimits
+from engine.ahead import ComposedAhead
 from engine.compute import Compute
 from engine.config import EngineConfig
 from engine.export.executor import executor_for
@@ -69,6 +70,9 @@ class Engine:
         self.workers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="analysis")
         # composition: worker processes off the server's GIL where many users wait on it (engine.compute)
         self.compute = Compute() if config.compose_in_workers else None
+        # the piece the default request will ask for, composed once the uploads are analysed (engine.ahead)
+        self.ahead_thread = None if self.compute else ThreadPoolExecutor(max_workers=1, thread_name_prefix="ahead")
+        self.ahead = ComposedAhead(self.compute.submit if self.compute else self.ahead_thread.submit)
         self.media_work = MediaWork("workspace-media")  # strips and waveforms (engine.workspace.media_work)
         self.analyses: dict[str, Future[Any]] = {}
         self.renders = RenderManager(self.store, self.faults, config.render_workers, master=_master,
@@ -99,6 +103,9 @@ class Engine:
         """Cancel renders (their ffmpeg is killed; they resume on the next start) and wait for all pools."""
         self.renders.shutdown()
         self.workers.shutdown(wait=True, cancel_futures=True)
+        self.ahead.drop_all()  # no turn will take them now
+        if self.ahead_thread is not None:
+            self.ahead_thread.shutdown(wait=True, cancel_futures=True)
         if self.compute is not None:
             self.compute.shutdown()
         self.media_work.shutdown()
@@ -183,8 +190,30 @@ class Engine:
             except (KeyError, StoreError):
                 pass
             release_memory()
+            self.compose_ahead(session_id)
 
         self.analyses[file_id] = self.workers.submit(work)
+
+    def compose_ahead(self, session_id: str) -> None:
+        """Once every upload of the session is analysed, start composing the piece its first turn
+        will most likely ask for (``engine.chat.ahead``): the turn then finds it ready."""
+        from engine.chat.ahead import likely_piece
+        from engine.composing import compose_file
+
+        session = self.store.session(session_id)
+        if session is None or session_id in self.ahead.tried:
+            return
+        state = session["state"]
+        analysed = state.get("video_analyses") or {}
+        if any(i.get("file_type") in ("video", "audio") and i["file_id"] not in analysed
+               for i in state.get("video_infos", [])):
+            return
+        piece = likely_piece(session)
+        if piece is None:
+            self.ahead.tried.add(session_id)
+            return
+        path = self.music_path(piece.key)
+        self.ahead.start(session_id, piece.key, path, compose_file, piece.brief, piece.cues, path)
 
     def analyse_missing(self, session_id: str, file_ids: list[str]) -> None:
         """With a shared database: analyse here the clips another engine took in and has not analysed
@@ -210,15 +239,21 @@ class Engine:
         GIL the server needs to answer everyone else. The CLI's own engine composes in this thread."""
         from engine.composing import compose_file
 
-        path = self.store.root / "music" / f"{key}.wav"
+        ready = self.ahead.take(key)
+        if ready is not None:
+            return ready
+        path = self.music_path(key)
         if self.compute is None:
             return compose_file(brief, cues, path)
         return self.compute.submit(compose_file, brief, cues, path).result()
 
+    def music_path(self, key: str) -> Path:
+        return self.store.root / "music" / f"{key}.wav"
+
 
 def _warm_up() -> None:
     import engine.analysis.analyze  # noqa: F401
-    import engine.music  # noqa: F401
+    import engine.music.make  # noqa: F401 - the composer (engine.music loads it lazily)
     from scipy.io import wavfile  # noqa: F401
 
 

@@ -19,7 +19,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable
 
-PRELOAD = ["engine.composing", "engine.music", "media.audio"]
+PRELOAD = ["engine.composing", "engine.music.make", "media.audio"]
 
 
 def _start_method() -> str:

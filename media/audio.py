@@ -188,10 +188,17 @@ def _write_frames(fh: BinaryIO, audio: np.ndarray, sample_rate: int, sample_form
         wav.setnchannels(1 if audio.ndim == 1 else audio.shape[1])
         wav.setsampwidth(2)
         wav.setframerate(sample_rate)
-        for a in range(0, len(audio), _WAV_BLOCK):
-            block = np.asarray(audio[a:a + _WAV_BLOCK], dtype=np.float32)
-            wav.writeframesraw(np.round(np.clip(block, -1.0, 1.0) * 32767.0).astype("<i2").tobytes())
-            release(audio, a, a + _WAV_BLOCK)  # a file-backed soundtrack stays resident a block at a time
+        for frames in s16_blocks(audio):
+            wav.writeframesraw(frames)
+
+
+def s16_blocks(audio: np.ndarray) -> Iterator[bytes]:
+    """``audio`` (float, nominal ±1) as 16-bit little-endian PCM, a block at a time — what a WAV
+    holds, for a pipe to ffmpeg. A file-backed soundtrack stays resident a block at a time."""
+    for a in range(0, len(audio), _WAV_BLOCK):
+        block = np.asarray(audio[a:a + _WAV_BLOCK], dtype=np.float32)
+        yield np.round(np.clip(block, -1.0, 1.0) * 32767.0).astype("<i2").tobytes()
+        release(audio, a, a + _WAV_BLOCK)
 
 
 def wav_blocks(path: str | os.PathLike[str], block: int) -> tuple[int, Generator[np.ndarray, None, None]]:

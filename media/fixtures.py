@@ -281,3 +281,22 @@ def make_busy(path: str | os.PathLike[str], seconds: float = 3.0, width: int = 1
              "-bufsize", f"{kbps * 2}k", "-g", str(fps * 2), "-c:a", "aac", "-b:a", "128k", "-shortest",
              "-movflags", "+faststart", "-y", pathlike(tmp)], timeout=600, what=f"generate {out.name}")
     return out
+
+
+def make_talking_head(path: str | os.PathLike[str], seconds: float = 60.0, width: int = 1920, height: int = 1080,
+                      fps: int = 30, kbps: int = 4_000) -> Path:
+    """A talking-head-like clip: one shot, a still backdrop and a figure that barely moves, a voice
+    throughout, encoded at a webcam's fixed bitrate — the other common input beside busy scenes
+    (no cuts to find, speech to duck under)."""
+    out = Path(path)
+    sway = "8*sin(2*PI*t/3)"
+    picture = (f"color=c=0x6b7b8c:s={width}x{height}:r={fps}:d={seconds},"
+               "drawbox=x=0:y=ih*2/3:w=iw:h=ih/3:color=0x3a3f44:t=fill,"
+               f"drawbox=x=iw/2-iw/12+{sway}:y=ih/4+6*sin(2*PI*t/2.2):w=iw/6:h=ih*0.39:color=0xd9a78a:t=fill,"
+               f"drawbox=x=iw/2-iw*0.135+{sway}:y=ih*0.62:w=iw*0.27:h=ih*0.38:color=0x1d3557:t=fill")
+    with _atomic(out) as tmp:
+        run(["-f", "lavfi", "-i", picture, "-f", "lavfi", "-i", audio_source("voice", seconds) or "",
+             "-pix_fmt", "yuv420p", "-c:v", "libx264", "-preset", "veryfast", "-b:v", f"{kbps}k",
+             "-g", str(fps * 2), "-c:a", "aac", "-b:a", "128k", "-shortest", "-movflags", "+faststart", "-y",
+             pathlike(tmp)], timeout=600, what=f"generate {out.name}")
+    return out

@@ -7,6 +7,7 @@ hostile or truncated file costs at most a few seconds and never our process.
 """
 from __future__ import annotations
 
+import functools
 import os
 import re
 from dataclasses import dataclass, field
@@ -230,8 +231,15 @@ def first_frame_at(path: str | os.PathLike[str], start_s: float = 0.0, *,
     A segment rendered with ``-ss start_s -i FILE`` begins with this frame, so its sound must
     begin here too: a browser recording whose picture starts 20 ms after its sound gives
     0.02 for ``start_s=0``. ``None`` for a file without a picture (cover art does not
-    count). One frame is decoded, so this stays cheap.
+    count). One frame is decoded, so this stays cheap — and it is remembered per file (its path,
+    size and change time), as the analysis asks first and the soundtrack's mix asks again.
     """
+    stat = os.stat(path)
+    return _first_frame_at(os.fspath(path), start_s, (stat.st_size, stat.st_mtime_ns), timeout)
+
+
+@functools.lru_cache(maxsize=256)
+def _first_frame_at(path: str, start_s: float, version: tuple[int, int], timeout: float) -> float | None:
     proc = run(["-ss", f"{start_s:.6f}", "-i", pathlike(path), "-map", "0:V:0", "-frames:v", "1",
                 "-vf", "showinfo", "-f", "null", "-"], timeout=timeout,
                what=f"read the first frame of {os.path.basename(path)}", check=False)

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Sequence
 
+from protocol.requests import DEFAULT_REQUEST
+
 if TYPE_CHECKING:
     from runtime.document.router import Route
 
-DEFAULT_REQUEST = "generate background music that matches the mood and length of my video"
+__all__ = ["DEFAULT_REQUEST", "job_steps"]
 
 
 def job_steps(steps: Sequence["Route"], default_request: str = DEFAULT_REQUEST) -> list["Route"]:

@@ -181,16 +181,32 @@ async def _work(turn: Turn) -> int:
     return turn.reserved if applied else 0
 
 
-async def _ensure_music(turn: Turn, session: dict[str, Any]) -> dict[str, Any] | None:
-    """Compose the session's music if its brief, length or picture changed."""
-    draft = session["state"].get("draft") or {}
-    music = track(draft, AUDIO)
-    if music is None or music.get("m", {}).get("kind") != "bgm":
+def _generated_music(session: dict[str, Any]) -> dict[str, Any] | None:
+    music = track(session["state"].get("draft") or {}, AUDIO)
+    return music if music is not None and music.get("m", {}).get("kind") == "bgm" else None
+
+
+def music_order(session: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], str] | None:
+    """The draft's generated music as the composer gets it: ``(music track, cues, cache key)``;
+    None when the draft has no generated music. The analyses in ``session`` must be current."""
+    music = _generated_music(session)
+    if music is None:
         return None
-    await _analyses_of(turn, session)
+    draft = session["state"]["draft"]
     seg = music["sg"][0]
     cues = timeline_cues(draft, session["state"].get("video_analyses", {}), int(seg["st"]), int(seg["d"]))
-    key = music_key(music, cues_key(cues))
+    return music, cues, music_key(music, cues_key(cues))
+
+
+async def _ensure_music(turn: Turn, session: dict[str, Any]) -> dict[str, Any] | None:
+    """Compose the session's music if its brief, length or picture changed."""
+    if _generated_music(session) is None:
+        return None
+    await _analyses_of(turn, session)
+    order = music_order(session)
+    assert order is not None
+    music, cues, key = order
+    seg = music["sg"][0]
     info = music["m"]["music"]
     if seg.get("src") == f"music:{key}" and info.get("resolved"):
         resolved = info["resolved"]

@@ -1,0 +1,114 @@
+"""The default request's piece is composed once the upload is analysed, before the turn asks for it.
+
+The turn that sends that request takes the piece instead of composing again; any other request
+composes its own; the piece is the same audio a turn would compose; a session that ends leaves
+no piece behind.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from protocol.requests import DEFAULT_REQUEST
+from support import Api
+
+
+def _engine(server):  # noqa: ANN001, ANN202 - the Engine behind an embedded server
+    return server.server.config.app.state.engine
+
+
+def _until(condition, what: str, timeout: float = 120.0) -> None:  # noqa: ANN001
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def composed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every piece the engine composes (its WAV's name), whoever asked for it."""
+    import engine.composing
+
+    calls: list[str] = []
+    original = engine.composing.compose_to_wav
+
+    def counting(brief, cues, path: Path, write_wav):  # noqa: ANN001, ANN202
+        calls.append(path.name)
+        return original(brief, cues, path, write_wav)
+
+    monkeypatch.setattr(engine.composing, "compose_to_wav", counting)
+    return calls
+
+
+def _music_src(api: Api) -> str:
+    music = next(t for t in api.state()["draft"]["t"] if t.get("id") == "bgm")
+    return music["sg"][0]["src"]
+
+
+def test_the_default_request_takes_the_piece_composed_ahead(engine, api: Api, clip: Path, composed) -> None:
+    ahead = _engine(engine).ahead
+    api.upload(clip).raise_for_status()
+    _until(lambda: ahead.composed == 1, "no piece was composed ahead after the upload's analysis")
+    api.chat(DEFAULT_REQUEST)
+    assert ahead.taken == 1
+    assert len(composed) == 1, f"the turn composed again: {composed}"
+    assert _music_src(api) == f"music:{composed[0].removesuffix('.wav')}"
+
+
+def test_another_request_composes_its_own_piece(engine, api: Api, clip: Path, composed) -> None:
+    ahead = _engine(engine).ahead
+    api.upload(clip).raise_for_status()
+    _until(lambda: ahead.composed == 1, "no piece was composed ahead after the upload's analysis")
+    api.chat("add upbeat pop music")
+    assert ahead.taken == 0
+    assert len(composed) == 2 and composed[0] != composed[1]
+    assert _music_src(api) == f"music:{composed[1].removesuffix('.wav')}"
+
+
+def test_the_piece_composed_ahead_is_what_the_turn_would_compose(engine, api: Api, clip: Path, tmp_path: Path) -> None:
+    from engine.chat.ahead import likely_piece
+    from engine.composing import compose_file
+
+    served = _engine(engine)
+    api.upload(clip).raise_for_status()
+    _until(lambda: served.ahead.composed == 1, "no piece was composed ahead after the upload's analysis")
+    piece = likely_piece(served.store.session(api.session_id))
+    api.chat(DEFAULT_REQUEST)
+    again = tmp_path / "again.wav"
+    compose_file(piece.brief, piece.cues, again)
+    assert served.music_path(piece.key).read_bytes() == again.read_bytes()
+
+
+def test_a_session_that_ends_leaves_no_piece_behind(engine, api: Api, clip: Path) -> None:
+    served = _engine(engine)
+    api.upload(clip).raise_for_status()
+    _until(lambda: served.ahead.composed == 1, "no piece was composed ahead after the upload's analysis")
+    api.http.delete(f"/api/session/nemo_agent/me/{api.session_id}", headers=api.headers()).raise_for_status()
+    assert not served.ahead.by_key and not served.ahead.by_session
+    assert not list((served.store.root / "music").glob("*.wav"))
+
+
+def test_the_mix_reuses_the_first_frame_time_the_analysis_read(engine, api: Api, clip: Path, monkeypatch) -> None:
+    """The soundtrack's mix starts the original sound at the first picture: the analysis, off the
+    export's path, already read when that is (its sound decode does), so the mix does not run ffmpeg again."""
+    import threading
+
+    import media.probe
+
+    asked_in: list[str] = []  # the thread of each first-frame read
+    real_run = media.probe.run
+
+    def counting(args, **kwargs):  # noqa: ANN001, ANN202
+        if str(kwargs.get("what", "")).startswith("read the first frame"):
+            asked_in.append(threading.current_thread().name)
+        return real_run(args, **kwargs)
+
+    monkeypatch.setattr(media.probe, "run", counting)
+    media.probe._first_frame_at.cache_clear()
+    api.upload(clip).raise_for_status()
+    api.chat(DEFAULT_REQUEST)
+    assert api.render("r-first-frame")["status"] == "completed"
+    assert len(asked_in) == 1 and not asked_in[0].startswith("soundtrack"), asked_in

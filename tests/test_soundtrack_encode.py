@@ -1,0 +1,67 @@
+"""The soundtrack's AAC encoder is fed through a pipe: the same audio as through a WAV, and no
+encoder left running when the mix before it fails."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from engine.export import soundtrack
+from media.audio import write_wav
+from media.ffmpeg import pathlike, run
+
+
+def _decoded(path: Path) -> str:
+    return hashlib.sha256(run(["-i", pathlike(path), "-f", "s16le", "-"], timeout=60, what="decode").stdout).hexdigest()
+
+
+def test_piped_encode_gives_the_audio_a_wav_gives(tmp_path: Path) -> None:
+    t = np.arange(48000 * 3) / 48000
+    audio = np.stack([0.3 * np.sin(2 * np.pi * 220 * t), 0.2 * np.sin(2 * np.pi * 330 * t)], axis=1).astype(np.float32)
+    write_wav(tmp_path / "mix.wav", audio, 48000)
+    run(
+        [
+            "-i",
+            pathlike(tmp_path / "mix.wav"),
+            "-c:a",
+            "aac",
+            "-aac_coder",
+            "fast",
+            "-b:a",
+            soundtrack.AUDIO_BITRATE,
+            "-f",
+            "mp4",
+            "-y",
+            pathlike(tmp_path / "via-wav.m4a"),
+        ],
+        timeout=60,
+        what="encode",
+    )
+    encoder = soundtrack.AacEncoder(tmp_path / "piped.m4a", 48000)
+    try:
+        encoder.encode(audio)
+    finally:
+        encoder.stop()
+    assert _decoded(tmp_path / "piped.m4a") == _decoded(tmp_path / "via-wav.m4a")
+
+
+def test_a_failed_mix_leaves_no_encoder_running(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    started: list[soundtrack.AacEncoder] = []
+    real = soundtrack.AacEncoder
+
+    def recording(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        started.append(real(*args, **kwargs))
+        return started[-1]
+
+    def failing_mix(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise FileNotFoundError("music music:abc has not been composed yet")
+
+    monkeypatch.setattr(soundtrack, "AacEncoder", recording)
+    monkeypatch.setattr(soundtrack, "build_soundtrack", failing_mix)
+    with pytest.raises(FileNotFoundError):
+        soundtrack.build(tmp_path, "key", {"d": 1000, "t": []}, {}, lambda key: tmp_path / f"{key}.wav", [], None)
+    assert len(started) == 1 and started[0].proc.poll() is not None
+    assert [p.name for p in tmp_path.iterdir()] == []
