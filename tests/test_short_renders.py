@@ -1,0 +1,66 @@
+"""What a short render costs and gives: a few seconds of 1080p with a title (issue 13, medium 5).
+
+Five users' 3 s renders share two cores, so everything around the encode counts: a title is
+blended only where it is (not by turning every frame into RGB and back), and the picture it
+sits on is what the clip looks like without it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from engine.export.graph import RenderJob, _full_graph
+from engine.export.mix import Source
+from media.ffmpeg import run
+from media.probe import probe
+
+pytestmark = pytest.mark.slow  # runs ffmpeg on real frames
+
+SMALL = (480, 270)  # the canvas: small keeps the raw frames cheap; the graph is the same at 1080p
+
+
+def _draft(title: dict[str, Any] | None, seconds: int = 3) -> dict[str, Any]:
+    tracks: list[dict[str, Any]] = [
+        {"id": "video", "tt": 0, "sg": [{"id": "v0", "st": 0, "d": seconds * 1000, "ss": 0, "src": "clip"}]}
+    ]
+    if title is not None:
+        tracks.append({"id": "titles", "tt": 7, "sg": [title]})
+    return {"d": seconds * 1000, "m": {"width": SMALL[0], "height": SMALL[1]}, "t": tracks}
+
+
+def _frames(clip: Path, draft: dict[str, Any], work: Path) -> np.ndarray:
+    """The picture the encoder would be given, as raw YUV 4:2:0 frames (frames × bytes)."""
+    job = RenderJob(
+        draft=draft,
+        sources={"clip": Source(str(clip), "video", True, 6.0)},
+        soundtrack=lambda: work / "unused.m4a",
+        out=work / "out.mp4",
+        work_dir=work,
+    )
+    work.mkdir(parents=True, exist_ok=True)
+    args = _full_graph(job, None, probe)
+    args = args[: args.index("-c:v")]  # the inputs and the graph, not the encoder
+    raw = run([*args, "-f", "rawvideo", "-pix_fmt", "yuv420p", "-"], timeout=120, what="run the graph").stdout
+    size = SMALL[0] * SMALL[1] * 3 // 2
+    return np.frombuffer(raw, dtype=np.uint8).reshape(-1, size)
+
+
+def test_a_title_changes_only_the_pixels_it_covers(clip: Path, tmp_path: Path) -> None:
+    title = {"id": "t", "st": 1000, "d": 1000, "m": {"text": "Short", "position": "center"}}
+    plain = _frames(clip, _draft(None), tmp_path / "plain")
+    titled = _frames(clip, _draft(title), tmp_path / "titled")
+    assert plain.shape == titled.shape and len(plain) == 90  # 3 s at 30 fps
+    changed = plain != titled
+    # before and after the title's second, every frame is the clip's own, bit for bit
+    assert not changed[:27].any() and not changed[63:].any()
+    # while it shows, the title is there — and the rest of the frame is untouched
+    luma = SMALL[0] * SMALL[1]
+    middle = changed[45, :luma].reshape(SMALL[1], SMALL[0])
+    assert middle.any()
+    rows, cols = np.nonzero(middle)
+    assert rows.min() > SMALL[1] // 4 and rows.max() < SMALL[1] * 3 // 4  # a centred title's band
+    assert middle.mean() < 0.25
