@@ -64,3 +64,55 @@ def test_a_title_changes_only_the_pixels_it_covers(clip: Path, tmp_path: Path) -
     rows, cols = np.nonzero(middle)
     assert rows.min() > SMALL[1] // 4 and rows.max() < SMALL[1] * 3 // 4  # a centred title's band
     assert middle.mean() < 0.25
+
+
+def _frame_luma(path: Path, at: float) -> np.ndarray:
+    raw = run(
+        ["-ss", f"{at}", "-i", str(path), "-frames:v", "1", "-vf", "format=gray", "-f", "rawvideo", "-"],
+        timeout=60,
+        what="read a frame",
+    ).stdout
+    return np.frombuffer(raw, dtype=np.uint8).astype(int)
+
+
+@pytest.mark.parametrize("sound", ["ready", "still mixing"])
+def test_a_short_render_plays_with_its_sound_and_shows_its_title_in_its_span(
+    clip: Path, tmp_path: Path, sound: str
+) -> None:
+    """Whether its soundtrack was prepared before it started (picture and sound in one ffmpeg) or is
+    finished while the picture encodes (then muxed), a 3 s render is a whole MP4 with both."""
+    import threading
+
+    from engine.export.graph import render
+    from media.verify import check_playable
+
+    soundtrack = tmp_path / "sound.m4a"
+    run(["-f", "lavfi", "-i", "sine=f=330:d=3", "-c:a", "aac", "-y", str(soundtrack)], timeout=60, what="make a sound")
+    encoding = threading.Event()
+
+    def sound_of() -> Path:
+        if sound == "still mixing":
+            assert encoding.wait(60)  # ready only once the picture is being encoded
+        return soundtrack
+
+    def progress(_fraction: float, stage: str) -> None:
+        if stage == "encoding video":
+            encoding.set()
+
+    title = {"id": "t", "st": 1000, "d": 1000, "m": {"text": "Short", "position": "center"}}
+    draft = {**_draft(title), "m": {"width": 1920, "height": 1080}}
+    job = RenderJob(
+        draft=draft,
+        sources={"clip": Source(str(clip), "video", True, 6.0)},
+        soundtrack=sound_of,
+        out=tmp_path / "out.mp4",
+        work_dir=tmp_path / "work",
+    )
+    out = render(job, progress)
+    check_playable(out, 3.0)
+    info = probe(out)
+    assert info.video is not None and (info.video.width, info.video.height) == (1920, 1080)
+    assert info.audio is not None and info.audio.codec == "aac"
+    before, during, after = (_frame_luma(out, at) for at in (0.5, 1.5, 2.5))
+    clean = np.abs(before - after).mean()  # the clip itself changes a little between frames
+    assert np.abs(during - before).mean() > clean + 0.5 and np.abs(during - after).mean() > clean + 0.5
