@@ -116,3 +116,37 @@ def test_a_short_render_plays_with_its_sound_and_shows_its_title_in_its_span(
     before, during, after = (_frame_luma(out, at) for at in (0.5, 1.5, 2.5))
     clean = np.abs(before - after).mean()  # the clip itself changes a little between frames
     assert np.abs(during - before).mean() > clean + 0.5 and np.abs(during - after).mean() > clean + 0.5
+
+
+def test_the_title_style_is_judged_on_the_picture_at_each_moment_it_shows(clip: Path) -> None:
+    """The three looks at the picture under a title (one ffmpeg) are the frames at those moments,
+    in order, laid out as the render lays them out; a gap in the picture is black."""
+    from engine.export.backdrop import MOMENTS, picture_under
+
+    segments = [{"st": 0, "d": 2000, "ss": 0, "src": "clip"}, {"st": 2500, "d": 3000, "ss": 3000, "src": "clip"}]
+    sources = {"clip": Source(str(clip), "video", True, 6.0)}
+    frames = picture_under(segments, sources, probe, 0.0, 3.0, 640, 360)  # moments at 0.45, 1.5 and 2.55 s
+    assert [f.shape for f in frames] == [(90, 160)] * 3
+    assert frames[2].mean() > 16  # 2.55 s on the timeline is 3.05 s into the clip, not the gap before it
+    for frame, at in zip(frames, (0.45, 1.5, 3.05)):
+        raw = run(
+            [
+                "-ss",
+                f"{at:.3f}",
+                "-i",
+                str(clip),
+                "-frames:v",
+                "1",
+                "-vf",
+                "scale=160:90:force_original_aspect_ratio=decrease,pad=160:90:(ow-iw)/2:(oh-ih)/2:color=black,"
+                "setsar=1,format=gray",
+                "-f",
+                "rawvideo",
+                "-",
+            ],
+            timeout=60,
+            what="read a frame",
+        ).stdout
+        assert np.array_equal(frame, np.frombuffer(raw, dtype=np.uint8).reshape(90, 160))
+    gap = picture_under(segments, sources, probe, 2.0, 2.5, 640, 360)  # all three moments fall in the gap
+    assert len(gap) == len(MOMENTS) and all((f == 16).all() for f in gap)
