@@ -126,6 +126,7 @@ def fairness(long_s: float, shorts: int) -> None:
     from skill.client import Client
 
     skill = load_skill(None)
+    load_before = " ".join(f"{x:.1f}" for x in os.getloadavg())
     with tempfile.TemporaryDirectory() as tmp:
         long_clip = make_video(Path(tmp) / "long.mp4", VideoSpec(seconds=long_s, width=640, height=360))
         short_clip = make_video(Path(tmp) / "short.mp4", VideoSpec(seconds=3, width=640, height=360))
@@ -158,7 +159,8 @@ def fairness(long_s: float, shorts: int) -> None:
                 client.close()
     short_d = int(solo_draft["d"]) / 1000
     print(f"fairness: one {long_s:.0f} s render (took {timings['long']:.1f} s) and {shorts} renders of a "
-          f"{short_d:.0f} s clip from other users, 1080p with a title, on {os.cpu_count()} cores")
+          f"{short_d:.0f} s clip from other users, 1080p with a title, on {os.cpu_count()} cores; load average "
+          f"{load_before} before, {' '.join(f'{x:.1f}' for x in os.getloadavg())} after")
     print(f"a short render alone: {solo:.1f} s")
     worst = max(timings[f"short{n}"] for n in range(shorts))
     for n in range(shorts):

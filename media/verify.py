@@ -2,9 +2,10 @@
 
 A render killed mid-write, or written by two ffmpegs at once, can leave a file whose header
 promises more than its data holds; a client would download it as if it were fine. Reading
-the container's duration and decoding its last second and a half (every stream must reach
-the end) catches both, and costs
-a fraction of a second whatever the length.
+the container's duration and decoding its last moments (every stream must reach the end)
+catches both. The decoder starts at the keyframe before them, so the cost is about one GOP
+whatever the length: 30 frames of 1080p for a 3 s render, where a 1.5 s tail decoded all 90
+and cost a quarter of the render's CPU.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from pathlib import Path
 from media.ffmpeg import FFmpegError, pathlike, run
 from media.probe import ProbeError, probe
 
-TAIL_S = 1.5
+TAIL_S = 0.8  # past END_SLACK_S: a stream that reaches its allowed end has frames in it
 END_SLACK_S = 0.5  # a stream may end this much before the container says (audio frames, rounding)
 
 
@@ -53,13 +54,15 @@ def check_playable(path: Path, expected_s: float | None = None, *, timeout: floa
 
 
 def stream_ends(framecrc: str) -> dict[int, float]:
-    """Per stream, where its last decoded frame ends (seconds), from ffmpeg's ``framecrc`` listing."""
+    """Per stream, where its last decoded frame ends (seconds), from ffmpeg's ``framecrc`` listing;
+    0 for a stream with no frame in it (it ended before the part decoded)."""
     bases: dict[int, Fraction] = {}
     ends: dict[int, float] = {}
     for line in framecrc.splitlines():
         if line.startswith("#tb "):
             index, _, base = line[4:].partition(":")
             bases[int(index)] = Fraction(base.strip())
+            ends.setdefault(int(index), 0.0)
         elif line and not line.startswith("#"):
             fields = [f.strip() for f in line.split(",")]
             index, pts, length = int(fields[0]), int(fields[2]), int(fields[3])

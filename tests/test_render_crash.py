@@ -115,3 +115,19 @@ def test_resuming_a_render_removes_what_earlier_tries_left(tmp_path: Path) -> No
     third = new_attempt(renders, "r1")
     end_attempt(third)
     assert not (renders / "r1.work").exists()
+
+
+def test_an_output_whose_sound_stops_seconds_before_its_picture_does_not_pass(tmp_path: Path) -> None:
+    from media.ffmpeg import pathlike, run
+    from media.verify import Unplayable
+
+    def make(name: str, sound_s: float) -> Path:
+        out = tmp_path / name
+        run(["-f", "lavfi", "-i", "testsrc2=s=320x180:r=30:d=4", "-f", "lavfi", "-i", f"sine=f=220:d={sound_s}",
+             "-c:v", "libx264", "-preset", "ultrafast", "-g", "60", "-c:a", "aac", "-y", pathlike(out)],
+            timeout=60, what="make a clip")
+        return out
+
+    check_playable(make("whole.mp4", 4), 4)  # picture and sound to the end
+    with pytest.raises(Unplayable, match="its end is missing"):  # the sound is gone for the last 2 s
+        check_playable(make("mute_end.mp4", 2), 4)

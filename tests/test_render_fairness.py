@@ -102,6 +102,51 @@ def test_render_niceness_grows_with_length() -> None:
     assert [niceness({"d": s * 1000}) for s in (3, 10, 20, 60, 1500)] == [0, 0, 4, 8, 15]
 
 
+def test_a_short_render_beside_others_encodes_on_its_share_of_the_cores() -> None:
+    from engine.export.render_queue import encoder_threads
+
+    short, long = {"d": 3000}, {"d": 60_000}
+    assert encoder_threads(short, running=0, cores=2) == 0  # alone: x264's own choice, every core
+    assert encoder_threads(short, running=1, cores=2) == 1  # beside another render: one core each
+    assert encoder_threads(short, running=3, cores=2) == 1
+    assert encoder_threads(short, running=1, cores=8) == 4
+    assert encoder_threads(long, running=2, cores=2) == 0  # a long one is niced: it takes what is left
+
+
+def test_the_engine_encodes_a_short_render_on_one_core_only_while_another_renders(
+    engine, long_clip: Path, clip: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    import engine.export.executor as executor
+    from engine.export.graph import RenderError
+
+    threads: dict[str, int] = {}
+    release = threading.Event()
+
+    def stand_in(job, progress) -> None:  # noqa: ANN001 - records what the real encoder would be given
+        threads[job.out.name.split("~")[0]] = job.threads
+        if int(job.draft["d"]) > 10_000:
+            assert release.wait(60)
+        raise RenderError("stand-in render")
+
+    monkeypatch.setattr(executor, "render", stand_in)
+    long_user, short_user = Api(engine.url).login("long-user"), Api(engine.url).login("short-user")
+    long_user.upload(long_clip)
+    long_user.chat('add a title "Long"')
+    short_user.upload(clip)
+    short_user.chat('add a title "Short"')
+    r = long_user.post("/api/render/proxy/lambda", json={"id": "render_long", "sessionId": long_user.session_id,
+                                                         "draft": long_user.state()["draft"]})
+    assert r.json()["success"], r.text
+    long_user.wait("render_long", ("processing",))
+    short_user.render("render_beside")
+    release.set()
+    long_user.wait("render_long", ("failed",))
+    short_user.render("render_alone")
+    assert threads == {"render_long": 0, "render_beside": max(1, (os.cpu_count() or 1) // 2), "render_alone": 0}
+
+
 def test_a_short_render_of_another_user_does_not_wait_for_a_long_one(engine, engine_config, long_clip: Path,
                                                                      clip: Path) -> None:
     long_user, short_user = Api(engine.url).login("long-user"), Api(engine.url).login("short-user")

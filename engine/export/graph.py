@@ -81,6 +81,7 @@ class RenderJob:
     cancel: threading.Event = field(default_factory=threading.Event)
     process: subprocess.Popen[bytes] | None = None
     nice: int = 0                      # the encoder's CPU niceness (engine.export.render_queue.niceness)
+    threads: int = 0                   # x264's threads, 0: its own choice (render_queue.encoder_threads)
 
 
 def canvas(draft: Mapping[str, Any]) -> tuple[int, int]:
@@ -155,12 +156,20 @@ def render(job: RenderJob, progress: Progress) -> Path:
             with ThreadPoolExecutor(max_workers=1) as pool:
                 pending = pool.submit(_soundtrack, job)
                 pieces = _smart_picture(job, probe_of)
+                muxed = False
                 if pieces is None:
-                    _run(job, [*_full_graph(job, None, probe_of), "-an", *tail, pathlike(video)], seconds, encode)
+                    overlays = _title_overlays(job, probe_of, _rate_arg(_output_rate(job, probe_of)))
+                    # usually prepared after the edit: then picture and sound go out in one ffmpeg, not two
+                    # (a second process start and a second write of the file were a tenth of a 3 s render)
+                    muxed = pending.done()
+                    graph = _full_graph(job, pending.result() if muxed else None, probe_of, overlays)
+                    _run(job, [*graph, *(["-c:a", "copy"] if muxed else ["-an"]), *tail,
+                               pathlike(tmp if muxed else video)], seconds, encode)
                 audio = pending.result()
-            picture = ["-f", "concat", "-safe", "0", "-i", pathlike(pieces)] if pieces else ["-i", pathlike(video)]
-            _run(job, [*picture, "-i", pathlike(audio), "-map", "0:v:0", "-map", "1:a:0", "-c", "copy",
-                       *tail, pathlike(tmp)], seconds, encode if pieces else lambda f: None)
+            if not muxed:
+                picture = ["-f", "concat", "-safe", "0", "-i", pathlike(pieces)] if pieces else ["-i", pathlike(video)]
+                _run(job, [*picture, "-i", pathlike(audio), "-map", "0:v:0", "-map", "1:a:0", "-c", "copy",
+                           *tail, pathlike(tmp)], seconds, encode if pieces else lambda f: None)
         os.replace(tmp, job.out)
     finally:
         tmp.unlink(missing_ok=True)
@@ -205,15 +214,25 @@ def _rate_arg(rate: Fraction) -> str:
     return str(rate.numerator) if rate.denominator == 1 else f"{rate.numerator}/{rate.denominator}"
 
 
-def _full_graph(job: RenderJob, wav: Path | None, probe_of: Callable[[str], MediaInfo]) -> list[str]:
-    """ffmpeg inputs, graph and video encoding; the soundtrack ``wav`` is mapped when given."""
+def _clip_infos(job: RenderJob, probe_of: Callable[[str], MediaInfo]) -> list[MediaInfo]:
+    """The probes of the video clips the picture is made of."""
+    return [probe_of(job.sources[s["src"]].path) for s in _video_segments(job.draft)
+            if s.get("src") in job.sources and job.sources[s["src"]].kind == "video"]
+
+
+def _output_rate(job: RenderJob, probe_of: Callable[[str], MediaInfo]) -> Fraction:
+    return output_rate([i.video.fps for i in _clip_infos(job, probe_of) if i.video is not None])
+
+
+def _full_graph(job: RenderJob, wav: Path | None, probe_of: Callable[[str], MediaInfo],
+                overlays: list[Overlay] | None = None) -> list[str]:
+    """ffmpeg inputs, graph and video encoding; the soundtrack ``wav`` is mapped when given, and the
+    titles are ``overlays`` when they were made already."""
     width, height = canvas(job.draft)
     total = int(job.draft["d"]) / 1000
     segments = _video_segments(job.draft)
-    clips = [job.sources[s["src"]] for s in segments
-             if s.get("src") in job.sources and job.sources[s["src"]].kind == "video"]
-    infos = [probe_of(c.path) for c in clips]
-    rate = output_rate([i.video.fps for i in infos if i.video is not None])
+    infos = _clip_infos(job, probe_of)
+    rate = _output_rate(job, probe_of)
     fps = _rate_arg(rate)
     hdr = any(i.video is not None and is_hdr(i.video.color_transfer) for i in infos)
     inputs: list[str] = []
@@ -260,13 +279,15 @@ def _full_graph(job: RenderJob, wav: Path | None, probe_of: Callable[[str], Medi
             audio_input = index
             index += 1
     current = "base"
-    for number, title in enumerate(_title_overlays(job, probe_of, fps)):
+    for number, title in enumerate(_title_overlays(job, probe_of, fps) if overlays is None else overlays):
         start, length, fade = title.start, title.length, title.fade
         # the title stream exists only while the title shows; outside it the overlay passes frames through
         inputs += ["-loop", "1", "-framerate", fps, "-t", f"{length:.3f}", "-i", pathlike(title.png)]
         chains.append(f"[{index}:v]format=rgba,fade=t=in:st=0:d={fade:.3f}:alpha=1,"
                       f"fade=t=out:st={length - fade:.3f}:d={fade:.3f}:alpha=1,setpts=PTS+{start:.3f}/TB[t{number}]")
-        chains.append(f"[{current}][t{number}]overlay={title.x}:{title.y}:eof_action=pass:format=auto[o{number}]")
+        # blended in YUV 4:2:0, the picture's own format: ``format=auto`` turned every 1080p frame (titled or
+        # not) into RGBA and back — two thirds of a 3 s render's filter time, and a chroma blur besides
+        chains.append(f"[{current}][t{number}]overlay={title.x}:{title.y}:eof_action=pass:format=yuv420[o{number}]")
         current = f"o{number}"
         index += 1
     chains.append(f"[{current}]format=yuv420p[vout]")
@@ -274,8 +295,9 @@ def _full_graph(job: RenderJob, wav: Path | None, probe_of: Callable[[str], Medi
     kbps = video_bitrate_cap(width, height, rate, [k for k in map(_source_kbps, infos) if k], total)
     # an HDR source was tone-mapped: say BT.709 SDR, never the source's HLG/PQ tags on 8-bit video
     tags = ["-color_primaries", "bt709", "-color_trc", "bt709", "-colorspace", "bt709"] if hdr else []
+    threads = ["-threads", str(job.threads)] if job.threads else []
     return [*inputs, "-filter_complex", ";".join(chains), "-map", "[vout]", *audio_map,
-            "-c:v", "libx264", "-preset", ENCODE_PRESET, "-x264-params", ENCODE_TOOLS, "-crf", ENCODE_CRF,
+            "-c:v", "libx264", *threads, "-preset", ENCODE_PRESET, "-x264-params", ENCODE_TOOLS, "-crf", ENCODE_CRF,
             "-maxrate", f"{kbps}k", "-bufsize", f"{kbps}k", "-pix_fmt", "yuv420p", *tags,
             "-r", fps, "-g", str(round(2 * rate))]
 

@@ -23,7 +23,7 @@ from engine.export.graph import Cancelled, RenderError, RenderJob
 from engine import housekeeping
 from engine.export import render_attempts
 from engine.export.executor import Executor, InProcess
-from engine.export.render_queue import FairQueue, budget_s, niceness
+from engine.export.render_queue import FairQueue, budget_s, encoder_threads, niceness
 from engine.export.soundtrack import SoundtrackOrder, Soundtracks, soundtrack_key
 from engine.store import Store, StoreError, render_key
 from engine.user_text import upload_names, user_facing
@@ -208,6 +208,7 @@ class RenderManager:
         with self.lock:
             if (self.store.render(record["id"]) or {}).get("status") != "pending":
                 raise Cancelled  # cancelled while it waited in the queue
+            job.threads = encoder_threads(record["draft"], len(self.jobs))  # its share when others run
             self.jobs[record["id"]] = job
         record.update(status="processing", progress=10 if music_only else 0, started_at=time.time(),
                       stage="exporting music" if music_only else "starting")

@@ -4,12 +4,14 @@ With one FIFO worker a 25-minute draft kept another user's 1-second render pendi
 its whole length. Here every user has their own line; workers take the next render from
 the user after the one served last, and never start a second render of a user who already
 has one running while someone else is waiting. A long render runs at a lower CPU priority
-(:func:`niceness`) in a slot of its own, beside the two for everybody's short ones. Each render gets a time budget
-(:func:`budget_s`): past it, its encoder is stopped and it fails with a reason.
+(:func:`niceness`) in a slot of its own, beside the two for everybody's short ones. A short render that
+starts beside others encodes on its share of the cores (:func:`encoder_threads`). Each render gets a time
+budget (:func:`budget_s`): past it, its encoder is stopped and it fails with a reason.
 """
 from __future__ import annotations
 
 import math
+import os
 import threading
 from collections import OrderedDict, deque
 from typing import Any, Callable, Mapping
@@ -37,6 +39,18 @@ def niceness(draft: Mapping[str, Any]) -> int:
     except (TypeError, ValueError):
         return 0
     return 0 if seconds <= 10 else min(15, int(3 * math.log2(seconds / 10)) + 1)
+
+
+def encoder_threads(draft: Mapping[str, Any], running: int, cores: int | None = None) -> int:
+    """x264 threads for a render that starts while ``running`` others run; 0 is x264's own choice (all cores).
+
+    Alone, or long (niced, it takes what the short ones leave, for minutes), a render gets every
+    core. A short one beside others gets its share: two 3 s encodes on one thread each use ~10 %
+    less CPU than on x264's three threads each fighting for the same two cores, and five users'
+    short renders are CPU-bound (issue 13, medium 5)."""
+    if running <= 0 or niceness(draft) > 0:
+        return 0
+    return max(1, (cores or os.cpu_count() or 1) // (running + 1))
 
 
 class FairQueue:
