@@ -208,6 +208,7 @@ def _encode(piece_file: Path, piece: Piece, overlays: Sequence[Overlay], pix_fmt
     inputs = ["-i", pathlike(piece_file)]
     chains = ["[0:v]setpts=PTS-STARTPTS[m0]"]
     current = "m0"
+    blend = "yuv420" if pix_fmt == "yuv420p" else "auto"  # 8-bit 4:2:0 blends in place, not via RGBA (a third of the filter CPU)
     for number, o in enumerate(o for o in overlays if o.start < piece.stop and o.start + o.length > piece.start):
         offset = o.start - piece.start
         # the fades run on the title's own clock; a title that began in an earlier run is trimmed to this one
@@ -215,7 +216,7 @@ def _encode(piece_file: Path, piece: Piece, overlays: Sequence[Overlay], pix_fmt
         inputs += ["-loop", "1", "-framerate", o.fps, "-t", f"{o.length:.3f}", "-i", pathlike(o.png)]
         chains.append(f"[{number + 1}:v]format=rgba,fade=t=in:st=0:d={o.fade:.3f}:alpha=1,"
                       f"fade=t=out:st={o.length - o.fade:.3f}:d={o.fade:.3f}:alpha=1,{place}[t{number}]")
-        chains.append(f"[{current}][t{number}]overlay={o.x}:{o.y}:eof_action=pass:format=auto[m{number + 1}]")
+        chains.append(f"[{current}][t{number}]overlay={o.x}:{o.y}:eof_action=pass:format={blend}[m{number + 1}]")
         current = f"m{number + 1}"
     chains.append(f"[{current}]format={pix_fmt}[v]")
     seconds = max(piece.stop - piece.start, 0.04)
