@@ -6,7 +6,10 @@ stem, in place. Stems carry their own share of the room, so they sum to the mix 
 
 Memory: a stem is one (2, N) buffer, five times what the mix needs together. mixdown()
 renders two stems at a time and sums each into the mix as soon as it is done, always in
-STEMS order, so the sum does not depend on which thread finished first.
+STEMS order, so the sum does not depend on which thread finished first. A long piece
+(over PARALLEL_MAX_S) renders one stem at a time into a stem file on disk: its notes a
+span at a time, every stem-wide pass a chunk at a time, each released behind it, so
+what is resident does not grow with the length (issue 13 item 6: 5.9 GB for 3 hours).
 """
 from __future__ import annotations
 
@@ -443,6 +446,8 @@ def _mixdown_spilled(job: _Job) -> np.ndarray:
     sum on disk chunk by chunk, in STEMS order (the same bits as mixdown's in-memory sum);
     once the stem buffer is gone, the mix is mastered in that file (media.paged). Long pieces
     have no shared room (each stem answers its own send), so nothing else is summed.
+    The stem buffer lies in a second temp file (a whole-length stem was 4 GB for 3 hours):
+    job renders it span by span and every pass over it releases the pages behind it.
     """
     chunk = np.empty((C.CHUNK, 2), dtype=np.float32)
     with tempfile.TemporaryFile() as spill, tempfile.TemporaryFile() as stem_file:
