@@ -8,7 +8,10 @@ Inputs are generated with lavfi into bench/out/ (kept for reruns):
   * long:  2 h 54 min, 16×16 testsrc2 at 25 fps with a 440 Hz tone (the issue's input)
   * clip:  10 min, 640×360 at 30 fps with scene cuts and a voice-like track
 
-    .venv/bin/python bench/memory.py [--only long|clip] [--minutes-long M]
+    .venv/bin/python bench/memory.py [--only long|clip] [--minutes-long M] [--compose-only]
+
+``--compose-only`` measures the long input's composition phase alone, from cues made up for
+its length (no input, no analysis): the quick way to find the per-minute slope.
 """
 from __future__ import annotations
 
@@ -41,7 +44,9 @@ import json, sys
 from pathlib import Path
 from media.audio import write_wav
 from engine.composing import compose_to_wav
-a = json.load(open(sys.argv[1]))
+a = json.load(open(sys.argv[1])) if sys.argv[1].endswith(".json") else {
+    "duration_s": float(sys.argv[1]), "scene_cuts": [], "energy": [0.5] * int(2 * float(sys.argv[1])),
+    "energy_rate": 2.0, "pace": 0.5, "speech": []}
 cues = {"duration_s": a["duration_s"], "cuts": a["scene_cuts"], "energy": a["energy"],
         "energy_rate": a["energy_rate"], "pace": a["pace"], "speech": a["speech"]}
 facts = compose_to_wav({"genre": "cinematic", "seed": 7}, cues, Path(sys.argv[2]), write_wav)
@@ -115,13 +120,25 @@ def phases(video: Path, limit: float, whole_run: bool) -> None:
                 [py, "-c", CLI, "run", str(video), PROMPT, "-o", str(t / "out.mp4")], env=run_env), limit)
 
 
+def composition_only(minutes: float, limit: float) -> None:
+    print(f"composition alone, {minutes:g} min of made-up cues", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        row("composition (compose + master + WAV)", measure(
+            [sys.executable, "-c", COMPOSE, str(minutes * 60), str(Path(tmp) / "music.wav")],
+            env=dict(os.environ, PYTHONPATH=str(ROOT))), limit)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--only", choices=("long", "clip"))
     parser.add_argument("--minutes-long", type=float, default=174.0, help="length of the long input (default 174)")
+    parser.add_argument("--compose-only", action="store_true", help="the long input's composition phase alone")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     print(f"peak RSS of the process tree per phase ({os.cpu_count()} cores)")
+    if args.compose_only:
+        composition_only(args.minutes_long, 1024.0)
+        return
     if args.only in (None, "clip"):
         phases(clip_input(), 500.0, whole_run=True)
     if args.only in (None, "long"):

@@ -101,3 +101,33 @@ def test_a_soundtrack_in_a_scratch_file_is_the_same_soundtrack(tmp_path: Path) -
     held = build_soundtrack(draft, {}, lambda _key: music, speech, master=_master)
     paged = build_soundtrack(draft, {}, lambda _key: music, speech, master=_master, scratch=tmp_path / "s.f32")
     assert isinstance(paged, np.memmap) and np.array_equal(held, paged)
+
+
+def _compose_traced(tmp_path: Path, seconds: int) -> tuple[dict, int]:
+    from engine.composing import compose_to_wav
+
+    cues = {"duration_s": seconds, "cuts": [float(t) for t in range(30, seconds, 45)], "energy": [0.5] * (2 * seconds)}
+    return _traced_peak(lambda: compose_to_wav({"genre": "cinematic", "seed": 2}, cues, tmp_path / f"{seconds}.wav",
+                                               write_wav))
+
+
+@pytest.mark.slow
+def test_composing_a_longer_piece_holds_no_more(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Compose, master and write the WAV for 2 and for 8 minutes: the peak does not grow with the length.
+
+    Composing three hours peaked at 5.9 GB: a whole-length stem in memory (0.37 MB per second) and the
+    limiter's arrays at 32 samples a knot. Here "long" starts at 60 s and the gain curve is capped at
+    2^16 knots, so both pieces take the long path; the 8-minute one may hold only blocks more.
+    """
+    from engine.music import constants
+
+    monkeypatch.setattr(constants, "PARALLEL_MAX_S", 60.0)
+    monkeypatch.setattr(constants, "MAX_GAIN_KNOTS", 1 << 16)
+    monkeypatch.setattr(constants, "WAVE_CACHE_MB", 16.0)
+    _compose_traced(tmp_path, 20)                                    # loads the recordings
+    short, short_peak = _compose_traced(tmp_path, 120)
+    long, long_peak = _compose_traced(tmp_path, 480)
+    assert long["duration_s"] == 480 and long["lufs"] == pytest.approx(-16.0, abs=0.5)
+    grown = 360 * SR * 2 * 4                                         # six more minutes of one stem
+    assert long_peak - short_peak < grown / 8, \
+        f"2 min held {short_peak / 1e6:.0f} MB, 8 min {long_peak / 1e6:.0f} MB"

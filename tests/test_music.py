@@ -328,3 +328,20 @@ def test_brightness_moves_the_spectrum() -> None:
         return float((spec * np.fft.rfftfreq(len(x), 1 / SR)).sum() / spec.sum())
 
     assert centroid(-1.0) < centroid(0.0) < centroid(1.0)
+
+
+@pytest.mark.parametrize("genre", ["lofi", "cinematic"])
+def test_a_long_piece_rendered_span_by_span_is_the_same_stems(genre: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Long pieces render notes a span at a time (issue 13 item 6): notes that cross a span's edge,
+    the pump, bus filters and compressor, level and room give the whole-buffer render bit for bit."""
+    from engine.music import constants
+    from engine.music.brief import STEMS
+    from engine.music.synth import render_stem
+
+    score = compose(Brief(genre=genre, seed=5), Cues(duration_s=20.0, cuts=(7.0, 13.0)))
+    whole = {stem: render_stem(score, stem) for stem in STEMS}
+    monkeypatch.setattr(constants, "PARALLEL_MAX_S", 5.0)
+    monkeypatch.setattr(constants, "RENDER_SPAN", 2 * constants.CHUNK)      # 2.7 s spans
+    monkeypatch.setattr(constants, "WAVE_CACHE_MB", 1.0)                    # waveforms rendered again
+    for stem in STEMS:
+        assert np.array_equal(render_stem(score, stem), whole[stem]), stem

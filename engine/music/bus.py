@@ -4,7 +4,7 @@ Why per stem: each stem is a bus (drums, bass, harmony, lead, texture). Non-bass
 are high-passed so the low end belongs to bass and kick; the drum bus is tamed at
 6-10 kHz where hats and cymbals fizz; every bus gets gentle compression (glue) so
 parts sit at a steady level. Everything walks the stem in CHUNK steps with carried
-filter state: no full-length temporaries.
+filter state: no full-length temporaries (and a stem on disk is paged in a chunk at a time).
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import numpy as np
 from scipy import signal
 
 from .constants import CHUNK
-from .stream import chunks
+from .stream import planar_chunks
 
 _BLOCK = 256                      # compressor level detection block (samples)
 # Noise 360 dB below full scale, added before the EQ. Why: where a stem falls silent the
@@ -72,12 +72,12 @@ def _sos(stem: str, sr: int) -> np.ndarray | None:
 
 def process(buf: np.ndarray, stem: str, sr: int) -> None:
     """EQ then compress the (2, n) bus in place."""
-    if stem not in BUSES or not buf.any():
+    if stem not in BUSES or not any(buf[:, a:b].any() for a, b in planar_chunks(buf)):
         return
     sos = _sos(stem, sr)
     if sos is not None:
         zi = np.zeros((sos.shape[0], 2, 2), dtype=np.float32)        # float32 state keeps sosfilt in float32
-        for a, b in chunks(buf.shape[1]):
+        for a, b in planar_chunks(buf):
             buf[:, a:b] += _FLOOR[:, : b - a]
             out, zi = signal.sosfilt(sos, buf[:, a:b], axis=1, zi=zi)
             buf[:, a:b] = out
@@ -93,7 +93,7 @@ def _compress(buf: np.ndarray, bus: Bus, sr: int) -> None:
     if m < 2:
         return
     power = np.empty(m)
-    for a, b in chunks(m * _BLOCK):
+    for a, b in planar_chunks(buf, m * _BLOCK):
         seg = buf[:, a:b]
         power[a // _BLOCK:b // _BLOCK] = np.square(seg).reshape(2, -1, _BLOCK).mean(axis=(0, 2))
     level = 10 * np.log10(power + 1e-12)
@@ -104,7 +104,7 @@ def _compress(buf: np.ndarray, bus: Bus, sr: int) -> None:
     gain_db = np.minimum(reduction, smooth)               # fast down (attack within a block), slow up
     gain = (10 ** (np.append(gain_db, gain_db[-1]) / 20)).astype(np.float32)
     ramp = np.arange(_BLOCK, dtype=np.float32) / _BLOCK
-    for a, b in chunks(m * _BLOCK):                       # linear between block gains, block by block
+    for a, b in planar_chunks(buf, m * _BLOCK):           # linear between block gains, block by block
         k0, k1 = a // _BLOCK, b // _BLOCK
         g0, g1 = gain[k0:k1, None], gain[k0 + 1:k1 + 1, None]
         seg = buf[:, a:b].reshape(2, k1 - k0, _BLOCK)

@@ -36,6 +36,9 @@ DRUM_TAKES = 4               # renderings per drum piece and layer, cycled: no t
 
 THREADS = 2                  # stems render in parallel (two cores); mixdown holds this many stem buffers
 PARALLEL_MAX_S = 300.0       # longer pieces render one stem at a time (a stem buffer is 0.37 MB per second)
+# ... into a stem buffer on disk, their notes a span of this many samples at a time (about 44 s at 48 kHz)
+RENDER_SPAN = 1 << 21
+WAVE_CACHE_MB = 96.0         # note waveforms kept between spans (each stays until its group's next span)
 
 # --- synthesis --------------------------------------------------------------------
 TABLE_SIZE = 4096
@@ -50,6 +53,7 @@ DC_CUTOFF_HZ = 25.0
 MONO_BASS_HZ = 120.0
 MIN_CORRELATION = 0.5        # side is narrowed until L/R correlation reaches this
 LIMITER_BLOCK = 32           # gain is computed per block of this many samples
+MAX_GAIN_KNOTS = 1 << 21     # longer pieces double the block until they fit (memory, see mastering.gain_block)
 LIMITER_LOOKAHEAD_S = 0.003
 LIMITER_RELEASE_DB_PER_S = 30.0
 TP_MARGIN_DB = 0.2           # the limiter aims this far under the ceiling

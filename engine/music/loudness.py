@@ -54,7 +54,7 @@ def integrated_lufs(audio: np.ndarray, sample_rate: int) -> float:
 def measure_lufs(audio: np.ndarray, sample_rate: int) -> float:
     """integrated_lufs without its float64 copies of the track: for measuring finished music."""
     x = frames(audio)
-    meter = KMeter(x.shape[0], sample_rate)
+    meter = KMeter(x.shape[0], sample_rate, block=C.CHUNK)     # no gain to apply: one moment per chunk and segment
     for a, b in chunks(x.shape[0], x):
         meter.feed(a, x[a:b].T)
     return meter.lufs()

@@ -5,7 +5,7 @@ only full-length array is the audio itself: mastering a track costs about one co
 (filters carry their state from chunk to chunk, so the result is that of whole-signal
 filtering).
 
-The limiter is computed per block of LIMITER_BLOCK samples, offline and non-causal:
+The limiter is computed per block of LIMITER_BLOCK samples (coarser for long pieces, see gain_block), offline and non-causal:
 required gain from the per-block maxima of the true-peak envelope -> release as a
 dB-per-second recovery (a running minimum, no Python loop) -> lookahead min-filter and
 box smoothing so the gain is already down when the peak arrives. The result is a
@@ -39,7 +39,8 @@ class GainCurve:
 
     @classmethod
     def flat(cls, n: int, gain: float) -> GainCurve:
-        return cls(np.full(-(-n // C.LIMITER_BLOCK) + 1, gain, dtype=np.float32), n)
+        block = gain_block(n)
+        return cls(np.full(-(-n // block) + 1, gain, dtype=np.float32), n, block)
 
     def segment(self, a: int, b: int) -> np.ndarray:
         """(b - a,) float32 gain for samples [a, b)."""
@@ -50,11 +51,24 @@ class GainCurve:
         return gain[a - j0 * self.block:b - j0 * self.block]
 
 
+def gain_block(n: int) -> int:
+    """Samples per gain knot for an n-sample piece: LIMITER_BLOCK, doubled until there are at most MAX_GAIN_KNOTS.
+
+    Why: the limiter and the loudness meter keep a few float64 values per knot; at 32 samples
+    a knot, a 3-hour piece needed gigabytes for them (issue 13 item 6). Pieces up to about
+    23 minutes keep the 32-sample block, so their master is unchanged.
+    """
+    block = C.LIMITER_BLOCK
+    while n > block * C.MAX_GAIN_KNOTS and block < C.CHUNK:
+        block *= 2
+    return block
+
+
 def _db(x: float) -> float:
     return 10 ** (x / 20.0)
 
 
-def _prepare(buf: np.ndarray, sample_rate: int) -> tuple[KMeter, float]:
+def _prepare(buf: np.ndarray, sample_rate: int, block: int) -> tuple[KMeter, float]:
     """High-pass at DC_CUTOFF_HZ, mono below MONO_BASS_HZ, side narrowed to MIN_CORRELATION.
 
     Two passes: filter mid and side (parking them in the L/R columns) while summing
@@ -79,7 +93,7 @@ def _prepare(buf: np.ndarray, sample_rate: int) -> tuple[KMeter, float]:
         x[:, 1] = side
     c = C.MIN_CORRELATION
     width = np.float32(np.sqrt(em * (1 - c) / (es * (1 + c)))) if es > 0 and (em - es) / (em + es) < c else None
-    meter = KMeter(n, sample_rate)
+    meter = KMeter(n, sample_rate, block)
     peak = 0.0
     for a, b in chunks(n, buf):
         x = buf[a:b]
@@ -94,9 +108,8 @@ def _prepare(buf: np.ndarray, sample_rate: int) -> tuple[KMeter, float]:
     return meter, peak
 
 
-def _block_peaks(buf: np.ndarray, floor: float) -> np.ndarray:
-    """Per-LIMITER_BLOCK maxima of the true-peak envelope (candidates above ``floor``)."""
-    b = C.LIMITER_BLOCK
+def _block_peaks(buf: np.ndarray, floor: float, b: int) -> np.ndarray:
+    """Per-block (``b`` samples) maxima of the true-peak envelope (candidates above ``floor``)."""
     out = np.empty(-(-buf.shape[0] // b), dtype=np.float32)
     for a, env in envelope_chunks(buf, floor):
         j = a // b
@@ -104,10 +117,9 @@ def _block_peaks(buf: np.ndarray, floor: float) -> np.ndarray:
     return out
 
 
-def _limiter_knots(peaks: np.ndarray, threshold: float, sample_rate: int) -> np.ndarray:
-    """Smooth gain knots (<= 1, one per block plus the end) keeping ``peaks * gain`` under ``threshold``."""
+def _limiter_knots(peaks: np.ndarray, threshold: float, sample_rate: int, b: int) -> np.ndarray:
+    """Smooth gain knots (<= 1, one per ``b``-sample block plus the end) keeping ``peaks * gain`` under ``threshold``."""
     m = peaks.shape[0]
-    b = C.LIMITER_BLOCK
     need = np.minimum(1.0, threshold / np.maximum(peaks.astype(np.float64), 1e-12))
     if need.min() >= 1.0:
         return np.ones(m + 1, dtype=np.float32)
@@ -126,7 +138,8 @@ def master_inplace(buf: np.ndarray, sample_rate: int, target_lufs: float = -16.0
                    ceiling_dbtp: float = -1.0) -> GainCurve:
     """Master an (N, 2) float32 buffer in place; return the gain applied after the filters."""
     n = buf.shape[0]
-    meter, peak = _prepare(buf, sample_rate)
+    block = gain_block(n)
+    meter, peak = _prepare(buf, sample_rate, block)
     if peak == 0.0:
         return GainCurve.flat(n, 0.0)
     ceiling = _db(ceiling_dbtp)
@@ -137,18 +150,18 @@ def master_inplace(buf: np.ndarray, sample_rate: int, target_lufs: float = -16.0
     makeup = _db(target_lufs - loud)
     margin = _db(-C.TP_CANDIDATE_DB - 2.0)
     floor = threshold / makeup * margin
-    peaks = _block_peaks(buf, floor)
+    peaks = _block_peaks(buf, floor, block)
     knots = np.ones(peaks.size + 1, dtype=np.float32)
     for _ in range(6):
         if threshold / makeup * _db(-C.TP_CANDIDATE_DB) < floor:   # gain grew past the search floor
             floor = threshold / makeup * margin
-            peaks = _block_peaks(buf, floor)
-        knots = _limiter_knots(peaks * np.float32(makeup), threshold, sample_rate)
+            peaks = _block_peaks(buf, floor, block)
+        knots = _limiter_knots(peaks * np.float32(makeup), threshold, sample_rate, block)
         error = target_lufs - meter.lufs(knots * np.float32(makeup))
         if abs(error) <= C.LOUDNESS_TOLERANCE_LU:
             break
         makeup *= _db(error)
-    return _apply(buf, GainCurve(knots * np.float32(makeup), n), ceiling)
+    return _apply(buf, GainCurve(knots * np.float32(makeup), n, block), ceiling)
 
 
 def _apply(buf: np.ndarray, gain: GainCurve, ceiling: float) -> GainCurve:
@@ -161,7 +174,7 @@ def _apply(buf: np.ndarray, gain: GainCurve, ceiling: float) -> GainCurve:
     tp = true_peak(buf, peak * _db(-C.TP_CANDIDATE_DB))
     trim = np.float32(ceiling / tp * _db(-0.02)) if tp > ceiling else None
     if trim is not None:
-        gain = GainCurve(gain.knots * trim, gain.n)
+        gain = GainCurve(gain.knots * trim, gain.n, gain.block)
     for a, b in chunks(buf.shape[0], buf):
         x = buf[a:b]
         if trim is not None:

@@ -17,6 +17,7 @@ from scipy import fft, signal
 
 from .cache import read_only
 from .constants import REVERB_DECIMATION, REVERB_LOW_CUT_HZ
+from .stream import release_planar
 
 
 @lru_cache(maxsize=16)
@@ -115,6 +116,7 @@ def _add_answer(stem: np.ndarray, send: Callable[[int, int], np.ndarray], total:
     # full-rate samples j * d .. j * d + d - 1, so each piece waits for its successor's first sample
     phases = [np.float32(k / d) for k in range(d)]
     last = np.zeros((2, 1), dtype=np.float32)
+    done = 0                                                  # samples before this are final
     for a, piece in _answer(send, total, rt60, sample_rate // d):
         w = np.concatenate([last, piece], axis=1)             # samples a - 1 .. a + len - 1
         last = piece[:, -1:].copy()
@@ -123,3 +125,5 @@ def _add_answer(stem: np.ndarray, send: Callable[[int, int], np.ndarray], total:
         step = w[:, 1:j1 - j0 + 1] - w[:, :j1 - j0]
         for k, phase in enumerate(phases):
             stem[:, j0 * d + k:j1 * d:d] += w[:, :j1 - j0] + step * phase
+        release_planar(stem, done, j0 * d)                    # a stem on disk stays resident a block at a time
+        done = j0 * d

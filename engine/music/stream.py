@@ -16,6 +16,19 @@ from media.paged import release
 from .constants import CHUNK
 
 
+def release_planar(buf: np.ndarray, a: int, b: int) -> None:
+    """Drop samples [a, b) of every channel of a file-backed (C, n) buffer (no-op on other arrays)."""
+    for row in buf:
+        release(row, a, b)
+
+
+def planar_chunks(buf: np.ndarray, n: int | None = None) -> Iterator[tuple[int, int]]:
+    """:func:`chunks` over the first ``n`` samples of a channel-first buffer, released behind the pass."""
+    for a, b in chunks(buf.shape[1] if n is None else n):
+        yield a, b
+        release_planar(buf, a, b)
+
+
 def chunks(n: int, walked: np.ndarray | None = None) -> Iterator[tuple[int, int]]:
     """[a, b) steps of CHUNK samples over n samples (CHUNK is a multiple of every block size used).
 

@@ -6,7 +6,10 @@ stem, in place. Stems carry their own share of the room, so they sum to the mix 
 
 Memory: a stem is one (2, N) buffer, five times what the mix needs together. mixdown()
 renders two stems at a time and sums each into the mix as soon as it is done, always in
-STEMS order, so the sum does not depend on which thread finished first.
+STEMS order, so the sum does not depend on which thread finished first. A long piece
+(over PARALLEL_MAX_S) renders one stem at a time into a stem file on disk: its notes a
+span at a time, every stem-wide pass a chunk at a time, each released behind it, so
+what is resident does not grow with the length (issue 13 item 6: 5.9 GB for 3 hours).
 """
 from __future__ import annotations
 
@@ -32,7 +35,7 @@ from .reverb import add_answer, add_reverb, send_of
 from .sampler import layer_of as sampled_layer
 from .sampler import render as sample
 from .score import Note, Part, Score
-from .stream import chunks
+from .stream import planar_chunks, release_planar
 from .voices import layer_of, render
 
 
@@ -61,22 +64,60 @@ def _pan_gains(pan: float) -> tuple[float, float]:
     return float(np.cos(theta) * np.sqrt(2.0)), float(np.sin(theta) * np.sqrt(2.0))
 
 
-def _add(buf: np.ndarray, start: int, wave: np.ndarray, gl: float, gr: float) -> None:
-    end = min(start + len(wave), buf.shape[1])
-    if end <= start:
+Span = tuple[int, int]
+
+
+def _add2(buf: np.ndarray, start: int, wave: np.ndarray, gl: float, gr: float, lo: int = 0,
+          hi: int | None = None) -> None:
+    """Add the (2, L) ``wave`` at ``start``: only its samples inside [lo, hi) and the buffer."""
+    s = max(start, lo)
+    end = min(start + wave.shape[1], buf.shape[1] if hi is None else min(hi, buf.shape[1]))
+    if end <= s:
         return
-    w = wave[: end - start]
-    buf[0, start:end] += gl * w
-    buf[1, start:end] += gr * w
+    w = wave[:, s - start:end - start]
+    buf[0, s:end] += gl * w[0]
+    buf[1, s:end] += gr * w[1]
 
 
-def _render_tonal(buf: np.ndarray, part: Part, notes: list[Note], sr: int, brightness: float) -> None:
+class _Waves:
+    """The waveforms of a part's note groups while its spans render, within a byte budget.
+
+    Why: a long piece renders its notes a span at a time, and a group's notes are spread
+    over the whole piece. A waveform is kept only if a later span needs it; over budget,
+    the one needed furthest ahead goes first (rendering it again gives the same samples).
+    A piece rendered in one span keeps none: one waveform is alive at a time, as before.
+    """
+
+    def __init__(self, make: Callable[[int], np.ndarray], uses: list[np.ndarray], budget: float) -> None:
+        self._make, self._uses, self._budget = make, uses, budget
+        self._kept: dict[int, np.ndarray] = {}
+
+    def _next_use(self, group: int, span: int) -> float:
+        uses = self._uses[group]
+        i = int(np.searchsorted(uses, span, side="right"))
+        return float(uses[i]) if i < len(uses) else np.inf
+
+    def get(self, group: int, span: int) -> np.ndarray:
+        """Group ``group``'s waveform, asked for while rendering span number ``span``."""
+        wave = self._kept.pop(group, None)
+        if wave is None:
+            wave = self._make(group)
+        if self._next_use(group, span) < np.inf:
+            self._kept[group] = wave
+            while sum(w.nbytes for w in self._kept.values()) > self._budget:
+                del self._kept[max(self._kept, key=lambda g: self._next_use(g, span))]
+        return wave
+
+
+def _render_tonal(buf: np.ndarray, part: Part, notes: list[Note], sr: int, brightness: float,
+                  spans: list[Span]) -> None:
     """Recorded instruments through the sampler, synthesizers through voices.py.
 
     One rendering per (pitch, velocity layer, take) at the longest length any of its notes
     needs; a note plays a prefix of it and a release ramp. Repeated notes of one pitch
     cycle through the voicing's takes, each with its own pitch drift, so no two in a row
-    are the same recording of the same performance.
+    are the same recording of the same performance. Span by span, every note adds the
+    samples it has inside the span (see _Waves for the renderings kept between spans).
     """
     voicing = VOICINGS.get(part.patch)
     patch = PATCHES.get(part.patch)
@@ -91,26 +132,44 @@ def _render_tonal(buf: np.ndarray, part: Part, notes: list[Note], sr: int, brigh
         by_wave[(n.pitch, layer, count[n.pitch] % takes)].append(n)
         count[n.pitch] += 1
     gain = 10 ** (part.gain_db / 20.0)
-    for (pitch, layer, take), group in by_wave.items():      # one waveform alive at a time
+    groups = list(by_wave.items())
+
+    def make(i: int) -> np.ndarray:
+        (pitch, layer, take), group = groups[i]
         length = max(int(n.duration * sr) for n in group) + rel
         if voicing is not None:
             loudest = max(group, key=lambda n: n.velocity).velocity
-            wave = sample(voicing, pitch, loudest, length, sr, take, brightness)
-        elif part.stem == "bass":                      # bass stays centred and mono
+            return sample(voicing, pitch, loudest, length, sr, take, brightness)
+        if part.stem == "bass":                        # bass stays centred and mono
             mono = render(patch, pitch, layer, length, sr, brightness)
-            wave = np.stack([mono, mono])
-        else:
-            wave = np.stack([render(p, pitch, layer, length, sr, brightness) for p in _players(patch)])
-        for n in group:
-            on = min(int(n.duration * sr), wave.shape[1])
-            g = gain * n.velocity ** 1.6
-            spread = part.spread * float(np.clip((n.pitch - 66) / 18.0, -1.0, 1.0))
-            gl, gr = _pan_gains(part.pan + spread)
-            start = int(round(n.time * sr))
-            _add2(buf, start, wave[:, :on], g * gl, g * gr)
-            tail = wave[:, on:on + rel]
-            if tail.shape[1]:
-                _add2(buf, start + on, tail * ramp[: tail.shape[1]], g * gl, g * gr)
+            return np.stack([mono, mono])
+        return np.stack([render(p, pitch, layer, length, sr, brightness) for p in _players(patch)])
+
+    starts = [np.array([int(round(n.time * sr)) for n in g], dtype=np.int64) for _, g in groups]
+    ends = [s + np.array([int(n.duration * sr) for n in g], dtype=np.int64) + rel for s, (_, g) in zip(starts, groups)]
+    edges = np.array([a for a, _ in spans[1:]], dtype=np.int64)
+    uses = [np.unique(np.concatenate([np.arange(f, t + 1) for f, t in zip(np.searchsorted(edges, s, side="right"),
+                                                                        np.searchsorted(edges, e - 1, side="right"))]))
+            for s, e in zip(starts, ends)]                  # the spans each group's notes sound in
+    waves = _Waves(make, uses, C.WAVE_CACHE_MB * 1e6)
+    for k, (a, b) in enumerate(spans):
+        for i, (_, group) in enumerate(groups):
+            inside = np.flatnonzero((starts[i] < b) & (ends[i] > a))
+            if not len(inside):
+                continue
+            wave = waves.get(i, k)
+            for j in inside:
+                n = group[j]
+                on = min(int(n.duration * sr), wave.shape[1])
+                g = gain * n.velocity ** 1.6
+                spread = part.spread * float(np.clip((n.pitch - 66) / 18.0, -1.0, 1.0))
+                gl, gr = _pan_gains(part.pan + spread)
+                start = int(starts[i][j])
+                _add2(buf, start, wave[:, :on], g * gl, g * gr, a, b)
+                tail = wave[:, on:on + rel]
+                if tail.shape[1] and start + on < b:
+                    _add2(buf, start + on, tail * ramp[: tail.shape[1]], g * gl, g * gr, a, b)
+        release_planar(buf, a, b)
 
 
 @lru_cache(maxsize=64)
@@ -128,57 +187,65 @@ def _players(patch: Patch) -> tuple[Patch, Patch]:
     return player(-1.0, 0.93), player(1.0, 1.07)
 
 
-def _add2(buf: np.ndarray, start: int, wave: np.ndarray, gl: float, gr: float) -> None:
-    end = min(start + wave.shape[1], buf.shape[1])
-    if end <= start:
-        return
-    buf[0, start:end] += gl * wave[0, : end - start]
-    buf[1, start:end] += gr * wave[1, : end - start]
-
-
-def _render_drums(buf: np.ndarray, part: Part, notes: list[Note], sr: int, brightness: float) -> None:
+def _render_drums(buf: np.ndarray, part: Part, notes: list[Note], sr: int, brightness: float,
+                  spans: list[Span]) -> None:
     """Recorded kit hits; each piece cycles through its takes (see drumkit.sampled_hit)."""
     kit = part.patch.split(":", 1)[1]
     metal = 0.55 * (1.0 + 0.4 * brightness)        # darker pieces play their cymbals softer
     count: dict[str, int] = defaultdict(int)
+    hits: list[tuple[int, int, float, int, float, float]] = []
     for n in notes:
         piece = PIECE_OF.get(n.pitch, "snare")
         gl, gr = _pan_gains(PAN.get(piece, 0.0))
         g = n.velocity ** 1.4 * (metal if piece in ("hat", "ohat", "shaker", "ride", "tamb") else 1.0)
         take = count[piece] % C.DRUM_TAKES
         count[piece] += 1
-        _add2(buf, int(round(n.time * sr)), sampled_hit(kit, n.pitch, n.velocity, take, sr), g * gl, g * gr)
+        hits.append((int(round(n.time * sr)), n.pitch, n.velocity, take, g * gl, g * gr))
+    starts = np.array([h[0] for h in hits], dtype=np.int64)
+    ends = starts + np.array([sampled_hit(kit, p, v, t, sr).shape[1] for _, p, v, t, _, _ in hits], dtype=np.int64)
+    for a, b in spans:
+        for i in np.flatnonzero((starts < b) & (ends > a)):
+            start, pitch, velocity, take, gl, gr = hits[i]
+            _add2(buf, start, sampled_hit(kit, pitch, velocity, take, sr), gl, gr, a, b)
+        release_planar(buf, a, b)
 
 
-def _render_fx(buf: np.ndarray, part: Part, notes: list[Note], sr: int) -> None:
-    for n in notes:
-        length = max(int(n.duration * sr), 1)
-        wave = effect(n.pitch, length, sr)
-        _add(buf, int(round(n.time * sr)), wave, n.velocity, n.velocity)
+def _render_fx(buf: np.ndarray, part: Part, notes: list[Note], sr: int, spans: list[Span]) -> None:
+    starts = np.array([int(round(n.time * sr)) for n in notes], dtype=np.int64)
+    ends = starts + np.array([max(int(n.duration * sr), 1) for n in notes], dtype=np.int64)
+    for a, b in spans:
+        for i in np.flatnonzero((starts < b) & (ends > a)):
+            wave = effect(notes[i].pitch, int(ends[i] - starts[i]), sr)
+            v = notes[i].velocity
+            _add2(buf, int(starts[i]), np.broadcast_to(wave, (2, wave.shape[0])), v, v, a, b)
+        release_planar(buf, a, b)
 
 
-def _render_vinyl(buf: np.ndarray, notes: list[Note], sr: int) -> None:
+def _render_vinyl(buf: np.ndarray, notes: list[Note], sr: int, spans: list[Span]) -> None:
     """The loop laid end to end, one loop-length piece at a time (no full-length bed).
 
     The right channel reads the loop half a loop later: crackle on both sides, never the same.
     """
     loop = vinyl_loop(sr)
     pair = np.stack([loop, np.roll(loop, -(len(loop) // 2))])
-    for n in notes:
-        start, length = int(round(n.time * sr)), int(n.duration * sr)
-        fade = min(length // 2, int(0.5 * sr))
-        rise = np.linspace(0.0, 1.0, fade, dtype=np.float32)
-        fall = rise[::-1]
-        for off in range(0, length, len(loop)):
-            m = min(len(loop), length - off)
-            piece = pair[:, :m] * np.float32(n.velocity)
-            end = off + m
-            if off < fade:
-                piece[:, : min(end, fade) - off] *= rise[off:end]
-            if end > length - fade:
-                first = max(off, length - fade)
-                piece[:, first - off:] *= fall[first - (length - fade):end - (length - fade)]
-            _add2(buf, start + off, piece, 0.9, 1.0)
+    for a, b in spans:
+        for n in notes:
+            start, length = int(round(n.time * sr)), int(n.duration * sr)
+            fade = min(length // 2, int(0.5 * sr))
+            rise = np.linspace(0.0, 1.0, fade, dtype=np.float32)
+            fall = rise[::-1]
+            first_off = max(a - start, 0) // len(loop) * len(loop)     # the pieces that reach into [a, b)
+            for off in range(first_off, min(length, b - start), len(loop)):
+                m = min(len(loop), length - off)
+                piece = pair[:, :m] * np.float32(n.velocity)
+                end = off + m
+                if off < fade:
+                    piece[:, : min(end, fade) - off] *= rise[off:end]
+                if end > length - fade:
+                    first = max(off, length - fade)
+                    piece[:, first - off:] *= fall[first - (length - fade):end - (length - fade)]
+                _add2(buf, start + off, piece, 0.9, 1.0, a, b)
+        release_planar(buf, a, b)
 
 
 def _pump(buf: np.ndarray, kicks: list[float], sr: int) -> None:
@@ -187,7 +254,7 @@ def _pump(buf: np.ndarray, kicks: list[float], sr: int) -> None:
     t = np.arange(length, dtype=np.float32) / sr
     curve = 1.0 - 0.65 * np.exp(-t / 0.09) * np.minimum(1.0, t / 0.004 + 0.3)
     starts = np.sort(np.array([int(k * sr) for k in kicks], dtype=np.int64))
-    for a, b in chunks(buf.shape[1]):
+    for a, b in planar_chunks(buf):
         lo, hi = np.searchsorted(starts, (a - length + 1, b))      # kicks whose curve reaches [a, b)
         if lo == hi:
             continue
@@ -202,7 +269,7 @@ def _active_level_db(stem: np.ndarray, sr: int) -> float | None:
     """Loudness while the stem plays: mean power of blocks within 20 dB of its loudest.
 
     Measured a few hundred blocks at a time: the decimated mono sum of a whole long stem
-    would be another quarter of its size.
+    would be another quarter of its size (and a stem on disk is paged in that much at a time).
     """
     step = 8                                   # every 8th sample is plenty for a level
     block = int(C.STEM_BLOCK_S * sr) // step
@@ -218,6 +285,7 @@ def _active_level_db(stem: np.ndarray, sr: int) -> float | None:
             span = slice(r0 * block * step, r1 * block * step, step)
             sq = np.square(stem[0, span] + stem[1, span])
             power[r0:r1] = sq.reshape(r1 - r0, block).sum(axis=1) / (m * block) * m
+            release_planar(stem, span.start, span.stop)
     top = power.max()
     if top <= 1e-12:
         return None
@@ -247,6 +315,18 @@ class _Job:
         """Samples a stem renders: loops run on past the end and fold their overhang back."""
         return self.n_out + (int(C.LOOP_OVERHANG_S * self.sr) if self.score.loopable else 0)
 
+    @property
+    def spans(self) -> list[Span]:
+        """The stretches notes are rendered in: the whole stem, or RENDER_SPAN at a time for long pieces
+        (whose stem lies on disk and is paged in a span at a time, see _mixdown_spilled)."""
+        n = self.length
+        step = n if not self.long else C.RENDER_SPAN
+        return [(a, min(a + step, n)) for a in range(0, n, max(step, 1))]
+
+    @property
+    def long(self) -> bool:
+        return self.n_out > C.PARALLEL_MAX_S * self.sr
+
     def __call__(self, stem: str, out: np.ndarray | None = None,
                  room: Callable[[np.ndarray], None] | None = None) -> np.ndarray:
         """One stem, levelled to its target, with its share of the room, faded or folded.
@@ -262,7 +342,8 @@ class _Job:
             buf = np.zeros((2, self.length), dtype=np.float32)
         else:
             buf = out
-            buf.fill(0.0)
+            for a, b in planar_chunks(buf):
+                buf[:, a:b] = 0.0
         for part in pumped:                  # pumped parts first, so the pump needs no buffer of its own
             self._render_part(buf, part)
         if pumped:
@@ -274,7 +355,9 @@ class _Job:
             bus.process(buf, stem, sr)
         level = _active_level_db(buf, sr) if parts else None
         if level is not None:
-            buf *= np.float32(10 ** ((dict(score.stem_levels).get(stem, -18.0) - level) / 20.0))
+            scale = np.float32(10 ** ((dict(score.stem_levels).get(stem, -18.0) - level) / 20.0))
+            for a, b in planar_chunks(buf):
+                buf[:, a:b] *= scale
             send = float(np.mean([p.send for p in parts]))
             if send > 0 and room is not None:
                 room(send_of(buf, send))
@@ -283,15 +366,15 @@ class _Job:
         return _finish(buf, score, self.n_out, sr)
 
     def _render_part(self, buf: np.ndarray, part: Part) -> None:
-        notes, sr, brightness = self.by_part[part.name], self.sr, self.score.brightness
+        notes, sr, brightness, spans = self.by_part[part.name], self.sr, self.score.brightness, self.spans
         if part.role == "drums":
-            _render_drums(buf, part, notes, sr, brightness)
+            _render_drums(buf, part, notes, sr, brightness, spans)
         elif part.role == "fx":
-            _render_fx(buf, part, notes, sr)
+            _render_fx(buf, part, notes, sr, spans)
         elif part.role == "vinyl":
-            _render_vinyl(buf, notes, sr)
+            _render_vinyl(buf, notes, sr, spans)
         else:
-            _render_tonal(buf, part, notes, sr, brightness)
+            _render_tonal(buf, part, notes, sr, brightness, spans)
 
 
 def render_stem(score: Score, stem: str, sample_rate: int = C.SAMPLE_RATE) -> np.ndarray:
@@ -319,7 +402,7 @@ def mixdown(score: Score, sample_rate: int = C.SAMPLE_RATE) -> np.ndarray:
     the allocator holding far more than is alive).
     """
     job = _Job.of(score, sample_rate)
-    if job.n_out > C.PARALLEL_MAX_S * sample_rate:
+    if job.long:
         return _mixdown_spilled(job)
     threads = C.THREADS
     mix = np.zeros((job.n_out, 2), dtype=np.float32)
@@ -363,13 +446,15 @@ def _mixdown_spilled(job: _Job) -> np.ndarray:
     sum on disk chunk by chunk, in STEMS order (the same bits as mixdown's in-memory sum);
     once the stem buffer is gone, the mix is mastered in that file (media.paged). Long pieces
     have no shared room (each stem answers its own send), so nothing else is summed.
+    The stem buffer lies in a second temp file (a whole-length stem was 4 GB for 3 hours):
+    job renders it span by span and every pass over it releases the pages behind it.
     """
-    buf = np.empty((2, job.length), dtype=np.float32)
     chunk = np.empty((C.CHUNK, 2), dtype=np.float32)
-    with tempfile.TemporaryFile() as spill:
+    with tempfile.TemporaryFile() as spill, tempfile.TemporaryFile() as stem_file:
+        buf = np.memmap(stem_file, dtype=np.float32, mode="w+", shape=(2, job.length))
         for i, stem in enumerate(STEMS):
             planar = job(stem, buf)
-            for a, b in chunks(job.n_out):
+            for a, b in planar_chunks(planar, job.n_out):
                 part = chunk[: b - a]
                 if i == 0:
                     part.fill(0.0)
