@@ -78,6 +78,7 @@ async def release_session(request: Request) -> Response:
     if busy or session["session_id"] in engine.turns.values():
         raise AppError(AppCode.CONFLICT, "the project is still working (a render or an edit); try again when it is done",
                        status=409)
+    engine.cancel_jobs(session["session_id"])  # an upload still being analysed, say
     freed = await asyncio.get_running_loop().run_in_executor(
         None, housekeeping.release, engine.store, session["session_id"], engine.renders.soundtrack_key_of)
     return ok({"released": True, "freed_bytes": freed})

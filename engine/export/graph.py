@@ -81,6 +81,7 @@ class RenderJob:
     cancel: threading.Event = field(default_factory=threading.Event)
     process: subprocess.Popen[bytes] | None = None
     nice: int = 0                      # the encoder's CPU niceness (engine.export.render_queue.niceness)
+    threads: int = 0                   # ffmpeg's threads (filters and encoder); 0: one per core (ffmpeg's own choice)
 
 
 def canvas(draft: Mapping[str, Any]) -> tuple[int, int]:
@@ -338,8 +339,10 @@ def _fit(src: Source, probe_of: Callable[[str], MediaInfo], width: int, height: 
 
 
 def _run(job: RenderJob, args: list[str], seconds: float, progress: Callable[[float], None]) -> None:
+    # a Ray task holding N CPUs encodes on N threads, so tasks side by side don't fight over the cores
+    threads = ["-threads", str(job.threads), "-filter_complex_threads", str(job.threads)] if job.threads else []
     cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-progress", "pipe:1", "-nostats",
-           *args]
+           *args[:-1], *threads, args[-1]]  # output options go before the output path, the last argument
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **children.options())
     job.process = proc
     if job.nice:

@@ -16,13 +16,16 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from media.audio import write_wav
 from engine.memory import release_memory
 from engine.export.mix import SAMPLE_RATE, Source, build_soundtrack
 from media.ffmpeg import pathlike, run
 from protocol.draft import AUDIO, VIDEO
+
+if TYPE_CHECKING:
+    from engine.object_store import ObjectStore
 
 AUDIO_BITRATE = "192k"
 
@@ -121,6 +124,7 @@ class SoundtrackOrder:
     cache_dir: Path
     music_dir: Path
     master: Callable[..., Any] | None = None
+    objects: ObjectStore | None = None   # a worker without the data dir gets the music from there
 
     def __call__(self) -> Path:
         if not int(self.draft.get("d") or 0):
@@ -133,4 +137,5 @@ class SoundtrackOrder:
                      self.master)
 
     def music_file(self, key: str) -> Path:
-        return self.music_dir / f"{key}.wav"
+        path = self.music_dir / f"{key}.wav"
+        return self.objects.fetch(path) if self.objects is not None else path
