@@ -32,6 +32,20 @@ def _submit(api: Api, render_id: str) -> dict:
     return draft
 
 
+def _ffmpeg_threads(parent: int) -> set[str]:
+    """The ``-threads`` of the x264 encodes ``parent`` runs now ("auto" where not given)."""
+    out = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            args = (stat.parent / "cmdline").read_bytes().decode(errors="replace").split("\0")
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == parent and "ffmpeg" in Path(args[0]).name and "libx264" in args:
+            out.add(args[args.index("-threads") + 1] if "-threads" in args else "auto")
+    return out
+
+
 def _progress_file(data: Path, render_id: str) -> dict | None:
     """What the Ray task last wrote (engine.export.remote_render), or None before it started."""
     for path in (data / "renders").glob(f"{render_id}~*.work/*/progress.json"):  # kept per user (store.render_key)
@@ -51,18 +65,23 @@ def test_a_render_reports_progress_and_its_output_plays_on_either_executor(execu
     draft = _submit(api, "render_both")
     seen: set[int] = set()
     workers: set[int] = set()  # processes that reported from a Ray task
+    threads: set[str] = set()  # the -threads of the encoders seen
     deadline = time.monotonic() + 300
     while (data := api.get("/api/render/proxy/lambda/render_both").json()["data"])["status"] not in (
             "completed", "failed"):
         assert time.monotonic() < deadline, "the render never ended"
         if data["status"] == "processing":
             seen.add(int(data["progress"]))
-        workers.add(int((_progress_file(executor_config.data_dir, "render_both") or {}).get("pid") or 0))
+        worker = int((_progress_file(executor_config.data_dir, "render_both") or {}).get("pid") or 0)
+        workers.add(worker)
+        threads.update(_ffmpeg_threads(worker or os.getpid()))
         time.sleep(0.1)
     assert data["status"] == "completed", data
     assert [p for p in seen if 0 < p < 100], f"no progress between start and end: {sorted(seen)}"
     ran_elsewhere = bool(workers - {0, os.getpid()})
     assert ran_elsewhere == (executor_config.ray_address is not None)  # Ray's task ran in a worker process
+    # a Ray task holds one CPU and its encoder keeps to one thread; here ffmpeg takes every core, as always
+    assert threads == ({"1"} if ran_elsewhere else {"auto"}), threads
     out = tmp_path / "out.mp4"
     out.write_bytes(api.get("/api/render/proxy/render_both/download").content)
     check_playable(out, int(draft["d"]) / 1000)
