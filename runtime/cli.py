@@ -93,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="meter edits: each new user gets N credits (for an engine shared as a service; "
                             "default: not metered)")
     serve.add_argument("--ray", metavar="ADDRESS",
-                       help="run renders as tasks on the Ray cluster at ADDRESS (default: $RAY_ADDRESS when "
+                       help="run renders, analyses and composing as tasks on the Ray cluster at ADDRESS (default: $RAY_ADDRESS when "
                             "ai-music[ray] is installed; otherwise in this process). The cluster must share the "
                             "data directory, or use --object-store")
     serve.add_argument("--object-store", metavar="URL",
