@@ -5,6 +5,7 @@ Helpers a test imports (paths, ``run_cli``, ``serve_engine``, ``Api``) are in ``
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 from pathlib import Path
 
@@ -249,6 +250,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 # ----------------------------------------------------------------------------- both executors (issue 18)
 
 LOOPBACK_ONLY = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"  # "0": Ray binds and advertises 127.0.0.1 (ray_constants)
+# Ray's token auth reads ~/.ray/auth_token once per process, but every test has its own HOME: a second
+# file's cluster would make a new token there and refuse the driver's cached one. One token per process.
+RAY_TOKEN = secrets.token_hex(32)
 
 
 @pytest.fixture(scope="module")
@@ -257,8 +261,8 @@ def ray_cluster():  # noqa: ANN201 - the cluster's address
     it is gone before the worker's next file, whose tests need the cores and the memory)."""
     # Ray turns 127.0.0.1 into the machine's address on Linux unless it runs as a single-machine cluster
     # (read when ray is first imported)
-    before = os.environ.get(LOOPBACK_ONLY)
-    os.environ[LOOPBACK_ONLY] = "0"
+    before = {name: os.environ.get(name) for name in (LOOPBACK_ONLY, "RAY_AUTH_TOKEN")}
+    os.environ.update({LOOPBACK_ONLY: "0", "RAY_AUTH_TOKEN": RAY_TOKEN})
     try:
         try:
             import ray
@@ -270,10 +274,11 @@ def ray_cluster():  # noqa: ANN201 - the cluster's address
         yield address
         ray.shutdown()
     finally:
-        if before is None:
-            os.environ.pop(LOOPBACK_ONLY, None)
-        else:
-            os.environ[LOOPBACK_ONLY] = before
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _start_ray(ray) -> None:  # noqa: ANN001 - the ray module, imported by the fixture
