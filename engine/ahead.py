@@ -54,7 +54,7 @@ class ComposedAhead:
             for session_id, (ahead, _) in list(self.by_session.items()):
                 if ahead == key:
                     del self.by_session[session_id]  # a turn owns it now: the draft refers to it
-        if future is None:
+        if future is None or future.cancel():  # still queued behind another session's piece: composing now is sooner
             return None
         try:
             facts = future.result()

@@ -34,7 +34,7 @@ from engine.api.token_limits import TokenLimits
 from engine.ahead import ComposedAhead
 from engine.compute import Compute
 from engine.config import EngineConfig
-from engine.export.executor import executor_for
+from engine.export.executor import Job, JobCancelled, executor_for
 from engine.export.jobs import RenderManager
 from engine.faults import Faults, quiet_injected_faults
 from engine.memory import release_memory
@@ -68,15 +68,20 @@ class Engine:
         remove_stale_incoming(self.store.root / "sessions", older_than_s=2 * config.body_idle_s)  # a crash's
         self.token_limits = TokenLimits()  # per client id and per source (engine.api.token_limits)
         self.workers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="analysis")
-        # composition: worker processes off the server's GIL where many users wait on it (engine.compute)
-        self.compute = Compute() if config.compose_in_workers else None
-        # the piece the default request will ask for, composed once the uploads are analysed (engine.ahead)
-        self.ahead_thread = None if self.compute else ThreadPoolExecutor(max_workers=1, thread_name_prefix="ahead")
-        self.ahead = ComposedAhead(self.compute.submit if self.compute else self.ahead_thread.submit)
+        # composition: worker processes off the server's GIL where many users wait on it (engine.compute);
+        # with --ray it runs on Ray's workers instead
+        self.compute = Compute() if config.compose_in_workers and not config.ray_address else None
+        # the piece the default request will ask for, composed once the uploads are analysed (engine.ahead);
+        # one at a time, on the executor like any composing
+        self.ahead_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ahead")
+        self.ahead = ComposedAhead(self.ahead_thread.submit)
         self.media_work = MediaWork("workspace-media")  # strips and waveforms (engine.workspace.media_work)
         self.analyses: dict[str, Future[Any]] = {}
+        # where renders, analyses and composing run: here, or Ray tasks with --ray (engine.export.executor)
+        self.objects = _object_store(config)  # media also in an S3-compatible store (engine.object_store)
+        self.executor = executor_for(config.ray_address, self.compute, config.data_dir / "jobs", self.objects)
         self.renders = RenderManager(self.store, self.faults, config.render_workers, master=_master,
-                                     budget=config.render_budget_s, executor=executor_for(config.ray_address))
+                                     budget=config.render_budget_s, executor=self.executor)
         # chat turns still working (their client may be gone) → their session
         self.turns: dict[asyncio.Task[None], str] = {}
 
@@ -104,10 +109,8 @@ class Engine:
         self.renders.shutdown()
         self.workers.shutdown(wait=True, cancel_futures=True)
         self.ahead.drop_all()  # no turn will take them now
-        if self.ahead_thread is not None:
-            self.ahead_thread.shutdown(wait=True, cancel_futures=True)
-        if self.compute is not None:
-            self.compute.shutdown()
+        self.ahead_thread.shutdown(wait=True, cancel_futures=True)
+        self.executor.shutdown()  # after the analyses waiting on it (it stops the engine's composing workers)
         self.media_work.shutdown()
         self.store.close()
         if self.data_lock is not None:
@@ -174,10 +177,12 @@ class Engine:
             return
 
         def work() -> None:
-            from engine.analysis.analyze import analyze
+            from engine.analysis.analyze import analyze_to_json
 
             try:
-                result = analyze(path).to_json()
+                result = self.executor.run(Job(session_id, analyze_to_json, (path,), inputs=(path.resolve(),)))
+            except JobCancelled:  # the session went: nothing to keep
+                return
             except Exception as exc:  # noqa: BLE001 - a clip we can't analyse still gets music
                 reason = user_facing(str(exc), self.config.data_dir, {path.name: info.get("filename") or "the upload"})
                 result = {"error": reason, "has_audio": info.get("has_audio", False), "scene_cuts": [],
@@ -198,7 +203,6 @@ class Engine:
         """Once every upload of the session is analysed, start composing the piece its first turn
         will most likely ask for (``engine.chat.ahead``): the turn then finds it ready."""
         from engine.chat.ahead import likely_piece
-        from engine.composing import compose_file
 
         session = self.store.session(session_id)
         if session is None or session_id in self.ahead.tried:
@@ -213,7 +217,7 @@ class Engine:
             self.ahead.tried.add(session_id)
             return
         path = self.music_path(piece.key)
-        self.ahead.start(session_id, piece.key, path, compose_file, piece.brief, piece.cues, path)
+        self.ahead.start(session_id, piece.key, path, self.compose_job, session_id, piece.brief, piece.cues, path)
 
     def analyse_missing(self, session_id: str, file_ids: list[str]) -> None:
         """With a shared database: analyse here the clips another engine took in and has not analysed
@@ -232,23 +236,41 @@ class Engine:
         if futures:
             await asyncio.wait(futures, timeout=timeout)
 
-    def compose(self, brief: dict[str, Any], cues: dict[str, Any], key: str) -> dict[str, Any]:
+    def compose(self, brief: dict[str, Any], cues: dict[str, Any], key: str, owner: str = "") -> dict[str, Any]:
         """Compose and master the music for ``brief`` fitted to ``cues``; cache it as WAV.
 
-        A served engine composes in a worker process (``engine.compute``): in a thread it held the
-        GIL the server needs to answer everyone else. The CLI's own engine composes in this thread."""
-        from engine.composing import compose_file
-
+        A served engine composes in a worker process (``engine.compute``) or a Ray task (``--ray``):
+        in a thread it held the GIL the server needs to answer everyone else. The CLI's own engine
+        composes in this thread. Raises ``JobCancelled`` when ``owner`` (the session) went meanwhile."""
         ready = self.ahead.take(key)
         if ready is not None:
             return ready
-        path = self.music_path(key)
-        if self.compute is None:
-            return compose_file(brief, cues, path)
-        return self.compute.submit(compose_file, brief, cues, path).result()
+        return self.compose_job(owner, brief, cues, self.music_path(key))
+
+    def compose_job(self, owner: str, brief: dict[str, Any], cues: dict[str, Any], path: Path) -> dict[str, Any]:
+        """Compose into ``path`` on the executor (here, a worker process, or a Ray task) for ``owner``."""
+        from engine.composing import compose_file
+
+        path = path.resolve()
+        return self.executor.run(Job(owner, compose_file, (brief, cues, path), python=True, outputs=(path,)))
+
+    def cancel_jobs(self, session_id: str) -> None:
+        """The session is going: stop its analyses and composing (their results are dropped)."""
+        self.executor.cancel(session_id)
 
     def music_path(self, key: str) -> Path:
         return self.store.root / "music" / f"{key}.wav"
+
+
+def _object_store(config: EngineConfig) -> Any:  # noqa: ANN401 - engine.object_store.ObjectStore | None
+    """The configured store, checked now; its module (and boto3) imported only when there is one."""
+    if not config.object_store:
+        return None
+    from engine.object_store import ObjectStore
+
+    objects = ObjectStore.from_url(config.object_store, config.data_dir)
+    objects.check()
+    return objects
 
 
 def _warm_up() -> None:

@@ -43,7 +43,8 @@ class EngineConfig:
     body_idle_s: float = 60.0                # a request body that sends nothing this long is abandoned
     render_workers: int = 2                  # fair between users: a long render holds one (engine.export.render_queue)
     render_budget_s: float | None = None     # per render; None: by its length (render_queue.budget_s)
-    ray_address: str | None = None           # renders as Ray tasks there (serve --ray); None: in this process
+    ray_address: str | None = None           # renders, analyses, composing as Ray tasks there (serve --ray); None: here
+    object_store: str | None = None          # s3://bucket/prefix: media also there, for workers without the data dir
     # compose in worker processes (engine.compute): a served engine answers many users while it
     # composes; the CLI's own engine has one user and would only pay a fork server's start-up and memory
     compose_in_workers: bool = False

@@ -162,7 +162,8 @@ class ServeRefused(Exception):
 
 
 def serve_engine(host: str, port: int, *, data: str | None, test_api: bool, credits: int | None,
-                 allow_hosts: tuple[str, ...] = (), database: str | None = None, ray: str | None = None) -> None:
+                 allow_hosts: tuple[str, ...] = (), database: str | None = None, ray: str | None = None,
+                 object_store: str | None = None) -> None:
     """``ai-music serve``: the engine as a long-running server, until Ctrl-C.
 
     Binds first, so ``--port 0`` prints the port it really got. ``database``: a PostgreSQL URL
@@ -179,6 +180,7 @@ def serve_engine(host: str, port: int, *, data: str | None, test_api: bool, cred
     from engine.app import create_app
     from engine.config import EngineConfig
     from engine.export.executor import ExecutorUnavailable
+    from engine.object_store import ObjectStoreError
     from engine.permissions import PRIVATE_UMASK
     from engine.state_db import is_database_url
     from engine.store import StoreError
@@ -192,7 +194,7 @@ def serve_engine(host: str, port: int, *, data: str | None, test_api: bool, cred
         raise ServeRefused("--database must be a postgresql:// URL")
     config = EngineConfig(host=host, port=port, test_api=test_api, starting_credits=credits,
                           allow_hosts=tuple(allow_hosts), database=database, ray_address=ray,
-                          compose_in_workers=True)
+                          object_store=object_store, compose_in_workers=True)
     if data:
         config.data_dir = Path(data)
     if host not in ("127.0.0.1", "localhost", "::1"):
@@ -212,12 +214,13 @@ def serve_engine(host: str, port: int, *, data: str | None, test_api: bool, cred
     except StoreError as exc:
         sock.close()
         raise ServeRefused(f"--database: {exc}" if database else str(exc)) from None
-    except ExecutorUnavailable as exc:
+    except (ExecutorUnavailable, ObjectStoreError) as exc:
         sock.close()
         raise ServeRefused(str(exc)) from None
     metering = f"{credits} credits per new user" if config.metered else "not metered"
     shared = "; state in PostgreSQL" if database else ""
-    renders = f"; renders on the Ray cluster at {ray}" if ray else ""
+    renders = f"; renders, analyses and composing on the Ray cluster at {ray}" if ray else ""
+    renders += f"; media also in {object_store}" if object_store else ""
     print(f"ai-music engine on {url} (data: {config.data_dir}{shared}; {metering}{renders})")
     print(f"Point a client at it:  export NEMO_API_URL={url}")
     print(f"In a browser:  {url}/workspace")

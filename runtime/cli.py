@@ -93,9 +93,13 @@ def build_parser() -> argparse.ArgumentParser:
                        help="meter edits: each new user gets N credits (for an engine shared as a service; "
                             "default: not metered)")
     serve.add_argument("--ray", metavar="ADDRESS",
-                       help="run renders as tasks on the Ray cluster at ADDRESS (default: $RAY_ADDRESS when "
+                       help="run renders, analyses and composing as tasks on the Ray cluster at ADDRESS (default: $RAY_ADDRESS when "
                             "ai-music[ray] is installed; otherwise in this process). The cluster must share the "
-                            "data directory")
+                            "data directory, or use --object-store")
+    serve.add_argument("--object-store", metavar="URL",
+                       help="also keep media in this S3-compatible store (s3://bucket/prefix; endpoint and "
+                            "credentials from AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID…), so Ray workers on machines "
+                            "without the data directory can do the jobs; needs pip install 'ai-music[s3]'")
     serve.add_argument("--database", metavar="URL",
                        help="keep users, sessions and renders in this PostgreSQL database (postgresql://…), "
                             "shared by several `serve` processes using the same --data dir; needs "
@@ -461,7 +465,8 @@ def _serve(args: argparse.Namespace) -> int:
 
     try:
         serve_engine(args.host, args.port, data=args.data, test_api=args.test_api, credits=args.credits,
-                     allow_hosts=tuple(args.allow_host), database=args.database, ray=_ray_address(args.ray))
+                     allow_hosts=tuple(args.allow_host), database=args.database, ray=_ray_address(args.ray),
+                     object_store=args.object_store)
     except ServeRefused as exc:
         raise UserError(str(exc)) from None
     return 0

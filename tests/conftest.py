@@ -5,6 +5,7 @@ Helpers a test imports (paths, ``run_cli``, ``serve_engine``, ``Api``) are in ``
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 from pathlib import Path
 
@@ -244,3 +245,65 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if written:
         print(f"\nWRITTEN INTO THE REPOSITORY by the tests: {written}")
         session.exitstatus = 1
+
+
+# ----------------------------------------------------------------------------- both executors (issue 18)
+
+LOOPBACK_ONLY = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"  # "0": Ray binds and advertises 127.0.0.1 (ray_constants)
+# Ray's token auth reads ~/.ray/auth_token once per process, but every test has its own HOME: a second
+# file's cluster would make a new token there and refuse the driver's cached one. One token per process.
+RAY_TOKEN = secrets.token_hex(32)
+
+
+@pytest.fixture(scope="module")
+def ray_cluster():  # noqa: ANN201 - the cluster's address
+    """A local Ray cluster on 127.0.0.1 with two CPUs for this file's tests (starting one costs seconds;
+    it is gone before the worker's next file, whose tests need the cores and the memory)."""
+    # Ray turns 127.0.0.1 into the machine's address on Linux unless it runs as a single-machine cluster
+    # (read when ray is first imported)
+    before = {name: os.environ.get(name) for name in (LOOPBACK_ONLY, "RAY_AUTH_TOKEN")}
+    os.environ.update({LOOPBACK_ONLY: "0", "RAY_AUTH_TOKEN": RAY_TOKEN})
+    try:
+        try:
+            import ray
+        except ImportError as exc:
+            pytest.skip(f"RAY NOT INSTALLED ({exc}): the Ray executor is untested here; pip install -e '.[ray]'")
+        _start_ray(ray)
+        address = ray.get_runtime_context().gcs_address
+        assert address.startswith("127.0.0.1:"), address
+        yield address
+        ray.shutdown()
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _start_ray(ray) -> None:  # noqa: ANN001 - the ray module, imported by the fixture
+    """``ray.init`` once more if the first start timed out: its daemons start slowly on a busy machine."""
+    options = dict(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1", logging_level="WARNING",
+                   log_to_driver=False)
+    try:
+        ray.init(**options)
+    except Exception:  # noqa: BLE001 - Ray raises several kinds on a slow start; the retry's error is the one shown
+        ray.shutdown()
+        ray.init(**options)
+
+
+@pytest.fixture(params=["in-process", "ray"])
+def executor_config(request: pytest.FixtureRequest, engine_config):  # noqa: ANN201
+    """The test engine's config, once per executor (Ray's against the session's local cluster)."""
+    if request.param == "ray":
+        engine_config.ray_address = request.getfixturevalue("ray_cluster")
+    return engine_config
+
+
+@pytest.fixture
+def executor_engine(executor_config):  # noqa: ANN201
+    from engine.embedded import start
+
+    server = start(executor_config)
+    yield server
+    server.stop()

@@ -17,62 +17,6 @@ from support import ROOT, Api
 from media.verify import check_playable
 
 
-LOOPBACK_ONLY = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"  # "0": Ray binds and advertises 127.0.0.1 (ray_constants)
-
-
-@pytest.fixture(scope="module")
-def ray_cluster():  # noqa: ANN201 - the cluster's address
-    """A local Ray cluster on 127.0.0.1 with two CPUs for this file's tests (starting one costs seconds;
-    it is gone before the worker's next file, whose tests need the cores and the memory)."""
-    # Ray turns 127.0.0.1 into the machine's address on Linux unless it runs as a single-machine cluster
-    # (read when ray is first imported)
-    before = os.environ.get(LOOPBACK_ONLY)
-    os.environ[LOOPBACK_ONLY] = "0"
-    try:
-        try:
-            import ray
-        except ImportError as exc:
-            pytest.skip(f"RAY NOT INSTALLED ({exc}): the Ray executor is untested here; pip install -e '.[ray]'")
-        _start_ray(ray)
-        address = ray.get_runtime_context().gcs_address
-        assert address.startswith("127.0.0.1:"), address
-        yield address
-        ray.shutdown()
-    finally:
-        if before is None:
-            os.environ.pop(LOOPBACK_ONLY, None)
-        else:
-            os.environ[LOOPBACK_ONLY] = before
-
-
-def _start_ray(ray) -> None:  # noqa: ANN001 - the ray module, imported by the fixture
-    """``ray.init`` once more if the first start timed out: its daemons start slowly on a busy machine."""
-    options = dict(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1", logging_level="WARNING",
-                   log_to_driver=False)
-    try:
-        ray.init(**options)
-    except Exception:  # noqa: BLE001 - Ray raises several kinds on a slow start; the retry's error is the one shown
-        ray.shutdown()
-        ray.init(**options)
-
-
-@pytest.fixture(params=["in-process", "ray"])
-def executor_config(request: pytest.FixtureRequest, engine_config):  # noqa: ANN201
-    """The test engine's config, once per executor (Ray's against the session's local cluster)."""
-    if request.param == "ray":
-        engine_config.ray_address = request.getfixturevalue("ray_cluster")
-    return engine_config
-
-
-@pytest.fixture
-def executor_engine(executor_config):  # noqa: ANN201
-    from engine.embedded import start
-
-    server = start(executor_config)
-    yield server
-    server.stop()
-
-
 @pytest.fixture(scope="module")
 def long_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """20 s of 640x360: upscaled to 1080p with a title it encodes for seconds, long enough to stop mid-way."""
@@ -86,6 +30,20 @@ def _submit(api: Api, render_id: str) -> dict:
     r = api.post("/api/render/proxy/lambda", json={"id": render_id, "sessionId": api.session_id, "draft": draft})
     assert r.json()["success"], r.text
     return draft
+
+
+def _ffmpeg_threads(parent: int) -> set[str]:
+    """The ``-threads`` of the x264 encodes ``parent`` runs now ("auto" where not given)."""
+    out = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            args = (stat.parent / "cmdline").read_bytes().decode(errors="replace").split("\0")
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == parent and "ffmpeg" in Path(args[0]).name and "libx264" in args:
+            out.add(args[args.index("-threads") + 1] if "-threads" in args else "auto")
+    return out
 
 
 def _progress_file(data: Path, render_id: str) -> dict | None:
@@ -107,18 +65,23 @@ def test_a_render_reports_progress_and_its_output_plays_on_either_executor(execu
     draft = _submit(api, "render_both")
     seen: set[int] = set()
     workers: set[int] = set()  # processes that reported from a Ray task
+    threads: set[str] = set()  # the -threads of the encoders seen
     deadline = time.monotonic() + 300
     while (data := api.get("/api/render/proxy/lambda/render_both").json()["data"])["status"] not in (
             "completed", "failed"):
         assert time.monotonic() < deadline, "the render never ended"
         if data["status"] == "processing":
             seen.add(int(data["progress"]))
-        workers.add(int((_progress_file(executor_config.data_dir, "render_both") or {}).get("pid") or 0))
+        worker = int((_progress_file(executor_config.data_dir, "render_both") or {}).get("pid") or 0)
+        workers.add(worker)
+        threads.update(_ffmpeg_threads(worker or os.getpid()))
         time.sleep(0.1)
     assert data["status"] == "completed", data
     assert [p for p in seen if 0 < p < 100], f"no progress between start and end: {sorted(seen)}"
     ran_elsewhere = bool(workers - {0, os.getpid()})
     assert ran_elsewhere == (executor_config.ray_address is not None)  # Ray's task ran in a worker process
+    # a Ray task holds one CPU and its encoder keeps to one thread; here ffmpeg takes every core, as always
+    assert threads == ({"1"} if ran_elsewhere else {"auto"}), threads
     out = tmp_path / "out.mp4"
     out.write_bytes(api.get("/api/render/proxy/render_both/download").content)
     check_playable(out, int(draft["d"]) / 1000)

@@ -18,7 +18,7 @@ from support import ROOT, Api, run_cli, serve_engine
 _IMPORTED = """
 import sys, uvicorn
 from runtime.cli import main
-uvicorn.Server.run = lambda self, sockets=None: print(sorted(m for m in ("psycopg", "pgserver", "ray") if m in sys.modules))
+uvicorn.Server.run = lambda self, sockets=None: print(sorted(m for m in ("psycopg", "pgserver", "ray", "boto3", "botocore") if m in sys.modules))
 main(["serve", "--port", "0", *sys.argv[1:]])
 """
 

@@ -181,6 +181,12 @@ def analyze(
 # --- picture ---------------------------------------------------------------------------
 
 
+def analyze_to_json(path: str | os.PathLike[str]) -> dict:
+    """:func:`analyze` as a job runs it (``engine.export.executor.Job``, maybe on a Ray worker): a path in,
+    the small JSON the session keeps out — never the frames or samples."""
+    return analyze(path).to_json()
+
+
 def _look(path: str | os.PathLike[str], info: MediaInfo, timeout: float) -> _Picture:
     """Decode every frame once, shrunk by ffmpeg to a gray thumbnail.
 

@@ -54,7 +54,7 @@ async def run_sse(request: Request) -> Response:
 
     def compose(brief: dict[str, Any], cues: dict[str, Any], key: str) -> dict[str, Any]:
         loop.call_soon_threadsafe(queue.put_nowait, _Stage("composing"))
-        return engine.compose(brief, cues, key)
+        return engine.compose(brief, cues, key, owner=session["session_id"])
 
     try:  # from here the turn settles the reservation; until then, any failure gives it back
         turn = agent.Turn(store=engine.store, config=config, user=user, session_id=session["session_id"],

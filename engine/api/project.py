@@ -78,6 +78,7 @@ async def release_session(request: Request) -> Response:
     if busy or session["session_id"] in engine.turns.values():
         raise AppError(AppCode.CONFLICT, "the project is still working (a render or an edit); try again when it is done",
                        status=409)
+    engine.cancel_jobs(session["session_id"])  # an upload still being analysed, say
     loop = asyncio.get_running_loop()
     await loop.run_in_executor(None, engine.ahead.drop, session["session_id"])  # its piece composed ahead, unused
     freed = await loop.run_in_executor(

@@ -92,6 +92,9 @@ async def upload(request: Request) -> Response:
         return out
 
     applied = await engine.store.call(engine.store.update_session, session["session_id"], apply)
+    if engine.objects is not None:  # for workers without the data dir (engine.object_store)
+        for info in applied:
+            await asyncio.get_running_loop().run_in_executor(None, engine.objects.put, folder / info["stored_as"])
     for info in applied:
         if info["file_type"] in ("video", "audio"):
             engine.start_analysis(session["session_id"], info, folder / info["stored_as"])

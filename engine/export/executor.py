@@ -1,21 +1,30 @@
-"""Where a render's work runs: one interface, two executors (docs/scaling.md, issue 18).
+"""Where the engine's heavy work runs: one interface, two executors (docs/scaling.md, issue 18).
 
 :class:`RenderManager <engine.export.jobs.RenderManager>` keeps everything a user sees of a
 job — the record, the fair queue between users, the time budget, cancel, the decode check
-before "completed" — and hands only the work itself (soundtrack and ffmpeg) to an executor:
+before "completed" — and hands only the work itself (soundtrack and ffmpeg) to an executor.
+The analysis of an upload and the composing of a piece are :class:`Job` s on the same
+executor: media by path, a small JSON result back, cancelled with their session.
 
-- :class:`InProcess`, the default: on the queue thread that picked the job, as always.
-- ``engine.export.executor_ray.RayExecutor`` (``ai-music serve --ray ADDRESS``): as a Ray
-  task on a cluster that shares the data dir; imported only when asked for, so an engine
+- :class:`InProcess`, the default: renders on the queue thread that picked them, analysis in
+  the engine's thread that asked, composing in the engine's worker processes
+  (``engine.compute``) when it has them — as always.
+- ``engine.export.executor_ray.RayExecutor`` (``ai-music serve --ray ADDRESS``): as Ray
+  tasks on a cluster that shares the data dir; imported only when asked for, so an engine
   without ``--ray`` never loads Ray.
 """
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 from engine.export.graph import Progress, RenderJob, render
+from engine.export.job import Job, JobCancelled, Owners
 from engine.export.soundtrack import SoundtrackOrder
+
+if TYPE_CHECKING:
+    from engine.compute import Compute
+    from engine.object_store import ObjectStore
 
 
 class Executor(Protocol):
@@ -31,12 +40,26 @@ class Executor(Protocol):
         """End a running ``render`` soon (``job.cancel`` is already set)."""
         ...
 
+    def run(self, job: Job) -> Any:
+        """``job``'s result, once it ran; :class:`JobCancelled` once its owner was cancelled."""
+        ...
+
+    def cancel(self, owner: str) -> None:
+        """Stop ``owner``'s running jobs (as soon as the executor can) and drop their results."""
+        ...
+
     def shutdown(self) -> None:
         ...
 
 
 class InProcess:
-    """Today's executor: the render runs here; its ffmpeg is killed to stop it."""
+    """Today's executor: the render runs here; its ffmpeg is killed to stop it. A job runs in
+    the calling thread, or (``python`` jobs) in a worker process of ``compute``; a running one
+    cannot be interrupted here: it finishes and its result is dropped."""
+
+    def __init__(self, compute: Compute | None = None) -> None:
+        self.compute = compute
+        self.owners = Owners()
 
     def soundtrack(self, prepared: Callable[[], Path], order: SoundtrackOrder) -> Callable[[], Path]:
         return prepared  # the engine's pool, which usually built it ahead after the edit
@@ -48,23 +71,43 @@ class InProcess:
         if job.process is not None and job.process.poll() is None:
             job.process.kill()
 
+    def run(self, job: Job) -> Any:
+        self.owners.start(job.owner)
+        try:
+            if job.python and self.compute is not None:
+                result = self.compute.submit(job.fn, *job.args).result()
+            else:
+                result = job.fn(*job.args)
+        finally:
+            cancelled = self.owners.end(job.owner)
+        if cancelled:
+            raise JobCancelled(job.owner)
+        return result
+
+    def cancel(self, owner: str) -> None:
+        self.owners.cancel(owner)
+
     def shutdown(self) -> None:
-        pass
+        if self.compute is not None:
+            self.compute.shutdown()
 
 
 class ExecutorUnavailable(RuntimeError):
     """The executor asked for cannot run; ``str()`` says why in one line."""
 
 
-def executor_for(ray_address: str | None) -> Executor:
-    """The in-process executor, or Ray's when an address is given (Ray is imported only then)."""
+def executor_for(ray_address: str | None, compute: Compute | None = None,
+                 jobs_dir: Path | None = None, objects: ObjectStore | None = None) -> Executor:
+    """The in-process executor (composing in ``compute``'s processes), or Ray's when an address
+    is given (Ray is imported only then; its jobs note which worker runs them in ``jobs_dir``, and
+    move media through ``objects`` when there is one)."""
     if not ray_address:
-        return InProcess()
+        return InProcess(compute)
     try:
         from engine.export.executor_ray import RayExecutor
     except ImportError:
         raise ExecutorUnavailable("--ray needs Ray: pip install 'ai-music[ray]'") from None
     try:
-        return RayExecutor(ray_address)
+        return RayExecutor(ray_address, jobs_dir, objects)
     except ConnectionError as exc:
         raise ExecutorUnavailable(str(exc)) from None

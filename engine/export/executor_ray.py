@@ -8,6 +8,12 @@ is ``ray.cancel(force=True)``: the worker process dies and its ffmpeg with it (P
 ``media.children``). A worker that dies by itself — killed, out of memory, a spot node
 reclaimed — is retried by Ray up to :data:`RETRIES` times; the engine's decode check still
 decides whether the result is completed.
+
+Analysis and composing (:class:`~engine.export.executor.Job`) run as tasks too
+(:func:`engine.export.remote_job.run`): paths in, a small JSON result out (a composed piece
+is written to the shared music cache by the worker). The engine's thread that asked waits
+for the result; a session deleted meanwhile cancels its tasks (``ray.cancel(force=True)``),
+and a worker that dies is retried elsewhere, as for renders.
 """
 from __future__ import annotations
 
@@ -15,25 +21,30 @@ import dataclasses
 import logging
 import os
 import socket
+import secrets
 import threading
+from collections import defaultdict
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
 import ray
 from ray.exceptions import RayError, RayTaskError, TaskCancelledError
 
-from engine.export import remote_render
+from engine.export import remote_job, remote_render
+from engine.export.job import Job, JobCancelled
 from engine.export.graph import Cancelled, Progress, RenderError, RenderJob
 from engine.export.mix import Source
 from engine.export.soundtrack import SoundtrackOrder
+from engine.object_store import ObjectStore
 
 RETRIES = 2          # tries after a worker died (Ray's max_retries); errors of the render itself are not retried
 POLL_S = 0.25        # how often the waiting queue thread relays progress
+RENDER_CPUS = 1      # what a render task holds, and its ffmpeg's threads: N cores run N renders side by side
 log = logging.getLogger(__name__)
 
 
 class RayExecutor:
-    def __init__(self, address: str) -> None:
+    def __init__(self, address: str, jobs_dir: Path | None = None, objects: ObjectStore | None = None) -> None:
         self._owns_ray = not ray.is_initialized()
         if self._owns_ray:
             _check_reachable(address)
@@ -42,17 +53,23 @@ class RayExecutor:
             except Exception as exc:  # noqa: BLE001 - Ray raises many kinds for "not there"; the user needs one line
                 reason = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]
                 raise ConnectionError(f"cannot reach the Ray cluster at {address}: {reason}") from None
-        self._task = ray.remote(max_retries=RETRIES, retry_exceptions=False)(remote_render.run)
+        self._task = ray.remote(num_cpus=RENDER_CPUS, max_retries=RETRIES, retry_exceptions=False)(remote_render.run)
+        self._job = ray.remote(max_retries=RETRIES, retry_exceptions=False)(remote_job.run)
         self._running: dict[int, Any] = {}   # id(job) → its task's ObjectRef
+        self._jobs: dict[str, set[Any]] = defaultdict(set)  # owner → its running jobs' ObjectRefs
+        self._cancelled: set[Any] = set()    # refs cancelled for their owner
+        self._jobs_dir = jobs_dir.resolve() if jobs_dir is not None else None
+        self._objects = objects  # media through an object store (engine.object_store), else by path only
         self._lock = threading.Lock()
 
     def soundtrack(self, prepared: Callable[[], Path], order: SoundtrackOrder) -> Callable[[], Path]:
-        return _absolute_order(order)  # built on the worker, unless the engine's cache has it already
+        # built on the worker, unless the engine's cache has it already
+        return dataclasses.replace(_absolute_order(order), objects=self._objects)
 
     def render(self, job: RenderJob, progress: Progress) -> None:
         task = remote_render.RemoteRender(
             draft=dict(job.draft), soundtrack=job.soundtrack, out=job.out.resolve(), work_dir=job.work_dir.resolve(),
-            nice=job.nice, sources=_absolute(job.sources))
+            nice=job.nice, sources=_absolute(job.sources), threads=RENDER_CPUS, objects=self._objects)
         ref = self._task.remote(task)
         with self._lock:
             self._running[id(job)] = ref
@@ -60,6 +77,8 @@ class RayExecutor:
             if job.cancel.is_set():
                 ray.cancel(ref, force=True)
             self._wait(ref, job, progress)
+            if self._objects is not None:
+                self._objects.fetch(job.out)  # the worker may not share this disk: its output came through the store
         finally:
             with self._lock:
                 self._running.pop(id(job), None)
@@ -92,6 +111,40 @@ class RayExecutor:
         with self._lock:
             ref = self._running.get(id(job))
         if ref is not None:
+            ray.cancel(ref, force=True)
+
+    def run(self, job: Job) -> Any:
+        note = self._jobs_dir / f"{secrets.token_hex(8)}.json" if self._jobs_dir is not None else None
+        ref = self._job.remote(job.fn, job.args, note, job.owner, self._objects, job.inputs, job.outputs)
+        with self._lock:
+            self._jobs[job.owner].add(ref)
+        try:
+            result = ray.get(ref)
+            for path in job.outputs if self._objects is not None else ():
+                self._objects.fetch(path)
+            return result
+        except RayTaskError as exc:  # the job itself failed: its own error, as if it ran here
+            if ref in self._cancelled:
+                raise JobCancelled(job.owner) from None
+            raise (exc.cause if isinstance(exc.cause, Exception) else RuntimeError("the job failed")) from None
+        except (TaskCancelledError, RayError):
+            if ref in self._cancelled:
+                raise JobCancelled(job.owner) from None
+            raise RuntimeError(f"the job's worker stopped {RETRIES + 1} times") from None
+        finally:
+            with self._lock:
+                self._jobs[job.owner].discard(ref)
+                if not self._jobs[job.owner]:
+                    del self._jobs[job.owner]
+                self._cancelled.discard(ref)
+            if note is not None:
+                note.unlink(missing_ok=True)
+
+    def cancel(self, owner: str) -> None:
+        with self._lock:
+            refs = set(self._jobs.get(owner, ()))
+            self._cancelled |= refs
+        for ref in refs:
             ray.cancel(ref, force=True)
 
     def shutdown(self) -> None:

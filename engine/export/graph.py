@@ -81,7 +81,8 @@ class RenderJob:
     cancel: threading.Event = field(default_factory=threading.Event)
     process: subprocess.Popen[bytes] | None = None
     nice: int = 0                      # the encoder's CPU niceness (engine.export.render_queue.niceness)
-    threads: int = 0                   # x264's threads, 0: its own choice (render_queue.encoder_threads)
+    threads: int = 0                   # ffmpeg's threads (filters and encoder), 0: its own choice; a share of the
+                                       # cores when renders run side by side (render_queue.encoder_threads, Ray tasks)
 
 
 def canvas(draft: Mapping[str, Any]) -> tuple[int, int]:
@@ -295,9 +296,8 @@ def _full_graph(job: RenderJob, wav: Path | None, probe_of: Callable[[str], Medi
     kbps = video_bitrate_cap(width, height, rate, [k for k in map(_source_kbps, infos) if k], total)
     # an HDR source was tone-mapped: say BT.709 SDR, never the source's HLG/PQ tags on 8-bit video
     tags = ["-color_primaries", "bt709", "-color_trc", "bt709", "-colorspace", "bt709"] if hdr else []
-    threads = ["-threads", str(job.threads)] if job.threads else []
     return [*inputs, "-filter_complex", ";".join(chains), "-map", "[vout]", *audio_map,
-            "-c:v", "libx264", *threads, "-preset", ENCODE_PRESET, "-x264-params", ENCODE_TOOLS, "-crf", ENCODE_CRF,
+            "-c:v", "libx264", "-preset", ENCODE_PRESET, "-x264-params", ENCODE_TOOLS, "-crf", ENCODE_CRF,
             "-maxrate", f"{kbps}k", "-bufsize", f"{kbps}k", "-pix_fmt", "yuv420p", *tags,
             "-r", fps, "-g", str(round(2 * rate))]
 
@@ -360,8 +360,10 @@ def _fit(src: Source, probe_of: Callable[[str], MediaInfo], width: int, height: 
 
 
 def _run(job: RenderJob, args: list[str], seconds: float, progress: Callable[[float], None]) -> None:
+    # a render given N threads (its share of the cores, or a Ray task's CPUs) runs its filters and encoder on N
+    threads = ["-threads", str(job.threads), "-filter_complex_threads", str(job.threads)] if job.threads else []
     cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-progress", "pipe:1", "-nostats",
-           *args]
+           *args[:-1], *threads, args[-1]]  # output options go before the output path, the last argument
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **children.options())
     job.process = proc
     if job.nice:

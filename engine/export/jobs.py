@@ -375,8 +375,7 @@ class RenderManager:
             job.cancel.set()
             self.executor.stop(job)
         self.queue.shutdown()  # a job waiting for its soundtrack still gets it
-        self.soundtracks.shutdown()
-        self.executor.shutdown()
+        self.soundtracks.shutdown()  # the executor is the engine's, stopped by it (engine.app)
 
 
 def _check_output(path: Path, expected_s: float | None) -> None:

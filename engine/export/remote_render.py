@@ -20,6 +20,7 @@ from typing import Any, Callable, Mapping
 
 from engine.export.graph import RenderJob, render
 from engine.export.mix import Source
+from engine.object_store import ObjectStore
 from engine.permissions import PRIVATE_UMASK
 
 PROGRESS_FILE = "progress.json"
@@ -34,6 +35,8 @@ class RemoteRender:
     out: Path
     work_dir: Path                   # the engine's attempt folder for this render
     nice: int = 0
+    threads: int = 0                 # the CPUs the task holds: ffmpeg's threads (0: ffmpeg's own choice)
+    objects: ObjectStore | None = None  # sources got from there where this machine lacks them; the output put there
 
 
 def run(task: RemoteRender) -> None:
@@ -44,9 +47,13 @@ def run(task: RemoteRender) -> None:
     report = progress_writer(task.work_dir / PROGRESS_FILE)
     report(0.0, "starting")
     job = RenderJob(draft=task.draft, sources=task.sources, soundtrack=task.soundtrack, out=task.out,
-                    work_dir=work, nice=task.nice)
+                    work_dir=work, nice=task.nice, threads=task.threads)
     try:
+        for source in task.sources.values() if task.objects is not None else ():
+            task.objects.fetch(Path(source.path))
         render(job, report)
+        if task.objects is not None:
+            task.objects.put(task.out)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

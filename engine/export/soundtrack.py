@@ -17,7 +17,7 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from media import children
 from media.audio import s16_blocks
@@ -25,6 +25,9 @@ from engine.memory import release_memory
 from engine.export.mix import SAMPLE_RATE, Source, build_soundtrack
 from media.ffmpeg import FFmpegError, ffmpeg_exe, last_line, pathlike
 from protocol.draft import AUDIO, VIDEO
+
+if TYPE_CHECKING:
+    from engine.object_store import ObjectStore
 
 AUDIO_BITRATE = "192k"
 ENCODE_TIMEOUT_S = 600.0
@@ -161,6 +164,7 @@ class SoundtrackOrder:
     cache_dir: Path
     music_dir: Path
     master: Callable[..., Any] | None = None
+    objects: ObjectStore | None = None   # a worker without the data dir gets the music from there
 
     def __call__(self) -> Path:
         if not int(self.draft.get("d") or 0):
@@ -173,4 +177,5 @@ class SoundtrackOrder:
                      self.master)
 
     def music_file(self, key: str) -> Path:
-        return self.music_dir / f"{key}.wav"
+        path = self.music_dir / f"{key}.wav"
+        return self.objects.fetch(path) if self.objects is not None else path

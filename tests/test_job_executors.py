@@ -1,0 +1,151 @@
+"""Analysis and composing on either executor (issue 18): the same results on the in-process one
+and on Ray; a released session's jobs are stopped and keep nothing; a Ray worker killed mid-compose
+is retried elsewhere and the music still arrives."""
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from support import Api
+from engine.export.remote_job import read_note
+from protocol.draft import track
+
+
+@pytest.fixture(scope="module")
+def long_take(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """90 s of small picture with voice: its music takes the composer seconds, long enough to stop mid-way."""
+    from media.fixtures import VideoSpec, make_video
+
+    return make_video(tmp_path_factory.mktemp("take") / "take.mp4", VideoSpec(seconds=90, width=160, height=90, fps=10))
+
+
+class Notes:
+    """Which processes ran the engine's jobs, read from the notes Ray's tasks leave while they run
+    (engine.export.remote_job; the in-process executor leaves none), polled in a thread."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.folder = data_dir / "jobs"
+        self.seen: dict[str, set[int]] = {}  # function → pids
+        self.running = True
+        self.thread = threading.Thread(target=self._watch, daemon=True)
+        self.thread.start()
+
+    def _watch(self) -> None:
+        while self.running:
+            for path in self.folder.glob("*.json"):
+                if (note := read_note(path)) is not None:
+                    self.seen.setdefault(note["fn"].rsplit(".", 1)[-1], set()).add(int(note["pid"]))
+            time.sleep(0.01)
+
+    def wait_for(self, fn: str, timeout: float = 120) -> int:
+        deadline = time.monotonic() + timeout
+        while not self.seen.get(fn):
+            assert time.monotonic() < deadline, f"no {fn} job started"
+            time.sleep(0.01)
+        return next(iter(self.seen[fn]))
+
+    def stop(self) -> dict[str, set[int]]:
+        self.running = False
+        self.thread.join()
+        return self.seen
+
+
+def _music(api: Api, data_dir: Path) -> list[Path]:
+    """The composed pieces, once the draft has a music track: their WAVs in the engine's music cache."""
+    bgm = track(api.state()["draft"], 1)
+    assert bgm and bgm["sg"] and bgm["sg"][0]["src"].startswith("music:"), bgm
+    return list((data_dir / "music").glob("*.wav"))
+
+
+def _analysis(api: Api, timeout: float = 120) -> dict:
+    deadline = time.monotonic() + timeout
+    while not (analyses := api.state().get("video_analyses") or {}):
+        assert time.monotonic() < deadline, "the upload was never analysed"
+        time.sleep(0.05)
+    return next(iter(analyses.values()))
+
+
+@pytest.mark.slow
+def test_an_upload_is_analysed_and_its_music_composed_on_either_executor(executor_engine, executor_config,
+                                                                        clip: Path) -> None:
+    notes = Notes(executor_config.data_dir)
+    api = Api(executor_engine.url).login()
+    api.upload(clip)
+    analysis = _analysis(api)
+    api.chat("add lo-fi music")
+    seen = notes.stop()
+    assert "error" not in analysis, analysis
+    assert analysis["scene_cuts"] == [4.0], analysis["scene_cuts"]  # the clip's one cut, in seconds
+    assert _music(api, executor_config.data_dir)
+    ray = executor_config.ray_address is not None
+    elsewhere = set().union(*seen.values()) - {os.getpid()} if seen else set()
+    assert bool(elsewhere) == ray  # on Ray, the jobs ran in its worker processes
+    if ray:
+        assert {"analyze_to_json", "compose_file"} <= set(seen), seen
+    assert not list((executor_config.data_dir / "jobs").glob("*.json"))  # notes go with their jobs
+
+
+@pytest.mark.slow
+def test_a_released_session_stops_its_analysis_and_keeps_nothing_on_either_executor(
+        executor_engine, executor_config, long_take: Path) -> None:
+    ray = executor_config.ray_address is not None
+    notes = Notes(executor_config.data_dir)
+    api = Api(executor_engine.url).login()
+    api.upload(long_take)
+    worker = notes.wait_for("analyze_to_json") if ray else None  # released while the task runs
+    r = api.http.delete(f"/api/session/nemo_agent/me/{api.session_id}", headers=api.headers())
+    assert r.json()["data"]["released"], r.text
+    engine = executor_engine.server.config.app.state.engine  # type: ignore[attr-defined]
+    deadline = time.monotonic() + 120
+    while not all(f.done() for f in engine.analyses.values()):
+        assert time.monotonic() < deadline, "the released session's analysis kept running"
+        time.sleep(0.05)
+    notes.stop()
+    assert engine.store.session(api.session_id) is None
+    assert not (executor_config.data_dir / "sessions" / api.session_id).exists()  # nothing written back
+    assert not list((executor_config.data_dir / "jobs").glob("*.json"))
+    if worker is not None:  # Ray: the task was cancelled, not left to finish — its worker process is gone
+        deadline = time.monotonic() + 30
+        while _alive(worker):
+            assert time.monotonic() < deadline, "the cancelled analysis' worker still runs"
+            time.sleep(0.05)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.mark.slow
+def test_a_ray_worker_killed_mid_compose_is_retried_and_the_music_arrives(ray_cluster, engine_config,
+                                                                         long_take: Path) -> None:
+    from engine.embedded import start
+
+    engine_config.ray_address = ray_cluster
+    server = start(engine_config)
+    notes = Notes(engine_config.data_dir)
+    try:
+        api = Api(server.url).login()
+        api.upload(long_take)
+        _analysis(api)
+        turn = threading.Thread(target=api.chat, args=("add cinematic music",))
+        turn.start()
+        killed = notes.wait_for("compose_file")
+        os.kill(killed, signal.SIGKILL)  # the Ray worker composing the piece
+        turn.join(300)
+        assert not turn.is_alive(), "the chat turn never ended"
+        seen = notes.stop()
+        assert seen["compose_file"] - {killed}, "no other worker took the composing up"
+        assert _music(api, engine_config.data_dir)
+        assert not list((engine_config.data_dir / "jobs").glob("*.json"))
+    finally:
+        notes.stop()
+        server.stop()
