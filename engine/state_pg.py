@@ -70,7 +70,7 @@ class PostgresState:
         self.url = url
         self.local = threading.local()  # .conn: this thread's open transaction, if any
         self.seen: dict[str, dict[str, Row]] = {table: {} for table in TABLES}
-        self.lease_lock = threading.Lock()
+        self.lease_lock = threading.RLock()  # lease() checks and locks under it; _on_lease_conn takes it again
         self.lease_conn: Any = None
         self.leases: set[str] = set()  # held by this engine: a new lease connection takes them again
         try:
@@ -190,15 +190,17 @@ class PostgresState:
 
     def lease(self, name: str) -> bool:
         """A session advisory lock on the lease connection: a crashed engine's connection closes, and
-        its leases with it."""
-        held = bool(
-            self._on_lease_conn(
-                lambda conn: conn.execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", (name,)).fetchone()[0]
-            )
-        )
-        if held:
-            self.leases.add(name)
-        return held
+        its leases with it. Held already: not locked again (PostgreSQL stacks advisory locks, and one
+        release would leave the rest held for the connection's life), only checked still held."""
+        with self.lease_lock:
+            if name in self.leases:
+                self._on_lease_conn(lambda conn: conn.execute("SELECT 1"))  # a dropped connection: retaken or lost
+                return name in self.leases
+            held = bool(self._on_lease_conn(
+                lambda conn: conn.execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", (name,)).fetchone()[0]))
+            if held:
+                self.leases.add(name)
+            return held
 
     def release(self, name: str) -> None:
         self.leases.discard(name)

@@ -336,3 +336,17 @@ def _until_true(condition, timeout: float = 30.0) -> None:
     while not condition():
         assert time.monotonic() < deadline
         time.sleep(0.05)
+
+
+def test_a_render_leased_again_and_again_is_free_once_released(two_engines, postgres_url):
+    """One render asks for its lease at submit, at start and at every progress save, and gives it
+    back once: after that another engine can take it, and the database holds no lock for it."""
+    import psycopg
+
+    one, other = two_engines
+    assert all(one.lease_render("r1") for _ in range(5))
+    one.release_render("r1")
+    assert other.lease_render("r1")
+    other.release_render("r1")
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        assert admin.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'").fetchone()[0] == 0
