@@ -257,7 +257,7 @@ class Store:
         self.starting_credits = starting_credits
         try:
             self.db = open_state(self.root, database, full, lambda u: User.from_json(u, starting_credits).to_json())
-            raw_users = self.db.load("users")
+            self.db.load("users")  # warms the data dir's rows (a no-op on PostgreSQL)
             self.db.load("sessions")  # what this engine has seen (``sessions``), before its first request
         except DBError as exc:
             if database is None:
@@ -271,8 +271,6 @@ class Store:
                 "This data dir's projects are in a PostgreSQL database "
                 "(ai-music serve --database); their media are here.\n"
             )
-        # callers hold references to a User: one object per user, updated in place (_cached_user)
-        self.users: dict[str, User] = {uid: User.from_json(u, starting_credits) for uid, u in raw_users.items()}
         self.calls = ThreadPoolExecutor(max_workers=CALL_THREADS, thread_name_prefix="store")
 
     async def call(self, work: Callable[..., T], *args: Any) -> T:
@@ -307,21 +305,16 @@ class Store:
         except DBError as exc:
             raise _db_error(exc) from None
 
-    def _cached_user(self, saved: Row | None) -> User | None:
-        """The cached user updated in place to ``saved`` (callers hold references to it)."""
-        if saved is None:
-            return None
-        fresh = User.from_json(saved, self.starting_credits)
-        user = self.users.setdefault(fresh.user_id, fresh)
-        vars(user).update(vars(fresh))
-        return user
+    def _user(self, saved: Row | None) -> User | None:
+        """A User of its own for each caller: the store's threads read users while others change them,
+        so no object is shared between requests (a change re-reads its row under the row's lock)."""
+        return None if saved is None else User.from_json(saved, self.starting_credits)
 
     def _reload(self, user: User) -> None:
         """Re-read ``user`` under its row lock (inside :meth:`_changing`) before changing it: what other
-        engines spent counts."""
+        engines, and this engine's other threads, wrote counts."""
         if (saved := self._get("users", user.user_id, for_update=True)) is not None:
             vars(user).update(vars(User.from_json(saved, self.starting_credits)))
-            self.users[user.user_id] = user
 
     # ------------------------------------------------------------------ users & tokens
 
@@ -334,14 +327,13 @@ class Store:
         with self._changing():
             key = client_key(client_id)
             self.db.hold(f"client:{key}")  # two engines' first tokens make one user
-            user = self._cached_user(_worded(self.db.user_with_client)(key))
+            user = self._user(_worded(self.db.user_with_client)(key))
             if user is not None:
                 self._reload(user)
             else:
                 user = User.from_json(
                     {"user_id": f"anon_{secrets.token_hex(8)}", "client_id_hash": key}, self.starting_credits
                 )
-                self.users[user.user_id] = user
             token, expires = self._new_token(user)
             return token, user, expires
 
@@ -356,17 +348,17 @@ class Store:
 
     def user_for_token(self, token: str) -> User | None:
         digest = _hash(token)
-        user = self._cached_user(_worded(self.db.user_with_token)(digest))  # another engine may have issued it
+        user = self._user(_worded(self.db.user_with_token)(digest))  # another engine may have issued it
         expiry = user.tokens.get(digest) if user is not None else None
         return user if expiry is not None and expiry > time.time() else None
 
     def user_by_id(self, user_id: str) -> User | None:
-        return self._cached_user(self._get("users", user_id))
+        return self._user(self._get("users", user_id))
 
     def expire_tokens(self, token: str | None = None) -> int:
         """Expire one token (or all): the fault injector's "token expired"."""
         with self._changing():
-            users = [self._cached_user(saved) for saved in _worded(self.db.load)("users").values()]
+            users = [self._user(saved) for saved in _worded(self.db.load)("users").values()]
             count, changed = 0, {}
             for user in users:
                 assert user is not None

@@ -21,7 +21,7 @@ def test_a_rebound_name_is_refused_and_issues_no_token(engine) -> None:
         assert r.headers["content-type"] == "application/json" and r.json()["code"] == 421
         assert "--allow-host" in r.json()["message"]
     store = engine.server.config.app.state.engine.store  # type: ignore[attr-defined]
-    assert store.users == {}  # no user was made for the page
+    assert store.db.load("users") == {}  # no user was made for the page
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "LOCALHOST", "localhost.", "[::1]"])

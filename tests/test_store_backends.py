@@ -350,3 +350,45 @@ def test_a_render_leased_again_and_again_is_free_once_released(two_engines, post
     other.release_render("r1")
     with psycopg.connect(postgres_url, autocommit=True) as admin:
         assert admin.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'").fetchone()[0] == 0
+
+
+def test_a_lookup_that_read_a_user_before_a_change_does_not_undo_it(tmp_path, monkeypatch):
+    """The store's threads look tokens up while others issue them: a lookup holding the row as it
+    was before a second tab's token must not carry that old row into a third token's write."""
+    import threading
+
+    from engine.state_local import LocalState
+
+    store = Store(tmp_path / "engine")
+    first, _, _ = store.issue_token("laptop")
+    read, go_on, reloaded, write = (threading.Event() for _ in range(4))
+    plain_lookup, plain_reload = LocalState.user_with_token, Store._reload
+
+    def slow_lookup(self, digest):  # a request's auth, descheduled right after reading the row
+        row = plain_lookup(self, digest)
+        read.set()
+        assert go_on.wait(10)
+        return row
+
+    def held_reload(self, user):  # the third token's write, paused between its re-read and its save
+        plain_reload(self, user)
+        reloaded.set()
+        assert write.wait(10)
+
+    monkeypatch.setattr(LocalState, "user_with_token", slow_lookup)
+    lookup = threading.Thread(target=store.user_for_token, args=(first,))
+    lookup.start()
+    assert read.wait(10)
+    monkeypatch.setattr(LocalState, "user_with_token", plain_lookup)
+    second, _, _ = store.issue_token("laptop")  # a second tab
+    monkeypatch.setattr(Store, "_reload", held_reload)
+    third = threading.Thread(target=store.issue_token, args=("laptop",))
+    third.start()
+    assert reloaded.wait(10)
+    go_on.set()
+    lookup.join(10)
+    write.set()
+    third.join(10)
+    monkeypatch.setattr(Store, "_reload", plain_reload)
+    assert store.user_for_token(second) is not None, "the second tab's token was lost"
+    store.close()

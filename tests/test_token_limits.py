@@ -42,7 +42,7 @@ def test_a_user_keeps_a_bounded_number_of_live_tokens_newest_first(tmp_path: Pat
     tokens = [store.issue_token("one-client")[0] for _ in range(MAX_LIVE_TOKENS + 10)]
     user = store.user_for_token(tokens[-1])
     assert user is not None and len(user.tokens) == MAX_LIVE_TOKENS
-    assert store.user_for_token(tokens[0]) is None and store.user_for_token(tokens[-MAX_LIVE_TOKENS]) is user
+    assert store.user_for_token(tokens[0]) is None and store.user_for_token(tokens[-MAX_LIVE_TOKENS]) == user
 
 
 def test_issuing_a_token_writes_one_row_however_many_users_there_are(tmp_path: Path) -> None:
@@ -54,4 +54,4 @@ def test_issuing_a_token_writes_one_row_however_many_users_there_are(tmp_path: P
     assert store.db.users.conn.total_changes - before == 1
     assert not (tmp_path / "engine" / "users.json").exists()
     again = Store(tmp_path / "engine")                       # and it is all there after a restart
-    assert len(again.users) == 2000
+    assert len(again.db.load("users")) == 2000
