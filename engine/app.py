@@ -195,7 +195,10 @@ class Engine:
             except (KeyError, StoreError):
                 pass
             release_memory()
-            self.compose_ahead(session_id)
+            try:
+                self.compose_ahead(session_id)
+            except (KeyError, StoreError) as exc:  # a guess: the turn composes what it needs anyway
+                log.warning("no piece composed ahead for %s: %s", session_id, exc)
 
         self.analyses[file_id] = self.workers.submit(work)
 
@@ -204,8 +207,10 @@ class Engine:
         will most likely ask for (``engine.chat.ahead``): the turn then finds it ready."""
         from engine.chat.ahead import likely_piece
 
+        if not self.ahead.wanted(session_id):
+            return
         session = self.store.session(session_id)
-        if session is None or session_id in self.ahead.tried:
+        if session is None:
             return
         state = session["state"]
         analysed = state.get("video_analyses") or {}
@@ -214,7 +219,7 @@ class Engine:
             return
         piece = likely_piece(session)
         if piece is None:
-            self.ahead.tried.add(session_id)
+            self.ahead.give_up(session_id)
             return
         path = self.music_path(piece.key)
         self.ahead.start(session_id, piece.key, path, self.compose_job, session_id, piece.brief, piece.cues, path)
