@@ -131,3 +131,15 @@ def test_an_output_whose_sound_stops_seconds_before_its_picture_does_not_pass(tm
     check_playable(make("whole.mp4", 4), 4)  # picture and sound to the end
     with pytest.raises(Unplayable, match="its end is missing"):  # the sound is gone for the last 2 s
         check_playable(make("mute_end.mp4", 2), 4)
+
+
+def test_a_slow_frame_rate_output_that_plays_to_its_end_passes(tmp_path: Path) -> None:
+    """A slideshow or timelapse at one frame a second: its last frame starts before the decoded
+    tail and lasts to the end — the output is whole and must not be deleted as broken."""
+    from media.ffmpeg import pathlike, run
+
+    out = tmp_path / "slides.mp4"
+    run(["-f", "lavfi", "-i", "testsrc2=s=320x180:r=1:d=3", "-f", "lavfi", "-i", "sine=f=220:d=3",
+         "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-shortest", "-y", pathlike(out)],
+        timeout=60, what="make a clip")
+    check_playable(out, 3)
