@@ -27,7 +27,8 @@ from engine.state_db import TABLES, DBError, Row
 PREFIX = "ai_music_"
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-POOL_SIZE = 8  # connections per engine; a call beyond them waits for one (POOL_WAIT_S)
+POOL_SIZE = 16  # per engine: the 8 store threads, plus render, analysis and composing threads that call the store
+# directly; a call beyond them waits for one (POOL_WAIT_S)
 POOL_WAIT_S = 10.0
 _SCHEMA_LOCK = 0x61695F6D75736963  # pg_advisory_xact_lock key: engines starting together create tables once
 
