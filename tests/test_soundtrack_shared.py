@@ -15,8 +15,16 @@ from engine.workspace import sound
 from engine.workspace.media_work import MediaWork
 
 
+async def _user(request: object) -> str:
+    return "u"
+
+
+async def _session(user: str, session_id: str) -> dict:
+    return {"state": {"draft": {"d": 6000}}}
+
+
 def _request(pending: Future, media_work: MediaWork | None = None) -> SimpleNamespace:
-    engine = SimpleNamespace(user=lambda request: "u", session=lambda user, sid: {"state": {"draft": {"d": 6000}}},
+    engine = SimpleNamespace(user=_user, session=_session,
                              renders=SimpleNamespace(soundtrack_of=lambda session: pending),
                              config=SimpleNamespace(data_dir=Path("/nowhere")), media_work=media_work)
     return SimpleNamespace(app=SimpleNamespace(state=SimpleNamespace(engine=engine)), path_params={"session_id": "s"},
