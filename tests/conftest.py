@@ -213,9 +213,16 @@ def _repository_files() -> set[str]:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    import signal
     import tempfile
 
     from hypothesis.configuration import set_hypothesis_home_dir
+
+    # A run started in the background of a non-interactive shell (`./bin/test &`, nohup) inherits
+    # SIGINT ignored, and so would every program the tests start: the tests of Ctrl-C (batch, REPL,
+    # export, open) would press it in vain. Programs started from here hear it, as in a terminal.
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
     if not hasattr(config, "workerinput"):  # the controller (or a plain run)
         os.environ["AI_MUSIC_TEST_RUN_DIR"] = tempfile.mkdtemp(prefix="ai-music-test-run-")
