@@ -206,17 +206,16 @@ class Engine:
         """Once every upload of the session is analysed, start composing the piece its first turn
         will most likely ask for (``engine.chat.ahead``): the turn then finds it ready."""
         from engine.chat.ahead import likely_piece
+        from engine.chat.turn import analysed_clips
 
         if not self.ahead.wanted(session_id):
             return
         session = self.store.session(session_id)
         if session is None:
             return
-        state = session["state"]
-        analysed = state.get("video_analyses") or {}
-        if any(i.get("file_type") in ("video", "audio") and i["file_id"] not in analysed
-               for i in state.get("video_infos", [])):
-            return
+        analysed = session["state"].get("video_analyses") or {}
+        if any(file_id not in analysed for file_id in analysed_clips(session["state"])):
+            return  # the last analysis to finish starts it
         piece = likely_piece(session)
         if piece is None:
             self.ahead.give_up(session_id)

@@ -227,11 +227,15 @@ async def _ensure_music(turn: Turn, session: dict[str, Any]) -> dict[str, Any] |
     return resolved
 
 
+def analysed_clips(state: dict[str, Any]) -> list[str]:
+    """The file ids a turn waits to have analysed: every clip with a picture or sound, not only the
+    one on the timeline now ("use the first video and add music" switches first)."""
+    return sorted({i["file_id"] for i in state.get("video_infos", []) if i.get("file_type") in ("video", "audio")})
+
+
 async def _analyses_of(turn: Turn, session: dict[str, Any]) -> None:
     """Wait (with heartbeats) until the session's clips are analysed; refresh them in ``session``."""
-    # every clip, not only the one on the timeline now: "use the first video and add music" switches first
-    file_ids = sorted({i["file_id"] for i in session["state"].get("video_infos", [])
-                       if i.get("file_type") in ("video", "audio")})
+    file_ids = analysed_clips(session["state"])
     if not file_ids:
         return
     await _heartbeats_while(turn, asyncio.ensure_future(turn.wait_for_analyses(file_ids, 300.0)))
