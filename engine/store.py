@@ -60,7 +60,7 @@ TOKEN_TTL_S = 7 * 24 * 3600
 MAX_LIVE_TOKENS = 20  # per user: a client that keeps asking replaces its oldest
 CLAIM_TTL_S = 24 * 3600  # a claim link is re-opened (page, videos, workspace) but not kept: one day
 T = TypeVar("T")
-CALL_THREADS = 8  # store calls at once off the event loop (engine.state_pg pools as many connections)
+CALL_THREADS = 8  # store calls at once off the event loop (engine.state_pg pools more connections than this)
 
 
 class StoreError(RuntimeError):
