@@ -289,8 +289,11 @@ def ray_cluster():  # noqa: ANN201 - the cluster's address
 
 
 def _start_ray(ray) -> None:  # noqa: ANN001 - the ray module, imported by the fixture
-    """``ray.init`` once more if the first start timed out: its daemons start slowly on a busy machine."""
-    options = dict(num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1", logging_level="WARNING",
+    """``ray.init`` once more if the first start timed out: its daemons start slowly on a busy machine.
+
+    ``address="local"``: always a cluster of its own — without it ``ray.init`` joins whichever cluster last
+    wrote /tmp/ray/ray_current_cluster (the other xdist worker's, a bench's), and then refuses ``num_cpus``."""
+    options = dict(address="local", num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1", logging_level="WARNING",
                    log_to_driver=False)
     try:
         ray.init(**options)
