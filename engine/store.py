@@ -608,6 +608,12 @@ class Store:
         that does not answer raises :class:`StoreError`: then nobody may start it here."""
         return _worded(self.db.lease)(f"render:{render_id}")
 
+    def watch_leases(self, lapsed: Callable[[str], Any]) -> None:
+        """``lapsed(render_id)`` for each render whose lease could not be renewed in time (engine.state_pg's
+        heartbeat): this engine holds it no more and must stop it — another may take it up."""
+        prefix = "render:"
+        self.db.watch(lambda names: [lapsed(n[len(prefix):]) for n in names if n.startswith(prefix)])
+
     def release_render(self, render_id: str) -> None:
         with contextlib.suppress(DBError):  # a lost connection has released it already
             self.db.release(f"render:{render_id}")
