@@ -112,9 +112,7 @@ def read_progress(work_dir: Path, objects: ObjectStore | None = None) -> dict[st
             data = objects.read(work_dir / PROGRESS_FILE)
             return json.loads(data) if data is not None else None
         return json.loads((work_dir / PROGRESS_FILE).read_text())
-    except (OSError, ValueError):
-        return None
-    except Exception:  # noqa: BLE001 - the store's own errors (botocore): progress is best effort
+    except Exception:  # noqa: BLE001 - a file not there yet, half a report, the store's own errors: best effort
         return None
 
 
