@@ -79,6 +79,7 @@ class Engine:
         self.analyses: dict[str, Future[Any]] = {}
         # where renders, analyses and composing run: here, or Ray tasks with --ray (engine.export.executor)
         self.objects = _object_store(config)  # media also in an S3-compatible store (engine.object_store)
+        self.store.objects = self.objects  # deleted there when the store deletes them here
         self.executor = executor_for(config.ray_address, self.compute, config.data_dir / "jobs", self.objects)
         self.renders = RenderManager(self.store, self.faults, config.render_workers, master=_master,
                                      budget=config.render_budget_s, executor=self.executor)

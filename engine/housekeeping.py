@@ -185,6 +185,7 @@ def free(store: Store, garbage: Iterable[Garbage]) -> int:
             store.expire_render(item.render_id)
         elif item.path.is_dir():
             shutil.rmtree(item.path, ignore_errors=True)
+            store.drop_objects(item.path, tree=True)
         else:
             try:
                 item.path.unlink()
@@ -192,6 +193,7 @@ def free(store: Store, garbage: Iterable[Garbage]) -> int:
                 pass
             except OSError:
                 continue
+            store.drop_objects(item.path)
         freed += item.size
     return freed
 
@@ -216,4 +218,5 @@ def release(store: Store, session_id: str, soundtrack_key: SoundtrackKey) -> int
             os.unlink(path)
         except OSError:
             pass
+    store.drop_objects(*files)
     return size

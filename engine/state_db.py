@@ -11,7 +11,7 @@ a transaction holding its row's lock. psycopg is imported only then.
 
 from __future__ import annotations
 
-from typing import Any, ContextManager, Iterable, Protocol
+from typing import Any, Callable, ContextManager, Iterable, Protocol
 
 TABLES = ("users", "claims", "sessions", "renders")
 Row = dict[str, Any]
@@ -57,6 +57,11 @@ class StateDB(Protocol):
         """Hold ``name`` while this engine lives (False: another live engine holds it)."""
 
     def release(self, name: str) -> None: ...
+
+    def watch(self, lapsed: Callable[[list[str]], Any]) -> None:
+        """Call ``lapsed(names)`` when leases this engine held could not be renewed in time (the database
+        away): it holds them no more, and must stop what it runs under them."""
+
     def close(self) -> None: ...
 
 

@@ -109,6 +109,9 @@ class LocalState:
     def release(self, name: str) -> None:
         """Nothing held: no other engine reads this data dir."""
 
+    def watch(self, lapsed: Callable[[list[str]], Any]) -> None:
+        """Nothing lapses: no database to lose."""
+
     def close(self) -> None:
         self.users.close()
 

@@ -11,6 +11,14 @@ one session never lose each other's change. Render leases are session advisory l
 they live on a connection of their own, kept open for the engine's life. A connection the
 server dropped is replaced on the next call.
 
+Leases are renewed on a heartbeat: every LEASE_RENEW_S a round trip on the lease connection
+confirms them (a dropped connection is replaced and its leases taken again, or found taken). A
+lease not confirmed for LEASE_S — the database away, a network partition — lapses: this engine
+gives up its renders (``watch``: the store stops them) and gives their locks back once the
+database answers. The server is told to probe the lease connection's TCP peer (keepalives)
+so it frees a partitioned engine's locks only after that engine's leases lapsed: two engines
+never run the same render to the end.
+
 Only this module imports psycopg (``pip install 'ai-music[postgres]'``); nothing imports it
 unless ``--database`` names a PostgreSQL URL.
 """
@@ -20,6 +28,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 from engine.state_db import TABLES, DBError, Row
@@ -30,6 +40,10 @@ T = TypeVar("T")
 POOL_SIZE = 16  # per engine: the 8 store threads, plus render, analysis and composing threads that call the store
 # directly; a call beyond them waits for one (POOL_WAIT_S)
 POOL_WAIT_S = 10.0
+LEASE_S = 30.0        # a lease not confirmed for this long lapses: the render holding it stops here
+LEASE_RENEW_S = 5.0   # the heartbeat: how often the lease connection is asked whether it still holds them
+# the server drops a silent lease connection (freeing its locks) only after idle + interval × count > LEASE_S
+_KEEPALIVE = {"keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2, "keepalives_count": 3}
 _SCHEMA_LOCK = 0x61695F6D75736963  # pg_advisory_xact_lock key: engines starting together create tables once
 
 _SCHEMA = [f"CREATE TABLE IF NOT EXISTS {PREFIX}{t} (key TEXT PRIMARY KEY, data JSONB NOT NULL)" for t in TABLES] + [
@@ -74,6 +88,13 @@ class PostgresState:
         self.lease_lock = threading.RLock()  # lease() checks and locks under it; _on_lease_conn takes it again
         self.lease_conn: Any = None
         self.leases: set[str] = set()  # held by this engine: a new lease connection takes them again
+        self.lapsed: set[str] = set()  # leases not confirmed in time: given up until the database answers again
+        self.leases_lock = threading.Lock()  # guards both sets (the heartbeat reads them beside lease_lock)
+        self.confirmed = 0.0           # time.monotonic() of the last round trip on the lease connection
+        self.on_lapse: Callable[[list[str]], Any] | None = None
+        self.closing = threading.Event()
+        self.renewer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lease-renew")
+        self.heartbeat: threading.Thread | None = None
         try:
             with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn, conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
@@ -193,19 +214,83 @@ class PostgresState:
         """A session advisory lock on the lease connection: a crashed engine's connection closes, and
         its leases with it. Held already: not locked again (PostgreSQL stacks advisory locks, and one
         release would leave the rest held for the connection's life), only checked still held."""
+        if name in self.lapsed:  # given up: not granted again until the heartbeat gave its lock back
+            raise DBError("other", "the database did not confirm this engine's leases in time")
         with self.lease_lock:
             if name in self.leases:
-                self._on_lease_conn(lambda conn: conn.execute("SELECT 1"))  # a dropped connection: retaken or lost
+                try:
+                    self._on_lease_conn(lambda conn: conn.execute("SELECT 1"))  # a dropped connection: retaken or lost
+                except DBError:
+                    self._lapse()
+                    raise
                 return name in self.leases
             held = bool(self._on_lease_conn(
                 lambda conn: conn.execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", (name,)).fetchone()[0]))
             if held:
-                self.leases.add(name)
+                with self.leases_lock:
+                    self.leases.add(name)
+                self._start_heartbeat()
             return held
 
     def release(self, name: str) -> None:
-        self.leases.discard(name)
+        with self.leases_lock:
+            self.leases.discard(name)
+            if name in self.lapsed:  # given back by the heartbeat once the database answers
+                return
         self._on_lease_conn(lambda conn: conn.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", (name,)))
+
+    def watch(self, lapsed: Callable[[list[str]], Any]) -> None:
+        self.on_lapse = lapsed
+
+    def _start_heartbeat(self) -> None:
+        with self.leases_lock:
+            if self.heartbeat is not None:
+                return
+            self.heartbeat = threading.Thread(target=self._beat, name="lease-heartbeat", daemon=True)
+        self.heartbeat.start()
+
+    def _beat(self) -> None:
+        """Renew the leases every LEASE_RENEW_S, in a thread of its own (a round trip to a database gone
+        silent may block), and lapse them here once they went unconfirmed for LEASE_S."""
+        renewing: Future[None] | None = None
+        while not self.closing.wait(LEASE_RENEW_S):
+            if (self.leases or self.lapsed) and (renewing is None or renewing.done()):
+                try:
+                    renewing = self.renewer.submit(self._renew)
+                except RuntimeError:  # closing
+                    return
+            self._lapse()
+
+    def _renew(self) -> None:
+        """Confirm the leases, and give back those that lapsed (on a connection that survived the outage they
+        are still locked; on a new one they are gone): then they may be asked for again, by anyone."""
+        with self.lease_lock:
+            with self.leases_lock:
+                lapsed = sorted(self.lapsed)
+
+            def confirm(conn: Any) -> None:  # a new connection holds none of them: unlocking there is a no-op
+                conn.execute("SELECT 1")
+                for name in lapsed:
+                    conn.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", (name,))
+
+            try:
+                self._on_lease_conn(confirm)
+            except DBError:
+                return
+            with self.leases_lock:
+                self.lapsed.difference_update(lapsed)
+
+    def _lapse(self) -> None:
+        """Give up every lease unconfirmed for LEASE_S; the store is told, to stop their renders."""
+        with self.leases_lock:
+            if not self.leases or time.monotonic() - self.confirmed <= LEASE_S:
+                return
+            names = sorted(self.leases)
+            self.lapsed.update(names)
+            self.leases.clear()
+        log.warning("the database did not confirm this engine's leases for %.0f s: giving up %d", LEASE_S, len(names))
+        if self.on_lapse is not None:
+            self.on_lapse(names)
 
     def _on_lease_conn(self, work: Callable[[Any], T]) -> T:
         """``work`` on the lease connection, under its lock. One the server dropped (a restart, a failover)
@@ -216,9 +301,13 @@ class PostgresState:
                 fresh = self.lease_conn is None or self.lease_conn.closed or self.lease_conn.broken
                 try:
                     if fresh:
-                        self.lease_conn = psycopg.connect(self.url, autocommit=True, connect_timeout=10)
+                        self.lease_conn = psycopg.connect(self.url, autocommit=True, connect_timeout=10, **_KEEPALIVE,
+                                                          tcp_user_timeout=int(LEASE_S * 500),
+                                                          options=_server_probes(self.url))
                         self._retake_leases()
-                    return work(self.lease_conn)
+                    result = work(self.lease_conn)
+                    self.confirmed = time.monotonic()
+                    return result
                 except psycopg.OperationalError as exc:
                     if attempt == 2 or fresh or not self.lease_conn.broken:
                         raise _error(exc) from None
@@ -229,19 +318,35 @@ class PostgresState:
     def _retake_leases(self) -> None:
         """On a new lease connection, hold again what the dropped one held: else another engine starting
         now would take this engine's running renders for a dead engine's and run them again."""
-        for name in sorted(self.leases):
+        with self.leases_lock:
+            names = sorted(self.leases)
+        for name in names:
             if not self.lease_conn.execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", (name,)).fetchone()[
                 0
             ]:
-                self.leases.discard(name)  # another engine took it while we were away: it is theirs now
+                with self.leases_lock:
+                    self.leases.discard(name)  # another engine took it while we were away: it is theirs now
                 log.warning("lost %s to another engine while the database connection was down", name)
 
     def close(self) -> None:
+        self.closing.set()
+        self.renewer.shutdown(wait=False)
         self.pool.close()
         with self.lease_lock:
             if self.lease_conn is not None:
                 self.lease_conn.close()
                 self.lease_conn = None
+
+
+def _server_probes(url: str) -> str:
+    """The URL's own ``options``, plus the server's keepalives on the lease connection: it frees a silent
+    engine's locks no sooner than LEASE_S + a margin after that engine last renewed them (by then that
+    engine has given them up)."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    own = str(conninfo_to_dict(url).get("options") or "")
+    idle = int(LEASE_S) + 5
+    return f"{own} -c tcp_keepalives_idle={idle} -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3".strip()
 
 
 def _table(name: str) -> str:

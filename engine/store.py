@@ -27,7 +27,8 @@ Layout of the data dir (with a database, only the media and renders' files)::
                                       exclusively, so it never frees files an engine is working with
     <data>/engine.log                 the embedded engine's log (rotated)
 
-What may go, and when, is ``engine.housekeeping``'s business.
+What may go, and when, is ``engine.housekeeping``'s business. With an object store
+(``--object-store``, ``engine.object_store``) what the store deletes on disk it deletes there too.
 """
 
 from __future__ import annotations
@@ -47,12 +48,15 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, TypeVar
 
 from engine.permissions import DIR_MODE, secure_tree
 from engine.state_db import DBError, Row, StateDB, is_database_url
 from engine.state_local import LocalState
 from engine.user_db import FILE as USERS_FILE
+
+if TYPE_CHECKING:
+    from engine.object_store import ObjectStore
 
 #: In a data dir whose state is in a database: ``ai-music clean`` must not take its media for orphans.
 DATABASE_MARK = "state-in-database"
@@ -272,6 +276,8 @@ class Store:
                 "(ai-music serve --database); their media are here.\n"
             )
         self.calls = ThreadPoolExecutor(max_workers=CALL_THREADS, thread_name_prefix="store")
+        #: where media are also kept (set by the engine with ``--object-store``): deleted there with the files here
+        self.objects: ObjectStore | None = None
 
     async def call(self, work: Callable[..., T], *args: Any) -> T:
         """``work(*args)`` — code that calls the store — in the store's threads, off the event loop: a slow
@@ -525,6 +531,18 @@ class Store:
             self.delete_render(record["id"])
         self.forget_session(session_id)
         shutil.rmtree(self.session_dir(session_id), ignore_errors=True)
+        self.drop_objects(self.session_dir(session_id), tree=True)
+
+    def drop_objects(self, *paths: Path, tree: bool = False) -> None:
+        """The object-store copies of files (or, ``tree``, folders) just deleted here; nothing without a store.
+        Bounded and idempotent (engine.object_store): a copy already gone, or a store away, fails nothing."""
+        if self.objects is None:
+            return
+        if not tree:
+            self.objects.delete(*paths)
+            return
+        for path in paths:
+            self.objects.delete_tree(path)
 
     # ------------------------------------------------------------------ renders
 
@@ -568,6 +586,7 @@ class Store:
         path = self.render_output(record)
         if path is not None:
             path.unlink(missing_ok=True)
+            self.drop_objects(path)
         if not record.get("expired"):
             try:
                 self.save_render({**record, "expired": True})
@@ -578,14 +597,22 @@ class Store:
         record = self.render(render_id)
         if record is not None and (path := self.render_output(record)) is not None:
             path.unlink(missing_ok=True)
+            self.drop_objects(path)
         _worded(self.db.delete)("renders", [render_id])
         shutil.rmtree(self.render_path(render_id, ".work"), ignore_errors=True)
+        self.drop_objects(self.render_path(render_id, ".work"), tree=True)  # a killed try's progress report
 
     def lease_render(self, render_id: str) -> bool:
         """Whether this engine may run the render: always on its own; when shared, only if no other
         live engine runs it (held until :meth:`release_render` or this engine's end). A database
         that does not answer raises :class:`StoreError`: then nobody may start it here."""
         return _worded(self.db.lease)(f"render:{render_id}")
+
+    def watch_leases(self, lapsed: Callable[[str], Any]) -> None:
+        """``lapsed(render_id)`` for each render whose lease could not be renewed in time (engine.state_pg's
+        heartbeat): this engine holds it no more and must stop it — another may take it up."""
+        prefix = "render:"
+        self.db.watch(lambda names: [lapsed(n[len(prefix):]) for n in names if n.startswith(prefix)])
 
     def release_render(self, render_id: str) -> None:
         with contextlib.suppress(DBError):  # a lost connection has released it already

@@ -240,3 +240,62 @@ def test_a_render_whose_lease_another_engine_took_stops_here_and_leaves_the_reco
         manager.shutdown()
         store.close()
         other.close()
+
+
+def test_a_render_whose_lease_cannot_be_renewed_stops_here_before_another_engine_may_take_it(
+    tmp_path, postgres_url, monkeypatch
+) -> None:
+    """The database goes away mid-render while the render reports nothing (a long phase, no progress to
+    check the lease at): the heartbeat cannot renew the lease, and once it went unconfirmed for LEASE_S the
+    render stops here and writes nothing more — so it never runs to the end beside another engine that
+    takes it once the database frees this engine's lock."""
+    from engine import state_pg
+    from engine.export.jobs import RenderManager
+    from engine.faults import Faults
+    from engine.store import Store
+
+    monkeypatch.setattr(state_pg, "LEASE_S", 1.5)
+    monkeypatch.setattr(state_pg, "LEASE_RENEW_S", 0.1)
+    progressed, stopped_event, stopped = threading.Event(), threading.Event(), []
+
+    class Silent:  # reports progress once, then works on without a word until it is stopped
+        def soundtrack(self, prepared, order):  # noqa: ANN001, ANN202
+            return prepared
+
+        def render(self, job, progress) -> None:  # noqa: ANN001
+            progress(0.1, "encoding")
+            progressed.set()
+            stopped_event.wait(60)
+
+        def stop(self, job) -> None:  # noqa: ANN001
+            stopped.append(time.monotonic())
+            stopped_event.set()
+
+        def shutdown(self) -> None:
+            pass
+
+    outage = Outage(postgres_url)
+    store = Store(tmp_path / "engine", database=outage.url)
+    manager = RenderManager(store, Faults(), executor=Silent())
+    try:
+        _, user, _ = store.issue_token("laptop")
+        session = store.create_session(user, "holiday", "en")
+        record = manager.submit("r1", session, {"d": 3000, "t": []}, {"format": "mp4"})
+        _until(progressed.is_set, "the render never started")
+        cut_at = time.monotonic()
+        outage.cut()
+        _until(lambda: stopped, "the render went on though its lease could not be renewed", timeout=30)
+        assert stopped[0] - cut_at >= state_pg.LEASE_S - 2 * state_pg.LEASE_RENEW_S  # not before it lapsed
+        _until(lambda: not manager.jobs, "the render never ended here")
+        outage.restore()
+        other = Store(tmp_path / "engine", database=postgres_url)
+        try:
+            _until(lambda: other.lease_render(record["id"]), "the lapsed lease was never freed for another engine")
+            assert other.render(record["id"])["status"] == "processing"  # nothing written by the engine that gave up
+        finally:
+            other.close()
+    finally:
+        stopped_event.set()
+        manager.shutdown()
+        store.close()
+        outage.cut()

@@ -1,11 +1,17 @@
 """Media through an S3-compatible store (issue 18): put and got back whole; a render on a Ray worker that
-lacks the engine's copy of an upload gets it from the store and hands its output back through it. The
-store is moto's S3 server, started by the test on 127.0.0.1 (no network beyond loopback)."""
+lacks the engine's copy of an upload gets it from the store and hands its output back through it, and
+reports its progress there too; the soundtrack the engine prepared reaches such a worker; what the engine
+deletes on its disk goes from the bucket too. The store is moto's S3 server, started by the test on
+127.0.0.1 (no network beyond loopback)."""
 from __future__ import annotations
 
+import json
+import logging
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -126,3 +132,134 @@ def test_serve_with_an_object_store_imports_boto3_and_reaches_it(s3, tmp_path: P
     assert missing.returncode != 0
     assert missing.stderr.strip().startswith("ai-music: cannot reach the object store s3://no-such-bucket:"), \
         missing.stderr
+
+
+def _keys(s3, prefix: str = "") -> list[str]:  # noqa: ANN001 - a boto3 client
+    return sorted(o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix).get("Contents", []))
+
+
+@pytest.fixture(scope="module")
+def long_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """20 s of 640x360: upscaled to 1080p with a title it encodes for seconds, long enough to kill mid-way."""
+    from media.fixtures import VideoSpec, make_video
+
+    return make_video(tmp_path_factory.mktemp("long") / "long.mp4", VideoSpec(seconds=20, width=640, height=360))
+
+
+@pytest.mark.slow
+def test_a_ray_render_reports_progress_through_the_store_and_resumes_it_after_its_worker_died(
+        s3_endpoint, ray_cluster, s3, engine_config, long_clip: Path, tmp_path: Path) -> None:
+    """A worker without the engine's disk cannot write the progress file the engine reads: its reports go
+    to the store (no progress file is ever written), the client sees progress advance, and after the
+    worker is killed mid-encode it sees the retry's progress advance again; the output plays."""
+    from engine.embedded import start
+
+    engine_config.ray_address = ray_cluster
+    engine_config.object_store = f"s3://{BUCKET}/engine"
+    server = start(engine_config)
+    renders = engine_config.data_dir / "renders"
+    try:
+        api = Api(server.url).login()
+        api.upload(long_clip)
+        api.chat('add a title "Far away"')
+        draft = api.state()["draft"]
+        r = api.post("/api/render/proxy/lambda", json={"id": "render_far", "sessionId": api.session_id, "draft": draft})
+        assert r.json()["success"], r.text
+
+        def report() -> dict:
+            keys = [k for k in _keys(s3, "engine/renders/render_far~") if k.endswith("/progress.json")]
+            return json.loads(s3.get_object(Bucket=BUCKET, Key=keys[0])["Body"].read()) if keys else {}
+
+        def poll() -> dict:
+            assert not list(renders.glob("*.work/*/progress.json")), "progress went through the engine's disk"
+            return api.get("/api/render/proxy/lambda/render_far").json()["data"]
+
+        before: set[int] = set()
+        deadline = time.monotonic() + 180
+        while (seen := report()).get("stage") != "encoding video" or len(before - {0, 100}) < 2:
+            assert time.monotonic() < deadline, f"no progress came through the store: {seen}, {sorted(before)}"
+            before.add(int(poll()["progress"]))
+            time.sleep(0.05)
+        killed = int(seen["pid"])
+        assert killed != os.getpid()
+        os.kill(killed, signal.SIGKILL)  # the Ray worker running the task, mid-encode
+        after: list[int] = []
+        deadline = time.monotonic() + 300
+        while (done := poll())["status"] not in ("completed", "failed", "cancelled"):
+            assert time.monotonic() < deadline, "the render never ended"
+            if report().get("pid") not in (None, killed):  # the retry reports
+                after.append(int(done["progress"]))
+            time.sleep(0.05)
+        assert done["status"] == "completed", done
+        assert len(set(after) - {0, 100}) >= 2, f"the retry's progress never advanced for the client: {after}"
+        out = tmp_path / "out.mp4"
+        out.write_bytes(api.get("/api/render/proxy/render_far/download").content)
+        check_playable(out, int(draft["d"]) / 1000)
+        assert not [k for k in _keys(s3, "engine/renders/") if k.endswith("progress.json")]  # the retry's is gone
+    finally:
+        server.stop()
+
+
+def test_a_worker_without_the_engines_disk_gets_the_prepared_soundtrack_from_the_store(s3, tmp_path: Path) -> None:
+    """The engine prepared the soundtrack after the edit; it goes to the store under its content key, and a
+    worker that has neither it nor the music to build it from gets it from there."""
+    from engine.export.remote_render import share_soundtrack, soundtrack_path, soundtrack_via
+    from engine.export.soundtrack import SoundtrackOrder
+    from engine.object_store import ObjectStore
+
+    store = ObjectStore.from_url(f"s3://{BUCKET}/deploy-1", tmp_path)
+    order = SoundtrackOrder({"d": 3000, "t": []}, {}, [], tmp_path / "mixes", tmp_path / "music", objects=store)
+    prepared = soundtrack_path(order)
+    assert prepared is not None
+    prepared.parent.mkdir()
+    prepared.write_bytes(b"the engine's mix" * 1000)
+    share_soundtrack(order, store)
+    assert _keys(s3) == [f"deploy-1/mixes/{prepared.name}"]  # named by what shapes the audio
+    share_soundtrack(order, store)  # the next render of the same audio: nothing new
+    prepared.unlink()  # the worker's machine
+    assert soundtrack_via(order, store)().read_bytes() == b"the engine's mix" * 1000
+
+
+def test_what_the_engine_deletes_on_its_disk_goes_from_the_bucket_too(s3, tmp_path: Path, monkeypatch, caplog) -> None:
+    """A deleted project (uploads, renders, a killed try's progress), an expired render's file and a stale
+    cache file go from the store too; deleting again is no error; a large folder goes in bounded steps."""
+    from engine import housekeeping, object_store
+    from engine.object_store import ObjectStore
+    from engine.store import Store
+
+    store = Store(tmp_path / "engine")
+    store.objects = ObjectStore.from_url(f"s3://{BUCKET}/e", store.root)
+    _, user, _ = store.issue_token("laptop")
+    kept, gone = (store.create_session(user, name, "en")["session_id"] for name in ("kept", "gone"))
+    files = {}
+    for sid in (kept, gone):
+        files[sid] = [store.session_dir(sid) / "media" / "clip.mp4", store.render_path(f"r-{sid}", ".mp4"),
+                      store.render_path(f"r-{sid}", ".work") / "a1" / "progress.json"]
+        store.save_render({"id": f"r-{sid}", "session_id": sid, "user_id": user.user_id, "status": "completed",
+                           "file": f"r-{sid}.mp4"})
+    stale = store.root / "music" / "old.wav"
+    for path in [*files[kept], *files[gone], stale]:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x")
+        store.objects.put(path)
+    total = len(_keys(s3))
+    assert total == 7
+    store.delete_session(gone)
+    assert _keys(s3) == sorted(store.objects.key(p) for p in [*files[kept], stale])
+    store.delete_session(gone)  # again: nothing there, nothing raised
+    store.expire_render(f"r-{kept}")
+    assert store.objects.key(files[kept][1]) not in _keys(s3)
+    housekeeping.free(store, [housekeeping.Garbage("music", stale, 1)])
+    assert _keys(s3) == sorted(store.objects.key(p) for p in (files[kept][0], files[kept][2]))
+
+    monkeypatch.setattr(object_store, "DELETE_MAX_KEYS", 3)
+    monkeypatch.setattr(object_store, "DELETE_BATCH", 2)
+    folder = store.session_dir(kept) / "media"
+    for n in range(4):
+        (folder / f"{n}.mp4").write_bytes(b"y")
+        store.objects.put(folder / f"{n}.mp4")
+    with caplog.at_level(logging.WARNING, logger="engine.object_store"):
+        store.drop_objects(folder, tree=True)
+    assert len(_keys(s3, store.objects.key(folder))) == 2 and "deleting the first ones only" in caplog.text
+    store.drop_objects(folder, tree=True)  # the next delete of the folder goes on
+    assert _keys(s3, store.objects.key(folder)) == []

@@ -63,8 +63,11 @@ class RayExecutor:
         self._lock = threading.Lock()
 
     def soundtrack(self, prepared: Callable[[], Path], order: SoundtrackOrder) -> Callable[[], Path]:
-        # built on the worker, unless the engine's cache has it already
-        return dataclasses.replace(_absolute_order(order), objects=self._objects)
+        # built on the worker, unless the engine's cache has it already (put in the object store for workers without it)
+        order = dataclasses.replace(_absolute_order(order), objects=self._objects)
+        if self._objects is not None:
+            remote_render.share_soundtrack(order, self._objects)
+        return order
 
     def render(self, job: RenderJob, progress: Progress) -> None:
         task = remote_render.RemoteRender(
@@ -87,7 +90,7 @@ class RayExecutor:
         seen: dict[str, Any] | None = None
         while True:
             done, _ = ray.wait([ref], timeout=POLL_S)
-            report = remote_render.read_progress(job.work_dir)
+            report = remote_render.read_progress(job.work_dir, self._objects)
             if report and report != seen and not done:
                 seen = report
                 progress(float(report.get("fraction") or 0), str(report.get("stage") or "rendering"))

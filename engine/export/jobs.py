@@ -50,6 +50,7 @@ class RenderManager:
         self.lock = threading.Lock()
         self.retries: set[threading.Timer] = set()  # renders waiting for the database to grant their lease
         self.stopping = False
+        store.watch_leases(self._lapsed)  # a lease lapsed (the database away too long): stop its render
 
     def resume(self) -> int:
         """Queue again the jobs a previous engine run left unfinished (not those another engine
@@ -352,6 +353,17 @@ class RenderManager:
                 job.cancel.set()
                 self.executor.stop(job)
         return False
+
+    def _lapsed(self, render_id: str) -> None:
+        """The database did not confirm this render's lease in time: another engine may take it up, so a
+        running render stops and records nothing more (a queued one asks for its lease again when it runs)."""
+        with self.lock:
+            job = self.jobs.get(render_id)
+            if job is None:
+                return
+            self.lost.add(render_id)
+            job.cancel.set()
+            self.executor.stop(job)
 
     def _mark(self, record: dict[str, Any], **fields: Any) -> None:
         """Record how a job ended; a full disk must not turn that into a crash of the worker."""
