@@ -124,6 +124,13 @@ def plan(track: AvcTrack, spans: Sequence[tuple[float, float]]) -> list[Piece]:
     return pieces
 
 
+def keyframe_times(track: AvcTrack) -> list[float]:
+    """When each sync sample is shown, in seconds from the first frame (ffmpeg's timeline for a file
+    :func:`why_not` accepts: its edit list, if any, starts at the first frame)."""
+    origin = min(track.pts)
+    return sorted((track.pts[i] - origin) / track.timescale for i in track.sync)
+
+
 def free_id(track: AvcTrack) -> int:
     """A parameter-set id the source uses for neither its SPS nor its PPS."""
     used = {s.id for s in track.parsed_sps()} | track.pps_ids()
