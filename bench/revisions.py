@@ -9,7 +9,9 @@ checkout's is not comparable this way. Printed: wall and CPU seconds (user + sys
 whole process tree) per run, then medians, means and the paired difference beside its spread
 — a difference smaller than the spread is noise.
 
-    .venv/bin/python bench/revisions.py REV_A REV_B [PAIRS]
+    .venv/bin/python bench/revisions.py REV_A REV_B [PAIRS] [--title]
+
+``--title`` asks for a 3 s title as well (the smart render's path; e2e.py's title prompt).
 """
 from __future__ import annotations
 
@@ -28,12 +30,12 @@ ASK = "generate background music that matches the mood and length of my video"
 RUN = "import sys, runtime.cli as cli; sys.exit(cli.main(sys.argv[1:]))"
 
 
-def _run(tree: Path, video: Path, scratch: Path) -> tuple[float, float]:
+def _run(tree: Path, video: Path, scratch: Path, ask: str = ASK) -> tuple[float, float]:
     """Wall and CPU seconds of one ``ai-music run`` from ``tree``."""
     env = dict(os.environ, PYTHONPATH=str(tree), AI_MUSIC_ENGINE_DIR=str(scratch / "engine"))
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-c", RUN, "run", str(video), ASK, "-o", str(scratch / "out.mp4")],
+    subprocess.run([sys.executable, "-c", RUN, "run", str(video), ask, "-o", str(scratch / "out.mp4")],
                    cwd=tree, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -41,15 +43,18 @@ def _run(tree: Path, video: Path, scratch: Path) -> tuple[float, float]:
 
 
 def main() -> None:
-    if len(sys.argv) < 3:
+    args = [a for a in sys.argv[1:] if a != "--title"]
+    ask = ASK + " and add a title 'Launch Day' for 3 seconds" if "--title" in sys.argv[1:] else ASK
+    if len(args) < 2:
         sys.exit(__doc__)
-    revisions, pairs = sys.argv[1:3], int(sys.argv[3]) if len(sys.argv) > 3 else 6
+    revisions, pairs = args[:2], int(args[2]) if len(args) > 2 else 6
     from media.fixtures import VideoSpec, make_video
 
     with tempfile.TemporaryDirectory(prefix="ai-music-revisions-") as tmp:
         base = Path(tmp)
-        video = base / "demo.mp4"
-        make_video(str(video), VideoSpec(seconds=60, width=1920, height=1080, fps=30, audio="voice"))
+        video = ROOT / "bench" / "out" / "demo-60s-1080p.mp4"  # e2e.py's demo, the same spec: made once
+        if not video.exists():
+            make_video(str(video), VideoSpec(seconds=60, width=1920, height=1080, fps=30, audio="voice"))
         trees = {}
         for rev in revisions:
             trees[rev] = base / f"tree-{len(trees)}"
@@ -60,7 +65,7 @@ def main() -> None:
             for pair in range(pairs):
                 for rev in (revisions if pair % 2 == 0 else revisions[::-1]):
                     with tempfile.TemporaryDirectory(dir=base) as scratch:
-                        wall, cpu = _run(trees[rev], video, Path(scratch))
+                        wall, cpu = _run(trees[rev], video, Path(scratch), ask)
                     results[rev].append((wall, cpu))
                     print(f"pair {pair + 1}: {rev:>12}  {wall:5.2f} s wall  {cpu:5.2f} CPU-s"
                           f"  (load {os.getloadavg()[0]:.2f})", flush=True)

