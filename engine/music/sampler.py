@@ -106,9 +106,12 @@ def _reads(region: sample_bank.Region, pitch: float, v: Voicing, a: int, b: int,
     np.cumsum(ratio[:-1] * _STEP, out=first[1:])
     first += start
     whole = np.floor(first)
-    local = (first - whole).astype(np.float32)[:, None] + ratio.astype(np.float32)[:, None] * _RAMP
-    step = local.astype(np.int64)
-    local -= step
+    local = ratio.astype(np.float32)[:, None] * _RAMP
+    local += (first - whole).astype(np.float32)[:, None]
+    # local >= 0, and a float32 minus its floor is exact in float32: no float64 pass needed
+    step_f = np.floor(local)
+    local -= step_f
+    step = step_f.astype(np.int64)
     step += whole.astype(np.int64)[:, None]
     n = b - a
     return step.reshape(-1)[:n], local.reshape(-1)[:n], float(first[-1] + ratio[-1] * _STEP)
@@ -152,7 +155,7 @@ def _folded(position: float, region: sample_bank.Region) -> float:
 def _read(x: np.ndarray, i: np.ndarray, f: np.ndarray, scale: float) -> np.ndarray:
     """Linear interpolation of int16 samples x at i + f, as float32 times ``scale``."""
     lo = x.take(i).astype(np.float32)
-    hi = x.take(i + 1).astype(np.float32)
+    hi = x[1:].take(i).astype(np.float32)           # x[i + 1] without an index array of its own
     hi -= lo
     hi *= f
     hi += lo
