@@ -7,7 +7,10 @@ the sidechain pump and long notes all walk the timeline with :func:`chunks`.
 """
 from __future__ import annotations
 
-from typing import Iterator
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Iterator, TypeVar
 
 import numpy as np
 
@@ -40,3 +43,27 @@ def chunks(n: int, walked: np.ndarray | None = None) -> Iterator[tuple[int, int]
         yield a, b
         if walked is not None:
             release(walked, a, b)
+
+
+A = TypeVar("A")
+B = TypeVar("B")
+_helper: ThreadPoolExecutor | None = None
+_helper_lock = threading.Lock()
+
+
+def pair(first: Callable[[], A], second: Callable[[], B]) -> tuple[A, B]:
+    """``first()`` here while ``second()`` runs on a helper thread; both results.
+
+    Why: mastering runs after the stems, on one core, while the other idles; its two
+    channels' filters (scipy releases the GIL in them) are independent, so they run side
+    by side. Each result is what it would be alone: the same bits, half the wall time.
+    """
+    global _helper
+    with _helper_lock:
+        if _helper is None:
+            _helper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="music-pair")
+    future = _helper.submit(second)
+    try:
+        return first(), future.result()
+    finally:
+        future.cancel()
