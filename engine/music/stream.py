@@ -7,9 +7,10 @@ the sidechain pump and long notes all walk the timeline with :func:`chunks`.
 """
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Iterator, TypeVar
 
 import numpy as np
@@ -51,6 +52,19 @@ _helper: ThreadPoolExecutor | None = None
 _helper_lock = threading.Lock()
 
 
+def _helper_pool() -> ThreadPoolExecutor:
+    global _helper
+    with _helper_lock:
+        if _helper is None:
+            _helper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="music-helper")
+        return _helper
+
+
+def _claim(future: Future[B], work: Callable[[], B]) -> B:
+    """The helper's result, or ``work()`` done here if the helper has not started it (it may be busy)."""
+    return work() if future.cancel() else future.result()
+
+
 def pair(first: Callable[[], A], second: Callable[[], B]) -> tuple[A, B]:
     """``first()`` here while ``second()`` runs on a helper thread; both results.
 
@@ -58,12 +72,21 @@ def pair(first: Callable[[], A], second: Callable[[], B]) -> tuple[A, B]:
     channels' filters (scipy releases the GIL in them) are independent, so they run side
     by side. Each result is what it would be alone: the same bits, half the wall time.
     """
-    global _helper
-    with _helper_lock:
-        if _helper is None:
-            _helper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="music-pair")
-    future = _helper.submit(second)
-    try:
-        return first(), future.result()
-    finally:
-        future.cancel()
+    future = _helper_pool().submit(second)
+    return first(), _claim(future, second)
+
+
+def ahead(make: Callable[[int], A], items: list[int], worth: Callable[[int], bool]) -> Iterator[A]:
+    """``make(i)`` for each of ``items`` in order, the next one (if ``worth`` it) made on the
+    helper thread while the caller uses the current one.
+
+    Why: a stem with most of a piece's notes (an ambient pad) kept one core busy while the
+    other had finished its stems. The results are those of ``make`` alone, in order.
+    """
+    future: Future[A] | None = None
+    for j, i in enumerate(items):
+        current = _claim(future, functools.partial(make, i)) if future is not None else make(i)
+        future = None
+        if j + 1 < len(items) and worth(items[j + 1]):
+            future = _helper_pool().submit(make, items[j + 1])
+        yield current

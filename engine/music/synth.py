@@ -35,7 +35,7 @@ from .reverb import add_answer, add_reverb, send_of
 from .sampler import layer_of as sampled_layer
 from .sampler import render as sample
 from .score import Note, Part, Score
-from .stream import planar_chunks, release_planar
+from .stream import ahead, planar_chunks, release_planar
 from .voices import layer_of, render
 
 
@@ -153,11 +153,15 @@ def _render_tonal(buf: np.ndarray, part: Part, notes: list[Note], sr: int, brigh
             for s, e in zip(starts, ends)]                  # the spans each group's notes sound in
     waves = _Waves(make, uses, C.WAVE_CACHE_MB * 1e6)
     for k, (a, b) in enumerate(spans):
-        for i, (_, group) in enumerate(groups):
-            inside = np.flatnonzero((starts[i] < b) & (ends[i] > a))
-            if not len(inside):
-                continue
-            wave = waves.get(i, k)
+        sounding = [(i, np.flatnonzero((starts[i] < b) & (ends[i] > a))) for i in range(len(groups))]
+        sounding = [(i, inside) for i, inside in sounding if len(inside)]
+        order = [i for i, _ in sounding]
+        if len(spans) == 1:              # nothing kept between spans: the next waveform renders alongside
+            made = ahead(make, order, lambda i: int((ends[i] - starts[i]).max()) * 8 <= C.AHEAD_MAX_BYTES)
+        else:
+            made = (waves.get(i, k) for i in order)
+        for (i, inside), wave in zip(sounding, made):
+            group = groups[i][1]
             for j in inside:
                 n = group[j]
                 on = min(int(n.duration * sr), wave.shape[1])
