@@ -5,8 +5,9 @@ the whole timeline (sidechain pump, stem level, reverb, the end fade) happens on
 stem, in place. Stems carry their own share of the room, so they sum to the mix exactly.
 
 Memory: a stem is one (2, N) buffer, five times what the mix needs together. mixdown()
-renders two stems at a time and sums each into the mix as soon as it is done, always in
-STEMS order, so the sum does not depend on which thread finished first. A long piece
+renders two stems at a time, the heaviest as early as the buffers allow, and sums each into
+the mix as soon as its turn comes, always in STEMS order, so the sum does not depend on which
+thread finished first. A long piece
 (over PARALLEL_MAX_S) renders one stem at a time into a stem file on disk: its notes a
 span at a time, every stem-wide pass a chunk at a time, each released behind it, so
 what is resident does not grow with the length (issue 13 item 6: 5.9 GB for 3 hours).
