@@ -99,3 +99,34 @@ def test_thumbnails_sit_at_their_times(piece: tuple[dict, np.ndarray], tmp_path:
 def test_a_piece_without_duration_is_refused() -> None:
     with pytest.raises(ValueError):
         draw_fit_picture({"duration_s": 0})
+
+
+def test_the_key_change_into_the_climax_is_marked_on_the_sections_lane() -> None:
+    """Corporate pieces lift the key a whole step into their last big section: the picture labels
+    the opening key, and the new key on a marker where that section starts."""
+    from engine.export.fit_picture import KEY_CHANGE
+    from engine.music.styles import STYLES
+
+    cues = Cues(40.0, cuts=(7.3, 15.2, 23.1, 31.0))
+    facts = make_music(Brief(genre="corporate", seed=3), cues).describe()
+    [change] = facts["key_changes"]
+    assert change["semitones"] == STYLES["corporate"].lift and change["key"] != facts["key"]
+    picture = draw_fit_picture(facts, cuts=cues.cuts)
+    keys = picture.of("key")
+    assert [k.label for k in keys] == [facts["key"], change["key"]]
+    assert keys[0].start_s == 0.0 and keys[1].start_s == change["start_s"] == keys[0].end_s
+    lifted = next(s for s in picture.of("section") if s.label == change["section"])
+    assert lifted.start_s == pytest.approx(change["start_s"], abs=1e-3)
+    [marker] = picture.of("key_change")
+    left, top, right, bottom = picture.lanes["sections"]
+    assert top < marker.box[1] and marker.box[3] < bottom                              # on the sections lane
+    assert abs((marker.box[0] + marker.box[2]) // 2 - lifted.box[0]) <= 2              # at the section's start
+    assert _pixel(picture, (marker.box[0], marker.box[1] + 8, marker.box[2], marker.box[3])) == KEY_CHANGE
+    assert keys[1].box[0] >= marker.box[2] and keys[1].colour == KEY_CHANGE
+
+
+def test_a_piece_that_stays_in_its_key_shows_one_key_and_no_change(piece: tuple[dict, np.ndarray]) -> None:
+    facts, _ = piece
+    facts = {**facts, "key_changes": []}
+    picture = draw_fit_picture(facts)
+    assert [k.label for k in picture.of("key")] == [facts["key"]] and not picture.of("key_change")

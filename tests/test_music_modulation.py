@@ -103,3 +103,23 @@ def test_a_lifted_piece_is_the_same_for_the_same_seed() -> None:
     other = compose(Brief(genre="cinematic", seed=6), _cues(90.0))
     assert a.key_changes and a == b
     assert other.notes != a.notes
+
+
+def test_the_lift_is_described_for_the_reply_and_the_picture() -> None:
+    """Music.describe()'s key_changes: when, to which key, how far up, into which section (JSON-ready)."""
+    import json
+
+    from engine.chat.replies import music_line
+    from engine.music.make import key_changes
+
+    score = compose(Brief(genre="cinematic", seed=2), _cues(90.0))
+    [described] = json.loads(json.dumps(key_changes(score)))
+    change = score.key_changes[0]
+    assert described == {"start_s": round(change.start_s, 3), "key": change.key, "semitones": 2, "section": "climax"}
+    facts = {"genre": "cinematic", "mood": "epic", "bpm": score.bpm, "key": score.key_name(), "duration_s": 90.0,
+             "sections": [(s.name, s.start_s, s.end_s) for s in score.sections], "key_changes": [described]}
+    at = f"{round(change.start_s, 1):g}s"
+    assert f"modulating up a whole step to {change.key} into the climax at {at}" in music_line(facts, "en")
+    assert f"{round(change.start_s, 1):g} 秒进入高潮时升一个全音转到 {change.key}" in music_line(facts, "zh")
+    assert "modulating" not in music_line({**facts, "key_changes": []}, "en")
+    assert key_changes(compose(Brief(genre="lofi", seed=1), _cues(90.0))) == []

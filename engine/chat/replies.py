@@ -70,6 +70,26 @@ MOOD_NAMES_ZH = {"calm": "舒缓", "happy": "欢快", "epic": "史诗", "tense":
                  "energetic": "活力", "romantic": "浪漫", "mysterious": "神秘"}
 
 
+STEP_NAMES = {1: "a half step", 2: "a whole step", 3: "a minor third", 4: "a major third", 5: "a fourth"}
+STEP_NAMES_ZH = {1: "半音", 2: "一个全音", 3: "小三度", 4: "大三度", 5: "纯四度"}
+SECTION_NAMES_ZH = {"climax": "高潮", "main": "主段", "variation": "变奏段"}  # the sections a lift lands on
+
+
+def _key_clause(resolved: dict[str, Any], lang: Language) -> str:
+    """", modulating up a whole step to F# minor into the climax at 62s" — the lift a listener hears."""
+    out = []
+    for change in resolved.get("key_changes") or []:
+        step = int(change.get("semitones", 0))
+        at, key, section = round(float(change.get("start_s", 0.0)), 1), change.get("key", ""), change.get("section", "")
+        if lang == "zh":
+            into = f"进入{SECTION_NAMES_ZH.get(section, section)}时" if section else ""
+            out.append(f"，{at:g} 秒{into}升{STEP_NAMES_ZH.get(step, f'{step} 个半音')}转到 {key}")
+        else:
+            into = f" into the {section}{'' if section == 'climax' else ' section'}" if section else ""
+            out.append(f", modulating up {STEP_NAMES.get(step, f'{step} semitones')} to {key}{into} at {at:g}s")
+    return "".join(out)
+
+
 def music_line(resolved: dict[str, Any], lang: Language) -> str:
     """The piece in one clause: genre, mood, tempo, key, length, sections, what it does at the cuts."""
     genre = GENRE_NAMES.get(resolved.get("genre", ""), resolved.get("genre", "music"))
@@ -80,12 +100,13 @@ def music_line(resolved: dict[str, Any], lang: Language) -> str:
         mood = MOOD_NAMES_ZH.get(resolved.get("mood", ""), resolved.get("mood", ""))
         text = (f"{genre}（{mood}，{resolved.get('bpm', 0):.0f} BPM，{resolved.get('key', '')}），"
                 f"时长 {resolved.get('duration_s', 0):g} 秒，共 {len(sections)} 段")
-        return text + cuts + "，结尾落在最后一帧"
+        return text + _key_clause(resolved, lang) + cuts + "，结尾落在最后一帧"
     count = len(sections)
-    text = (f"a {resolved.get('mood', '')} {genre.lower()} piece at {resolved.get('bpm', 0):.0f} BPM in "
+    described = f"{resolved.get('mood', '')} {genre.lower()}".strip()
+    text = (f"{'an' if described[:1] in 'aeiou' and described else 'a'} {described} piece at {resolved.get('bpm', 0):.0f} BPM in "
             f"{resolved.get('key', '')}, {resolved.get('duration_s', 0):g}s long in {count} "
             f"section{'s' if count != 1 else ''}")
-    return text + cuts + ", ending on the last frame"
+    return text + _key_clause(resolved, lang) + cuts + ", ending on the last frame"
 
 
 Words = Callable[[Mapping[str, Any]], str]

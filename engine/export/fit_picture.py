@@ -1,7 +1,8 @@
 """The fit picture: why the music fits the video, at a glance, on one time axis.
 
 Lanes, top to bottom: the video's thumbnails with its scene cuts (red lines running down
-through every lane), the music's sections (one colour each) with fills (yellow marks),
+through every lane), the music's sections (one colour each, the key under their names, a
+marker where the key rises into the climax) with fills (yellow marks),
 beats (ticks, downbeats taller) and hits (diamonds), speech regions (green) with the
 ducking curve the mix applies over them, and the music's loudness over time against
 its target. Built only from facts the engine already has: Music.describe(), the cuts
@@ -36,6 +37,7 @@ SPEECH = (120, 200, 120)
 DUCK = (20, 110, 40)
 LOUDNESS = (30, 80, 200)
 TARGET = (120, 120, 120)
+KEY_CHANGE = (200, 60, 0)
 SECTION_COLOURS = {
     "intro": (168, 200, 236), "verse": (150, 214, 170), "build": (255, 206, 140), "chorus": (246, 150, 140),
     "drop": (240, 120, 120), "bridge": (196, 170, 230), "breakdown": (180, 220, 220), "outro": (200, 200, 200),
@@ -49,7 +51,8 @@ LANES = (("video", 0.22), ("sections", 0.14), ("beats", 0.12), ("speech", 0.22),
 class Element:
     """One drawn thing: its kind, its time span in seconds, its box in pixels, its label and colour."""
 
-    kind: str                 # thumbnail | cut | section | fill | beat | downbeat | hit | speech | duck | loudness
+    kind: str                 # thumbnail | cut | section | key | key_change | fill | beat | downbeat | hit | speech |
+    #                           duck | loudness
     start_s: float
     end_s: float
     box: Box
@@ -96,8 +99,8 @@ def draw_fit_picture(facts: Mapping[str, Any], *, cuts: Sequence[float] = (),
                      title: str | None = None) -> FitPicture:
     """Draw how the music fits the video.
 
-    facts: Music.describe() (duration_s, bpm, sections, fills, hits, final_chord_s; genre,
-    mood, key for the title). cuts: scene cuts in seconds. speech: (start, end) seconds.
+    facts: Music.describe() (duration_s, bpm, sections, fills, hits, final_chord_s, key and
+    key_changes; genre, mood, key for the title). cuts: scene cuts in seconds. speech: (start, end) seconds.
     thumbnails: (time in seconds, image path / HxWx3 array / PIL image). loudness: the
     music's level in dB at ``loudness_rate`` values per second (see loudness_curve).
     """
@@ -206,11 +209,44 @@ def _sections(draw: ImageDraw.ImageDraw, lane: Box, facts: Mapping[str, Any], x_
         draw.rectangle(box, fill=colour, outline=BACKGROUND)
         draw.text((box[0] + 4, t + 6), str(name), fill=INK, font=font)
         out.append(Element("section", float(start), float(end), box, str(name), colour))
+    out += _keys(draw, lane, facts, out, x_of, font)
     for f in facts.get("fills", []):
         x = x_of(float(f))
         box = (x - 4, b - 14, x + 4, b - 4)
         draw.rectangle(box, fill=FILL)
         out.append(Element("fill", float(f), float(f), box, colour=FILL))
+    return out
+
+
+def _keys(draw: ImageDraw.ImageDraw, lane: Box, facts: Mapping[str, Any], sections: list[Element], x_of: Any,
+          font: Any) -> list[Element]:
+    """The key under the section names: the opening key on the first section, and at a key change
+    (the climax lift) the new key with how far it rose, on a marker at the boundary.
+
+    Why: the lift is the biggest change a listener hears; without it the picture shows a
+    climax that looks like any other section.
+    """
+    left, t, r, b = lane
+    changes = sorted(facts.get("key_changes") or [], key=lambda c: float(c.get("start_s", 0.0)))
+    if not sections or not facts.get("key"):
+        return []
+    end = sections[-1].end_s
+    stretches = [(sections[0].start_s, str(facts["key"]), 0)]
+    stretches += [(float(c["start_s"]), str(c.get("key", "")), int(c.get("semitones", 0))) for c in changes]
+    out = []
+    y = t + 24
+    for i, (start, key, step) in enumerate(stretches):
+        stop = stretches[i + 1][0] if i + 1 < len(stretches) else end
+        x = x_of(start)
+        label = key if not step else f"key +{step}: {key}"
+        if step:                                       # a marker on the boundary the lift lands on
+            marker = (x - 5, y, x + 5, y + 12)
+            draw.polygon([(x - 5, y + 12), (x + 5, y + 12), (x, y)], fill=KEY_CHANGE)
+            out.append(Element("key_change", start, start, marker, key, KEY_CHANGE))
+        width = int(draw.textlength(label, font=font))
+        box = (x + (8 if step else 4), y - 1, x + (8 if step else 4) + width, y + 15)
+        draw.text((box[0], y - 1), label, fill=KEY_CHANGE if step else INK, font=font)
+        out.append(Element("key", start, stop, box, key, KEY_CHANGE if step else INK))
     return out
 
 

@@ -39,6 +39,7 @@ PARALLEL_MAX_S = 300.0       # longer pieces render one stem at a time (a stem b
 # ... into a stem buffer on disk, their notes a span of this many samples at a time (about 44 s at 48 kHz)
 RENDER_SPAN = 1 << 21
 WAVE_CACHE_MB = 96.0         # note waveforms kept between spans (each stays until its group's next span)
+AHEAD_MAX_BYTES = 4_000_000  # a note waveform this small renders on the helper thread ahead of its turn
 
 # --- synthesis --------------------------------------------------------------------
 TABLE_SIZE = 4096

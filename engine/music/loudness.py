@@ -31,7 +31,7 @@ from media.paged import release
 
 from . import constants as C
 from .cache import read_only
-from .stream import chunks
+from .stream import chunks, pair
 
 _BLOCK_S, _ABS_GATE, _REL_GATE = 0.4, -70.0, -10.0
 
@@ -139,13 +139,20 @@ class KMeter:
             raise ValueError("chunks must start on a gain block")
         if not self._zi:
             self._zi = [np.zeros((len(self._sos), 2)) for _ in rows]
-        power = None
-        for ch, row in enumerate(rows):
-            k, self._zi[ch] = signal.sosfilt(self._sos, row.astype(np.float64), zi=self._zi[ch])
+        def weighted(ch: int) -> np.ndarray:
+            k, self._zi[ch] = signal.sosfilt(self._sos, rows[ch].astype(np.float64), zi=self._zi[ch])
             k *= k
-            power = k if power is None else np.add(power, k, out=power)   # channel gains are 1 for L and R
-        if power is None:
+            return k
+
+        if len(rows) == 0:
             return
+        if len(rows) == 2:                                   # stereo: both channels' filters at once
+            power, right = pair(lambda: weighted(0), lambda: weighted(1))
+            np.add(power, right, out=power)                  # channel gains are 1 for L and R
+        else:
+            power = weighted(0)
+            for ch in range(1, len(rows)):
+                np.add(power, weighted(ch), out=power)
         lo, hi = np.searchsorted(self.starts, (start, start + power.size))
         local = self.starts[lo:hi] - start
         frac = self._frac[: power.size]

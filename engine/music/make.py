@@ -68,7 +68,21 @@ class Music:
             "loopable": s.loopable, "final_chord_s": round(s.final_chord_s, 3),
             "lufs": _finite(measure_lufs(self.audio, self.sample_rate)),
             "true_peak_dbtp": _finite(true_peak_dbtp(self.audio, self.sample_rate)),
+            "key_changes": key_changes(s),
         }
+
+
+def key_changes(score: Score) -> list[dict[str, Any]]:
+    """Where the piece changes key, JSON-ready: when, to which key, by how many semitones up,
+    and the section it opens (so a reply and the plan picture can say "up a whole step into
+    the climax at 42s")."""
+    out, tonic = [], score.tonic
+    for change in score.key_changes:
+        section = next((x.name for x in score.sections if abs(x.start_s - change.start_s) < 1e-6), "")
+        out.append({"start_s": round(change.start_s, 3), "key": change.key,
+                    "semitones": (change.tonic - tonic) % 12, "section": section})
+        tonic = change.tonic
+    return out
 
 
 def _finite(x: float) -> float | None:

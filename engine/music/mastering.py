@@ -22,7 +22,7 @@ from scipy import ndimage, signal
 
 from . import constants as C
 from .loudness import KMeter, envelope_chunks, frames, true_peak
-from .stream import chunks
+from .stream import chunks, pair
 
 
 @dataclass(frozen=True, eq=False)
@@ -85,8 +85,8 @@ def _prepare(buf: np.ndarray, sample_rate: int, block: int) -> tuple[KMeter, flo
         x = buf[a:b]
         mid = (x[:, 0] + x[:, 1]) * half
         side = (x[:, 0] - x[:, 1]) * half
-        mid, zm = signal.sosfilt(hp, mid, zi=zm)
-        side, zs = signal.sosfilt(side_hp, side, zi=zs)
+        (mid, zm), (side, zs) = pair(lambda: signal.sosfilt(hp, mid, zi=zm),
+                                     lambda: signal.sosfilt(side_hp, side, zi=zs))
         em += float(np.dot(mid, mid))
         es += float(np.dot(side, side))
         x[:, 0] = mid

@@ -7,7 +7,11 @@ the sidechain pump and long notes all walk the timeline with :func:`chunks`.
 """
 from __future__ import annotations
 
-from typing import Iterator
+import functools
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Iterator, TypeVar
 
 import numpy as np
 
@@ -40,3 +44,49 @@ def chunks(n: int, walked: np.ndarray | None = None) -> Iterator[tuple[int, int]
         yield a, b
         if walked is not None:
             release(walked, a, b)
+
+
+A = TypeVar("A")
+B = TypeVar("B")
+_helper: ThreadPoolExecutor | None = None
+_helper_lock = threading.Lock()
+
+
+def _helper_pool() -> ThreadPoolExecutor:
+    global _helper
+    with _helper_lock:
+        if _helper is None:
+            _helper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="music-helper")
+        return _helper
+
+
+def _claim(future: Future[B], work: Callable[[], B]) -> B:
+    """The helper's result, or ``work()`` done here if the helper has not started it (it may be busy)."""
+    return work() if future.cancel() else future.result()
+
+
+def pair(first: Callable[[], A], second: Callable[[], B]) -> tuple[A, B]:
+    """``first()`` here while ``second()`` runs on a helper thread; both results.
+
+    Why: mastering runs after the stems, on one core, while the other idles; its two
+    channels' filters (scipy releases the GIL in them) are independent, so they run side
+    by side. Each result is what it would be alone: the same bits, half the wall time.
+    """
+    future = _helper_pool().submit(second)
+    return first(), _claim(future, second)
+
+
+def ahead(make: Callable[[int], A], items: list[int], worth: Callable[[int], bool]) -> Iterator[A]:
+    """``make(i)`` for each of ``items`` in order, the next one (if ``worth`` it) made on the
+    helper thread while the caller uses the current one.
+
+    Why: a stem with most of a piece's notes (an ambient pad) kept one core busy while the
+    other had finished its stems. The results are those of ``make`` alone, in order.
+    """
+    future: Future[A] | None = None
+    for j, i in enumerate(items):
+        current = _claim(future, functools.partial(make, i)) if future is not None else make(i)
+        future = None
+        if j + 1 < len(items) and worth(items[j + 1]):
+            future = _helper_pool().submit(make, items[j + 1])
+        yield current

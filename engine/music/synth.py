@@ -5,8 +5,9 @@ the whole timeline (sidechain pump, stem level, reverb, the end fade) happens on
 stem, in place. Stems carry their own share of the room, so they sum to the mix exactly.
 
 Memory: a stem is one (2, N) buffer, five times what the mix needs together. mixdown()
-renders two stems at a time and sums each into the mix as soon as it is done, always in
-STEMS order, so the sum does not depend on which thread finished first. A long piece
+renders two stems at a time, the heaviest as early as the buffers allow, and sums each into
+the mix as soon as its turn comes, always in STEMS order, so the sum does not depend on which
+thread finished first. A long piece
 (over PARALLEL_MAX_S) renders one stem at a time into a stem file on disk: its notes a
 span at a time, every stem-wide pass a chunk at a time, each released behind it, so
 what is resident does not grow with the length (issue 13 item 6: 5.9 GB for 3 hours).
@@ -16,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import tempfile
-from collections import defaultdict, deque
+from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -35,7 +36,7 @@ from .reverb import add_answer, add_reverb, send_of
 from .sampler import layer_of as sampled_layer
 from .sampler import render as sample
 from .score import Note, Part, Score
-from .stream import planar_chunks, release_planar
+from .stream import ahead, planar_chunks, release_planar
 from .voices import layer_of, render
 
 
@@ -153,11 +154,15 @@ def _render_tonal(buf: np.ndarray, part: Part, notes: list[Note], sr: int, brigh
             for s, e in zip(starts, ends)]                  # the spans each group's notes sound in
     waves = _Waves(make, uses, C.WAVE_CACHE_MB * 1e6)
     for k, (a, b) in enumerate(spans):
-        for i, (_, group) in enumerate(groups):
-            inside = np.flatnonzero((starts[i] < b) & (ends[i] > a))
-            if not len(inside):
-                continue
-            wave = waves.get(i, k)
+        sounding = [(i, np.flatnonzero((starts[i] < b) & (ends[i] > a))) for i in range(len(groups))]
+        sounding = [(i, inside) for i, inside in sounding if len(inside)]
+        order = [i for i, _ in sounding]
+        if len(spans) == 1:              # nothing kept between spans: the next waveform renders alongside
+            made = ahead(make, order, lambda i: int((ends[i] - starts[i]).max()) * 8 <= C.AHEAD_MAX_BYTES)
+        else:
+            made = (waves.get(i, k) for i in order)
+        for (i, inside), wave in zip(sounding, made):
+            group = groups[i][1]
             for j in inside:
                 n = group[j]
                 on = min(int(n.duration * sr), wave.shape[1])
@@ -323,6 +328,11 @@ class _Job:
         step = n if not self.long else C.RENDER_SPAN
         return [(a, min(a + step, n)) for a in range(0, n, max(step, 1))]
 
+    def cost(self, stem: str) -> float:
+        """A rough measure of a stem's render time: seconds of notes it plays (a drum hit is a short copy)."""
+        parts = [p for p in self.score.parts if p.stem == stem]
+        return sum(0.05 if p.role == "drums" else n.duration + 0.5 for p in parts for n in self.by_part.get(p.name, ()))
+
     @property
     def long(self) -> bool:
         return self.n_out > C.PARALLEL_MAX_S * self.sr
@@ -397,9 +407,13 @@ def mixdown(score: Score, sample_rate: int = C.SAMPLE_RATE) -> np.ndarray:
     """The (N, 2) float32 mix, equal to synthesize()'s, in the mix plus THREADS stem buffers
     (pieces longer than PARALLEL_MAX_S: one buffer at a time, see _mixdown_spilled).
 
-    The stem buffers are reused: a stem renders into the buffer of the one THREADS places
-    before it, which has been summed by then (allocating five and freeing them leaves
-    the allocator holding far more than is alive).
+    Stems are summed into the mix strictly in STEMS order (the same bits every run), but
+    rendered in the order that keeps both cores busy: a freed buffer goes to the next stem
+    to sum if it has not started, else to the heaviest stem left (see _Job.cost). Why: in
+    STEMS order the heavy harmony stem held its buffer while the idle core waited for it,
+    and the heavy texture stem could only start after it (a third of the time idle).
+    A stem renders into a freed buffer (allocating five and freeing them leaves the
+    allocator holding far more than is alive).
     """
     job = _Job.of(score, sample_rate)
     if job.long:
@@ -407,32 +421,33 @@ def mixdown(score: Score, sample_rate: int = C.SAMPLE_RATE) -> np.ndarray:
     threads = C.THREADS
     mix = np.zeros((job.n_out, 2), dtype=np.float32)
     planar = mix.T
-    buffers = [np.empty((2, job.length), dtype=np.float32) for _ in range(threads)]
+    free = [np.empty((2, job.length), dtype=np.float32) for _ in range(threads)]
     # one shared room, except where loops fold and swells fade whole, and for long pieces (its
     # sends would hold another 0.15 MB per second)
     shared = threads > 1 and not score.loopable and score.bars > 0
     sends: dict[str, np.ndarray] = {}
     room: np.ndarray | None = None
-    pending: deque[tuple[str, Future[np.ndarray]]] = deque()
-
-    def settle() -> None:
-        """Sum the oldest stem into the mix and its send into the room, in stem order (same bits every run)."""
-        nonlocal room
-        stem, future = pending.popleft()
-        np.add(planar, future.result(), out=planar)
-        send = sends.pop(stem, None)
-        if send is not None:
-            room = send if room is None else np.add(room, send, out=room)
+    running: dict[str, tuple[np.ndarray, Future[np.ndarray]]] = {}
+    left = sorted(STEMS, key=job.cost, reverse=True)           # not started, heaviest first
+    summed = 0                                                  # STEMS[:summed] are in the mix
 
     with ThreadPoolExecutor(max_workers=threads) as pool:
-        for i, stem in enumerate(STEMS):
-            if len(pending) == threads:
-                settle()
-            feed = functools.partial(sends.__setitem__, stem) if shared else None
-            pending.append((stem, pool.submit(job, stem, buffers[i % threads], feed)))
-        while pending:
-            settle()
-    del buffers
+        while summed < len(STEMS):
+            while free and left:
+                following = STEMS[summed]
+                stem = following if following in left else left[0]
+                left.remove(stem)
+                feed = functools.partial(sends.__setitem__, stem) if shared else None
+                buf = free.pop()
+                running[stem] = (buf, pool.submit(job, stem, buf, feed))
+            buf, future = running.pop(STEMS[summed])
+            np.add(planar, future.result(), out=planar)
+            send = sends.pop(STEMS[summed], None)
+            if send is not None:
+                room = send if room is None else np.add(room, send, out=room)
+            free.append(buf)
+            summed += 1
+    del free
     if room is not None:
         _add_room(planar, room, score, sample_rate)
     return mix
