@@ -25,7 +25,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from engine.api import auth, chat, project, renders, testing, uploads, web
+from engine.api import auth, chat, fit as fit_api, project, renders, testing, uploads, web
 from engine.api.connection_limits import BodyStalled, remove_stale_incoming
 from engine.api.envelope import AppError, json_body
 from engine.api.host_check import HostCheck
@@ -307,6 +307,7 @@ HANDLERS: dict[str, Handler] = {
     "download": renders.download,
     "media": project.media,
     "release": project.release_session,
+    "fit_picture": fit_api.fit_picture,
 }
 
 #: Pages for people (no fault injection, no JSON envelope).
