@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import sys
+from pathlib import Path
 from typing import Callable, Sequence
 
 from runtime.job import DEFAULT_REQUEST as DEFAULT_PROMPT
@@ -407,11 +408,9 @@ def _run(args: argparse.Namespace) -> int:
     return report.exit_code
 
 
-def _plan_path(given: str, video: str, output: "os.PathLike[str]", overwrite: bool) -> "Path":
+def _plan_path(given: str, video: str, output: "os.PathLike[str]", overwrite: bool) -> Path:
     """Where ``--plan`` writes, checked before anything is uploaded: a PNG in a folder that exists,
     never the input or the video's own output, never over a file unless ``--overwrite``."""
-    from pathlib import Path
-
     path = Path(os.path.expanduser(given)).absolute()
     if path.suffix.lower() != ".png":
         raise UserError(f"--plan {given}: the picture is a PNG; name it ….png")

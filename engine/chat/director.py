@@ -25,7 +25,7 @@ MIN_BPM, MAX_BPM = 30.0, 250.0  # what the composer plays (engine.music.brief)
 _MATCH_VIDEO = re.compile(
     r"match(?:es|ing)?\s+(?:the\s+)?(?:mood|length|vibe|pace|feel|energy|style|video)|fits?\s+(?:the|my)\s+video|"
     r"匹配|契合|适合(?:视频|画面)|配合(?:视频|画面)|根据视频", re.I)
-# "show me how the music fits": the fit picture (engine.api.fit), answered with its link
+# "show me how the music fits": the fit picture (engine.workspace.plan), answered with its link
 _SHOW_FIT = re.compile(
     r"\b(?:show|see|draw|picture|visuali[sz]e)\b[^.?!]{0,20}\bhow (?:the |my |this )?(?:music|soundtrack|song|track) "
     r"(?:fits|lines up|matches|syncs)|\bhow (?:does|do) (?:the |my |this )?(?:music|soundtrack|song) (?:fit|line up)\b|"

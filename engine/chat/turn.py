@@ -189,7 +189,7 @@ async def _work(turn: Turn) -> int:
 
 
 def _fit_url(turn: Turn, session: dict[str, Any]) -> str | None:
-    """The fit picture's address (engine.api.fit), once the draft has composed music to draw."""
+    """The fit picture's address (engine.workspace.plan), once the draft has composed music to draw."""
     music = _generated_music(session)
     if music is None or not (music["m"].get("music") or {}).get("resolved"):
         return None

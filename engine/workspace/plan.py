@@ -6,7 +6,9 @@ the music's own time axis, with the picture's scene cuts, the speech regions and
 ducking over them, a dozen frames of the video, and the composed piece's loudness
 (``engine.export.fit_picture`` draws it). Every input is something the engine already
 has: the facts in the draft, the analyses, the workspace's thumbnail strip (made once,
-cached) and the composed WAV. An embedded-engine endpoint: the cloud does not draw it.
+cached) and the composed WAV. An embedded-engine endpoint: the cloud does not draw it. It
+lives beside the workspace's calls because it draws from theirs (``engine.api`` may not import
+``engine.workspace``: the workspace builds on the API's envelope).
 """
 from __future__ import annotations
 
