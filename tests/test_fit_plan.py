@@ -6,8 +6,8 @@ elements) from the very inputs the endpoint uses — a 10 s clip with two cuts a
 from __future__ import annotations
 
 import io
-import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from PIL import Image
@@ -118,13 +118,27 @@ def test_run_plan_writes_the_picture_and_says_where(cli_env, cut_clip: Path, tmp
     assert bad.returncode == 2 and "PNG" in bad.stderr
 
 
-@pytest.mark.slow
-def test_run_plan_on_a_backend_without_pictures_still_finishes(cli_env, cut_clip: Path, tmp_path: Path,
-                                                               api: Api) -> None:
-    api.faults(endpoint=[{"endpoint": "fit_picture", "status": 404, "times": 1}])  # as the cloud answers
-    plan = tmp_path / "plan.png"
-    result = run_cli("run", str(cut_clip), "--plan", str(plan), "--json", env=cli_env, cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
-    data = json.loads(result.stdout)
-    assert data["files"] and "plan" not in data and not plan.exists()
-    assert "does not draw fit pictures" in result.stderr
+@pytest.mark.parametrize("status, body, said", [
+    (404, {"code": 404, "message": "Not Found"}, "does not draw fit pictures"),      # the cloud: no such path
+    (409, {"code": 409, "message": "ask for music first"}, "no fit picture: ask for music first"),
+])
+def test_a_backend_without_the_picture_gets_one_line_and_no_file(tmp_path: Path, status: int, body: dict,
+                                                                 said: str) -> None:
+    import httpx
+
+    from runtime.job import save_fit_picture
+
+    seen = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(status, json=body)
+
+    client = SimpleNamespace(base_url="https://cloud.example", path=lambda name, **v: f"/api/fit/{v['session_id']}/p.png",
+                             headers=lambda: {"Authorization": "Bearer t"},
+                             http=httpx.Client(transport=httpx.MockTransport(answer)))
+    conn = SimpleNamespace(client=client, session=SimpleNamespace(session_id="s1"))
+    dest = tmp_path / "plan.png"
+    assert said in save_fit_picture(conn, dest)
+    assert not dest.exists() and not list(tmp_path.iterdir())
+    assert seen[0].url.path == "/api/fit/s1/p.png"
