@@ -6,6 +6,7 @@ elements) from the very inputs the endpoint uses — a 10 s clip with two cuts a
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -112,6 +113,10 @@ def test_run_plan_writes_the_picture_and_says_where(cli_env, cut_clip: Path, tmp
     assert result.returncode == 0, result.stderr
     assert f"Plan: {plan}" in result.stdout and "MP4: " in result.stdout
     assert Image.open(plan).size == SIZE
+    second = tmp_path / "second.png"
+    as_json = run_cli("run", str(cut_clip), "--plan", str(second), "--json", env=cli_env, cwd=tmp_path)
+    assert as_json.returncode == 0, as_json.stderr
+    assert json.loads(as_json.stdout)["plan"] == str(second) and second.stat().st_size > 10_000
     again = run_cli("run", str(cut_clip), "--plan", str(plan), "--json", env=cli_env, cwd=tmp_path)
     assert again.returncode == 2 and "already exists" in again.stderr  # checked before any upload
     bad = run_cli("run", str(cut_clip), "--plan", str(tmp_path / "plan.jpg"), env=cli_env, cwd=tmp_path)
