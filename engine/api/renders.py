@@ -88,7 +88,14 @@ async def render_poll(request: Request) -> Response:
         record = fresh  # a new percentage is shown when the wait ends; a new phase ends it now
         if (record["status"], record.get("stage")) != phase:
             break
-    return render_ok(_render_view(record, _base(request)))
+    view = _render_view(record, _base(request))
+    if record["status"] == "completed" and engine.config.local_files is not None:
+        # the engine embedded in the client's own process: the file itself, taken by a copy in the kernel
+        # (skill.download.take_local) instead of pushed through HTTP; any other engine's client gets the URL
+        path = engine.store.root / "renders" / str(record.get("file") or "")
+        if record.get("file") and path.is_file():
+            view["outputUrl"] = path.resolve().as_uri()
+    return render_ok(view)
 
 
 async def render_cancel(request: Request) -> Response:

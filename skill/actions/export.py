@@ -117,7 +117,7 @@ def export(conn: Connection, out: Output, *, dest: str | Path | Destination | No
         render_id = status.id
         path = conn.call(lambda: conn.client.download_render(
             status, target.path, lambda n, total: out.progress("Downloading", n, total, "B"),
-            overwrite=target.overwrite, renumber=target.numbered))
+            overwrite=target.overwrite, renumber=target.numbered, local=conn.backend.local))
     except KeyboardInterrupt:  # the render id is in renders.json: the next export resumes it
         raise errors.ExportInterrupted(str(target.path)) from None
     except OSError as exc:  # the render is kept (renders.json): the next export downloads it
