@@ -331,7 +331,8 @@ class RenderManager:
         if current is not None and current.get("status") == "cancelled":
             return
         try:
-            self._save(record)
+            self.store.note_render_progress(record)
+            self.changes.changed(record["id"])
         except StoreError:
             pass
 
