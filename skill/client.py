@@ -337,7 +337,7 @@ class Client:
                                   renumber=renumber)
             except FileNotFoundError:
                 pass  # gone meanwhile (housekeeping): the endpoint says what became of it
-        elif status.output_url and not status.output_url.startswith(("http://", "https://")):
+        elif status.output_url and status.output_url.lower().startswith("file:"):
             status = RenderStatus(status.id, status.status, status.progress, None, status.error, status.stage)
         if status.output_url:
             try:
