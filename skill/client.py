@@ -28,7 +28,7 @@ from runtime.document.model import Skill
 from skill import errors, settings
 from skill.answers import backoff, retry_after, unwrap
 from skill.chat_stream import ChatStream
-from skill.download import download
+from skill.download import download, take_local
 
 RequestHook = Callable[[dict[str, Any]], None]
 
@@ -325,9 +325,20 @@ class Client:
 
     def download_render(self, status: RenderStatus, dest: Path,
                         progress: Callable[[int, int | None], None] | None = None, *,
-                        overwrite: bool = False, renumber: bool = False) -> Path:
-        """Download from the output URL, falling back to the documented download endpoint."""
+                        overwrite: bool = False, renumber: bool = False, local: bool = False) -> Path:
+        """Download from the output URL, falling back to the documented download endpoint.
+
+        ``local``: the engine runs in this process, and a ``file://`` output URL it gives is copied
+        from its disk (any other engine's ``file://`` URL is never read: the endpoint is asked instead)."""
         fallback = self.base_url + self.path("download", render_id=status.id)
+        if local and status.output_url and status.output_url.startswith("file://"):
+            try:
+                return take_local(status.output_url, dest, progress, source=status.id, overwrite=overwrite,
+                                  renumber=renumber)
+            except FileNotFoundError:
+                pass  # gone meanwhile (housekeeping): the endpoint says what became of it
+        elif status.output_url and status.output_url.lower().startswith("file:"):
+            status = RenderStatus(status.id, status.status, status.progress, None, status.error, status.stage)
         if status.output_url:
             try:
                 return self.download(status.output_url, dest, progress, source=status.id, overwrite=overwrite,

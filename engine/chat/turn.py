@@ -90,6 +90,7 @@ class Turn:
     compose: Callable[[dict[str, Any], dict[str, Any], str], dict[str, Any]]  # (brief, cues, key) → resolved
     wait_for_analyses: Callable[[list[str], float], Any]                      # awaitable per file ids
     committed: Callable[[str], None] = lambda session_id: None                # the draft changed
+    edited: Callable[[dict[str, Any]], Any] = lambda session: None            # ...and is about to be saved
     queue: asyncio.Queue = field(default_factory=asyncio.Queue)
     invocation: str = field(default_factory=lambda: f"e-{uuid.uuid4().hex[:16]}")
 
@@ -158,6 +159,9 @@ async def _work(turn: Turn) -> int:
     music_info = await _ensure_music(turn, session)
     applied = bool(results)
     if applied:
+        # its soundtrack starts now, not after the session is written (a synced file write) and read back
+        await asyncio.to_thread(turn.edited, session)
+
         def commit(stored: dict[str, Any]) -> None:
             # analyses may have landed meanwhile: keep the stored ones, take our edits
             for key in ("draft", "canvas_config", "generated_media"):

@@ -22,6 +22,7 @@ from engine.export.music_only import FORMATS, MusicExportError, export_music, mu
 from engine.export.graph import Cancelled, RenderError, RenderJob
 from engine import housekeeping
 from engine.export import render_attempts
+from engine.export.changes import RenderChanges
 from engine.export.executor import Executor, InProcess
 from engine.export.render_queue import FairQueue, budget_s, encoder_threads, niceness
 from engine.export.soundtrack import SoundtrackOrder, Soundtracks, soundtrack_key
@@ -50,6 +51,7 @@ class RenderManager:
         self.lock = threading.Lock()
         self.retries: set[threading.Timer] = set()  # renders waiting for the database to grant their lease
         self.stopping = False
+        self.changes = RenderChanges()  # polls of a running render wait for its next change (engine.api.renders)
         store.watch_leases(self._lapsed)  # a lease lapsed (the database away too long): stop its render
 
     def resume(self) -> int:
@@ -59,7 +61,7 @@ class RenderManager:
         for record in self.store.iter_renders():
             if record.get("status") in ("pending", "processing") and self.store.lease_render(record["id"]):
                 record.update(status="pending", progress=0, note="resumed after an engine restart")
-                self.store.save_render(record)
+                self._save(record)
                 render_attempts.clear_unfinished(self.store.root / "renders", record["id"])  # start clean
                 self._start(record)
                 count += 1
@@ -79,12 +81,17 @@ class RenderManager:
         if not self.store.lease_render(record["id"]):  # the same id sent to another engine this instant: theirs
             return record
         try:
-            self.store.save_render(record)
+            self._save(record)
         except StoreError:
             self.store.release_render(record["id"])
             raise
         self._start(record)
         return record
+
+    def _save(self, record: dict[str, Any]) -> None:
+        """Save the record, and wake the polls waiting for news of it."""
+        self.store.save_render(record)
+        self.changes.changed(record["id"])
 
     def cancel(self, render_id: str) -> dict[str, Any] | None:
         record = self.store.render(render_id)
@@ -97,7 +104,7 @@ class RenderManager:
                 self.executor.stop(job)
             if record["status"] in ("pending", "processing"):
                 record.update(status="cancelled", error="cancelled by the user")
-                self.store.save_render(record)
+                self._save(record)
         return record
 
     def _start(self, record: dict[str, Any]) -> None:
@@ -213,7 +220,7 @@ class RenderManager:
             self.jobs[record["id"]] = job
         record.update(status="processing", progress=10 if music_only else 0, started_at=time.time(),
                       stage="exporting music" if music_only else "starting")
-        self.store.save_render(record)
+        self._save(record)
         watchdog = threading.Timer(self._budget(record), self._stop_over_budget, (record["id"], job))
         watchdog.start()
         try:
@@ -260,7 +267,7 @@ class RenderManager:
                 raise Cancelled
             record.update(status="completed", progress=100, finished_at=time.time(), file=job.out.name,
                           size=job.out.stat().st_size, media_type=media_type)
-            self.store.save_render(record)
+            self._save(record)
         self.tidy()
 
     def tidy(self) -> None:
@@ -325,7 +332,8 @@ class RenderManager:
         if current is not None and current.get("status") == "cancelled":
             return
         try:
-            self.store.save_render(record)
+            self.store.note_render_progress(record)
+            self.changes.changed(record["id"])
         except StoreError:
             pass
 
@@ -371,7 +379,7 @@ class RenderManager:
             return  # the engine that took its lease records it
         record.update(fields)
         try:
-            self.store.save_render(record)
+            self._save(record)
         except StoreError:
             log.warning("could not save the end of render %s", record.get("id"))
 
