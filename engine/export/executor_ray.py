@@ -39,7 +39,7 @@ from engine.object_store import ObjectStore
 
 RETRIES = 2          # tries after a worker died (Ray's max_retries); errors of the render itself are not retried
 POLL_S = 0.25        # how often the waiting queue thread relays progress
-RENDER_CPUS = 1      # what a render task holds, and its ffmpeg's threads: N cores run N renders side by side
+RENDER_CPUS = 1      # what a render task holds, and so its ffmpeg's threads: N cores run N renders side by side
 log = logging.getLogger(__name__)
 
 
@@ -67,9 +67,10 @@ class RayExecutor:
         return dataclasses.replace(_absolute_order(order), objects=self._objects)
 
     def render(self, job: RenderJob, progress: Progress) -> None:
+        job.threads = RENDER_CPUS  # Ray's scheduler already keeps other tasks off the CPUs this one holds
         task = remote_render.RemoteRender(
             draft=dict(job.draft), soundtrack=job.soundtrack, out=job.out.resolve(), work_dir=job.work_dir.resolve(),
-            nice=job.nice, sources=_absolute(job.sources), threads=RENDER_CPUS, objects=self._objects)
+            nice=job.nice, sources=_absolute(job.sources), threads=job.threads, objects=self._objects)
         ref = self._task.remote(task)
         with self._lock:
             self._running[id(job)] = ref
