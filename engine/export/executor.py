@@ -3,8 +3,9 @@
 :class:`RenderManager <engine.export.jobs.RenderManager>` keeps everything a user sees of a
 job — the record, the fair queue between users, the time budget, cancel, the decode check
 before "completed" — and hands only the work itself (soundtrack and ffmpeg) to an executor.
-The analysis of an upload and the composing of a piece are :class:`Job` s on the same
-executor: media by path, a small JSON result back, cancelled with their session.
+The analysis of an upload, the composing of a piece and a music-only export
+(``engine.export.music_only.music_job``) are :class:`Job` s on the same executor: media by
+path, a small JSON result back, cancelled with their owner.
 
 - :class:`InProcess`, the default: renders on the queue thread that picked them, analysis in
   the engine's thread that asked, composing in the engine's worker processes

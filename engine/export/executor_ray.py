@@ -9,7 +9,7 @@ is ``ray.cancel(force=True)``: the worker process dies and its ffmpeg with it (P
 reclaimed — is retried by Ray up to :data:`RETRIES` times; the engine's decode check still
 decides whether the result is completed.
 
-Analysis and composing (:class:`~engine.export.executor.Job`) run as tasks too
+Analysis, composing and music-only exports (:class:`~engine.export.executor.Job`) run as tasks too
 (:func:`engine.export.remote_job.run`): paths in, a small JSON result out (a composed piece
 is written to the shared music cache by the worker). The engine's thread that asked waits
 for the result; a session deleted meanwhile cancels its tasks (``ray.cancel(force=True)``),
