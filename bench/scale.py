@@ -17,20 +17,21 @@ A Ray "worker" here is a Ray node of its own holding one CPU, and every process 
 Before, "1 CPU" was only Ray's bookkeeping: ray-1 used 1.33 cores (42 CPU-s in 31.6 s, quiet
 machine, 2026-12-02), because everything around the task ran beside it on the other core —
 per render 1.5 CPU-s of engine (API, its Ray driver, the decode check of each output) and
-0.8 of Ray's daemons (log monitor 0.27, raylet and dashboard agent 0.26, GCS 0.14,
-autoscaler monitor, dashboard) — so ray-2 could gain at most 2/1.33 (1.49x measured then).
+0.8 of Ray's daemons (log monitor 0.27, raylet with its agents 0.26, GCS 0.14, autoscaler
+monitor, dashboard; ``--by-process`` on that setup, load 12) — so ray-2 could gain at most
+2/1.33 (1.49x measured then).
 
-The cluster is now lean: the head node runs no tasks (``num_cpus=0``), no dashboard, no log
-monitor (the engine's driver does not take workers' logs), no autoscaler monitor, no usage
+The cluster is now lean: the head node runs no tasks (``num_cpus=0``), no dashboard UI (its
+minimal head process stays, 0.02 CPU-s per render), no log monitor (the engine's driver does not take workers' logs), no autoscaler monitor, no usage
 stats. What is left of the head node (GCS and its raylet, ~0.2 CPU-s per render) and the
-engine (~0.5 CPU-s per render, plus ~0.55 for the output check's ffmpeg) is ~1.3 CPU-s per
-render against the worker core's ~7.1 (ffmpeg 6.45, the task's Python 0.48, its raylet 0.12;
-``--by-process``). A real cluster runs the head and the API on machines of their own; here
-they are left unpinned and take what the worker cores leave: the idle second core in ray-1, a
-share of the workers' own cores in ray-2. So ray-1 is one core's throughput, and ray-2 on
-this machine is bounded by 2 x 60 / (7.1 + 1.3) = 14.3 renders/min against ray-1's
-60 / 7.1 = 8.5: 1.7x, not 2x — the missing 0.3 is the head node and API a real cluster puts
-elsewhere.
+engine (~0.45 CPU-s per render, plus ~0.6 for the output check's ffmpeg) is ~1.25 CPU-s per
+render against the worker core's ~6.8 (ffmpeg 6.3, the task's Python 0.4, its raylet 0.1;
+``--by-process``, load 3.6, 2026-12-02). A real cluster runs the head and the API on machines
+of their own; here they are left unpinned and take what the worker cores leave: the idle
+second core in ray-1, a share of the workers' own cores in ray-2. So ray-1 is one core's
+throughput (at most 60 / 6.8 = 8.8 renders/min), and ray-2 on this machine is bounded by
+2 x 60 / (6.8 + 1.25) = 14.9: 1.7x, not 2x — the missing 0.3 is the head node and API that a
+real cluster puts elsewhere.
 
     .venv/bin/python bench/scale.py [--renders 6] [--only in-process|ray-1|ray-2]
 """
