@@ -230,23 +230,14 @@ def test_a_music_export_that_cannot_be_made_says_why_on_either_executor(executor
     assert not out.exists()
 
 
-@pytest.fixture(params=["in-process", pytest.param("ray", marks=pytest.mark.xfail(
-    strict=True, reason="engine/export/jobs.py still exports the music itself: its _music_only must call "
-                        "executor.run(music_job(...)) (ray4's report)"))])
-def music_executor_config(request: pytest.FixtureRequest, engine_config):  # noqa: ANN201
-    if request.param == "ray":
-        engine_config.ray_address = request.getfixturevalue("ray_cluster")
-    return engine_config
-
-
 @pytest.mark.slow
-def test_an_engine_exports_the_music_as_mp3_on_either_executor(music_executor_config, clip: Path,
+def test_an_engine_exports_the_music_as_mp3_on_either_executor(executor_config, clip: Path,
                                                                tmp_path: Path) -> None:
     from engine.embedded import start
     from media.verify import check_playable
 
-    server = start(music_executor_config)
-    notes = Notes(music_executor_config.data_dir)
+    server = start(executor_config)
+    notes = Notes(executor_config.data_dir)
     try:
         api = Api(server.url).login()
         api.upload(clip)
@@ -261,7 +252,7 @@ def test_an_engine_exports_the_music_as_mp3_on_either_executor(music_executor_co
         out = tmp_path / "music.mp3"
         out.write_bytes(api.get("/api/render/proxy/render_mp3/download").content)
         check_playable(out, int(track(draft, 1)["sg"][0]["d"]) / 1000)
-        ray = music_executor_config.ray_address is not None
+        ray = executor_config.ray_address is not None
         assert bool(seen.get("write_music", set()) - {os.getpid()}) == ray  # on Ray, a worker wrote it
     finally:
         notes.stop()

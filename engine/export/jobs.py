@@ -18,13 +18,13 @@ from typing import Any, Callable
 from engine.analysis.cues import speech_on_timeline, timeline_cues
 from engine.faults import Faults
 from engine.export.mix import sources_from_infos
-from engine.export.music_only import FORMATS, MusicExportError, export_music, music_track
+from engine.export.music_only import FORMATS, MusicExportError, music_job, music_track
 from engine.export.graph import Cancelled, RenderError, RenderJob
 from engine import housekeeping
 from engine.export import render_attempts
 from engine.export.changes import RenderChanges
 from engine.export.executor import Executor, InProcess
-from engine.export.render_queue import FairQueue, budget_s, encoder_threads, niceness
+from engine.export.render_queue import FairQueue, budget_s, niceness
 from engine.export.soundtrack import SoundtrackOrder, Soundtracks, soundtrack_key
 from engine.store import Store, StoreError, render_key
 from engine.user_text import upload_names, user_facing
@@ -216,7 +216,6 @@ class RenderManager:
         with self.lock:
             if (self.store.render(record["id"]) or {}).get("status") != "pending":
                 raise Cancelled  # cancelled while it waited in the queue
-            job.threads = encoder_threads(record["draft"], len(self.jobs))  # its share when others run
             self.jobs[record["id"]] = job
         record.update(status="processing", progress=10 if music_only else 0, started_at=time.time(),
                       stage="exporting music" if music_only else "starting")
@@ -295,7 +294,8 @@ class RenderManager:
                                  int(seg["d"]))
         except MusicExportError:
             pass
-        export_music(record["draft"], fmt, out, work, self._music_path, cues)
+        # on the executor like a render (a Ray worker); a cancel drops its result, as in-process always did
+        self.executor.run(music_job(record["id"], record["draft"], fmt, out, work, self._music_path, cues))
 
     def _music_path(self, key: str) -> Path:
         return self.store.root / "music" / f"{key}.wav"

@@ -45,12 +45,6 @@ def music_job(owner: str, draft: Mapping[str, Any], fmt: str, out: Path, work: P
                python=fmt == "stems", inputs=() if wav is None else (wav.resolve(),), outputs=(out.resolve(),))
 
 
-def export_music(draft: Mapping[str, Any], fmt: str, out: Path, work: Path, music_path: Callable[[str], Path],
-                 cues: dict[str, Any] | None) -> Path:
-    """Write the music of ``draft`` to ``out`` as ``fmt`` here; returns ``out``."""
-    return write_music(draft, fmt, out, work, _piece(draft, music_path), cues)
-
-
 def _piece(draft: Mapping[str, Any], music_path: Callable[[str], Path]) -> Path | None:
     """The composed piece's WAV in the music cache (None: the music is an upload)."""
     src = str(music_track(draft)["sg"][0].get("src", ""))
