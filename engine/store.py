@@ -622,7 +622,13 @@ class Store:
         """``lapsed(render_id)`` for each render whose lease could not be renewed in time (engine.state_pg's
         heartbeat): this engine holds it no more and must stop it — another may take it up."""
         prefix = "render:"
-        self.db.watch(lambda names: [lapsed(n[len(prefix):]) for n in names if n.startswith(prefix)])
+
+        def each(names: list[str]) -> None:
+            for name in names:
+                if name.startswith(prefix):
+                    lapsed(name[len(prefix):])
+
+        self.db.watch(each)
 
     def release_render(self, render_id: str) -> None:
         with contextlib.suppress(DBError):  # a lost connection has released it already
