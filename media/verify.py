@@ -60,7 +60,10 @@ def check_playable(path: Path, expected_s: float | None = None, *, timeout: floa
         raise Unplayable(f"the output stops at {reached:.2f} s of its {duration:.2f} s (its end is missing)")
 
 
-_LEVEL = re.compile(r"\[(trace|debug|verbose|info|warning|error|fatal|panic)\] ")
+# a message's level tag, after the tags of the contexts that logged it ("[h264 @ 0x55d…] [error] …"); only at the
+# start of a line: a line without it continues the message before (a multi-line title of the input, say), and
+# text inside it that looks like a tag is the input's, not ffmpeg's
+_LEVEL = re.compile(r"^(?:\[[^\]\n]* @ 0x[0-9a-fA-F]+\] )*\[(trace|debug|verbose|info|warning|error|fatal|panic)\] ")
 
 
 def _messages(stderr: str) -> tuple[str, list[str]]:
@@ -69,7 +72,7 @@ def _messages(stderr: str) -> tuple[str, list[str]]:
     errors: list[str] = []
     reading = True  # the input's summary; it ends where the output's begins (its streams would read as ours)
     for line in stderr.splitlines():
-        level = _LEVEL.search(line)
+        level = _LEVEL.match(line)
         if level is None:
             continue
         if level.group(1) in ("error", "fatal", "panic"):
@@ -77,7 +80,7 @@ def _messages(stderr: str) -> tuple[str, list[str]]:
         elif level.group(1) == "info" and reading:
             text = line[level.end():]
             reading = not text.startswith(("Stream mapping:", "Output #"))
-            if reading and level.start() == 0:
+            if reading and level.start(1) == 1:  # its own line, not a context's (a stream's decoder)
                 summary.append(text)
     return "\n".join(summary), errors
 

@@ -10,9 +10,10 @@ from media.ffmpeg import run
 from media.verify import Unplayable, check_playable
 
 
-def _make(path: Path, seconds: float, faststart: bool = True) -> Path:
+def _make(path: Path, seconds: float, faststart: bool = True, title: str | None = None) -> Path:
     run(["-f", "lavfi", "-i", f"testsrc2=s=320x240:r=30:d={seconds}", "-f", "lavfi", "-i", f"sine=d={seconds}",
          "-c:v", "libx264", "-preset", "ultrafast", "-g", "30", "-c:a", "aac", "-shortest",
+         *(["-metadata", f"title={title}"] if title else []),
          *(["-movflags", "+faststart"] if faststart else []), "-y", str(path)], timeout=60, what="make a clip")
     return path
 
@@ -35,3 +36,10 @@ def test_damaged_or_wrong_outputs_are_refused(tmp_path: Path) -> None:
         check_playable(no_index, 4.0)
     with pytest.raises(Unplayable, match="lasts 4.00 s instead of 9.00 s"):
         check_playable(whole, 9.0)
+
+
+def test_an_input_title_that_reads_like_ffmpeg_messages_fools_neither_way(tmp_path: Path) -> None:
+    """The fast path copies the upload's metadata: a title's second line that looks like an error (or like a
+    duration) is the user's text, printed untagged under the tagged line — not a message of ffmpeg's."""
+    check_playable(_make(tmp_path / "error.mp4", 2.0, title="line one\n[error] line two"), 2.0)
+    check_playable(_make(tmp_path / "duration.mp4", 2.0, title="x\nDuration: 00:00:09.00, start: 0.0"), 2.0)
