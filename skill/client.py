@@ -331,20 +331,19 @@ class Client:
         ``local``: the engine runs in this process, and a ``file://`` output URL it gives is copied
         from its disk (any other engine's ``file://`` URL is never read: the endpoint is asked instead)."""
         fallback = self.base_url + self.path("download", render_id=status.id)
-        if local and status.output_url and status.output_url.startswith("file://"):
+        url = status.output_url or ""
+        if local and url.startswith("file://"):
             try:
-                return take_local(status.output_url, dest, progress, source=status.id, overwrite=overwrite,
-                                  renumber=renumber)
+                return take_local(url, dest, progress, source=status.id, overwrite=overwrite, renumber=renumber)
             except FileNotFoundError:
                 pass  # gone meanwhile (housekeeping): the endpoint says what became of it
-        elif status.output_url and status.output_url.lower().startswith("file:"):
-            status = RenderStatus(status.id, status.status, status.progress, None, status.error, status.stage)
-        if status.output_url:
+        if url.lower().startswith("file:"):
+            url = ""  # never fetched over HTTP, never read from another engine's disk
+        if url:
             try:
-                return self.download(status.output_url, dest, progress, source=status.id, overwrite=overwrite,
-                                     renumber=renumber)
+                return self.download(url, dest, progress, source=status.id, overwrite=overwrite, renumber=renumber)
             except (errors.ApiError, errors.TransportError):
-                if status.output_url == fallback:
+                if url == fallback:
                     raise
         return self.download(fallback, dest, progress, source=status.id, overwrite=overwrite, renumber=renumber)
 

@@ -51,4 +51,12 @@ def test_a_file_url_from_any_other_engine_is_not_read(cli_env, engine, clip: Pat
         assert conn.client.poll_render(render_id).output_url.startswith("http://")  # a served engine: its URL
         forged = RenderStatus(render_id, "completed", 100, secret.as_uri(), None)
         got = conn.client.download_render(forged, tmp_path / "again.mp4", local=conn.backend.local)
+        # a local file gone meanwhile (housekeeping): straight to the endpoint, its file:// URL not tried over HTTP
+        asked: list[str] = []
+        download = conn.client.download
+        conn.client.download = lambda url, *args, **kwargs: (asked.append(url), download(url, *args, **kwargs))[1]
+        gone = RenderStatus(render_id, "completed", 100, (tmp_path / "gone.mp4").as_uri(), None)
+        third = conn.client.download_render(gone, tmp_path / "third.mp4", local=True)
     assert got.read_bytes() == first.read_bytes()  # from the download endpoint, never the named file
+    assert third.read_bytes() == first.read_bytes()
+    assert len(asked) == 1 and asked[0].startswith("http://") and asked[0].endswith("/download"), asked
