@@ -36,9 +36,10 @@ def test_a_waiting_poll_wakes_at_the_change_and_not_for_other_renders() -> None:
 class _Conn:
     """What ``export._poll`` uses of a connection: settings, ``call`` and the client's ``poll_render``."""
 
-    def __init__(self, answers: list[RenderStatus], interval: float) -> None:
+    def __init__(self, answers: list[RenderStatus], interval: float, local: bool = True) -> None:
         self.answers = answers
         self.settings = SimpleNamespace(poll_interval_s=interval)
+        self.backend = SimpleNamespace(local=local)
         self.client = SimpleNamespace(poll_render=lambda render_id: self.answers.pop(0))
 
     def call(self, fn: Any) -> Any:  # noqa: ANN401 - whatever the call returns
@@ -58,6 +59,19 @@ def test_the_client_asks_again_at_once_after_news_of_a_phase(monkeypatch: pytest
     assert status.status == "completed"
     # one wait only: after the unchanged phase (the rest of the interval); news of a phase is followed at once
     assert len(sleeps) == 1 and 29.0 < sleeps[0] <= 30.0
+
+
+def test_a_cloud_is_polled_at_the_documents_pace_whatever_it_says(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The document says every 30 s, at most 10 polls: news of a phase from a backend not in this process
+    (which does not hold polls) is no reason to ask again at once."""
+    sleeps: list[float] = []
+    monkeypatch.setattr(export.time, "sleep", sleeps.append)
+    answers = [RenderStatus("r", "pending", 0, None, None),
+               RenderStatus("r", "processing", 5, None, None, "mixing"),
+               RenderStatus("r", "completed", 100, "https://cdn/out.mp4", None)]
+    status = export._poll(_Conn(answers, interval=30.0, local=False), SimpleNamespace(progress=lambda *a: None),
+                          "r", budget_s=600)
+    assert status.status == "completed" and len(sleeps) == 2 and all(29.0 < s <= 30.0 for s in sleeps)
 
 
 @pytest.mark.slow

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import logging
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -24,6 +25,8 @@ from engine.chat.director import Context, Director, Plan
 from engine.chat.edits import COMPOSES_MUSIC, EditError, Editor, Result, music_key
 from engine.store import Store, User
 from protocol.draft import AUDIO, VIDEO, track
+
+log = logging.getLogger(__name__)
 
 HEARTBEAT = object()   # queue marker: send an SSE keep-alive comment
 DONE = object()        # queue marker: the turn is over
@@ -159,8 +162,12 @@ async def _work(turn: Turn) -> int:
     music_info = await _ensure_music(turn, session)
     applied = bool(results)
     if applied:
-        # its soundtrack starts now, not after the session is written (a synced file write) and read back
-        await asyncio.to_thread(turn.edited, session)
+        # its soundtrack starts now, not after the session is written (a synced file write) and read back;
+        # a head start only: whatever stops it must not cost the user the edit (the render builds it then)
+        try:
+            await asyncio.to_thread(turn.edited, session)
+        except Exception:  # noqa: BLE001
+            log.exception("could not start the soundtrack of the edited draft")
 
         def commit(stored: dict[str, Any]) -> None:
             # analyses may have landed meanwhile: keep the stored ones, take our edits

@@ -197,10 +197,11 @@ def _poll(conn: Connection, out: Output, render_id: str, budget_s: float) -> Ren
             return status
         if time.monotonic() >= deadline:
             return RenderStatus(render_id, "timeout", status.progress, None, None)
-        # an engine may hold a poll until the render's phase changes (engine.export.changes): after news of a
-        # phase the next poll goes at once (a few a render), and a poll that waited counts against the interval
+        # the embedded engine holds a poll until the render's phase changes (engine.export.changes): after news
+        # of a phase the next poll goes at once (a few a render), and a poll that waited counts against the
+        # interval. Any other backend gets the document's pace (every N s, at most M polls) whatever it says.
         seen = (status.status, status.stage)
-        if seen == last:
+        if seen == last or not conn.backend.local:
             time.sleep(max(0.0, settings.poll_interval_s - (time.monotonic() - asked)))
         last = seen
 
