@@ -39,7 +39,7 @@ PHASES = (
     ("render: title images (picture under, PNG)", "engine.export.graph", "_title_overlays"),
     ("render: smart splice (split, titled GOPs)", "media.smart_render", "prepare"),
     ("render: ffmpeg mux / encode", "engine.export.graph", "_run"),
-    ("download (engine → file)", "skill.client", "Client.download"),
+    ("download (engine → file)", "skill.client", "Client.download_render"),
 )
 
 

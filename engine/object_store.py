@@ -73,15 +73,16 @@ class ObjectStore:
             raise
 
     def write(self, path: Path, data: bytes) -> None:
-        """A small object (a progress report) at ``path``'s key, whole or not at all (S3 puts are atomic)."""
-        _client().put_object(Bucket=self.bucket, Key=self.key(path), Body=data)
+        """A small object (a progress report) at ``path``'s key, whole or not at all (S3 puts are atomic).
+        On the quick client: a report that cannot go now is replaced by the next one anyway."""
+        _client(quick=True).put_object(Bucket=self.bucket, Key=self.key(path), Body=data)
 
     def read(self, path: Path) -> bytes | None:
         """A small object's bytes, or None when there is none."""
         from botocore.exceptions import ClientError
 
-        try:
-            return _client().get_object(Bucket=self.bucket, Key=self.key(path))["Body"].read()
+        try:  # on the quick client: the engine polls progress often, and must notice a finished render in time
+            return _client(quick=True).get_object(Bucket=self.bucket, Key=self.key(path))["Body"].read()
         except ClientError as exc:
             if _missing(exc):
                 return None
@@ -109,19 +110,24 @@ class ObjectStore:
 
     def delete(self, *paths: Path) -> None:
         """Delete the objects of ``paths`` (the disk's copies are gone). Keys already gone are fine."""
-        self._delete([self.key(path) for path in paths])
+        try:
+            keys = [self.key(path) for path in paths]
+        except ValueError as exc:  # a path outside the data dir has no object: nothing to delete, nothing raised
+            log.warning("not deleting objects of paths outside the data dir: %s", exc)
+            return
+        self._delete(keys)
 
     def delete_tree(self, folder: Path) -> None:
         """Delete every object under ``folder`` (a project's uploads, a render's attempt folder), up to
         DELETE_MAX_KEYS of them; what is left over is logged (the next delete of the folder goes on)."""
-        prefix = self.key(folder).rstrip("/") + "/"  # sessions/12/ never matches sessions/123/
         keys: list[str] = []
         try:
+            prefix = self.key(folder).rstrip("/") + "/"  # sessions/12/ never matches sessions/123/
             pages = _client().get_paginator("list_objects_v2").paginate(
                 Bucket=self.bucket, Prefix=prefix, PaginationConfig={"MaxItems": DELETE_MAX_KEYS + 1})
             keys = [item["Key"] for page in pages for item in page.get("Contents", [])]
         except Exception as exc:  # noqa: BLE001 - freeing the disk never fails on the store's account
-            log.warning("could not list s3://%s/%s to delete it: %s", self.bucket, prefix, _reason(exc))
+            log.warning("could not list s3://%s under %s to delete it: %s", self.bucket, folder.name, _reason(exc))
             return
         if len(keys) > DELETE_MAX_KEYS:
             log.warning("s3://%s/%s holds more than %d objects: deleting the first ones only", self.bucket, prefix,
@@ -161,12 +167,15 @@ def _reason(exc: Exception) -> str:
 
 
 @functools.cache
-def _client() -> Any:  # noqa: ANN401 - a boto3 S3 client (boto3 has no importable client type)
-    """One client per process (boto3 clients are thread-safe); endpoint and credentials from boto3's environment.
-    Short timeouts and few retries: a store that stopped answering fails a call in seconds, not minutes."""
+def _client(quick: bool = False) -> Any:  # noqa: ANN401 - a boto3 S3 client (boto3 has no importable client type)
+    """One client per process and kind (boto3 clients are thread-safe); endpoint and credentials from boto3's
+    environment. Short timeouts and few retries: a store that stopped answering fails a call in seconds, not
+    minutes; ``quick`` (small progress objects, read and written every second): one try of 2 s."""
     try:
         import boto3
         from botocore.config import Config
     except ImportError:
         raise ObjectStoreError("--object-store needs boto3: pip install 'ai-music[s3]'") from None
+    if quick:
+        return boto3.client("s3", config=Config(connect_timeout=2, read_timeout=2, retries={"max_attempts": 1}))
     return boto3.client("s3", config=Config(connect_timeout=5, read_timeout=60, retries={"max_attempts": 3}))

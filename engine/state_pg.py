@@ -87,6 +87,9 @@ class PostgresState:
         self.seen: dict[str, dict[str, Row]] = {table: {} for table in TABLES}
         self.lease_lock = threading.RLock()  # lease() checks and locks under it; _on_lease_conn takes it again
         self.lease_conn: Any = None
+        #: (pid, backend start) of the lease connection's server process: after a blip the server may keep
+        #: it — and its locks — alive for a while; a new connection ends it before taking the leases again
+        self.lease_backend: tuple[int, Any] | None = None
         self.leases: set[str] = set()  # held by this engine: a new lease connection takes them again
         self.lapsed: set[str] = set()  # leases not confirmed in time: given up until the database answers again
         self.leases_lock = threading.Lock()  # guards both sets (the heartbeat reads them beside lease_lock)
@@ -290,7 +293,10 @@ class PostgresState:
             self.leases.clear()
         log.warning("the database did not confirm this engine's leases for %.0f s: giving up %d", LEASE_S, len(names))
         if self.on_lapse is not None:
-            self.on_lapse(names)
+            try:
+                self.on_lapse(names)
+            except Exception:  # noqa: BLE001 - stopping a render may fail too (Ray away): the heartbeat must go on
+                log.exception("stopping the renders of lapsed leases failed")
 
     def _on_lease_conn(self, work: Callable[[Any], T]) -> T:
         """``work`` on the lease connection, under its lock. One the server dropped (a restart, a failover)
@@ -304,6 +310,7 @@ class PostgresState:
                         self.lease_conn = psycopg.connect(self.url, autocommit=True, connect_timeout=10, **_KEEPALIVE,
                                                           tcp_user_timeout=int(LEASE_S * 500),
                                                           options=_server_probes(self.url))
+                        self._end_old_backend()
                         self._retake_leases()
                     result = work(self.lease_conn)
                     self.confirmed = time.monotonic()
@@ -314,6 +321,16 @@ class PostgresState:
                 except psycopg.Error as exc:
                     raise _error(exc) from None
         raise AssertionError("unreachable")
+
+    def _end_old_backend(self) -> None:
+        """End the server process of the dropped lease connection if it still lives (the client gave up on a
+        silent connection sooner than the server does): it holds this engine's locks, and retaking them would
+        fail as if another engine had them. Matched on pid and start time: a pid the server reused is left alone."""
+        old, self.lease_backend = self.lease_backend, self.lease_conn.execute(
+            "SELECT pid, backend_start FROM pg_stat_activity WHERE pid = pg_backend_pid()").fetchone()
+        if old is not None:
+            self.lease_conn.execute("SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
+                                    "WHERE pid = %s AND backend_start = %s", old)
 
     def _retake_leases(self) -> None:
         """On a new lease connection, hold again what the dropped one held: else another engine starting

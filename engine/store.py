@@ -39,11 +39,13 @@ import errno
 import fcntl
 import functools
 import hashlib
+import logging
 import os
 import secrets
 import shutil
 import asyncio
 import sqlite3
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -61,8 +63,10 @@ if TYPE_CHECKING:
 #: In a data dir whose state is in a database: ``ai-music clean`` must not take its media for orphans.
 DATABASE_MARK = "state-in-database"
 TOKEN_TTL_S = 7 * 24 * 3600
+DROPS_QUEUED = 1000  # object deletes waiting at most (each a file or a folder)
 MAX_LIVE_TOKENS = 20  # per user: a client that keeps asking replaces its oldest
 CLAIM_TTL_S = 24 * 3600  # a claim link is re-opened (page, videos, workspace) but not kept: one day
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 CALL_THREADS = 8  # store calls at once off the event loop (engine.state_pg pools more connections than this)
 
@@ -276,8 +280,12 @@ class Store:
                 "(ai-music serve --database); their media are here.\n"
             )
         self.calls = ThreadPoolExecutor(max_workers=CALL_THREADS, thread_name_prefix="store")
-        #: where media are also kept (set by the engine with ``--object-store``): deleted there with the files here
+        #: where media are also kept (set by the engine with ``--object-store``): deleted there with the files here,
+        #: on a thread of their own (a store that stopped answering must not hold up the render worker's clean-up)
         self.objects: ObjectStore | None = None
+        self.dropping = ThreadPoolExecutor(max_workers=1, thread_name_prefix="object-delete")
+        self.drops_lock = threading.Lock()
+        self.drops_waiting = 0  # bounded: past DROPS_QUEUED the rest is left to the bucket's lifecycle rule
 
     async def call(self, work: Callable[..., T], *args: Any) -> T:
         """``work(*args)`` — code that calls the store — in the store's threads, off the event loop: a slow
@@ -287,6 +295,7 @@ class Store:
 
     def close(self) -> None:
         self.calls.shutdown(wait=True)
+        self.dropping.shutdown(wait=False, cancel_futures=True)
         self.db.close()
 
     @property
@@ -536,13 +545,35 @@ class Store:
     def drop_objects(self, *paths: Path, tree: bool = False) -> None:
         """The object-store copies of files (or, ``tree``, folders) just deleted here; nothing without a store.
         Bounded and idempotent (engine.object_store): a copy already gone, or a store away, fails nothing."""
-        if self.objects is None:
+        objects = self.objects
+        if objects is None or not paths:
             return
-        if not tree:
-            self.objects.delete(*paths)
-            return
-        for path in paths:
-            self.objects.delete_tree(path)
+        with self.drops_lock:
+            if self.drops_waiting >= DROPS_QUEUED:
+                log.warning("object deletes are backed up (the store does not answer?): %d left to the bucket's rule",
+                            len(paths))
+                return
+            self.drops_waiting += 1
+
+        def drop() -> None:
+            try:
+                if not tree:
+                    objects.delete(*paths)
+                for path in paths if tree else ():
+                    objects.delete_tree(path)
+            finally:
+                with self.drops_lock:
+                    self.drops_waiting -= 1
+
+        try:
+            self.dropping.submit(drop)
+        except RuntimeError:  # closing: the bucket's lifecycle rule is the backstop
+            with self.drops_lock:
+                self.drops_waiting -= 1
+
+    def objects_dropped(self, timeout: float = 60.0) -> None:
+        """Wait until the object deletes asked for so far are done (tests, and a clean shutdown)."""
+        self.dropping.submit(lambda: None).result(timeout)
 
     # ------------------------------------------------------------------ renders
 
@@ -559,6 +590,16 @@ class Store:
             if self.db.view("renders").get(record["id"]) is not None:
                 self.db.remember("renders", [(record["id"], record)])
             raise
+
+    def note_render_progress(self, record: dict[str, Any]) -> None:
+        """A running render's phase and percentage: kept in memory where only this engine answers its polls
+        (a crash requeues a running render whatever its progress was, so nothing is lost by not writing it),
+        saved where other engines read the database. A file write with fsync was 10-70 ms each, several
+        times in every render, on the render's own thread."""
+        if self.shared:
+            self.save_render(record)
+        else:
+            self.db.remember("renders", [(record["id"], record)])
 
     def render(self, render_id: str) -> dict[str, Any] | None:
         found = self._get("renders", render_id)
@@ -612,7 +653,13 @@ class Store:
         """``lapsed(render_id)`` for each render whose lease could not be renewed in time (engine.state_pg's
         heartbeat): this engine holds it no more and must stop it — another may take it up."""
         prefix = "render:"
-        self.db.watch(lambda names: [lapsed(n[len(prefix):]) for n in names if n.startswith(prefix)])
+
+        def each(names: list[str]) -> None:
+            for name in names:
+                if name.startswith(prefix):
+                    lapsed(name[len(prefix):])
+
+        self.db.watch(each)
 
     def release_render(self, render_id: str) -> None:
         with contextlib.suppress(DBError):  # a lost connection has released it already

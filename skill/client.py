@@ -28,7 +28,7 @@ from runtime.document.model import Skill
 from skill import errors, settings
 from skill.answers import backoff, retry_after, unwrap
 from skill.chat_stream import ChatStream
-from skill.download import download
+from skill.download import download, take_local
 
 RequestHook = Callable[[dict[str, Any]], None]
 
@@ -325,15 +325,25 @@ class Client:
 
     def download_render(self, status: RenderStatus, dest: Path,
                         progress: Callable[[int, int | None], None] | None = None, *,
-                        overwrite: bool = False, renumber: bool = False) -> Path:
-        """Download from the output URL, falling back to the documented download endpoint."""
+                        overwrite: bool = False, renumber: bool = False, local: bool = False) -> Path:
+        """Download from the output URL, falling back to the documented download endpoint.
+
+        ``local``: the engine runs in this process, and a ``file://`` output URL it gives is copied
+        from its disk (any other engine's ``file://`` URL is never read: the endpoint is asked instead)."""
         fallback = self.base_url + self.path("download", render_id=status.id)
-        if status.output_url:
+        url = status.output_url or ""
+        if local and url.startswith("file://"):
             try:
-                return self.download(status.output_url, dest, progress, source=status.id, overwrite=overwrite,
-                                     renumber=renumber)
+                return take_local(url, dest, progress, source=status.id, overwrite=overwrite, renumber=renumber)
+            except FileNotFoundError:
+                pass  # gone meanwhile (housekeeping): the endpoint says what became of it
+        if url.lower().startswith("file:"):
+            url = ""  # never fetched over HTTP, never read from another engine's disk
+        if url:
+            try:
+                return self.download(url, dest, progress, source=status.id, overwrite=overwrite, renumber=renumber)
             except (errors.ApiError, errors.TransportError):
-                if status.output_url == fallback:
+                if url == fallback:
                     raise
         return self.download(fallback, dest, progress, source=status.id, overwrite=overwrite, renumber=renumber)
 

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 from pathlib import Path
 from typing import Any, Callable, Mapping
+from urllib.parse import unquote, urlparse
 
 import httpx
 
@@ -59,6 +61,25 @@ def download(http: httpx.Client, url: str, dest: Path, progress: Callable[[int, 
             raise errors.TransportError(f"download failed ({exc.__class__.__name__}); "
                                         "run the command again to resume it") from exc
         return part.finish(overwrite=overwrite, renumber=renumber)
+
+
+def take_local(url: str, dest: Path, progress: Callable[[int, int | None], None] | None = None, *,
+               source: str | None = None, overwrite: bool = False, renumber: bool = False) -> Path:
+    """Copy the ``file://`` render of the engine embedded in this process into ``dest`` (via ``dest.part``,
+    named as :func:`download` names it): ``shutil.copyfile`` copies in the kernel, where an HTTP download
+    of the same bytes went through both ends of a socket in this one process. FileNotFoundError when the
+    file is not there."""
+    parsed = urlparse(url)
+    if parsed.scheme != "file" or parsed.netloc not in ("", "localhost"):
+        raise FileNotFoundError(url)
+    part = PartFile(dest, source or url)
+    part.discard()
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(unquote(parsed.path), part.path)
+    size = part.size()
+    if progress:
+        progress(size, size)
+    return part.finish(overwrite=overwrite, renumber=renumber)
 
 
 def _fetch(http: httpx.Client, url: str, headers: Mapping[str, str], part: "PartFile", have: int,

@@ -299,3 +299,31 @@ def test_a_render_whose_lease_cannot_be_renewed_stops_here_before_another_engine
         manager.shutdown()
         store.close()
         outage.cut()
+
+
+def test_after_a_blip_the_engine_takes_its_own_leases_back_from_the_connection_it_gave_up(postgres_url) -> None:
+    """The client gives up a silent lease connection sooner than the server does: the server's process of
+    the old connection still holds this engine's locks when a new connection asks for them again. They are
+    this engine's own — the lease must survive the reconnect, not be taken for another engine's."""
+    import psycopg
+
+    from engine import state_pg
+
+    state = state_pg.PostgresState(postgres_url)
+    try:
+        assert state.lease("render:blip")
+        given_up = state.lease_conn
+        state.lease_conn = None  # what the client does when its keepalives give up; the server has not yet
+        assert state.lease("render:blip"), "the engine lost its own render to the connection it gave up"
+        assert state.leases == {"render:blip"}
+        assert given_up.closed or given_up.broken or _server_ended(given_up, psycopg)
+    finally:
+        state.close()
+
+
+def _server_ended(conn, psycopg) -> bool:  # noqa: ANN001 - a psycopg connection and the module
+    try:
+        conn.execute("SELECT 1")
+    except psycopg.OperationalError:
+        return True
+    return False

@@ -1,8 +1,9 @@
-"""Analysis and composing on either executor (issue 18): the same results on the in-process one
-and on Ray; a released session's jobs are stopped and keep nothing; a Ray worker killed mid-compose
-is retried elsewhere and the music still arrives."""
+"""Analysis, composing and music-only exports on either executor (issue 18): the same results on
+the in-process one and on Ray; a released session's jobs are stopped and keep nothing; a Ray worker
+killed mid-analysis or mid-compose is retried elsewhere and the result still arrives, whole."""
 from __future__ import annotations
 
+import json
 import os
 import signal
 import threading
@@ -146,6 +147,113 @@ def test_a_ray_worker_killed_mid_compose_is_retried_and_the_music_arrives(ray_cl
         assert seen["compose_file"] - {killed}, "no other worker took the composing up"
         assert _music(api, engine_config.data_dir)
         assert not list((engine_config.data_dir / "jobs").glob("*.json"))
+    finally:
+        notes.stop()
+        server.stop()
+
+
+@pytest.mark.slow
+def test_a_ray_worker_killed_mid_analysis_is_retried_and_the_analysis_is_whole(ray_cluster, engine_config,
+                                                                               long_take: Path) -> None:
+    from engine.analysis.analyze import analyze_to_json
+    from engine.embedded import start
+
+    engine_config.ray_address = ray_cluster
+    server = start(engine_config)
+    notes = Notes(engine_config.data_dir)
+    try:
+        api = Api(server.url).login()
+        api.upload(long_take)
+        killed = notes.wait_for("analyze_to_json")
+        os.kill(killed, signal.SIGKILL)  # the Ray worker analysing the upload
+        analysis = _analysis(api, timeout=300)
+        seen = notes.stop()
+        assert seen["analyze_to_json"] - {killed}, "no other worker took the analysis up"
+        assert "error" not in analysis, analysis
+        assert analysis == json.loads(json.dumps(analyze_to_json(long_take)))  # as if no worker had died
+        left = [read_note(path) for path in (engine_config.data_dir / "jobs").glob("*.json")]
+        assert not [n for n in left if n and n["fn"].endswith("analyze_to_json")]  # (composing ahead may have begun)
+    finally:
+        notes.stop()
+        server.stop()
+
+
+# ----------------------------------------------------------------------------- music-only exports
+
+@pytest.fixture(params=["in-process", "ray"])
+def executor(request: pytest.FixtureRequest, tmp_path: Path):  # noqa: ANN201
+    """Either executor on its own, its Ray jobs noting their worker in ``tmp_path/jobs``."""
+    from engine.export.executor import executor_for
+
+    chosen = executor_for(request.getfixturevalue("ray_cluster") if request.param == "ray" else None,
+                          jobs_dir=tmp_path / "jobs")
+    yield chosen
+    chosen.shutdown()
+
+
+def _with_music(key: str, ms: int) -> dict:
+    return {"d": ms, "t": [{"tt": 1, "sg": [{"src": f"music:{key}", "st": 0, "d": ms}]}]}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt", ["mp3", "wav"])
+def test_the_music_exports_alone_on_either_executor(executor, tmp_path: Path, fmt: str) -> None:
+    from engine.export.executor import InProcess
+    from engine.export.music_only import music_job
+    from media.fixtures import make_audio
+    from media.verify import check_playable
+
+    music = tmp_path / "music"
+    make_audio(music / "piece.wav", seconds=4, kind="tone")
+    notes = Notes(tmp_path)
+    out = tmp_path / "renders" / f"export.{fmt}"
+    out.parent.mkdir()
+    job = music_job("render-export", _with_music("piece", 4000), fmt, out, tmp_path / "work",
+                    lambda key: music / f"{key}.wav", None)
+    assert executor.run(job) == out.resolve()
+    seen = notes.stop()
+    check_playable(out, 4.0)
+    assert bool(seen.get("write_music", set()) - {os.getpid()}) != isinstance(executor, InProcess)  # Ray: a worker
+    assert sorted(p.name for p in (tmp_path / "work").iterdir()) == []  # no part file left behind
+    assert not list((tmp_path / "jobs").glob("*.json"))
+
+
+@pytest.mark.slow
+def test_a_music_export_that_cannot_be_made_says_why_on_either_executor(executor, tmp_path: Path) -> None:
+    from engine.export.music_only import MusicExportError, music_job
+
+    out = tmp_path / "renders" / "export.mp3"
+    job = music_job("render-export", _with_music("never-composed", 4000), "mp3", out, tmp_path / "work",
+                    lambda key: tmp_path / "music" / f"{key}.wav", None)
+    with pytest.raises(MusicExportError, match="^the music has not been composed yet$"):
+        executor.run(job)
+    assert not out.exists()
+
+
+@pytest.mark.slow
+def test_an_engine_exports_the_music_as_mp3_on_either_executor(executor_config, clip: Path,
+                                                               tmp_path: Path) -> None:
+    from engine.embedded import start
+    from media.verify import check_playable
+
+    server = start(executor_config)
+    notes = Notes(executor_config.data_dir)
+    try:
+        api = Api(server.url).login()
+        api.upload(clip)
+        api.chat("add lo-fi music")
+        draft = api.state()["draft"]
+        r = api.post("/api/render/proxy/lambda", json={"id": "render_mp3", "sessionId": api.session_id,
+                                                       "draft": draft, "output": {"format": "mp3"}})
+        assert r.json()["success"], r.text
+        done = api.wait("render_mp3", ("completed", "failed", "cancelled"), 180)
+        seen = notes.stop()
+        assert done["status"] == "completed", done
+        out = tmp_path / "music.mp3"
+        out.write_bytes(api.get("/api/render/proxy/render_mp3/download").content)
+        check_playable(out, int(track(draft, 1)["sg"][0]["d"]) / 1000)
+        ray = executor_config.ray_address is not None
+        assert bool(seen.get("write_music", set()) - {os.getpid()}) == ray  # on Ray, a worker wrote it
     finally:
         notes.stop()
         server.stop()

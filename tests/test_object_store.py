@@ -245,11 +245,14 @@ def test_what_the_engine_deletes_on_its_disk_goes_from_the_bucket_too(s3, tmp_pa
     total = len(_keys(s3))
     assert total == 7
     store.delete_session(gone)
+    store.objects_dropped()
     assert _keys(s3) == sorted(store.objects.key(p) for p in [*files[kept], stale])
     store.delete_session(gone)  # again: nothing there, nothing raised
     store.expire_render(f"r-{kept}")
+    store.objects_dropped()
     assert store.objects.key(files[kept][1]) not in _keys(s3)
     housekeeping.free(store, [housekeeping.Garbage("music", stale, 1)])
+    store.objects_dropped()
     assert _keys(s3) == sorted(store.objects.key(p) for p in (files[kept][0], files[kept][2]))
 
     monkeypatch.setattr(object_store, "DELETE_MAX_KEYS", 3)
@@ -260,6 +263,34 @@ def test_what_the_engine_deletes_on_its_disk_goes_from_the_bucket_too(s3, tmp_pa
         store.objects.put(folder / f"{n}.mp4")
     with caplog.at_level(logging.WARNING, logger="engine.object_store"):
         store.drop_objects(folder, tree=True)
+        store.objects_dropped()
     assert len(_keys(s3, store.objects.key(folder))) == 2 and "deleting the first ones only" in caplog.text
     store.drop_objects(folder, tree=True)  # the next delete of the folder goes on
+    store.objects_dropped()
     assert _keys(s3, store.objects.key(folder)) == []
+
+
+def test_a_store_that_does_not_answer_holds_up_no_clean_up(tmp_path: Path, monkeypatch) -> None:
+    """Deletes go on a thread of their own: the render worker's clean-up after a render (housekeeping) returns
+    at once while the store hangs, and a backlog is bounded."""
+    import threading
+
+    from engine import store as store_module
+    from engine.object_store import ObjectStore
+    from engine.store import Store
+
+    store = Store(tmp_path / "engine")
+    store.objects = ObjectStore.from_url(f"s3://{BUCKET}/e", store.root)
+    hung, deleted = threading.Event(), []
+    monkeypatch.setattr(ObjectStore, "delete", lambda self, *paths: (hung.wait(30), deleted.extend(paths)))
+    monkeypatch.setattr(store_module, "DROPS_QUEUED", 3)
+    try:
+        for n in range(5):
+            store.drop_objects(store.root / "music" / f"{n}.wav")  # returns although the store hangs
+        assert not deleted and store.drops_waiting == 3  # the fourth and fifth are left to the bucket's rule
+        hung.set()
+        store.objects_dropped()
+        assert [p.name for p in deleted] == ["0.wav", "1.wav", "2.wav"] and store.drops_waiting == 0
+    finally:
+        hung.set()
+        store.close()

@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -158,6 +159,37 @@ def test_a_ray_worker_killed_mid_render_is_retried_and_the_output_plays(ray_clus
         assert not list((engine_config.data_dir / "renders").glob("*.work"))
     finally:
         server.stop()
+
+
+def test_the_in_process_executor_alone_shares_the_cores_between_the_renders_it_runs(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # one place decides a render's threads: the executor that knows what else runs on its cores
+    import engine.export.executor as executor
+    from engine.export.graph import RenderJob
+
+    given: dict[str, int] = {}
+    inside, release = threading.Event(), threading.Event()
+
+    def stand_in(job: RenderJob, progress) -> None:  # noqa: ANN001 - records what the encoder would be given
+        given[job.out.name] = job.threads
+        if job.out.name == "first.mp4":
+            inside.set()
+            assert release.wait(30)
+
+    def job(name: str, threads: int) -> RenderJob:  # a stale share set by someone else must not count
+        return RenderJob(draft={"d": 3000}, sources={}, soundtrack=lambda: tmp_path / "a.m4a", out=tmp_path / name,
+                         work_dir=tmp_path, threads=threads)
+
+    monkeypatch.setattr(executor, "render", stand_in)
+    in_process = executor.InProcess()
+    first = threading.Thread(target=in_process.render, args=(job("first.mp4", 7), lambda *_: None))
+    first.start()
+    assert inside.wait(30)
+    in_process.render(job("beside.mp4", 7), lambda *_: None)
+    release.set()
+    first.join(30)
+    in_process.render(job("after.mp4", 7), lambda *_: None)
+    assert given == {"first.mp4": 0, "beside.mp4": max(1, (os.cpu_count() or 1) // 2), "after.mp4": 0}
 
 
 # ----------------------------------------------------------------------------- `serve` without Ray

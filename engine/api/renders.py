@@ -16,10 +16,12 @@ from starlette.responses import FileResponse, Response, StreamingResponse
 
 from engine.api.draft_limits import BadDraft, check_draft
 from engine.api.envelope import AppError, base_url as _base, engine_of, render_ok
+from engine.export.changes import HOLD_S
 from engine.export.jobs import output_file
 from engine.store import client_render_id
 
 ATTRIBUTION = ("x-skill-source", "x-skill-version", "x-skill-platform")
+RUNNING = ("pending", "processing")
 
 
 async def render_submit(request: Request) -> Response:
@@ -67,7 +69,33 @@ async def owned_render(request: Request) -> dict[str, Any]:
 
 
 async def render_poll(request: Request) -> Response:
-    return render_ok(_render_view(await owned_render(request), _base(request)))
+    """The render's status; a running one's answer waits until its phase changes, at most ``HOLD_S``
+    (``engine.export.changes``): the client learns of the finish as it happens, not an interval later."""
+    engine = engine_of(request)
+    changes = engine.renders.changes
+    since = changes.now()
+    record = await owned_render(request)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + HOLD_S
+    phase = (record["status"], record.get("stage"))
+    while record["status"] in RUNNING:
+        if not await changes.wait(record["id"], since, deadline - loop.time()):
+            break
+        since = changes.now()
+        fresh = await engine.store.call(engine.store.render, record["id"])
+        if fresh is None:
+            break
+        record = fresh  # a new percentage is shown when the wait ends; a new phase ends it now
+        if (record["status"], record.get("stage")) != phase:
+            break
+    view = _render_view(record, _base(request))
+    if record["status"] == "completed" and engine.config.local_files is not None:
+        # the engine embedded in the client's own process: the file itself, taken by a copy in the kernel
+        # (skill.download.take_local) instead of pushed through HTTP; any other engine's client gets the URL
+        path = engine.store.root / "renders" / str(record.get("file") or "")
+        if record.get("file") and path.is_file():
+            view["outputUrl"] = path.resolve().as_uri()
+    return render_ok(view)
 
 
 async def render_cancel(request: Request) -> Response:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import logging
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -25,6 +26,8 @@ from engine.chat.edits import COMPOSES_MUSIC, EditError, Editor, Result, music_k
 from engine.store import Store, User
 from protocol.draft import AUDIO, VIDEO, track
 from protocol.endpoints import ENDPOINTS, fill
+
+log = logging.getLogger(__name__)
 
 HEARTBEAT = object()   # queue marker: send an SSE keep-alive comment
 DONE = object()        # queue marker: the turn is over
@@ -91,6 +94,7 @@ class Turn:
     compose: Callable[[dict[str, Any], dict[str, Any], str], dict[str, Any]]  # (brief, cues, key) → resolved
     wait_for_analyses: Callable[[list[str], float], Any]                      # awaitable per file ids
     committed: Callable[[str], None] = lambda session_id: None                # the draft changed
+    edited: Callable[[dict[str, Any]], Any] = lambda session: None            # ...and is about to be saved
     base_url: str = ""                                                        # where the engine's links point
     queue: asyncio.Queue = field(default_factory=asyncio.Queue)
     invocation: str = field(default_factory=lambda: f"e-{uuid.uuid4().hex[:16]}")
@@ -165,6 +169,13 @@ async def _work(turn: Turn) -> int:
     music_info = await _ensure_music(turn, session)
     applied = bool(results)
     if applied:
+        # its soundtrack starts now, not after the session is written (a synced file write) and read back;
+        # a head start only: whatever stops it must not cost the user the edit (the render builds it then)
+        try:
+            await asyncio.to_thread(turn.edited, session)
+        except Exception:  # noqa: BLE001
+            log.exception("could not start the soundtrack of the edited draft")
+
         def commit(stored: dict[str, Any]) -> None:
             # analyses may have landed meanwhile: keep the stored ones, take our edits
             for key in ("draft", "canvas_config", "generated_media"):

@@ -50,7 +50,8 @@ def picture_under(segments: Sequence[Mapping], sources: Mapping[str, Source], pr
         src = sources.get(str(seg.get("src", "")))
         if src is None:
             continue
-        seek = [] if src.kind == "image" else ["-ss", f"{(int(seg.get('ss', 0)) + at_ms - int(seg['st'])) / 1000:.3f}"]
+        # rounded up to the microsecond: a seek a hair before a keyframe would start at the one before it
+        seek = [] if src.kind == "image" else ["-ss", f"{math.ceil((int(seg.get('ss', 0)) + at_ms - int(seg['st'])) * 1000) / 1e6:.6f}"]
         video = probe_of(src.path).video
         chain = (TONE_MAP + "," if video is not None and is_hdr(video.color_transfer) else "")
         chain += fit_filter(small_w, small_h) + ",format=gray"
@@ -72,9 +73,9 @@ def picture_under(segments: Sequence[Mapping], sources: Mapping[str, Source], pr
 
 
 def _snap(at: float, start: float, end: float, keyframes: Sequence[float]) -> float:
-    """The keyframe in [start, end) nearest ``at`` when one is within SNAP_S, else ``at``; rounded
-    down to the millisecond, so a seek to it lands on the keyframe, not on the frame after."""
+    """The keyframe in [start, end) nearest ``at`` when one is within SNAP_S, else ``at`` (the seek to it
+    rounds up to the microsecond: on the keyframe, far from the frame after)."""
     near = min((k for k in keyframes if start <= k < end), key=lambda k: abs(k - at), default=None)
     if near is None or abs(near - at) > SNAP_S:
         return at
-    return math.floor(near * 1000) / 1000
+    return near

@@ -3,8 +3,9 @@
 :class:`RenderManager <engine.export.jobs.RenderManager>` keeps everything a user sees of a
 job — the record, the fair queue between users, the time budget, cancel, the decode check
 before "completed" — and hands only the work itself (soundtrack and ffmpeg) to an executor.
-The analysis of an upload and the composing of a piece are :class:`Job` s on the same
-executor: media by path, a small JSON result back, cancelled with their session.
+The analysis of an upload, the composing of a piece and a music-only export
+(``engine.export.music_only.music_job``) are :class:`Job` s on the same executor: media by
+path, a small JSON result back, cancelled with their owner.
 
 - :class:`InProcess`, the default: renders on the queue thread that picked them, analysis in
   the engine's thread that asked, composing in the engine's worker processes
@@ -15,11 +16,13 @@ executor: media by path, a small JSON result back, cancelled with their session.
 """
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 from engine.export.graph import Progress, RenderJob, render
 from engine.export.job import Job, JobCancelled, Owners
+from engine.export.render_queue import encoder_threads
 from engine.export.soundtrack import SoundtrackOrder
 
 if TYPE_CHECKING:
@@ -33,7 +36,9 @@ class Executor(Protocol):
         ...
 
     def render(self, job: RenderJob, progress: Progress) -> None:
-        """Write ``job.out`` or raise :class:`~engine.export.graph.RenderError` (``Cancelled`` once stopped)."""
+        """Write ``job.out`` or raise :class:`~engine.export.graph.RenderError` (``Cancelled`` once stopped).
+
+        The executor alone sets ``job.threads``: only it knows how many cores the render has to itself."""
         ...
 
     def stop(self, job: RenderJob) -> None:
@@ -53,19 +58,29 @@ class Executor(Protocol):
 
 
 class InProcess:
-    """Today's executor: the render runs here; its ffmpeg is killed to stop it. A job runs in
-    the calling thread, or (``python`` jobs) in a worker process of ``compute``; a running one
-    cannot be interrupted here: it finishes and its result is dropped."""
+    """Today's executor: the render runs here; its ffmpeg is killed to stop it, and encodes on its
+    share of this machine's cores beside the renders already running (``render_queue.encoder_threads``).
+    A job runs in the calling thread, or (``python`` jobs) in a worker process of ``compute``; a
+    running one cannot be interrupted here: it finishes and its result is dropped."""
 
     def __init__(self, compute: Compute | None = None) -> None:
         self.compute = compute
         self.owners = Owners()
+        self._renders = 0  # running here now: the cores are shared between them
+        self._lock = threading.Lock()
 
     def soundtrack(self, prepared: Callable[[], Path], order: SoundtrackOrder) -> Callable[[], Path]:
         return prepared  # the engine's pool, which usually built it ahead after the edit
 
     def render(self, job: RenderJob, progress: Progress) -> None:
-        render(job, progress)
+        with self._lock:
+            job.threads = encoder_threads(job.draft, self._renders)
+            self._renders += 1
+        try:
+            render(job, progress)
+        finally:
+            with self._lock:
+                self._renders -= 1
 
     def stop(self, job: RenderJob) -> None:
         if job.process is not None and job.process.poll() is None:

@@ -9,7 +9,7 @@ is ``ray.cancel(force=True)``: the worker process dies and its ffmpeg with it (P
 reclaimed — is retried by Ray up to :data:`RETRIES` times; the engine's decode check still
 decides whether the result is completed.
 
-Analysis and composing (:class:`~engine.export.executor.Job`) run as tasks too
+Analysis, composing and music-only exports (:class:`~engine.export.executor.Job`) run as tasks too
 (:func:`engine.export.remote_job.run`): paths in, a small JSON result out (a composed piece
 is written to the shared music cache by the worker). The engine's thread that asked waits
 for the result; a session deleted meanwhile cancels its tasks (``ray.cancel(force=True)``),
@@ -39,7 +39,7 @@ from engine.object_store import ObjectStore
 
 RETRIES = 2          # tries after a worker died (Ray's max_retries); errors of the render itself are not retried
 POLL_S = 0.25        # how often the waiting queue thread relays progress
-RENDER_CPUS = 1      # what a render task holds, and its ffmpeg's threads: N cores run N renders side by side
+RENDER_CPUS = 1      # what a render task holds, and so its ffmpeg's threads: N cores run N renders side by side
 log = logging.getLogger(__name__)
 
 
@@ -70,9 +70,10 @@ class RayExecutor:
         return order
 
     def render(self, job: RenderJob, progress: Progress) -> None:
+        job.threads = RENDER_CPUS  # Ray's scheduler already keeps other tasks off the CPUs this one holds
         task = remote_render.RemoteRender(
             draft=dict(job.draft), soundtrack=job.soundtrack, out=job.out.resolve(), work_dir=job.work_dir.resolve(),
-            nice=job.nice, sources=_absolute(job.sources), threads=RENDER_CPUS, objects=self._objects)
+            nice=job.nice, sources=_absolute(job.sources), threads=job.threads, objects=self._objects)
         ref = self._task.remote(task)
         with self._lock:
             self._running[id(job)] = ref

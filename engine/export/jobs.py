@@ -18,12 +18,13 @@ from typing import Any, Callable
 from engine.analysis.cues import speech_on_timeline, timeline_cues
 from engine.faults import Faults
 from engine.export.mix import sources_from_infos
-from engine.export.music_only import FORMATS, MusicExportError, export_music, music_track
+from engine.export.music_only import FORMATS, MusicExportError, music_job, music_track
 from engine.export.graph import Cancelled, RenderError, RenderJob
 from engine import housekeeping
 from engine.export import render_attempts
+from engine.export.changes import RenderChanges
 from engine.export.executor import Executor, InProcess
-from engine.export.render_queue import FairQueue, budget_s, encoder_threads, niceness
+from engine.export.render_queue import FairQueue, budget_s, niceness
 from engine.export.soundtrack import SoundtrackOrder, Soundtracks, soundtrack_key
 from engine.store import Store, StoreError, render_key
 from engine.user_text import upload_names, user_facing
@@ -50,6 +51,7 @@ class RenderManager:
         self.lock = threading.Lock()
         self.retries: set[threading.Timer] = set()  # renders waiting for the database to grant their lease
         self.stopping = False
+        self.changes = RenderChanges()  # polls of a running render wait for its next change (engine.api.renders)
         store.watch_leases(self._lapsed)  # a lease lapsed (the database away too long): stop its render
 
     def resume(self) -> int:
@@ -59,7 +61,7 @@ class RenderManager:
         for record in self.store.iter_renders():
             if record.get("status") in ("pending", "processing") and self.store.lease_render(record["id"]):
                 record.update(status="pending", progress=0, note="resumed after an engine restart")
-                self.store.save_render(record)
+                self._save(record)
                 render_attempts.clear_unfinished(self.store.root / "renders", record["id"])  # start clean
                 self._start(record)
                 count += 1
@@ -79,12 +81,17 @@ class RenderManager:
         if not self.store.lease_render(record["id"]):  # the same id sent to another engine this instant: theirs
             return record
         try:
-            self.store.save_render(record)
+            self._save(record)
         except StoreError:
             self.store.release_render(record["id"])
             raise
         self._start(record)
         return record
+
+    def _save(self, record: dict[str, Any]) -> None:
+        """Save the record, and wake the polls waiting for news of it."""
+        self.store.save_render(record)
+        self.changes.changed(record["id"])
 
     def cancel(self, render_id: str) -> dict[str, Any] | None:
         record = self.store.render(render_id)
@@ -97,7 +104,7 @@ class RenderManager:
                 self.executor.stop(job)
             if record["status"] in ("pending", "processing"):
                 record.update(status="cancelled", error="cancelled by the user")
-                self.store.save_render(record)
+                self._save(record)
         return record
 
     def _start(self, record: dict[str, Any]) -> None:
@@ -209,11 +216,10 @@ class RenderManager:
         with self.lock:
             if (self.store.render(record["id"]) or {}).get("status") != "pending":
                 raise Cancelled  # cancelled while it waited in the queue
-            job.threads = encoder_threads(record["draft"], len(self.jobs))  # its share when others run
             self.jobs[record["id"]] = job
         record.update(status="processing", progress=10 if music_only else 0, started_at=time.time(),
                       stage="exporting music" if music_only else "starting")
-        self.store.save_render(record)
+        self._save(record)
         watchdog = threading.Timer(self._budget(record), self._stop_over_budget, (record["id"], job))
         watchdog.start()
         try:
@@ -260,7 +266,7 @@ class RenderManager:
                 raise Cancelled
             record.update(status="completed", progress=100, finished_at=time.time(), file=job.out.name,
                           size=job.out.stat().st_size, media_type=media_type)
-            self.store.save_render(record)
+            self._save(record)
         self.tidy()
 
     def tidy(self) -> None:
@@ -288,7 +294,8 @@ class RenderManager:
                                  int(seg["d"]))
         except MusicExportError:
             pass
-        export_music(record["draft"], fmt, out, work, self._music_path, cues)
+        # on the executor like a render (a Ray worker); a cancel drops its result, as in-process always did
+        self.executor.run(music_job(record["id"], record["draft"], fmt, out, work, self._music_path, cues))
 
     def _music_path(self, key: str) -> Path:
         return self.store.root / "music" / f"{key}.wav"
@@ -325,7 +332,8 @@ class RenderManager:
         if current is not None and current.get("status") == "cancelled":
             return
         try:
-            self.store.save_render(record)
+            self.store.note_render_progress(record)
+            self.changes.changed(record["id"])
         except StoreError:
             pass
 
@@ -371,7 +379,7 @@ class RenderManager:
             return  # the engine that took its lease records it
         record.update(fields)
         try:
-            self.store.save_render(record)
+            self._save(record)
         except StoreError:
             log.warning("could not save the end of render %s", record.get("id"))
 

@@ -139,8 +139,13 @@ def soundtrack_via(soundtrack: Callable[[], Path], objects: ObjectStore | None) 
                 return objects.fetch(path)
             except FileNotFoundError:
                 pass
+            except Exception as exc:  # noqa: BLE001 - the store stumbled: build it here rather than fail the render
+                log.warning("could not get the prepared soundtrack from the object store: %s", exc)
         built = soundtrack()
-        objects.put_once(built)
+        try:
+            objects.put_once(built)
+        except Exception as exc:  # noqa: BLE001 - the render has its soundtrack; sharing it is a bonus
+            log.warning("could not put the soundtrack in the object store: %s", exc)
         return built
     return get
 

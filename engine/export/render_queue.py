@@ -42,7 +42,8 @@ def niceness(draft: Mapping[str, Any]) -> int:
 
 
 def encoder_threads(draft: Mapping[str, Any], running: int, cores: int | None = None) -> int:
-    """x264 threads for a render that starts while ``running`` others run; 0 is x264's own choice (all cores).
+    """x264 threads for a render that starts while ``running`` others run here; 0 is x264's own choice (all cores).
+    The in-process executor asks (``engine.export.executor``); a Ray task takes the CPUs it holds.
 
     Alone, or long (niced, it takes what the short ones leave, for minutes), a render gets every
     core. A short one beside others gets its share: two 3 s encodes on one thread each use ~10 %

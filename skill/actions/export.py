@@ -117,7 +117,7 @@ def export(conn: Connection, out: Output, *, dest: str | Path | Destination | No
         render_id = status.id
         path = conn.call(lambda: conn.client.download_render(
             status, target.path, lambda n, total: out.progress("Downloading", n, total, "B"),
-            overwrite=target.overwrite, renumber=target.numbered))
+            overwrite=target.overwrite, renumber=target.numbered, local=conn.backend.local))
     except KeyboardInterrupt:  # the render id is in renders.json: the next export resumes it
         raise errors.ExportInterrupted(str(target.path)) from None
     except OSError as exc:  # the render is kept (renders.json): the next export downloads it
@@ -180,7 +180,9 @@ def phase_of(status: RenderStatus) -> str:
 def _poll(conn: Connection, out: Output, render_id: str, budget_s: float) -> RenderStatus:
     settings = conn.settings
     deadline = time.monotonic() + budget_s
+    last: tuple[str, str | None] | None = None
     while True:
+        asked = time.monotonic()
         try:
             status = conn.call(lambda: conn.client.poll_render(render_id))
         except errors.ApiError as exc:
@@ -195,7 +197,13 @@ def _poll(conn: Connection, out: Output, render_id: str, budget_s: float) -> Ren
             return status
         if time.monotonic() >= deadline:
             return RenderStatus(render_id, "timeout", status.progress, None, None)
-        time.sleep(settings.poll_interval_s)
+        # the embedded engine holds a poll until the render's phase changes (engine.export.changes): after news
+        # of a phase the next poll goes at once (a few a render), and a poll that waited counts against the
+        # interval. Any other backend gets the document's pace (every N s, at most M polls) whatever it says.
+        seen = (status.status, status.stage)
+        if seen == last or not conn.backend.local:
+            time.sleep(max(0.0, settings.poll_interval_s - (time.monotonic() - asked)))
+        last = seen
 
 
 def project_link(conn: Connection) -> str | None:
