@@ -40,7 +40,7 @@ from engine.faults import Faults, quiet_injected_faults
 from engine.memory import release_memory
 from engine.store import DataDirBusy, Store, StoreError, User, lock_data_dir, store_error
 from engine.user_text import user_facing
-from engine.workspace import fit, history, page as workspace, sound, thumbs
+from engine.workspace import fit, history, page as workspace, plan, sound, thumbs
 from engine.workspace.media_work import MediaWork
 
 log = logging.getLogger(__name__)
@@ -307,6 +307,7 @@ HANDLERS: dict[str, Handler] = {
     "download": renders.download,
     "media": project.media,
     "release": project.release_session,
+    "fit_picture": plan.fit_picture,
 }
 
 #: Pages for people (no fault injection, no JSON envelope).

@@ -45,6 +45,8 @@ SPECS: tuple[Spec, ...] = (
     Spec("media", "GET", "/api/media/{session_id}/{file_id}", cloud=False),
     # the embedded engine frees a finished project's files (ai-music run)
     Spec("release", "DELETE", "/api/session/nemo_agent/{user_id}/{session_id}", cloud=False),
+    # the embedded engine draws how the music fits the video (ai-music run --plan, "show me how the music fits")
+    Spec("fit_picture", "GET", "/api/fit/{session_id}/picture.png", cloud=False),
 )
 ENDPOINTS: dict[str, Spec] = {spec.name: spec for spec in SPECS}
 

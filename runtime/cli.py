@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import sys
+from pathlib import Path
 from typing import Callable, Sequence
 
 from runtime.job import DEFAULT_REQUEST as DEFAULT_PROMPT
@@ -55,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--overwrite", action="store_true", help="replace the file -o names if it exists")
     run.add_argument("--sample", action="store_true", help="generate a 60 s 1080p product-demo clip and use it")
     run.add_argument("--json", action="store_true", help="print the result as JSON")
+    run.add_argument("--plan", metavar="PLAN.png",
+                     help="also save a picture of how the music fits: thumbnails and cuts, sections, beats and hits, "
+                          "ducking under speech, loudness (local engine)")
     run.set_defaults(handler=_run)
 
     batch = sub.add_parser("batch", help="many videos, each its own project; resumable (run it again to finish)")
@@ -373,6 +377,7 @@ def _run(args: argparse.Namespace) -> int:
                                      inputs=[video] if "://" not in video else [], overwrite=args.overwrite)
     except BadInput as exc:
         raise UserError(exc.user_message) from None
+    plan = _plan_path(args.plan, video, target.path, args.overwrite) if args.plan else None
     out = CollectingOutput() if args.json else TerminalOutput()
     wanted = destination.default_name(video, "mp4")
     if target.numbered and target.path.name != wanted:
@@ -382,15 +387,40 @@ def _run(args: argparse.Namespace) -> int:
         convo = Conversation(conn, out, auto_export=True, export_dest=target)
         convo.new_project(args.prompt)
         report = convo.turn(args.prompt, [video])
+        if plan is not None and report.ok and report.files:
+            from runtime.job import save_fit_picture
+
+            why_not = save_fit_picture(conn, plan)
+            if why_not:
+                out.notice(why_not)
+                plan = None
         if report.ok and report.files:
             # written: the embedded engine drops this project's files, and `say` goes back to its own
             conn.release(before)
     out.close()
     if args.json:
-        print(json.dumps(report.to_json(), ensure_ascii=False))
+        print(json.dumps({**report.to_json(), **({"plan": str(plan)} if plan and report.files else {})},
+                         ensure_ascii=False))
     elif report.files:
         print(f"MP4: {report.files[0]}")
+        if plan is not None:
+            print(f"Plan: {plan}")
     return report.exit_code
+
+
+def _plan_path(given: str, video: str, output: "os.PathLike[str]", overwrite: bool) -> Path:
+    """Where ``--plan`` writes, checked before anything is uploaded: a PNG in a folder that exists,
+    never the input or the video's own output, never over a file unless ``--overwrite``."""
+    path = Path(os.path.expanduser(given)).absolute()
+    if path.suffix.lower() != ".png":
+        raise UserError(f"--plan {given}: the picture is a PNG; name it ….png")
+    if not path.parent.is_dir():
+        raise UserError(f"--plan {given}: no such folder {path.parent}")
+    if path in (Path(os.path.expanduser(video)).absolute(), Path(output).absolute()):
+        raise UserError(f"--plan {given}: that is the video's own file")
+    if path.exists() and not overwrite:
+        raise UserError(f"--plan {given}: already exists (add --overwrite to replace it)")
+    return path
 
 
 def _batch(args: argparse.Namespace) -> int:

@@ -10,14 +10,20 @@ Kept free of heavy imports: the CLI reads :data:`DEFAULT_REQUEST` for its help t
 """
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 from protocol.requests import DEFAULT_REQUEST
 
 if TYPE_CHECKING:
     from runtime.document.router import Route
+    from skill.connection import Connection
 
-__all__ = ["DEFAULT_REQUEST", "job_steps"]
+__all__ = ["DEFAULT_REQUEST", "NO_PICTURE", "job_steps", "save_fit_picture"]
+
+NO_PICTURE = "this backend does not draw fit pictures (--plan): only the local engine does"
+PICTURE_TIMEOUT_S = 120.0  # twelve frames and one PNG; a loaded machine is slow, never this slow
 
 
 def job_steps(steps: Sequence["Route"], default_request: str = DEFAULT_REQUEST) -> list["Route"]:
@@ -37,3 +43,36 @@ def job_steps(steps: Sequence["Route"], default_request: str = DEFAULT_REQUEST) 
     if not any(s.action is Action.EXPORT for s in out):
         out.append(Route(action=Action.EXPORT, reason="the job ends with an export"))
     return out
+
+
+def save_fit_picture(conn: "Connection", dest: Path) -> str | None:
+    """Write the project's fit picture (``GET /api/fit/{session_id}/picture.png``) to ``dest``:
+    None when written, else the one line saying why not (a backend without it answers 404)."""
+    import httpx
+
+    client, session = conn.client, conn.session
+    if session is None:
+        return "no project to draw"
+    url = client.base_url + client.path("fit_picture", session_id=session.session_id)
+    try:
+        response = client.http.get(url, headers=client.headers(), timeout=PICTURE_TIMEOUT_S)
+    except httpx.HTTPError as exc:
+        return f"could not fetch the fit picture ({exc.__class__.__name__})"
+    if response.status_code == 200 and response.headers.get("content-type", "").startswith("image/png"):
+        part = dest.with_name(f".{dest.name}.{os.getpid()}.part")
+        try:
+            part.write_bytes(response.content)
+            os.replace(part, dest)  # a half-written picture never takes the name
+        except OSError as exc:
+            part.unlink(missing_ok=True)
+            return f"could not write {dest}: {exc.strerror or exc}"
+        return None
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    code = body.get("code") if isinstance(body, dict) else None
+    if response.status_code == 404 and code != 1002:
+        return NO_PICTURE
+    message = body.get("message") if isinstance(body, dict) else None
+    return f"no fit picture: {message or f'HTTP {response.status_code}'}"

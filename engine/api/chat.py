@@ -60,7 +60,8 @@ async def run_sse(request: Request) -> Response:
         turn = agent.Turn(store=engine.store, config=config, user=user, session_id=session["session_id"],
                           message=text, plan=plan, reserved=cost, silent=engine.faults.next_chat_is_silent(),
                           compose=compose, wait_for_analyses=wait_for_analyses,
-                          committed=engine.renders.prepare_audio, edited=engine.renders.soundtrack_of, queue=queue)
+                          committed=engine.renders.prepare_audio, edited=engine.renders.soundtrack_of, queue=queue,
+                          base_url=_base(request))
         task = engine.run_turn(agent.run_turn(turn), session["session_id"])
     except BaseException:
         await asyncio.shield(engine.store.call(engine.store.settle, user, cost, 0))

@@ -25,6 +25,12 @@ MIN_BPM, MAX_BPM = 30.0, 250.0  # what the composer plays (engine.music.brief)
 _MATCH_VIDEO = re.compile(
     r"match(?:es|ing)?\s+(?:the\s+)?(?:mood|length|vibe|pace|feel|energy|style|video)|fits?\s+(?:the|my)\s+video|"
     r"匹配|契合|适合(?:视频|画面)|配合(?:视频|画面)|根据视频", re.I)
+# "show me how the music fits": the fit picture (engine.workspace.plan), answered with its link
+_SHOW_FIT = re.compile(
+    r"\b(?:show|see|draw|picture|visuali[sz]e)\b[^.?!]{0,20}\bhow (?:the |my |this )?(?:music|soundtrack|song|track) "
+    r"(?:fits|lines up|matches|syncs)|\bhow (?:does|do) (?:the |my |this )?(?:music|soundtrack|song) (?:fit|line up)\b|"
+    r"\bwhy (?:does )?(?:the |my |this )?(?:music|soundtrack|song) fits?\b|\bfit picture\b|"
+    r"(?:看看|显示|画出?)音乐(?:怎么|如何|是怎样)(?:配合|契合|贴合|对上)|音乐(?:和|与)画面(?:怎么|如何)(?:配合|对上|契合)", re.I)
 _TIME = r"(?:(\d{1,2}):(\d{2})(?:\.(\d+))?|(\d+(?:\.\d+)?)\s*(?:s\b|sec\b|secs\b|seconds?\b|秒)|(\d+(?:\.\d+)?)\s*(?:min(?:ute)?s?\b|分钟))"
 _TIME_RX = re.compile(_TIME, re.I)
 _QUOTES = {'"': '"', "“": "”", "'": "'", "‘": "’", "「": "」", "『": "』", "《": "》"}
@@ -108,6 +114,8 @@ class Director:
             return Plan((), lang, question="capabilities")
         if re.search(r"what'?s (?:on|in) (?:the|my) timeline|show (?:me )?(?:the|my) timeline|时间线上有什么|看看时间线", lower):
             return Plan((), lang, question="timeline")
+        if _SHOW_FIT.search(lower):
+            return Plan((), lang, question="fit")  # a picture of the music already there, not new music
         if re.search(r"\b(?:nudge|fine-?tune|adjust)\b[^.]{0,30}\b(?:position|placement|timing)\b|"
                      r"move (?:the )?(?:title|music|clip|text) (?:a bit|slightly|a little)|微调", lower):
             return Plan((), lang, question="position")

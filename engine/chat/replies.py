@@ -215,6 +215,17 @@ def answer(question: str, lang: Language) -> str:
             else "When you're happy, click the **Export** button in the top right to render a 1080p MP4.")
 
 
+def fit_link(url: str | None, lang: Language) -> str:
+    """The answer to "show me how the music fits": where the fit picture is (None: no music yet)."""
+    if url is None:
+        return ("还没有生成音乐：先让我配一段音乐，再来看它怎么契合画面。" if lang == "zh"
+                else "There is no generated music yet: ask me for music first, then I can show how it fits.")
+    if lang == "zh":
+        return f"这张图展示了音乐如何契合画面（镜头切换、段落、节拍、人声下的闪避和响度）：{url}"
+    return (f"Here is how the music fits the video — cuts, sections, beats and hits, the ducking under speech "
+            f"and the loudness on one time axis: {url}")
+
+
 def low_credits(lang: Language) -> str:
     return ("积分快用完了，可以查看账户余额并充值。" if lang == "zh"
             else "You're running low on credits — check your account billing to top up.")

@@ -25,6 +25,7 @@ from engine.chat.director import Context, Director, Plan
 from engine.chat.edits import COMPOSES_MUSIC, EditError, Editor, Result, music_key
 from engine.store import Store, User
 from protocol.draft import AUDIO, VIDEO, track
+from protocol.endpoints import ENDPOINTS, fill
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +95,7 @@ class Turn:
     wait_for_analyses: Callable[[list[str], float], Any]                      # awaitable per file ids
     committed: Callable[[str], None] = lambda session_id: None                # the draft changed
     edited: Callable[[dict[str, Any]], Any] = lambda session: None            # ...and is about to be saved
+    base_url: str = ""                                                        # where the engine's links point
     queue: asyncio.Queue = field(default_factory=asyncio.Queue)
     invocation: str = field(default_factory=lambda: f"e-{uuid.uuid4().hex[:16]}")
 
@@ -132,6 +134,11 @@ async def _work(turn: Turn) -> int:
     session = await turn.store.call(turn.store.session, turn.session_id)
     if session is None:
         await turn.queue.put({"error": "session not found", "errorCode": 1002})
+        return 0
+    if plan.question == "fit":
+        text = replies.fit_link(_fit_url(turn, session), lang)
+        await _say(turn, text)
+        await _save_messages(turn, session, text)
         return 0
     if plan.question is not None or plan.unknown is not None:
         text = replies.answer(plan.question, lang) if plan.question else replies.not_understood(plan.unknown or "", lang)
@@ -190,6 +197,14 @@ async def _work(turn: Turn) -> int:
         await _say(turn, text)
     await _save_messages(turn, session, text)
     return turn.reserved if applied else 0
+
+
+def _fit_url(turn: Turn, session: dict[str, Any]) -> str | None:
+    """The fit picture's address (engine.workspace.plan), once the draft has composed music to draw."""
+    music = _generated_music(session)
+    if music is None or not (music["m"].get("music") or {}).get("resolved"):
+        return None
+    return turn.base_url + fill(ENDPOINTS["fit_picture"].path, session_id=turn.session_id)
 
 
 def _generated_music(session: dict[str, Any]) -> dict[str, Any] | None:

@@ -1,0 +1,149 @@
+"""The fit picture a user asks for: the engine's endpoint, "show me how the music fits", ``run --plan``.
+
+Content, not pixels: the PNG's size, and what the drawing laid out (engine.export.fit_picture's
+elements) from the very inputs the endpoint uses — a 10 s clip with two cuts and a voice.
+"""
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from PIL import Image
+
+from engine.workspace.plan import SIZE, build_picture, music_facts
+from engine.chat.director import Context, Director
+from support import Api, run_cli
+
+CUTS = (4.0, 7.0)
+MUSIC = Context(has_video=True, has_music=True, duration_ms=10_000, uploads=("demo.mp4",))
+
+
+@pytest.fixture(scope="module")
+def cut_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """10 s, scenes of 4 + 3 + 3 s (cuts at 4 and 7 s), voice-like sound throughout."""
+    from media.fixtures import VideoSpec, make_video
+
+    return make_video(tmp_path_factory.mktemp("fit") / "demo.mp4",
+                      VideoSpec(seconds=10, width=320, height=180, scene_seconds=[4.0, 3.0, 3.0]))
+
+
+def _picture_url(api: Api) -> str:
+    return f"/api/fit/{api.session_id}/picture.png"
+
+
+def _replies(events: list[dict]) -> list[str]:
+    return [p["text"] for e in events if e.get("turnComplete") for p in e["content"]["parts"] if "text" in p]
+
+
+def _calls(events: list[dict]) -> list[str]:
+    return [p["functionCall"]["name"] for e in events for p in e.get("content", {}).get("parts", [])
+            if "functionCall" in p]
+
+
+@pytest.mark.parametrize("text", [
+    "show me how the music fits", "Show me how the music fits the video", "how does the music fit?",
+    "why does the music fit", "can you show how the soundtrack lines up", "show the fit picture",
+    "看看音乐怎么配合画面", "音乐和画面怎么对上",
+])
+def test_asking_to_see_the_fit_is_a_question_not_an_edit(text: str) -> None:
+    plan = Director().plan(text, MUSIC)
+    assert plan.question == "fit" and not plan.edits
+
+
+@pytest.mark.parametrize("text", ["add music that fits the video", "make the music fit my video"])
+def test_asking_for_music_that_fits_still_composes(text: str) -> None:
+    plan = Director().plan(text, MUSIC)
+    assert plan.question is None and [e.name for e in plan.edits] in (["add_background_music"], ["update_music"])
+
+
+def test_the_engine_draws_the_projects_fit_picture(api: Api, cut_clip: Path, engine_config) -> None:
+    assert api.upload(cut_clip).status_code == 200
+    early = api.get(_picture_url(api))
+    assert early.status_code == 409 and "ask for music first" in early.json()["message"]
+    none_yet = _replies(api.chat("show me how the music fits"))
+    assert none_yet and "ask me for music first" in none_yet[0]
+
+    api.chat("add calm piano music")
+    state = api.state()
+    answer = api.get(_picture_url(api))
+    assert answer.status_code == 200 and answer.headers["content-type"] == "image/png"
+    assert Image.open(io.BytesIO(answer.content)).size == SIZE
+
+    # what it drew, from the same inputs: the session's music, the analysis, the strip, the WAV
+    facts, start_s, key = music_facts(state)
+    strip = api.get(f"/workspace/api/thumbs/{api.session_id}").content
+    wav = next(Path(engine_config.data_dir).rglob(f"{key}.wav"))
+    picture = build_picture(state, facts, start_s, wav, strip)
+    assert len(picture.of("thumbnail")) == 12
+    assert [round(c.start_s, 1) for c in picture.of("cut")] == list(CUTS)
+    assert picture.of("section") and picture.of("downbeat") and picture.of("beat")
+    assert picture.of("speech") and picture.of("duck")[0].label.endswith("dB")
+    assert picture.of("loudness")[0].end_s == pytest.approx(facts["duration_s"], abs=0.5)
+    lanes = picture.lanes
+    assert [n for n in lanes] == ["video", "sections", "beats", "speech", "loudness"]
+    assert all(lanes[a][3] < lanes[b][1] for a, b in zip(list(lanes), list(lanes)[1:]))  # stacked, apart
+
+
+def test_asking_in_chat_links_the_picture_and_does_not_recompose(api: Api, cut_clip: Path) -> None:
+    assert api.upload(cut_clip).status_code == 200
+    api.chat("add calm piano music")
+    before = api.state()
+    events = api.chat("show me how the music fits")
+    reply = _replies(events)
+    assert reply and f"{api.url}{_picture_url(api)}" in reply[0]
+    assert not _calls(events)  # a question: no edit, no composition
+    assert api.state()["draft"] == before["draft"] and api.state()["generated_media"] == before["generated_media"]
+    assert api.get(_picture_url(api)).status_code == 200  # the link opens (with the token)
+
+
+def test_others_cannot_see_a_projects_picture(api: Api, cut_clip: Path, engine) -> None:
+    assert api.upload(cut_clip).status_code == 200
+    api.chat("add calm piano music")
+    other = Api(engine.url).login("someone-else")
+    assert other.get(_picture_url(api)).status_code == 404
+
+
+@pytest.mark.slow
+def test_run_plan_writes_the_picture_and_says_where(cli_env, cut_clip: Path, tmp_path: Path) -> None:
+    plan = tmp_path / "plan.png"
+    result = run_cli("run", str(cut_clip), "add calm piano music", "--plan", str(plan), env=cli_env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert f"Plan: {plan}" in result.stdout and "MP4: " in result.stdout
+    assert Image.open(plan).size == SIZE
+    second = tmp_path / "second.png"
+    as_json = run_cli("run", str(cut_clip), "--plan", str(second), "--json", env=cli_env, cwd=tmp_path)
+    assert as_json.returncode == 0, as_json.stderr
+    assert json.loads(as_json.stdout)["plan"] == str(second) and second.stat().st_size > 10_000
+    again = run_cli("run", str(cut_clip), "--plan", str(plan), "--json", env=cli_env, cwd=tmp_path)
+    assert again.returncode == 2 and "already exists" in again.stderr  # checked before any upload
+    bad = run_cli("run", str(cut_clip), "--plan", str(tmp_path / "plan.jpg"), env=cli_env, cwd=tmp_path)
+    assert bad.returncode == 2 and "PNG" in bad.stderr
+
+
+@pytest.mark.parametrize("status, body, said", [
+    (404, {"code": 404, "message": "Not Found"}, "does not draw fit pictures"),      # the cloud: no such path
+    (409, {"code": 409, "message": "ask for music first"}, "no fit picture: ask for music first"),
+])
+def test_a_backend_without_the_picture_gets_one_line_and_no_file(tmp_path: Path, status: int, body: dict,
+                                                                 said: str) -> None:
+    import httpx
+
+    from runtime.job import save_fit_picture
+
+    seen = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(status, json=body)
+
+    client = SimpleNamespace(base_url="https://cloud.example", path=lambda name, **v: f"/api/fit/{v['session_id']}/p.png",
+                             headers=lambda: {"Authorization": "Bearer t"},
+                             http=httpx.Client(transport=httpx.MockTransport(answer)))
+    conn = SimpleNamespace(client=client, session=SimpleNamespace(session_id="s1"))
+    dest = tmp_path / "plan.png"
+    assert said in save_fit_picture(conn, dest)
+    assert not dest.exists() and not list(tmp_path.iterdir())
+    assert seen[0].url.path == "/api/fit/s1/p.png"
