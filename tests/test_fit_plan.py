@@ -59,6 +59,18 @@ def test_asking_for_music_that_fits_still_composes(text: str) -> None:
     assert plan.question is None and [e.name for e in plan.edits] in (["add_background_music"], ["update_music"])
 
 
+@pytest.mark.parametrize("text, edit", [
+    ("I don't see how the music fits, make it calmer", "update_music"),
+    ("the fit picture looks off, lower the music to 30%", "set_music_volume"),
+    ("can you make the music fit the video better and then show me how the music fits", "update_music"),
+    ("换一首音乐，然后看看音乐怎么配合画面", "regenerate_music"),
+])
+def test_a_message_that_also_asks_for_a_change_makes_the_change(text: str, edit: str) -> None:
+    """Asking to see the fit does not swallow the change asked for in the same message."""
+    plan = Director().plan(text, MUSIC)
+    assert edit in [e.name for e in plan.edits]
+
+
 def test_the_engine_draws_the_projects_fit_picture(api: Api, cut_clip: Path, engine_config) -> None:
     assert api.upload(cut_clip).status_code == 200
     early = api.get(_picture_url(api))

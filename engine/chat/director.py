@@ -114,8 +114,10 @@ class Director:
             return Plan((), lang, question="capabilities")
         if re.search(r"what'?s (?:on|in) (?:the|my) timeline|show (?:me )?(?:the|my) timeline|时间线上有什么|看看时间线", lower):
             return Plan((), lang, question="timeline")
-        if _SHOW_FIT.search(lower):
-            return Plan((), lang, question="fit")  # a picture of the music already there, not new music
+        fit = _SHOW_FIT.search(lower)
+        if fit:  # a picture of the music already there — unless the rest of the message asks for a change
+            rest = self.plan(text[:fit.start()] + " " + text[fit.end():], ctx)
+            return rest if rest.edits else Plan((), lang, question="fit")
         if re.search(r"\b(?:nudge|fine-?tune|adjust)\b[^.]{0,30}\b(?:position|placement|timing)\b|"
                      r"move (?:the )?(?:title|music|clip|text) (?:a bit|slightly|a little)|微调", lower):
             return Plan((), lang, question="position")
