@@ -382,25 +382,30 @@ def _run(args: argparse.Namespace) -> int:
     wanted = destination.default_name(video, "mp4")
     if target.numbered and target.path.name != wanted:
         out.notice(f"{wanted} already exists; writing {target.path.name}")
+    from runtime.job import NO_PICTURE, fit_picture_offered, save_fit_picture
+
+    plan_error = None
     with connect(skill, getattr(args, "backend", None), notice=out.notice) as conn:
+        if plan is not None and not fit_picture_offered(conn):  # said before the job runs (and spends credits)
+            plan, plan_error = None, f"--plan: {NO_PICTURE}; the video is made without it"
+            _warn(plan_error)
         before = conn.store.session(conn.backend.key)  # the project `say` continues
         convo = Conversation(conn, out, auto_export=True, export_dest=target)
         convo.new_project(args.prompt)
         report = convo.turn(args.prompt, [video])
         if plan is not None and report.ok and report.files:
-            from runtime.job import save_fit_picture
 
             why_not = save_fit_picture(conn, plan)
             if why_not:
-                out.notice(why_not)
-                plan = None
+                _warn(why_not)
+                plan, plan_error = None, why_not
         if report.ok and report.files:
             # written: the embedded engine drops this project's files, and `say` goes back to its own
             conn.release(before)
     out.close()
     if args.json:
-        print(json.dumps({**report.to_json(), **({"plan": str(plan)} if plan and report.files else {})},
-                         ensure_ascii=False))
+        print(json.dumps({**report.to_json(), **({"plan": str(plan)} if plan and report.files else {}),
+                          **({"plan_error": plan_error} if plan_error else {})}, ensure_ascii=False))
     elif report.files:
         print(f"MP4: {report.files[0]}")
         if plan is not None:
@@ -408,15 +413,22 @@ def _run(args: argparse.Namespace) -> int:
     return report.exit_code
 
 
+def _warn(line: str) -> None:
+    """One line on stderr: what was asked for but not done (the job itself went on)."""
+    print(f"ai-music: {line}", file=sys.stderr)
+
+
 def _plan_path(given: str, video: str, output: "os.PathLike[str]", overwrite: bool) -> Path:
     """Where ``--plan`` writes, checked before anything is uploaded: a PNG in a folder that exists,
     never the input or the video's own output, never over a file unless ``--overwrite``."""
-    path = Path(os.path.expanduser(given)).absolute()
+    path = Path(os.path.expanduser(given)).resolve()
     if path.suffix.lower() != ".png":
         raise UserError(f"--plan {given}: the picture is a PNG; name it ….png")
     if not path.parent.is_dir():
         raise UserError(f"--plan {given}: no such folder {path.parent}")
-    if path in (Path(os.path.expanduser(video)).absolute(), Path(output).absolute()):
+    if path.is_dir():
+        raise UserError(f"--plan {given}: that is a folder; name the picture's file")
+    if path in (Path(os.path.expanduser(video)).resolve(), Path(output).resolve()):
         raise UserError(f"--plan {given}: that is the video's own file")
     if path.exists() and not overwrite:
         raise UserError(f"--plan {given}: already exists (add --overwrite to replace it)")

@@ -45,6 +45,27 @@ def job_steps(steps: Sequence["Route"], default_request: str = DEFAULT_REQUEST) 
     return out
 
 
+def fit_picture_offered(conn: "Connection") -> bool:
+    """Whether the backend draws fit pictures, asked before the job runs (and spends credits): an engine of
+    ours answers a made-up project with "session not found" (or wants a token); a backend without the
+    endpoint answers a plain 404. A backend that cannot be asked is given the benefit of the doubt."""
+    import httpx
+
+    client = conn.client
+    url = client.base_url + client.path("fit_picture", session_id="0")
+    try:
+        response = client.http.get(url, headers=client.headers(), timeout=PICTURE_TIMEOUT_S)
+    except httpx.HTTPError:
+        return True
+    if response.status_code != 404:
+        return True
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and body.get("code") == 1002
+
+
 def save_fit_picture(conn: "Connection", dest: Path) -> str | None:
     """Write the project's fit picture (``GET /api/fit/{session_id}/picture.png``) to ``dest``:
     None when written, else the one line saying why not (a backend without it answers 404)."""

@@ -159,3 +159,20 @@ def test_a_backend_without_the_picture_gets_one_line_and_no_file(tmp_path: Path,
     assert said in save_fit_picture(conn, dest)
     assert not dest.exists() and not list(tmp_path.iterdir())
     assert seen[0].url.path == "/api/fit/s1/p.png"
+
+
+@pytest.mark.parametrize("status, body, offered", [
+    (404, {"code": 404, "message": "Not Found"}, False),                  # the cloud: no such path
+    (404, {"code": 1002, "message": "session not found"}, True),          # an engine of ours, a made-up project
+    (401, {"code": 1001, "message": "missing bearer token"}, True),       # ours too, before a token
+])
+def test_whether_the_backend_draws_the_picture_is_asked_before_the_job(status: int, body: dict, offered: bool) -> None:
+    """`run --plan` against a backend without the picture says so before it uploads and spends credits."""
+    import httpx
+
+    from runtime.job import fit_picture_offered
+
+    client = SimpleNamespace(base_url="https://cloud.example", path=lambda name, **v: f"/api/fit/{v['session_id']}/p.png",
+                             headers=lambda: {"Authorization": "Bearer t"},
+                             http=httpx.Client(transport=httpx.MockTransport(lambda r: httpx.Response(status, json=body))))
+    assert fit_picture_offered(SimpleNamespace(client=client)) is offered
