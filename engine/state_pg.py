@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import secrets
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -309,8 +310,9 @@ class PostgresState:
                     if fresh:
                         self.lease_conn = psycopg.connect(self.url, autocommit=True, connect_timeout=10, **_KEEPALIVE,
                                                           tcp_user_timeout=int(LEASE_S * 500),
-                                                          options=_server_probes(self.url))
-                        self._end_old_backend()
+                                                          options=_server_probes(self.url),
+                                                          application_name=f"ai-music-lease-{secrets.token_hex(8)}")
+                        self._end_old_backend(psycopg)
                         self._retake_leases()
                     result = work(self.lease_conn)
                     self.confirmed = time.monotonic()
@@ -322,15 +324,25 @@ class PostgresState:
                     raise _error(exc) from None
         raise AssertionError("unreachable")
 
-    def _end_old_backend(self) -> None:
+    def _end_old_backend(self, psycopg: Any) -> None:  # noqa: ANN401 - the psycopg module
         """End the server process of the dropped lease connection if it still lives (the client gave up on a
         silent connection sooner than the server does): it holds this engine's locks, and retaking them would
-        fail as if another engine had them. Matched on pid and start time: a pid the server reused is left alone."""
-        old, self.lease_backend = self.lease_backend, self.lease_conn.execute(
-            "SELECT pid, backend_start FROM pg_stat_activity WHERE pid = pg_backend_pid()").fetchone()
-        if old is not None:
-            self.lease_conn.execute("SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
-                                    "WHERE pid = %s AND backend_start = %s", old)
+        fail as if another engine had them. Matched on pid, start time and the connection's own random
+        application name: a pid the server (or a pooler) gave to someone else is left alone. Best effort: if
+        it fails, retaking finds the locks held and says so, as before."""
+        try:
+            old, self.lease_backend = self.lease_backend, self.lease_conn.execute(
+                "SELECT pid, backend_start, application_name FROM pg_stat_activity WHERE pid = pg_backend_pid()"
+            ).fetchone()
+            if old is None:
+                return
+            match = "FROM pg_stat_activity WHERE pid = %s AND backend_start = %s AND application_name = %s"
+            self.lease_conn.execute(f"SELECT pg_terminate_backend(pid) {match}", old)
+            deadline = time.monotonic() + 5.0
+            while self.lease_conn.execute(f"SELECT 1 {match}", old).fetchone() and time.monotonic() < deadline:
+                time.sleep(0.05)
+        except psycopg.Error as exc:
+            log.warning("could not end the dropped lease connection's server process: %s", exc)
 
     def _retake_leases(self) -> None:
         """On a new lease connection, hold again what the dropped one held: else another engine starting
