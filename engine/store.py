@@ -557,10 +557,12 @@ class Store:
 
         def drop() -> None:
             try:
-                if not tree:
-                    objects.delete(*paths)
+                if not tree:  # a file made again meanwhile (the same content key composed again) keeps its object
+                    objects.delete(*[path for path in paths if not os.path.exists(path)])
                 for path in paths if tree else ():
                     objects.delete_tree(path)
+            except Exception:  # noqa: BLE001 - best effort, and nobody waits on this future: say it
+                log.exception("deleting objects from the object store failed")
             finally:
                 with self.drops_lock:
                     self.drops_waiting -= 1

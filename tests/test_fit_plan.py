@@ -176,3 +176,23 @@ def test_whether_the_backend_draws_the_picture_is_asked_before_the_job(status: i
                              headers=lambda: {"Authorization": "Bearer t"},
                              http=httpx.Client(transport=httpx.MockTransport(lambda r: httpx.Response(status, json=body))))
     assert fit_picture_offered(SimpleNamespace(client=client)) is offered
+
+
+def test_the_loudness_curve_is_read_a_block_at_a_time_and_a_bad_file_only_loses_the_curve(tmp_path: Path) -> None:
+    """An hour of music is as cheap to draw as a minute: at most one block per pixel of the width, read
+    block by block; a damaged WAV draws the picture without the curve instead of failing it."""
+    import numpy as np
+
+    from engine.workspace.plan import LOUDNESS_POINTS, wav_loudness
+    from media.audio import write_wav
+
+    wav = tmp_path / "piece.wav"
+    write_wav(wav, np.full((48_000 * 8, 2), 0.25, dtype=np.float32), 48_000)
+    levels, rate = wav_loudness(wav, 8.0)
+    assert levels is not None and len(levels) == 20 and abs(rate - 2.5) < 1e-9  # 0.4 s blocks
+    assert np.allclose(levels, 20 * np.log10(0.25), atol=0.05)
+    coarse, coarse_rate = wav_loudness(wav, 3600.0)  # as if it were an hour: blocks of 3600/1600 s
+    assert len(coarse) <= max(1, int(8.0 * LOUDNESS_POINTS / 3600.0) + 1) and coarse_rate < 1.0
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk")
+    assert wav_loudness(bad, 8.0)[0] is None

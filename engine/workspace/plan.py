@@ -13,6 +13,7 @@ lives beside the workspace's calls because it draws from theirs (``engine.api`` 
 from __future__ import annotations
 
 import io
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
     from engine.export.fit_picture import FitPicture
 
 SIZE = (1600, 900)       # fixed: one picture costs the same whatever the video
+LOUDNESS_POINTS = 1600   # the loudness curve's blocks at most: one per pixel of the picture's width
+log = logging.getLogger(__name__)
 NO_MUSIC = "there is no generated music in this project yet: ask for music first (e.g. \"add calm piano music\")"
 
 
@@ -53,7 +56,7 @@ def music_facts(state: dict[str, Any]) -> tuple[dict[str, Any], float, str] | No
 def build_picture(state: dict[str, Any], facts: dict[str, Any], start_s: float, wav: Path | None,
                   strip: bytes | None) -> "FitPicture":
     """Draw the picture, in the music's time (0 is where the music starts on the timeline)."""
-    from engine.export.fit_picture import draw_fit_picture, loudness_curve
+    from engine.export.fit_picture import draw_fit_picture
 
     fit = fit_facts(state)
     cuts = [c - start_s for c in fit["cuts"]]
@@ -67,16 +70,28 @@ def build_picture(state: dict[str, Any], facts: dict[str, Any], start_s: float, 
             at = (k + 0.5) * fit["duration_s"] / TILES - start_s
             if 0 <= at <= float(facts["duration_s"]):
                 thumbnails.append((at, whole.crop((k * TILE_W, 0, (k + 1) * TILE_W, tile_h))))
-    loudness, rate = None, 2.5
-    if wav is not None and wav.is_file():
-        from scipy.io import wavfile
-
-        sample_rate, audio = wavfile.read(wav, mmap=True)  # mapped: a long piece is not copied whole
-        if np.issubdtype(audio.dtype, np.integer):
-            audio = audio.astype(np.float32) / np.iinfo(audio.dtype).max
-        loudness, rate = loudness_curve(audio, sample_rate)
+    loudness, rate = wav_loudness(wav, float(facts["duration_s"])) if wav is not None else (None, 2.5)
     return draw_fit_picture(facts, cuts=cuts, speech=speech, thumbnails=thumbnails, loudness=loudness,
                             loudness_rate=rate, target_lufs=float(facts.get("lufs") or -16.0), size=SIZE)
+
+
+def wav_loudness(wav: Path, duration_s: float) -> tuple[np.ndarray | None, float]:
+    """The piece's level in dB per block and the blocks per second (``fit_picture.loudness_curve``'s measure),
+    read a block at a time: an hour of music costs one block of memory, and at most LOUDNESS_POINTS blocks
+    (the picture is not wider than that). (None, …) when the file cannot be read: drawn without the curve."""
+    from media.audio import wav_blocks
+
+    window_s = max(0.4, duration_s / LOUDNESS_POINTS)
+    try:
+        sample_rate, blocks = wav_blocks(wav, max(1, int(window_s * 48_000)))
+        levels = []
+        for block in blocks:
+            mono = block.mean(axis=1) if block.ndim == 2 else block
+            levels.append(10 * np.log10(float(np.mean(np.square(mono, dtype=np.float64))) + 1e-10))
+    except Exception as exc:  # noqa: BLE001 - a damaged file (the readers raise many kinds): no curve, no failure
+        log.warning("the fit picture is drawn without the loudness curve: %s", exc)
+        return None, 2.5
+    return (np.asarray(levels) if levels else None), sample_rate / max(1, int(window_s * 48_000))
 
 
 def picture_png(state: dict[str, Any], facts: dict[str, Any], start_s: float, wav: Path | None,
