@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import threading
 from contextvars import ContextVar
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -279,6 +280,11 @@ def _object_store(config: EngineConfig) -> Any:  # noqa: ANN401 - engine.object_
 
 
 def _warm_up() -> None:
+    """Import the analysis (first: an upload's decode waits for it), then the composer and its scipy.
+
+    On a thread of its own that nothing waits for: a command that stops the engine before it
+    needed them (``say "status"``, a refused upload) does not sit out seconds of imports, and
+    both analysis workers are free for uploads meanwhile. Imports write nothing to the data dir."""
     import engine.analysis.analyze  # noqa: F401
     import engine.music.make  # noqa: F401 - the composer (engine.music loads it lazily)
     from scipy.io import wavfile  # noqa: F401
@@ -373,7 +379,7 @@ def create_app(config: EngineConfig | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         # Import the heavy modules (numpy, scipy, the composer) while the client is still getting
         # a token and uploading: the first analysis then starts without paying for them.
-        engine.workers.submit(_warm_up)
+        threading.Thread(target=_warm_up, name="engine-warm-up", daemon=True).start()
         if engine.compute is not None:
             engine.workers.submit(engine.compute.warm_up)  # a composing worker, forked from a primed fork server
         engine.renders.resume()

@@ -8,6 +8,7 @@ connections (polled, not slept for) and :meth:`Embedded.stop` shuts it down clea
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 from logging.handlers import RotatingFileHandler
@@ -36,6 +37,9 @@ class Embedded:
         Callers remove the data dir right after (tests, the harness); a thread still
         writing into it then is how "Directory not empty" happened."""
         self.server.should_exit = True  # type: ignore[attr-defined]
+        wake = getattr(self.server, "wake", None)
+        if wake is not None:
+            wake()
         self.thread.join(timeout)
         if self.thread.is_alive():
             log.warning("the engine did not stop within %.0f s", timeout)
@@ -63,6 +67,59 @@ def _log_to(config: EngineConfig) -> logging.Handler:
     return handler
 
 
+def _server_class(base: type) -> type:
+    """uvicorn's server, told to stop at once rather than at its next 0.1 s check of ``should_exit``
+    (uvicorn imported by the caller: it is not needed until an engine starts)."""
+
+    class Server(base):  # type: ignore[misc, valid-type]
+        _loop: asyncio.AbstractEventLoop | None = None
+        _woken: asyncio.Event | None = None
+
+        async def main_loop(self) -> None:
+            """uvicorn's loop (a tick every 0.1 s: the Date header, ``should_exit``), but the wait
+            between ticks ends as soon as :meth:`wake` is called."""
+            self._woken = asyncio.Event()
+            self._loop = asyncio.get_running_loop()
+            counter = 0
+            while not await self.on_tick(counter):
+                counter = (counter + 1) % 864000
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._woken.wait(), 0.1)
+
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            """uvicorn's shutdown without its fixed 0.1 s sleep and 0.1 s polls: close the listeners,
+            ask open connections to finish, wait (polled every 5 ms, bounded by the graceful timeout)
+            until they and their tasks are gone, then the app's own shutdown (``Engine.stop``)."""
+            for listener in self.servers:
+                listener.close()
+            for sock in sockets or []:
+                sock.close()
+            state = self.server_state
+            for connection in list(state.connections):
+                connection.shutdown()
+            try:
+                async with asyncio.timeout(self.config.timeout_graceful_shutdown):
+                    while (state.connections or state.tasks) and not self.force_exit:
+                        await asyncio.sleep(0.005)
+                    for listener in self.servers:
+                        await listener.wait_closed()
+            except TimeoutError:
+                log.warning("cancelling %d request(s) still running at shutdown", len(state.tasks))
+                for task in state.tasks:
+                    task.cancel()
+            if not self.force_exit:
+                await self.lifespan.shutdown()
+
+        def wake(self) -> None:
+            """From any thread, after setting ``should_exit``: end the current wait now."""
+            loop, woken = self._loop, self._woken
+            if loop is not None and woken is not None:
+                with contextlib.suppress(RuntimeError):  # the loop has already closed
+                    loop.call_soon_threadsafe(woken.set)
+
+    return Server
+
+
 def start(config: EngineConfig | None = None) -> Embedded:
     """Start the engine and return its URL once it is ready."""
     import uvicorn
@@ -77,7 +134,7 @@ def start(config: EngineConfig | None = None) -> Embedded:
         sock.bind((config.host, config.port))
         host, port = sock.getsockname()[:2]
         app = create_app(config)
-        server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False,
+        server = _server_class(uvicorn.Server)(uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False,
                                                timeout_graceful_shutdown=2,
                                                **uvicorn_options(config.header_timeout_s)))
 

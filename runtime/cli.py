@@ -653,7 +653,16 @@ def _skill_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _skip_httpx_cli() -> None:
+    """httpx imports its own command line (``httpx._main``: rich, pygments, click; ~0.3 s) whenever
+    those are installed, and rich is one of ours. No command here runs httpx's CLI: made to fail
+    its import, httpx falls back to a stub ``main`` (its ``except ImportError``)."""
+    if "httpx" not in sys.modules:
+        sys.modules.setdefault("httpx._main", None)  # type: ignore[assignment]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _skip_httpx_cli()
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = args.handler

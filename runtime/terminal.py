@@ -15,6 +15,7 @@ Replies go to stdout; status lines, progress and errors to stderr.
 """
 from __future__ import annotations
 
+import os
 import sys
 import time
 from typing import Any, TextIO
@@ -172,7 +173,20 @@ class TerminalOutput:
         self._end_stream()
 
 
+#: the variables that can make rich treat a pipe as a terminal (rich.console.Console.is_terminal)
+_FORCES_TERMINAL = ("TTY_COMPATIBLE", "FORCE_COLOR")
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # not a real stream, or closed
+        return False
+
+
 def _can_redraw(stream: TextIO) -> bool:
+    if not _isatty(stream) and not any(name in os.environ for name in _FORCES_TERMINAL):
+        return False  # a pipe or a file: rich (~0.1 s to import) would say the same
     from rich.console import Console
 
     console = Console(file=stream)

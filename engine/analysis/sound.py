@@ -14,8 +14,7 @@ import os
 from dataclasses import dataclass
 
 import numpy as np
-import pyloudnorm
-from scipy import ndimage, signal
+from scipy import ndimage
 
 from media.audio import stream_audio
 
@@ -58,7 +57,11 @@ class _Loudness:
     """
 
     def __init__(self, rate: int) -> None:
+        import pyloudnorm  # with scipy.signal, ~1 s to import: paid here, while the picture is already decoding
+        from scipy.signal import lfilter
+
         self.rate = rate
+        self.lfilter = lfilter
         self.stages = [(np.asarray(f.b, float), np.asarray(f.a, float), f.passband_gain)
                        for f in pyloudnorm.Meter(rate)._filters.values()]
         self.state = [np.zeros(max(len(b), len(a)) - 1) for b, a, _ in self.stages]
@@ -72,7 +75,7 @@ class _Loudness:
     def feed(self, x: np.ndarray) -> None:
         k = np.asarray(x, np.float64)
         for i, (b, a, gain) in enumerate(self.stages):
-            k, self.state[i] = signal.lfilter(b, a, k, zi=self.state[i])
+            k, self.state[i] = self.lfilter(b, a, k, zi=self.state[i])
             k = (k * gain).astype(np.float32).astype(np.float64)   # pyloudnorm keeps float32 input as float32
         power = np.square(k)
         start = 0
@@ -140,7 +143,9 @@ class _Features:
     def __init__(self, rate: int) -> None:
         self.hop = int(0.01 * rate)
         self.n = 1 << math.ceil(math.log2(0.032 * rate))
-        self.window = signal.get_window("hann", self.n).astype(np.float32)
+        from scipy.signal import get_window  # see _Loudness
+
+        self.window = get_window("hann", self.n).astype(np.float32)
         self.band = (np.fft.rfftfreq(self.n, 1.0 / rate) >= 300) & (np.fft.rfftfreq(self.n, 1.0 / rate) <= 3400)
         self.pending = np.zeros(self.n // 2 - self.hop // 2, np.float32)   # samples from frame `done` on
         self.done = 0
