@@ -210,6 +210,7 @@ class Conversation:
         if result.text:
             report.replies.append(result.text)
             self.out.say("")
+            self._keep_fit_picture(report, result.text)
         if result.stream_error and not result.text:
             if result.stream_error_code:  # a coded failure has a rule in the document's error table
                 raise errors.api_error(result.stream_error_code, result.stream_error)
@@ -227,6 +228,27 @@ class Conversation:
                         "✅ Done — the project looks the same as before, though. Tell me what you'd like changed.")
         self.conn.remember_unsent(None)
         self._followups(result, report, wants_export)
+
+    def _keep_fit_picture(self, report: TurnReport, reply: str) -> None:
+        """The engine answers "show me how the music fits" with its picture's address, which opens only with
+        this client's token (and dies with an embedded engine): the picture is saved here and its file named."""
+        session = self.conn.session
+        if session is None or f"/api/fit/{session.session_id}/picture.png" not in reply:
+            return
+        from runtime.job import save_fit_picture
+
+        folder = self.output_dir or Path.cwd()
+        dest = folder / "fit-picture.png"
+        for n in range(2, 1000):
+            if not dest.exists():
+                break
+            dest = folder / f"fit-picture-{n}.png"
+        why_not = save_fit_picture(self.conn, dest)
+        if why_not is None:
+            report.files.append(str(dest))
+            self._reply(report, f"Saved the picture as {dest}")
+        else:
+            self._reply(report, f"Could not save the picture: {why_not}")
 
     def _followups(self, result: ChatResult, report: TurnReport, wants_export: bool) -> None:
         done: set[GuiAction] = set()

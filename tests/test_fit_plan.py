@@ -196,3 +196,22 @@ def test_the_loudness_curve_is_read_a_block_at_a_time_and_a_bad_file_only_loses_
     bad = tmp_path / "bad.wav"
     bad.write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk")
     assert wav_loudness(bad, 8.0)[0] is None
+
+
+@pytest.mark.slow
+def test_asking_at_the_prompt_saves_the_picture_beside_the_outputs(cut_clip: Path, tmp_path: Path) -> None:
+    """At `ai-music chat`/`say` the engine's link would open only with the token (and the embedded engine's
+    port closes with the command): the client saves the picture and names the file."""
+    from runtime.backend import connect
+    from runtime.conversation import Conversation
+    from runtime.document import load_skill
+    from runtime.terminal import CollectingOutput
+    from support import BUNDLED
+
+    with connect(load_skill(BUNDLED), "local", engine={"data_dir": tmp_path / "engine"}) as conn:
+        convo = Conversation(conn, CollectingOutput(), output_dir=tmp_path)
+        assert convo.turn("add calm piano music", [str(cut_clip)]).ok
+        report = convo.turn("show me how the music fits")
+    saved = tmp_path / "fit-picture.png"
+    assert report.files == [str(saved)] and Image.open(saved).size == SIZE
+    assert f"Saved the picture as {saved}" in "\n".join(report.replies)
