@@ -267,9 +267,13 @@ def _look_quickly(path: str | os.PathLike[str], info: MediaInfo, timeout: float)
     the grid is checked against the keyframe before it (already decoded, the keyframes
     only pass costs a few frames) and the frames just after it (decoded from the
     keyframe itself, so no run-up): a cut if it differs from the old shot far more than
-    the new shot moves, and the picture does not go back (a flash). A size spike, and a
-    grid keyframe that looks unlike the keyframe before it, are checked by decoding a short window around it and running :func:`detect_cuts` on
-    it, which also puts the cut on its frame. Motion is the inter frames' sizes scaled
+    the new shot moves, and the picture does not go back (a flash). So is a grid keyframe
+    unlike the one before whose GOP stood still (:func:`_stood_still`: the keyframe before
+    is then the picture just before it). A size spike, and any other grid keyframe that
+    looks unlike the keyframe before it (and no decoded window saw it already), are
+    checked by decoding a short window around it and running :func:`detect_cuts` on it,
+    which also puts the cut on its frame. Each step's decodes share one ffmpeg process
+    (the keyframes go with the spikes' windows, known from the packets alone). Motion is the inter frames' sizes scaled
     by how much the decoded frames actually changed per byte. The full decode is kept
     for streams that give no signal (intra-only), for a blank keyframe with no cut
     near it (maybe a fade: only pixels place those), and when the windows would cost
