@@ -273,7 +273,7 @@ def _look_quickly(path: str | os.PathLike[str], info: MediaInfo, timeout: float)
     looks unlike the keyframe before it (and no decoded window saw it already), are
     checked by decoding a short window around it and running :func:`detect_cuts` on it,
     which also puts the cut on its frame. Each step's decodes share one ffmpeg process
-    (the keyframes go with the spikes' windows, known from the packets alone). Motion is the inter frames' sizes scaled
+    (keyframes; then every window the keyframes left to check; then the GOPs still unexplained). Motion is the inter frames' sizes scaled
     by how much the decoded frames actually changed per byte. The full decode is kept
     for streams that give no signal (intra-only), for a blank keyframe with no cut
     near it (maybe a fade: only pixels place those), and when the windows would cost
@@ -308,17 +308,16 @@ def _look_quickly(path: str | os.PathLike[str], info: MediaInfo, timeout: float)
     def spans_around(candidates: set[int]) -> list[tuple[int, int]]:
         return _merge([(max(0, c - pad), min(n_frames, c + pad + 1)) for c in candidates])
 
-    # One ffmpeg for what the packets alone ask for: the keyframes, the windows around size spikes, and
-    # (no candidate at all) a few frames after some keyframes to calibrate the motion.
-    spike_spans = spans_around(set(spikes))
+    # The keyframes, and (no candidate at all in the packets) a few frames after some keyframes to
+    # calibrate the motion, in one ffmpeg. The windows wait for the keyframes' verdict: they may cost too much.
     calibrate = [] if spikes or off_grid else [
         (int(k), min(int(k) + pad, n_frames)) for k in keys[np.linspace(0, len(keys) - 1, min(3, len(keys))).astype(int)]]
-    found = _thumbs(path, w, h, [_Span(mode="keys"), *(span(a, b) for a, b in spike_spans + calibrate)], timeout)
-    key_thumbs, spike_frames = found[0], found[1:1 + len(spike_spans)]
+    found = _thumbs(path, w, h, [_Span(mode="keys"), *(span(a, b) for a, b in calibrate)], timeout)
+    key_thumbs = found[0]
     if len(key_thumbs) != len(keys):
         log.info("analyze %s: full decode (%d keyframes decoded, %d in the packets)", name, len(key_thumbs), len(keys))
         return None
-    decoded: list[tuple[int, np.ndarray]] = [(a, f) for (a, _), f in zip(calibrate, found[1 + len(spike_spans):])]
+    decoded: list[tuple[int, np.ndarray]] = [(a, f) for (a, _), f in zip(calibrate, found[1:])]
 
     # A keyframe no different from the keyframe before it starts no new shot.
     jumps = dict(zip(keys[1:].tolist(), _change(key_thumbs[:-1], key_thumbs[1:]).tolist()))
@@ -356,11 +355,9 @@ def _look_quickly(path: str | os.PathLike[str], info: MediaInfo, timeout: float)
         return jump > SHOT_JUMP or jump > KEY_JUMP and resized(k)
 
     first = set(spikes) | after_spike
-    window_cuts(spike_spans, first, spike_frames)
-    covered = [(a, a + len(f)) for a, f in decoded]
-    spans = [(a, b) for a, b in spans_around(after_spike) if not any(c <= a and b <= d for c, d in covered)]
+    spans = spans_around(first)
     light_spans = [(k, min(k + reach + pad, n_frames - 1) + 1) for k in light + still]
-    spent = sum(b - _prev_key(keys, a + 1) for a, b in spike_spans + spans) + sum(b - a for a, b in light_spans)
+    spent = sum(b - _prev_key(keys, a + 1) for a, b in spans) + sum(b - a for a, b in light_spans)
     # grid keyframes that no window before them can explain will cost their whole GOP: count them now
     alone = [k for k in changed - set(off_grid) - after_spike - set(still)
              if suspect(k, jumps[k]) and not any(_prev_key(keys, k) < c < k for c in first | set(light))]
