@@ -1,6 +1,8 @@
 """Video analysis: the full decode beside the packet-statistics fast path (issue 16 item 2).
 
-For two generated 60 s 1920x1080 30 fps H.264 clips — "busy" (grain and motion everywhere,
+For bench/e2e.py's two inputs (its busy demo: fixed 2 s GOPs, x264 ultrafast without scene
+detection, so cuts only show in packet sizes and keyframe pictures; and its talking head), and
+two generated 60 s 1920x1080 30 fps H.264 clips — "busy" (grain and motion everywhere,
 a scene cut every 2-7 s, x264 veryfast at 10 Mbit/s, GOP 2 s; the grain hides the cuts from
 x264's scene detection, so once as is and once with a keyframe forced at each cut, as editors'
 exports have) and "talking head" (a still backdrop, a small moving speaker,
@@ -96,8 +98,18 @@ def main() -> None:
     from engine.analysis import analyze as A
     from media.probe import probe
 
+    from media.fixtures import VideoSpec, make_talking_head, make_video
+
     OUT.mkdir(parents=True, exist_ok=True)
-    clips = {"busy": (OUT / "analysis-busy.mp4", make_busy_cuts(OUT / "analysis-busy.mp4")),
+    demo, talking = OUT / "demo-60s-1080p.mp4", OUT / "talking-60s-1080p.mp4"  # bench/e2e.py's inputs
+    spec = VideoSpec(seconds=60, width=1920, height=1080, fps=30, audio="voice")
+    if not demo.exists():
+        make_video(demo, spec)
+    if not talking.exists():
+        make_talking_head(talking)
+    clips = {"e2e busy demo (fixed 2 s GOP, cuts every 4-7 s)": (demo, spec.cut_times()),
+             "e2e talking head (one shot)": (talking, []),
+             "busy": (OUT / "analysis-busy.mp4", make_busy_cuts(OUT / "analysis-busy.mp4")),
              "busy, editor export (keyframe at each cut)": (
                  OUT / "analysis-busy-keyed.mp4", make_busy_cuts(OUT / "analysis-busy-keyed.mp4", keys_at_cuts=True)),
              "talking head": (OUT / "analysis-talking.mp4", make_talking_head(OUT / "analysis-talking.mp4")),

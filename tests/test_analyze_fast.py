@@ -61,6 +61,49 @@ def test_keyframes_placed_at_cuts_by_the_encoder_are_cuts(scenes, tmp_path, capl
     assert all(abs(found - cut) <= FRAME for found, cut in zip(result.scene_cuts, real))
 
 
+def test_keyframes_off_the_cadence_are_cuts_on_their_frame_for_a_few_decoded_frames(tmp_path, caplog, monkeypatch):
+    """An editor's export: a keyframe at each cut, off the 2 s cadence. Each keyframe is the cut,
+    on its exact frame: only a few frames after each are decoded, all in one ffmpeg run beside
+    the keyframes' (the old path started one ffmpeg per window)."""
+    spec = VideoSpec(seconds=10, width=1280, height=720, audio="none", scene_seconds=[2.5, 1.6, 3.1, 2.8],
+                     scene_sources=("smptehdbars=s={w}x{h}:r={fps}", "rgbtestsrc=s={w}x{h}:r={fps}"))
+    path, real = make_video(tmp_path / "src.mp4", spec), spec.cut_times()
+    keyed = reencode(path, tmp_path / "keyed.mp4", "-preset", "veryfast", "-g", "60", "-sc_threshold", "0",
+                     "-force_key_frames", ",".join(f"{c:.3f}" for c in real))
+    import engine.analysis.analyze as analysis
+    import engine.analysis.packets as packets
+
+    runs: list[list[str]] = []
+    for module in (analysis, packets):
+        monkeypatch.setattr(module, "run", lambda args, _run=module.run, **kw: runs.append(list(map(str, args))) or _run(args, **kw))
+    with caplog.at_level(logging.INFO, logger="engine.analysis.analyze"):
+        result = analyze(keyed, picture="fast")
+    taken = path_taken(caplog)
+    assert "fast path" in taken
+    assert result.scene_cuts == tuple(real)  # exactly on the cut frames
+    assert len(runs) <= 3, [r[:8] for r in runs]  # the packets, the keyframes, the frames after them
+    around = int(taken.split("keyframes, ")[1].split(" frames")[0])
+    assert around < 100  # of 300 (a window around a spike in a still shot is among them)
+    monkeypatch.undo()
+    assert result.scene_cuts == analyze(keyed, picture="full").scene_cuts
+
+
+def test_grid_keyframes_after_a_still_gop_are_cuts_without_decoding_that_gop(tmp_path, caplog):
+    """A fixed-GOP file whose cuts fall on its 2 s keyframes, between still pictures: no GOP is decoded,
+    only the few frames after each such keyframe (the old path decoded each whole GOP before)."""
+    spec = VideoSpec(seconds=10, width=1280, height=720, audio="none", scene_seconds=[4.0, 2.0, 4.0],
+                     scene_sources=("smptehdbars=s={w}x{h}:r={fps}", "rgbtestsrc=s={w}x{h}:r={fps}"))
+    path = make_video(tmp_path / "still.mp4", spec)
+    with caplog.at_level(logging.INFO, logger="engine.analysis.analyze"):
+        result = analyze(path, picture="fast")
+    taken = path_taken(caplog)
+    assert "fast path" in taken
+    assert result.scene_cuts == (4.0, 6.0)
+    around = int(taken.split("keyframes, ")[1].split(" frames")[0])
+    assert around < 60  # the two GOPs before the cuts alone are 120 frames (a few after some keyframes calibrate motion)
+    assert result.scene_cuts == analyze(path, picture="full").scene_cuts
+
+
 def test_a_fixed_gop_camera_file_without_cuts_has_none(tmp_path, caplog):
     """Grain and motion everywhere, a keyframe every second, no scene detection: no false cuts."""
     path = tmp_path / "camera.mp4"

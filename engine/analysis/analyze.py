@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 from typing import Callable, Literal
@@ -47,6 +48,12 @@ KEY_JUMP = 0.03
 KEY_SIZE_RATIO = 1.5
 #: ...that differ this much: another shot, not drift within one (busy shots drift ~0.1-0.2 in 2 s).
 SHOT_JUMP = 0.25
+#: An inter frame at most this big (bytes per pixel, or bytes for small pictures) changes next to nothing:
+#: a 1080p copy of the frame before is ~12 bytes; a pan costs its motion vectors, a cut a whole picture.
+STILL_BYTES_PER_PIXEL = 0.0002
+STILL_MIN_BYTES = 24
+#: A keyframe within this mean luma (0..1) of a brightness/contrast change of the one before is a relighting.
+RELIT_RESIDUAL = 0.02
 
 log = logging.getLogger(__name__)
 
@@ -260,9 +267,13 @@ def _look_quickly(path: str | os.PathLike[str], info: MediaInfo, timeout: float)
     the grid is checked against the keyframe before it (already decoded, the keyframes
     only pass costs a few frames) and the frames just after it (decoded from the
     keyframe itself, so no run-up): a cut if it differs from the old shot far more than
-    the new shot moves, and the picture does not go back (a flash). A size spike, and a
-    grid keyframe that looks unlike the keyframe before it, are checked by decoding a short window around it and running :func:`detect_cuts` on
-    it, which also puts the cut on its frame. Motion is the inter frames' sizes scaled
+    the new shot moves, and the picture does not go back (a flash). So is a grid keyframe
+    unlike the one before whose GOP stood still (:func:`_stood_still`: the keyframe before
+    is then the picture just before it). A size spike, and any other grid keyframe that
+    looks unlike the keyframe before it (and no decoded window saw it already), are
+    checked by decoding a short window around it and running :func:`detect_cuts` on it,
+    which also puts the cut on its frame. Each step's decodes share one ffmpeg process
+    (keyframes; then every window the keyframes left to check; then the GOPs still unexplained). Motion is the inter frames' sizes scaled
     by how much the decoded frames actually changed per byte. The full decode is kept
     for streams that give no signal (intra-only), for a blank keyframe with no cut
     near it (maybe a fade: only pixels place those), and when the windows would cost
@@ -288,10 +299,25 @@ def _look_quickly(path: str | os.PathLike[str], info: MediaInfo, timeout: float)
         log.info("analyze %s: full decode (%d candidate cuts would decode %.0f%% of the frames)",
                  name, len(spikes), 100 * (spike_cost + len(keys)) / n_frames)
         return None
-    key_thumbs = _thumbs(path, w, h, None, None, timeout, keyframes_only=True)
+
+    def span(a: int, b: int) -> _Span:  # frames a..b-1
+        if packets.key[a]:  # start on the keyframe itself: a seek before it would decode the GOP before
+            return _Span(packets.times[a] + 0.25 / rate, packets.times[b - 1] + 0.75 / rate, "from_key")
+        return _Span(packets.times[a] - 0.25 / rate, packets.times[b - 1] + 0.75 / rate)
+
+    def spans_around(candidates: set[int]) -> list[tuple[int, int]]:
+        return _merge([(max(0, c - pad), min(n_frames, c + pad + 1)) for c in candidates])
+
+    # The keyframes, and (no candidate at all in the packets) a few frames after some keyframes to
+    # calibrate the motion, in one ffmpeg. The windows wait for the keyframes' verdict: they may cost too much.
+    calibrate = [] if spikes or off_grid else [
+        (int(k), min(int(k) + pad, n_frames)) for k in keys[np.linspace(0, len(keys) - 1, min(3, len(keys))).astype(int)]]
+    found = _thumbs(path, w, h, [_Span(mode="keys"), *(span(a, b) for a, b in calibrate)], timeout)
+    key_thumbs = found[0]
     if len(key_thumbs) != len(keys):
         log.info("analyze %s: full decode (%d keyframes decoded, %d in the packets)", name, len(key_thumbs), len(keys))
         return None
+    decoded: list[tuple[int, np.ndarray]] = [(a, f) for (a, _), f in zip(calibrate, found[1:])]
 
     # A keyframe no different from the keyframe before it starts no new shot.
     jumps = dict(zip(keys[1:].tolist(), _change(key_thumbs[:-1], key_thumbs[1:]).tolist()))
@@ -302,22 +328,15 @@ def _look_quickly(path: str | os.PathLike[str], info: MediaInfo, timeout: float)
     # a smaller change may be drift over the GOP (a slow pan), which only those frames tell.
     light = sorted(k for k in changed & set(off_grid) if k not in after_spike and jumps[k] > SHOT_JUMP)
     after_spike |= changed & set(off_grid) - set(light)
-
-    def frames(a: int, b: int) -> np.ndarray:  # thumbnails of frames a..b-1
-        if packets.key[a]:  # start on the keyframe itself: a seek before it would decode the GOP before
-            return _thumbs(path, w, h, packets.times[a] + 0.25 / rate, packets.times[b - 1] + 0.75 / rate, timeout,
-                           from_keyframe=True)
-        return _thumbs(path, w, h, packets.times[a] - 0.25 / rate, packets.times[b - 1] + 0.75 / rate, timeout)
-
-    def spans_around(candidates: set[int]) -> list[tuple[int, int]]:
-        return _merge([(max(0, c - pad), min(n_frames, c + pad + 1)) for c in candidates])
-
-    def decode_all(spans: list[tuple[int, int]]) -> list[np.ndarray]:
-        with ThreadPoolExecutor(max_workers=min(_cpus(), 4)) as pool:
-            return list(pool.map(frames, [a for a, _ in spans], [b for _, b in spans]))
+    # A grid keyframe after a GOP that stood still (every inter frame next to nothing: no drift, and a
+    # cut inside would have been a frame of a whole new picture) is checked like an encoder's keyframe:
+    # the keyframe before is the picture just before it. Not a blank one (fades) nor a mere relighting.
+    still_bytes = max(STILL_MIN_BYTES, STILL_BYTES_PER_PIXEL * (info.video.width or 1) * (info.video.height or 1))
+    blank = key_thumbs.std(axis=(1, 2)) < 5.0
+    still = sorted(k for k in changed - set(off_grid) if _stood_still(
+        packets, keys, k, still_bytes, spikes, key_thumbs, blank))
 
     cuts: list[tuple[int, float]] = []
-    decoded: list[tuple[int, np.ndarray]] = []  # (first frame index, consecutive thumbnails)
 
     def window_cuts(spans: list[tuple[int, int]], candidates: set[int], found_frames: list[np.ndarray],
                     anywhere: bool = False) -> None:
@@ -337,19 +356,20 @@ def _look_quickly(path: str | os.PathLike[str], info: MediaInfo, timeout: float)
 
     first = set(spikes) | after_spike
     spans = spans_around(first)
-    light_spans = [(k, min(k + reach + pad, n_frames - 1) + 1) for k in light]
+    light_spans = [(k, min(k + reach + pad, n_frames - 1) + 1) for k in light + still]
     spent = sum(b - _prev_key(keys, a + 1) for a, b in spans) + sum(b - a for a, b in light_spans)
     # grid keyframes that no window before them can explain will cost their whole GOP: count them now
-    alone = [k for k in changed - set(off_grid) - after_spike
+    alone = [k for k in changed - set(off_grid) - after_spike - set(still)
              if suspect(k, jumps[k]) and not any(_prev_key(keys, k) < c < k for c in first | set(light))]
     spent += sum(k + pad - _prev_key(keys, k) for k in alone)
     if spent > budget:
         log.info("analyze %s: full decode (%d candidate cuts would decode %.0f%% of the frames)",
-                 name, len(first) + len(light), 100 * (spent + len(keys)) / n_frames)
+                 name, len(first) + len(light) + len(still), 100 * (spent + len(keys)) / n_frames)
         return None
-    found_frames = decode_all(spans + light_spans)
-    window_cuts(spans, first, found_frames[:len(spans)])
-    for k, after in zip(light, found_frames[len(spans):]):
+    found = _thumbs(path, w, h, [span(a, b) for a, b in spans + light_spans], timeout)
+    window_cuts(spans, first, found[:len(spans)])
+    checked = set()
+    for k, after in zip(light + still, found[len(spans):]):
         decoded.append((k, after))
         before = key_thumbs[int(np.searchsorted(keys, k)) - 1]
         if len(after) > reach + 1:
@@ -358,12 +378,14 @@ def _look_quickly(path: str | os.PathLike[str], info: MediaInfo, timeout: float)
             back = float(_change(before, after[reach + 1]))
             if jump > max(0.03, 3.0 * moving + 0.02) and back >= 0.5 * jump:
                 cuts.append((k, min(1.0, jump / 0.4)))
+                checked.add(k)
 
     # A cut the packets missed (on a grid keyframe, or between flat pictures) leaves the keyframe
     # after it unlike the last picture decoded before it (the keyframe before, or a window's last
     # frame): then everything in between is decoded. Busy shots drift a lot in a GOP, so a middling
     # change counts only with a keyframe of another size than the one before (a cut between two
-    # shots that drift that much and cost the same to code is missed).
+    # shots that drift that much and cost the same to code is missed). A keyframe inside a decoded
+    # window was seen with the frame before it already.
     def last_seen(k: int) -> tuple[int, float]:
         i = int(np.searchsorted(keys, k))
         latest, before = int(keys[i - 1]), key_thumbs[i - 1]
@@ -373,21 +395,24 @@ def _look_quickly(path: str | os.PathLike[str], info: MediaInfo, timeout: float)
                 latest, before = last, thumbs[last - a]
         return latest, float(_change(before, key_thumbs[i]))
 
-    unexplained = {k: last_seen(k) for k in changed - set(off_grid) - after_spike}
+    seen = [(a, a + len(f)) for a, f in decoded]
+    unexplained = {k: last_seen(k) for k in changed - set(off_grid) - after_spike - checked
+                   if not any(a < k < b for a, b in seen)}
     grid = {k for k, (_, jump) in unexplained.items() if suspect(k, jump)}
     spans = _merge([(max(0, min(unexplained[k][0], k - pad)), min(n_frames, k + pad + 1)) for k in grid])
     spent += sum(b - _prev_key(keys, a + 1) for a, b in spans) - sum(k + pad - _prev_key(keys, k) for k in alone)
     if spent > budget:
         log.info("analyze %s: full decode (%d candidate cuts, checked, would decode %.0f%% of the frames)",
-                 name, len(first) + len(light) + len(grid), 100 * (spent + len(keys)) / n_frames)
+                 name, len(first) + len(light) + len(still) + len(grid), 100 * (spent + len(keys)) / n_frames)
         return None
-    window_cuts(spans, grid, decode_all(spans), anywhere=True)
-    if not decoded:  # no candidates: a few frames after some keyframes calibrate the motion
-        for k in keys[np.linspace(0, len(keys) - 1, min(3, len(keys))).astype(int)]:
-            decoded.append((int(k), frames(int(k), min(int(k) + pad, n_frames))))
+    window_cuts(spans, grid, _thumbs(path, w, h, [span(a, b) for a, b in spans], timeout), anywhere=True)
+    if not decoded:  # candidates that needed no frames: a few frames after some keyframes calibrate the motion
+        starts = [int(k) for k in keys[np.linspace(0, len(keys) - 1, min(3, len(keys))).astype(int)]]
+        found = _thumbs(path, w, h, [span(k, min(k + pad, n_frames)) for k in starts], timeout)
+        decoded += list(zip(starts, found))
     cuts = sorted(dict(cuts).items())
     # A blank keyframe between shots with no cut found around it may be in a fade: only pixels place those.
-    labels, _ = ndimage.label(key_thumbs.std(axis=(1, 2)) < 5.0)
+    labels, _ = ndimage.label(blank)
     for (blanks,) in ndimage.find_objects(labels):
         if blanks.start > 0 and blanks.stop < len(keys) and not any(
                 keys[blanks.start - 1] < k <= keys[blanks.stop] for k, _ in cuts):
@@ -401,6 +426,27 @@ def _look_quickly(path: str | os.PathLike[str], info: MediaInfo, timeout: float)
     bright_v = np.concatenate([key_thumbs.mean(axis=(1, 2))] + [f.mean(axis=(1, 2)) for _, f in decoded]) / 255.0
     return _Quick(tuple(k / rate for k, _ in cuts), tuple(s for _, s in cuts),
                   bright_t, bright_v, motion_t, motion_v)
+
+
+def _stood_still(packets: Packets, keys: np.ndarray, k: int, still_bytes: float, spikes: list[int],
+                 key_thumbs: np.ndarray, blank: np.ndarray) -> bool:
+    """Whether the GOP before keyframe ``k`` shows the old shot standing still right up to ``k``.
+
+    Every inter frame next to nothing (``still_bytes``: skipped blocks, a copy of the frame
+    before; the two after the keyframe small beside a new keyframe) means no drift, and that no frame inside the GOP started a new picture (it could not
+    have been predicted: it would be a big frame). So the keyframe before is the picture just
+    before ``k``. Blank keyframes are left to the fade check, and a keyframe that is the one
+    before relit (a fade coded as weighted prediction costs next to nothing) is no shortcut.
+    """
+    i = int(np.searchsorted(keys, k))
+    a = int(keys[i - 1])
+    inter, settle = packets.sizes[a + 3:k], packets.sizes[a + 1:min(a + 3, k)]
+    # the first two refine the keyframe by habit of rate control: small beside a new picture is enough
+    if not len(inter) or inter.max() > still_bytes or settle.max() > 0.25 * packets.sizes[k] or any(a < s < k for s in spikes) or blank[i - 1] or blank[i]:
+        return False
+    before, after = key_thumbs[i - 1].astype(np.float64).ravel(), key_thumbs[i].astype(np.float64).ravel()
+    fit = np.polyfit(before, after, 1) if before.std() > 1.0 else np.array([0.0, after.mean()])
+    return float(np.abs(np.polyval(fit, before) - after).mean()) / 255.0 > RELIT_RESIDUAL
 
 
 def _prev_key(keys: np.ndarray, frame: int) -> int:
@@ -419,26 +465,48 @@ def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return out
 
 
-def _thumbs(path: str | os.PathLike[str], w: int, h: int, start: float | None, stop: float | None,
-            timeout: float, keyframes_only: bool = False, from_keyframe: bool = False) -> np.ndarray:
-    """Gray thumbnails of every decoded frame in ``[start, stop)`` (or of every keyframe).
+@dataclass(frozen=True)
+class _Span:
+    """Frames to decode: every keyframe (``keys``), or ``[start, stop)`` s, started on the last keyframe
+    at or before ``start`` (``from_key``: no accurate seek, so no run-up is decoded) or exactly at it."""
 
-    ``from_keyframe``: start at the last keyframe at or before ``start`` instead.
+    start: float | None = None
+    stop: float | None = None
+    mode: Literal["keys", "from_key", "seek"] = "seek"
+
+
+def _thumbs(path: str | os.PathLike[str], w: int, h: int, spans: list[_Span], timeout: float) -> list[np.ndarray]:
+    """Gray thumbnails of each span's decoded frames, all spans in ONE ffmpeg process.
+
+    An ffmpeg start-up (load, probe, decoder set-up, first keyframe) costs about as much as
+    decoding a dozen 1080p frames, so the windows share a process: one input per span (each
+    demuxed and decoded in its own ffmpeg thread, so they still run in parallel), one raw
+    output file per span.
     """
-    span = ["-ss", f"{max(start, 0.0):.6f}"] if start is not None else []
-    span += ["-t", f"{stop - max(start or 0.0, 0.0):.6f}"] if stop is not None else []
-    skip = ["-skip_frame", "nokey"] if keyframes_only else []
-    skip += ["-noaccurate_seek"] if from_keyframe else []
-    # a window is a few dozen frames: frame threads would only add start-up (windows run in parallel)
-    skip += [] if keyframes_only else ["-threads", "1"]
-    data = run(
-        [*skip, "-skip_loop_filter", "all", "-noautorotate", *span, "-i", pathlike(path),
-         "-map", "0:v:0", "-an", "-sn", "-dn", "-vf", f"scale={w}:{h}:flags=area,format=gray",
-         "-fps_mode", "passthrough", "-f", "rawvideo", "-"],
-        timeout=timeout, what=f"analyze picture of {os.path.basename(path)}",
-    ).stdout
-    count = len(data) // (w * h)
-    return np.frombuffer(data, np.uint8, count * w * h).reshape(count, h, w)
+    if not spans:
+        return []
+    args: list[str] = []
+    outs: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="ai-music-thumbs-") as tmp:
+        for i, span in enumerate(spans):
+            opts = ["-skip_frame", "nokey"] if span.mode == "keys" else ["-threads", "1"]
+            opts += ["-noaccurate_seek"] if span.mode == "from_key" else []
+            if span.start is not None:
+                opts += ["-ss", f"{max(span.start, 0.0):.6f}"]
+            if span.stop is not None:
+                opts += ["-t", f"{span.stop - max(span.start or 0.0, 0.0):.6f}"]
+            args += [*opts, "-skip_loop_filter", "all", "-noautorotate", "-i", pathlike(path)]
+            out = os.path.join(tmp, f"{i}.gray")
+            outs += ["-map", f"{i}:v:0", "-an", "-sn", "-dn", "-vf", f"scale={w}:{h}:flags=area,format=gray",
+                     "-fps_mode", "passthrough", "-f", "rawvideo", "-y", out]
+        run([*args, *outs], timeout=timeout, what=f"analyze picture of {os.path.basename(path)}")
+        found = []
+        for i in range(len(spans)):
+            with open(os.path.join(tmp, f"{i}.gray"), "rb") as f:
+                data = f.read()
+            count = len(data) // (w * h)
+            found.append(np.frombuffer(data, np.uint8, count * w * h).reshape(count, h, w))
+    return found
 
 
 def _motion_from_sizes(packets: Packets, decoded: list[tuple[int, np.ndarray]], cuts: list[int],

@@ -28,11 +28,13 @@ SPIKE_MIN_BYTES_PER_PIXEL = 0.0003
 
 @dataclass(frozen=True)
 class Packets:
-    """The video packets in display order: start time (s from the first frame), bytes, keyframe."""
+    """The video packets in display order: start time (s from the first frame), bytes, keyframe, and
+    each one's place in decode (file) order."""
 
     times: np.ndarray
     sizes: np.ndarray
     key: np.ndarray
+    order: np.ndarray
 
 
 def read_packets(path: str | os.PathLike[str], timeout: float) -> Packets:
@@ -40,7 +42,7 @@ def read_packets(path: str | os.PathLike[str], timeout: float) -> Packets:
     text = run(["-i", pathlike(path), "-map", "0:v:0", "-c", "copy", "-f", "framecrc", "-"],
                timeout=timeout, what=f"read packets of {os.path.basename(path)}").stdout.decode("ascii", "replace")
     base = Fraction(1, 1)
-    rows: list[tuple[int, int, bool]] = []
+    rows: list[tuple[int, int, bool, int]] = []
     for line in text.splitlines():
         if line.startswith("#tb 0:"):
             base = Fraction(line.split(":", 1)[1].strip())
@@ -48,11 +50,13 @@ def read_packets(path: str | os.PathLike[str], timeout: float) -> Packets:
             cols = [c.strip() for c in line.split(",")]
             if len(cols) >= 6 and cols[0] == "0":
                 dts, pts = int(cols[1]), int(cols[2])
-                rows.append((pts if pts > -(1 << 62) else dts, int(cols[4]), len(cols) == 6 or "F=0x1" in cols[6]))
+                rows.append((pts if pts > -(1 << 62) else dts, int(cols[4]), len(cols) == 6 or "F=0x1" in cols[6],
+                             len(rows)))
     rows.sort()
     pts = np.array([r[0] for r in rows], np.int64)
     times = (pts - (pts[0] if len(pts) else 0)) * float(base)
-    return Packets(times, np.array([r[1] for r in rows], np.float64), np.array([r[2] for r in rows], bool))
+    return Packets(times, np.array([r[1] for r in rows], np.float64), np.array([r[2] for r in rows], bool),
+                   np.array([r[3] for r in rows], np.int64))
 
 
 def candidate_cuts(p: Packets, fps: float, pixels: int) -> tuple[list[int], list[int]]:
@@ -81,10 +85,9 @@ def candidate_cuts(p: Packets, fps: float, pixels: int) -> tuple[list[int], list
     ref = np.fmin(before, after)
     ref = np.where(np.isnan(ref), 0.0, ref)
     big = (sizes > SPIKE_RATIO * ref) & (sizes > ref + SPIKE_MIN_BYTES_PER_PIXEL * pixels)
-    # the first inter frames after a keyframe are large by habit of rate control, not by content
-    after_key = np.zeros(len(sizes), bool)
-    for k in keys:
-        after_key[k + 1:k + 3] = True
+    # the first inter frames decoded after a keyframe are large by habit of rate control, not by content
+    # (with B-frames the first P comes after them in decode order but several frames later on screen)
+    after_key = np.isin(p.order, np.concatenate([p.order[keys] + 1, p.order[keys] + 2]))
     spikes = [int(i) for i in np.flatnonzero(big & ~after_key) if i > 0]
     return off_grid, spikes
 
