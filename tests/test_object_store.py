@@ -203,13 +203,13 @@ def test_a_ray_render_reports_progress_through_the_store_and_resumes_it_after_it
 def test_a_worker_without_the_engines_disk_gets_the_prepared_soundtrack_from_the_store(s3, tmp_path: Path) -> None:
     """The engine prepared the soundtrack after the edit; it goes to the store under its content key, and a
     worker that has neither it nor the music to build it from gets it from there."""
-    from engine.export.remote_render import share_soundtrack, soundtrack_path, soundtrack_via
+    from engine.export.remote_render import share_soundtrack, soundtrack_via
     from engine.export.soundtrack import SoundtrackOrder
     from engine.object_store import ObjectStore
 
     store = ObjectStore.from_url(f"s3://{BUCKET}/deploy-1", tmp_path)
     order = SoundtrackOrder({"d": 3000, "t": []}, {}, [], tmp_path / "mixes", tmp_path / "music", objects=store)
-    prepared = soundtrack_path(order)
+    prepared = order.cached_path()
     assert prepared is not None
     prepared.parent.mkdir()
     prepared.write_bytes(b"the engine's mix" * 1000)

@@ -37,7 +37,7 @@ from typing import Any, Callable, Mapping
 
 from engine.export.graph import RenderJob, render
 from engine.export.mix import Source
-from engine.export.soundtrack import SoundtrackOrder, soundtrack_key
+from engine.export.soundtrack import SoundtrackOrder
 from engine.object_store import ObjectStore
 from engine.permissions import PRIVATE_UMASK
 
@@ -118,7 +118,7 @@ def read_progress(work_dir: Path, objects: ObjectStore | None = None) -> dict[st
 
 def share_soundtrack(order: SoundtrackOrder, objects: ObjectStore) -> None:
     """Put the soundtrack the engine prepared (if it has) under its content key, for workers without its disk."""
-    path = soundtrack_path(order)
+    path = order.cached_path()
     try:
         if path is not None and path.is_file():
             objects.put_once(path)
@@ -133,7 +133,7 @@ def soundtrack_via(soundtrack: Callable[[], Path], objects: ObjectStore | None) 
         return soundtrack
 
     def get() -> Path:
-        path = soundtrack_path(soundtrack)
+        path = soundtrack.cached_path()
         if path is not None:
             try:
                 return objects.fetch(path)
@@ -149,9 +149,3 @@ def soundtrack_via(soundtrack: Callable[[], Path], objects: ObjectStore | None) 
         return built
     return get
 
-
-def soundtrack_path(order: SoundtrackOrder) -> Path | None:
-    """Where ``order``'s soundtrack is cached (``Soundtracks.path``): named by the hash of what shapes it."""
-    if not int(order.draft.get("d") or 0):
-        return None
-    return order.cache_dir / f"{soundtrack_key(order.draft, order.sources, order.speech)}.m4a"

@@ -167,14 +167,20 @@ class SoundtrackOrder:
     objects: ObjectStore | None = None   # a worker without the data dir gets the music from there
 
     def __call__(self) -> Path:
-        if not int(self.draft.get("d") or 0):
+        ready = self.cached_path()
+        if ready is None:
             raise ValueError("the draft is empty")
-        key = soundtrack_key(self.draft, self.sources, self.speech)
-        ready = self.cache_dir / f"{key}.m4a"
         if ready.is_file():
             return ready
-        return build(self.cache_dir, key, dict(self.draft), dict(self.sources), self.music_file, list(self.speech),
-                     self.master)
+        return build(self.cache_dir, ready.stem, dict(self.draft), dict(self.sources), self.music_file,
+                     list(self.speech), self.master)
+
+    def cached_path(self) -> Path | None:
+        """Where this soundtrack is cached (as ``Soundtracks.path``: named by the hash of what shapes it);
+        None for an empty draft, which has none."""
+        if not int(self.draft.get("d") or 0):
+            return None
+        return self.cache_dir / f"{soundtrack_key(self.draft, self.sources, self.speech)}.m4a"
 
     def music_file(self, key: str) -> Path:
         path = self.music_dir / f"{key}.wav"
