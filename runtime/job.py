@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Sequence
 from protocol.requests import DEFAULT_REQUEST
 
 if TYPE_CHECKING:
+    import httpx
+
     from runtime.document.router import Route
     from skill.connection import Connection
 
@@ -57,13 +59,7 @@ def fit_picture_offered(conn: "Connection") -> bool:
         response = client.http.get(url, headers=client.headers(), timeout=PICTURE_TIMEOUT_S)
     except httpx.HTTPError:
         return True
-    if response.status_code != 404:
-        return True
-    try:
-        body = response.json()
-    except ValueError:
-        return False
-    return isinstance(body, dict) and body.get("code") == 1002
+    return response.status_code != 404 or _code_and_message(response)[0] == 1002
 
 
 def save_fit_picture(conn: "Connection", dest: Path) -> str | None:
@@ -88,12 +84,19 @@ def save_fit_picture(conn: "Connection", dest: Path) -> str | None:
             part.unlink(missing_ok=True)
             return f"could not write {dest}: {exc.strerror or exc}"
         return None
+    code, message = _code_and_message(response)
+    if response.status_code == 404 and code != 1002:
+        return NO_PICTURE
+    return f"no fit picture: {message or f'HTTP {response.status_code}'}"
+
+
+def _code_and_message(response: "httpx.Response") -> tuple[object, str | None]:
+    """The envelope's ``code`` and ``message`` of an answer that is not the picture (None when it has none):
+    1002 is an engine of ours saying "session not found"; a plain 404 is a backend without the endpoint."""
     try:
         body = response.json()
     except ValueError:
-        body = {}
-    code = body.get("code") if isinstance(body, dict) else None
-    if response.status_code == 404 and code != 1002:
-        return NO_PICTURE
-    message = body.get("message") if isinstance(body, dict) else None
-    return f"no fit picture: {message or f'HTTP {response.status_code}'}"
+        return None, None
+    if not isinstance(body, dict):
+        return None, None
+    return body.get("code"), body.get("message")
