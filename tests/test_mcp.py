@@ -231,3 +231,14 @@ def test_a_backend_without_pictures_says_so_and_still_makes_the_video(engine, cl
     assert not list(tmp_path.glob("*-plan.png"))
     left = Api(engine.url).http.get("/_engine/faults").json()["endpoint"]
     assert [f["times"] for f in left if f["endpoint"] == "fit_picture"] == [49]  # asked once, before the job
+
+
+def test_a_picture_name_already_taken_is_kept_unless_overwrite(tmp_path: Path) -> None:
+    """The MP4 went to a fresh name, yet `<stem>-plan.png` exists: someone else's file, not replaced."""
+    from runtime.mcp_pictures import save_paired
+
+    theirs = tmp_path / "demo-music-plan.png"
+    theirs.write_bytes(b"not ours")
+    plan, why_not = save_paired(None, tmp_path / "demo-music.mp4", overwrite=False)  # type: ignore[arg-type]
+    assert plan is None and f"{theirs} already exists; pass overwrite: true" in why_not
+    assert theirs.read_bytes() == b"not ours"
