@@ -210,7 +210,8 @@ def run_batch(items: list[Item], outdir: Path, job: Job, say: Callable[[str], No
                 continue
             eta = f" (about {_duration(sum(took) / len(took) * left)} left)" if took else ""
             left -= 1
-            say(f"{tag}: working{eta}…")
+            again = " again for its fit picture" if plans and manifest.done(item) is not None else ""  # spends credits
+            say(f"{tag}: working{again}{eta}…")
             previous = manifest.earlier(item)
             manifest.record(item, "working")
             started = time.monotonic()

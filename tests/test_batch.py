@@ -155,6 +155,7 @@ def test_plan_saves_each_videos_picture_beside_the_file_it_was_drawn_for(tmp_pat
     redo = run_cli("batch", str(where), "calm piano music", "-o", str(outdir), "--plan", timeout=600)
     assert redo.returncode == 0, redo.stdout + redo.stderr
     assert "done earlier" not in redo.stdout and "✓ a-music-2.mp4 + a-music-2-plan.png" in redo.stdout
+    assert "a.mp4: working again for its fit picture" in redo.stdout  # why a finished video is made again
     assert picture.stat().st_mtime_ns != stale and not list(outdir.glob("*-plan-*.png"))  # its own, replaced
     assert next(iter(_manifest(outdir).values()))["plan"]["output"] == str(outdir / "a-music-2.mp4")
 
