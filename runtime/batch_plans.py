@@ -11,7 +11,9 @@ keeps, per item:
   music to draw, e.g. a title-only instruction) settles the item for that output: later
   ``--plan`` runs do not redo it every time. Any other reason leaves it to be redone.
 - ``picture``: the file this batch wrote for the item, kept across records: the one picture
-  it may replace. A file of that name it did not write is left as it is.
+  it may replace. A file of that name it did not write is left as it is. Once the item's video
+  is made again, that earlier picture shows a video that is gone: unless this run drew it
+  anew, it is removed (``drop_stale``).
 """
 from __future__ import annotations
 
@@ -34,6 +36,13 @@ def draw(conn: "Connection", output: Path, ours: Path | None) -> dict[str, Any]:
     if missed is not None:
         return _missed(output, missed.message, lasting=missed.lasting)
     return {"plan": {"path": str(picture), "output": str(output)}, "picture": str(picture)}
+
+
+def drop_stale(ours: Path | None, facts: dict[str, Any]) -> None:
+    """Remove the picture an earlier run drew for the item's video, just made again, unless ``facts`` say
+    this run replaced it: beside the new video it would show the old one."""
+    if ours is not None and str(ours) != facts.get("picture"):
+        ours.unlink(missing_ok=True)
 
 
 def _missed(output: Path, message: str, *, lasting: bool) -> dict[str, Any]:

@@ -476,6 +476,7 @@ def _batch(args: argparse.Namespace) -> int:
             if report.ok and report.files:
                 output = Path(report.files[0])  # the picture is named after where the video really went
                 facts = batch_plans.draw(conn, output, earlier.picture) if args.plan else {}
+                batch_plans.drop_stale(earlier.picture, facts)
                 conn.release(before)
                 return output, None, facts
             return None, (report.errors[0].get("message") if report.errors else "the export produced no file"), {}

@@ -122,7 +122,8 @@ def _plan_line(stdout: str, name: str) -> str:
 
 def test_plan_saves_each_videos_picture_beside_the_file_it_was_drawn_for(tmp_path: Path) -> None:
     """Named after where the video really went (a taken name numbers both); recorded only when this run drew
-    it, so a video redone without --plan is not "done earlier" for a later --plan run with a stale picture."""
+    it, so a video redone without --plan is not "done earlier" for a later --plan run with a stale picture (and
+    the picture of the video it replaced does not stay beside the new one)."""
     from PIL import Image
 
     from engine.workspace.plan import SIZE
@@ -145,18 +146,24 @@ def test_plan_saves_each_videos_picture_beside_the_file_it_was_drawn_for(tmp_pat
     again = run_cli("batch", str(where), "calm piano music", "-o", str(outdir), "--plan", timeout=600)
     assert again.returncode == 0 and "done earlier" in again.stdout, again.stdout + again.stderr
 
-    # the input changes and the batch runs without --plan: the video is redone in place, its old record goes
+    # the input changes: video and picture are made again in place (its own picture is replaced, not numbered)
     make_video(where / "a.mp4", VideoSpec(seconds=3.0, width=320, height=180, scene_seconds=[2.0, 1.0]))
+    drawn = picture.stat().st_ino
+    changed = run_cli("batch", str(where), "calm piano music", "-o", str(outdir), "--plan", timeout=600)
+    assert "✓ a-music-2.mp4 + a-music-2-plan.png" in changed.stdout, changed.stdout + changed.stderr
+    assert picture.stat().st_ino != drawn and sorted(p.name for p in outdir.glob("*.png")) == ["a-music-2-plan.png"]
+
+    # it changes again and the batch runs without --plan: its record goes, and so does the picture of the old video
+    make_video(where / "a.mp4", VideoSpec(seconds=2.5, width=320, height=180, scene_seconds=[1.5, 1.0]))
     plain = run_cli("batch", str(where), "calm piano music", "-o", str(outdir), timeout=600)
     assert plain.returncode == 0 and "✓ a-music-2.mp4 (" in plain.stdout, plain.stdout + plain.stderr
-    assert "plan" not in next(iter(_manifest(outdir).values()))
-    stale = picture.stat().st_mtime_ns
+    assert "plan" not in next(iter(_manifest(outdir).values())) and not picture.exists()
 
     redo = run_cli("batch", str(where), "calm piano music", "-o", str(outdir), "--plan", timeout=600)
     assert redo.returncode == 0, redo.stdout + redo.stderr
     assert "done earlier" not in redo.stdout and "✓ a-music-2.mp4 + a-music-2-plan.png" in redo.stdout
     assert "a.mp4: working again for its fit picture" in redo.stdout  # why a finished video is made again
-    assert picture.stat().st_mtime_ns != stale and not list(outdir.glob("*-plan-*.png"))  # its own, replaced
+    assert Image.open(picture).size == SIZE and not list(outdir.glob("*-plan-*.png"))
     assert next(iter(_manifest(outdir).values()))["plan"]["output"] == str(outdir / "a-music-2.mp4")
 
 
