@@ -200,7 +200,7 @@ def test_make_music_video_with_plan_shows_and_saves_the_fit_picture(clip: Path, 
     assert numbered["plan"] == str(tmp_path / "demo-music-2-plan.png") and Path(numbered["plan"]).is_file()
     assert sorted(p.name for p in tmp_path.glob("*-plan*.png")) == ["demo-music-2-plan.png", "demo-music-plan.png"]
     asked = out["asked"].structured_content
-    assert asked["picture"] and Path(asked["picture"]).is_file() and asked["picture"] in asked["files"]
+    assert asked["picture"] == str(tmp_path / "fit-picture.png") and asked["picture"] in asked["files"]
     assert [Image.open(io.BytesIO(png)).size for png in _images(out["asked"])] == [SIZE]
     plain = out["plain"].structured_content  # without plan: no picture asked for, none drawn
     assert plain["plan"] is None and plain["plan_error"] is None and not _images(out["plain"])
