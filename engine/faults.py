@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 ENDPOINTS = ("auth", "claim", "session", "chat", "upload", "credits", "state", "render", "poll", "cancel",
-             "download")
+             "download", "fit_picture")
 
 
 @dataclass

@@ -8,7 +8,9 @@ in its own session, one after the other on one engine.
 What makes it a batch tool rather than a loop: a manifest in the output folder
 (``.ai-music-batch.json``) records every finished file with its input's size and mtime, so
 running the same command again after Ctrl-C, a crash or a failed file redoes only what is
-not done — and redoes a done file whose input has changed since.
+not done — and redoes a done file whose input has changed since. With ``--plan`` each video
+also gets its fit picture beside it (``runtime.batch_plans``), and a done file without its
+picture is redone.
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from runtime import batch_plans
 from runtime.document.model import Skill
 
 MANIFEST = ".ai-music-batch.json"
@@ -120,8 +123,9 @@ class Manifest:
         items = data.get("items") if isinstance(data, dict) else None
         self.items: dict[str, dict[str, Any]] = items if isinstance(items, dict) else {}
 
-    def done(self, item: Item) -> Path | None:
-        """The output of ``item`` if an earlier run finished it and neither file changed since."""
+    def done(self, item: Item, plans: bool = False) -> Path | None:
+        """The output of ``item`` if an earlier run finished it and neither file changed since (with
+        ``plans``: and its fit picture is settled, see ``batch_plans.settled``)."""
         entry = self.items.get(item.key)
         if not isinstance(entry, dict) or entry.get("status") != "done":
             return None
@@ -130,13 +134,17 @@ class Manifest:
             unchanged = entry.get("input") == item.fingerprint()
         except OSError:
             return None
+        if plans and not batch_plans.settled(entry, output):
+            return None
         return output if unchanged and output.is_file() else None
 
-    def previous_output(self, item: Item) -> Path | None:
-        """The file an earlier run wrote for ``item`` (redone because its input changed): replaced in place."""
+    def earlier(self, item: Item) -> "Earlier":
+        """What an earlier run wrote for ``item``, read before this run records anything for it."""
         entry = self.items.get(item.key)
-        output = entry.get("output") if isinstance(entry, dict) else None
-        return Path(output) if isinstance(output, str) and Path(output).is_file() else None
+        entry = entry if isinstance(entry, dict) else {}
+        output = entry.get("output")
+        return Earlier(Path(output) if isinstance(output, str) and Path(output).is_file() else None,
+                       batch_plans.ours(entry))
 
     def record(self, item: Item, status: str, **facts: Any) -> None:
         entry = {"video": str(item.video), "status": status, "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
@@ -144,7 +152,7 @@ class Manifest:
             entry["input"] = item.fingerprint()
         except OSError:
             pass
-        kept = {k: v for k, v in (self.items.get(item.key) or {}).items() if k == "output"}
+        kept = {k: v for k, v in (self.items.get(item.key) or {}).items() if k in ("output", "picture")}
         self.items[item.key] = {**kept, **entry, **facts}
         self.save()
 
@@ -171,18 +179,27 @@ class Summary:
         return 1 if self.failed else 0
 
 
-#: (item, output folder, the output an earlier run wrote for it) → (output, error)
-Job = Callable[[Item, Path, Path | None], tuple[Path | None, str | None]]
+@dataclass(frozen=True)
+class Earlier:
+    """What an earlier run wrote for an item being redone."""
+
+    output: Path | None   # replaced in place (redone because its input changed, or for its picture)
+    picture: Path | None  # the fit picture this batch wrote for it: the one it may replace
 
 
-def run_batch(items: list[Item], outdir: Path, job: Job, say: Callable[[str], None]) -> Summary:
-    """Run ``job`` for every item not done yet (see :data:`Job`); report as it goes."""
+#: (item, output folder, what an earlier run wrote for it) → (output, error, more facts for the manifest)
+Job = Callable[[Item, Path, Earlier], tuple[Path | None, str | None, dict[str, Any]]]
+
+
+def run_batch(items: list[Item], outdir: Path, job: Job, say: Callable[[str], None], plans: bool = False) -> Summary:
+    """Run ``job`` for every item not done yet (see :data:`Job`); report as it goes. With ``plans`` an item
+    is done only with its fit picture settled (``batch_plans``)."""
     outdir.mkdir(parents=True, exist_ok=True)
     manifest = Manifest(outdir)
     summary = Summary(total=len(items), failed=[])
     width = len(str(len(items)))
     took: list[float] = []
-    earlier = [manifest.done(item) for item in items]  # read once: the job only adds entries
+    earlier = [manifest.done(item, plans) for item in items]  # read once: the job only adds entries
     left = earlier.count(None)
     try:
         for number, (item, done_before) in enumerate(zip(items, earlier), start=1):
@@ -193,16 +210,18 @@ def run_batch(items: list[Item], outdir: Path, job: Job, say: Callable[[str], No
                 continue
             eta = f" (about {_duration(sum(took) / len(took) * left)} left)" if took else ""
             left -= 1
-            say(f"{tag}: working{eta}…")
-            previous = manifest.previous_output(item)
+            again = " again for its fit picture" if plans and manifest.done(item) is not None else ""  # spends credits
+            say(f"{tag}: working{again}{eta}…")
+            previous = manifest.earlier(item)
             manifest.record(item, "working")
             started = time.monotonic()
-            output, error = job(item, outdir, previous)
+            output, error, facts = job(item, outdir, previous)
             took.append(time.monotonic() - started)
             if output is not None and error is None:
                 summary.done += 1
-                manifest.record(item, "done", output=str(output), seconds=round(took[-1], 1))
-                say(f"{tag}: ✓ {output.name} ({took[-1]:.1f} s)")
+                manifest.record(item, "done", output=str(output), seconds=round(took[-1], 1), **facts)
+                picture, why_not = batch_plans.said(facts)
+                say(f"{tag}: ✓ {output.name}{picture} ({took[-1]:.1f} s){why_not}")
             else:
                 summary.failed.append((item, error or "no file came back"))
                 manifest.record(item, "failed", error=error)

@@ -67,6 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("instruction", nargs="?", default=None,
                        help=f"what you want for every video (a list's own column wins; default: {DEFAULT_PROMPT!r})")
     batch.add_argument("-o", "--output", metavar="OUTDIR", required=True, help="the folder the videos are written to")
+    batch.add_argument("--plan", action="store_true",
+                       help="also save each video's fit picture beside it, as <output name>-plan.png (local engine)")
     batch.set_defaults(handler=_batch)
 
     say = sub.add_parser("say", help="one turn of the persisted session (for agents)")
@@ -438,9 +440,10 @@ def _plan_path(given: str, video: str, output: "os.PathLike[str]", overwrite: bo
 def _batch(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from runtime import batch
+    from runtime import batch, batch_plans
     from runtime.backend import connect
     from runtime.conversation import Conversation
+    from runtime.job import NO_PICTURE, fit_picture_offered
     from runtime.terminal import CollectingOutput
     from skill import destination
     from skill.errors import BadInput
@@ -453,26 +456,32 @@ def _batch(args: argparse.Namespace) -> int:
     outdir = Path(os.path.expanduser(args.output)).absolute()
     if outdir.exists() and not outdir.is_dir():
         raise UserError(f"{args.output} is a file; -o takes the folder the videos go to")
-    print(f"Batch: {len(items)} video(s) → {outdir}", flush=True)
     with connect(skill, getattr(args, "backend", None), notice=lambda text: None) as conn:
+        if args.plan and not fit_picture_offered(conn):  # refused before any folder is made or credit spent
+            raise UserError(f"--plan: {NO_PICTURE}; run the batch without --plan")
+        print(f"Batch: {len(items)} video(s) → {outdir}", flush=True)
         before = conn.store.session(conn.backend.key)
 
-        def job(item: batch.Item, folder: Path, previous: Path | None) -> tuple[Path | None, str | None]:
-            try:  # a file redone because its input changed replaces what the earlier run wrote
+        def job(item: batch.Item, folder: Path, earlier: batch.Earlier) -> tuple[Path | None, str | None, dict]:
+            previous = earlier.output
+            try:  # a file redone (its input changed, or for its picture) replaces what the earlier run wrote
                 target = destination.Destination(previous, numbered=False, overwrite=True) if previous else \
                     destination.resolve(f"{folder}{os.sep}", folder=folder, input_name=str(item.video),
                                         inputs=[item.video])
             except BadInput as exc:
-                return None, exc.user_message
+                return None, exc.user_message, {}
             convo = Conversation(conn, CollectingOutput(), auto_export=True, export_dest=target)
             convo.new_project(item.instruction)
             report = convo.turn(item.instruction, [str(item.video)])
             if report.ok and report.files:
+                output = Path(report.files[0])  # the picture is named after where the video really went
+                facts = batch_plans.draw(conn, output, earlier.picture) if args.plan else {}
+                batch_plans.drop_stale(earlier.picture, facts)
                 conn.release(before)
-                return Path(report.files[0]), None
-            return None, (report.errors[0].get("message") if report.errors else "the export produced no file")
+                return output, None, facts
+            return None, (report.errors[0].get("message") if report.errors else "the export produced no file"), {}
 
-        summary = batch.run_batch(items, outdir, job, lambda text: print(text, flush=True))
+        summary = batch.run_batch(items, outdir, job, lambda text: print(text, flush=True), plans=args.plan)
     return summary.exit_code
 
 

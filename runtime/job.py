@@ -11,6 +11,7 @@ Kept free of heavy imports: the CLI reads :data:`DEFAULT_REQUEST` for its help t
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
@@ -22,9 +23,10 @@ if TYPE_CHECKING:
     from runtime.document.router import Route
     from skill.connection import Connection
 
-__all__ = ["DEFAULT_REQUEST", "NO_PICTURE", "job_steps", "save_fit_picture"]
+__all__ = ["DEFAULT_REQUEST", "NO_PICTURE", "NoPicture", "fit_picture_to", "job_steps", "paired_picture",
+           "save_fit_picture"]
 
-NO_PICTURE = "this backend does not draw fit pictures (--plan): only the local engine does"
+NO_PICTURE = "this backend does not draw fit pictures: only the local engine does"
 PICTURE_TIMEOUT_S = 120.0  # twelve frames and one PNG; a loaded machine is slow, never this slow
 
 
@@ -62,19 +64,40 @@ def fit_picture_offered(conn: "Connection") -> bool:
     return response.status_code != 404 or _code_and_message(response)[0] == 1002
 
 
+def paired_picture(output: Path) -> Path:
+    """The fit picture that goes with a video written to ``output``: ``<output stem>-plan.png`` beside it
+    (``x-music-2.mp4`` → ``x-music-2-plan.png``), so each picture names the very file it was drawn for."""
+    return output.with_name(f"{output.stem}-plan.png")
+
+
+@dataclass(frozen=True)
+class NoPicture:
+    """Why no fit picture was written: ``message`` is the one line for the user; ``lasting`` when asking
+    again for the same project cannot help (the backend has no pictures, or the project has no music)."""
+
+    message: str
+    lasting: bool = False
+
+
 def save_fit_picture(conn: "Connection", dest: Path) -> str | None:
+    """Write the project's fit picture to ``dest``: None when written, else the one line saying why not."""
+    missed = fit_picture_to(conn, dest)
+    return missed.message if missed else None
+
+
+def fit_picture_to(conn: "Connection", dest: Path) -> NoPicture | None:
     """Write the project's fit picture (``GET /api/fit/{session_id}/picture.png``) to ``dest``:
-    None when written, else the one line saying why not (a backend without it answers 404)."""
+    None when written, else why not (a backend without it answers 404; a project without music 409)."""
     import httpx
 
     client, session = conn.client, conn.session
     if session is None:
-        return "no project to draw"
+        return NoPicture("no project to draw")
     url = client.base_url + client.path("fit_picture", session_id=session.session_id)
     try:
         response = client.http.get(url, headers=client.headers(), timeout=PICTURE_TIMEOUT_S)
     except httpx.HTTPError as exc:
-        return f"could not fetch the fit picture ({exc.__class__.__name__})"
+        return NoPicture(f"could not fetch the fit picture ({exc.__class__.__name__})")
     if response.status_code == 200 and response.headers.get("content-type", "").startswith("image/png"):
         part = dest.with_name(f".{dest.name}.{os.getpid()}.part")
         try:
@@ -82,12 +105,13 @@ def save_fit_picture(conn: "Connection", dest: Path) -> str | None:
             os.replace(part, dest)  # a half-written picture never takes the name
         except OSError as exc:
             part.unlink(missing_ok=True)
-            return f"could not write {dest}: {exc.strerror or exc}"
+            return NoPicture(f"could not write {dest}: {exc.strerror or exc}")
         return None
     code, message = _code_and_message(response)
     if response.status_code == 404 and code != 1002:
-        return NO_PICTURE
-    return f"no fit picture: {message or f'HTTP {response.status_code}'}"
+        return NoPicture(NO_PICTURE, lasting=True)
+    return NoPicture(f"no fit picture: {message or f'HTTP {response.status_code}'}",
+                     lasting=response.status_code == 409)  # 409: nothing to draw, the project has no music
 
 
 def _code_and_message(response: "httpx.Response") -> tuple[object, str | None]:

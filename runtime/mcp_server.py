@@ -37,6 +37,7 @@ import anyio.from_thread
 import anyio.to_thread
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp_types import CallToolResult
 from pydantic import BaseModel, Field
 
 from runtime.job import DEFAULT_REQUEST as DEFAULT_PROMPT
@@ -133,6 +134,9 @@ class VideoResult(BaseModel):
     path: str | None = Field(description="absolute path of the file written")
     reply: str = Field(description="what was done, for the user")
     link: str | None = Field(description="the project in a browser (a claim link, never the API token)")
+    plan: str | None = Field(default=None, description="with plan=true: the fit picture saved beside the MP4 "
+                                                       "(<output stem>-plan.png), also returned as an image")
+    plan_error: str | None = Field(default=None, description="with plan=true: why no picture was saved")
 
 
 class Reply(BaseModel):
@@ -143,7 +147,9 @@ class ChatReply(BaseModel):
     reply: str = Field(description="the editor's answer, GUI wording already translated")
     summary: str | None = Field(description="the timeline after the edit, one line")
     changes: list[str] = Field(description="what the edit changed, one line per track")
-    files: list[str] = Field(description="files written by this turn (an export asked for in words)")
+    files: list[str] = Field(description="files written by this turn (an export asked for in words, the fit "
+                                         "picture asked for with \"show me how the music fits\")")
+    picture: str | None = Field(default=None, description="the fit picture this turn saved (also returned as an image)")
 
 
 class TimelineTrack(BaseModel):
@@ -176,6 +182,8 @@ PromptArg = Annotated[str, Field(description="what the user wants, in their word
 OutputArg = Annotated[str | None, Field(description="where to write the file: a path, or a folder ending in '/' "
                                                    "(default: next to the project's video, <name>-music.mp4)")]
 OverwriteArg = Annotated[bool, Field(description="replace the file output_path names if it exists")]
+PlanArg = Annotated[bool, Field(description="also save a picture of how the music fits (cuts, sections, beats, "
+                                           "ducking under speech, loudness) beside the MP4 and return it as an image")]
 PathsArg = Annotated[list[str], Field(description="local file paths or http(s)/file URLs", min_length=1)]
 MessageArg = Annotated[str, Field(description="the user's request in their own words", min_length=1,
                                   max_length=100_000)]
@@ -248,13 +256,18 @@ def build(skill_path: str | None = None, backend: str | None = None) -> MCPServe
             shared.conn.release_project(replaced)
 
     async def turn(ctx: Context, text: str, attachments: list[str] | None = None, *, auto_export: bool = False,
-                   dest: str | None = None, overwrite: bool = False, fresh: bool = False) -> dict[str, Any]:
+                   dest: str | None = None, overwrite: bool = False, fresh: bool = False,
+                   plan: bool = False) -> dict[str, Any]:
         from runtime.conversation import Conversation
+        from runtime.job import fit_picture_offered
+        from runtime.mcp_pictures import NOT_OFFERED, save_paired
 
         async with shared.lock:
             def work() -> dict[str, Any]:
                 if fresh:
                     _refused(list(attachments or []))  # a refused call must not wipe the current project
+                # asked before the upload (and the credits it spends): a backend without pictures says so
+                plan_error = NOT_OFFERED if plan and not fit_picture_offered(shared.conn) else None
                 replaced = shared.conn.session.session_id if fresh and shared.conn.session else None
                 folder = _beside_input([a for a in attachments or [] if "://" not in a]) if fresh else None
                 convo = Conversation(shared.conn, _Bridge(ctx), auto_export=auto_export, export_dest=dest or None,
@@ -267,6 +280,9 @@ def build(skill_path: str | None = None, backend: str | None = None) -> MCPServe
                     shared.one_shot = shared.conn.session.session_id
                 data = report.to_json()
                 data["_draft"] = report.chat.draft if report.chat is not None else None
+                if plan and plan_error is None and report.ok and report.files:  # drawn while the project is open
+                    data["plan"], plan_error = save_paired(shared.conn, Path(report.files[0]), overwrite)
+                data["plan_error"] = plan_error
                 return data
             report = await anyio.to_thread.run_sync(work)
         if report["errors"]:
@@ -288,18 +304,25 @@ def build(skill_path: str | None = None, backend: str | None = None) -> MCPServe
         return report
 
     async def make_music_video(video: VideoArg, ctx: Context, prompt: PromptArg = DEFAULT_PROMPT,
-                               output_path: OutputArg = None, overwrite: OverwriteArg = False) -> VideoResult:
+                               output_path: OutputArg = None, overwrite: OverwriteArg = False,
+                               plan: PlanArg = False) -> Annotated[CallToolResult, VideoResult]:
         """The whole job in one call: upload `video`, apply `prompt`, render and download a
         1080p MP4. Starts a new project (the current one is kept if the video is refused; the
         project an earlier make_music_video call made is released once this one is written).
         Written to `output_path`, or next to the video as `<name>-music.mp4` (numbered if
         taken). Returns `path` (the MP4), `reply` (what was done) and `link` (the project in
-        a browser, when the backend has one). Takes seconds for a short clip locally;
-        progress is reported by phase."""
+        a browser, when the backend has one). With `plan`, also the picture of how the music
+        fits, as an image and saved as `<output stem>-plan.png` beside the MP4 (`plan`; why
+        not in `plan_error`). Takes seconds for a short clip locally; progress is reported
+        by phase."""
+        from runtime.mcp_pictures import with_picture
+
         report = await turn(ctx, prompt, [video], auto_export=True, dest=output_path, overwrite=overwrite,
-                            fresh=True)
-        return VideoResult(path=report["files"][0] if report["files"] else None, reply=report["reply"],
-                           link=report["links"][0] if report["links"] else None)
+                            fresh=True, plan=plan)
+        result = VideoResult(path=report["files"][0] if report["files"] else None, reply=report["reply"],
+                             link=report["links"][0] if report["links"] else None, plan=report.get("plan"),
+                             plan_error=report["plan_error"])
+        return with_picture(result.model_dump(mode="json"), result.plan)
 
     async def upload(paths: PathsArg, ctx: Context) -> Reply:
         """Add media to the current project (video: mp4, mov, avi, webm, mkv; image: jpg, png,
@@ -308,19 +331,25 @@ def build(skill_path: str | None = None, backend: str | None = None) -> MCPServe
         report = await turn(ctx, "upload", paths)
         return Reply(reply=report["reply"])
 
-    async def chat(message: MessageArg, ctx: Context) -> ChatReply:
+    async def chat(message: MessageArg, ctx: Context) -> Annotated[CallToolResult, ChatReply]:
         """Send the user's request to the video editor: add or change music (genre, mood,
         tempo, volume, fades, instruments), titles, trims, aspect ratio, undo… Returns the
         editor's reply (GUI wording already translated), `changes` and `summary`, the
-        timeline after the edit. Words like "export", "status" or "credits" are handled
-        locally as the skill's routing table says."""
+        timeline after the edit. "show me how the music fits" returns the picture of the fit
+        as an image, saved beside the video (`picture`). Words like "export", "status" or
+        "credits" are handled locally as the skill's routing table says."""
+        from runtime.mcp_pictures import with_picture
         from skill.draft import summarize
 
         report = await turn(ctx, message)
         draft = report.pop("_draft", None)
         summary = summarize(draft, shared.conn.skill.conversation.track_labels) if draft is not None else None
         changes = report["chat"]["changes"] if report["chat"] else []
-        return ChatReply(reply=report["reply"], summary=summary, changes=changes, files=report["files"])
+        # exports are mp4/wav/mp3/zip: a PNG this turn wrote is the fit picture (runtime.conversation saves it)
+        picture = next((f for f in report["files"] if f.endswith(".png")), None)
+        result = ChatReply(reply=report["reply"], summary=summary, changes=changes, files=report["files"],
+                           picture=picture)
+        return with_picture(result.model_dump(mode="json"), picture)
 
     async def export(ctx: Context, output_path: OutputArg = None, overwrite: OverwriteArg = False) -> VideoResult:
         """Render the current project to a 1080p MP4 and download it: to `output_path`, else

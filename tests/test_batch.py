@@ -115,6 +115,102 @@ def test_a_folder_without_videos_is_refused(tmp_path: Path) -> None:
     assert result.returncode == 2 and "no videos in this folder" in result.stderr
 
 
+def _plan_line(stdout: str, name: str) -> str:
+    """The item's last line: how it ended (the first one says it is working)."""
+    return [line for line in stdout.splitlines() if f"] {name}:" in line][-1]
+
+
+def test_plan_saves_each_videos_picture_beside_the_file_it_was_drawn_for(tmp_path: Path) -> None:
+    """Named after where the video really went (a taken name numbers both); recorded only when this run drew
+    it, so a video redone without --plan is not "done earlier" for a later --plan run with a stale picture (and
+    the picture of the video it replaced does not stay beside the new one)."""
+    from PIL import Image
+
+    from engine.workspace.plan import SIZE
+
+    where = tmp_path / "in"
+    where.mkdir()
+    make_video(where / "a.mp4", VideoSpec(seconds=2.0, width=320, height=180, scene_seconds=[1.0, 1.0]))
+    outdir = tmp_path / "out"
+    outdir.mkdir()
+    (outdir / "a-music.mp4").write_bytes(b"the user's own file")  # taken: the batch writes a-music-2.mp4
+
+    first = run_cli("batch", str(where), "calm piano music", "-o", str(outdir), "--plan", timeout=600)
+    assert first.returncode == 0, first.stdout + first.stderr
+    picture = outdir / "a-music-2-plan.png"
+    assert "✓ a-music-2.mp4 + a-music-2-plan.png" in first.stdout
+    assert Image.open(picture).size == SIZE and (outdir / "a-music.mp4").read_bytes() == b"the user's own file"
+    entry = next(iter(_manifest(outdir).values()))
+    assert entry["plan"] == {"path": str(picture), "output": str(outdir / "a-music-2.mp4")}
+
+    again = run_cli("batch", str(where), "calm piano music", "-o", str(outdir), "--plan", timeout=600)
+    assert again.returncode == 0 and "done earlier" in again.stdout, again.stdout + again.stderr
+
+    # the input changes: video and picture are made again in place (its own picture is replaced, not numbered)
+    make_video(where / "a.mp4", VideoSpec(seconds=3.0, width=320, height=180, scene_seconds=[2.0, 1.0]))
+    drawn = picture.stat().st_ino
+    changed = run_cli("batch", str(where), "calm piano music", "-o", str(outdir), "--plan", timeout=600)
+    assert "✓ a-music-2.mp4 + a-music-2-plan.png" in changed.stdout, changed.stdout + changed.stderr
+    assert picture.stat().st_ino != drawn and sorted(p.name for p in outdir.glob("*.png")) == ["a-music-2-plan.png"]
+
+    # it changes again and the batch runs without --plan: its record goes, and so does the picture of the old video
+    make_video(where / "a.mp4", VideoSpec(seconds=2.5, width=320, height=180, scene_seconds=[1.5, 1.0]))
+    plain = run_cli("batch", str(where), "calm piano music", "-o", str(outdir), timeout=600)
+    assert plain.returncode == 0 and "✓ a-music-2.mp4 (" in plain.stdout, plain.stdout + plain.stderr
+    assert "plan" not in next(iter(_manifest(outdir).values())) and not picture.exists()
+
+    redo = run_cli("batch", str(where), "calm piano music", "-o", str(outdir), "--plan", timeout=600)
+    assert redo.returncode == 0, redo.stdout + redo.stderr
+    assert "done earlier" not in redo.stdout and "✓ a-music-2.mp4 + a-music-2-plan.png" in redo.stdout
+    assert "a.mp4: working again for its fit picture" in redo.stdout  # why a finished video is made again
+    assert Image.open(picture).size == SIZE and not list(outdir.glob("*-plan-*.png"))
+    assert next(iter(_manifest(outdir).values()))["plan"]["output"] == str(outdir / "a-music-2.mp4")
+
+
+def test_plan_leaves_a_picture_it_did_not_write_and_does_not_retry_what_cannot_be_drawn(tmp_path: Path) -> None:
+    """A title-only instruction has no music to draw: said once in plain words, recorded, not redone by every
+    later --plan run. A file already named like the picture belongs to someone else: left as it is."""
+    where = tmp_path / "in"
+    where.mkdir()
+    for name in ("t.mp4", "u.mp4"):
+        make_video(where / name, VideoSpec(seconds=2.0, width=320, height=180, scene_seconds=[1.0, 1.0]))
+    listing = tmp_path / "jobs.jsonl"
+    listing.write_text(json.dumps({"file": str(where / "t.mp4"), "instruction": "add a title 'Hello' for 1 second"})
+                       + "\n" + json.dumps({"file": str(where / "u.mp4"), "instruction": "calm piano music"}) + "\n")
+    outdir = tmp_path / "out"
+    outdir.mkdir()
+    (outdir / "u-music-plan.png").write_bytes(b"someone else's picture")
+
+    first = run_cli("batch", str(listing), "-o", str(outdir), "--plan", timeout=600)
+    assert first.returncode == 0, first.stdout + first.stderr  # the videos are made: a picture is extra
+    title_only = _plan_line(first.stdout, "t.mp4")
+    assert "✓ t-music.mp4 (" in title_only and "s); no fit picture: there is no generated music" in title_only
+    assert title_only.count("no fit picture") == 1 and "Traceback" not in first.stderr
+    assert "u-music-plan.png already exists and this batch did not write it" in _plan_line(first.stdout, "u.mp4")
+    assert (outdir / "u-music-plan.png").read_bytes() == b"someone else's picture"
+    entries = {Path(e["video"]).name: e for e in _manifest(outdir).values()}
+    assert entries["t.mp4"]["plan_error"]["lasting"] is True and "plan" not in entries["t.mp4"]
+    assert "plan" not in entries["u.mp4"] and "picture" not in entries["u.mp4"]
+    assert not (outdir / "t-music-plan.png").exists()
+
+    again = run_cli("batch", str(listing), "-o", str(outdir), "--plan", timeout=600)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "done earlier" in _plan_line(again.stdout, "t.mp4")  # not redone: it still has no music
+    assert (outdir / "u-music-plan.png").read_bytes() == b"someone else's picture"
+
+
+def test_plan_on_a_backend_without_pictures_is_refused_before_anything_is_made(engine, cli_env, folder: Path,
+                                                                               tmp_path: Path) -> None:
+    from support import Api
+
+    Api(engine.url).faults(endpoint=[{"endpoint": "fit_picture", "status": 404, "times": 5, "message": "Not Found"}])
+    outdir = tmp_path / "out"
+    refused = run_cli("batch", str(folder), "-o", str(outdir), "--plan", env=cli_env)
+    assert refused.returncode == 2 and "does not draw fit pictures" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1 and "Traceback" not in refused.stderr
+    assert not outdir.exists()  # refused before the folder is made and the first video uploaded
+
+
 def test_batch_is_in_the_help() -> None:
     assert "batch" in run_cli("--help").stdout
     assert ROOT.is_dir()

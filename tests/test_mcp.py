@@ -151,3 +151,94 @@ def test_mcp_and_say_share_state_when_xdg_is_set(clip: Path, tmp_path: Path, iso
     assert apart["state_dir"] == str(isolated_home / ".config" / "nemovideo") and apart["session_id"] != session_id
     claude = run_cli("mcp", "--print-config", "claude", env=xdg).stdout
     assert claude.startswith("claude mcp add ai-music -e XDG_CONFIG_HOME=") and claude.rstrip().endswith(" mcp")
+
+
+def _images(result) -> list[bytes]:  # noqa: ANN001 - a CallToolResult
+    import base64
+
+    return [base64.b64decode(c.data) for c in result.content if c.type == "image" and c.mime_type == "image/png"]
+
+
+def test_make_music_video_with_plan_shows_and_saves_the_fit_picture(clip: Path, tmp_path: Path) -> None:
+    """The picture comes back as an image the model sees, and is saved as `<output stem>-plan.png`: replaced
+    with the video when that is overwritten in place, numbered with it when the video's name was taken."""
+    import io
+
+    from PIL import Image
+
+    from engine.workspace.plan import SIZE
+
+    video = tmp_path / "demo.mp4"
+    shutil.copy(clip, video)
+    errlog = (tmp_path / "stderr.txt").open("w+")
+
+    async def session() -> dict:
+        async with client(params({"NEMO_POLL_INTERVAL": "0.2"}), errlog) as mcp:
+            out = {}
+            out["first"] = await mcp.call_tool("make_music_video", {"video": str(video), "plan": True})
+            saved = tmp_path / "demo-music-plan.png"
+            out["first_saved"] = (saved.stat().st_ino, saved.read_bytes())
+            out["in_place"] = await mcp.call_tool("make_music_video", {
+                "video": str(video), "plan": True, "output_path": str(tmp_path / "demo-music.mp4"), "overwrite": True})
+            out["numbered"] = await mcp.call_tool("make_music_video", {"video": str(video), "plan": True})
+            out["asked"] = await mcp.call_tool("chat", {"message": "show me how the music fits"})
+            out["plain"] = await mcp.call_tool("make_music_video", {"video": str(video)})
+            return out
+
+    out = anyio.run(session)
+    first = out["first"].structured_content
+    assert first["path"] == str(tmp_path / "demo-music.mp4") and first["plan"] == str(tmp_path / "demo-music-plan.png")
+    assert first["plan_error"] is None
+    shown = _images(out["first"])
+    assert len(shown) == 1 and Image.open(io.BytesIO(shown[0])).size == SIZE
+    assert shown[0] == out["first_saved"][1]  # the image shown is the file saved
+    in_place = out["in_place"].structured_content
+    assert in_place["path"] == first["path"] and in_place["plan"] == first["plan"]  # replaced, not -plan-2.png
+    assert Path(first["plan"]).stat().st_ino != out["first_saved"][0] and _images(out["in_place"])
+    numbered = out["numbered"].structured_content
+    assert numbered["path"] == str(tmp_path / "demo-music-2.mp4")
+    assert numbered["plan"] == str(tmp_path / "demo-music-2-plan.png") and Path(numbered["plan"]).is_file()
+    assert sorted(p.name for p in tmp_path.glob("*-plan*.png")) == ["demo-music-2-plan.png", "demo-music-plan.png"]
+    asked = out["asked"].structured_content
+    assert asked["picture"] == str(tmp_path / "fit-picture.png") and asked["picture"] in asked["files"]
+    assert [Image.open(io.BytesIO(png)).size for png in _images(out["asked"])] == [SIZE]
+    plain = out["plain"].structured_content  # without plan: no picture asked for, none drawn
+    assert plain["plan"] is None and plain["plan_error"] is None and not _images(out["plain"])
+    assert not (tmp_path / "demo-music-3-plan.png").exists()
+
+
+def test_a_backend_without_pictures_says_so_and_still_makes_the_video(engine, clip: Path, tmp_path: Path) -> None:
+    """Asked before the upload (the fault is used up once, by that question); the reason is a sentence for
+    a model, not the CLI's `--plan` flag; the video is made all the same."""
+    from support import Api
+
+    video = tmp_path / "demo.mp4"
+    shutil.copy(clip, video)
+    # the cloud has no such path: plain 404s, as a backend without the endpoint answers
+    Api(engine.url).faults(endpoint=[{"endpoint": "fit_picture", "status": 404, "times": 50, "message": "Not Found"}])
+    errlog = (tmp_path / "stderr.txt").open("w+")
+
+    async def session():  # noqa: ANN202
+        env = {"NEMO_API_URL": engine.url, "NEMO_POLL_INTERVAL": "0.2", "AI_MUSIC_RECOVERY_WAIT": "0.3"}
+        async with client(params(env), errlog) as mcp:
+            return await mcp.call_tool("make_music_video", {"video": str(video), "plan": True})
+
+    made = anyio.run(session)
+    result = made.structured_content
+    assert not made.is_error and result["path"] == str(tmp_path / "demo-music.mp4") and Path(result["path"]).is_file()
+    assert result["plan"] is None and "does not draw fit pictures" in result["plan_error"]
+    assert "--plan" not in result["plan_error"] and not _images(made)
+    assert not list(tmp_path.glob("*-plan.png"))
+    left = Api(engine.url).http.get("/_engine/faults").json()["endpoint"]
+    assert [f["times"] for f in left if f["endpoint"] == "fit_picture"] == [49]  # asked once, before the job
+
+
+def test_a_picture_name_already_taken_is_kept_unless_overwrite(tmp_path: Path) -> None:
+    """The MP4 went to a fresh name, yet `<stem>-plan.png` exists: someone else's file, not replaced."""
+    from runtime.mcp_pictures import save_paired
+
+    theirs = tmp_path / "demo-music-plan.png"
+    theirs.write_bytes(b"not ours")
+    plan, why_not = save_paired(None, tmp_path / "demo-music.mp4", overwrite=False)  # type: ignore[arg-type]
+    assert plan is None and f"{theirs} already exists; pass overwrite: true" in why_not
+    assert theirs.read_bytes() == b"not ours"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -148,6 +149,79 @@ def test_upload_music_timeline_export_download(engine, page, clip: Path, shots: 
     assert (got.video.width, got.video.height) == (1920, 1080)
     assert got.video.codec == "h264" and got.audio.codec == "aac"
     assert not page.errors, page.errors
+
+
+FIT_PICTURE = "#messages li.assistant a.fit-picture img"  # the picture shown under the reply that linked it
+
+
+def _decoded(page) -> int:  # noqa: ANN001
+    """The shown picture's width once decoded (0 until then, or if it cannot be)."""
+    return page.evaluate(f"(i => i && i.complete ? i.naturalWidth : 0)(document.querySelector('{FIT_PICTURE}'))")
+
+
+def _opens(page, url: str) -> bool:  # noqa: ANN001
+    """Whether a blob URL still loads as an image (a revoked one does not)."""
+    return page.evaluate("u => new Promise(r => { const i = new Image(); i.onload = () => r(true); "
+                         "i.onerror = () => r(false); i.src = u; })", url)
+
+
+def test_the_fit_picture_shows_in_the_conversation(engine, page, clip: Path, shots: Path) -> None:
+    """Asked for in words, the picture appears under the reply, fetched with the token (a blob URL, never the
+    token in an address); Send is free while it loads; a newer picture replaces it and frees the old one; a
+    picture still loading when "New project" is pressed never lands in the new project."""
+    from engine.workspace.plan import SIZE
+
+    open_workspace(page, f"{engine.url}/workspace")
+    upload(page, clip)
+    send(page, "add calm music")
+    held: list = []
+    hold = "**/api/fit/*/picture.png"
+    page.route(hold, lambda route: held.append(route))  # the picture's answer waits until the test lets it go
+    send(page, "show me how the music fits")
+    reply = page.locator("#messages li.assistant").last
+    assert "/api/fit/" in reply.inner_text()
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while not held:
+        assert time.monotonic() < deadline, "the page never asked for the picture"
+        page.wait_for_timeout(50)
+    assert page.locator("#send").is_enabled() and page.locator(FIT_PICTURE).count() == 0  # the turn is over
+    assert held[0].request.headers.get("authorization", "").startswith("Bearer ")
+    held.pop().continue_()
+    page.unroute(hold)
+    page.wait_for_selector(FIT_PICTURE, timeout=WAIT_MS)
+    poll(page, f"(i => i.complete && i.naturalWidth > 0)(document.querySelector('{FIT_PICTURE}'))")
+    assert _decoded(page) == SIZE[0]
+    first = page.locator(FIT_PICTURE).get_attribute("src")
+    assert first.startswith("blob:") and reply.locator("a.fit-picture").count() == 1
+    page.screenshot(path=str(shots / "12-fit-picture.png"), full_page=True)
+    with page.context.expect_page() as opened:
+        page.locator(FIT_PICTURE).click()
+    full = opened.value
+    full.wait_for_load_state()
+    assert full.url == first and full.evaluate("document.querySelector('img').naturalWidth") == SIZE[0]
+    full.close()
+
+    send(page, "show me how the music fits")  # again: the new picture replaces the old one
+    page.wait_for_selector("body[data-pictures='2']", timeout=WAIT_MS)
+    assert page.locator("#messages a.fit-picture").count() == 1 and page.locator(FIT_PICTURE).get_attribute("src") != first
+    assert page.locator("#messages li.assistant").last.locator("a.fit-picture").count() == 1
+    assert not _opens(page, first)  # the replaced picture's memory was freed
+    second = page.locator(FIT_PICTURE).get_attribute("src")
+
+    page.route(hold, lambda route: held.append(route))
+    send(page, "show me how the music fits")  # and once more, with "New project" pressed while it loads
+    while not held:
+        assert time.monotonic() < deadline, "the page never asked for the picture"
+        page.wait_for_timeout(50)
+    old_session = page.locator("#project").get_attribute("data-session")
+    page.click("#new-project")
+    page.wait_for_selector(f"#project:not([data-session='{old_session}'])", timeout=WAIT_MS)
+    assert not _opens(page, second)  # cleared with the conversation
+    held.pop().continue_()
+    page.wait_for_selector("body[data-pictures='3']", timeout=WAIT_MS)
+    assert page.locator("#messages li").count() == 0 and page.locator("#messages img").count() == 0
+    unexpected = [e for e in page.errors if "ERR_FILE_NOT_FOUND" not in e]  # _opens tried revoked URLs on purpose
+    assert not unexpected, unexpected
 
 
 def test_music_only_export_plays_as_audio(engine, page, clip: Path, shots: Path, tmp_path: Path) -> None:

@@ -59,6 +59,9 @@ EN: dict[str, str] = {
     "claimed": "Opened the project from the link.",
     "claim_failed": "This link has expired or is not valid.",
     "nojs": "The workspace needs JavaScript.",
+    "fit_alt": "How the music fits the video: cuts, sections, beats and hits, ducking under speech, loudness",
+    "fit_open": "Open the picture full size",
+    "fit_failed": "The picture could not be shown: {error}",
 }
 
 ZH: dict[str, str] = {
@@ -115,6 +118,9 @@ ZH: dict[str, str] = {
     "claimed": "已从链接打开项目。",
     "claim_failed": "链接已过期或无效。",
     "nojs": "工作台需要启用 JavaScript。",
+    "fit_alt": "音乐如何契合画面：镜头切换、段落、节拍、人声下的闪避和响度",
+    "fit_open": "查看原尺寸图片",
+    "fit_failed": "图片无法显示：{error}",
 }
 
 TABLES = {"en": EN, "zh": ZH}

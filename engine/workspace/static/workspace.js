@@ -229,6 +229,53 @@
     }
   }
 
+  // ------------------------------------------------------------------ the fit picture in the chat
+  // "show me how the music fits" is answered with the picture's address, which opens only with the
+  // token: the page fetches it with the header and shows it from memory under the reply (a click
+  // opens it full size). One picture is live at a time: a newer one replaces it and a new project
+  // clears it, its blob URL revoked either way; a fetch that ends after "New project" shows nothing.
+  const fitPicture = { url: null, node: null, project: 0 };
+
+  function dropFitPicture() {
+    if (fitPicture.node) fitPicture.node.remove();
+    if (fitPicture.url) URL.revokeObjectURL(fitPicture.url);
+    fitPicture.url = fitPicture.node = null;
+  }
+
+  async function showFitPicture(reply, into, session) {
+    const address = path("fit_picture", { session_id: session });
+    if (!session || !reply.includes(address)) return;
+    const project = fitPicture.project;
+    const current = () => project === fitPicture.project && into.isConnected;
+    try {
+      const blob = await fetchBlob(address);
+      if (!current()) return;  // the conversation it answered is gone: no URL made, nothing to revoke
+      const url = URL.createObjectURL(blob);
+      const link = document.createElement("a");
+      link.className = "fit-picture";
+      link.href = url;
+      link.target = "_blank";
+      link.title = T.fit_open;
+      const img = document.createElement("img");
+      img.alt = T.fit_alt;
+      img.src = url;
+      link.append(img);
+      dropFitPicture();
+      fitPicture.url = url;
+      fitPicture.node = link;
+      img.addEventListener("load", () => link.scrollIntoView({ block: "nearest" }), { once: true });  // its height known
+      into.append(link);
+    } catch (err) {
+      if (!current()) return;
+      const note = document.createElement("span");
+      note.className = "fit-failed quiet";
+      note.textContent = "\n" + say("fit_failed", { error: err.message });
+      into.append(note);
+    } finally {
+      count("pictures");
+    }
+  }
+
   async function chat(text) {
     addMessage("user", text);
     const out = addMessage("assistant", "");
@@ -274,6 +321,7 @@
     $("send").disabled = true;
     try {
       const response = await withRecovery(open);
+      const session = auth.session_id;  // the project this turn went to (recovery may have made a new one)
       const reader = response.body.getReader();
       const decoder = new TextDecoder();
       let buffer = "";
@@ -289,6 +337,7 @@
       }
       if (buffer.trim()) handle(buffer);
       hintButtons([...finals, partial].join("\n"), out.parentElement);
+      showFitPicture(finals.join("\n"), out.parentElement, session);  // not awaited: Send is free meanwhile
     } catch (err) {
       out.parentElement.classList.add("error");
       out.textContent = say("error", { error: err.message });
@@ -649,6 +698,8 @@
     audio.addEventListener("timeupdate", syncPreview);
     $("new-project").addEventListener("click", async () => {
       auth.session_id = null;
+      fitPicture.project += 1;
+      dropFitPicture();
       $("messages").replaceChildren();
       $("player").replaceChildren();
       $("download").hidden = true;
