@@ -45,10 +45,12 @@ def check_playable(path: Path, expected_s: float | None = None, *, timeout: floa
     try:
         # from the keyframe before the tail, not cut at it: a slow stream's last frame starts before the tail
         # (an output shorter than the tail: ffmpeg warns that the seek is before the start, and decodes it all)
+        # one decoding thread: frame threads each hold frames of their own and, for one GOP, buy no time on a
+        # busy machine (a 1080p tail: 115 → 99 MB, 0.17 → 0.15 CPU-s, 0.22 → 0.16 s wall at load 4.5)
         copy = ["-c:v", "copy"] if video_copied else []
-        proc = run(["-loglevel", "level+info", "-sseof", f"-{TAIL_S:.3f}", "-noaccurate_seek", "-i", pathlike(path),
-                    "-map", "0", *copy, "-copyts", "-f", "framecrc", "-"], timeout=timeout, what="check the output",
-                   check=False)
+        proc = run(["-loglevel", "level+info", "-threads", "1", "-sseof", f"-{TAIL_S:.3f}", "-noaccurate_seek",
+                    "-i", pathlike(path), "-map", "0", *copy, "-copyts", "-f", "framecrc", "-"],
+                   timeout=timeout, what="check the output", check=False)
     except FFmpegError:
         raise Unplayable("the output could not be read in time") from None
     summary, errors = _messages(proc.stderr.decode("utf-8", "replace"))
