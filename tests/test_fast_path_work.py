@@ -107,3 +107,18 @@ def test_the_title_s_gop_encode_waits_for_the_soundtrack(tmp_path: Path, monkeyp
     assert not job.video_copied  # a splice of copied and encoded GOPs: its picture is decoded by the check
     (_, args), = [s for s in steps if s[0] == "encode the titled part"]
     assert args[:2] == ["-threads", "1"]  # one decoder thread: frame threads each hold frames of their own
+
+
+def test_the_analysis_decodes_at_most_four_spans_per_ffmpeg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each input decoding the picture holds its own frames (~15 MB at 1080p): nine spans in one ffmpeg
+    made it the fast path's memory peak, and a long video's cuts would have had no bound at all."""
+    import engine.analysis.analyze as analysis
+    from media.fixtures import VideoSpec, make_video
+
+    spec = VideoSpec(seconds=60, width=640, height=360, audio="none")  # ten cuts: seven spans decoded at once
+    clip = make_video(tmp_path / "cuts.mp4", spec)
+    runs = _spy(monkeypatch, analysis)
+    result = analysis.analyze(clip, picture="fast")
+    assert result.scene_cuts == tuple(spec.cut_times())
+    inputs = [args.count("-i") for what, args in runs if what.startswith("analyze picture")]
+    assert sum(inputs) > 4 and max(inputs) <= 4, inputs
