@@ -52,6 +52,8 @@ def test_a_file_rewritten_in_place_is_probed_again(tmp_path: Path) -> None:
     assert media.probe.probe(path).video.width == 320
     run(["-f", "lavfi", "-i", "testsrc2=s=160x120:r=30:d=2", "-y", pathlike(path)], timeout=60, what="make a clip")
     assert media.probe.probe(path).video.width == 160
+    with pytest.raises(media.probe.ProbeError):  # not there: ffmpeg's answer, as before, not an OSError
+        media.probe.probe(tmp_path / "missing.mp4")
 
 
 def _clip(path: Path, seconds: float, width: int = 640, height: int = 360) -> Path:
