@@ -43,8 +43,8 @@ def release_memory() -> None:
 
 def share_arenas() -> None:
     """Let the threads started from now on share one malloc arena per core (glibc's default: eight per
-    core, each keeping what its thread freed). Threads beyond the cores never all run at once, so they
-    rarely wait for an arena's lock."""
+    core, each keeping what its thread freed). They rarely wait for an arena's lock: Python and numpy
+    allocate holding the GIL, and threads beyond the cores never all run at once anyway."""
     libc = _libc()
     if libc is not None:
         libc.mallopt(M_ARENA_MAX, max(2, os.cpu_count() or 1))
