@@ -8,10 +8,11 @@ peak with the start of its command line — the engine is ``python``, its ffmpeg
 A child caught between fork and exec counts its private pages only (it shares the rest with
 its parent, as ``bench/_proc.py`` explains).
 
-    .venv/bin/python bench/tree_peaks.py [--title] [--tree DIR] [--runs N]
+    .venv/bin/python bench/tree_peaks.py [--title] [--tree DIR] [--runs N] [--video FILE]
 
 ``--tree`` runs another checkout's code (its own ``runtime``, this virtualenv); ``--title``
-asks for a 3 s title (the smart render's path). Input: bench/revisions.py's 60 s 1080p demo.
+asks for a 3 s title (the smart render's path). Input: bench/revisions.py's 60 s 1080p demo,
+or ``--video`` (e2e.py's talking head: bench/out/talking-60s-1080p.mp4).
 """
 from __future__ import annotations
 
@@ -100,14 +101,15 @@ def main() -> None:
     parser.add_argument("--title", action="store_true", help="ask for a 3 s title (smart render)")
     parser.add_argument("--tree", type=Path, default=ROOT, help="the checkout whose code runs")
     parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--video", type=Path, help="the input (default: the 60 s 1080p demo)")
     args = parser.parse_args()
     from media.fixtures import VideoSpec, make_video
 
-    video = ROOT / "bench" / "out" / "demo-60s-1080p.mp4"  # bench/revisions.py's input
-    if not video.exists():
+    video = args.video or ROOT / "bench" / "out" / "demo-60s-1080p.mp4"  # bench/revisions.py's input
+    if args.video is None and not video.exists():
         make_video(str(video), VideoSpec(seconds=60, width=1920, height=1080, fps=30, audio="voice"))
     for run in range(args.runs):
-        peaks, wall = measure(args.tree.resolve(), video, ASK + (TITLE if args.title else ""))
+        peaks, wall = measure(args.tree.resolve(), video.resolve(), ASK + (TITLE if args.title else ""))
         print(f"run {run + 1}: tree peak {peaks.total_mb:.0f} MB ({wall:.1f} s wall, load {os.getloadavg()[0]:.2f})")
         for label, mb in sorted(peaks.at_total, key=lambda item: -item[1]):
             print(f"    at the peak {mb:6.0f} MB  {label}")
