@@ -155,7 +155,7 @@ def render(job: RenderJob, progress: Progress) -> Path:
         elif not _video_segments(job.draft):  # a visualiser is drawn from the soundtrack itself
             audio = _soundtrack(job)
             _run(job, [*_full_graph(job, audio, probe_of), "-c:a", "copy", *tail, pathlike(tmp)], seconds, encode)
-        else:  # encode the picture (or only its titled GOPs) while the soundtrack is finished, then mux both
+        else:  # encode the picture while the soundtrack is finished (its titled GOPs only once it is), then mux both
             video = job.work_dir / "picture.mp4"
             with ThreadPoolExecutor(max_workers=1) as pool:
                 pending = pool.submit(_soundtrack, job)
