@@ -38,7 +38,7 @@ from engine.config import EngineConfig
 from engine.export.executor import Job, JobCancelled, executor_for
 from engine.export.jobs import RenderManager
 from engine.faults import Faults, quiet_injected_faults
-from engine.memory import release_memory
+from engine.memory import release_memory, share_arenas
 from engine.store import DataDirBusy, Store, StoreError, User, lock_data_dir, store_error
 from engine.user_text import user_facing
 from engine.workspace import fit, history, page as workspace, plan, sound, thumbs
@@ -366,6 +366,7 @@ def guarded(name: str, handler: Handler) -> Handler:
 
 def create_app(config: EngineConfig | None = None) -> Starlette:
     """The app for ``config``: one :class:`Engine`, the routes, and a lifespan that resumes renders."""
+    share_arenas()  # before the engine's threads start (engine.memory)
     engine = Engine(config or EngineConfig())
     quiet_injected_faults()
     routes = [Route(ENDPOINTS[name].path, guarded(name, handler), methods=[ENDPOINTS[name].method])

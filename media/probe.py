@@ -7,9 +7,12 @@ hostile or truncated file costs at most a few seconds and never our process.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from media.ffmpeg import FFmpegError, pathlike, run
@@ -167,11 +170,43 @@ def parse_probe(path: str, stderr: str) -> MediaInfo:
                      audio=audio, streams=tuple(kinds))
 
 
+PROBES_KEPT = 64
+_probes: OrderedDict[tuple[int, int, int, int], MediaInfo] = OrderedDict()
+_probes_lock = threading.Lock()
+
+
 def probe(path: str | os.PathLike[str], *, timeout: float = PROBE_TIMEOUT_S) -> MediaInfo:
-    """Probe ``path``; raise :class:`ProbeError` if it is not readable media."""
+    """Probe ``path``; raise :class:`ProbeError` if it is not readable media.
+
+    Remembered per file — its device, inode, size and modification time, not its name: an upload is
+    probed under its temporary name, renamed, then asked about again by the analysis and the render,
+    and each ffmpeg start costs ~20 ms and 40 MB beside the engine. A file written anew differs in
+    inode, size or modification time, so it is probed again. The last PROBES_KEPT files are kept;
+    failures are not."""
+    key = _identity(path)
+    with _probes_lock:
+        known = _probes.get(key) if key is not None else None
+        if known is not None:
+            _probes.move_to_end(key)
+            return known if known.path == str(path) else dataclasses.replace(known, path=str(path))
     proc = run(["-i", pathlike(path)], timeout=timeout, what=f"probe {os.path.basename(path)}",
                check=False)
-    return parse_probe(str(path), proc.stderr.decode("utf-8", "replace"))
+    info = parse_probe(str(path), proc.stderr.decode("utf-8", "replace"))
+    if key is not None:
+        with _probes_lock:
+            _probes[key] = info
+            while len(_probes) > PROBES_KEPT:
+                _probes.popitem(last=False)
+    return info
+
+
+def _identity(path: str | os.PathLike[str]) -> tuple[int, int, int, int] | None:
+    """What tells this version of the file from any other; None for what is not a file here (ffmpeg says why)."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns
 
 
 @dataclass(frozen=True)

@@ -153,8 +153,9 @@ def cuttable(src: str | os.PathLike[str]) -> AvcTrack:
 
 
 def prepare(src: str | os.PathLike[str], overlays: Sequence[Overlay], pix_fmt: str, work_dir: Path,
-            track: AvcTrack | None = None) -> Path:
-    """Write the pieces under ``work_dir`` and return an ffconcat list joining them in order.
+            track: AvcTrack | None = None, threads: int = 0) -> Path:
+    """Write the pieces under ``work_dir`` and return an ffconcat list joining them in order; ``threads``
+    is the cores the render may use (0: all of this machine's).
 
     Raises :class:`CannotCut` (with the reason) when the source cannot be spliced safely."""
     track = track or cuttable(src)
@@ -165,7 +166,7 @@ def prepare(src: str | os.PathLike[str], overlays: Sequence[Overlay], pix_fmt: s
     files = _split(src, pieces, work_dir)
     sps = track.parsed_sps()[0]
     reorders = any(b < a for a, b in zip(track.pts, track.pts[1:]))
-    encoder = _encoder_args(PROFILES[sps.profile], sps.level, free_id(track), track.timescale, reorders)
+    encoder = _encoder_args(PROFILES[sps.profile], sps.level, free_id(track), track.timescale, reorders, threads)
     joined = [_encode(path, piece, overlays, pix_fmt, encoder, work_dir / f"title{number:04d}.mp4")
               if piece.touched else path for number, (piece, path) in enumerate(zip(pieces, files))]
     encoded = read_track(next(p for p, piece in zip(joined, pieces) if piece.touched))
@@ -202,19 +203,25 @@ def _split(src: str | os.PathLike[str], pieces: Sequence[Piece], work_dir: Path)
     return files
 
 
-def _encoder_args(profile: str, level: int, param_id: int, timescale: int, reorders: bool) -> list[str]:
+def _encoder_args(profile: str, level: int, param_id: int, timescale: int, reorders: bool, threads: int = 0) -> list[str]:
     """libx264 to the source's profile, level and time base; B-frames only where the source has
-    them (a stream without reordering keeps its zero decode delay all through)."""
+    them (a stream without reordering keeps its zero decode delay all through).
+
+    x264 gets the cores but one (at least one): the decoder and the overlay run in threads of their own
+    beside it. On two cores, x264's own choice (three threads) and a frame-threaded decoder held 150 MB
+    where one thread each holds 110 MB, for the same wall time (4 s of 1080p: 0.6 s, 0.95 → 0.90 CPU-s)."""
     tools = TOOLS[profile] if reorders else TOOLS[profile].replace("bframes=2:b-adapt=0", "bframes=0")
+    x264_threads = max(1, (threads or os.cpu_count() or 1) - 1)
     return ["-c:v", "libx264", "-preset", PRESET, "-profile:v", profile, "-level:v", f"{level / 10:g}",
-            "-x264-params", f"{tools}:sps-id={param_id}", "-crf", CRF,
+            "-x264-params", f"{tools}:sps-id={param_id}:threads={x264_threads}", "-crf", CRF,
             "-fps_mode", "passthrough", "-video_track_timescale", str(timescale)]
 
 
 def _encode(piece_file: Path, piece: Piece, overlays: Sequence[Overlay], pix_fmt: str,
             encoder: list[str], out: Path) -> Path:
-    """Decode one touched run, draw the titles over it (timed as in the full render), encode it."""
-    inputs = ["-i", pathlike(piece_file)]
+    """Decode one touched run (on one thread: it keeps ahead of the encoder, and each frame thread holds
+    1080p frames of its own), draw the titles over it (timed as in the full render), encode it."""
+    inputs = ["-threads", "1", "-i", pathlike(piece_file)]
     chains = ["[0:v]setpts=PTS-STARTPTS[m0]"]
     current = "m0"
     blend = "yuv420" if pix_fmt == "yuv420p" else "auto"  # 8-bit 4:2:0 blends in place, not via RGBA (a third of the filter CPU)

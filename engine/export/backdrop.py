@@ -12,7 +12,8 @@ A look at an arbitrary moment decodes the GOP's run-up to it (up to a whole GOP 
 work). When the caller knows where the keyframes are (the smart render reads them from the
 file), a moment near one inside the title's span looks at that keyframe instead: a one-frame
 decode, and still a frame the title sits on (encoders put a keyframe at each scene cut, so it
-is of the same shot).
+is of the same shot). Each look decodes on one thread: for one frame, more threads buy nothing and
+each holds frames of its own (three 1080p looks: 110 → 78 MB).
 """
 from __future__ import annotations
 
@@ -56,7 +57,7 @@ def picture_under(segments: Sequence[Mapping], sources: Mapping[str, Source], pr
         chain = (TONE_MAP + "," if video is not None and is_hdr(video.color_transfer) else "")
         chain += fit_filter(small_w, small_h) + ",format=gray"
         chains.append(f"[{len(chains)}:v]trim=end_frame=1,{chain}[f{len(chains)}]")
-        inputs += [*seek, "-i", pathlike(src.path)]
+        inputs += ["-threads", "1", *seek, "-i", pathlike(src.path)]  # one frame each: frame threads only hold memory
     if not chains:
         return frames
     graph = ";".join(chains) + ";" + "".join(f"[f{n}]" for n in range(len(chains))) + f"concat=n={len(chains)}[out]"

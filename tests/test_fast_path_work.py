@@ -1,0 +1,126 @@
+"""The work a run does beyond what its output needs (issue 16): one probe per input, no decode of a
+picture the render copied untouched, and a title's GOP encode not stacked on the soundtrack's memory peak."""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+import media.probe
+import media.smart_render
+import media.verify
+from support import Api
+from engine.export.graph import RenderJob, render
+from engine.export.mix import Source
+from media.ffmpeg import pathlike, run
+from media.verify import Unplayable, check_playable
+from protocol.draft import TEXT, VIDEO
+from protocol.requests import DEFAULT_REQUEST
+
+
+def _spy(monkeypatch: pytest.MonkeyPatch, module: object) -> list[tuple[str, list[str]]]:
+    """Every ffmpeg ``module`` runs: (what it is for, its arguments)."""
+    seen: list[tuple[str, list[str]]] = []
+    real = module.run  # type: ignore[attr-defined]
+
+    def spying(args, **kwargs):  # noqa: ANN001, ANN202
+        seen.append((str(kwargs.get("what", "")), [str(a) for a in args]))
+        return real(args, **kwargs)
+
+    monkeypatch.setattr(module, "run", spying)
+    return seen
+
+
+def test_a_run_probes_its_input_once_and_reads_the_copied_picture_without_decoding_it(
+        api: Api, clip_1080: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The upload check, the analysis and the render each asked ffmpeg what the file is (3 ffmpegs
+    for one answer); the output check decoded the tail of a picture that is the upload's own packets."""
+    probes = _spy(monkeypatch, media.probe)
+    checks = _spy(monkeypatch, media.verify)
+    api.upload(clip_1080).raise_for_status()
+    api.chat(DEFAULT_REQUEST)
+    assert api.render("r-fast")["status"] == "completed"
+    assert len([what for what, _ in probes if what.startswith("probe ")]) == 1, probes
+    (_, args), = [c for c in checks if c[0] == "check the output"]
+    assert args[args.index("-c:v") + 1] == "copy"   # packets read, not decoded
+
+
+def test_a_file_rewritten_in_place_is_probed_again(tmp_path: Path) -> None:
+    path = tmp_path / "clip.mp4"
+    run(["-f", "lavfi", "-i", "testsrc2=s=320x240:r=30:d=1", "-y", pathlike(path)], timeout=60, what="make a clip")
+    assert media.probe.probe(path).video.width == 320
+    run(["-f", "lavfi", "-i", "testsrc2=s=160x120:r=30:d=2", "-y", pathlike(path)], timeout=60, what="make a clip")
+    assert media.probe.probe(path).video.width == 160
+    with pytest.raises(media.probe.ProbeError):  # not there: ffmpeg's answer, as before, not an OSError
+        media.probe.probe(tmp_path / "missing.mp4")
+
+
+def _clip(path: Path, seconds: float, width: int = 640, height: int = 360) -> Path:
+    run(["-f", "lavfi", "-i", f"testsrc2=s={width}x{height}:r=30:d={seconds}", "-f", "lavfi", "-i", f"sine=d={seconds}",
+         "-c:v", "libx264", "-preset", "ultrafast", "-g", "30", "-x264-params", "scenecut=0", "-pix_fmt", "yuv420p",
+         "-c:a", "aac", "-shortest", "-movflags", "+faststart", "-y", pathlike(path)], timeout=60, what="make a clip")
+    return path
+
+
+def test_a_copied_picture_cut_short_is_still_refused(tmp_path: Path) -> None:
+    whole = _clip(tmp_path / "whole.mp4", 4.0)
+    check_playable(whole, 4.0, video_copied=True)
+    cut = tmp_path / "cut.mp4"
+    data = whole.read_bytes()
+    cut.write_bytes(data[: len(data) * 2 // 3])  # the index up front promises what the data no longer holds
+    with pytest.raises(Unplayable, match="stops at|does not decode"):
+        check_playable(cut, 4.0, video_copied=True)
+
+
+def test_the_title_s_gop_encode_waits_for_the_soundtrack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The soundtrack's mix and AAC encode are the engine's memory peak; a 1080p decode-overlay-encode beside
+    them made the title path's peak (engine + both ffmpegs). The soundtrack here takes as long as the render
+    lets it: given up to 2 s to see a GOP encode start while it is still being "mixed", it must see none."""
+    clip = _clip(tmp_path / "clip.mp4", 4.0)
+    sound = tmp_path / "sound.m4a"
+    run(["-f", "lavfi", "-i", "sine=d=4", "-c:a", "aac", "-y", pathlike(sound)], timeout=60, what="make a soundtrack")
+    events: list[str] = []
+    encodes: list[list[str]] = []
+    encoding = threading.Event()
+    real_run = media.smart_render.run
+
+    def run_step(args, **kwargs):  # noqa: ANN001, ANN202
+        if kwargs.get("what") == "encode the titled part":
+            events.append("encode")
+            encodes.append([str(a) for a in args])
+            encoding.set()
+        return real_run(args, **kwargs)
+
+    monkeypatch.setattr(media.smart_render, "run", run_step)
+
+    def soundtrack() -> Path:
+        encoding.wait(2.0)
+        events.append("soundtrack")
+        return sound
+
+    draft = {"d": 4000, "m": {"width": 640, "height": 360},
+             "t": [{"tt": VIDEO, "sg": [{"src": "v", "st": 0, "d": 4000, "ss": 0}]},
+                   {"tt": TEXT, "sg": [{"st": 1000, "d": 1000, "m": {"text": "Launch Day"}}]}]}
+    job = RenderJob(draft=draft, sources={"v": Source(str(clip), "video", True, 4.0)}, soundtrack=soundtrack,
+                    out=tmp_path / "out.mp4", work_dir=tmp_path / "work")
+    render(job, lambda fraction, stage: None)
+    assert events == ["soundtrack", "encode"]
+    check_playable(job.out, 4.0)
+    assert not job.video_copied  # a splice of copied and encoded GOPs: its picture is decoded by the check
+    assert encodes[0][:2] == ["-threads", "1"]  # one decoder thread: frame threads each hold frames of their own
+
+
+def test_the_analysis_decodes_at_most_four_spans_per_ffmpeg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each input decoding the picture holds its own frames (~15 MB at 1080p): nine spans in one ffmpeg
+    made it the fast path's memory peak, and a long video's cuts would have had no bound at all."""
+    import engine.analysis.analyze as analysis
+    from media.fixtures import VideoSpec, make_video
+
+    spec = VideoSpec(seconds=60, width=640, height=360, audio="none")  # ten cuts: seven spans decoded at once
+    clip = make_video(tmp_path / "cuts.mp4", spec)
+    runs = _spy(monkeypatch, analysis)
+    result = analysis.analyze(clip, picture="fast")
+    assert result.scene_cuts == tuple(spec.cut_times())
+    inputs = [args.count("-i") for what, args in runs if what.startswith("analyze picture")]
+    assert sum(inputs) > 4 and max(inputs) <= 4, inputs
