@@ -10,8 +10,9 @@ the manifest keeps, per item:
   output. Every new record of the item drops it unless given again.
 - ``plan_error``: ``{"message", "output", "lasting"}``: why there is no picture. Lasting when
   asking again cannot help: the project has no music to draw, or the name is someone else's file.
-- ``picture``: the file this batch wrote for the item and that is still there, kept across
-  records: the one picture it may replace or remove (``runtime.fit_beside``). Dropped once that
+- ``picture``: ``{"path", "size", "mtime_ns"}``, the file this batch wrote for the item and that
+  is still there, kept across records: the one picture it may replace or remove
+  (``runtime.fit_beside``), and only while that file is as the batch left it. Dropped once the
   file is removed or not drawn anew, so a file of that name made later by someone else is theirs.
 """
 from __future__ import annotations
@@ -27,7 +28,7 @@ def after_video(fetch: Fetch | None, output: Path, ours: Path | None) -> dict[st
     """The picture side of an item whose video was just written to ``output`` (drawn when ``fetch`` is
     given, see ``runtime.fit_beside``): the manifest's facts for the item, ``picture`` None for none."""
     beside = refresh(fetch, output, ours)
-    facts: dict[str, Any] = {"picture": str(beside.path or beside.stale) if beside.path or beside.stale else None}
+    facts: dict[str, Any] = {"picture": _held(beside.path or beside.stale)}
     if beside.path is not None:
         facts["plan"] = {"path": str(beside.path), "output": str(output)}
     elif beside.missed is not None:
@@ -63,6 +64,19 @@ def missing(entry: dict[str, Any], output: Path, video: Path) -> str | None:
 
 
 def ours(entry: dict[str, Any]) -> Path | None:
-    """The picture an earlier run of this batch wrote for the item: the one it may replace."""
+    """The picture an earlier run of this batch wrote for the item, if it is still as the batch left it: the
+    one file it may replace or remove (one the user put there since is theirs)."""
     picture = entry.get("picture")
-    return Path(picture) if isinstance(picture, str) and picture else None
+    if not isinstance(picture, dict) or not isinstance(picture.get("path"), str):
+        return None
+    path = Path(picture["path"])
+    return path if _held(path) == picture else None
+
+
+def _held(path: Path | None) -> dict[str, Any] | None:
+    """How the manifest names a picture the batch holds: its path and what it was like when last seen."""
+    try:
+        stat = path.lstat() if path is not None else None
+    except OSError:
+        return None
+    return {"path": str(path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns} if stat else None

@@ -93,7 +93,7 @@ def test_a_picture_the_batch_removed_is_no_longer_its_own(tmp_path: Path, last_w
     stand = Stand(tmp_path)
     stand.run(plans=True)
     picture = stand.out / "a-music-plan.png"
-    assert picture.read_bytes() == b"the picture the batch drew" and stand.entry()["picture"] == str(picture)
+    assert picture.read_bytes() == b"the picture the batch drew" and stand.entry()["picture"]["path"] == str(picture)
 
     stand.video.write_bytes(b"second cut, longer")
     stand.run(plans=False)  # the video is made again: the picture of the old one goes
@@ -106,16 +106,38 @@ def test_a_picture_the_batch_removed_is_no_longer_its_own(tmp_path: Path, last_w
     assert (stand.out / "a-music.mp4").read_bytes() == b"music video of third cut, longer still"
 
 
-def test_an_old_picture_that_cannot_be_removed_is_said_on_the_items_line(tmp_path: Path) -> None:
+@pytest.mark.parametrize("again_with_plan", [False, True])
+def test_a_picture_the_user_replaced_since_is_theirs(tmp_path: Path, again_with_plan: bool) -> None:
+    """The batch's picture, overwritten by the user with their own under the same name: no longer the batch's
+    to replace or remove when the video is made again."""
     stand = Stand(tmp_path)
     stand.run(plans=True)
     picture = stand.out / "a-music-plan.png"
-    picture.unlink()
-    picture.mkdir()  # something in the way that unlink cannot take
+    picture.write_bytes(b"the user's own, edited picture")
+    stand.video.write_bytes(b"second cut, longer")
+
+    stand.run(plans=again_with_plan)
+    assert stand.jobs == 2 and picture.read_bytes() == b"the user's own, edited picture"
+    assert "picture" not in stand.entry()
+
+
+def test_an_old_picture_that_cannot_be_removed_is_said_on_the_items_line(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    stand = Stand(tmp_path)
+    stand.run(plans=True)
+    picture = stand.out / "a-music-plan.png"
+    unlink = Path.unlink
+
+    def refused(path: Path, missing_ok: bool = False) -> None:
+        if path == picture:
+            raise PermissionError(13, "Permission denied")
+        unlink(path, missing_ok=missing_ok)
+
+    monkeypatch.setattr(Path, "unlink", refused)
     stand.video.write_bytes(b"second cut")
 
     summary = stand.run(plans=False)
     assert summary.exit_code == 0 and stand.entry()["status"] == "done"
-    assert "✓ a-music.mp4 (" in stand.lines[1]
-    assert "; could not remove a-music-plan.png, the picture of the video this one replaced (" in stand.lines[1]
-    assert stand.entry()["picture"] == str(picture)  # still there, still the batch's to deal with next time
+    assert "✓ a-music.mp4 (" in stand.lines[1] and stand.lines[1].endswith(
+        "; could not remove a-music-plan.png, the picture of the video this one replaced (Permission denied)")
+    assert picture.is_file() and stand.entry()["picture"]["path"] == str(picture)  # still the batch's to deal with
