@@ -9,8 +9,8 @@ What makes it a batch tool rather than a loop: a manifest in the output folder
 (``.ai-music-batch.json``) records every finished file with its input's size and mtime, so
 running the same command again after Ctrl-C, a crash or a failed file redoes only what is
 not done — and redoes a done file whose input has changed since. With ``--plan`` each video
-also gets its fit picture beside it (``runtime.batch_plans``), and a done file without its
-picture is redone.
+also gets its fit picture beside it (``runtime.batch_plans``); a file finished earlier without
+one is not made again for it.
 """
 from __future__ import annotations
 
@@ -123,25 +123,26 @@ class Manifest:
         items = data.get("items") if isinstance(data, dict) else None
         self.items: dict[str, dict[str, Any]] = items if isinstance(items, dict) else {}
 
-    def done(self, item: Item, plans: bool = False) -> Path | None:
-        """The output of ``item`` if an earlier run finished it and neither file changed since (with
-        ``plans``: and its fit picture is settled, see ``batch_plans.settled``)."""
-        entry = self.items.get(item.key)
-        if not isinstance(entry, dict) or entry.get("status") != "done":
+    def done(self, item: Item) -> Path | None:
+        """The output of ``item`` if an earlier run finished it and neither file changed since."""
+        entry = self.entry(item)
+        if entry.get("status") != "done":
             return None
         output = Path(str(entry.get("output", "")))
         try:
             unchanged = entry.get("input") == item.fingerprint()
         except OSError:
             return None
-        if plans and not batch_plans.settled(entry, output):
-            return None
         return output if unchanged and output.is_file() else None
+
+    def entry(self, item: Item) -> dict[str, Any]:
+        """What the manifest says of ``item`` (empty if nothing)."""
+        entry = self.items.get(item.key)
+        return entry if isinstance(entry, dict) else {}
 
     def earlier(self, item: Item) -> "Earlier":
         """What an earlier run wrote for ``item``, read before this run records anything for it."""
-        entry = self.items.get(item.key)
-        entry = entry if isinstance(entry, dict) else {}
+        entry = self.entry(item)
         output = entry.get("output")
         return Earlier(Path(output) if isinstance(output, str) and Path(output).is_file() else None,
                        batch_plans.ours(entry))
@@ -152,8 +153,11 @@ class Manifest:
             entry["input"] = item.fingerprint()
         except OSError:
             pass
-        kept = {k: v for k, v in (self.items.get(item.key) or {}).items() if k in ("output", "picture")}
-        self.items[item.key] = {**kept, **entry, **facts}
+        kept = {k: v for k, v in self.entry(item).items() if k in ("output", "picture")}
+        merged = {**kept, **entry, **facts}
+        if merged.get("picture") is None:  # facts say the batch holds no picture for it (any more)
+            merged.pop("picture", None)
+        self.items[item.key] = merged
         self.save()
 
     def save(self) -> None:
@@ -169,6 +173,7 @@ class Summary:
     total: int
     done: int = 0
     earlier: int = 0
+    unpictured: int = 0  # with --plan: done (now or earlier) without a fit picture
     failed: list[tuple[Item, str]] | None = None
     interrupted: bool = False
 
@@ -183,7 +188,7 @@ class Summary:
 class Earlier:
     """What an earlier run wrote for an item being redone."""
 
-    output: Path | None   # replaced in place (redone because its input changed, or for its picture)
+    output: Path | None   # replaced in place (redone because its input changed)
     picture: Path | None  # the fit picture this batch wrote for it: the one it may replace
 
 
@@ -192,26 +197,27 @@ Job = Callable[[Item, Path, Earlier], tuple[Path | None, str | None, dict[str, A
 
 
 def run_batch(items: list[Item], outdir: Path, job: Job, say: Callable[[str], None], plans: bool = False) -> Summary:
-    """Run ``job`` for every item not done yet (see :data:`Job`); report as it goes. With ``plans`` an item
-    is done only with its fit picture settled (``batch_plans``)."""
+    """Run ``job`` for every item not done yet (see :data:`Job`); report as it goes. With ``plans`` a done
+    item's line says when it has no fit picture (it is not made again for one: ``batch_plans``)."""
     outdir.mkdir(parents=True, exist_ok=True)
     manifest = Manifest(outdir)
     summary = Summary(total=len(items), failed=[])
     width = len(str(len(items)))
     took: list[float] = []
-    earlier = [manifest.done(item, plans) for item in items]  # read once: the job only adds entries
+    earlier = [manifest.done(item) for item in items]  # read once: the job only adds entries
     left = earlier.count(None)
     try:
         for number, (item, done_before) in enumerate(zip(items, earlier), start=1):
             tag = f"[{number:>{width}}/{len(items)}] {item.video.name}"
             if done_before is not None:
                 summary.earlier += 1
-                say(f"{tag}: done earlier → {done_before.name}")
+                why_not = batch_plans.missing(manifest.entry(item), done_before, item.video) if plans else None
+                summary.unpictured += why_not is not None
+                say(f"{tag}: done earlier → {done_before.name}{why_not or ''}")
                 continue
             eta = f" (about {_duration(sum(took) / len(took) * left)} left)" if took else ""
             left -= 1
-            again = " again for its fit picture" if plans and manifest.done(item) is not None else ""  # spends credits
-            say(f"{tag}: working{again}{eta}…")
+            say(f"{tag}: working{eta}…")
             previous = manifest.earlier(item)
             manifest.record(item, "working")
             started = time.monotonic()
@@ -221,6 +227,7 @@ def run_batch(items: list[Item], outdir: Path, job: Job, say: Callable[[str], No
                 summary.done += 1
                 manifest.record(item, "done", output=str(output), seconds=round(took[-1], 1), **facts)
                 picture, why_not = batch_plans.said(facts)
+                summary.unpictured += plans and "plan" not in facts
                 say(f"{tag}: ✓ {output.name}{picture} ({took[-1]:.1f} s){why_not}")
             else:
                 summary.failed.append((item, error or "no file came back"))
@@ -237,6 +244,8 @@ def _closing(summary: Summary, outdir: Path) -> str:
     parts = [f"{finished} of {summary.total} done"]
     if summary.earlier:
         parts.append(f"{summary.earlier} from an earlier run")
+    if summary.unpictured:
+        parts.append(f"{summary.unpictured} without a fit picture")
     if summary.failed:
         parts.append(f"{len(summary.failed)} failed")
     text = f"Batch: {', '.join(parts)}; the videos are in {outdir}."

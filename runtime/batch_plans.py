@@ -1,74 +1,82 @@
 """``ai-music batch --plan``: a fit picture per video, ``<output stem>-plan.png`` beside it.
 
-The picture is drawn while the item's project is open (the batch releases it once the MP4
-is written), so an item without its picture is redone, not patched later. What the manifest
-keeps, per item:
+The picture is drawn while the item's project is open; the batch releases the project once
+the MP4 is written, so a video finished earlier without its picture (made without ``--plan``)
+cannot get one later. It is never made again for it (another session, other music, credits
+spent): it stays done, and its line says so and how to get a video with its picture. What
+the manifest keeps, per item:
 
 - ``plan``: ``{"path", "output"}``, only when this run wrote the picture, for exactly that
-  output. Every new record of the item drops it unless given again, so an item redone
-  without ``--plan`` is not "done earlier" with a picture of the video it replaced.
-- ``plan_error``: ``{"message", "output", "lasting"}``. A lasting reason (the project has no
-  music to draw, e.g. a title-only instruction) settles the item for that output: later
-  ``--plan`` runs do not redo it every time. Any other reason leaves it to be redone.
-- ``picture``: the file this batch wrote for the item, kept across records: the one picture
-  it may replace. A file of that name it did not write is left as it is. Once the item's video
-  is made again, that earlier picture shows a video that is gone: unless this run drew it
-  anew, it is removed (``drop_stale``).
+  output. Every new record of the item drops it unless given again.
+- ``plan_error``: ``{"message", "output", "lasting"}``: why there is no picture. Lasting when
+  asking again cannot help: the project has no music to draw, or the name is someone else's file.
+- ``picture``: ``{"path", "size", "mtime_ns"}``, the file this batch wrote for the item and that
+  is still there, kept across records: the one picture it may replace or remove
+  (``runtime.fit_beside``), and only while that file is as the batch left it. Dropped once the
+  file is removed or not drawn anew, so a file of that name made later by someone else is theirs.
 """
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from runtime.job import fit_picture_to, paired_picture
-
-if TYPE_CHECKING:
-    from skill.connection import Connection
+from runtime.fit_beside import Fetch, refresh
 
 
-def draw(conn: "Connection", output: Path, ours: Path | None) -> dict[str, Any]:
-    """Save the open project's picture beside ``output``: the manifest's facts for the item (see above)."""
-    picture = paired_picture(output)
-    if picture.exists() and picture != ours:
-        return _missed(output, f"{picture.name} already exists and this batch did not write it: left as it is "
-                               "(move it away and run again for a new one)", lasting=False)
-    missed = fit_picture_to(conn, picture)
-    if missed is not None:
-        return _missed(output, missed.message, lasting=missed.lasting)
-    return {"plan": {"path": str(picture), "output": str(output)}, "picture": str(picture)}
-
-
-def drop_stale(ours: Path | None, facts: dict[str, Any]) -> None:
-    """Remove the picture an earlier run drew for the item's video, just made again, unless ``facts`` say
-    this run replaced it: beside the new video it would show the old one."""
-    if ours is not None and str(ours) != facts.get("picture"):
-        ours.unlink(missing_ok=True)
-
-
-def _missed(output: Path, message: str, *, lasting: bool) -> dict[str, Any]:
-    return {"plan_error": {"message": message, "output": str(output), "lasting": lasting}}
-
-
-def settled(entry: dict[str, Any], output: Path) -> bool:
-    """Whether ``--plan`` has nothing left to do for a done item: its picture, drawn for this very output,
-    is there; or it cannot be drawn for a lasting reason."""
-    plan, error = entry.get("plan"), entry.get("plan_error")
-    if isinstance(plan, dict) and plan.get("output") == str(output):
-        return Path(str(plan.get("path", ""))).is_file()
-    return isinstance(error, dict) and error.get("output") == str(output) and error.get("lasting") is True
-
-
-def ours(entry: dict[str, Any]) -> Path | None:
-    """The picture an earlier run of this batch wrote for the item: the one it may replace."""
-    picture = entry.get("picture")
-    return Path(picture) if isinstance(picture, str) and picture else None
+def after_video(fetch: Fetch | None, output: Path, ours: Path | None) -> dict[str, Any]:
+    """The picture side of an item whose video was just written to ``output`` (drawn when ``fetch`` is
+    given, see ``runtime.fit_beside``): the manifest's facts for the item, ``picture`` None for none."""
+    beside = refresh(fetch, output, ours)
+    facts: dict[str, Any] = {"picture": _held(beside.path or beside.stale)}
+    if beside.path is not None:
+        facts["plan"] = {"path": str(beside.path), "output": str(output)}
+    elif beside.missed is not None:
+        facts["plan_error"] = {"message": beside.missed.message, "output": str(output),
+                               "lasting": beside.missed.lasting}
+    if beside.problem:
+        facts["picture_error"] = beside.problem
+    return facts
 
 
 def said(facts: dict[str, Any]) -> tuple[str, str]:
     """What the item's progress line adds after the video's name, and at its end: the picture's name, or
     why there is none (the reason as it was given: it says what it is about)."""
-    if "plan" in facts:
-        return f" + {Path(facts['plan']['path']).name}", ""
-    if "plan_error" in facts:
-        return "", f"; {facts['plan_error']['message']}"
-    return "", ""
+    name = f" + {Path(facts['plan']['path']).name}" if "plan" in facts else ""
+    end = f"; {facts['plan_error']['message']}" if "plan_error" in facts else ""
+    if facts.get("picture_error"):
+        end += f"; {facts['picture_error']}"
+    return name, end
+
+
+def missing(entry: dict[str, Any], output: Path, video: Path) -> str | None:
+    """For an item done earlier, under ``--plan``: None when its picture for this very output is there,
+    else the end of its line saying why there is none."""
+    plan, error = entry.get("plan"), entry.get("plan_error")
+    if isinstance(plan, dict) and plan.get("output") == str(output) and Path(str(plan.get("path", ""))).is_file():
+        return None
+    if isinstance(error, dict) and error.get("output") == str(output) and error.get("lasting") is True:
+        return f"; {error.get('message')}"
+    how = "" if isinstance(plan, dict) or isinstance(error, dict) else " (made without --plan)"
+    again = shlex.quote(str(video))
+    return (f"; no fit picture: it can't be drawn any more, its project was released{how}; "
+            f"`ai-music run {again} --plan PLAN.png` makes a new video with its picture")
+
+
+def ours(entry: dict[str, Any]) -> Path | None:
+    """The picture an earlier run of this batch wrote for the item, if it is still as the batch left it: the
+    one file it may replace or remove (one the user put there since is theirs)."""
+    picture = entry.get("picture")
+    if not isinstance(picture, dict) or not isinstance(picture.get("path"), str):
+        return None
+    path = Path(picture["path"])
+    return path if _held(path) == picture else None
+
+
+def _held(path: Path | None) -> dict[str, Any] | None:
+    """How the manifest names a picture the batch holds: its path and what it was like when last seen."""
+    try:
+        stat = path.lstat() if path is not None else None
+    except OSError:
+        return None
+    return {"path": str(path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns} if stat else None

@@ -68,7 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help=f"what you want for every video (a list's own column wins; default: {DEFAULT_PROMPT!r})")
     batch.add_argument("-o", "--output", metavar="OUTDIR", required=True, help="the folder the videos are written to")
     batch.add_argument("--plan", action="store_true",
-                       help="also save each video's fit picture beside it, as <output name>-plan.png (local engine)")
+                       help="also save each video's fit picture beside it, as <output name>-plan.png (local "
+                            "engine); a video finished earlier without one stays as it is (its project is gone)")
     batch.set_defaults(handler=_batch)
 
     say = sub.add_parser("say", help="one turn of the persisted session (for agents)")
@@ -384,19 +385,18 @@ def _run(args: argparse.Namespace) -> int:
     wanted = destination.default_name(video, "mp4")
     if target.numbered and target.path.name != wanted:
         out.notice(f"{wanted} already exists; writing {target.path.name}")
-    from runtime.job import NO_PICTURE, fit_picture_offered, save_fit_picture
+    from runtime.job import MADE_WITHOUT, fit_picture_offered, save_fit_picture
 
     plan_error = None
     with connect(skill, getattr(args, "backend", None), notice=out.notice) as conn:
         if plan is not None and not fit_picture_offered(conn):  # said before the job runs (and spends credits)
-            plan, plan_error = None, f"--plan: {NO_PICTURE}; the video is made without it"
+            plan, plan_error = None, f"--plan: {MADE_WITHOUT}"
             _warn(plan_error)
         before = conn.store.session(conn.backend.key)  # the project `say` continues
         convo = Conversation(conn, out, auto_export=True, export_dest=target)
         convo.new_project(args.prompt)
         report = convo.turn(args.prompt, [video])
         if plan is not None and report.ok and report.files:
-
             why_not = save_fit_picture(conn, plan)
             if why_not:
                 _warn(why_not)
@@ -443,7 +443,7 @@ def _batch(args: argparse.Namespace) -> int:
     from runtime import batch, batch_plans
     from runtime.backend import connect
     from runtime.conversation import Conversation
-    from runtime.job import NO_PICTURE, fit_picture_offered
+    from runtime.job import NO_PICTURE, fit_picture_offered, fit_picture_to
     from runtime.terminal import CollectingOutput
     from skill import destination
     from skill.errors import BadInput
@@ -464,7 +464,7 @@ def _batch(args: argparse.Namespace) -> int:
 
         def job(item: batch.Item, folder: Path, earlier: batch.Earlier) -> tuple[Path | None, str | None, dict]:
             previous = earlier.output
-            try:  # a file redone (its input changed, or for its picture) replaces what the earlier run wrote
+            try:  # a file redone because its input changed replaces what the earlier run wrote
                 target = destination.Destination(previous, numbered=False, overwrite=True) if previous else \
                     destination.resolve(f"{folder}{os.sep}", folder=folder, input_name=str(item.video),
                                         inputs=[item.video])
@@ -475,8 +475,8 @@ def _batch(args: argparse.Namespace) -> int:
             report = convo.turn(item.instruction, [str(item.video)])
             if report.ok and report.files:
                 output = Path(report.files[0])  # the picture is named after where the video really went
-                facts = batch_plans.draw(conn, output, earlier.picture) if args.plan else {}
-                batch_plans.drop_stale(earlier.picture, facts)
+                fetch = (lambda dest: fit_picture_to(conn, dest)) if args.plan else None
+                facts = batch_plans.after_video(fetch, output, earlier.picture)
                 conn.release(before)
                 return output, None, facts
             return None, (report.errors[0].get("message") if report.errors else "the export produced no file"), {}

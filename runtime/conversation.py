@@ -45,6 +45,7 @@ class TurnReport:
     credits: dict[str, Any] | None = None
     errors: list[dict[str, Any]] = field(default_factory=list)
     chat: ChatResult | None = None
+    picture: str | None = None  # the fit picture this turn saved (also in ``files``)
 
     @property
     def ok(self) -> bool:
@@ -246,6 +247,7 @@ class Conversation:
         why_not = save_fit_picture(self.conn, dest)
         if why_not is None:
             report.files.append(str(dest))
+            report.picture = str(dest)
             self._reply(report, f"Saved the picture as {dest}")
         else:
             self._reply(report, f"Could not save the picture: {why_not}")

@@ -23,10 +23,11 @@ if TYPE_CHECKING:
     from runtime.document.router import Route
     from skill.connection import Connection
 
-__all__ = ["DEFAULT_REQUEST", "NO_PICTURE", "NoPicture", "fit_picture_to", "job_steps", "paired_picture",
-           "save_fit_picture"]
+__all__ = ["DEFAULT_REQUEST", "MADE_WITHOUT", "NO_PICTURE", "NoPicture", "fit_picture_to", "job_steps",
+           "paired_picture", "save_fit_picture"]
 
 NO_PICTURE = "this backend does not draw fit pictures: only the local engine does"
+MADE_WITHOUT = f"{NO_PICTURE}; the video is made without it"
 PICTURE_TIMEOUT_S = 120.0  # twelve frames and one PNG; a loaded machine is slow, never this slow
 
 

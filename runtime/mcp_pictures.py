@@ -2,7 +2,8 @@
 
 ``make_music_video(plan=true)`` asks the backend whether it draws pictures before anything is
 uploaded (``runtime.job.fit_picture_offered``), then saves ``<output stem>-plan.png`` beside
-the MP4 (``runtime.job.paired_picture``) while the project is still open. A result carrying a
+the MP4 while the project is still open (``runtime.fit_beside``): a file of that name is
+replaced only when the MP4 replaced the file ``output_path`` named in place. A result carrying a
 picture is a ``CallToolResult`` with the structured data (as JSON text, as the SDK would
 write it) and the PNG as ``ImageContent``; a host that shows images shows it, and ``plan``
 names the file either way.
@@ -11,27 +12,37 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mcp_types import CallToolResult, ImageContent, TextContent
 
-from runtime.job import NO_PICTURE, fit_picture_to, paired_picture
+from runtime.fit_beside import refresh
+from runtime.job import fit_picture_to, paired_picture
 
 if TYPE_CHECKING:
     from skill.connection import Connection
 
-NOT_OFFERED = f"{NO_PICTURE}; the video is made without it"
+
+def named_file(output_path: str | None) -> Path | None:
+    """The file ``output_path`` names, if one is there before the job: the only file an MP4 replaces in
+    place (with ``overwrite``; a folder or no path gets a fresh name)."""
+    if not output_path or output_path.endswith(("/", os.sep)):
+        return None
+    path = Path(os.path.expanduser(output_path))
+    return path.absolute() if path.is_file() else None
 
 
-def save_paired(conn: "Connection", output: Path, overwrite: bool) -> tuple[str | None, str | None]:
+def save_paired(conn: "Connection", output: Path, replaced: Path | None) -> tuple[str | None, str | None]:
     """Draw the open project's picture beside ``output``: (its path, None) or (None, why not). A picture of
-    that name is replaced only with ``overwrite`` (the video itself was then replaced in place too)."""
-    picture = paired_picture(output)
-    if picture.exists() and not overwrite:
-        return None, f"{picture} already exists; pass overwrite: true to replace it"
-    missed = fit_picture_to(conn, picture)
-    return (None, missed.message) if missed else (str(picture), None)
+    that name is replaced (or removed, if none is drawn) only when ``output`` is ``replaced``, the file that
+    was there before and was replaced in place: it showed the video that is gone."""
+    mine = paired_picture(output) if replaced is not None and output.absolute() == replaced else None
+    beside = refresh(lambda dest: fit_picture_to(conn, dest), output, mine,
+                     advice="; move it, or give another output_path")
+    why_not = beside.missed.message if beside.missed else beside.problem
+    return (str(beside.path) if beside.path else None), why_not
 
 
 def with_picture(structured: dict[str, Any], picture: str | None) -> CallToolResult | dict[str, Any]:

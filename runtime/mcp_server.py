@@ -259,15 +259,16 @@ def build(skill_path: str | None = None, backend: str | None = None) -> MCPServe
                    dest: str | None = None, overwrite: bool = False, fresh: bool = False,
                    plan: bool = False) -> dict[str, Any]:
         from runtime.conversation import Conversation
-        from runtime.job import fit_picture_offered
-        from runtime.mcp_pictures import NOT_OFFERED, save_paired
+        from runtime.job import MADE_WITHOUT, fit_picture_offered
+        from runtime.mcp_pictures import named_file, save_paired
 
         async with shared.lock:
             def work() -> dict[str, Any]:
                 if fresh:
                     _refused(list(attachments or []))  # a refused call must not wipe the current project
                 # asked before the upload (and the credits it spends): a backend without pictures says so
-                plan_error = NOT_OFFERED if plan and not fit_picture_offered(shared.conn) else None
+                plan_error = MADE_WITHOUT if plan and not fit_picture_offered(shared.conn) else None
+                replaceable = named_file(dest) if overwrite else None  # there before the job: replaced in place
                 replaced = shared.conn.session.session_id if fresh and shared.conn.session else None
                 folder = _beside_input([a for a in attachments or [] if "://" not in a]) if fresh else None
                 convo = Conversation(shared.conn, _Bridge(ctx), auto_export=auto_export, export_dest=dest or None,
@@ -281,8 +282,9 @@ def build(skill_path: str | None = None, backend: str | None = None) -> MCPServe
                 data = report.to_json()
                 data["_draft"] = report.chat.draft if report.chat is not None else None
                 if plan and plan_error is None and report.ok and report.files:  # drawn while the project is open
-                    data["plan"], plan_error = save_paired(shared.conn, Path(report.files[0]), overwrite)
+                    data["plan"], plan_error = save_paired(shared.conn, Path(report.files[0]), replaceable)
                 data["plan_error"] = plan_error
+                data["_picture"] = report.picture
                 return data
             report = await anyio.to_thread.run_sync(work)
         if report["errors"]:
@@ -345,8 +347,7 @@ def build(skill_path: str | None = None, backend: str | None = None) -> MCPServe
         draft = report.pop("_draft", None)
         summary = summarize(draft, shared.conn.skill.conversation.track_labels) if draft is not None else None
         changes = report["chat"]["changes"] if report["chat"] else []
-        # exports are mp4/wav/mp3/zip: a PNG this turn wrote is the fit picture (runtime.conversation saves it)
-        picture = next((f for f in report["files"] if f.endswith(".png")), None)
+        picture = report["_picture"]  # the fit picture, if this turn saved one (runtime.conversation)
         result = ChatReply(reply=report["reply"], summary=summary, changes=changes, files=report["files"],
                            picture=picture)
         return with_picture(result.model_dump(mode="json"), picture)

@@ -122,8 +122,8 @@ def _plan_line(stdout: str, name: str) -> str:
 
 def test_plan_saves_each_videos_picture_beside_the_file_it_was_drawn_for(tmp_path: Path) -> None:
     """Named after where the video really went (a taken name numbers both); recorded only when this run drew
-    it, so a video redone without --plan is not "done earlier" for a later --plan run with a stale picture (and
-    the picture of the video it replaced does not stay beside the new one)."""
+    it: a video redone without --plan loses the picture of the video it replaced, and a later --plan run says
+    it has none rather than making the finished video again."""
     from PIL import Image
 
     from engine.workspace.plan import SIZE
@@ -159,12 +159,16 @@ def test_plan_saves_each_videos_picture_beside_the_file_it_was_drawn_for(tmp_pat
     assert plain.returncode == 0 and "✓ a-music-2.mp4 (" in plain.stdout, plain.stdout + plain.stderr
     assert "plan" not in next(iter(_manifest(outdir).values())) and not picture.exists()
 
+    # a --plan run now: the finished video is not made again for its picture (its project is gone)
+    made = (outdir / "a-music-2.mp4").stat().st_mtime_ns
     redo = run_cli("batch", str(where), "calm piano music", "-o", str(outdir), "--plan", timeout=600)
     assert redo.returncode == 0, redo.stdout + redo.stderr
-    assert "done earlier" not in redo.stdout and "✓ a-music-2.mp4 + a-music-2-plan.png" in redo.stdout
-    assert "a.mp4: working again for its fit picture" in redo.stdout  # why a finished video is made again
-    assert Image.open(picture).size == SIZE and not list(outdir.glob("*-plan-*.png"))
-    assert next(iter(_manifest(outdir).values()))["plan"]["output"] == str(outdir / "a-music-2.mp4")
+    line = _plan_line(redo.stdout, "a.mp4")
+    assert "done earlier → a-music-2.mp4; no fit picture: " in line and "made without --plan" in line
+    assert f"`ai-music run {where / 'a.mp4'} --plan PLAN.png`" in line and "working" not in redo.stdout
+    assert "1 of 1 done, 1 from an earlier run, 1 without a fit picture" in redo.stdout
+    assert (outdir / "a-music-2.mp4").stat().st_mtime_ns == made and not picture.exists()
+    assert next(iter(_manifest(outdir).values()))["status"] == "done"
 
 
 def test_plan_leaves_a_picture_it_did_not_write_and_does_not_retry_what_cannot_be_drawn(tmp_path: Path) -> None:
@@ -186,16 +190,19 @@ def test_plan_leaves_a_picture_it_did_not_write_and_does_not_retry_what_cannot_b
     title_only = _plan_line(first.stdout, "t.mp4")
     assert "✓ t-music.mp4 (" in title_only and "s); no fit picture: there is no generated music" in title_only
     assert title_only.count("no fit picture") == 1 and "Traceback" not in first.stderr
-    assert "u-music-plan.png already exists and this batch did not write it" in _plan_line(first.stdout, "u.mp4")
+    assert "u-music-plan.png already exists and was not written for this video: left as it is" in \
+        _plan_line(first.stdout, "u.mp4")
     assert (outdir / "u-music-plan.png").read_bytes() == b"someone else's picture"
     entries = {Path(e["video"]).name: e for e in _manifest(outdir).values()}
     assert entries["t.mp4"]["plan_error"]["lasting"] is True and "plan" not in entries["t.mp4"]
     assert "plan" not in entries["u.mp4"] and "picture" not in entries["u.mp4"]
+    assert entries["u.mp4"]["plan_error"]["lasting"] is True  # that name stays someone else's: not redone for it
     assert not (outdir / "t-music-plan.png").exists()
 
     again = run_cli("batch", str(listing), "-o", str(outdir), "--plan", timeout=600)
     assert again.returncode == 0, again.stdout + again.stderr
     assert "done earlier" in _plan_line(again.stdout, "t.mp4")  # not redone: it still has no music
+    assert "done earlier" in _plan_line(again.stdout, "u.mp4") and "working" not in again.stdout
     assert (outdir / "u-music-plan.png").read_bytes() == b"someone else's picture"
 
 

@@ -180,6 +180,9 @@ def test_make_music_video_with_plan_shows_and_saves_the_fit_picture(clip: Path, 
             out["first_saved"] = (saved.stat().st_ino, saved.read_bytes())
             out["in_place"] = await mcp.call_tool("make_music_video", {
                 "video": str(video), "plan": True, "output_path": str(tmp_path / "demo-music.mp4"), "overwrite": True})
+            (tmp_path / "fresh-plan.png").write_bytes(b"the user's picture")  # overwrite, but no MP4 there
+            out["fresh"] = await mcp.call_tool("make_music_video", {
+                "video": str(video), "plan": True, "output_path": str(tmp_path / "fresh.mp4"), "overwrite": True})
             out["numbered"] = await mcp.call_tool("make_music_video", {"video": str(video), "plan": True})
             out["asked"] = await mcp.call_tool("chat", {"message": "show me how the music fits"})
             out["plain"] = await mcp.call_tool("make_music_video", {"video": str(video)})
@@ -195,10 +198,15 @@ def test_make_music_video_with_plan_shows_and_saves_the_fit_picture(clip: Path, 
     in_place = out["in_place"].structured_content
     assert in_place["path"] == first["path"] and in_place["plan"] == first["plan"]  # replaced, not -plan-2.png
     assert Path(first["plan"]).stat().st_ino != out["first_saved"][0] and _images(out["in_place"])
+    fresh = out["fresh"].structured_content  # the MP4 replaced nothing in place: neither does its picture
+    assert fresh["path"] == str(tmp_path / "fresh.mp4") and fresh["plan"] is None and not _images(out["fresh"])
+    assert "fresh-plan.png already exists" in fresh["plan_error"] and "overwrite" not in fresh["plan_error"]
+    assert (tmp_path / "fresh-plan.png").read_bytes() == b"the user's picture"
     numbered = out["numbered"].structured_content
     assert numbered["path"] == str(tmp_path / "demo-music-2.mp4")
     assert numbered["plan"] == str(tmp_path / "demo-music-2-plan.png") and Path(numbered["plan"]).is_file()
-    assert sorted(p.name for p in tmp_path.glob("*-plan*.png")) == ["demo-music-2-plan.png", "demo-music-plan.png"]
+    assert sorted(p.name for p in tmp_path.glob("demo-*-plan*.png")) == ["demo-music-2-plan.png",
+                                                                          "demo-music-plan.png"]
     asked = out["asked"].structured_content
     assert asked["picture"] == str(tmp_path / "fit-picture.png") and asked["picture"] in asked["files"]
     assert [Image.open(io.BytesIO(png)).size for png in _images(out["asked"])] == [SIZE]
@@ -233,12 +241,14 @@ def test_a_backend_without_pictures_says_so_and_still_makes_the_video(engine, cl
     assert [f["times"] for f in left if f["endpoint"] == "fit_picture"] == [49]  # asked once, before the job
 
 
-def test_a_picture_name_already_taken_is_kept_unless_overwrite(tmp_path: Path) -> None:
-    """The MP4 went to a fresh name, yet `<stem>-plan.png` exists: someone else's file, not replaced."""
+def test_a_picture_name_already_taken_is_left_as_it_is(tmp_path: Path) -> None:
+    """The MP4 went to a name that was free, yet `<stem>-plan.png` exists: someone else's file, not replaced,
+    and the advice is what the model can do about it (overwrite would not help)."""
     from runtime.mcp_pictures import save_paired
 
     theirs = tmp_path / "demo-music-plan.png"
     theirs.write_bytes(b"not ours")
-    plan, why_not = save_paired(None, tmp_path / "demo-music.mp4", overwrite=False)  # type: ignore[arg-type]
-    assert plan is None and f"{theirs} already exists; pass overwrite: true" in why_not
+    plan, why_not = save_paired(None, tmp_path / "demo-music.mp4", replaced=None)  # type: ignore[arg-type]
+    assert plan is None and why_not == ("demo-music-plan.png already exists and was not written for this video: "
+                                        "left as it is; move it, or give another output_path")
     assert theirs.read_bytes() == b"not ours"

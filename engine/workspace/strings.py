@@ -62,6 +62,8 @@ EN: dict[str, str] = {
     "fit_alt": "How the music fits the video: cuts, sections, beats and hits, ducking under speech, loudness",
     "fit_open": "Open the picture full size",
     "fit_failed": "The picture could not be shown: {error}",
+    "fit_not_png": "the answer was not a PNG picture",
+    "fit_undecodable": "the picture could not be read",
 }
 
 ZH: dict[str, str] = {
@@ -121,6 +123,8 @@ ZH: dict[str, str] = {
     "fit_alt": "音乐如何契合画面：镜头切换、段落、节拍、人声下的闪避和响度",
     "fit_open": "查看原尺寸图片",
     "fit_failed": "图片无法显示：{error}",
+    "fit_not_png": "返回的不是 PNG 图片",
+    "fit_undecodable": "图片无法读取",
 }
 
 TABLES = {"en": EN, "zh": ZH}

@@ -102,8 +102,8 @@
   function tracksOf(draft, type) { return ((draft && draft.t) || []).filter((t) => t.tt === type); }
 
   // A file the engine serves to the owner only: fetched with the token in a header, used from memory.
-  async function fetchBlob(url) {
-    const response = await fetch(url, { headers: headers() });
+  async function fetchBlob(url, signal) {
+    const response = await fetch(url, { headers: headers(), signal });
     if (!response.ok) {
       let data = null;
       try { data = await response.json(); } catch { data = null; }
@@ -233,8 +233,9 @@
   // "show me how the music fits" is answered with the picture's address, which opens only with the
   // token: the page fetches it with the header and shows it from memory under the reply (a click
   // opens it full size). One picture is live at a time: a newer one replaces it and a new project
-  // clears it, its blob URL revoked either way; a fetch that ends after "New project" shows nothing.
-  const fitPicture = { url: null, node: null, project: 0 };
+  // clears it, its blob URL revoked either way. Each fetch has a number: a newer request (or "New
+  // project") aborts the older one, and an older answer that still arrives shows nothing.
+  const fitPicture = { url: null, node: null, seq: 0, abort: null };
 
   function dropFitPicture() {
     if (fitPicture.node) fitPicture.node.remove();
@@ -242,36 +243,55 @@
     fitPicture.url = fitPicture.node = null;
   }
 
+  function staleFitRequests() {  // every fetch started so far: aborted, and its answer shown nowhere
+    if (fitPicture.abort) fitPicture.abort.abort();
+    fitPicture.abort = null;
+    fitPicture.seq += 1;
+  }
+
+  function fitFailed(into, message) {
+    const note = document.createElement("span");
+    note.className = "fit-failed quiet";
+    note.textContent = "\n" + say("fit_failed", { error: message });
+    into.append(note);
+  }
+
   async function showFitPicture(reply, into, session) {
     const address = path("fit_picture", { session_id: session });
     if (!session || !reply.includes(address)) return;
-    const project = fitPicture.project;
-    const current = () => project === fitPicture.project && into.isConnected;
+    staleFitRequests();
+    const seq = fitPicture.seq;
+    const abort = (fitPicture.abort = new AbortController());
+    const current = () => seq === fitPicture.seq && into.isConnected;
     try {
-      const blob = await fetchBlob(address);
-      if (!current()) return;  // the conversation it answered is gone: no URL made, nothing to revoke
+      const blob = await fetchBlob(address, abort.signal);
+      if (!current()) return;  // a newer one was asked for, or the conversation is gone: no URL made
+      if (blob.type !== "image/png") throw new Error(T.fit_not_png);
       const url = URL.createObjectURL(blob);
       const link = document.createElement("a");
       link.className = "fit-picture";
       link.href = url;
       link.target = "_blank";
+      link.rel = "noopener";
       link.title = T.fit_open;
       const img = document.createElement("img");
       img.alt = T.fit_alt;
+      img.addEventListener("load", () => link.scrollIntoView({ block: "nearest" }), { once: true });  // its height known
+      img.addEventListener("error", () => {
+        if (fitPicture.node !== link) return;  // replaced or cleared meanwhile
+        dropFitPicture();
+        fitFailed(into, T.fit_undecodable);
+      }, { once: true });
       img.src = url;
       link.append(img);
       dropFitPicture();
       fitPicture.url = url;
       fitPicture.node = link;
-      img.addEventListener("load", () => link.scrollIntoView({ block: "nearest" }), { once: true });  // its height known
       into.append(link);
     } catch (err) {
-      if (!current()) return;
-      const note = document.createElement("span");
-      note.className = "fit-failed quiet";
-      note.textContent = "\n" + say("fit_failed", { error: err.message });
-      into.append(note);
+      if (current()) fitFailed(into, err.message);
     } finally {
+      if (fitPicture.abort === abort) fitPicture.abort = null;
       count("pictures");
     }
   }
@@ -698,7 +718,7 @@
     audio.addEventListener("timeupdate", syncPreview);
     $("new-project").addEventListener("click", async () => {
       auth.session_id = null;
-      fitPicture.project += 1;
+      staleFitRequests();
       dropFitPicture();
       $("messages").replaceChildren();
       $("player").replaceChildren();

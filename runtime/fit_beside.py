@@ -1,0 +1,50 @@
+"""The fit picture kept beside the video it was drawn for: one rule for MCP and ``ai-music batch --plan``.
+
+The picture is ``<output stem>-plan.png`` (``runtime.job.paired_picture``). A file of that name
+is replaced only when the caller says it is theirs to replace (the picture drawn for the video
+just replaced in place); anyone else's file is left as it is, a lasting reason for that output.
+A picture of the caller's that was not drawn anew shows a video that is gone, so it is removed.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from runtime.job import NoPicture, paired_picture
+
+#: writes the open project's picture to the path given: None when written, else why not
+Fetch = Callable[[Path], NoPicture | None]
+
+
+@dataclass(frozen=True)
+class Beside:
+    """What became of the picture beside a video just written."""
+
+    path: Path | None = None         # the picture drawn for it
+    missed: NoPicture | None = None  # why none was drawn (asked for, not written)
+    stale: Path | None = None        # the caller's earlier picture, still there: it could not be removed
+    problem: str | None = None       # why it could not be removed, one line
+
+
+def refresh(fetch: Fetch | None, output: Path, mine: Path | None, advice: str = "") -> Beside:
+    """Draw the picture for ``output`` with ``fetch`` (None: not asked for), replacing a file of that name
+    only if it is ``mine``; then remove ``mine`` unless it was just drawn anew. ``advice`` ends the line
+    said when the name is someone else's."""
+    drawn, missed = None, None
+    if fetch is not None:
+        picture = paired_picture(output)
+        if (picture.exists() or picture.is_symlink()) and picture != mine:
+            missed = NoPicture(f"{picture.name} already exists and was not written for this video: left as it "
+                               f"is{advice}", lasting=True)
+        else:
+            missed = fetch(picture)
+            drawn = None if missed else picture
+    if mine is None or mine == drawn:
+        return Beside(drawn, missed)
+    try:
+        mine.unlink(missing_ok=True)
+    except OSError as exc:
+        return Beside(drawn, missed, stale=mine, problem=f"could not remove {mine.name}, the picture of the "
+                                                          f"video this one replaced ({exc.strerror or exc})")
+    return Beside(drawn, missed)
