@@ -1,7 +1,9 @@
-"""The work a run does beyond what its output needs (issue 16): one probe per input, no decode of a
-picture the render copied untouched, and a title's GOP encode not stacked on the soundtrack's memory peak."""
+"""The work a run does beyond what its output needs (issue 16): one probe per input, and a title's GOP
+encode not stacked on the soundtrack's memory peak — while a picture copied from a damaged upload is
+still decoded by the output check and refused."""
 from __future__ import annotations
 
+import random
 import threading
 from pathlib import Path
 
@@ -9,7 +11,6 @@ import pytest
 
 import media.probe
 import media.smart_render
-import media.verify
 from support import Api
 from engine.export.graph import RenderJob, render
 from engine.export.mix import Source
@@ -32,18 +33,14 @@ def _spy(monkeypatch: pytest.MonkeyPatch, module: object) -> list[tuple[str, lis
     return seen
 
 
-def test_a_run_probes_its_input_once_and_reads_the_copied_picture_without_decoding_it(
-        api: Api, clip_1080: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_run_probes_its_input_once(api: Api, clip_1080: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The upload check, the analysis and the render each asked ffmpeg what the file is (3 ffmpegs
-    for one answer); the output check decoded the tail of a picture that is the upload's own packets."""
+    for one answer)."""
     probes = _spy(monkeypatch, media.probe)
-    checks = _spy(monkeypatch, media.verify)
     api.upload(clip_1080).raise_for_status()
     api.chat(DEFAULT_REQUEST)
     assert api.render("r-fast")["status"] == "completed"
     assert len([what for what, _ in probes if what.startswith("probe ")]) == 1, probes
-    (_, args), = [c for c in checks if c[0] == "check the output"]
-    assert args[args.index("-c:v") + 1] == "copy"   # packets read, not decoded
 
 
 def test_a_file_rewritten_in_place_is_probed_again(tmp_path: Path) -> None:
@@ -63,14 +60,46 @@ def _clip(path: Path, seconds: float, width: int = 640, height: int = 360) -> Pa
     return path
 
 
-def test_a_copied_picture_cut_short_is_still_refused(tmp_path: Path) -> None:
+def _damaged_tail(path: Path, seconds: float) -> Path:
+    """An x264 clip on the default canvas (the fast path copies it) whose slices in the last 40 % of the stream are overwritten, each NAL's header and first
+    16 bytes kept: its packets, sizes and timestamps all read as sound, only a decode finds the damage."""
+    stream = path.with_suffix(".h264")
+    run(["-f", "lavfi", "-i", f"testsrc2=s=1920x1080:r=30:d={seconds}", "-c:v", "libx264", "-preset", "ultrafast",
+         "-g", "30", "-pix_fmt", "yuv420p", "-bsf:v", "h264_mp4toannexb", "-y", pathlike(stream)],
+         timeout=60, what="make a stream")
+    data = bytearray(stream.read_bytes())
+    noise = random.Random(16)
+    starts = [at + 3 for at in range(len(data) - 3) if data[at:at + 3] == b"\0\0\1"]
+    for start, end in zip(starts, [*starts[1:], len(data) + 3]):
+        if start >= len(data) * 0.6 and data[start] & 0x1F in (1, 5):  # a slice (non-IDR or IDR)
+            data[start + 16:end - 3] = noise.randbytes(end - 3 - start - 16).replace(b"\0", b"\1")  # no zero byte:
+            # no start code can appear in it
+    stream.write_bytes(bytes(data))
+    run(["-f", "h264", "-framerate", "30", "-i", pathlike(stream), "-f", "lavfi", "-i", f"sine=d={seconds}",
+         "-c:v", "copy", "-c:a", "aac", "-shortest", "-movflags", "+faststart", "-y", pathlike(path)],
+        timeout=60, what="make a clip")
+    return path
+
+
+def test_a_copied_picture_that_does_not_decode_is_refused(api: Api, tmp_path: Path) -> None:
+    """The upload's checks read packets only, and the fast path copies them: the output check's decode of
+    the tail is the one place a damaged picture is caught before a client downloads it as completed."""
+    damaged = _damaged_tail(tmp_path / "damaged.mp4", 4.0)
+    with pytest.raises(Unplayable, match="does not decode"):
+        check_playable(damaged, 4.0)
+    api.upload(damaged).raise_for_status()
+    api.chat(DEFAULT_REQUEST)
+    assert api.render("r-damaged")["status"] == "failed"
+
+
+def test_a_picture_cut_short_is_refused(tmp_path: Path) -> None:
     whole = _clip(tmp_path / "whole.mp4", 4.0)
-    check_playable(whole, 4.0, video_copied=True)
+    check_playable(whole, 4.0)
     cut = tmp_path / "cut.mp4"
     data = whole.read_bytes()
     cut.write_bytes(data[: len(data) * 2 // 3])  # the index up front promises what the data no longer holds
     with pytest.raises(Unplayable, match="stops at|does not decode"):
-        check_playable(cut, 4.0, video_copied=True)
+        check_playable(cut, 4.0)
 
 
 def test_the_title_s_gop_encode_waits_for_the_soundtrack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -107,7 +136,6 @@ def test_the_title_s_gop_encode_waits_for_the_soundtrack(tmp_path: Path, monkeyp
     render(job, lambda fraction, stage: None)
     assert events == ["soundtrack", "encode"]
     check_playable(job.out, 4.0)
-    assert not job.video_copied  # a splice of copied and encoded GOPs: its picture is decoded by the check
     assert encodes[0][:2] == ["-threads", "1"]  # one decoder thread: frame threads each hold frames of their own
 
 

@@ -83,8 +83,6 @@ class RenderJob:
     nice: int = 0                      # the encoder's CPU niceness (engine.export.render_queue.niceness)
     threads: int = 0                   # ffmpeg's threads (filters and encoder), 0: its own choice; a share of the
                                        # cores when renders run side by side (render_queue.encoder_threads, Ray tasks)
-    video_copied: bool = False         # set by the render: the output's picture is the source's packets, untouched
-                                       # (the fast path), so the output check need not decode it (media.verify)
 
 
 def canvas(draft: Mapping[str, Any]) -> tuple[int, int]:
@@ -151,7 +149,6 @@ def render(job: RenderJob, progress: Progress) -> Path:
             audio = _soundtrack(job)
             _run(job, ["-i", pathlike(fast.path), "-i", pathlike(audio), "-map", "0:v:0", "-map", "1:a:0",
                        "-c:v", "copy", "-c:a", "copy", *tail, pathlike(tmp)], seconds, encode)
-            job.video_copied = True
         elif not _video_segments(job.draft):  # a visualiser is drawn from the soundtrack itself
             audio = _soundtrack(job)
             _run(job, [*_full_graph(job, audio, probe_of), "-c:a", "copy", *tail, pathlike(tmp)], seconds, encode)
