@@ -29,7 +29,7 @@ import os
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 from media.avc_config import add_parameter_sets
 from media.avc_track import AvcTrack, TrackError, read_track
@@ -153,9 +153,11 @@ def cuttable(src: str | os.PathLike[str]) -> AvcTrack:
 
 
 def prepare(src: str | os.PathLike[str], overlays: Sequence[Overlay], pix_fmt: str, work_dir: Path,
-            track: AvcTrack | None = None, threads: int = 0) -> Path:
+            track: AvcTrack | None = None, threads: int = 0, before_encode: Callable[[], object] | None = None) -> Path:
     """Write the pieces under ``work_dir`` and return an ffconcat list joining them in order; ``threads``
-    is the cores the render may use (0: all of this machine's).
+    is the cores the render may use (0: all of this machine's). ``before_encode`` is called once the source
+    is split (a stream copy, where a file that cannot be cut is found out) and before the titled GOPs are
+    encoded: the caller may wait there for other work to be done with its memory.
 
     Raises :class:`CannotCut` (with the reason) when the source cannot be spliced safely."""
     track = track or cuttable(src)
@@ -164,6 +166,8 @@ def prepare(src: str | os.PathLike[str], overlays: Sequence[Overlay], pix_fmt: s
         raise CannotCut("no title falls on the picture")
     work_dir.mkdir(parents=True, exist_ok=True)
     files = _split(src, pieces, work_dir)
+    if before_encode is not None:
+        before_encode()
     sps = track.parsed_sps()[0]
     reorders = any(b < a for a, b in zip(track.pts, track.pts[1:]))
     encoder = _encoder_args(PROFILES[sps.profile], sps.level, free_id(track), track.timescale, reorders, threads)

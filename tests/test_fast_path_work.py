@@ -104,27 +104,31 @@ def test_a_picture_cut_short_is_refused(tmp_path: Path) -> None:
 
 def test_the_title_s_gop_encode_waits_for_the_soundtrack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The soundtrack's mix and AAC encode are the engine's memory peak; a 1080p decode-overlay-encode beside
-    them made the title path's peak (engine + both ffmpegs). The soundtrack here takes as long as the render
-    lets it: given up to 2 s to see a GOP encode start while it is still being "mixed", it must see none."""
+    them made the title path's peak (engine + both ffmpegs). The cheap steps (titles drawn, the source split
+    by a stream copy, where an uncuttable file is found out) must not wait for it: the soundtrack here is
+    "mixed" until the split is done, and the GOP encode must start only once it has returned."""
     clip = _clip(tmp_path / "clip.mp4", 4.0)
     sound = tmp_path / "sound.m4a"
     run(["-f", "lavfi", "-i", "sine=d=4", "-c:a", "aac", "-y", pathlike(sound)], timeout=60, what="make a soundtrack")
     events: list[str] = []
     encodes: list[list[str]] = []
-    encoding = threading.Event()
+    split = threading.Event()
     real_run = media.smart_render.run
 
     def run_step(args, **kwargs):  # noqa: ANN001, ANN202
         if kwargs.get("what") == "encode the titled part":
-            events.append("encode")
+            assert events == ["split", "soundtrack"], events
             encodes.append([str(a) for a in args])
-            encoding.set()
-        return real_run(args, **kwargs)
+        done = real_run(args, **kwargs)
+        if kwargs.get("what") == "split the picture":
+            events.append("split")
+            split.set()
+        return done
 
     monkeypatch.setattr(media.smart_render, "run", run_step)
 
     def soundtrack() -> Path:
-        encoding.wait(2.0)
+        assert split.wait(30.0), "the split waited for the soundtrack"  # a deadline only should it regress
         events.append("soundtrack")
         return sound
 
@@ -134,7 +138,7 @@ def test_the_title_s_gop_encode_waits_for_the_soundtrack(tmp_path: Path, monkeyp
     job = RenderJob(draft=draft, sources={"v": Source(str(clip), "video", True, 4.0)}, soundtrack=soundtrack,
                     out=tmp_path / "out.mp4", work_dir=tmp_path / "work")
     render(job, lambda fraction, stage: None)
-    assert events == ["soundtrack", "encode"]
+    assert events == ["split", "soundtrack"] and len(encodes) == 1
     check_playable(job.out, 4.0)
     assert encodes[0][:2] == ["-threads", "1"]  # one decoder thread: frame threads each hold frames of their own
 

@@ -324,9 +324,11 @@ def _smart_picture(job: RenderJob, probe_of: Callable[[str], MediaInfo], soundtr
     """The picture as an ffconcat list of copied GOPs and re-encoded titled ones (``media.smart_render``),
     or ``None`` when the whole picture must be encoded (the log says why).
 
-    Once the file is known to be cuttable (milliseconds), it waits for the ``soundtrack``: the mix and its
-    AAC encoder are the engine's memory peak, and a 1080p decode-overlay-encode beside them added ~150 MB
-    to it (390 MB for a 60 s clip, bench/tree_peaks.py); the titled GOPs take under a second to encode."""
+    The titles are drawn and the source split (a stream copy) at once; only the titled GOPs' encode waits for
+    the ``soundtrack``: the mix and its AAC encoder are the engine's memory peak, and a 1080p
+    decode-overlay-encode beside them added ~150 MB to it (390 MB for a 60 s clip, bench/tree_peaks.py); the
+    titled GOPs take under a second to encode. A file found uncuttable on the way is encoded whole at once,
+    beside the soundtrack, as before."""
     if not SMART_RENDER or not _titles(job.draft):
         return None
     src = fast_path_source(job.draft, job.sources, probe_of, titles=True)
@@ -336,10 +338,9 @@ def _smart_picture(job: RenderJob, probe_of: Callable[[str], MediaInfo], soundtr
     assert video is not None
     try:
         track = smart_render.cuttable(src.path)
-        soundtrack()
         overlays = _title_overlays(job, probe_of, _rate_arg(output_rate([video.fps])), smart_render.keyframe_times(track))
         return smart_render.prepare(src.path, overlays, video.pix_fmt or "yuv420p", job.work_dir / "smart", track,
-                                    threads=job.threads)
+                                    threads=job.threads, before_encode=soundtrack)
     except smart_render.CannotCut as exc:
         log.info("smart render not possible: %s; encoding the whole picture", exc)
         return None
