@@ -156,3 +156,25 @@ def test_the_analysis_decodes_at_most_four_spans_per_ffmpeg(tmp_path: Path, monk
     assert result.scene_cuts == tuple(spec.cut_times())
     inputs = [args.count("-i") for what, args in runs if what.startswith("analyze picture")]
     assert sum(inputs) > 4 and max(inputs) <= 4, inputs
+
+
+def test_threads_and_arenas_are_sized_to_the_cores_this_process_may_use(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A process pinned to two cores of a 64-core machine (taskset, a container's cpuset) ran x264 on 63
+    threads and allowed 64 malloc arenas: each thread and arena holds memory of its own."""
+    import os
+
+    import engine.memory
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    args = media.smart_render._encoder_args("high", 40, 1, 15360, True)
+    assert args[args.index("-x264-params") + 1].endswith(":threads=1")
+    arenas: list[tuple[int, int]] = []
+
+    class Libc:
+        def mallopt(self, param: int, value: int) -> None:
+            arenas.append((param, value))
+
+    monkeypatch.setattr(engine.memory, "_libc", lambda: Libc())
+    engine.memory.share_arenas()
+    assert arenas == [(engine.memory.M_ARENA_MAX, 2)]

@@ -26,6 +26,7 @@ from scipy import ndimage
 from engine.analysis.packets import Packets, candidate_cuts, read_packets
 from engine.analysis.sound import detect_speech as detect_speech  # re-exported: the speech detector's home for callers
 from engine.analysis.sound import listen
+from media.cores import usable_cpus
 from media.ffmpeg import FFmpegError, pathlike, run
 from media.probe import MediaInfo, probe
 
@@ -210,7 +211,7 @@ def _look(path: str | os.PathLike[str], info: MediaInfo, timeout: float) -> _Pic
     duration = info.duration_s or 0.0
     if duration > LONG_VIDEO_S:
         rate = max(1.0, min(rate, MAX_FRAMES / duration))
-    parts = min(_cpus(), 4) if duration >= SPLIT_DECODE_S else 1
+    parts = min(usable_cpus(), 4) if duration >= SPLIT_DECODE_S else 1
     edges = [None, *((round(k * duration / parts * rate) - 0.25) / rate for k in range(1, parts)), None]
 
     def decode(start: float | None, stop: float | None) -> bytes:
@@ -549,10 +550,6 @@ def _quick_curves(quick: _Quick, n: int) -> tuple[np.ndarray, np.ndarray]:
     brightness = _bin_mean(bins(quick.bright_t), quick.bright_v, n)
     motion = _bin_mean(bins(quick.motion_t), quick.motion_v, n) if len(quick.motion_t) else np.zeros(n)
     return _saturate(motion, 0.03), brightness
-
-
-def _cpus() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def detect_cuts(frames_luma: np.ndarray, fps: float) -> tuple[tuple[float, ...], tuple[float, ...]]:
