@@ -16,6 +16,7 @@ import logging
 import math
 import os
 import tempfile
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 from typing import Callable, Literal
@@ -485,13 +486,21 @@ def _thumbs(path: str | os.PathLike[str], w: int, h: int, spans: list[_Span], ti
     demuxed and decoded in its own ffmpeg thread, so they still run in parallel), one raw
     output file per span. Each input decoding 1080p holds ~15 MB: nine at once made a 185 MB
     ffmpeg beside the engine (the run's memory peak), where batches of four take 105 MB for the
-    same CPU and wall time on two cores — and a long video's many cuts stay bounded.
+    same CPU and wall time on two cores — and a long video's many cuts stay bounded. The batches
+    share ``timeout``: each gets what the ones before left of it.
     """
     if not spans:
         return []
     if len(spans) > THUMB_INPUTS:
-        return [found for at in range(0, len(spans), THUMB_INPUTS)
-                for found in _thumbs(path, w, h, spans[at:at + THUMB_INPUTS], timeout)]
+        deadline = time.monotonic() + timeout
+        batches: list[np.ndarray] = []
+        for at in range(0, len(spans), THUMB_INPUTS):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise FFmpegError(f"analyze picture of {os.path.basename(path)}: "
+                                  f"ffmpeg took longer than {timeout:g}s and was stopped")
+            batches += _thumbs(path, w, h, spans[at:at + THUMB_INPUTS], left)
+        return batches
     args: list[str] = []
     outs: list[str] = []
     with tempfile.TemporaryDirectory(prefix="ai-music-thumbs-") as tmp:
