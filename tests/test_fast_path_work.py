@@ -3,7 +3,9 @@ encode not stacked on the soundtrack's memory peak — while a picture copied fr
 still decoded by the output check and refused."""
 from __future__ import annotations
 
+import os
 import random
+import struct
 import threading
 from pathlib import Path
 
@@ -49,6 +51,19 @@ def test_a_file_rewritten_in_place_is_probed_again(tmp_path: Path) -> None:
     assert media.probe.probe(path).video.width == 320
     run(["-f", "lavfi", "-i", "testsrc2=s=160x120:r=30:d=2", "-y", pathlike(path)], timeout=60, what="make a clip")
     assert media.probe.probe(path).video.width == 160
+    # the same size, rewritten in place (same inode) and dated elsewhere: a WAV whose header says another rate
+    sound = tmp_path / "sound.wav"
+    run(["-f", "lavfi", "-i", "sine=d=1:sample_rate=8000", "-c:a", "pcm_s16le", "-bitexact", "-y", pathlike(sound)],
+        timeout=60, what="make a sound")
+    assert media.probe.probe(sound).audio.sample_rate == 8000
+    before = sound.stat()
+    fmt = sound.read_bytes().index(b"fmt ")
+    with open(sound, "r+b") as f:
+        f.seek(fmt + 12)
+        f.write(struct.pack("<II", 16000, 32000))  # sample rate, bytes per second
+    os.utime(sound, ns=(before.st_atime_ns, before.st_mtime_ns - 5_000_000_000))
+    assert (sound.stat().st_size, sound.stat().st_ino) == (before.st_size, before.st_ino)
+    assert media.probe.probe(sound).audio.sample_rate == 16000
     with pytest.raises(media.probe.ProbeError):  # not there: ffmpeg's answer, as before, not an OSError
         media.probe.probe(tmp_path / "missing.mp4")
 
@@ -161,8 +176,6 @@ def test_the_analysis_decodes_at_most_four_spans_per_ffmpeg(tmp_path: Path, monk
 def test_threads_and_arenas_are_sized_to_the_cores_this_process_may_use(monkeypatch: pytest.MonkeyPatch) -> None:
     """A process pinned to two cores of a 64-core machine (taskset, a container's cpuset) ran x264 on 63
     threads and allowed 64 malloc arenas: each thread and arena holds memory of its own."""
-    import os
-
     import engine.memory
 
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
