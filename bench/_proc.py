@@ -71,16 +71,25 @@ def _private_kb(pid: int) -> int:
 
 
 def tree_rss_kb(pid: int) -> int:
-    """RSS of ``pid`` and its descendants. A child that has not exec'd (same command line as its parent)
-    shares the parent's pages copy-on-write, so only its private pages count: the engine spawns ffmpeg
-    with a preexec_fn (fork, then exec), and a spawn caught mid-way counted the engine twice (1.1 GB)."""
-    total, stack = 0, [(pid, None)]
+    """RSS of ``pid`` and its descendants (:func:`tree_processes`)."""
+    return sum(kb for _, _, kb in tree_processes(pid))
+
+
+def tree_processes(pid: int) -> list[tuple[int, bytes, int]]:
+    """(pid, command line as /proc has it, kB) of ``pid`` and each live descendant. A child that has not exec'd
+    (same command line as its parent) shares the parent's pages copy-on-write, so only its private pages count:
+    the engine spawns ffmpeg with a preexec_fn (fork, then exec), and a spawn caught mid-way counted the engine
+    twice (1.1 GB)."""
+    found, stack = [], [(pid, None)]
     while stack:
         current, parent_cmd = stack.pop()
         cmd = _cmdline(current)
-        total += _private_kb(current) if parent_cmd is not None and cmd == parent_cmd else _rss_kb(current)
+        if cmd is None:  # gone
+            continue
+        kb = _private_kb(current) if parent_cmd is not None and cmd == parent_cmd else _rss_kb(current)
+        found.append((current, cmd, kb))
         stack.extend((child, cmd) for child in _children(current))
-    return total
+    return found
 
 
 def tree_cpu_s(pid: int) -> float:

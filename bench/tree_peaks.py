@@ -2,7 +2,7 @@
 
 ``bench/memory.py`` gives a run's peak as one number (the sum over its tree); to cut it one
 must know which process holds what at that moment: the engine itself, or the ffmpeg it runs
-beside it (and which one). This samples every process of the tree every 20 ms (psutil) and
+beside it (and which one). This samples every process of the tree every 20 ms (bench/_proc.py) and
 prints the peak of the sum, what each process held at that moment, and each process's own
 peak with the start of its command line — the engine is ``python``, its ffmpegs ``ffmpeg …``.
 A child caught between fork and exec counts its private pages only (it shares the rest with
@@ -25,10 +25,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import psutil
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+from _proc import tree_processes  # noqa: E402 - bench/ is not a package
+
 ASK = "generate background music that matches the mood and length of my video"
 TITLE = " and add a title 'Launch Day' for 3 seconds"
 RUN = "import sys, runtime.cli as cli; sys.exit(cli.main(sys.argv[1:]))"
@@ -42,34 +43,18 @@ class Peaks:
     own: dict[int, tuple[str, float]] = field(default_factory=dict)  # pid → (process, its peak MB)
 
 
-def _label(proc: psutil.Process, cmd: list[str]) -> str:
-    name = Path(cmd[0]).name if cmd else proc.name()
+def _label(cmdline: bytes) -> str:
+    cmd = [part.decode("utf-8", "replace") for part in cmdline.split(b"\0") if part]
+    name = Path(cmd[0]).name if cmd else "?"
     if name.startswith("ffmpeg"):
         args = [a for a in cmd[1:] if a not in ("-hide_banner", "-nostdin")]
         return "ffmpeg " + " ".join(Path(a).name if a.startswith("/") else a for a in args)[:90]
     return name if len(cmd) < 3 else f"{name} {' '.join(cmd[1:3])[:60]}"
 
 
-def _sample(root: psutil.Process) -> list[tuple[int, str, float]]:
+def _sample(root: int) -> list[tuple[int, str, float]]:
     """(pid, label, MB) of each live process of the tree."""
-    found = []
-    try:
-        procs = [root, *root.children(recursive=True)]
-    except psutil.Error:
-        return found
-    commands: dict[int, list[str]] = {}
-    for proc in procs:
-        try:
-            commands[proc.pid] = proc.cmdline()
-            parent = proc.ppid()
-            if parent in commands and commands[parent] == commands[proc.pid]:  # forked, not exec'd yet
-                rss = proc.memory_full_info().uss
-            else:
-                rss = proc.memory_info().rss
-            found.append((proc.pid, _label(proc, commands[proc.pid]), rss / 2**20))
-        except psutil.Error:
-            continue
-    return found
+    return [(pid, _label(cmd), kb / 1024) for pid, cmd, kb in tree_processes(root)]
 
 
 def measure(tree: Path, video: Path, ask: str) -> tuple[Peaks, float]:
@@ -80,9 +65,8 @@ def measure(tree: Path, video: Path, ask: str) -> tuple[Peaks, float]:
         start = time.perf_counter()
         child = subprocess.Popen([sys.executable, "-c", RUN, "run", str(video), ask, "-o", str(Path(scratch) / "out.mp4")],
                                  cwd=tree, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        root = psutil.Process(child.pid)
         while child.poll() is None:
-            sample = _sample(root)
+            sample = _sample(child.pid)
             total = sum(mb for _, _, mb in sample)
             if total > peaks.total_mb:
                 peaks.total_mb, peaks.at_total = total, [(label, mb) for _, label, mb in sample]

@@ -15,8 +15,9 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import functools
-import os
 from typing import Any
+
+from media.cores import usable_cpus
 
 M_ARENA_MAX = -8  # glibc's mallopt parameter number
 
@@ -47,4 +48,4 @@ def share_arenas() -> None:
     allocate holding the GIL, and threads beyond the cores never all run at once anyway."""
     libc = _libc()
     if libc is not None:
-        libc.mallopt(M_ARENA_MAX, max(2, os.cpu_count() or 1))
+        libc.mallopt(M_ARENA_MAX, max(2, usable_cpus()))

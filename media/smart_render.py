@@ -29,10 +29,11 @@ import os
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 from media.avc_config import add_parameter_sets
 from media.avc_track import AvcTrack, TrackError, read_track
+from media.cores import usable_cpus
 from media.ffmpeg import FFmpegError, pathlike, run
 
 PROFILES = {66: "baseline", 77: "main", 100: "high"}
@@ -153,9 +154,11 @@ def cuttable(src: str | os.PathLike[str]) -> AvcTrack:
 
 
 def prepare(src: str | os.PathLike[str], overlays: Sequence[Overlay], pix_fmt: str, work_dir: Path,
-            track: AvcTrack | None = None, threads: int = 0) -> Path:
+            track: AvcTrack | None = None, threads: int = 0, before_encode: Callable[[], object] | None = None) -> Path:
     """Write the pieces under ``work_dir`` and return an ffconcat list joining them in order; ``threads``
-    is the cores the render may use (0: all of this machine's).
+    is the cores the render may use (0: all of this machine's). ``before_encode`` is called once the source
+    is split (a stream copy, where a file that cannot be cut is found out) and before the titled GOPs are
+    encoded: the caller may wait there for other work to be done with its memory.
 
     Raises :class:`CannotCut` (with the reason) when the source cannot be spliced safely."""
     track = track or cuttable(src)
@@ -164,6 +167,8 @@ def prepare(src: str | os.PathLike[str], overlays: Sequence[Overlay], pix_fmt: s
         raise CannotCut("no title falls on the picture")
     work_dir.mkdir(parents=True, exist_ok=True)
     files = _split(src, pieces, work_dir)
+    if before_encode is not None:
+        before_encode()
     sps = track.parsed_sps()[0]
     reorders = any(b < a for a, b in zip(track.pts, track.pts[1:]))
     encoder = _encoder_args(PROFILES[sps.profile], sps.level, free_id(track), track.timescale, reorders, threads)
@@ -211,7 +216,7 @@ def _encoder_args(profile: str, level: int, param_id: int, timescale: int, reord
     beside it. On two cores, x264's own choice (three threads) and a frame-threaded decoder held 150 MB
     where one thread each holds 110 MB, for the same wall time (4 s of 1080p: 0.6 s, 0.95 → 0.90 CPU-s)."""
     tools = TOOLS[profile] if reorders else TOOLS[profile].replace("bframes=2:b-adapt=0", "bframes=0")
-    x264_threads = max(1, (threads or os.cpu_count() or 1) - 1)
+    x264_threads = max(1, (threads or usable_cpus()) - 1)
     return ["-c:v", "libx264", "-preset", PRESET, "-profile:v", profile, "-level:v", f"{level / 10:g}",
             "-x264-params", f"{tools}:sps-id={param_id}:threads={x264_threads}", "-crf", CRF,
             "-fps_mode", "passthrough", "-video_track_timescale", str(timescale)]

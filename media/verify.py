@@ -7,11 +7,9 @@ catches both. The decoder starts at the keyframe before them, so the cost is abo
 whatever the length: 30 frames of 1080p for a 3 s render, where a 1.5 s tail decoded all 90
 and cost a quarter of the render's CPU.
 
-A picture the render copied packet for packet from the upload (the fast path) is not decoded
-again: its packets are read (``-c:v copy``) to see that they reach the end, and the sound, which
-the render did encode, is decoded. The upload's picture was checked when it arrived; what can
-go wrong in the render is a file cut short, and the packets' timestamps show that as well —
-for a twentieth of the CPU (0.37 → 0.04 CPU-s for a 60 s 1080p render whose GOPs last 4 s).
+A picture the fast path copied packet for packet from the upload is decoded too: the upload's
+checks (probe, duration) read packets only, so this is the only decode of that picture before a
+client gets it — an upload whose slices are damaged must not come out as a completed render.
 """
 from __future__ import annotations
 
@@ -31,10 +29,8 @@ class Unplayable(Exception):
     """The output does not decode to its end; ``str()`` says why in one line."""
 
 
-def check_playable(path: Path, expected_s: float | None = None, *, timeout: float = 60.0,
-                   video_copied: bool = False) -> None:
-    """Raise :class:`Unplayable` unless ``path`` has a duration (near ``expected_s``) and its last packets decode
-    (with ``video_copied``, the picture's packets are read, not decoded: they are the upload's own).
+def check_playable(path: Path, expected_s: float | None = None, *, timeout: float = 60.0) -> None:
+    """Raise :class:`Unplayable` unless ``path`` has a duration (near ``expected_s``) and its last packets decode.
 
     One ffmpeg reads the summary (duration) and decodes the tail: a separate probe was a second process
     start on the render's critical path (the finish waits for this check), a tenth of a second and more
@@ -47,9 +43,8 @@ def check_playable(path: Path, expected_s: float | None = None, *, timeout: floa
         # (an output shorter than the tail: ffmpeg warns that the seek is before the start, and decodes it all)
         # one decoding thread: frame threads each hold frames of their own and, for one GOP, buy no time on a
         # busy machine (a 1080p tail: 115 → 99 MB, 0.17 → 0.15 CPU-s, 0.22 → 0.16 s wall at load 4.5)
-        copy = ["-c:v", "copy"] if video_copied else []
         proc = run(["-loglevel", "level+info", "-threads", "1", "-sseof", f"-{TAIL_S:.3f}", "-noaccurate_seek",
-                    "-i", pathlike(path), "-map", "0", *copy, "-copyts", "-f", "framecrc", "-"],
+                    "-i", pathlike(path), "-map", "0", "-copyts", "-f", "framecrc", "-"],
                    timeout=timeout, what="check the output", check=False)
     except FFmpegError:
         raise Unplayable("the output could not be read in time") from None

@@ -148,3 +148,32 @@ def test_an_upload_is_analysed_before_any_chat_turn(api, clip):
         time.sleep(0.05)  # it lands in the session in the background; no chat turn was sent
     (analysis,) = api.state()["video_analyses"].values()
     assert len(analysis["scene_cuts"]) == 1 and abs(analysis["scene_cuts"][0] - 4.0) <= FRAME
+
+
+def test_the_span_batches_share_one_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each batch of four spans got the whole timeout: a long video's analysis could run for many times
+    the time it was given. The batches now share it, and one that would start past it is not started."""
+    import types
+
+    import engine.analysis.analyze as analysis
+    from media.ffmpeg import FFmpegError
+
+    clock = [100.0]
+    given: list[float] = []
+
+    def fake_run(args, *, timeout, what, **kwargs):  # noqa: ANN001, ANN202 - each batch "takes" 4 s
+        given.append(timeout)
+        clock[0] += 4.0
+        for at, arg in enumerate(args):
+            if arg == "-y":
+                open(args[at + 1], "wb").close()
+
+    monkeypatch.setattr(analysis, "run", fake_run)
+    monkeypatch.setattr(analysis, "time", types.SimpleNamespace(monotonic=lambda: clock[0]))
+    spans = [analysis._Span(mode="keys")] * 12
+    assert len(analysis._thumbs("clip.mp4", 8, 8, spans, 10.0)) == 12
+    assert given == [10.0, 6.0, 2.0]
+    given.clear()
+    with pytest.raises(FFmpegError, match="longer than 7s"):
+        analysis._thumbs("clip.mp4", 8, 8, spans, 7.0)
+    assert given == [7.0, 3.0]

@@ -1,7 +1,11 @@
-"""The work a run does beyond what its output needs (issue 16): one probe per input, no decode of a
-picture the render copied untouched, and a title's GOP encode not stacked on the soundtrack's memory peak."""
+"""The work a run does beyond what its output needs (issue 16): one probe per input, and a title's GOP
+encode not stacked on the soundtrack's memory peak — while a picture copied from a damaged upload is
+still decoded by the output check and refused."""
 from __future__ import annotations
 
+import os
+import random
+import struct
 import threading
 from pathlib import Path
 
@@ -9,7 +13,6 @@ import pytest
 
 import media.probe
 import media.smart_render
-import media.verify
 from support import Api
 from engine.export.graph import RenderJob, render
 from engine.export.mix import Source
@@ -32,18 +35,14 @@ def _spy(monkeypatch: pytest.MonkeyPatch, module: object) -> list[tuple[str, lis
     return seen
 
 
-def test_a_run_probes_its_input_once_and_reads_the_copied_picture_without_decoding_it(
-        api: Api, clip_1080: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_run_probes_its_input_once(api: Api, clip_1080: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The upload check, the analysis and the render each asked ffmpeg what the file is (3 ffmpegs
-    for one answer); the output check decoded the tail of a picture that is the upload's own packets."""
+    for one answer)."""
     probes = _spy(monkeypatch, media.probe)
-    checks = _spy(monkeypatch, media.verify)
     api.upload(clip_1080).raise_for_status()
     api.chat(DEFAULT_REQUEST)
     assert api.render("r-fast")["status"] == "completed"
     assert len([what for what, _ in probes if what.startswith("probe ")]) == 1, probes
-    (_, args), = [c for c in checks if c[0] == "check the output"]
-    assert args[args.index("-c:v") + 1] == "copy"   # packets read, not decoded
 
 
 def test_a_file_rewritten_in_place_is_probed_again(tmp_path: Path) -> None:
@@ -52,6 +51,19 @@ def test_a_file_rewritten_in_place_is_probed_again(tmp_path: Path) -> None:
     assert media.probe.probe(path).video.width == 320
     run(["-f", "lavfi", "-i", "testsrc2=s=160x120:r=30:d=2", "-y", pathlike(path)], timeout=60, what="make a clip")
     assert media.probe.probe(path).video.width == 160
+    # the same size, rewritten in place (same inode) and dated elsewhere: a WAV whose header says another rate
+    sound = tmp_path / "sound.wav"
+    run(["-f", "lavfi", "-i", "sine=d=1:sample_rate=8000", "-c:a", "pcm_s16le", "-bitexact", "-y", pathlike(sound)],
+        timeout=60, what="make a sound")
+    assert media.probe.probe(sound).audio.sample_rate == 8000
+    before = sound.stat()
+    fmt = sound.read_bytes().index(b"fmt ")
+    with open(sound, "r+b") as f:
+        f.seek(fmt + 12)
+        f.write(struct.pack("<II", 16000, 32000))  # sample rate, bytes per second
+    os.utime(sound, ns=(before.st_atime_ns, before.st_mtime_ns - 5_000_000_000))
+    assert (sound.stat().st_size, sound.stat().st_ino) == (before.st_size, before.st_ino)
+    assert media.probe.probe(sound).audio.sample_rate == 16000
     with pytest.raises(media.probe.ProbeError):  # not there: ffmpeg's answer, as before, not an OSError
         media.probe.probe(tmp_path / "missing.mp4")
 
@@ -63,39 +75,75 @@ def _clip(path: Path, seconds: float, width: int = 640, height: int = 360) -> Pa
     return path
 
 
-def test_a_copied_picture_cut_short_is_still_refused(tmp_path: Path) -> None:
+def _damaged_tail(path: Path, seconds: float) -> Path:
+    """An x264 clip on the default canvas (the fast path copies it) whose slices in the last 40 % of the stream are overwritten, each NAL's header and first
+    16 bytes kept: its packets, sizes and timestamps all read as sound, only a decode finds the damage."""
+    stream = path.with_suffix(".h264")
+    run(["-f", "lavfi", "-i", f"testsrc2=s=1920x1080:r=30:d={seconds}", "-c:v", "libx264", "-preset", "ultrafast",
+         "-g", "30", "-pix_fmt", "yuv420p", "-bsf:v", "h264_mp4toannexb", "-y", pathlike(stream)],
+         timeout=60, what="make a stream")
+    data = bytearray(stream.read_bytes())
+    noise = random.Random(16)
+    starts = [at + 3 for at in range(len(data) - 3) if data[at:at + 3] == b"\0\0\1"]
+    for start, end in zip(starts, [*starts[1:], len(data) + 3]):
+        if start >= len(data) * 0.6 and data[start] & 0x1F in (1, 5):  # a slice (non-IDR or IDR)
+            data[start + 16:end - 3] = noise.randbytes(end - 3 - start - 16).replace(b"\0", b"\1")  # no zero byte:
+            # no start code can appear in it
+    stream.write_bytes(bytes(data))
+    run(["-f", "h264", "-framerate", "30", "-i", pathlike(stream), "-f", "lavfi", "-i", f"sine=d={seconds}",
+         "-c:v", "copy", "-c:a", "aac", "-shortest", "-movflags", "+faststart", "-y", pathlike(path)],
+        timeout=60, what="make a clip")
+    return path
+
+
+def test_a_copied_picture_that_does_not_decode_is_refused(api: Api, tmp_path: Path) -> None:
+    """The upload's checks read packets only, and the fast path copies them: the output check's decode of
+    the tail is the one place a damaged picture is caught before a client downloads it as completed."""
+    damaged = _damaged_tail(tmp_path / "damaged.mp4", 4.0)
+    with pytest.raises(Unplayable, match="does not decode"):
+        check_playable(damaged, 4.0)
+    api.upload(damaged).raise_for_status()
+    api.chat(DEFAULT_REQUEST)
+    assert api.render("r-damaged")["status"] == "failed"
+
+
+def test_a_picture_cut_short_is_refused(tmp_path: Path) -> None:
     whole = _clip(tmp_path / "whole.mp4", 4.0)
-    check_playable(whole, 4.0, video_copied=True)
+    check_playable(whole, 4.0)
     cut = tmp_path / "cut.mp4"
     data = whole.read_bytes()
     cut.write_bytes(data[: len(data) * 2 // 3])  # the index up front promises what the data no longer holds
     with pytest.raises(Unplayable, match="stops at|does not decode"):
-        check_playable(cut, 4.0, video_copied=True)
+        check_playable(cut, 4.0)
 
 
 def test_the_title_s_gop_encode_waits_for_the_soundtrack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The soundtrack's mix and AAC encode are the engine's memory peak; a 1080p decode-overlay-encode beside
-    them made the title path's peak (engine + both ffmpegs). The soundtrack here takes as long as the render
-    lets it: given up to 2 s to see a GOP encode start while it is still being "mixed", it must see none."""
+    them made the title path's peak (engine + both ffmpegs). The cheap steps (titles drawn, the source split
+    by a stream copy, where an uncuttable file is found out) must not wait for it: the soundtrack here is
+    "mixed" until the split is done, and the GOP encode must start only once it has returned."""
     clip = _clip(tmp_path / "clip.mp4", 4.0)
     sound = tmp_path / "sound.m4a"
     run(["-f", "lavfi", "-i", "sine=d=4", "-c:a", "aac", "-y", pathlike(sound)], timeout=60, what="make a soundtrack")
     events: list[str] = []
     encodes: list[list[str]] = []
-    encoding = threading.Event()
+    split = threading.Event()
     real_run = media.smart_render.run
 
     def run_step(args, **kwargs):  # noqa: ANN001, ANN202
         if kwargs.get("what") == "encode the titled part":
-            events.append("encode")
+            assert events == ["split", "soundtrack"], events
             encodes.append([str(a) for a in args])
-            encoding.set()
-        return real_run(args, **kwargs)
+        done = real_run(args, **kwargs)
+        if kwargs.get("what") == "split the picture":
+            events.append("split")
+            split.set()
+        return done
 
     monkeypatch.setattr(media.smart_render, "run", run_step)
 
     def soundtrack() -> Path:
-        encoding.wait(2.0)
+        assert split.wait(30.0), "the split waited for the soundtrack"  # a deadline only should it regress
         events.append("soundtrack")
         return sound
 
@@ -105,9 +153,8 @@ def test_the_title_s_gop_encode_waits_for_the_soundtrack(tmp_path: Path, monkeyp
     job = RenderJob(draft=draft, sources={"v": Source(str(clip), "video", True, 4.0)}, soundtrack=soundtrack,
                     out=tmp_path / "out.mp4", work_dir=tmp_path / "work")
     render(job, lambda fraction, stage: None)
-    assert events == ["soundtrack", "encode"]
+    assert events == ["split", "soundtrack"] and len(encodes) == 1
     check_playable(job.out, 4.0)
-    assert not job.video_copied  # a splice of copied and encoded GOPs: its picture is decoded by the check
     assert encodes[0][:2] == ["-threads", "1"]  # one decoder thread: frame threads each hold frames of their own
 
 
@@ -124,3 +171,23 @@ def test_the_analysis_decodes_at_most_four_spans_per_ffmpeg(tmp_path: Path, monk
     assert result.scene_cuts == tuple(spec.cut_times())
     inputs = [args.count("-i") for what, args in runs if what.startswith("analyze picture")]
     assert sum(inputs) > 4 and max(inputs) <= 4, inputs
+
+
+def test_threads_and_arenas_are_sized_to_the_cores_this_process_may_use(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A process pinned to two cores of a 64-core machine (taskset, a container's cpuset) ran x264 on 63
+    threads and allowed 64 malloc arenas: each thread and arena holds memory of its own."""
+    import engine.memory
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    args = media.smart_render._encoder_args("high", 40, 1, 15360, True)
+    assert args[args.index("-x264-params") + 1].endswith(":threads=1")
+    arenas: list[tuple[int, int]] = []
+
+    class Libc:
+        def mallopt(self, param: int, value: int) -> None:
+            arenas.append((param, value))
+
+    monkeypatch.setattr(engine.memory, "_libc", lambda: Libc())
+    engine.memory.share_arenas()
+    assert arenas == [(engine.memory.M_ARENA_MAX, 2)]

@@ -16,6 +16,7 @@ import logging
 import math
 import os
 import tempfile
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 from typing import Callable, Literal
@@ -26,6 +27,7 @@ from scipy import ndimage
 from engine.analysis.packets import Packets, candidate_cuts, read_packets
 from engine.analysis.sound import detect_speech as detect_speech  # re-exported: the speech detector's home for callers
 from engine.analysis.sound import listen
+from media.cores import usable_cpus
 from media.ffmpeg import FFmpegError, pathlike, run
 from media.probe import MediaInfo, probe
 
@@ -210,7 +212,7 @@ def _look(path: str | os.PathLike[str], info: MediaInfo, timeout: float) -> _Pic
     duration = info.duration_s or 0.0
     if duration > LONG_VIDEO_S:
         rate = max(1.0, min(rate, MAX_FRAMES / duration))
-    parts = min(_cpus(), 4) if duration >= SPLIT_DECODE_S else 1
+    parts = min(usable_cpus(), 4) if duration >= SPLIT_DECODE_S else 1
     edges = [None, *((round(k * duration / parts * rate) - 0.25) / rate for k in range(1, parts)), None]
 
     def decode(start: float | None, stop: float | None) -> bytes:
@@ -484,13 +486,21 @@ def _thumbs(path: str | os.PathLike[str], w: int, h: int, spans: list[_Span], ti
     demuxed and decoded in its own ffmpeg thread, so they still run in parallel), one raw
     output file per span. Each input decoding 1080p holds ~15 MB: nine at once made a 185 MB
     ffmpeg beside the engine (the run's memory peak), where batches of four take 105 MB for the
-    same CPU and wall time on two cores — and a long video's many cuts stay bounded.
+    same CPU and wall time on two cores — and a long video's many cuts stay bounded. The batches
+    share ``timeout``: each gets what the ones before left of it.
     """
     if not spans:
         return []
     if len(spans) > THUMB_INPUTS:
-        return [found for at in range(0, len(spans), THUMB_INPUTS)
-                for found in _thumbs(path, w, h, spans[at:at + THUMB_INPUTS], timeout)]
+        deadline = time.monotonic() + timeout
+        batches: list[np.ndarray] = []
+        for at in range(0, len(spans), THUMB_INPUTS):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise FFmpegError(f"analyze picture of {os.path.basename(path)}: "
+                                  f"ffmpeg took longer than {timeout:g}s and was stopped")
+            batches += _thumbs(path, w, h, spans[at:at + THUMB_INPUTS], left)
+        return batches
     args: list[str] = []
     outs: list[str] = []
     with tempfile.TemporaryDirectory(prefix="ai-music-thumbs-") as tmp:
@@ -549,10 +559,6 @@ def _quick_curves(quick: _Quick, n: int) -> tuple[np.ndarray, np.ndarray]:
     brightness = _bin_mean(bins(quick.bright_t), quick.bright_v, n)
     motion = _bin_mean(bins(quick.motion_t), quick.motion_v, n) if len(quick.motion_t) else np.zeros(n)
     return _saturate(motion, 0.03), brightness
-
-
-def _cpus() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def detect_cuts(frames_luma: np.ndarray, fps: float) -> tuple[tuple[float, ...], tuple[float, ...]]:

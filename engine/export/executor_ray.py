@@ -98,7 +98,7 @@ class RayExecutor:
             if done:
                 break
         try:
-            job.video_copied = bool(ray.get(ref))
+            ray.get(ref)
         except RayTaskError as exc:  # the render itself failed: its own error, handled as if it ran here
             if job.cancel.is_set():
                 raise Cancelled("render cancelled") from None

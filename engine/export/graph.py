@@ -83,8 +83,6 @@ class RenderJob:
     nice: int = 0                      # the encoder's CPU niceness (engine.export.render_queue.niceness)
     threads: int = 0                   # ffmpeg's threads (filters and encoder), 0: its own choice; a share of the
                                        # cores when renders run side by side (render_queue.encoder_threads, Ray tasks)
-    video_copied: bool = False         # set by the render: the output's picture is the source's packets, untouched
-                                       # (the fast path), so the output check need not decode it (media.verify)
 
 
 def canvas(draft: Mapping[str, Any]) -> tuple[int, int]:
@@ -151,7 +149,6 @@ def render(job: RenderJob, progress: Progress) -> Path:
             audio = _soundtrack(job)
             _run(job, ["-i", pathlike(fast.path), "-i", pathlike(audio), "-map", "0:v:0", "-map", "1:a:0",
                        "-c:v", "copy", "-c:a", "copy", *tail, pathlike(tmp)], seconds, encode)
-            job.video_copied = True
         elif not _video_segments(job.draft):  # a visualiser is drawn from the soundtrack itself
             audio = _soundtrack(job)
             _run(job, [*_full_graph(job, audio, probe_of), "-c:a", "copy", *tail, pathlike(tmp)], seconds, encode)
@@ -327,9 +324,11 @@ def _smart_picture(job: RenderJob, probe_of: Callable[[str], MediaInfo], soundtr
     """The picture as an ffconcat list of copied GOPs and re-encoded titled ones (``media.smart_render``),
     or ``None`` when the whole picture must be encoded (the log says why).
 
-    Once the file is known to be cuttable (milliseconds), it waits for the ``soundtrack``: the mix and its
-    AAC encoder are the engine's memory peak, and a 1080p decode-overlay-encode beside them added ~150 MB
-    to it (390 MB for a 60 s clip, bench/tree_peaks.py); the titled GOPs take under a second to encode."""
+    The titles are drawn and the source split (a stream copy) at once; only the titled GOPs' encode waits for
+    the ``soundtrack``: the mix and its AAC encoder are the engine's memory peak, and a 1080p
+    decode-overlay-encode beside them added ~150 MB to it (390 MB for a 60 s clip, bench/tree_peaks.py); the
+    titled GOPs take under a second to encode. A file found uncuttable on the way is encoded whole at once,
+    beside the soundtrack, as before."""
     if not SMART_RENDER or not _titles(job.draft):
         return None
     src = fast_path_source(job.draft, job.sources, probe_of, titles=True)
@@ -339,10 +338,9 @@ def _smart_picture(job: RenderJob, probe_of: Callable[[str], MediaInfo], soundtr
     assert video is not None
     try:
         track = smart_render.cuttable(src.path)
-        soundtrack()
         overlays = _title_overlays(job, probe_of, _rate_arg(output_rate([video.fps])), smart_render.keyframe_times(track))
         return smart_render.prepare(src.path, overlays, video.pix_fmt or "yuv420p", job.work_dir / "smart", track,
-                                    threads=job.threads)
+                                    threads=job.threads, before_encode=soundtrack)
     except smart_render.CannotCut as exc:
         log.info("smart render not possible: %s; encoding the whole picture", exc)
         return None

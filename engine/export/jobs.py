@@ -231,7 +231,7 @@ class RenderManager:
             watchdog.cancel()
         if job.cancel.is_set():
             raise Cancelled("render cancelled")
-        _check_output(job.out, None if music_only else int(record["draft"].get("d") or 0) / 1000, job.video_copied)
+        _check_output(job.out, None if music_only else int(record["draft"].get("d") or 0) / 1000)
         self._complete(record, job, media_type)
 
     def _budget(self, record: dict[str, Any]) -> float:
@@ -398,13 +398,12 @@ class RenderManager:
         self.soundtracks.shutdown()  # the executor is the engine's, stopped by it (engine.app)
 
 
-def _check_output(path: Path, expected_s: float | None, video_copied: bool = False) -> None:
-    """A render is completed only if its file plays to the end (media.verify); else it failed. A picture
-    the render copied from the upload (``video_copied``) has its packets read, not decoded."""
+def _check_output(path: Path, expected_s: float | None) -> None:
+    """A render is completed only if its file plays to the end (media.verify); else it failed."""
     from media.verify import Unplayable, check_playable
 
     try:
-        check_playable(path, expected_s, video_copied=video_copied)
+        check_playable(path, expected_s)
     except Unplayable as exc:
         path.unlink(missing_ok=True)
         raise RenderError(f"the finished file was damaged ({exc}); export again") from None

@@ -59,9 +59,8 @@ class RemoteRender:
     objects: ObjectStore | None = None  # sources got from there where this machine lacks them; the output put there
 
 
-def run(task: RemoteRender) -> bool:
-    """One try at the render, in its own folder under the attempt's; whether the output's picture was
-    copied from the source untouched (``RenderJob.video_copied``: the engine's output check reads it)."""
+def run(task: RemoteRender) -> None:
+    """One try at the render, in its own folder under the attempt's."""
     os.umask(PRIVATE_UMASK)  # as under `ai-music serve`: what the worker and its ffmpeg write is users' private data
     work = task.work_dir / f"try-{secrets.token_hex(4)}"
     work.mkdir(parents=True)
@@ -75,7 +74,6 @@ def run(task: RemoteRender) -> bool:
         render(job, report)
         if task.objects is not None:
             task.objects.put(task.out)
-        return job.video_copied
     finally:
         shutil.rmtree(work, ignore_errors=True)
         if task.objects is not None:  # the engine reads no more of it (a killed try's is the render's to delete)
