@@ -8,7 +8,6 @@ filter state: no full-length temporaries (and a stem on disk is paged in a chunk
 """
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -16,7 +15,7 @@ import numpy as np
 from scipy import signal
 
 from .constants import CHUNK
-from .stream import chunks, pair, planar_chunks
+from .stream import planar_chunks
 
 _BLOCK = 256                      # compressor level detection block (samples)
 # Noise 360 dB below full scale, added before the EQ. Why: where a stem falls silent the
@@ -76,21 +75,13 @@ def process(buf: np.ndarray, stem: str, sr: int) -> None:
     if stem not in BUSES or not any(buf[:, a:b].any() for a, b in planar_chunks(buf)):
         return
     sos = _sos(stem, sr)
-    if sos is not None:                      # the channels are independent: one per core (stream.pair)
-        pair(functools.partial(_equalise, buf[0], _FLOOR[0], sos), functools.partial(_equalise, buf[1], _FLOOR[1], sos))
+    if sos is not None:
+        zi = np.zeros((sos.shape[0], 2, 2), dtype=np.float32)        # float32 state keeps sosfilt in float32
+        for a, b in planar_chunks(buf):
+            buf[:, a:b] += _FLOOR[:, : b - a]
+            out, zi = signal.sosfilt(sos, buf[:, a:b], axis=1, zi=zi)
+            buf[:, a:b] = out
     _compress(buf, BUSES[stem], sr)
-
-
-def _equalise(row: np.ndarray, floor: np.ndarray, sos: np.ndarray) -> None:
-    """The bus EQ over one channel, in place, a chunk at a time with the filter state carried.
-
-    Why per channel: a stem's EQ was a tenth of the render, on one core, and the last stem's
-    ran while the other core had nothing left to do.
-    """
-    zi = np.zeros((sos.shape[0], 2), dtype=np.float32)        # float32 state keeps sosfilt in float32
-    for a, b in chunks(row.shape[0], row):
-        row[a:b] += floor[: b - a]
-        row[a:b], zi = signal.sosfilt(sos, row[a:b], zi=zi)
 
 
 def _compress(buf: np.ndarray, bus: Bus, sr: int) -> None:
