@@ -379,28 +379,3 @@ def test_the_second_core_changes_no_sample(genre: str, monkeypatch: pytest.Monke
     monkeypatch.setattr(synth, "ThreadPoolExecutor", _Inline)
     serial = make_music(brief, cues).audio
     assert serial.tobytes() == parallel.tobytes()
-
-
-def test_notes_made_ahead_come_in_order_and_the_caller_makes_every_other_one() -> None:
-    """The helper makes the second note of each pair while the caller makes the first
-    (the caller used to wait on the helper for every note but the first)."""
-    import threading
-
-    from engine.music.stream import ahead
-
-    makers: dict[int, str] = {}
-    noise = np.random.default_rng(0).standard_normal(200_000)
-
-    def make(i: int) -> int:
-        makers[i] = threading.current_thread().name
-        np.sort(noise)                       # a note's worth of work, the GIL released
-        return i * i
-
-    items = list(range(7))
-    made = []
-    for result in ahead(make, items, lambda i: True):
-        made.append(result)
-        np.sort(noise)                       # the caller adds the note into its stem meanwhile
-    assert made == [i * i for i in items]
-    assert sorted(makers) == items
-    assert all(makers[i] == threading.current_thread().name for i in items[::2])

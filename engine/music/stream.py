@@ -96,21 +96,16 @@ def halves(work: Callable[[int, int], A], n: int) -> list[A]:
 
 
 def ahead(make: Callable[[int], A], items: list[int], worth: Callable[[int], bool]) -> Iterator[A]:
-    """``make(i)`` for each of ``items`` in order, two at a time: the next one (if ``worth`` it)
-    made on the helper thread while this thread makes the current one.
+    """``make(i)`` for each of ``items`` in order, the next one (if ``worth`` it) made on the
+    helper thread while the caller uses the current one.
 
     Why: a stem with most of a piece's notes (an ambient pad) kept one core busy while the
-    other had finished its stems. With the helper making the next note while this thread
-    only added the current one into the stem, the notes were still made one at a time;
-    now both threads make notes. The results are those of ``make`` alone, in order.
+    other had finished its stems. The results are those of ``make`` alone, in order.
     """
     future: Future[A] | None = None
     for j, i in enumerate(items):
-        if future is not None:                          # the helper's half of the pair
-            current = _claim(future, functools.partial(make, i))
-            future = None
-        else:
-            if j + 1 < len(items) and worth(items[j + 1]):
-                future = _helper_pool().submit(make, items[j + 1])
-            current = make(i)
+        current = _claim(future, functools.partial(make, i)) if future is not None else make(i)
+        future = None
+        if j + 1 < len(items) and worth(items[j + 1]):
+            future = _helper_pool().submit(make, items[j + 1])
         yield current
