@@ -369,8 +369,9 @@ class _Inline:
 
 @pytest.mark.parametrize("genre", ["ambient", "cinematic"])
 def test_the_second_core_changes_no_sample(genre: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Stems, notes made ahead on the helper and mastering's paired filters run on two cores:
-    the piece is the one a single thread renders, bit for bit."""
+    """Stems, notes made ahead on the helper, mastering's paired filters and its passes over the
+    two halves of the timeline run on two cores: the piece is the one a single thread renders,
+    bit for bit."""
     from engine.music import stream, synth
 
     brief, cues = Brief(genre=genre, seed=3), Cues(duration_s=20.0, cuts=(6.0, 13.0), energy=(0.3, 0.8, 0.5))
