@@ -345,3 +345,38 @@ def test_a_long_piece_rendered_span_by_span_is_the_same_stems(genre: str, monkey
     monkeypatch.setattr(constants, "WAVE_CACHE_MB", 1.0)                    # waveforms rendered again
     for stem in STEMS:
         assert np.array_equal(render_stem(score, stem), whole[stem]), stem
+
+
+class _Inline:
+    """An executor that runs each task as it is submitted, on the submitting thread."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        pass
+
+    def __enter__(self) -> _Inline:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def submit(self, fn, *args, **kwargs):  # noqa: ANN001, ANN201
+        from concurrent.futures import Future
+
+        future: Future = Future()
+        future.set_result(fn(*args, **kwargs))
+        return future
+
+
+@pytest.mark.parametrize("genre", ["ambient", "cinematic"])
+def test_the_second_core_changes_no_sample(genre: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stems, notes made ahead on the helper, mastering's paired filters and its passes over the
+    two halves of the timeline run on two cores: the piece is the one a single thread renders,
+    bit for bit."""
+    from engine.music import stream, synth
+
+    brief, cues = Brief(genre=genre, seed=3), Cues(duration_s=20.0, cuts=(6.0, 13.0), energy=(0.3, 0.8, 0.5))
+    parallel = make_music(brief, cues).audio
+    monkeypatch.setattr(stream, "_helper", _Inline())
+    monkeypatch.setattr(synth, "ThreadPoolExecutor", _Inline)
+    serial = make_music(brief, cues).audio
+    assert serial.tobytes() == parallel.tobytes()

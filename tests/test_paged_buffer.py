@@ -50,13 +50,17 @@ def test_release_leaves_ordinary_arrays_and_data_alone(tmp_path: Path) -> None:
 @pytest.mark.skipif(not Path("/proc/self/smaps").exists(), reason="reads /proc/self/smaps (Linux)")
 def test_the_true_peak_pass_leaves_nothing_resident_behind_it(tmp_path: Path) -> None:
     """Its chunks overlap by the interpolator's margin: releasing only each chunk's own span left pages behind."""
-    from engine.music.loudness import envelope_chunks
+    from engine.music.loudness import envelopes
 
     path = tmp_path / "s.f32"
     buf = file_buffer(path, SR * 60, 2)
     buf += np.float32(0.1)
     release(buf)
     most = 0
-    for _a, _env in envelope_chunks(buf, 0.05):
+
+    def watch(_a: int, _env: np.ndarray) -> None:
+        nonlocal most
         most = max(most, _resident_kb(path))
+
+    envelopes(buf, 0.05, watch)
     assert most < 4 * 1024 and _resident_kb(path) < 1024, f"{most // 1024} MB of {buf.nbytes >> 20} MB resident"

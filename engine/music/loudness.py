@@ -20,7 +20,7 @@ Audio comes in as (N, C) frames; chunks are handed around channel-first, as (C, 
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Iterator, Sequence
+from typing import Callable, Sequence, TypeVar
 
 import numpy as np
 import pyloudnorm
@@ -31,7 +31,7 @@ from media.paged import release
 
 from . import constants as C
 from .cache import read_only
-from .stream import chunks, pair
+from .stream import chunks, halves, pair
 
 _BLOCK_S, _ABS_GATE, _REL_GATE = 0.4, -70.0, -10.0
 
@@ -78,23 +78,33 @@ def sample_peak(x: np.ndarray) -> float:
 
 def true_peak(x: np.ndarray, floor: float) -> float:
     """max of the true-peak envelope of (N, C) frames (see peak_envelope for ``floor``)."""
-    return max((float(env.max()) for _, env in envelope_chunks(x, floor)), default=0.0)
+    return max(envelopes(x, floor, lambda _, env: float(env.max())), default=0.0)
 
 
-def envelope_chunks(x: np.ndarray, floor: float) -> Iterator[tuple[int, np.ndarray]]:
-    """(start, envelope) per chunk of (N, C) frames; equal to peak_envelope of the whole signal.
+R = TypeVar("R")
+
+
+def envelopes(x: np.ndarray, floor: float, reduce: Callable[[int, np.ndarray], R]) -> list[R]:
+    """``reduce(start, envelope)`` per chunk of (N, C) frames, in order; the envelopes
+    together equal peak_envelope of the whole signal.
 
     Each chunk is read with a margin of half the interpolator on both sides, so every
-    candidate sees the same neighbours it would see in the whole signal.
+    candidate sees the same neighbours it would see in the whole signal. The chunks are
+    independent: the two halves of the timeline run on the two cores (stream.halves), and
+    ``reduce`` keeps what is needed of each envelope (a chunk's worth of scratch each).
     """
     n = x.shape[0]
     margin = C.TP_TAPS // 2 + 1
-    for a, b in chunks(n):
+
+    def one(a: int, b: int) -> R:
         lo, hi = max(a - margin, 0), min(b + margin, n)
-        yield a, peak_envelope(x[lo:hi].T, floor)[a - lo:b - lo]
-        # a file-backed buffer stays resident a chunk at a time (media.paged); everything behind, as reading
-        # the margins faults pages back in around them (cheap: released pages are skipped)
-        release(x, 0, hi)
+        out = reduce(a, peak_envelope(x[lo:hi].T, floor)[a - lo:b - lo])
+        # a file-backed buffer stays resident a chunk at a time (media.paged): the chunk behind too, as reading
+        # the margins faults pages back in around them (the kernel maps neighbours of a faulted page)
+        release(x, max(a - C.CHUNK, 0), hi)
+        return out
+
+    return halves(one, n)
 
 
 @lru_cache(maxsize=8)

@@ -15,14 +15,17 @@ without refiltering (loudness.KMeter).
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage, signal
 
+from media.paged import release
+
 from . import constants as C
-from .loudness import KMeter, envelope_chunks, frames, true_peak
-from .stream import chunks, pair
+from .loudness import KMeter, envelopes, frames, true_peak
+from .stream import chunks, halves, pair
 
 
 @dataclass(frozen=True, eq=False)
@@ -81,14 +84,18 @@ def _prepare(buf: np.ndarray, sample_rate: int, block: int) -> tuple[KMeter, flo
     em = es = 0.0
     half = np.float32(0.5)
     n = buf.shape[0]
+
+    def filtered(x: np.ndarray, sign: int, sos: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+        y = ((x[:, 0] + x[:, 1]) if sign > 0 else (x[:, 0] - x[:, 1])) * half
+        y, z = signal.sosfilt(sos, y, zi=z)
+        return y, z, float(np.dot(y, y))
+
     for a, b in chunks(n, buf):
         x = buf[a:b]
-        mid = (x[:, 0] + x[:, 1]) * half
-        side = (x[:, 0] - x[:, 1]) * half
-        (mid, zm), (side, zs) = pair(lambda: signal.sosfilt(hp, mid, zi=zm),
-                                     lambda: signal.sosfilt(side_hp, side, zi=zs))
-        em += float(np.dot(mid, mid))
-        es += float(np.dot(side, side))
+        (mid, zm, e_mid), (side, zs, e_side) = pair(functools.partial(filtered, x, 1, hp, zm),
+                                                    functools.partial(filtered, x, -1, side_hp, zs))
+        em += e_mid
+        es += e_side
         x[:, 0] = mid
         x[:, 1] = side
     c = C.MIN_CORRELATION
@@ -111,9 +118,12 @@ def _prepare(buf: np.ndarray, sample_rate: int, block: int) -> tuple[KMeter, flo
 def _block_peaks(buf: np.ndarray, floor: float, b: int) -> np.ndarray:
     """Per-block (``b`` samples) maxima of the true-peak envelope (candidates above ``floor``)."""
     out = np.empty(-(-buf.shape[0] // b), dtype=np.float32)
-    for a, env in envelope_chunks(buf, floor):
+
+    def blocks(a: int, env: np.ndarray) -> None:
         j = a // b
         out[j:j + -(-env.size // b)] = np.maximum.reduceat(env, np.arange(0, env.size, b))
+
+    envelopes(buf, floor, blocks)
     return out
 
 
@@ -166,20 +176,29 @@ def master_inplace(buf: np.ndarray, sample_rate: int, target_lufs: float = -16.0
 
 def _apply(buf: np.ndarray, gain: GainCurve, ceiling: float) -> GainCurve:
     """Apply the gain; if an inter-sample peak still pokes over the ceiling, trim it flat."""
-    peak = 0.0
-    for a, b in chunks(buf.shape[0], buf):
+    n = buf.shape[0]
+
+    def scaled(a: int, b: int) -> float:
         x = buf[a:b]
         x *= gain.segment(a, b)[:, None]
-        peak = max(peak, float(np.abs(x).max()))
+        top = float(np.abs(x).max())
+        release(buf, a, b)
+        return top
+
+    peak = max(halves(scaled, n))                       # chunks are independent: one half per core
     tp = true_peak(buf, peak * _db(-C.TP_CANDIDATE_DB))
     trim = np.float32(ceiling / tp * _db(-0.02)) if tp > ceiling else None
     if trim is not None:
         gain = GainCurve(gain.knots * trim, gain.n, gain.block)
-    for a, b in chunks(buf.shape[0], buf):
+
+    def clipped(a: int, b: int) -> None:
         x = buf[a:b]
         if trim is not None:
             x *= trim
         np.clip(x, -ceiling, ceiling, out=x)
+        release(buf, a, b)
+
+    halves(clipped, n)
     return gain
 
 

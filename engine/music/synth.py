@@ -70,14 +70,18 @@ Span = tuple[int, int]
 
 def _add2(buf: np.ndarray, start: int, wave: np.ndarray, gl: float, gr: float, lo: int = 0,
           hi: int | None = None) -> None:
-    """Add the (2, L) ``wave`` at ``start``: only its samples inside [lo, hi) and the buffer."""
-    s = max(start, lo)
+    """Add the (2, L) ``wave`` at ``start``: only its samples inside [lo, hi) and the buffer.
+
+    A CHUNK at a time: a long note's scaled copy stays in cache for the add (a pad's
+    whole-length temporary cost twice the time: allocated afresh, then read back from memory).
+    """
+    first = max(start, lo)
     end = min(start + wave.shape[1], buf.shape[1] if hi is None else min(hi, buf.shape[1]))
-    if end <= s:
-        return
-    w = wave[:, s - start:end - start]
-    buf[0, s:end] += gl * w[0]
-    buf[1, s:end] += gr * w[1]
+    for s in range(first, end, C.CHUNK):
+        e = min(s + C.CHUNK, end)
+        w = wave[:, s - start:e - start]
+        buf[0, s:e] += gl * w[0]
+        buf[1, s:e] += gr * w[1]
 
 
 class _Waves:
