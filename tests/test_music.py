@@ -380,3 +380,17 @@ def test_the_second_core_changes_no_sample(genre: str, monkeypatch: pytest.Monke
     monkeypatch.setattr(synth, "ThreadPoolExecutor", _Inline)
     serial = make_music(brief, cues).audio
     assert serial.tobytes() == parallel.tobytes()
+
+
+def test_a_short_ambient_piece_is_the_recorded_bits() -> None:
+    """The bits recorded from the engine before the second core (commit c407bee): a speed-up
+    that splits work wrongly between the cores changes them even when both cores agree.
+
+    If this fails, the music itself changed: intended changes to the sound record a new
+    digest (and say so in their commit); a speed-up must never need to.
+    """
+    import hashlib
+
+    music = make_music(Brief(genre="ambient", seed=11), Cues(9.0, cuts=(4.5,)))   # 7 chunks: halves of 4 and 3
+    digest = hashlib.sha256(music.audio.tobytes()).hexdigest()
+    assert digest == "69be6ab3662c166ef6d4ef0156d0df71efbc6ba56c510d60764fa5ca069a1bee"

@@ -96,3 +96,18 @@ def test_sample_set_path_is_inside_the_package() -> None:
     import engine.music
 
     assert ROOT.parent == Path(engine.music.__file__).resolve().parent
+
+
+@pytest.mark.parametrize("ratio", [0.5, 1.75, 5.25])
+def test_a_read_far_into_a_recording_lands_on_the_right_sample(ratio: float) -> None:
+    """Read positions near 2**24 samples (six minutes in) and a note read fast (up two octaves):
+    every index is the exact one. Float32 sums of whole numbers are exact below 2**24 only, and
+    a fast read's last step goes further than two steps' length past its start."""
+    from engine.music.sampler import _STEP, _reads
+
+    steps = 4
+    ratios = np.full(steps, ratio)                      # ratios and starts exact in float32 and float64
+    for last in (2.0**24 - 4 * _STEP - 1.25, 2.0**24 - _STEP * ratio - 1.5, 2.0**24 + 3.5):
+        start = last - (steps - 1) * _STEP * ratio      # the last step starts at ``last``
+        index, _, _ = _reads(ratios, 0, steps * _STEP, start)
+        assert np.array_equal(index, np.floor(start + ratio * np.arange(steps * _STEP)).astype(np.int64)), last

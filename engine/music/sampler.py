@@ -120,7 +120,9 @@ def _reads(ratios: np.ndarray, a: int, b: int, start: float) -> tuple[np.ndarray
     # local >= 0, and a float32 minus its floor is exact in float32: no float64 pass needed
     step_f = np.floor(local)
     local -= step_f
-    if whole[-1] < _EXACT_F32:             # whole numbers add exactly in float32: one int64 pass, not two
+    # step_f <= ratio * (_STEP - 1) + 1: below 2**24 float32 holds every whole number, so the
+    # sum is exact there (one int64 pass, not two); the ratio can exceed 2 (a pitch up an octave)
+    if whole[-1] + _STEP * float(ratio.max()) + 1 < _F32_WHOLE:
         step_f += whole.astype(np.float32)[:, None]
         step = step_f.astype(np.int64)
     else:
@@ -131,7 +133,7 @@ def _reads(ratios: np.ndarray, a: int, b: int, start: float) -> tuple[np.ndarray
 
 
 _RAMP = np.arange(_STEP, dtype=np.float32)
-_EXACT_F32 = float(2 ** 24 - 4 * _STEP)       # below this, whole + step (< 2 * _STEP) is exact in float32
+_F32_WHOLE = float(2 ** 24)                   # float32 holds every whole number below this, exactly
 
 
 def _wrap(i: np.ndarray, region: sample_bank.Region) -> None:
@@ -167,11 +169,11 @@ def _folded(position: float, region: sample_bank.Region) -> float:
 
 
 class _Scratch:
-    """One note's CHUNK-sized buffers for _read (a note renders on one thread)."""
+    """One note's buffers for _read, ``n`` samples each (a note renders on one thread, a chunk at a time)."""
 
-    def __init__(self) -> None:
-        self.lo16, self.hi16 = np.empty(CHUNK, dtype=np.int16), np.empty(CHUNK, dtype=np.int16)
-        self.lo, self.hi, self.wave = (np.empty(CHUNK, dtype=np.float32) for _ in range(3))
+    def __init__(self, n: int) -> None:
+        self.lo16, self.hi16 = np.empty(n, dtype=np.int16), np.empty(n, dtype=np.int16)
+        self.lo, self.hi, self.wave = (np.empty(n, dtype=np.float32) for _ in range(3))
 
 
 def _read(x: np.ndarray, i: np.ndarray, f: np.ndarray, scale: float, into: np.ndarray, add: bool,
@@ -208,7 +210,7 @@ def render(v: Voicing, pitch: float, velocity: float, n: int, sr: int, variant: 
     if v.max_s:
         n = min(n, int(v.max_s * sr))
     out = np.zeros((2, n), dtype=np.float32)
-    scratch = _Scratch()
+    scratch = _Scratch(min(CHUNK, n))                     # a short note needs no chunk-sized scratch
     regions = sample_bank.instrument(v.source).pick(int(round(pitch)), midi_velocity(v, velocity))
     for k, region in enumerate(regions):
         add = k > 0                                       # the first layer is written, not added to zeros

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Iterator, TypeVar
 
 import numpy as np
@@ -65,6 +65,16 @@ def _claim(future: Future[B], work: Callable[[], B]) -> B:
     return work() if future.cancel() else future.result()
 
 
+def _abandon(future: Future[B]) -> None:
+    """The helper's task cancelled, or waited for if it has started.
+
+    Why: a caller that gives up (its own half raised) must not return while the helper
+    still writes into its buffer (mastering's halves work in place on a file-backed one).
+    """
+    if not future.cancel():
+        wait([future])
+
+
 def pair(first: Callable[[], A], second: Callable[[], B]) -> tuple[A, B]:
     """``first()`` here while ``second()`` runs on a helper thread; both results.
 
@@ -73,7 +83,12 @@ def pair(first: Callable[[], A], second: Callable[[], B]) -> tuple[A, B]:
     by side. Each result is what it would be alone: the same bits, half the wall time.
     """
     future = _helper_pool().submit(second)
-    return first(), _claim(future, second)
+    try:
+        done = first()
+    except BaseException:
+        _abandon(future)
+        raise
+    return done, _claim(future, second)
 
 
 def halves(work: Callable[[int, int], A], n: int) -> list[A]:
@@ -86,6 +101,8 @@ def halves(work: Callable[[int, int], A], n: int) -> list[A]:
     a chunk's work saves. Each result is what it would be alone: the same bits.
     """
     steps = list(chunks(n))
+    if len(steps) < 2:                      # nothing to share: a hand-over would cost more than it saves
+        return [work(a, b) for a, b in steps]
     middle = (len(steps) + 1) // 2
 
     def run(part: list[tuple[int, int]]) -> list[A]:
@@ -101,11 +118,16 @@ def ahead(make: Callable[[int], A], items: list[int], worth: Callable[[int], boo
 
     Why: a stem with most of a piece's notes (an ambient pad) kept one core busy while the
     other had finished its stems. The results are those of ``make`` alone, in order.
+    A caller that stops early (closes the iterator) leaves no note being made behind it.
     """
     future: Future[A] | None = None
-    for j, i in enumerate(items):
-        current = _claim(future, functools.partial(make, i)) if future is not None else make(i)
-        future = None
-        if j + 1 < len(items) and worth(items[j + 1]):
-            future = _helper_pool().submit(make, items[j + 1])
-        yield current
+    try:
+        for j, i in enumerate(items):
+            current = _claim(future, functools.partial(make, i)) if future is not None else make(i)
+            future = None
+            if j + 1 < len(items) and worth(items[j + 1]):
+                future = _helper_pool().submit(make, items[j + 1])
+            yield current
+    finally:
+        if future is not None:
+            _abandon(future)
