@@ -124,7 +124,7 @@ def draw_fit_picture(facts: Mapping[str, Any], *, cuts: Sequence[float] = (),
         draw.text((10, (t + b) // 2 - 8), name, fill=INK, font=font)
     _axis(draw, lanes["loudness"], duration, x_of, font)
 
-    elements += _thumbnails(image, lanes["video"], thumbnails, x_of)
+    elements += _thumbnails(image, lanes["video"], thumbnails, cuts, duration, x_of)
     elements += _sections(draw, lanes["sections"], facts, x_of, font)
     elements += _beats(draw, lanes["beats"], facts, duration, x_of)
     elements += _speech_and_ducking(draw, lanes["speech"], speech, duration, duck_db, x_of, font)
@@ -187,16 +187,52 @@ def _as_image(thumb: Thumbnail) -> Image.Image:
         return im.convert("RGB")
 
 
-def _thumbnails(image: Image.Image, lane: Box, thumbs: Sequence[tuple[float, Thumbnail]], x_of: Any) -> list[Element]:
+def _slots(times: Sequence[float], cuts: Sequence[float], duration: float) -> list[tuple[float, float]]:
+    """The span of time each thumbnail stands for: from halfway to its neighbour's time (the
+    slice it was sampled in, for evenly sampled frames), or from the cut between the two when
+    there is one, so the picture changes where the cut line is drawn. Disjoint, in time order."""
+    edges = []
+    for a, b in zip(times, times[1:]):
+        between = [c for c in cuts if a < c <= b]
+        mid = (a + b) / 2
+        edges.append(min(between, key=lambda c: abs(c - mid)) if between else mid)
+    if len(times) > 1:
+        first = max(times[0] - (times[1] - times[0]) / 2, 0.0)
+        last = min(times[-1] + (times[-1] - times[-2]) / 2, duration)
+    else:
+        first, last = 0.0, duration
+    return list(zip([first, *edges], [*edges, last]))
+
+
+def _content(im: Image.Image) -> Image.Image:
+    """The frame without black letterbox or pillarbox bars (the strip pads every frame to 16:9),
+    so a portrait video's tile shows its picture, not the bars; an all-black frame stays as it is."""
+    box = im.convert("L").point(lambda v: 255 if v > 24 else 0).getbbox()
+    return im.crop(box) if box else im
+
+
+def _cover(im: Image.Image, w: int, h: int) -> Image.Image:
+    """Scaled to fill w x h, the overflow cut off evenly on both sides (centre crop)."""
+    scale = max(w / max(im.width, 1), h / max(im.height, 1))
+    sw, sh = max(int(round(im.width * scale)), w), max(int(round(im.height * scale)), h)
+    x, y = (sw - w) // 2, (sh - h) // 2
+    return im.resize((sw, sh)).crop((x, y, x + w, y + h))
+
+
+def _thumbnails(image: Image.Image, lane: Box, thumbs: Sequence[tuple[float, Thumbnail]], cuts: Sequence[float],
+                duration: float, x_of: Any) -> list[Element]:
+    """One tile per slot of time, cropped to fill it: tiles never cover each other, and a frame's
+    edge on the picture is the edge of the time it shows."""
     left, t, r, b = lane
-    h = b - t - 8
+    top, bottom = t + 4, b - 4
+    ordered = sorted(thumbs, key=lambda p: p[0])
     out = []
-    for time_s, thumb in sorted(thumbs, key=lambda p: p[0]):
-        im = _as_image(thumb)
-        w = max(int(im.width * h / max(im.height, 1)), 1)
-        x = min(max(x_of(time_s) - w // 2, left + 1), r - w - 1)
-        image.paste(im.resize((w, h)), (x, t + 4))
-        out.append(Element("thumbnail", time_s, time_s, (x, t + 4, x + w, t + 4 + h)))
+    for (time_s, thumb), (start, end) in zip(ordered, _slots([p[0] for p in ordered], cuts, duration)):
+        x0, x1 = max(x_of(start), left + 1), min(x_of(end), r - 1)
+        if x1 <= x0:
+            continue
+        image.paste(_cover(_content(_as_image(thumb)), x1 - x0, bottom - top), (x0, top))
+        out.append(Element("thumbnail", start, end, (x0, top, x1, bottom), f"{time_s:g}"))
     return out
 
 
