@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine.export.fit_picture import CUT, SPEECH, draw_fit_picture, loudness_curve, section_colour
+from engine.export.fit_picture import CUT, INK, SPEECH, draw_fit_picture, loudness_curve, section_colour
 from engine.music import Brief, Cues, make_music
 
 SR = 48000
@@ -66,6 +66,19 @@ def test_beats_follow_the_tempo_and_hits_are_marked(piece: tuple[dict, np.ndarra
     beats = sorted(e.start_s for e in picture.elements if e.kind in ("beat", "downbeat"))
     assert np.allclose(np.diff(beats), 60.0 / facts["bpm"], atol=1e-3)
     assert [round(h.start_s, 3) for h in picture.of("hit")] == facts["hits"]
+
+
+def test_the_beats_lane_runs_to_the_musics_end(piece: tuple[dict, np.ndarray]) -> None:
+    """The beats stop on the final chord's downbeat; the chord ringing on to the end is drawn there too,
+    so the lane does not look as if the music stopped early."""
+    facts, _ = piece
+    assert facts["final_chord_s"] < facts["duration_s"] - 0.5
+    picture = draw_fit_picture(facts)
+    assert max(e.start_s for e in picture.elements if e.kind in ("beat", "downbeat")) <= facts["final_chord_s"] + 1e-3
+    [ring] = picture.of("final_chord")
+    assert ring.start_s == facts["final_chord_s"] and ring.end_s == facts["duration_s"]
+    assert ring.box[2] == picture.lanes["beats"][2]
+    assert picture.image.getpixel(((ring.box[0] + ring.box[2]) // 2, ring.box[1] + 1)) == INK
 
 
 def test_the_music_dips_under_speech_and_comes_back_between(piece: tuple[dict, np.ndarray]) -> None:

@@ -51,7 +51,7 @@ LANES = (("video", 0.22), ("sections", 0.14), ("beats", 0.12), ("speech", 0.22),
 class Element:
     """One drawn thing: its kind, its time span in seconds, its box in pixels, its label and colour."""
 
-    kind: str                 # thumbnail | cut | section | key | key_change | fill | beat | downbeat | hit | speech |
+    kind: str                 # thumbnail | cut | section | key | key_change | fill | beat | downbeat | final_chord | hit | speech |
     #                           duck | loudness
     start_s: float
     end_s: float
@@ -301,6 +301,11 @@ def _beats(draw: ImageDraw.ImageDraw, lane: Box, facts: Mapping[str, Any], durat
             draw.line(box, fill=INK if down else TARGET, width=2 if down else 1)
             out.append(Element("downbeat" if down else "beat", k * beat, k * beat, box))
             k += 1
+        if end < duration:       # the beats stop at the final chord, but it rings on to the music's end
+            x0, x1, y = x_of(end), x_of(duration), b - 10
+            draw.line((x0, y, x1, y), fill=INK, width=3)
+            draw.text((x0 + 4, y - 22), "final chord", fill=INK, font=_font(12))
+            out.append(Element("final_chord", end, duration, (x0, y - 1, x1, y + 1), "final chord"))
     for h in facts.get("hits", []):
         x, y = x_of(float(h)), t + 14
         box = (x - 7, y - 7, x + 7, y + 7)
