@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine.export.fit_picture import CUT, SPEECH, draw_fit_picture, loudness_curve, section_colour
+from engine.export.fit_picture import CUT, INK, SPEECH, draw_fit_picture, loudness_curve, section_colour
 from engine.music import Brief, Cues, make_music
 
 SR = 48000
@@ -68,6 +68,19 @@ def test_beats_follow_the_tempo_and_hits_are_marked(piece: tuple[dict, np.ndarra
     assert [round(h.start_s, 3) for h in picture.of("hit")] == facts["hits"]
 
 
+def test_the_beats_lane_runs_to_the_musics_end(piece: tuple[dict, np.ndarray]) -> None:
+    """The beats stop on the final chord's downbeat; the chord ringing on to the end is drawn there too,
+    so the lane does not look as if the music stopped early."""
+    facts, _ = piece
+    assert facts["final_chord_s"] < facts["duration_s"] - 0.5
+    picture = draw_fit_picture(facts)
+    assert max(e.start_s for e in picture.elements if e.kind in ("beat", "downbeat")) <= facts["final_chord_s"] + 1e-3
+    [ring] = picture.of("final_chord")
+    assert ring.start_s == facts["final_chord_s"] and ring.end_s == facts["duration_s"]
+    assert ring.box[2] == picture.lanes["beats"][2]
+    assert picture.image.getpixel(((ring.box[0] + ring.box[2]) // 2, ring.box[1] + 1)) == INK
+
+
 def test_the_music_dips_under_speech_and_comes_back_between(piece: tuple[dict, np.ndarray]) -> None:
     facts, _ = piece
     picture = draw_fit_picture(facts, speech=CUES.speech)
@@ -94,6 +107,61 @@ def test_thumbnails_sit_at_their_times(piece: tuple[dict, np.ndarray], tmp_path:
     assert _pixel(picture, first.box) == red and _pixel(picture, second.box) == blue
     assert first.box[2] <= second.box[0]
     assert picture.of("loudness") and picture.of("target")
+
+
+SCENES = ((200, 30, 30), (30, 160, 60), (30, 30, 200), (230, 200, 40))    # one flat colour per scene of CUES
+
+
+def _strip_like(facts: dict, frame: tuple[int, int] = (16, 9), tiles: int = 12) -> list[tuple[float, np.ndarray]]:
+    """Frames as the workspace's strip gives them: one at the middle of each twelfth of the clip,
+    the frame (``frame`` = its width x height) fitted into a 160x90 tile with black bars."""
+    out = []
+    for k in range(tiles):
+        at = (k + 0.5) * facts["duration_s"] / tiles
+        tile = np.zeros((90, 160, 3), dtype=np.uint8)
+        scale = min(160 / frame[0], 90 / frame[1])
+        w, h = int(frame[0] * scale), int(frame[1] * scale)
+        x, y = (160 - w) // 2, (90 - h) // 2
+        tile[y:y + h, x:x + w] = SCENES[sum(c <= at for c in CUES.cuts)]
+        out.append((at, tile))
+    return out
+
+
+def test_the_video_lane_changes_picture_at_each_cut_line(piece: tuple[dict, np.ndarray]) -> None:
+    """Just left of a cut line the earlier scene shows, just right of it the later one: the
+    picture change is where the cut is drawn, not a tile's width early."""
+    facts, _ = piece
+    picture = draw_fit_picture(facts, cuts=CUES.cuts, thumbnails=_strip_like(facts))
+    _, top, _, bottom = picture.lanes["video"]
+    for n, cut in enumerate(picture.of("cut")):
+        x = (cut.box[0] + cut.box[2]) // 2
+        for y in (top + 10, (top + bottom) // 2, bottom - 10):
+            assert picture.image.getpixel((x - 4, y)) == SCENES[n]
+            assert picture.image.getpixel((x + 4, y)) == SCENES[n + 1]
+
+
+def test_thumbnails_tile_the_lane_without_covering_each_other(piece: tuple[dict, np.ndarray]) -> None:
+    facts, _ = piece
+    thumbs = _strip_like(facts)
+    picture = draw_fit_picture(facts, cuts=CUES.cuts, thumbnails=thumbs)
+    tiles = picture.of("thumbnail")
+    left, _, right, _ = picture.lanes["video"]
+    assert len(tiles) == len(thumbs)
+    assert all(a.box[2] <= b.box[0] for a, b in zip(tiles, tiles[1:]))                  # disjoint, in time order
+    assert tiles[0].box[0] <= left + 2 and tiles[-1].box[2] >= right - 2                  # the whole clip shown
+    for tile, (at, _) in zip(tiles, thumbs):
+        x = left + (right - left) * at / facts["duration_s"]
+        assert tile.box[0] <= x <= tile.box[2] and tile.start_s <= at < tile.end_s        # in the time it shows
+
+
+def test_a_portrait_clips_tiles_show_its_picture_not_black_bars(piece: tuple[dict, np.ndarray]) -> None:
+    facts, _ = piece
+    picture = draw_fit_picture(facts, thumbnails=_strip_like(facts, frame=(9, 16)))
+    pixels = np.asarray(picture.image)
+    for tile in picture.of("thumbnail"):
+        x0, y0, x1, y1 = tile.box
+        area = pixels[y0:y1, x0:x1].reshape(-1, 3)
+        assert (area.max(axis=1) < 40).mean() < 0.05                                      # hardly any black
 
 
 def test_a_piece_without_duration_is_refused() -> None:

@@ -91,6 +91,11 @@ def test_the_engine_draws_the_projects_fit_picture(api: Api, cut_clip: Path, eng
     picture = build_picture(state, facts, start_s, wav, strip)
     assert len(picture.of("thumbnail")) == 12
     assert [round(c.start_s, 1) for c in picture.of("cut")] == list(CUTS)
+    tiles = picture.of("thumbnail")                  # one frame per slot, side by side, changing at the cut lines
+    assert all(a.box[2] <= b.box[0] for a, b in zip(tiles, tiles[1:]))
+    for cut in picture.of("cut"):
+        x = (cut.box[0] + cut.box[2]) // 2
+        assert any(abs(a.box[2] - x) <= 1 and a.box[2] == b.box[0] for a, b in zip(tiles, tiles[1:]))
     assert picture.of("section") and picture.of("downbeat") and picture.of("beat")
     assert picture.of("speech") and picture.of("duck")[0].label.endswith("dB")
     assert picture.of("loudness")[0].end_s == pytest.approx(facts["duration_s"], abs=0.5)

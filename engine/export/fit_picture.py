@@ -51,7 +51,7 @@ LANES = (("video", 0.22), ("sections", 0.14), ("beats", 0.12), ("speech", 0.22),
 class Element:
     """One drawn thing: its kind, its time span in seconds, its box in pixels, its label and colour."""
 
-    kind: str                 # thumbnail | cut | section | key | key_change | fill | beat | downbeat | hit | speech |
+    kind: str                 # thumbnail | cut | section | key | key_change | fill | beat | downbeat | final_chord | hit | speech |
     #                           duck | loudness
     start_s: float
     end_s: float
@@ -124,7 +124,7 @@ def draw_fit_picture(facts: Mapping[str, Any], *, cuts: Sequence[float] = (),
         draw.text((10, (t + b) // 2 - 8), name, fill=INK, font=font)
     _axis(draw, lanes["loudness"], duration, x_of, font)
 
-    elements += _thumbnails(image, lanes["video"], thumbnails, x_of)
+    elements += _thumbnails(image, lanes["video"], thumbnails, cuts, duration, x_of)
     elements += _sections(draw, lanes["sections"], facts, x_of, font)
     elements += _beats(draw, lanes["beats"], facts, duration, x_of)
     elements += _speech_and_ducking(draw, lanes["speech"], speech, duration, duck_db, x_of, font)
@@ -187,16 +187,52 @@ def _as_image(thumb: Thumbnail) -> Image.Image:
         return im.convert("RGB")
 
 
-def _thumbnails(image: Image.Image, lane: Box, thumbs: Sequence[tuple[float, Thumbnail]], x_of: Any) -> list[Element]:
+def _slots(times: Sequence[float], cuts: Sequence[float], duration: float) -> list[tuple[float, float]]:
+    """The span of time each thumbnail stands for: from halfway to its neighbour's time (the
+    slice it was sampled in, for evenly sampled frames), or from the cut between the two when
+    there is one, so the picture changes where the cut line is drawn. Disjoint, in time order."""
+    edges = []
+    for a, b in zip(times, times[1:]):
+        between = [c for c in cuts if a < c <= b]
+        mid = (a + b) / 2
+        edges.append(min(between, key=lambda c: abs(c - mid)) if between else mid)
+    if len(times) > 1:
+        first = max(times[0] - (times[1] - times[0]) / 2, 0.0)
+        last = min(times[-1] + (times[-1] - times[-2]) / 2, duration)
+    else:
+        first, last = 0.0, duration
+    return list(zip([first, *edges], [*edges, last]))
+
+
+def _content(im: Image.Image) -> Image.Image:
+    """The frame without black letterbox or pillarbox bars (the strip pads every frame to 16:9),
+    so a portrait video's tile shows its picture, not the bars; an all-black frame stays as it is."""
+    box = im.convert("L").point(lambda v: 255 if v > 24 else 0).getbbox()
+    return im.crop(box) if box else im
+
+
+def _cover(im: Image.Image, w: int, h: int) -> Image.Image:
+    """Scaled to fill w x h, the overflow cut off evenly on both sides (centre crop)."""
+    scale = max(w / max(im.width, 1), h / max(im.height, 1))
+    sw, sh = max(int(round(im.width * scale)), w), max(int(round(im.height * scale)), h)
+    x, y = (sw - w) // 2, (sh - h) // 2
+    return im.resize((sw, sh)).crop((x, y, x + w, y + h))
+
+
+def _thumbnails(image: Image.Image, lane: Box, thumbs: Sequence[tuple[float, Thumbnail]], cuts: Sequence[float],
+                duration: float, x_of: Any) -> list[Element]:
+    """One tile per slot of time, cropped to fill it: tiles never cover each other, and a frame's
+    edge on the picture is the edge of the time it shows."""
     left, t, r, b = lane
-    h = b - t - 8
+    top, bottom = t + 4, b - 4
+    ordered = sorted(thumbs, key=lambda p: p[0])
     out = []
-    for time_s, thumb in sorted(thumbs, key=lambda p: p[0]):
-        im = _as_image(thumb)
-        w = max(int(im.width * h / max(im.height, 1)), 1)
-        x = min(max(x_of(time_s) - w // 2, left + 1), r - w - 1)
-        image.paste(im.resize((w, h)), (x, t + 4))
-        out.append(Element("thumbnail", time_s, time_s, (x, t + 4, x + w, t + 4 + h)))
+    for (time_s, thumb), (start, end) in zip(ordered, _slots([p[0] for p in ordered], cuts, duration)):
+        x0, x1 = max(x_of(start), left + 1), min(x_of(end), r - 1)
+        if x1 <= x0:
+            continue
+        image.paste(_cover(_content(_as_image(thumb)), x1 - x0, bottom - top), (x0, top))
+        out.append(Element("thumbnail", start, end, (x0, top, x1, bottom), f"{time_s:g}"))
     return out
 
 
@@ -265,6 +301,11 @@ def _beats(draw: ImageDraw.ImageDraw, lane: Box, facts: Mapping[str, Any], durat
             draw.line(box, fill=INK if down else TARGET, width=2 if down else 1)
             out.append(Element("downbeat" if down else "beat", k * beat, k * beat, box))
             k += 1
+        if end < duration:       # the beats stop at the final chord, but it rings on to the music's end
+            x0, x1, y = x_of(end), x_of(duration), b - 10
+            draw.line((x0, y, x1, y), fill=INK, width=3)
+            draw.text((x0 + 4, y - 22), "final chord", fill=INK, font=_font(12))
+            out.append(Element("final_chord", end, duration, (x0, y - 1, x1, y + 1), "final chord"))
     for h in facts.get("hits", []):
         x, y = x_of(float(h)), t + 14
         box = (x - 7, y - 7, x + 7, y + 7)
