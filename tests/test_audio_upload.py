@@ -70,3 +70,15 @@ def test_a_voice_upload_is_kept_and_the_music_ducks_under_it(cli_env, speech: Pa
     under = music[spoken & (np.arange(n) > (LEAD_S + 0.3) * SR)]
     assert _rms_db(alone) > -50, "no music before the voice"
     assert _rms_db(under) < _rms_db(alone) - 8, (_rms_db(under), _rms_db(alone))
+
+
+def test_the_fit_shows_the_voice_and_a_song_used_as_music_is_not_kept_twice(api, speech: Path) -> None:
+    assert api.upload(speech).status_code == 200
+    api.chat("add calm piano music")
+    facts = api.get(f"/workspace/api/fit/{api.session_id}").json()["data"]
+    assert facts["duration_s"] == pytest.approx(probe(speech).duration_s, abs=0.1)
+    assert facts["speech"] and facts["speech"][0][0] >= LEAD_S - 0.3 and facts["duck"]
+
+    api.chat("use my uploaded audio as the music")
+    sounds = [t for t in api.state()["draft"]["t"] if t["tt"] == 1]
+    assert [t["m"]["kind"] for t in sounds] == ["upload"]
