@@ -82,3 +82,26 @@ def test_the_fit_shows_the_voice_and_a_song_used_as_music_is_not_kept_twice(api,
     api.chat("use my uploaded audio as the music")
     sounds = [t for t in api.state()["draft"]["t"] if t["tt"] == 1]
     assert [t["m"]["kind"] for t in sounds] == ["upload"]
+
+
+def test_muting_the_original_audio_mutes_an_uploaded_voice(api, speech: Path) -> None:
+    assert api.upload(speech).status_code == 200
+    api.chat("add calm piano music")
+    api.chat("mute the original audio")
+    voice = next(t for t in api.state()["draft"]["t"] if t["m"].get("kind") == "voice")
+    assert voice["m"]["mute"] is True
+    facts = api.get(f"/workspace/api/fit/{api.session_id}").json()["data"]
+    assert facts["speech"] == [] and facts["duck"] == []  # no voice left to duck under
+
+
+def test_a_muted_voice_is_not_in_the_soundtrack(speech: Path) -> None:
+    from engine.export.mix import Source, build_soundtrack
+
+    seconds = probe(speech).duration_s
+    sources = {"f1": Source(path=str(speech), kind="audio", has_audio=True, duration_s=seconds)}
+    voice = {"id": "voice", "tt": 1, "m": {"kind": "voice", "volume": 1.0, "duck": False},
+             "sg": [{"id": "voice-1", "st": 0, "d": int(seconds * 1000), "ss": 0, "src": "f1"}]}
+    draft = {"d": int(seconds * 1000), "m": {}, "t": [voice]}
+    assert np.abs(build_soundtrack(draft, sources, lambda key: Path(key), [])).max() > 0.1
+    voice["m"]["mute"] = True
+    assert np.abs(build_soundtrack(draft, sources, lambda key: Path(key), [])).max() == 0

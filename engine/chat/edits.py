@@ -139,6 +139,12 @@ class Editor:
             raise EditError("there is no video in this project yet — send a video first", "项目里还没有视频，请先发送视频")
         return found
 
+    def _original_track(self) -> dict[str, Any]:
+        """The user's own sound: the video's, or with no picture an audio-only upload's."""
+        video = track(self.draft, VIDEO)
+        voice = voice_track(self.draft)
+        return voice if (video is None or not video.get("sg")) and voice is not None else self._video_track()
+
     # ------------------------------------------------------------------ media
 
     def add_upload(self, info: dict[str, Any]) -> None:
@@ -376,13 +382,13 @@ class Editor:
 
     @handles(EditName.SET_ORIGINAL_AUDIO)
     def _set_original_audio(self, mute: bool) -> Result:
-        video = self._video_track()
+        video = self._original_track()
         video["m"]["mute"] = bool(mute)
         return Result(EditName.SET_ORIGINAL_AUDIO, {"mute": bool(mute)})
 
     @handles(EditName.SET_ORIGINAL_VOLUME)
     def _set_original_volume(self, volume: float | None = None, scale: float | None = None) -> Result:
-        video = self._video_track()
+        video = self._original_track()
         before = as_volume(video["m"].get("volume")) or 1.0
         after = before * scale if scale is not None else float(volume if volume is not None else before)
         video["m"]["volume"] = round(max(0.0, min(after, 2.0)), 3)
