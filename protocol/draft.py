@@ -238,6 +238,28 @@ def track(draft: Mapping[str, Any], track_type: int) -> Any:
     return next((t for t in draft.get("t", []) if t.get("tt") == track_type), None)
 
 
+VOICE = "voice"  # ``m.kind`` of an audio track holding the user's own sound (an audio-only upload), never music
+
+
+def music_track(draft: Mapping[str, Any]) -> Any:
+    """The first audio track that is music (the sound of an audio-only upload is the user's, not music)."""
+    return next((t for t in draft.get("t", []) if t.get("tt") == AUDIO and (t.get("m") or {}).get("kind") != VOICE),
+                None)
+
+
+def voice_track(draft: Mapping[str, Any]) -> Any:
+    """The audio track holding an audio-only upload the user's soundtrack is built on, or None."""
+    return next((t for t in draft.get("t", []) if t.get("tt") == AUDIO and (t.get("m") or {}).get("kind") == VOICE),
+                None)
+
+
+def material_duration(draft: Mapping[str, Any]) -> int:
+    """Where the user's own material ends, in ms: the picture, else the uploaded sound (0: neither)."""
+    voice = voice_track(draft)
+    sound = max((int(s["st"]) + int(s["d"]) for s in voice["sg"]), default=0) if voice else 0
+    return video_duration(draft) or sound
+
+
 def video_duration(draft: Mapping[str, Any]) -> int:
     """Where the picture ends, in ms (0: no picture)."""
     video = track(draft, VIDEO)

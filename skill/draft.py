@@ -30,6 +30,8 @@ def _seconds(ms: int) -> str:
 def _label(track: Track, labels: Mapping[int, str]) -> str:
     if track.type is None:
         return "Track"
+    if track.type == AUDIO and track.meta.get("kind") == "voice":
+        return "Voice"
     return labels.get(track.type) or DEFAULT_LABELS.get(track.type) or f"Track type {track.type}"
 
 

@@ -13,7 +13,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from protocol.draft import VIDEO, track
+from protocol.draft import AUDIO, VIDEO, VOICE, track
 
 ENERGY_RATE = 2.0
 
@@ -72,10 +72,12 @@ def cues_key(cues: dict[str, Any]) -> str:
 
 
 def speech_on_timeline(draft: Mapping[str, Any], analyses: Mapping[str, Any]) -> list[tuple[float, float]]:
-    """Speech regions of the original audio, in timeline seconds (muted tracks have none)."""
+    """Speech regions of the original audio (a video's, or an audio-only upload's), in timeline seconds
+    (muted tracks have none)."""
     regions: list[tuple[float, float]] = []
     for tr in draft.get("t", []):
-        if tr.get("tt") != VIDEO or tr.get("m", {}).get("mute"):
+        own = tr.get("tt") == VIDEO or (tr.get("tt") == AUDIO and tr.get("m", {}).get("kind") == VOICE)
+        if not own or tr.get("m", {}).get("mute"):
             continue
         for seg in tr.get("sg", []):
             info = analyses.get(seg.get("src"), {})

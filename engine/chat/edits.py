@@ -19,7 +19,8 @@ from engine.export.canvas import ASPECTS, MAX_FPS, aspect_for, fps_value, output
 from engine.chat.director import Edit
 from engine.chat.edit_names import EditName
 from engine.chat.tempo import apply_tempo
-from protocol.draft import AUDIO, TEXT, VIDEO, as_volume, timeline_duration, track, video_duration
+from protocol.draft import (AUDIO, TEXT, VIDEO, VOICE, as_volume, material_duration, music_track, timeline_duration,
+                            track, video_duration, voice_track)
 
 DEFAULT_TITLE_MS = 3000
 SPEECH_LEVEL = 0.35  # music volume under a voice: the words stay clear over the whole mix
@@ -126,7 +127,7 @@ class Editor:
                 seg["d"] = max(1, min(int(seg["d"]), end - int(seg["st"])))
 
     def _music_track(self, required: bool = True) -> dict[str, Any] | None:
-        found = track(self.draft, AUDIO)
+        found = music_track(self.draft)
         if found is None and required:
             raise EditError("there is no background music yet — ask me to add some first",
                             "还没有背景音乐，请先让我添加")
@@ -138,12 +139,30 @@ class Editor:
             raise EditError("there is no video in this project yet — send a video first", "项目里还没有视频，请先发送视频")
         return found
 
+    def _original_track(self) -> dict[str, Any]:
+        """The user's own sound: the video's, or with no picture an audio-only upload's."""
+        video = track(self.draft, VIDEO)
+        voice = voice_track(self.draft)
+        return voice if (video is None or not video.get("sg")) and voice is not None else self._video_track()
+
     # ------------------------------------------------------------------ media
 
     def add_upload(self, info: dict[str, Any]) -> None:
-        """A new upload becomes the picture when it is a video (or the first image)."""
+        """A new upload becomes the picture when it is a video (or the first image); a sound with no
+        picture is the user's soundtrack (a voice-over): kept, and the music is made to its length."""
         infos = self.state["video_infos"]
         index = infos.index(info)
+        if info["file_type"] == "audio" and track(self.draft, VIDEO) is None and voice_track(self.draft) is None:
+            length = int(round((info.get("duration") or 0) * 1000))
+            if length > 0:
+                self.draft["t"].insert(0, {"id": "voice", "tt": AUDIO,
+                                           "m": {"name": info["filename"], "kind": VOICE, "volume": 1.0,
+                                                 "duck": False, "fade_in_ms": 0, "fade_out_ms": 0},
+                                           "sg": [{"id": "voice-1", "st": 0, "d": length, "ss": 0,
+                                                   "src": info["file_id"]}]})
+                self._refit_music()
+                refresh_duration(self.draft)
+            return
         if info["file_type"] == "video" or (info["file_type"] == "image" and track(self.draft, VIDEO) is None):
             existing = track(self.draft, VIDEO)
             if existing is not None:
@@ -208,8 +227,8 @@ class Editor:
         return Result(EditName.MERGE_CLIPS, {"count": len(picks), "seconds": self.draft["d"] / 1000})
 
     def _refit_music(self) -> None:
-        music = track(self.draft, AUDIO)
-        end = video_duration(self.draft)
+        music = music_track(self.draft)
+        end = material_duration(self.draft)
         if music is not None and end and music.get("m", {}).get("kind") == "bgm":
             seg = music["sg"][0]
             seg["d"] = max(1, end - int(seg["st"]))
@@ -221,14 +240,14 @@ class Editor:
         duration = brief.pop("duration_ms", None)
         visualizer = brief.pop("visualizer", False)
         apply_tempo(brief, brief.pop("tempo", None) or "")
-        existing = track(self.draft, AUDIO)
+        existing = music_track(self.draft)
         replaced = existing is not None
         volume = None
         if existing is not None:
             if existing["m"].get("volume_set"):  # a level the user chose survives a new piece
                 volume = existing["m"].get("volume")
             self.draft["t"].remove(existing)
-        length = video_duration(self.draft) or int(duration or 30_000)
+        length = material_duration(self.draft) or int(duration or 30_000)
         brief.setdefault("genre", "auto")
         brief.setdefault("mood", "auto")
         brief["seed"] = music_seed(self.session["session_id"], len(self.session.get("history", [])))
@@ -249,9 +268,11 @@ class Editor:
     def _default_volume(self) -> float:
         """Under a voice the music sits low; with no original sound it carries the video."""
         video = track(self.draft, VIDEO)
-        if video is None:
-            return 1.0
         analyses = self.state.get("video_analyses", {})
+        if video is None:
+            voice = voice_track(self.draft)
+            spoken = voice is not None and any(analyses.get(s.get("src"), {}).get("speech") for s in voice["sg"])
+            return SPEECH_LEVEL if spoken else 1.0
         sources = [analyses.get(s.get("src"), {}) for s in video.get("sg", [])]
         if any(a.get("speech") for a in sources):
             return SPEECH_LEVEL
@@ -285,7 +306,7 @@ class Editor:
 
     @handles(EditName.REGENERATE_MUSIC, composes_music=True)
     def _regenerate_music(self, **changes: Any) -> Result:
-        music = track(self.draft, AUDIO)
+        music = music_track(self.draft)
         if music is None or music["m"].get("kind") != "bgm":
             return self._add_background_music(**changes)
         brief = music["m"]["music"]["brief"]
@@ -303,10 +324,13 @@ class Editor:
         if not audio:
             raise EditError("no audio file has been uploaded", "还没有上传音频文件")
         info = audio[max(0, min(index, len(audio) - 1))]
-        existing = track(self.draft, AUDIO)
+        existing = music_track(self.draft)
         if existing is not None:
             self.draft["t"].remove(existing)
-        length = video_duration(self.draft) or int((info.get("duration") or 30) * 1000)
+        voice = voice_track(self.draft)
+        if voice is not None and any(s.get("src") == info["file_id"] for s in voice["sg"]):
+            self.draft["t"].remove(voice)  # the upload is the music after all, not a voice to keep
+        length = material_duration(self.draft) or int((info.get("duration") or 30) * 1000)
         self.draft["t"].append({"id": "bgm", "tt": AUDIO,
                                 "m": {"name": info["filename"], "kind": "upload", "volume": self._default_volume(),
                                       "fade_in_ms": 0, "fade_out_ms": 2000, "duck": True},
@@ -358,13 +382,13 @@ class Editor:
 
     @handles(EditName.SET_ORIGINAL_AUDIO)
     def _set_original_audio(self, mute: bool) -> Result:
-        video = self._video_track()
+        video = self._original_track()
         video["m"]["mute"] = bool(mute)
         return Result(EditName.SET_ORIGINAL_AUDIO, {"mute": bool(mute)})
 
     @handles(EditName.SET_ORIGINAL_VOLUME)
     def _set_original_volume(self, volume: float | None = None, scale: float | None = None) -> Result:
-        video = self._video_track()
+        video = self._original_track()
         before = as_volume(video["m"].get("volume")) or 1.0
         after = before * scale if scale is not None else float(volume if volume is not None else before)
         video["m"]["volume"] = round(max(0.0, min(after, 2.0)), 3)

@@ -24,7 +24,7 @@ from engine.chat.cut_sync import marked_cuts
 from engine.chat.director import Context, Director, Plan
 from engine.chat.edits import COMPOSES_MUSIC, EditError, Editor, Result, music_key
 from engine.store import Store, User
-from protocol.draft import AUDIO, VIDEO, track
+from protocol.draft import VIDEO, music_track, track
 from protocol.endpoints import ENDPOINTS, fill
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ def context_of(session: dict[str, Any]) -> Context:
     infos = state.get("video_infos", [])
     return Context(
         has_video=track(draft, VIDEO) is not None if draft else False,
-        has_music=track(draft, AUDIO) is not None if draft else False,
+        has_music=music_track(draft) is not None if draft else False,
         duration_ms=draft.get("d") if draft else None,
         uploads=tuple(i["filename"] for i in infos if i["file_type"] in ("video", "image")),
         audio_uploads=tuple(i["filename"] for i in infos if i["file_type"] == "audio"),
@@ -208,7 +208,7 @@ def _fit_url(turn: Turn, session: dict[str, Any]) -> str | None:
 
 
 def _generated_music(session: dict[str, Any]) -> dict[str, Any] | None:
-    music = track(session["state"].get("draft") or {}, AUDIO)
+    music = music_track(session["state"].get("draft") or {})
     return music if music is not None and music.get("m", {}).get("kind") == "bgm" else None
 
 

@@ -151,7 +151,7 @@ def build_soundtrack(draft: Mapping[str, Any], sources: Mapping[str, Source], mu
                 clip = stream_audio(src.path, sample_rate, 2, BLOCK, int(seg.get("ss", 0)) / 1000,
                                     int(seg["d"]) / 1000)
                 _place(out, clip, int(round(int(seg["st"]) / 1000 * sample_rate)), n, lambda a, b, v=volume: v)
-        elif track.get("tt") == AUDIO:
+        elif track.get("tt") == AUDIO and not meta.get("mute"):  # only an uploaded voice is ever muted
             volume = as_volume(meta.get("volume"))
             volume = 1.0 if volume is None else volume
             for seg in track.get("sg", []):

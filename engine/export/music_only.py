@@ -19,7 +19,7 @@ from typing import Any, Callable, Mapping
 from engine.export.job import Job
 from media.audio import write_wav
 from media.ffmpeg import pathlike, run
-from protocol.draft import AUDIO, track
+from protocol.draft import music_track as first_music
 
 FORMATS = {"wav": ("audio/wav", ".wav"), "mp3": ("audio/mpeg", ".mp3"), "stems": ("application/zip", ".zip")}
 
@@ -29,7 +29,7 @@ class MusicExportError(RuntimeError):
 
 
 def music_track(draft: Mapping[str, Any]) -> Mapping[str, Any]:
-    found = track(draft, AUDIO)
+    found = first_music(draft)
     if found is None or not found.get("sg"):
         raise MusicExportError("there is no music in this project to export")
     return found

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from protocol.draft import AUDIO, track
+from protocol.draft import music_track
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -31,7 +31,7 @@ def fit_facts(state: dict[str, Any]) -> dict[str, Any]:
     speech = speech_on_timeline(draft, analyses)
     out = {"duration_s": duration_ms / 1000, "cuts": timeline_cues(draft, analyses, 0, duration_ms)["cuts"],
            "speech": [[round(a, 3), round(b, 3)] for a, b in speech], "duck": []}
-    music = track(draft, AUDIO)
+    music = music_track(draft)
     if music is not None and (music.get("m") or {}).get("duck", True) and speech:
         for seg in music.get("sg", []):
             start, seconds = int(seg["st"]) / 1000, int(seg["d"]) / 1000

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PIL import Image
 from protocol.codes import AppCode
-from protocol.draft import AUDIO, VIDEO, track
+from protocol.draft import VIDEO, music_track, track
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -42,7 +42,7 @@ NO_MUSIC = "there is no generated music in this project yet: ask for music first
 def music_facts(state: dict[str, Any]) -> tuple[dict[str, Any], float, str] | None:
     """The draft's generated music as composed: (Music.describe() facts, its start on the timeline
     in seconds, its cache key); None before any music was composed for it."""
-    music = track(state.get("draft") or {}, AUDIO)
+    music = music_track(state.get("draft") or {})
     if music is None or (music.get("m") or {}).get("kind") != "bgm" or not music.get("sg"):
         return None
     resolved = ((music["m"].get("music") or {}).get("resolved"))

@@ -1,0 +1,107 @@
+"""An audio-only upload is the user's soundtrack: ``ai-music run speech.wav "add calm piano music"``.
+
+Nothing the user made is lost: the MP4 lasts as long as the recording (a visualiser for the
+picture), the voice is in it, and the music is ducked under the voice as under a video's own
+sound. The voice is espeak-ng's when installed, else media.fixtures' voice-like track, with
+LEAD_S of silence first so the music can be heard alone.
+"""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from media.audio import decode_audio
+from media.fixtures import make_audio
+from media.probe import probe
+from support import run_cli
+
+SR = 16000
+LEAD_S = 2.0
+TEXT = "Hello, this is my voice over. Please keep it, and put some calm music under it."
+
+
+@pytest.fixture(scope="module")
+def speech(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("speech")
+    raw = folder / "raw.wav"
+    if shutil.which("espeak-ng"):
+        subprocess.run(["espeak-ng", "-s", "150", "-w", str(raw), TEXT], check=True, capture_output=True)
+    else:
+        make_audio(raw, seconds=5.0, kind="voice")
+    voice = decode_audio(str(raw), 48000, 1)[:, 0]
+    voice = np.concatenate([np.zeros(int(LEAD_S * 48000)), 0.5 * voice / np.abs(voice).max()])
+    out = folder / "speech.wav"
+    with wave.open(str(out), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(48000)
+        w.writeframes((voice * 32767).astype("<i2").tobytes())
+    return out
+
+
+def _rms_db(x: np.ndarray) -> float:
+    return float(10 * np.log10(np.mean(np.square(x.astype(np.float64))) + 1e-12))
+
+
+@pytest.mark.slow
+def test_a_voice_upload_is_kept_and_the_music_ducks_under_it(cli_env, speech: Path, tmp_path: Path) -> None:
+    result = run_cli("run", str(speech), "add calm piano music", env=cli_env, cwd=tmp_path, timeout=300)
+    assert result.returncode == 0, result.stderr
+    mp4 = Path(result.stdout.split("MP4: ", 1)[1].strip().splitlines()[0])
+    seconds = probe(speech).duration_s
+    info = probe(mp4)
+    assert info.video is not None and abs(info.duration_s - seconds) < 0.3, (info.duration_s, seconds)
+
+    voice = decode_audio(str(speech), SR, 1)[:, 0].astype(np.float64)
+    out = decode_audio(str(mp4), SR, 1)[:, 0].astype(np.float64)
+    n = min(len(voice), len(out))
+    voice, out = voice[:n], out[:n]
+    spoken = np.abs(voice) > 0.05 * np.abs(voice).max()
+    spoken = np.convolve(spoken, np.ones(SR // 10), mode="same") > 0  # speech regions, 100 ms wide
+    gain = float(np.dot(out[spoken], voice[spoken]) / np.dot(voice[spoken], voice[spoken]))
+    music = out - gain * voice  # what is left is the music
+    assert float(np.corrcoef(out[spoken], voice[spoken])[0, 1]) > 0.6, "the voice is not in the video"
+    alone = music[int(0.5 * SR):int((LEAD_S - 0.5) * SR)]   # before the voice starts
+    under = music[spoken & (np.arange(n) > (LEAD_S + 0.3) * SR)]
+    assert _rms_db(alone) > -50, "no music before the voice"
+    assert _rms_db(under) < _rms_db(alone) - 8, (_rms_db(under), _rms_db(alone))
+
+
+def test_the_fit_shows_the_voice_and_a_song_used_as_music_is_not_kept_twice(api, speech: Path) -> None:
+    assert api.upload(speech).status_code == 200
+    api.chat("add calm piano music")
+    facts = api.get(f"/workspace/api/fit/{api.session_id}").json()["data"]
+    assert facts["duration_s"] == pytest.approx(probe(speech).duration_s, abs=0.1)
+    assert facts["speech"] and facts["speech"][0][0] >= LEAD_S - 0.3 and facts["duck"]
+
+    api.chat("use my uploaded audio as the music")
+    sounds = [t for t in api.state()["draft"]["t"] if t["tt"] == 1]
+    assert [t["m"]["kind"] for t in sounds] == ["upload"]
+
+
+def test_muting_the_original_audio_mutes_an_uploaded_voice(api, speech: Path) -> None:
+    assert api.upload(speech).status_code == 200
+    api.chat("add calm piano music")
+    api.chat("mute the original audio")
+    voice = next(t for t in api.state()["draft"]["t"] if t["m"].get("kind") == "voice")
+    assert voice["m"]["mute"] is True
+    facts = api.get(f"/workspace/api/fit/{api.session_id}").json()["data"]
+    assert facts["speech"] == [] and facts["duck"] == []  # no voice left to duck under
+
+
+def test_a_muted_voice_is_not_in_the_soundtrack(speech: Path) -> None:
+    from engine.export.mix import Source, build_soundtrack
+
+    seconds = probe(speech).duration_s
+    sources = {"f1": Source(path=str(speech), kind="audio", has_audio=True, duration_s=seconds)}
+    voice = {"id": "voice", "tt": 1, "m": {"kind": "voice", "volume": 1.0, "duck": False},
+             "sg": [{"id": "voice-1", "st": 0, "d": int(seconds * 1000), "ss": 0, "src": "f1"}]}
+    draft = {"d": int(seconds * 1000), "m": {}, "t": [voice]}
+    assert np.abs(build_soundtrack(draft, sources, lambda key: Path(key), [])).max() > 0.1
+    voice["m"]["mute"] = True
+    assert np.abs(build_soundtrack(draft, sources, lambda key: Path(key), [])).max() == 0
