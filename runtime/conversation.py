@@ -171,7 +171,7 @@ class Conversation:
             return errors.guidance(exc, self.skill, anonymous=self.conn.anonymous,
                                    user_id=self.conn.user_id or self.conn.client.user_id,
                                    web_url=self.conn.backend.web_url, embedded=self.conn.backend.local)
-        return exc.user_message
+        return failures.unreachable_hint(exc)
 
     def _step(self, step: Route, report: TurnReport, wants_export: bool) -> None:
         if step.action is Action.UPLOAD:
