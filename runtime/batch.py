@@ -174,6 +174,7 @@ class Summary:
     done: int = 0
     earlier: int = 0
     unpictured: int = 0  # with --plan: done (now or earlier) without a fit picture
+    released: Item | None = None  # with --plan: a video done earlier whose picture can't be drawn any more
     failed: list[tuple[Item, str]] | None = None
     interrupted: bool = False
 
@@ -211,8 +212,10 @@ def run_batch(items: list[Item], outdir: Path, job: Job, say: Callable[[str], No
             tag = f"[{number:>{width}}/{len(items)}] {item.video.name}"
             if done_before is not None:
                 summary.earlier += 1
-                why_not = batch_plans.missing(manifest.entry(item), done_before, item.video) if plans else None
+                why_not = batch_plans.missing(manifest.entry(item), done_before) if plans else None
                 summary.unpictured += why_not is not None
+                if why_not and "its project was released" in why_not and summary.released is None:
+                    summary.released = item
                 say(f"{tag}: done earlier → {done_before.name}{why_not or ''}")
                 continue
             eta = f" (about {_duration(sum(took) / len(took) * left)} left)" if took else ""
@@ -251,6 +254,8 @@ def _closing(summary: Summary, outdir: Path) -> str:
     text = f"Batch: {', '.join(parts)}; the videos are in {outdir}."
     if summary.interrupted or summary.failed:
         text += " Run the same command again to finish the rest (finished files are not redone)."
+    if summary.released is not None:
+        text += " " + batch_plans.make_again(summary.released.video, summary.released.instruction)
     return text
 
 

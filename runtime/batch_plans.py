@@ -3,7 +3,7 @@
 The picture is drawn while the item's project is open; the batch releases the project once
 the MP4 is written, so a video finished earlier without its picture (made without ``--plan``)
 cannot get one later. It is never made again for it (another session, other music, credits
-spent): it stays done, and its line says so and how to get a video with its picture. What
+spent): it stays done, its line says so, and the summary once how to get a new video with it. What
 the manifest keeps, per item:
 
 - ``plan``: ``{"path", "output"}``, only when this run wrote the picture, for exactly that
@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from runtime.fit_beside import Fetch, refresh
+from runtime.job import paired_picture
 
 
 def after_video(fetch: Fetch | None, output: Path, ours: Path | None) -> dict[str, Any]:
@@ -49,18 +50,26 @@ def said(facts: dict[str, Any]) -> tuple[str, str]:
     return name, end
 
 
-def missing(entry: dict[str, Any], output: Path, video: Path) -> str | None:
+def missing(entry: dict[str, Any], output: Path) -> str | None:
     """For an item done earlier, under ``--plan``: None when its picture for this very output is there,
-    else the end of its line saying why there is none."""
+    else the end of its line saying why there is none — true now: a name that was someone else's file
+    and is free again no longer explains it (the batch's summary says how to get a new one)."""
     plan, error = entry.get("plan"), entry.get("plan_error")
     if isinstance(plan, dict) and plan.get("output") == str(output) and Path(str(plan.get("path", ""))).is_file():
         return None
     if isinstance(error, dict) and error.get("output") == str(output) and error.get("lasting") is True:
-        return f"; {error.get('message')}"
+        taken = paired_picture(output)
+        if not str(error.get("message", "")).startswith(f"{taken.name} already exists") or \
+                taken.exists() or taken.is_symlink():
+            return f"; {error.get('message')}"
     how = "" if isinstance(plan, dict) or isinstance(error, dict) else " (made without --plan)"
-    again = shlex.quote(str(video))
-    return (f"; no fit picture: it can't be drawn any more, its project was released{how}; "
-            f"`ai-music run {again} --plan PLAN.png` makes a new video with its picture")
+    return f"; no fit picture: it can't be drawn any more, its project was released{how}"
+
+
+def make_again(video: Path, instruction: str) -> str:
+    """How to get a finished video with its picture, said once in the summary: a new one, same instruction."""
+    return (f"For a video with its fit picture, make it again: "
+            f"`ai-music run {shlex.quote(str(video))} {shlex.quote(instruction)} --plan PLAN.png`")
 
 
 def ours(entry: dict[str, Any]) -> Path | None:

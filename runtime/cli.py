@@ -676,9 +676,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = args.handler
     from runtime.document.errors import SkillError
+    from skill.errors import NemoError
 
     try:
         return handler(args)
+    except NemoError as exc:  # the backend failed on a path that does not report it itself
+        from runtime import failures
+
+        print(f"ai-music: {failures.unreachable_hint(exc)}", file=sys.stderr)
+        return failures.exit_code([failures.describe(exc)["type"]])
     except (SkillError, UserError) as exc:
         print(f"ai-music: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -171,7 +171,7 @@ class Conversation:
             return errors.guidance(exc, self.skill, anonymous=self.conn.anonymous,
                                    user_id=self.conn.user_id or self.conn.client.user_id,
                                    web_url=self.conn.backend.web_url, embedded=self.conn.backend.local)
-        return exc.user_message
+        return failures.unreachable_hint(exc)
 
     def _step(self, step: Route, report: TurnReport, wants_export: bool) -> None:
         if step.action is Action.UPLOAD:
@@ -232,9 +232,10 @@ class Conversation:
 
     def _keep_fit_picture(self, report: TurnReport, reply: str) -> None:
         """The engine answers "show me how the music fits" with its picture's address, which opens only with
-        this client's token (and dies with an embedded engine): the picture is saved here and its file named."""
-        session = self.conn.session
-        if session is None or f"/api/fit/{session.session_id}/picture.png" not in reply:
+        this client's token (and dies with an embedded engine): the picture is saved here, and the reply
+        (shown and returned) names the file instead of the address."""
+        session, chat = self.conn.session, report.chat
+        if session is None or chat is None or not chat.withheld:
             return
         from runtime.job import save_fit_picture
 
@@ -245,12 +246,16 @@ class Conversation:
                 break
             dest = folder / f"fit-picture-{n}.png"
         why_not = save_fit_picture(self.conn, dest)
-        if why_not is None:
-            report.files.append(str(dest))
-            report.picture = str(dest)
-            self._reply(report, f"Saved the picture as {dest}")
-        else:
+        if why_not is not None:
+            self.out.say("".join(chat.withheld).strip())
             self._reply(report, f"Could not save the picture: {why_not}")
+            return
+        address = re.compile(rf"\S*/api/fit/{re.escape(session.session_id)}/picture\.png")
+        report.files.append(str(dest))
+        report.picture = str(dest)
+        chat.text = address.sub(lambda _: str(dest), chat.text)
+        report.replies[report.replies.index(reply)] = chat.text
+        self.out.say(address.sub(lambda _: str(dest), "".join(chat.withheld)).strip())
 
     def _followups(self, result: ChatResult, report: TurnReport, wants_export: bool) -> None:
         done: set[GuiAction] = set()

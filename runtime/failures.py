@@ -78,3 +78,16 @@ def exit_code(types: list[str]) -> int:
     if any(t in backend for t in types):
         return EXIT_BACKEND
     return EXIT_INPUT
+
+
+def unreachable_hint(exc: BaseException) -> str:
+    """The failure's line for a person; an unreachable backend also says what to try instead,
+    since the bare transport error ("could not reach the backend") leaves the user guessing."""
+    import os
+
+    line = getattr(exc, "user_message", None) or str(exc)
+    if isinstance(exc, errors.TransportError) and "could not reach" in line:
+        url = os.environ.get("NEMO_API_URL", "").strip()
+        now = f" (now {url})" if url else ""
+        line = f"{line} — check the network or NEMO_API_URL{now}, or use the embedded engine: --backend local"
+    return line

@@ -165,7 +165,8 @@ def test_plan_saves_each_videos_picture_beside_the_file_it_was_drawn_for(tmp_pat
     assert redo.returncode == 0, redo.stdout + redo.stderr
     line = _plan_line(redo.stdout, "a.mp4")
     assert "done earlier → a-music-2.mp4; no fit picture: " in line and "made without --plan" in line
-    assert f"`ai-music run {where / 'a.mp4'} --plan PLAN.png`" in line and "working" not in redo.stdout
+    assert "ai-music run" not in line and "working" not in redo.stdout
+    assert f"`ai-music run {where / 'a.mp4'} 'calm piano music' --plan PLAN.png`" in redo.stdout.splitlines()[-1]
     assert "1 of 1 done, 1 from an earlier run, 1 without a fit picture" in redo.stdout
     assert (outdir / "a-music-2.mp4").stat().st_mtime_ns == made and not picture.exists()
     assert next(iter(_manifest(outdir).values()))["status"] == "done"

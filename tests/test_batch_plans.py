@@ -52,7 +52,8 @@ class Stand:
 @pytest.mark.parametrize("ends", ["done", "failed", "interrupted"])
 def test_a_video_finished_without_its_picture_is_never_made_again_for_it(tmp_path: Path, ends: str) -> None:
     """Its project is gone: a new one is other music and spends credits, over a finished file. It stays
-    done, its line says why there is no picture and how to get a video with one."""
+    done, its line says why there is no picture, the summary how to get a video with one (the batch's
+    instruction kept)."""
     stand = Stand(tmp_path)
     stand.run(plans=False)
     made = (stand.out / "a-music.mp4").read_bytes()
@@ -61,9 +62,9 @@ def test_a_video_finished_without_its_picture_is_never_made_again_for_it(tmp_pat
     assert stand.jobs == 1 and summary.exit_code == 0
     line = stand.lines[0]
     assert line.startswith("[1/1] a.mp4: done earlier → a-music.mp4; no fit picture: ")
-    assert "its project was released (made without --plan)" in line
-    assert f"`ai-music run {stand.video} --plan PLAN.png` makes a new video with its picture" in line
+    assert line.endswith("its project was released (made without --plan)") and len(line) < 140
     assert stand.lines[-1].startswith("Batch: 1 of 1 done, 1 from an earlier run, 1 without a fit picture;")
+    assert stand.lines[-1].endswith(f"`ai-music run {stand.video} 'calm piano' --plan PLAN.png`")  # said once
     assert stand.entry()["status"] == "done" and (stand.out / "a-music.mp4").read_bytes() == made
     assert not list(stand.out.glob("*.png"))
 
@@ -84,6 +85,12 @@ def test_a_picture_name_someone_else_holds_is_said_once_and_never_rendered_for(t
     assert stand.lines[0] == ("[1/1] a.mp4: done earlier → a-music.mp4; a-music-plan.png already exists and was "
                               "not written for this video: left as it is")
     assert theirs.read_bytes() == b"the user's own picture"
+
+    theirs.unlink()  # the user deletes their file: the line must not say it is still there
+    stand.run(plans=True)
+    assert stand.jobs == 1 and stand.lines[0] == ("[1/1] a.mp4: done earlier → a-music.mp4; no fit picture: it can't "
+                                                  "be drawn any more, its project was released")
+    assert "ai-music run" in stand.lines[-1] and not list(stand.out.glob("*.png"))
 
 
 @pytest.mark.parametrize("last_with_plan", [False, True])

@@ -213,10 +213,13 @@ def test_asking_at_the_prompt_saves_the_picture_beside_the_outputs(cut_clip: Pat
     from runtime.terminal import CollectingOutput
     from support import BUNDLED
 
+    out = CollectingOutput()
     with connect(load_skill(BUNDLED), "local", engine={"data_dir": tmp_path / "engine"}) as conn:
-        convo = Conversation(conn, CollectingOutput(), output_dir=tmp_path)
+        convo = Conversation(conn, out, output_dir=tmp_path)
         assert convo.turn("add calm piano music", [str(cut_clip)]).ok
         report = convo.turn("show me how the music fits")
     saved = tmp_path / "fit-picture.png"
     assert report.files == [str(saved)] and Image.open(saved).size == SIZE
-    assert f"Saved the picture as {saved}" in "\n".join(report.replies)
+    replies, screen = "\n".join(report.replies), "\n".join(out.said + out.streamed)
+    assert f"on one time axis: {saved}" in replies and f"on one time axis: {saved}" in screen
+    assert "/api/fit/" not in replies + screen and "http://" not in replies + screen  # no dead engine port

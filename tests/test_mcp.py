@@ -209,6 +209,7 @@ def test_make_music_video_with_plan_shows_and_saves_the_fit_picture(clip: Path, 
                                                                           "demo-music-plan.png"]
     asked = out["asked"].structured_content
     assert asked["picture"] == str(tmp_path / "fit-picture.png") and asked["picture"] in asked["files"]
+    assert asked["picture"] in asked["reply"] and "/api/fit/" not in asked["reply"]  # the file, not a dead port
     assert [Image.open(io.BytesIO(png)).size for png in _images(out["asked"])] == [SIZE]
     plain = out["plain"].structured_content  # without plan: no picture asked for, none drawn
     assert plain["plan"] is None and plain["plan_error"] is None and not _images(out["plain"])

@@ -46,13 +46,15 @@ class ChatResult:
     stream_error: str | None = None
     stream_error_code: int | None = None
     draft: Any = None          # the draft after the turn, when it was read
+    withheld: list[str] = field(default_factory=list)  # sentences with the fit picture's address, not yet shown
 
 
 class _Speaker:
     """Turns streamed text into translated sentences for the user."""
 
-    def __init__(self, gui: GuiTranslator, out: Output, result: ChatResult) -> None:
+    def __init__(self, gui: GuiTranslator, out: Output, result: ChatResult, withhold: str | None = None) -> None:
         self.gui, self.out, self.result = gui, out, result
+        self.withhold = withhold  # the fit picture's path: its sentence waits for the caller to save the picture
         self.buffer = ""
         self.partial_seen = ""   # partial text shown since the last complete text event
         self.held = ""           # partial text kept back until we know it is not ignorable
@@ -102,6 +104,9 @@ class _Speaker:
         if translated.text:
             piece = translated.text + (" " if not sentence.endswith("\n") else "\n")
             self.shown.append(piece)
+            if self.withhold and self.withhold in piece:  # its address opens only with our token (or
+                self.result.withheld.append(piece)         # dies with an embedded engine): the caller
+                return                                     # shows it once it has saved the picture
             self.out.stream(piece)
 
     def flush(self) -> None:
@@ -120,7 +125,8 @@ def chat(conn: Connection, gui: GuiTranslator, message: str, out: Output) -> Cha
     result = ChatResult()
     before = fetch_state(conn).get("draft")
     stream = conn.in_session(lambda s: conn.client.open_chat(s.session_id, message))
-    speaker = _Speaker(gui, out, result)
+    session = conn.session
+    speaker = _Speaker(gui, out, result, f"/api/fit/{session.session_id}/picture.png" if session else None)
     started = last_activity = last_notice = time.monotonic()
     got_text = False
     try:
