@@ -18,7 +18,12 @@ CASES = [
                                        ("set_music_volume", {"volume": 0.35})]),
     (VIDEO, "add some calm piano music", [("add_background_music", {"genre": "piano", "mood": "calm"})]),
     (VIDEO, "cinematic epic soundtrack please", [("add_background_music", {"genre": "cinematic", "mood": "epic"})]),
-    (VIDEO, "upbeat corporate track at 120 bpm", [("add_background_music", {"genre": "upbeat", "bpm": 120.0})]),
+    # "upbeat" describes the genre beside it: corporate music that is upbeat, not pop
+    (VIDEO, "upbeat corporate track at 120 bpm",
+     [("add_background_music", {"genre": "corporate", "mood": "happy", "bpm": 120.0})]),
+    (VIDEO, "upbeat music please", [("add_background_music", {"genre": "upbeat"})]),
+    (VIDEO, "upbeat pop song with a corporate feel", [("add_background_music", {"genre": "upbeat"})]),
+    (VIDEO, "upbeat but calm lo-fi", [("add_background_music", {"genre": "lofi", "mood": "calm"})]),
     (VIDEO, "upbeat corporate track at 100000 bpm", [("add_background_music", {"bpm": 250.0})]),
     (VIDEO, "upbeat corporate track at 5 bpm", [("add_background_music", {"bpm": 30.0})]),
     (VIDEO, "add a tense electronic beat", [("add_background_music", {"genre": "electronic", "mood": "tense"})]),

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.chat.vocabulary import GENRE_WORDS, INSTRUMENTS, MOOD_WORDS, MUSIC_WORDS, pick, tempo
+from engine.chat.vocabulary import INSTRUMENTS, MOOD_WORDS, MUSIC_WORDS, pick, pick_genre, tempo
 from engine.chat.edit_names import EditName
 from protocol.language import Language, language_of
 from protocol.scripts import UNSPACED as _CJK
@@ -180,8 +180,8 @@ class Director:
     def _music(self, text: str, lower: str, ctx: Context) -> list[Edit]:
         regenerate = re.search(r"regenerate|another (?:one|version|track|take)|try (?:again|another)|"
                                r"different (?:one|version|track|music)|new version|重新生成|再来一[个首]|换一首", lower)
-        genre = pick(lower, GENRE_WORDS)
-        mood = pick(lower, MOOD_WORDS)
+        genre, described = pick_genre(lower)
+        mood = pick(lower, MOOD_WORDS) or described
         pace = tempo(lower)
         bpm = re.search(r"(?<![\d.])(\d{1,9}(?:\.\d+)?)\s*bpm", lower)
         match_video = bool(_MATCH_VIDEO.search(lower))

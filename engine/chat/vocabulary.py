@@ -134,6 +134,26 @@ def pick(text: str, table: dict[str, tuple[str, ...]]) -> str | None:
     return found[1] if found else None
 
 
+# Words that name the "upbeat" genre when they stand alone but describe another genre beside
+# them: "upbeat corporate music" is corporate music that is upbeat, not pop.
+DESCRIBING_UPBEAT = ("upbeat", "feel-good", "feel good", "catchy", "动感")
+
+
+def pick_genre(text: str) -> tuple[str | None, str | None]:
+    """The genre ``text`` asks for and the mood a describing word implies (None when none).
+
+    "upbeat corporate music" → corporate, happy; "upbeat music" and "upbeat pop" → upbeat."""
+    genre = pick(text, GENRE_WORDS)
+    if genre != "upbeat":
+        return genre, None
+    others = {name: words for name, words in GENRE_WORDS.items() if name != "upbeat"}
+    nouns = {"upbeat": tuple(w for w in GENRE_WORDS["upbeat"] if w not in DESCRIBING_UPBEAT)}
+    other = pick(text, others)
+    if other and not pick(text, nouns):
+        return other, "happy"
+    return genre, None
+
+
 def tempo(text: str) -> str | None:
     """"fast", "slow" or "medium" when the text names a tempo for the music; else None."""
     candidates = [c for c in (_first(text, TEMPO_WORDS),) if c]
