@@ -214,9 +214,9 @@ def run_batch(items: list[Item], outdir: Path, job: Job, say: Callable[[str], No
                 summary.earlier += 1
                 why_not = batch_plans.missing(manifest.entry(item), done_before) if plans else None
                 summary.unpictured += why_not is not None
-                if why_not and "its project was released" in why_not and summary.released is None:
+                if why_not and why_not.released and summary.released is None:
                     summary.released = item
-                say(f"{tag}: done earlier → {done_before.name}{why_not or ''}")
+                say(f"{tag}: done earlier → {done_before.name}{why_not.line if why_not else ''}")
                 continue
             eta = f" (about {_duration(sum(took) / len(took) * left)} left)" if took else ""
             left -= 1

@@ -18,11 +18,11 @@ the manifest keeps, per item:
 from __future__ import annotations
 
 import shlex
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from runtime.fit_beside import Fetch, refresh
-from runtime.job import paired_picture
 
 
 def after_video(fetch: Fetch | None, output: Path, ours: Path | None) -> dict[str, Any]:
@@ -35,6 +35,8 @@ def after_video(fetch: Fetch | None, output: Path, ours: Path | None) -> dict[st
     elif beside.missed is not None:
         facts["plan_error"] = {"message": beside.missed.message, "output": str(output),
                                "lasting": beside.missed.lasting}
+        if beside.missed.taken is not None:
+            facts["plan_error"]["taken"] = str(beside.missed.taken)
     if beside.problem:
         facts["picture_error"] = beside.problem
     return facts
@@ -50,20 +52,28 @@ def said(facts: dict[str, Any]) -> tuple[str, str]:
     return name, end
 
 
-def missing(entry: dict[str, Any], output: Path) -> str | None:
+@dataclass(frozen=True)
+class Missing:
+    """Why a video done earlier has no fit picture: ``line`` ends its progress line; ``released`` when the
+    reason is that its project is gone (the summary then says once how to get a new video with one)."""
+
+    line: str
+    released: bool = False
+
+
+def missing(entry: dict[str, Any], output: Path) -> Missing | None:
     """For an item done earlier, under ``--plan``: None when its picture for this very output is there,
-    else the end of its line saying why there is none — true now: a name that was someone else's file
-    and is free again no longer explains it (the batch's summary says how to get a new one)."""
+    else why there is none — true now: a name that was someone else's file and is free again no longer
+    explains it."""
     plan, error = entry.get("plan"), entry.get("plan_error")
     if isinstance(plan, dict) and plan.get("output") == str(output) and Path(str(plan.get("path", ""))).is_file():
         return None
     if isinstance(error, dict) and error.get("output") == str(output) and error.get("lasting") is True:
-        taken = paired_picture(output)
-        if not str(error.get("message", "")).startswith(f"{taken.name} already exists") or \
-                taken.exists() or taken.is_symlink():
-            return f"; {error.get('message')}"
+        taken = error.get("taken")
+        if not isinstance(taken, str) or Path(taken).exists() or Path(taken).is_symlink():
+            return Missing(f"; {error.get('message')}")
     how = "" if isinstance(plan, dict) or isinstance(error, dict) else " (made without --plan)"
-    return f"; no fit picture: it can't be drawn any more, its project was released{how}"
+    return Missing(f"; no fit picture: it can't be drawn any more, its project was released{how}", released=True)
 
 
 def make_again(video: Path, instruction: str) -> str:

@@ -36,7 +36,7 @@ def refresh(fetch: Fetch | None, output: Path, mine: Path | None, advice: str = 
         picture = paired_picture(output)
         if (picture.exists() or picture.is_symlink()) and picture != mine:
             missed = NoPicture(f"{picture.name} already exists and was not written for this video: left as it "
-                               f"is{advice}", lasting=True)
+                               f"is{advice}", lasting=True, taken=picture)
         else:
             missed = fetch(picture)
             drawn = None if missed else picture

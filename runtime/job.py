@@ -78,6 +78,7 @@ class NoPicture:
 
     message: str
     lasting: bool = False
+    taken: Path | None = None  # the picture's name is this file of someone else's (nothing was fetched)
 
 
 def save_fit_picture(conn: "Connection", dest: Path) -> str | None:
