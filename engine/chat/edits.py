@@ -268,14 +268,13 @@ class Editor:
     def _default_volume(self) -> float:
         """Under a voice the music sits low; with no original sound it carries the video."""
         video = track(self.draft, VIDEO)
+        original = video if video is not None else voice_track(self.draft)  # the user's own sound, if any
         analyses = self.state.get("video_analyses", {})
-        if video is None:
-            voice = voice_track(self.draft)
-            spoken = voice is not None and any(analyses.get(s.get("src"), {}).get("speech") for s in voice["sg"])
-            return SPEECH_LEVEL if spoken else 1.0
-        sources = [analyses.get(s.get("src"), {}) for s in video.get("sg", [])]
+        sources = [analyses.get(s.get("src"), {}) for s in (original or {}).get("sg", [])]
         if any(a.get("speech") for a in sources):
             return SPEECH_LEVEL
+        if video is None:  # no picture: the music carries it (beside a sound file with no speech too)
+            return 1.0
         if any(a.get("has_audio") for a in sources):
             return 0.5
         return 0.9
