@@ -21,8 +21,6 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage, signal
 
-from media.paged import release
-
 from . import constants as C
 from .loudness import KMeter, envelopes, frames, true_peak
 from .stream import chunks, halves, pair
@@ -181,11 +179,9 @@ def _apply(buf: np.ndarray, gain: GainCurve, ceiling: float) -> GainCurve:
     def scaled(a: int, b: int) -> float:
         x = buf[a:b]
         x *= gain.segment(a, b)[:, None]
-        top = float(np.abs(x).max())
-        release(buf, a, b)
-        return top
+        return float(np.abs(x).max())
 
-    peak = max(halves(scaled, n))                       # chunks are independent: one half per core
+    peak = max(halves(scaled, n, buf))                     # chunks are independent: one half per core
     tp = true_peak(buf, peak * _db(-C.TP_CANDIDATE_DB))
     trim = np.float32(ceiling / tp * _db(-0.02)) if tp > ceiling else None
     if trim is not None:
@@ -196,9 +192,8 @@ def _apply(buf: np.ndarray, gain: GainCurve, ceiling: float) -> GainCurve:
         if trim is not None:
             x *= trim
         np.clip(x, -ceiling, ceiling, out=x)
-        release(buf, a, b)
 
-    halves(clipped, n)
+    halves(clipped, n, buf)
     return gain
 
 

@@ -91,9 +91,9 @@ def pair(first: Callable[[], A], second: Callable[[], B]) -> tuple[A, B]:
     return done, _claim(future, second)
 
 
-def halves(work: Callable[[int, int], A], n: int) -> list[A]:
-    """``[work(a, b) for a, b in chunks(n)]``: the first half of the chunks here, the second
-    on the helper thread.
+def halves(work: Callable[[int, int], A], n: int, walked: np.ndarray | None = None) -> list[A]:
+    """``[work(a, b) for a, b in chunks(n, walked)]``: the first half of the chunks here, the second
+    on the helper thread (``walked``: each chunk's rows released once its work is done, as in chunks).
 
     Why: mastering's passes after its filters (true-peak envelope, gain, clip) treat each
     chunk on its own and ran on one core after the stems, while the other idled. One
@@ -101,13 +101,18 @@ def halves(work: Callable[[int, int], A], n: int) -> list[A]:
     a chunk's work saves. Each result is what it would be alone: the same bits.
     """
     steps = list(chunks(n))
-    if len(steps) < 2:                      # nothing to share: a hand-over would cost more than it saves
-        return [work(a, b) for a, b in steps]
-    middle = (len(steps) + 1) // 2
 
     def run(part: list[tuple[int, int]]) -> list[A]:
-        return [work(a, b) for a, b in part]
+        done = []
+        for a, b in part:
+            done.append(work(a, b))
+            if walked is not None:
+                release(walked, a, b)
+        return done
 
+    if len(steps) < 2:                      # nothing to share: a hand-over would cost more than it saves
+        return run(steps)
+    middle = (len(steps) + 1) // 2
     first, second = pair(functools.partial(run, steps[:middle]), functools.partial(run, steps[middle:]))
     return first + second
 
