@@ -675,6 +675,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = args.handler
+    if handler in (_run, _batch, _say, _chat, _test):  # turns waited for in this thread (servers keep theirs)
+        from runtime import interrupts
+
+        interrupts.install()
     from runtime.document.errors import SkillError
     from skill.errors import NemoError
 
