@@ -198,3 +198,17 @@ def test_a_piece_that_stays_in_its_key_shows_one_key_and_no_change(piece: tuple[
     facts = {**facts, "key_changes": []}
     picture = draw_fit_picture(facts)
     assert [k.label for k in picture.of("key")] == [facts["key"]] and not picture.of("key_change")
+
+
+def test_the_title_joins_only_the_facts_the_piece_has(piece: tuple[dict, np.ndarray]) -> None:
+    """No empty field between two separators; and the loudness is named, because in the picture's font
+    "· -16.01 LUFS" read as "· ·" (the minus is a dot-sized dash)."""
+    facts, _ = piece
+    title = draw_fit_picture(facts).title
+    assert title == (f"How the music fits: corporate · {facts['mood']} · {facts['bpm']:.0f} BPM · {facts['key']}"
+                     f" · loudness {facts['lufs']:.1f} LUFS")
+    fields = title.split(": ", 1)[1].split(" · ")
+    assert all(f.strip() and f[0] not in "-+·" for f in fields)
+    some = {**facts, "mood": " ", "key": None, "lufs": None}
+    assert draw_fit_picture(some).title == f"How the music fits: corporate · {facts['bpm']:.0f} BPM"
+    assert draw_fit_picture({"duration_s": 10.0}).title == "How the music fits"

@@ -65,6 +65,7 @@ class FitPicture:
     image: Image.Image
     lanes: dict[str, Box]
     elements: tuple[Element, ...] = field(default_factory=tuple)
+    title: str = ""
 
     def of(self, kind: str) -> list[Element]:
         return [e for e in self.elements if e.kind == kind]
@@ -118,7 +119,8 @@ def draw_fit_picture(facts: Mapping[str, Any], *, cuts: Sequence[float] = (),
     def x_of(t: float) -> int:
         return int(round(left + (right - left) * min(max(t / duration, 0.0), 1.0)))
 
-    draw.text((left, 12), title or _title(facts), fill=INK, font=_font(18))
+    title = title or _title(facts)
+    draw.text((left, 12), title, fill=INK, font=_font(18))
     for name, (left, t, r, b) in lanes.items():
         draw.rectangle((left, t, r, b), outline=GRID)
         draw.text((10, (t + b) // 2 - 8), name, fill=INK, font=font)
@@ -135,7 +137,7 @@ def draw_fit_picture(facts: Mapping[str, Any], *, cuts: Sequence[float] = (),
             x = x_of(c)
             draw.line((x, top_all, x, bottom_all), fill=CUT, width=2)
             elements.append(Element("cut", c, c, (x - 1, top_all, x + 1, bottom_all), colour=CUT))
-    return FitPicture(image, lanes, tuple(elements))
+    return FitPicture(image, lanes, tuple(elements), title)
 
 
 def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
@@ -146,14 +148,18 @@ def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
 
 
 def _title(facts: Mapping[str, Any]) -> str:
-    bits = [str(facts.get(k)) for k in ("genre", "mood") if facts.get(k)]
+    """The facts the piece has, joined by " · ": a missing or blank one is left out, not an empty field.
+
+    The loudness is named ("loudness -16.0 LUFS"): in the picture's font a minus sign is a dot-sized
+    dash, so "A major · -16.01 LUFS" read as an empty field between two separators.
+    """
+    bits = [str(facts.get(k) or "").strip() for k in ("genre", "mood", "key")]
     if facts.get("bpm"):
-        bits.append(f"{float(facts['bpm']):.0f} BPM")
-    if facts.get("key"):
-        bits.append(str(facts["key"]))
+        bits.insert(2, f"{float(facts['bpm']):.0f} BPM")
     if facts.get("lufs") is not None:
-        bits.append(f"{facts['lufs']} LUFS")
-    return "How the music fits: " + " · ".join(bits)
+        bits.append(f"loudness {float(facts['lufs']):.1f} LUFS")
+    present = [b for b in bits if b]
+    return "How the music fits: " + " · ".join(present) if present else "How the music fits"
 
 
 def _lanes(left: int, right: int, top: int, bottom: int) -> dict[str, Box]:
