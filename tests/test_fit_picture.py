@@ -212,3 +212,18 @@ def test_the_title_joins_only_the_facts_the_piece_has(piece: tuple[dict, np.ndar
     some = {**facts, "mood": " ", "key": None, "lufs": None}
     assert draw_fit_picture(some).title == f"How the music fits: corporate · {facts['bpm']:.0f} BPM"
     assert draw_fit_picture({"duration_s": 10.0}).title == "How the music fits"
+
+
+def test_the_loudness_lane_has_a_db_scale_to_read_levels_off(piece: tuple[dict, np.ndarray]) -> None:
+    facts, audio = piece
+    level, rate = loudness_curve(audio, SR)
+    picture = draw_fit_picture(facts, loudness=level, loudness_rate=rate, target_lufs=-16.0)
+    ticks = picture.of("db_tick")
+    assert [t.label for t in ticks] == ["-10 dB", "-20 dB", "-30 dB", "-40 dB"]
+    left, top, _, bottom = picture.lanes["loudness"]
+    ys = [(t.box[1] + t.box[3]) / 2 for t in ticks]
+    assert all(t.box[2] <= left for t in ticks) and all(top < y < bottom for y in ys)    # in the margin, on the lane
+    assert np.allclose(np.diff(ys), ys[1] - ys[0], atol=1) and ys[1] - ys[0] > 20        # even steps, top is loud
+    [target] = picture.of("target")
+    assert target.box[1] == pytest.approx(ys[0] + 0.6 * (ys[1] - ys[0]), abs=1.5)     # -16 sits 6/10 of the way
+    assert picture.image.getpixel((left - 3, round(ys[1]))) == INK                     # the tick is drawn

@@ -5,7 +5,7 @@ through every lane), the music's sections (one colour each, the key under their 
 marker where the key rises into the climax) with fills (yellow marks),
 beats (ticks, downbeats taller) and hits (diamonds), speech regions (green) with the
 ducking curve the mix applies over them, and the music's loudness over time against
-its target. Built only from facts the engine already has: Music.describe(), the cuts
+its target on a dB scale. Built only from facts the engine already has: Music.describe(), the cuts
 and speech regions of the analysis, thumbnails as paths, arrays or images.
 
 Pure: no files written, nothing read but the thumbnails it is given. Pillow draws it
@@ -52,7 +52,7 @@ class Element:
     """One drawn thing: its kind, its time span in seconds, its box in pixels, its label and colour."""
 
     kind: str                 # thumbnail | cut | section | key | key_change | fill | beat | downbeat | final_chord | hit | speech |
-    #                           duck | loudness
+    #                           duck | loudness | target | db_tick
     start_s: float
     end_s: float
     box: Box
@@ -356,10 +356,11 @@ def _loudness(draw: ImageDraw.ImageDraw, lane: Box, loudness: Sequence[float] | 
     def y_of(db: float) -> int:
         return int(round(b - 4 - (b - t - 8) * (min(max(db, lo), hi) - lo) / (hi - lo)))
 
+    out = _db_axis(draw, lane, lo, hi, y_of)
     y = y_of(target)
     draw.line((left, y, r, y), fill=TARGET, width=1)
     draw.text((r - 150, y - 16), f"target {target:.0f} LUFS", fill=TARGET, font=font)
-    out = [Element("target", 0.0, 0.0, (left, y, r, y), f"{target:.0f} LUFS", TARGET)]
+    out.append(Element("target", 0.0, 0.0, (left, y, r, y), f"{target:.0f} LUFS", TARGET))
     if loudness is not None and len(loudness):
         values = np.asarray(loudness, dtype=float)
         # a whole mix reads ~3 dB over its integrated loudness in RMS: draw it relative to its own median
@@ -368,4 +369,22 @@ def _loudness(draw: ImageDraw.ImageDraw, lane: Box, loudness: Sequence[float] | 
         if len(points) > 1:
             draw.line(points, fill=LOUDNESS, width=2)
         out.append(Element("loudness", 0.0, len(values) / rate, (left, t, r, b), "level", LOUDNESS))
+    return out
+
+
+def _db_axis(draw: ImageDraw.ImageDraw, lane: Box, lo: float, hi: float, y_of: Any) -> list[Element]:
+    """A tick, a faint grid line and its value every 10 dB, in the margin left of the loudness lane,
+    so a level on the curve can be read off (the curve sits on the LUFS scale of its target)."""
+    left, _, r, _ = lane
+    font = _font(12)
+    out = []
+    for db in range(int(np.floor((hi - 2) / 10)) * 10, int(lo + 2) - 1, -10):       # top (loud) down
+        y = y_of(db)
+        draw.line((left + 1, y, r - 1, y), fill=GRID)
+        draw.line((left - 5, y, left, y), fill=INK)
+        label = f"{db} dB"
+        w = int(draw.textlength(label, font=font))
+        box = (left - 8 - w, y - 7, left - 8, y + 7)
+        draw.text((box[0], y - 7), label, fill=INK, font=font)
+        out.append(Element("db_tick", 0.0, 0.0, box, label))
     return out
