@@ -227,3 +227,31 @@ def test_the_loudness_lane_has_a_db_scale_to_read_levels_off(piece: tuple[dict, 
     [target] = picture.of("target")
     assert target.box[1] == pytest.approx(ys[0] + 0.6 * (ys[1] - ys[0]), abs=1.5)     # -16 sits 6/10 of the way
     assert picture.image.getpixel((left - 3, round(ys[1]))) == INK                     # the tick is drawn
+
+
+def test_the_legend_names_each_mark_as_it_is_drawn() -> None:
+    from engine.export.fit_picture import DUCK, FILL, HIT, KEY_CHANGE, LOUDNESS
+    from PIL import ImageFont
+
+    cues = Cues(40.0, cuts=(7.3, 15.2, 23.1, 31.0), speech=((2.0, 6.0),))
+    music = make_music(Brief(genre="corporate", seed=3, hits=(12.0,)), cues)
+    facts = music.describe()
+    level, rate = loudness_curve(music.audio, SR)
+    picture = draw_fit_picture(facts, cuts=cues.cuts, speech=cues.speech, loudness=level, loudness_rate=rate)
+    legend = picture.of("legend")
+    assert [e.label for e in legend] == ["cut", "section", "fill", "key change", "downbeat", "beat", "final chord",
+                                         "hit", "speech", "ducking", "loudness", "target"]
+    colours = {e.label: e.colour for e in legend}
+    assert (colours["cut"], colours["fill"], colours["key change"], colours["hit"], colours["speech"],
+            colours["ducking"], colours["loudness"]) == (CUT, FILL, KEY_CHANGE, HIT, SPEECH, DUCK, LOUDNESS)
+    assert colours["section"] == picture.of("section")[0].colour
+    for e in legend:                                                   # the swatch shows the mark's colour
+        swatch = np.asarray(picture.image.crop((e.box[0], e.box[1], e.box[0] + 15, e.box[3]))).reshape(-1, 3)
+        assert (swatch == e.colour).all(axis=1).any(), e.label
+    title_end = 110 + ImageFont.load_default(size=18).getlength(picture.title)
+    assert all(e.box[0] > title_end and e.box[3] < picture.lanes["video"][1] for e in legend)   # above the lanes
+    assert not any(a.box[0] < b.box[2] and b.box[0] < a.box[2] and a.box[1] < b.box[3] and b.box[1] < a.box[3]
+                   for i, a in enumerate(legend) for b in legend[i + 1:])                     # none covers another
+    bare = draw_fit_picture(facts)                                     # nothing drawn that the legend names
+    assert {e.label for e in bare.of("legend")} == {"section", "fill", "key change", "downbeat", "beat",
+                                                    "final chord", "hit", "ducking", "target"}

@@ -5,7 +5,8 @@ through every lane), the music's sections (one colour each, the key under their 
 marker where the key rises into the climax) with fills (yellow marks),
 beats (ticks, downbeats taller) and hits (diamonds), speech regions (green) with the
 ducking curve the mix applies over them, and the music's loudness over time against
-its target on a dB scale. Built only from facts the engine already has: Music.describe(), the cuts
+its target on a dB scale. A legend above the lanes names each kind of mark as it is drawn,
+only the kinds this picture has. Built only from facts the engine already has: Music.describe(), the cuts
 and speech regions of the analysis, thumbnails as paths, arrays or images.
 
 Pure: no files written, nothing read but the thumbnails it is given. Pillow draws it
@@ -52,7 +53,7 @@ class Element:
     """One drawn thing: its kind, its time span in seconds, its box in pixels, its label and colour."""
 
     kind: str                 # thumbnail | cut | section | key | key_change | fill | beat | downbeat | final_chord | hit | speech |
-    #                           duck | loudness | target | db_tick
+    #                           duck | loudness | target | db_tick | legend
     start_s: float
     end_s: float
     box: Box
@@ -137,6 +138,8 @@ def draw_fit_picture(facts: Mapping[str, Any], *, cuts: Sequence[float] = (),
             x = x_of(c)
             draw.line((x, top_all, x, bottom_all), fill=CUT, width=2)
             elements.append(Element("cut", c, c, (x - 1, top_all, x + 1, bottom_all), colour=CUT))
+    title_right = left + int(draw.textlength(title, font=_font(18)))
+    elements += _legend(draw, (title_right + 40, 4, right, top - 4), elements)
     return FitPicture(image, lanes, tuple(elements), title)
 
 
@@ -305,7 +308,7 @@ def _beats(draw: ImageDraw.ImageDraw, lane: Box, facts: Mapping[str, Any], durat
             down = k % 4 == 0
             box = (x, b - (30 if down else 16), x, b - 2)
             draw.line(box, fill=INK if down else TARGET, width=2 if down else 1)
-            out.append(Element("downbeat" if down else "beat", k * beat, k * beat, box))
+            out.append(Element("downbeat" if down else "beat", k * beat, k * beat, box, colour=INK if down else TARGET))
             k += 1
         if end < duration:       # the beats stop at the final chord, but it rings on to the music's end
             x0, x1, y = x_of(end), x_of(duration), b - 10
@@ -388,3 +391,57 @@ def _db_axis(draw: ImageDraw.ImageDraw, lane: Box, lo: float, hi: float, y_of: A
         draw.text((box[0], y - 7), label, fill=INK, font=font)
         out.append(Element("db_tick", 0.0, 0.0, box, label))
     return out
+
+
+# the legend: (kind drawn, its name, how its swatch is drawn), in the lanes' order
+LEGEND = (("cut", "cut", "vline"), ("section", "section", "band"), ("fill", "fill", "square"),
+          ("key_change", "key change", "triangle"), ("downbeat", "downbeat", "tall"), ("beat", "beat", "short"),
+          ("final_chord", "final chord", "bar"), ("hit", "hit", "diamond"), ("speech", "speech", "band"),
+          ("duck", "ducking", "line"), ("loudness", "loudness", "line"), ("target", "target", "thin"))
+
+
+def _legend(draw: ImageDraw.ImageDraw, area: Box, elements: Sequence[Element]) -> list[Element]:
+    """One swatch and name per kind of mark the picture has, drawn as the lanes draw it, in rows
+    across ``area`` (right of the title): a reader need not guess what a yellow square or a
+    diamond means."""
+    font = _font(12)
+    colours: dict[str, tuple[int, int, int]] = {}
+    for e in elements:
+        colours.setdefault(e.kind, e.colour)
+    entries = [(kind, name, swatch) for kind, name, swatch in LEGEND if kind in colours]
+    widths = [22 + int(draw.textlength(name, font=font)) for _, name, _ in entries]
+    rows: list[list[int]] = [[]]
+    for i, w in enumerate(widths):
+        if rows[-1] and sum(widths[j] + 14 for j in rows[-1]) + w > area[2] - area[0]:
+            rows.append([])
+        rows[-1].append(i)
+    out = []
+    for n, row in enumerate(rows):
+        x = area[2] - sum(widths[i] + 14 for i in row) + 14        # right-aligned, like the lanes' end
+        y = area[1] + n * 17
+        for i in row:
+            kind, name, swatch = entries[i]
+            _swatch(draw, swatch, (x, y + 1, x + 14, y + 13), colours[kind])
+            draw.text((x + 20, y), name, fill=INK, font=font)
+            out.append(Element("legend", 0.0, 0.0, (x, y, x + widths[i], y + 14), name, colours[kind]))
+            x += widths[i] + 14
+    return out
+
+
+def _swatch(draw: ImageDraw.ImageDraw, shape: str, box: Box, colour: tuple[int, int, int]) -> None:
+    x0, y0, x1, y1 = box
+    xm, ym = (x0 + x1) // 2, (y0 + y1) // 2
+    if shape == "vline":
+        draw.line((xm, y0, xm, y1), fill=colour, width=2)
+    elif shape == "band":
+        draw.rectangle((x0, y0 + 3, x1, y1 - 3), fill=colour)
+    elif shape == "square":
+        draw.rectangle((xm - 4, y0 + 2, xm + 4, y1 - 1), fill=colour)
+    elif shape == "triangle":
+        draw.polygon([(xm - 5, y1), (xm + 5, y1), (xm, y0)], fill=colour)
+    elif shape in ("tall", "short"):
+        draw.line((xm, y0 if shape == "tall" else ym, xm, y1), fill=colour, width=2 if shape == "tall" else 1)
+    elif shape == "diamond":
+        draw.polygon([(xm, y0), (xm + 6, ym), (xm, y1), (xm - 6, ym)], fill=colour)
+    else:                                              # bar | line | thin: a horizontal stroke, as thick as drawn
+        draw.line((x0, ym, x1, ym), fill=colour, width={"bar": 3, "line": 2}.get(shape, 1))
