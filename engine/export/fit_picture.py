@@ -15,6 +15,7 @@ callers and tests can tell what is where without reading pixels.
 """
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +46,7 @@ SECTION_COLOURS = {
     "ending": (170, 170, 170), "swell": (190, 210, 240),
 }
 _SPARE = ((230, 190, 220), (200, 230, 160), (250, 220, 170), (170, 210, 230))
+_FONTS = threading.local()
 LANES = (("video", 0.22), ("sections", 0.14), ("beats", 0.12), ("speech", 0.22), ("loudness", 0.22))
 
 
@@ -144,10 +146,15 @@ def draw_fit_picture(facts: Mapping[str, Any], *, cuts: Sequence[float] = (),
 
 
 def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
-    try:
-        return ImageFont.load_default(size=size)
-    except TypeError:                                  # Pillow < 10.1 has one size
-        return ImageFont.load_default()
+    """The default font at ``size``, made once per thread and kept: a fresh face costs ~0.15 ms before
+    its first text, a dozen times a picture; per thread because a FreeType face is not thread-safe."""
+    fonts = _FONTS.__dict__.setdefault("by_size", {})
+    if size not in fonts:
+        try:
+            fonts[size] = ImageFont.load_default(size=size)
+        except TypeError:                              # Pillow < 10.1 has one size
+            fonts[size] = ImageFont.load_default()
+    return fonts[size]
 
 
 def _title(facts: Mapping[str, Any]) -> str:
@@ -336,13 +343,11 @@ def _speech_and_ducking(draw: ImageDraw.ImageDraw, lane: Box, speech: Sequence[t
     gain_db = 20 * np.log10(np.maximum(duck_envelope(n, list(speech), rate, depth_db=duck_db,
                                                      ramp_s=DUCK_RAMP_S), 1e-6))
     top, bottom = t + 8, b - 22
-
-    def y_of(db: float) -> int:
-        return int(round(top + (bottom - top) * min(max(db / duck_db, 0.0), 1.0))) if duck_db else top
-
     xs = np.linspace(left, r, min(r - left, n)).astype(int)
     idx = np.minimum(((xs - left) / max(r - left, 1) * (n - 1)).astype(int), n - 1)
-    points = [(int(x), y_of(float(gain_db[i]))) for x, i in zip(xs, idx)]
+    # a whole-array pass, not a Python call per point: the ~1500 points cost under 0.1 ms, not ~2 ms
+    depth = np.clip(gain_db[idx] / duck_db, 0.0, 1.0) if duck_db else np.zeros(len(idx))
+    points = list(zip(xs.tolist(), np.round(top + (bottom - top) * depth).astype(int).tolist()))
     draw.line(points, fill=DUCK, width=2)
     draw.text((left + 4, top - 6), f"music gain (0 .. {duck_db:.0f} dB)", fill=DUCK, font=font)
     out.append(Element("duck", 0.0, duration, (left, top, r, bottom), f"{duck_db:.0f} dB", DUCK))
