@@ -198,3 +198,60 @@ def test_a_piece_that_stays_in_its_key_shows_one_key_and_no_change(piece: tuple[
     facts = {**facts, "key_changes": []}
     picture = draw_fit_picture(facts)
     assert [k.label for k in picture.of("key")] == [facts["key"]] and not picture.of("key_change")
+
+
+def test_the_title_joins_only_the_facts_the_piece_has(piece: tuple[dict, np.ndarray]) -> None:
+    """No empty field between two separators; and the loudness is named, because in the picture's font
+    "· -16.01 LUFS" read as "· ·" (the minus is a dot-sized dash)."""
+    facts, _ = piece
+    title = draw_fit_picture(facts).title
+    assert title == (f"How the music fits: corporate · {facts['mood']} · {facts['bpm']:.0f} BPM · {facts['key']}"
+                     f" · loudness {facts['lufs']:.1f} LUFS")
+    fields = title.split(": ", 1)[1].split(" · ")
+    assert all(f.strip() and f[0] not in "-+·" for f in fields)
+    some = {**facts, "mood": " ", "key": None, "lufs": None}
+    assert draw_fit_picture(some).title == f"How the music fits: corporate · {facts['bpm']:.0f} BPM"
+    assert draw_fit_picture({"duration_s": 10.0}).title == "How the music fits"
+
+
+def test_the_loudness_lane_has_a_db_scale_to_read_levels_off(piece: tuple[dict, np.ndarray]) -> None:
+    facts, audio = piece
+    level, rate = loudness_curve(audio, SR)
+    picture = draw_fit_picture(facts, loudness=level, loudness_rate=rate, target_lufs=-16.0)
+    ticks = picture.of("db_tick")
+    assert [t.label for t in ticks] == ["-10 dB", "-20 dB", "-30 dB", "-40 dB"]
+    left, top, _, bottom = picture.lanes["loudness"]
+    ys = [(t.box[1] + t.box[3]) / 2 for t in ticks]
+    assert all(t.box[2] <= left for t in ticks) and all(top < y < bottom for y in ys)    # in the margin, on the lane
+    assert np.allclose(np.diff(ys), ys[1] - ys[0], atol=1) and ys[1] - ys[0] > 20        # even steps, top is loud
+    [target] = picture.of("target")
+    assert target.box[1] == pytest.approx(ys[0] + 0.6 * (ys[1] - ys[0]), abs=1.5)     # -16 sits 6/10 of the way
+    assert picture.image.getpixel((left - 3, round(ys[1]))) == INK                     # the tick is drawn
+
+
+def test_the_legend_names_each_mark_as_it_is_drawn() -> None:
+    from engine.export.fit_picture import DUCK, FILL, HIT, KEY_CHANGE, LOUDNESS
+    from PIL import ImageFont
+
+    cues = Cues(40.0, cuts=(7.3, 15.2, 23.1, 31.0), speech=((2.0, 6.0),))
+    music = make_music(Brief(genre="corporate", seed=3, hits=(12.0,)), cues)
+    facts = music.describe()
+    level, rate = loudness_curve(music.audio, SR)
+    picture = draw_fit_picture(facts, cuts=cues.cuts, speech=cues.speech, loudness=level, loudness_rate=rate)
+    legend = picture.of("legend")
+    assert [e.label for e in legend] == ["cut", "section", "fill", "key change", "downbeat", "beat", "final chord",
+                                         "hit", "speech", "ducking", "loudness", "target"]
+    colours = {e.label: e.colour for e in legend}
+    assert (colours["cut"], colours["fill"], colours["key change"], colours["hit"], colours["speech"],
+            colours["ducking"], colours["loudness"]) == (CUT, FILL, KEY_CHANGE, HIT, SPEECH, DUCK, LOUDNESS)
+    assert colours["section"] == picture.of("section")[0].colour
+    for e in legend:                                                   # the swatch shows the mark's colour
+        swatch = np.asarray(picture.image.crop((e.box[0], e.box[1], e.box[0] + 15, e.box[3]))).reshape(-1, 3)
+        assert (swatch == e.colour).all(axis=1).any(), e.label
+    title_end = 110 + ImageFont.load_default(size=18).getlength(picture.title)
+    assert all(e.box[0] > title_end and e.box[3] < picture.lanes["video"][1] for e in legend)   # above the lanes
+    assert not any(a.box[0] < b.box[2] and b.box[0] < a.box[2] and a.box[1] < b.box[3] and b.box[1] < a.box[3]
+                   for i, a in enumerate(legend) for b in legend[i + 1:])                     # none covers another
+    bare = draw_fit_picture(facts)                                     # nothing drawn that the legend names
+    assert {e.label for e in bare.of("legend")} == {"section", "fill", "key change", "downbeat", "beat",
+                                                    "final chord", "hit", "ducking", "target"}
