@@ -8,10 +8,11 @@ is blocking, so each tool runs in a worker thread; progress and status lines fro
 become MCP progress notifications, at most about one a second or one per 5 % (a large
 upload used to send one per chunk), and nothing is written to stderr (the logging
 capability is deprecated, and the SDK's INFO logging printed every HTTP request).
-Failures come back as tool errors carrying the skill's guidance and the error's code
-(e.g. ``[2001 OutOfCredits]`` with the registration link), never as a crash of the
-server; a call refused for its arguments changes nothing (``make_music_video`` checks
-the video before it starts a new project).
+Failures come back as tool errors carrying the skill's guidance in plain words (the
+registration link when credits ran out; the skill's error codes are for logs, not for
+the user the model talks to), never as a crash of the server; a call refused for its
+arguments changes nothing (``make_music_video`` checks the video before it starts a new
+project), and an argument a tool does not take is refused, not silently ignored.
 
 MCP hosts start servers with a stripped environment (``HOME`` and ``PATH``, not the
 ``XDG_*`` variables), so the server would keep its tokens and session apart from
@@ -204,8 +205,23 @@ def _version() -> str:
 
 
 def _tool_error(report: dict[str, Any]) -> ToolError:
-    error = report["errors"][0]
-    return ToolError(f"[{error['code']} {error['type']}] {error['message']}")
+    """The first failure's message as the user reads it: the model relays it, so no internal code."""
+    return ToolError(report["errors"][0]["message"])
+
+
+class _Server(MCPServer):
+    """The SDK's server, refusing arguments a tool does not take: the SDK drops them unseen, so a
+    misspelt ``outputpath`` would quietly write the MP4 somewhere else than asked."""
+
+    async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
+        tool = self._tool_manager.get_tool(name)
+        if tool is not None:
+            accepted = list(tool.parameters.get("properties", {}))
+            unknown = [key for key in arguments if key not in accepted]
+            if unknown:
+                raise ToolError(f"{name} does not take {', '.join(map(repr, unknown))}; "
+                                f"it takes {', '.join(accepted) or 'no arguments'}")
+        return await super().call_tool(name, arguments, context)
 
 
 def _beside_input(inputs: list[str] | tuple[str, ...]) -> Path:
@@ -233,12 +249,11 @@ def build(skill_path: str | None = None, backend: str | None = None) -> MCPServe
         finally:
             await anyio.to_thread.run_sync(shared.stack.close)
 
-    server = MCPServer(name="ai-music", version=_version(), instructions=INSTRUCTIONS, lifespan=lifespan,
+    server = _Server(name="ai-music", version=_version(), instructions=INSTRUCTIONS, lifespan=lifespan,
                        log_level="WARNING")
 
     def _refused(items: list[str]) -> None:
         """Check files and URLs as the upload would, before anything changes."""
-        from runtime import failures
         from skill import errors
         from skill.actions.upload import check_file, check_url
 
@@ -246,8 +261,7 @@ def build(skill_path: str | None = None, backend: str | None = None) -> MCPServe
             for item in items:
                 check_url(item) if "://" in item else check_file(shared.conn, item)
         except errors.BadInput as exc:
-            kind = failures.describe(exc)
-            raise ToolError(f"[{kind['code']} {kind['type']}] {exc.user_message}") from None
+            raise ToolError(exc.user_message) from None
 
     def _release_one_shot(replaced: str | None) -> None:
         """A project an earlier make_music_video made, now replaced by a new one: its MP4 is written and

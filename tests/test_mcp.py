@@ -95,10 +95,10 @@ def test_a_session_over_mcp(clip: Path, tmp_path: Path) -> None:
     values = [v for v, _, _ in progress["video"]]
     assert values == sorted(values) and len(set(values)) == len(values)  # MCP: progress only grows
     # a refused call says why, with its code, and the project it would have replaced is intact
-    assert out["refused"][0] and "[9001 BadInput]" in out["refused"][1] and "no such file" in out["refused"][1]
+    assert out["refused"][0] and "no such file" in out["refused"][1] and "BadInput" not in out["refused"][1]
     assert out["after_refusal"]["session_id"] == out["before"]["session_id"]
     assert out["after_refusal"]["timeline"] == out["before"]["timeline"] and out["before"]["timeline"]
-    assert out["bad"][0] and "[4001 BadInput]" in out["bad"][1]
+    assert out["bad"][0] and "not supported" in out["bad"][1] and "4001" not in out["bad"][1]
     # throttled: about one notification per 5 % of the upload, not one per chunk
     uploads = [p for p in progress["upload"] if p[2] and p[2].startswith("Uploading")]
     assert 2 <= len(uploads) <= 22, uploads
@@ -151,6 +151,28 @@ def test_mcp_and_say_share_state_when_xdg_is_set(clip: Path, tmp_path: Path, iso
     assert apart["state_dir"] == str(isolated_home / ".config" / "nemovideo") and apart["session_id"] != session_id
     claude = run_cli("mcp", "--print-config", "claude", env=xdg).stdout
     assert claude.startswith("claude mcp add ai-music -e XDG_CONFIG_HOME=") and claude.rstrip().endswith(" mcp")
+
+
+def test_an_unknown_argument_is_refused_and_errors_read_as_plain_words(tmp_path: Path) -> None:
+    """A misspelt argument used to be dropped unseen (the MP4 went to the default place); the refusal names
+    it and what the tool takes. A refused video reads as the user's problem, not `[9001 BadInput] …`."""
+    from mcp.server.mcpserver.exceptions import ToolError
+
+    from runtime.mcp_server import build
+
+    server = build()  # its engine is not started: every call here is refused before it is needed
+
+    async def refusal(name: str, arguments: dict) -> str:
+        with pytest.raises(ToolError) as caught:
+            await server.call_tool(name, arguments)
+        return str(caught.value)
+
+    typo = anyio.run(refusal, "make_music_video", {"video": str(tmp_path / "a.mp4"), "outputpath": "x.mp4"})
+    assert typo == ("make_music_video does not take 'outputpath'; it takes video, prompt, output_path, "
+                    "overwrite, plan")
+    assert anyio.run(refusal, "state", {"verbose": True}) == "state does not take 'verbose'; it takes no arguments"
+    missing = anyio.run(refusal, "make_music_video", {"video": str(tmp_path / "nope.mov")})
+    assert missing.endswith(f"{tmp_path / 'nope.mov'}: no such file") and "[" not in missing, missing
 
 
 def _images(result) -> list[bytes]:  # noqa: ANN001 - a CallToolResult
