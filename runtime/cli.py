@@ -406,8 +406,13 @@ def _run(args: argparse.Namespace) -> int:
             conn.release(before)
     out.close()
     if args.json:
-        print(json.dumps({**report.to_json(), **({"plan": str(plan)} if plan and report.files else {}),
-                          **({"plan_error": plan_error} if plan_error else {})}, ensure_ascii=False))
+        data = report.to_json()
+        if plan and report.files:  # a file this run wrote, listed with the MP4 as `say --json` lists its picture
+            data["files"] = [*data["files"], str(plan)]
+            data["plan"] = str(plan)
+        if plan_error:
+            data["plan_error"] = plan_error
+        print(json.dumps(data, ensure_ascii=False))
     elif report.files:
         print(f"MP4: {report.files[0]}")
         if plan is not None:

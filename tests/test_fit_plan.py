@@ -133,7 +133,9 @@ def test_run_plan_writes_the_picture_and_says_where(cli_env, cut_clip: Path, tmp
     second = tmp_path / "second.png"
     as_json = run_cli("run", str(cut_clip), "--plan", str(second), "--json", env=cli_env, cwd=tmp_path)
     assert as_json.returncode == 0, as_json.stderr
-    assert json.loads(as_json.stdout)["plan"] == str(second) and second.stat().st_size > 10_000
+    made = json.loads(as_json.stdout)
+    assert made["plan"] == str(second) and second.stat().st_size > 10_000
+    assert made["files"][1:] == [str(second)] and made["files"][0].endswith(".mp4")  # every file it wrote
     again = run_cli("run", str(cut_clip), "--plan", str(plan), "--json", env=cli_env, cwd=tmp_path)
     assert again.returncode == 2 and "already exists" in again.stderr  # checked before any upload
     bad = run_cli("run", str(cut_clip), "--plan", str(tmp_path / "plan.jpg"), env=cli_env, cwd=tmp_path)
