@@ -9,7 +9,8 @@ the manifest keeps, per item:
 - ``plan``: ``{"path", "output"}``, only when this run wrote the picture, for exactly that
   output. Every new record of the item drops it unless given again.
 - ``plan_error``: ``{"message", "output", "lasting"}``: why there is no picture. Lasting when
-  asking again cannot help: the project has no music to draw, or the name is someone else's file.
+  asking again cannot help: the project has no music to draw. (Manifests written before a
+  name someone else held was numbered may also carry ``taken``, that file: lasting while it is there.)
 - ``picture``: ``{"path", "size", "mtime_ns"}``, the file this batch wrote for the item and that
   is still there, kept across records: the one picture it may replace or remove
   (``runtime.fit_beside``), and only while that file is as the batch left it. Dropped once the
@@ -35,8 +36,6 @@ def after_video(fetch: Fetch | None, output: Path, ours: Path | None) -> dict[st
     elif beside.missed is not None:
         facts["plan_error"] = {"message": beside.missed.message, "output": str(output),
                                "lasting": beside.missed.lasting}
-        if beside.missed.taken is not None:
-            facts["plan_error"]["taken"] = str(beside.missed.taken)
     if beside.problem:
         facts["picture_error"] = beside.problem
     return facts
@@ -63,8 +62,8 @@ class Missing:
 
 def missing(entry: dict[str, Any], output: Path) -> Missing | None:
     """For an item done earlier, under ``--plan``: None when its picture for this very output is there,
-    else why there is none — true now: a name that was someone else's file and is free again no longer
-    explains it."""
+    else why there is none — true now: a name that was someone else's file (an older manifest's
+    ``taken``) and is free again no longer explains it."""
     plan, error = entry.get("plan"), entry.get("plan_error")
     if isinstance(plan, dict) and plan.get("output") == str(output) and Path(str(plan.get("path", ""))).is_file():
         return None

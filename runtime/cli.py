@@ -68,8 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help=f"what you want for every video (a list's own column wins; default: {DEFAULT_PROMPT!r})")
     batch.add_argument("-o", "--output", metavar="OUTDIR", required=True, help="the folder the videos are written to")
     batch.add_argument("--plan", action="store_true",
-                       help="also save each video's fit picture beside it, as <output name>-plan.png (local "
-                            "engine); a video finished earlier without one stays as it is (its project is gone)")
+                       help="also save each video's fit picture beside it, as <output name>-plan.png (numbered if "
+                            "a file of yours has that name; local engine); a video finished earlier without one stays as it is (its project is gone)")
     batch.set_defaults(handler=_batch)
 
     say = sub.add_parser("say", help="one turn of the persisted session (for agents)")

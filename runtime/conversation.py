@@ -237,14 +237,10 @@ class Conversation:
         session, chat = self.conn.session, report.chat
         if session is None or chat is None or not chat.withheld:
             return
-        from runtime.job import save_fit_picture
+        from runtime.job import free_picture, picture_for_project, save_fit_picture
 
-        folder = self.output_dir or Path.cwd()
-        dest = folder / "fit-picture.png"
-        for n in range(2, 1000):
-            if not dest.exists():
-                break
-            dest = folder / f"fit-picture-{n}.png"
+        videos = self.conn.inputs()  # named as a picture beside an MP4 is, never over a file already there
+        dest = free_picture(picture_for_project(self.output_dir or Path.cwd(), videos[0] if videos else None))
         why_not = save_fit_picture(self.conn, dest)
         if why_not is not None:
             self.out.say("".join(chat.withheld).strip())

@@ -2,7 +2,8 @@
 
 The picture is ``<output stem>-plan.png`` (``runtime.job.paired_picture``). A file of that name
 is replaced only when the caller says it is theirs to replace (the picture drawn for the video
-just replaced in place); anyone else's file is left as it is, a lasting reason for that output.
+just replaced in place); anyone else's file is left as it is and the picture is numbered
+instead (``x-plan-2.png``, ``runtime.job.free_picture``), as ``say`` numbers its own.
 A picture of the caller's that was not drawn anew shows a video that is gone, so it is removed.
 """
 from __future__ import annotations
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from runtime.job import NoPicture, paired_picture
+from runtime.job import NoPicture, free_picture, paired_picture
 
 #: writes the open project's picture to the path given: None when written, else why not
 Fetch = Callable[[Path], NoPicture | None]
@@ -27,19 +28,15 @@ class Beside:
     problem: str | None = None       # why it could not be removed, one line
 
 
-def refresh(fetch: Fetch | None, output: Path, mine: Path | None, advice: str = "") -> Beside:
+def refresh(fetch: Fetch | None, output: Path, mine: Path | None) -> Beside:
     """Draw the picture for ``output`` with ``fetch`` (None: not asked for), replacing a file of that name
-    only if it is ``mine``; then remove ``mine`` unless it was just drawn anew. ``advice`` ends the line
-    said when the name is someone else's."""
+    only if it is ``mine`` (else under the next free number); then remove ``mine`` unless it was just
+    drawn anew."""
     drawn, missed = None, None
     if fetch is not None:
-        picture = paired_picture(output)
-        if (picture.exists() or picture.is_symlink()) and picture != mine:
-            missed = NoPicture(f"{picture.name} already exists and was not written for this video: left as it "
-                               f"is{advice}", lasting=True, taken=picture)
-        else:
-            missed = fetch(picture)
-            drawn = None if missed else picture
+        picture = free_picture(paired_picture(output), mine)
+        missed = fetch(picture)
+        drawn = None if missed else picture
     if mine is None or mine == drawn:
         return Beside(drawn, missed)
     try:

@@ -23,8 +23,8 @@ if TYPE_CHECKING:
     from runtime.document.router import Route
     from skill.connection import Connection
 
-__all__ = ["DEFAULT_REQUEST", "MADE_WITHOUT", "NO_PICTURE", "NoPicture", "fit_picture_to", "job_steps",
-           "paired_picture", "save_fit_picture"]
+__all__ = ["DEFAULT_REQUEST", "MADE_WITHOUT", "NO_PICTURE", "NoPicture", "fit_picture_to", "free_picture",
+           "job_steps", "paired_picture", "picture_for_project", "save_fit_picture"]
 
 NO_PICTURE = "this backend does not draw fit pictures: only the local engine does"
 MADE_WITHOUT = f"{NO_PICTURE}; the video is made without it"
@@ -71,6 +71,25 @@ def paired_picture(output: Path) -> Path:
     return output.with_name(f"{output.stem}-plan.png")
 
 
+def picture_for_project(folder: Path, video: str | None) -> Path:
+    """The fit picture asked for in words (``say``, ``chat``, MCP ``chat``), with no MP4 to pair it with:
+    ``<video stem>-plan.png`` in ``folder``, by the same rule as :func:`paired_picture`
+    (``~/v/demo.mov`` → ``demo-plan.png``; ``ai-music-plan.png`` when the project has no local video)."""
+    from skill.destination import stem_of
+
+    return folder / f"{stem_of(video)}-plan.png"
+
+
+def free_picture(picture: Path, mine: Path | None = None) -> Path:
+    """``picture``, else the first of ``<stem>-2.png``, ``<stem>-3.png``… that no file holds: a file the user
+    made is never written over, and the picture is saved all the same. ``mine`` (the caller's own earlier
+    picture, one it may replace) counts as free."""
+    candidate, n = picture, 2
+    while candidate != mine and (candidate.exists() or candidate.is_symlink()):
+        candidate, n = picture.with_name(f"{picture.stem}-{n}{picture.suffix}"), n + 1
+    return candidate
+
+
 @dataclass(frozen=True)
 class NoPicture:
     """Why no fit picture was written: ``message`` is the one line for the user; ``lasting`` when asking
@@ -78,7 +97,6 @@ class NoPicture:
 
     message: str
     lasting: bool = False
-    taken: Path | None = None  # the picture's name is this file of someone else's (nothing was fetched)
 
 
 def save_fit_picture(conn: "Connection", dest: Path) -> str | None:

@@ -3,7 +3,8 @@
 ``make_music_video(plan=true)`` asks the backend whether it draws pictures before anything is
 uploaded (``runtime.job.fit_picture_offered``), then saves ``<output stem>-plan.png`` beside
 the MP4 while the project is still open (``runtime.fit_beside``): a file of that name is
-replaced only when the MP4 replaced the file ``output_path`` named in place. A result carrying a
+replaced only when the MP4 replaced the file ``output_path`` named in place, else the picture
+is numbered (``<output stem>-plan-2.png``). A result carrying a
 picture is a ``CallToolResult`` with the structured data (as JSON text, as the SDK would
 write it) and the PNG as ``ImageContent``; a host that shows images shows it, and ``plan``
 names the file either way.
@@ -39,8 +40,7 @@ def save_paired(conn: "Connection", output: Path, replaced: Path | None) -> tupl
     that name is replaced (or removed, if none is drawn) only when ``output`` is ``replaced``, the file that
     was there before and was replaced in place: it showed the video that is gone."""
     mine = paired_picture(output) if replaced is not None and output.absolute() == replaced else None
-    beside = refresh(lambda dest: fit_picture_to(conn, dest), output, mine,
-                     advice="; move it, or give another output_path")
+    beside = refresh(lambda dest: fit_picture_to(conn, dest), output, mine)
     why_not = beside.missed.message if beside.missed else beside.problem
     return (str(beside.path) if beside.path else None), why_not
 

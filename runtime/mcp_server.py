@@ -136,7 +136,8 @@ class VideoResult(BaseModel):
     reply: str = Field(description="what was done, for the user")
     link: str | None = Field(description="the project in a browser (a claim link, never the API token)")
     plan: str | None = Field(default=None, description="with plan=true: the fit picture saved beside the MP4 "
-                                                       "(<output stem>-plan.png), also returned as an image")
+                                                       "(<output stem>-plan.png, numbered if a file of that name "
+                                                       "is there), also returned as an image")
     plan_error: str | None = Field(default=None, description="with plan=true: why no picture was saved")
 
 
@@ -328,8 +329,8 @@ def build(skill_path: str | None = None, backend: str | None = None) -> MCPServe
         Written to `output_path`, or next to the video as `<name>-music.mp4` (numbered if
         taken). Returns `path` (the MP4), `reply` (what was done) and `link` (the project in
         a browser, when the backend has one). With `plan`, also the picture of how the music
-        fits, as an image and saved as `<output stem>-plan.png` beside the MP4 (`plan`; why
-        not in `plan_error`). Takes seconds for a short clip locally; progress is reported
+        fits, as an image and saved as `<output stem>-plan.png` beside the MP4 (numbered if
+        that name is taken; `plan`; why not in `plan_error`). Takes seconds for a short clip locally; progress is reported
         by phase."""
         from runtime.mcp_pictures import with_picture
 
@@ -352,7 +353,8 @@ def build(skill_path: str | None = None, backend: str | None = None) -> MCPServe
         tempo, volume, fades, instruments), titles, trims, aspect ratio, undo… Returns the
         editor's reply (GUI wording already translated), `changes` and `summary`, the
         timeline after the edit. "show me how the music fits" returns the picture of the fit
-        as an image, saved beside the video (`picture`). Words like "export", "status" or
+        as an image, saved beside the video as `<video stem>-plan.png`, numbered if taken
+        (`picture`). Words like "export", "status" or
         "credits" are handled locally as the skill's routing table says."""
         from runtime.mcp_pictures import with_picture
         from skill.draft import summarize

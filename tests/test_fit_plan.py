@@ -216,12 +216,14 @@ def test_asking_at_the_prompt_saves_the_picture_beside_the_outputs(cut_clip: Pat
     from support import BUNDLED
 
     out = CollectingOutput()
+    (tmp_path / "demo-plan.png").write_bytes(b"the user's own picture")  # never written over: numbered
     with connect(load_skill(BUNDLED), "local", engine={"data_dir": tmp_path / "engine"}) as conn:
         convo = Conversation(conn, out, output_dir=tmp_path)
         assert convo.turn("add calm piano music", [str(cut_clip)]).ok
         report = convo.turn("show me how the music fits")
-    saved = tmp_path / "fit-picture.png"
+    saved = tmp_path / "demo-plan-2.png"  # named as beside an MP4: the video's stem (demo.mp4), -plan.png
     assert report.files == [str(saved)] and Image.open(saved).size == SIZE
+    assert (tmp_path / "demo-plan.png").read_bytes() == b"the user's own picture"
     replies, screen = "\n".join(report.replies), "\n".join(out.said + out.streamed)
     assert f"on one time axis: {saved}" in replies and f"on one time axis: {saved}" in screen
     assert "/api/fit/" not in replies + screen and "http://" not in replies + screen  # no dead engine port

@@ -221,8 +221,8 @@ def test_make_music_video_with_plan_shows_and_saves_the_fit_picture(clip: Path, 
     assert in_place["path"] == first["path"] and in_place["plan"] == first["plan"]  # replaced, not -plan-2.png
     assert Path(first["plan"]).stat().st_ino != out["first_saved"][0] and _images(out["in_place"])
     fresh = out["fresh"].structured_content  # the MP4 replaced nothing in place: neither does its picture
-    assert fresh["path"] == str(tmp_path / "fresh.mp4") and fresh["plan"] is None and not _images(out["fresh"])
-    assert "fresh-plan.png already exists" in fresh["plan_error"] and "overwrite" not in fresh["plan_error"]
+    assert fresh["path"] == str(tmp_path / "fresh.mp4") and fresh["plan"] == str(tmp_path / "fresh-plan-2.png")
+    assert fresh["plan_error"] is None and _images(out["fresh"]) == [Path(fresh["plan"]).read_bytes()]
     assert (tmp_path / "fresh-plan.png").read_bytes() == b"the user's picture"
     numbered = out["numbered"].structured_content
     assert numbered["path"] == str(tmp_path / "demo-music-2.mp4")
@@ -230,7 +230,8 @@ def test_make_music_video_with_plan_shows_and_saves_the_fit_picture(clip: Path, 
     assert sorted(p.name for p in tmp_path.glob("demo-*-plan*.png")) == ["demo-music-2-plan.png",
                                                                           "demo-music-plan.png"]
     asked = out["asked"].structured_content
-    assert asked["picture"] == str(tmp_path / "fit-picture.png") and asked["picture"] in asked["files"]
+    # asked in words, with no MP4 to pair it with: the same rule, the video's stem (demo.mp4 → demo-plan.png)
+    assert asked["picture"] == str(tmp_path / "demo-plan.png") and asked["picture"] in asked["files"]
     assert asked["picture"] in asked["reply"] and "/api/fit/" not in asked["reply"]  # the file, not a dead port
     assert [Image.open(io.BytesIO(png)).size for png in _images(out["asked"])] == [SIZE]
     plain = out["plain"].structured_content  # without plan: no picture asked for, none drawn
@@ -264,14 +265,20 @@ def test_a_backend_without_pictures_says_so_and_still_makes_the_video(engine, cl
     assert [f["times"] for f in left if f["endpoint"] == "fit_picture"] == [49]  # asked once, before the job
 
 
-def test_a_picture_name_already_taken_is_left_as_it_is(tmp_path: Path) -> None:
-    """The MP4 went to a name that was free, yet `<stem>-plan.png` exists: someone else's file, not replaced,
-    and the advice is what the model can do about it (overwrite would not help)."""
-    from runtime.mcp_pictures import save_paired
+def test_a_picture_name_already_taken_is_numbered_and_the_users_file_kept(tmp_path: Path) -> None:
+    """The MP4 went to a name that was free, yet `<stem>-plan.png` exists: someone else's file, never replaced;
+    the picture is saved all the same, numbered (it used to be skipped with an error)."""
+    from runtime.fit_beside import refresh
 
     theirs = tmp_path / "demo-music-plan.png"
     theirs.write_bytes(b"not ours")
-    plan, why_not = save_paired(None, tmp_path / "demo-music.mp4", replaced=None)  # type: ignore[arg-type]
-    assert plan is None and why_not == ("demo-music-plan.png already exists and was not written for this video: "
-                                        "left as it is; move it, or give another output_path")
-    assert theirs.read_bytes() == b"not ours"
+    (tmp_path / "demo-music-plan-2.png").write_bytes(b"not ours either")
+
+    def draw(dest: Path) -> None:
+        dest.write_bytes(b"drawn")
+
+    beside = refresh(draw, tmp_path / "demo-music.mp4", mine=None)
+    assert beside.path == tmp_path / "demo-music-plan-3.png" and beside.missed is None
+    assert beside.path.read_bytes() == b"drawn" and theirs.read_bytes() == b"not ours"
+    again = refresh(draw, tmp_path / "demo-music.mp4", mine=beside.path)  # its own earlier picture: replaced
+    assert again.path == beside.path and len(list(tmp_path.glob("*.png"))) == 3
