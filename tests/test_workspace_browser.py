@@ -250,6 +250,34 @@ def test_the_fit_picture_shows_in_the_conversation(engine, page, clip: Path, sho
     assert not unexpected, unexpected
 
 
+def test_a_reopened_project_shows_its_fit_picture_as_a_fresh_reply_does(engine, page, clip: Path,
+                                                                          shots: Path) -> None:
+    """Opened again (a reload, a claim link), the chat so far used to show the picture's bare address as text,
+    which opens only with the token (a click got 401): the newest reply that linked it shows the picture."""
+    from engine.workspace.plan import SIZE
+
+    open_workspace(page, f"{engine.url}/workspace")
+    upload(page, clip)
+    send(page, "add calm music")
+    for _ in range(2):
+        send(page, "show me how the music fits")
+    page.wait_for_selector("body[data-pictures='2']", timeout=WAIT_MS)
+    replies = page.locator("#messages li.assistant").count()
+
+    page.reload()
+    page.wait_for_selector("body[data-ready='1']", timeout=WAIT_MS)
+    page.wait_for_selector("body[data-pictures='1']", timeout=WAIT_MS)
+    assert page.locator("#messages li.assistant").count() == replies  # the conversation is back
+    newest = page.locator("#messages li.assistant").last
+    assert "/api/fit/" in newest.inner_text() and newest.locator("a.fit-picture").count() == 1
+    assert page.locator("#messages a.fit-picture").count() == 1  # one picture live, under the newest link
+    poll(page, f"(i => i.complete && i.naturalWidth > 0)(document.querySelector('{FIT_PICTURE}'))")
+    assert _decoded(page) == SIZE[0] and page.locator(FIT_PICTURE).get_attribute("src").startswith("blob:")
+    assert page.locator("#messages .fit-failed").count() == 0
+    page.screenshot(path=str(shots / "13-fit-picture-reopened.png"), full_page=True)
+    assert not page.errors, page.errors
+
+
 def test_music_only_export_plays_as_audio(engine, page, clip: Path, shots: Path, tmp_path: Path) -> None:
     open_workspace(page, f"{engine.url}/workspace")
     upload(page, clip)
