@@ -23,14 +23,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from runtime.fit_beside import Fetch, refresh
+from runtime.fit_beside import Fetch, as_left, held, refresh
 
 
 def after_video(fetch: Fetch | None, output: Path, ours: Path | None) -> dict[str, Any]:
     """The picture side of an item whose video was just written to ``output`` (drawn when ``fetch`` is
     given, see ``runtime.fit_beside``): the manifest's facts for the item, ``picture`` None for none."""
     beside = refresh(fetch, output, ours)
-    facts: dict[str, Any] = {"picture": _held(beside.path or beside.stale)}
+    facts: dict[str, Any] = {"picture": held(beside.path or beside.stale)}
     if beside.path is not None:
         facts["plan"] = {"path": str(beside.path), "output": str(output)}
     elif beside.missed is not None:
@@ -84,17 +84,4 @@ def make_again(video: Path, instruction: str) -> str:
 def ours(entry: dict[str, Any]) -> Path | None:
     """The picture an earlier run of this batch wrote for the item, if it is still as the batch left it: the
     one file it may replace or remove (one the user put there since is theirs)."""
-    picture = entry.get("picture")
-    if not isinstance(picture, dict) or not isinstance(picture.get("path"), str):
-        return None
-    path = Path(picture["path"])
-    return path if _held(path) == picture else None
-
-
-def _held(path: Path | None) -> dict[str, Any] | None:
-    """How the manifest names a picture the batch holds: its path and what it was like when last seen."""
-    try:
-        stat = path.lstat() if path is not None else None
-    except OSError:
-        return None
-    return {"path": str(path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns} if stat else None
+    return as_left(entry.get("picture"))

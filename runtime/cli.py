@@ -397,7 +397,7 @@ def _run(args: argparse.Namespace) -> int:
         convo.new_project(args.prompt)
         report = convo.turn(args.prompt, [video])
         if plan is not None and report.ok and report.files:
-            why_not = save_fit_picture(conn, plan)
+            why_not = save_fit_picture(conn, plan, replace=args.overwrite)
             if why_not:
                 _warn(why_not)
                 plan, plan_error = None, why_not
@@ -480,7 +480,7 @@ def _batch(args: argparse.Namespace) -> int:
             report = convo.turn(item.instruction, [str(item.video)])
             if report.ok and report.files:
                 output = Path(report.files[0])  # the picture is named after where the video really went
-                fetch = (lambda dest: fit_picture_to(conn, dest)) if args.plan else None
+                fetch = (lambda picture, mine: fit_picture_to(conn, picture, mine)) if args.plan else None
                 facts = batch_plans.after_video(fetch, output, earlier.picture)
                 conn.release(before)
                 return output, None, facts

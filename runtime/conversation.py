@@ -237,15 +237,15 @@ class Conversation:
         session, chat = self.conn.session, report.chat
         if session is None or chat is None or not chat.withheld:
             return
-        from runtime.job import free_picture, picture_for_project, save_fit_picture
+        from runtime.job import NoPicture, fit_picture_to, picture_for_project
 
         videos = self.conn.inputs()  # named as a picture beside an MP4 is, never over a file already there
-        dest = free_picture(picture_for_project(self.output_dir or Path.cwd(), videos[0] if videos else None))
-        why_not = save_fit_picture(self.conn, dest)
-        if why_not is not None:
+        got = fit_picture_to(self.conn, picture_for_project(self.output_dir or Path.cwd(), videos[0] if videos else None))
+        if isinstance(got, NoPicture):
             self.out.say("".join(chat.withheld).strip())
-            self._reply(report, f"Could not save the picture: {why_not}")
+            self._reply(report, f"Could not save the picture: {got.message}")
             return
+        dest = got
         address = re.compile(rf"\S*/api/fit/{re.escape(session.session_id)}/picture\.png")
         report.files.append(str(dest))
         report.picture = str(dest)

@@ -122,6 +122,7 @@ class _State:
         self.lock = anyio.Lock()
         self.stack = contextlib.ExitStack()
         self.one_shot: str | None = None  # the project the last make_music_video made, its MP4 written
+        self.pictures: dict[str, dict[str, Any]] = {}  # the fit pictures this server wrote, per output (held)
 
 
 class Balance(BaseModel):
@@ -275,7 +276,7 @@ def build(skill_path: str | None = None, backend: str | None = None) -> MCPServe
                    plan: bool = False) -> dict[str, Any]:
         from runtime.conversation import Conversation
         from runtime.job import MADE_WITHOUT, fit_picture_offered
-        from runtime.mcp_pictures import named_file, save_paired
+        from runtime.mcp_pictures import save_paired
 
         async with shared.lock:
             def work() -> dict[str, Any]:
@@ -283,7 +284,6 @@ def build(skill_path: str | None = None, backend: str | None = None) -> MCPServe
                     _refused(list(attachments or []))  # a refused call must not wipe the current project
                 # asked before the upload (and the credits it spends): a backend without pictures says so
                 plan_error = MADE_WITHOUT if plan and not fit_picture_offered(shared.conn) else None
-                replaceable = named_file(dest) if overwrite else None  # there before the job: replaced in place
                 replaced = shared.conn.session.session_id if fresh and shared.conn.session else None
                 folder = _beside_input([a for a in attachments or [] if "://" not in a]) if fresh else None
                 convo = Conversation(shared.conn, _Bridge(ctx), auto_export=auto_export, export_dest=dest or None,
@@ -297,7 +297,7 @@ def build(skill_path: str | None = None, backend: str | None = None) -> MCPServe
                 data = report.to_json()
                 data["_draft"] = report.chat.draft if report.chat is not None else None
                 if plan and plan_error is None and report.ok and report.files:  # drawn while the project is open
-                    data["plan"], plan_error = save_paired(shared.conn, Path(report.files[0]), replaceable)
+                    data["plan"], plan_error = save_paired(shared.conn, Path(report.files[0]), shared.pictures)
                 data["plan_error"] = plan_error
                 data["_picture"] = report.picture
                 return data

@@ -12,12 +12,11 @@ from pathlib import Path
 import pytest
 
 from runtime import batch, batch_plans
-from runtime.job import NoPicture
+from runtime.job import NoPicture, write_picture
 
 
-def _drawn(dest: Path) -> NoPicture | None:
-    dest.write_bytes(b"the picture the batch drew")
-    return None
+def _drawn(picture: Path, mine: Path | None) -> Path | NoPicture:
+    return write_picture(b"the picture the batch drew", picture, mine)
 
 
 class Stand:

@@ -227,3 +227,50 @@ def test_asking_at_the_prompt_saves_the_picture_beside_the_outputs(cut_clip: Pat
     replies, screen = "\n".join(report.replies), "\n".join(out.said + out.streamed)
     assert f"on one time axis: {saved}" in replies and f"on one time axis: {saved}" in screen
     assert "/api/fit/" not in replies + screen and "http://" not in replies + screen  # no dead engine port
+
+
+def _cloud_with_picture(answer) -> SimpleNamespace:  # noqa: ANN001 — an httpx MockTransport handler
+    import httpx
+
+    client = SimpleNamespace(base_url="https://cloud.example", path=lambda name, **v: f"/api/fit/{v['session_id']}/p.png",
+                             headers=lambda: {"Authorization": "Bearer t"},
+                             http=httpx.Client(transport=httpx.MockTransport(answer)))
+    return SimpleNamespace(client=client, session=SimpleNamespace(session_id="s1"))
+
+
+def test_a_file_that_appears_while_the_picture_is_fetched_is_never_written_over(tmp_path: Path) -> None:
+    """The name is free when asked for, the user's file takes it while the engine draws: theirs stays, the
+    picture is numbered (an explicit `run --plan` name is left as it is, with one line)."""
+    import httpx
+
+    from runtime.job import fit_picture_to, save_fit_picture
+
+    picture = tmp_path / "demo-plan.png"
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        picture.write_bytes(b"the user's file, saved meanwhile")
+        return httpx.Response(200, content=b"\x89PNG drawn", headers={"content-type": "image/png"})
+
+    conn = _cloud_with_picture(answer)
+    assert fit_picture_to(conn, picture) == tmp_path / "demo-plan-2.png"
+    assert picture.read_bytes() == b"the user's file, saved meanwhile"
+    assert (tmp_path / "demo-plan-2.png").read_bytes() == b"\x89PNG drawn"
+    picture.unlink()
+    assert save_fit_picture(conn, picture) == f"{picture} already exists; left as it is"
+    assert picture.read_bytes() == b"the user's file, saved meanwhile"
+    assert save_fit_picture(conn, picture, replace=True) is None  # --overwrite: replaced on purpose
+    assert picture.read_bytes() == b"\x89PNG drawn"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["demo-plan-2.png", "demo-plan.png"]  # no .part left
+
+
+def test_numbering_stops_with_one_line_when_every_name_is_taken(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from runtime import job
+
+    monkeypatch.setattr(job, "MAX_NUMBER", 3)
+    for name in ("demo-plan.png", "demo-plan-2.png", "demo-plan-3.png"):
+        (tmp_path / name).write_bytes(b"the user's")
+    got = job.write_picture(b"drawn", tmp_path / "demo-plan.png")
+    assert isinstance(got, job.NoPicture)
+    assert got.message == "no free name for the fit picture: demo-plan-2.png to demo-plan-3.png are all taken"
+    assert len(list(tmp_path.iterdir())) == 3
