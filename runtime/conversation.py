@@ -238,9 +238,17 @@ class Conversation:
         if session is None or chat is None or not chat.withheld:
             return
         from runtime.job import NoPicture, fit_picture_to, picture_for_project
+        from skill.actions.state import fetch_state
+        from skill.destination import input_name
 
-        videos = self.conn.inputs()  # named as a picture beside an MP4 is, never over a file already there
-        got = fit_picture_to(self.conn, picture_for_project(self.output_dir or Path.cwd(), videos[0] if videos else None))
+        # named as the export names the MP4 (the video on the timeline), never over a file already there
+        uploads = self.conn.inputs()
+        try:
+            video = input_name(fetch_state(self.conn))
+        except errors.NemoError:  # the reply stands; the picture is named after the oldest upload then
+            video = None
+        video = video or (uploads[0] if uploads else None)
+        got = fit_picture_to(self.conn, picture_for_project(self.output_dir or Path.cwd(), video))
         if isinstance(got, NoPicture):
             self.out.say("".join(chat.withheld).strip())
             self._reply(report, f"Could not save the picture: {got.message}")

@@ -229,6 +229,26 @@ def test_asking_at_the_prompt_saves_the_picture_beside_the_outputs(cut_clip: Pat
     assert "/api/fit/" not in replies + screen and "http://" not in replies + screen  # no dead engine port
 
 
+@pytest.mark.slow
+def test_the_picture_asked_for_is_named_after_the_video_as_the_export_is(cut_clip: Path, tmp_path: Path) -> None:
+    """A voice uploaded before the video: the picture was named after the oldest upload (`voice-plan.png`),
+    while the export names the MP4 after the video on the timeline (`demo-music.mp4`)."""
+    from media.fixtures import make_audio
+    from runtime.backend import connect
+    from runtime.conversation import Conversation
+    from runtime.document import load_skill
+    from runtime.terminal import CollectingOutput
+    from support import BUNDLED
+
+    voice = make_audio(tmp_path / "voice.wav", seconds=4.0)
+    with connect(load_skill(BUNDLED), "local", engine={"data_dir": tmp_path / "engine"}) as conn:
+        convo = Conversation(conn, CollectingOutput(), output_dir=tmp_path)
+        assert convo.turn("add calm piano music", [str(voice), str(cut_clip)]).ok
+        assert conn.inputs()[0] == str(voice)
+        report = convo.turn("show me how the music fits")
+    assert report.files == [str(tmp_path / "demo-plan.png")] and Image.open(report.files[0]).size == SIZE
+
+
 def _cloud_with_picture(answer) -> SimpleNamespace:  # noqa: ANN001 — an httpx MockTransport handler
     import httpx
 
