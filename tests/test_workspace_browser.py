@@ -429,3 +429,30 @@ def test_a_file_it_cannot_use_is_named_in_one_line(engine, page, tmp_path: Path)
     page.set_input_files("#file", str(broken))  # the engine refuses it; its message is shown as it is
     page.wait_for_selector("#upload-status:has-text('broken.mp4 is not a readable video')", timeout=WAIT_MS)
     assert page.locator("#files li").count() == 0
+
+
+def test_new_project_while_the_history_loads_starts_empty(engine, page, clip: Path) -> None:
+    """"New project" pressed while a reopened project's chat is still loading: the old project's messages and
+    its fit picture used to land in the new, empty project once they arrived."""
+    open_workspace(page, f"{engine.url}/workspace")
+    upload(page, clip)
+    send(page, "add calm music")
+    send(page, "show me how the music fits")
+    page.wait_for_selector("body[data-pictures='1']", timeout=WAIT_MS)
+    old = page.locator("#project").get_attribute("data-session")
+    held: list = []
+    page.route("**/workspace/api/messages/**", lambda route: held.append(route))  # the history waits for the test
+    page.reload(wait_until="domcontentloaded")
+    for _ in range(WAIT_MS // 50):
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert held, "the reopened project never asked for its chat"
+    page.click("#new-project")
+    poll(page, f"(s => s && s !== {old!r})(document.querySelector('#project').dataset.session)")
+    held[0].continue_()
+    page.wait_for_selector("body[data-ready='1']", timeout=WAIT_MS)  # set once the history is handled
+    assert page.locator("#messages li").count() == 0
+    assert page.locator("#messages a.fit-picture").count() == 0
+    assert page.locator("#project").get_attribute("data-session") != old
+    assert not page.errors, page.errors

@@ -135,6 +135,8 @@
     if (!auth.session_id || $("messages").children.length) return;
     const session = auth.session_id;
     const data = await call("messages", { url: sessionUrl(cfg.messages), method: "GET" });
+    // "New project" (or a first reply) while they loaded: these messages belong to another project now
+    if (auth.session_id !== session || $("messages").children.length) return;
     let linked = null;
     for (const m of data.messages) {
       const body = addMessage(m.role === "user" ? "user" : "assistant", plain(m.text));
