@@ -36,13 +36,18 @@ def test_the_time_left_comes_from_finished_videos_only(tmp_path: Path, monkeypat
                        "[3/4] c.mp4: working (about 60 s left)…", "[4/4] d.mp4: working (about 30 s left)…"]
 
 
-def test_no_time_left_is_said_while_it_would_round_to_nothing(tmp_path: Path) -> None:
+def test_no_time_left_is_said_while_it_would_round_to_nothing(tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     """Videos made in a blink (a tiny clip, a fast machine): "about 0 s left" says nothing, so nothing is said."""
+    now = [0.0]
+    clock = SimpleNamespace(monotonic=lambda: now[0], strftime=time.strftime, gmtime=time.gmtime)
+    monkeypatch.setattr(batch, "time", clock)  # the batch's own clock: a loaded machine cannot make it slow
     video = tmp_path / "a.mp4"
     video.write_bytes(b"a")
     items = [batch.Item(video, f"take {n}") for n in range(3)]
 
     def job(item: batch.Item, folder: Path, earlier: batch.Earlier) -> tuple[Path | None, str | None, dict]:
+        now[0] += 0.2
         output = folder / f"{item.instruction}.mp4"
         output.write_bytes(b"made")
         return output, None, {}
