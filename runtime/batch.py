@@ -218,20 +218,21 @@ def run_batch(items: list[Item], outdir: Path, job: Job, say: Callable[[str], No
                     summary.released = item
                 say(f"{tag}: done earlier → {done_before.name}{why_not.line if why_not else ''}")
                 continue
-            eta = f" (about {_duration(sum(took) / len(took) * left)} left)" if took else ""
+            eta = _eta(took, left)
             left -= 1
             say(f"{tag}: working{eta}…")
             previous = manifest.earlier(item)
             manifest.record(item, "working")
             started = time.monotonic()
             output, error, facts = job(item, outdir, previous)
-            took.append(time.monotonic() - started)
+            seconds = time.monotonic() - started
             if output is not None and error is None:
+                took.append(seconds)  # only finished work says how long the rest takes
                 summary.done += 1
-                manifest.record(item, "done", output=str(output), seconds=round(took[-1], 1), **facts)
+                manifest.record(item, "done", output=str(output), seconds=round(seconds, 1), **facts)
                 picture, why_not = batch_plans.said(facts)
                 summary.unpictured += plans and "plan" not in facts
-                say(f"{tag}: ✓ {output.name}{picture} ({took[-1]:.1f} s){why_not}")
+                say(f"{tag}: ✓ {output.name}{picture} ({seconds:.1f} s){why_not}")
             else:
                 summary.failed.append((item, error or "no file came back"))
                 manifest.record(item, "failed", error=error)
@@ -257,6 +258,15 @@ def _closing(summary: Summary, outdir: Path) -> str:
     if summary.released is not None:
         text += " " + batch_plans.make_again(summary.released.video, summary.released.instruction)
     return text
+
+
+def _eta(took: list[float], left: int) -> str:
+    """The progress line's "(about N left)", from the videos finished so far: nothing before one finished
+    (a failure, often instant, would say "about 0 s left") or while the estimate is under a second."""
+    if not took:
+        return ""
+    seconds = sum(took) / len(took) * left
+    return f" (about {_duration(seconds)} left)" if seconds >= 1 else ""
 
 
 def _duration(seconds: float) -> str:

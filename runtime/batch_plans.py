@@ -9,7 +9,8 @@ the manifest keeps, per item:
 - ``plan``: ``{"path", "output"}``, only when this run wrote the picture, for exactly that
   output. Every new record of the item drops it unless given again.
 - ``plan_error``: ``{"message", "output", "lasting"}``: why there is no picture. Lasting when
-  asking again cannot help: the project has no music to draw, or the name is someone else's file.
+  asking again cannot help: the project has no music to draw. (Manifests written before a
+  name someone else held was numbered may also carry ``taken``, that file: lasting while it is there.)
 - ``picture``: ``{"path", "size", "mtime_ns"}``, the file this batch wrote for the item and that
   is still there, kept across records: the one picture it may replace or remove
   (``runtime.fit_beside``), and only while that file is as the batch left it. Dropped once the
@@ -22,21 +23,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from runtime.fit_beside import Fetch, refresh
+from runtime.fit_beside import Fetch, as_left, held, refresh
 
 
 def after_video(fetch: Fetch | None, output: Path, ours: Path | None) -> dict[str, Any]:
     """The picture side of an item whose video was just written to ``output`` (drawn when ``fetch`` is
     given, see ``runtime.fit_beside``): the manifest's facts for the item, ``picture`` None for none."""
     beside = refresh(fetch, output, ours)
-    facts: dict[str, Any] = {"picture": _held(beside.path or beside.stale)}
+    facts: dict[str, Any] = {"picture": held(beside.path or beside.stale)}
     if beside.path is not None:
         facts["plan"] = {"path": str(beside.path), "output": str(output)}
     elif beside.missed is not None:
         facts["plan_error"] = {"message": beside.missed.message, "output": str(output),
                                "lasting": beside.missed.lasting}
-        if beside.missed.taken is not None:
-            facts["plan_error"]["taken"] = str(beside.missed.taken)
     if beside.problem:
         facts["picture_error"] = beside.problem
     return facts
@@ -63,8 +62,8 @@ class Missing:
 
 def missing(entry: dict[str, Any], output: Path) -> Missing | None:
     """For an item done earlier, under ``--plan``: None when its picture for this very output is there,
-    else why there is none — true now: a name that was someone else's file and is free again no longer
-    explains it."""
+    else why there is none — true now: a name that was someone else's file (an older manifest's
+    ``taken``) and is free again no longer explains it."""
     plan, error = entry.get("plan"), entry.get("plan_error")
     if isinstance(plan, dict) and plan.get("output") == str(output) and Path(str(plan.get("path", ""))).is_file():
         return None
@@ -85,17 +84,4 @@ def make_again(video: Path, instruction: str) -> str:
 def ours(entry: dict[str, Any]) -> Path | None:
     """The picture an earlier run of this batch wrote for the item, if it is still as the batch left it: the
     one file it may replace or remove (one the user put there since is theirs)."""
-    picture = entry.get("picture")
-    if not isinstance(picture, dict) or not isinstance(picture.get("path"), str):
-        return None
-    path = Path(picture["path"])
-    return path if _held(path) == picture else None
-
-
-def _held(path: Path | None) -> dict[str, Any] | None:
-    """How the manifest names a picture the batch holds: its path and what it was like when last seen."""
-    try:
-        stat = path.lstat() if path is not None else None
-    except OSError:
-        return None
-    return {"path": str(path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns} if stat else None
+    return as_left(entry.get("picture"))

@@ -68,8 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help=f"what you want for every video (a list's own column wins; default: {DEFAULT_PROMPT!r})")
     batch.add_argument("-o", "--output", metavar="OUTDIR", required=True, help="the folder the videos are written to")
     batch.add_argument("--plan", action="store_true",
-                       help="also save each video's fit picture beside it, as <output name>-plan.png (local "
-                            "engine); a video finished earlier without one stays as it is (its project is gone)")
+                       help="also save each video's fit picture beside it, as <output name>-plan.png (numbered if "
+                            "a file of yours has that name; local engine); a video finished earlier without one stays as it is (its project is gone)")
     batch.set_defaults(handler=_batch)
 
     say = sub.add_parser("say", help="one turn of the persisted session (for agents)")
@@ -397,7 +397,7 @@ def _run(args: argparse.Namespace) -> int:
         convo.new_project(args.prompt)
         report = convo.turn(args.prompt, [video])
         if plan is not None and report.ok and report.files:
-            why_not = save_fit_picture(conn, plan)
+            why_not = save_fit_picture(conn, plan, replace=args.overwrite)
             if why_not:
                 _warn(why_not)
                 plan, plan_error = None, why_not
@@ -406,8 +406,13 @@ def _run(args: argparse.Namespace) -> int:
             conn.release(before)
     out.close()
     if args.json:
-        print(json.dumps({**report.to_json(), **({"plan": str(plan)} if plan and report.files else {}),
-                          **({"plan_error": plan_error} if plan_error else {})}, ensure_ascii=False))
+        data = report.to_json()
+        if plan and report.files:  # a file this run wrote, listed with the MP4 as `say --json` lists its picture
+            data["files"] = [*data["files"], str(plan)]
+            data["plan"] = str(plan)
+        if plan_error:
+            data["plan_error"] = plan_error
+        print(json.dumps(data, ensure_ascii=False))
     elif report.files:
         print(f"MP4: {report.files[0]}")
         if plan is not None:
@@ -475,7 +480,7 @@ def _batch(args: argparse.Namespace) -> int:
             report = convo.turn(item.instruction, [str(item.video)])
             if report.ok and report.files:
                 output = Path(report.files[0])  # the picture is named after where the video really went
-                fetch = (lambda dest: fit_picture_to(conn, dest)) if args.plan else None
+                fetch = (lambda picture, mine: fit_picture_to(conn, picture, mine)) if args.plan else None
                 facts = batch_plans.after_video(fetch, output, earlier.picture)
                 conn.release(before)
                 return output, None, facts

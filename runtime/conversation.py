@@ -237,19 +237,23 @@ class Conversation:
         session, chat = self.conn.session, report.chat
         if session is None or chat is None or not chat.withheld:
             return
-        from runtime.job import save_fit_picture
+        from runtime.job import NoPicture, fit_picture_to, picture_for_project
+        from skill.actions.state import fetch_state
+        from skill.destination import input_name
 
-        folder = self.output_dir or Path.cwd()
-        dest = folder / "fit-picture.png"
-        for n in range(2, 1000):
-            if not dest.exists():
-                break
-            dest = folder / f"fit-picture-{n}.png"
-        why_not = save_fit_picture(self.conn, dest)
-        if why_not is not None:
+        # named as the export names the MP4 (the video on the timeline), never over a file already there
+        uploads = self.conn.inputs()
+        try:
+            video = input_name(fetch_state(self.conn))
+        except errors.NemoError:  # the reply stands; the picture is named after the oldest upload then
+            video = None
+        video = video or (uploads[0] if uploads else None)
+        got = fit_picture_to(self.conn, picture_for_project(self.output_dir or Path.cwd(), video))
+        if isinstance(got, NoPicture):
             self.out.say("".join(chat.withheld).strip())
-            self._reply(report, f"Could not save the picture: {why_not}")
+            self._reply(report, f"Could not save the picture: {got.message}")
             return
+        dest = got
         address = re.compile(rf"\S*/api/fit/{re.escape(session.session_id)}/picture\.png")
         report.files.append(str(dest))
         report.picture = str(dest)

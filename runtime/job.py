@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Iterator, Sequence
 
 from protocol.requests import DEFAULT_REQUEST
 
@@ -23,11 +23,12 @@ if TYPE_CHECKING:
     from runtime.document.router import Route
     from skill.connection import Connection
 
-__all__ = ["DEFAULT_REQUEST", "MADE_WITHOUT", "NO_PICTURE", "NoPicture", "fit_picture_to", "job_steps",
-           "paired_picture", "save_fit_picture"]
+__all__ = ["DEFAULT_REQUEST", "MADE_WITHOUT", "NO_PICTURE", "NoPicture", "fit_picture_to",
+           "job_steps", "paired_picture", "picture_for_project", "save_fit_picture", "write_picture"]
 
 NO_PICTURE = "this backend does not draw fit pictures: only the local engine does"
 MADE_WITHOUT = f"{NO_PICTURE}; the video is made without it"
+MAX_NUMBER = 10_000  # x-plan-2.png … x-plan-10000.png, then a clear error
 PICTURE_TIMEOUT_S = 120.0  # twelve frames and one PNG; a loaded machine is slow, never this slow
 
 
@@ -71,6 +72,23 @@ def paired_picture(output: Path) -> Path:
     return output.with_name(f"{output.stem}-plan.png")
 
 
+def picture_for_project(folder: Path, video: str | None) -> Path:
+    """The fit picture asked for in words (``say``, ``chat``, MCP ``chat``), with no MP4 to pair it with:
+    ``<video stem>-plan.png`` in ``folder``, by the same rule as :func:`paired_picture`
+    (``~/v/demo.mov`` → ``demo-plan.png``; ``ai-music-plan.png`` when the project has no local video)."""
+    from skill.destination import stem_of
+
+    return folder / f"{stem_of(video)}-plan.png"
+
+
+def _names(picture: Path) -> Iterator[Path]:
+    """``picture``, then ``<stem>-2.png``, ``<stem>-3.png``… up to :data:`MAX_NUMBER`: a folder that full is
+    not one a person keeps, and counting on would never end."""
+    yield picture
+    for n in range(2, MAX_NUMBER + 1):
+        yield picture.with_name(f"{picture.stem}-{n}{picture.suffix}")
+
+
 @dataclass(frozen=True)
 class NoPicture:
     """Why no fit picture was written: ``message`` is the one line for the user; ``lasting`` when asking
@@ -78,18 +96,22 @@ class NoPicture:
 
     message: str
     lasting: bool = False
-    taken: Path | None = None  # the picture's name is this file of someone else's (nothing was fetched)
 
 
-def save_fit_picture(conn: "Connection", dest: Path) -> str | None:
-    """Write the project's fit picture to ``dest``: None when written, else the one line saying why not."""
-    missed = fit_picture_to(conn, dest)
-    return missed.message if missed else None
+def save_fit_picture(conn: "Connection", dest: Path, replace: bool = False) -> str | None:
+    """Write the project's fit picture to exactly ``dest`` (``run --plan``, a name the user gave): None when
+    written, else the one line saying why not. A file there is replaced only if ``replace``."""
+    got = fit_picture_to(conn, dest, mine=dest if replace else None, numbered=False)
+    return got.message if isinstance(got, NoPicture) else None
 
 
-def fit_picture_to(conn: "Connection", dest: Path) -> NoPicture | None:
-    """Write the project's fit picture (``GET /api/fit/{session_id}/picture.png``) to ``dest``:
-    None when written, else why not (a backend without it answers 404; a project without music 409)."""
+def fit_picture_to(conn: "Connection", picture: Path, mine: Path | None = None,
+                   numbered: bool = True) -> Path | NoPicture:
+    """Write the project's fit picture (``GET /api/fit/{session_id}/picture.png``) as ``picture``: where it was
+    written, else why not (a backend without it answers 404; a project without music 409). A file there is
+    someone else's and never written over — the picture takes the next free number (``x-plan-2.png``), or
+    without ``numbered`` is not written — unless it is ``mine``, the caller's own earlier picture. The name is
+    taken only once the picture is fetched, so a file that appeared meanwhile is never replaced either."""
     import httpx
 
     client, session = conn.client, conn.session
@@ -101,19 +123,50 @@ def fit_picture_to(conn: "Connection", dest: Path) -> NoPicture | None:
     except httpx.HTTPError as exc:
         return NoPicture(f"could not fetch the fit picture ({exc.__class__.__name__})")
     if response.status_code == 200 and response.headers.get("content-type", "").startswith("image/png"):
-        part = dest.with_name(f".{dest.name}.{os.getpid()}.part")
-        try:
-            part.write_bytes(response.content)
-            os.replace(part, dest)  # a half-written picture never takes the name
-        except OSError as exc:
-            part.unlink(missing_ok=True)
-            return NoPicture(f"could not write {dest}: {exc.strerror or exc}")
-        return None
+        return write_picture(response.content, picture, mine, numbered)
     code, message = _code_and_message(response)
     if response.status_code == 404 and code != 1002:
         return NoPicture(NO_PICTURE, lasting=True)
     return NoPicture(f"no fit picture: {message or f'HTTP {response.status_code}'}",
                      lasting=response.status_code == 409)  # 409: nothing to draw, the project has no music
+
+
+def write_picture(png: bytes, picture: Path, mine: Path | None = None, numbered: bool = True) -> Path | NoPicture:
+    """Save ``png`` as ``picture`` by :func:`fit_picture_to`'s rule: where it was written, else why not."""
+    part = picture.with_name(f".{picture.name}.{os.getpid()}.part")
+    try:
+        part.write_bytes(png)
+        written = _publish(part, _names(picture) if numbered else iter([picture]), mine)
+    except OSError as exc:
+        return NoPicture(f"could not write {picture}: {exc.strerror or exc}")
+    finally:
+        part.unlink(missing_ok=True)
+    if written is None:
+        return NoPicture(f"no free name for the fit picture: {picture.stem}-2{picture.suffix} to "
+                         f"{picture.stem}-{MAX_NUMBER}{picture.suffix} are all taken" if numbered else
+                         f"{picture} already exists; left as it is")
+    return written
+
+
+def _publish(part: Path, names: Iterator[Path], mine: Path | None) -> Path | None:
+    """Give the written ``part`` the first of ``names`` that is free or ``mine``: that name, None if none is.
+    A free name is reserved (created, failing if anything is there) before the picture replaces the empty
+    file: a half-written picture never takes a name, and a file the user made is never written over."""
+    for name in names:
+        if name != mine:
+            try:
+                with open(name, "xb"):
+                    pass
+            except FileExistsError:
+                continue
+        try:
+            os.replace(part, name)
+        except OSError:
+            if name != mine:
+                name.unlink(missing_ok=True)  # the empty file that held the name
+            raise
+        return name
+    return None
 
 
 def _code_and_message(response: "httpx.Response") -> tuple[object, str | None]:

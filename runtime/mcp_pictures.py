@@ -3,7 +3,8 @@
 ``make_music_video(plan=true)`` asks the backend whether it draws pictures before anything is
 uploaded (``runtime.job.fit_picture_offered``), then saves ``<output stem>-plan.png`` beside
 the MP4 while the project is still open (``runtime.fit_beside``): a file of that name is
-replaced only when the MP4 replaced the file ``output_path`` named in place. A result carrying a
+replaced only when this server wrote it for that very MP4 (and it is as the server left it),
+else the picture is numbered (``<output stem>-plan-2.png``). A result carrying a
 picture is a ``CallToolResult`` with the structured data (as JSON text, as the SDK would
 write it) and the PNG as ``ImageContent``; a host that shows images shows it, and ``plan``
 names the file either way.
@@ -12,35 +13,31 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mcp_types import CallToolResult, ImageContent, TextContent
 
-from runtime.fit_beside import refresh
-from runtime.job import fit_picture_to, paired_picture
+from runtime.fit_beside import as_left, held, refresh
+from runtime.job import fit_picture_to
 
 if TYPE_CHECKING:
     from skill.connection import Connection
 
 
-def named_file(output_path: str | None) -> Path | None:
-    """The file ``output_path`` names, if one is there before the job: the only file an MP4 replaces in
-    place (with ``overwrite``; a folder or no path gets a fresh name)."""
-    if not output_path or output_path.endswith(("/", os.sep)):
-        return None
-    path = Path(os.path.expanduser(output_path))
-    return path.absolute() if path.is_file() else None
-
-
-def save_paired(conn: "Connection", output: Path, replaced: Path | None) -> tuple[str | None, str | None]:
-    """Draw the open project's picture beside ``output``: (its path, None) or (None, why not). A picture of
-    that name is replaced (or removed, if none is drawn) only when ``output`` is ``replaced``, the file that
-    was there before and was replaced in place: it showed the video that is gone."""
-    mine = paired_picture(output) if replaced is not None and output.absolute() == replaced else None
-    beside = refresh(lambda dest: fit_picture_to(conn, dest), output, mine,
-                     advice="; move it, or give another output_path")
+def save_paired(conn: "Connection", output: Path, drawn: dict[str, dict[str, Any]]) -> tuple[str | None, str | None]:
+    """Draw the open project's picture beside ``output``: (its path, None) or (None, why not). ``drawn`` is the
+    server's record of the pictures it wrote, per output (kept for the session, updated here): only the one it
+    wrote for this very ``output``, still as it left it, is replaced (or removed, if none is drawn): it showed
+    the video that is gone. Any other file of that name is someone else's — the picture is numbered — even
+    one called ``<stem>-plan.png``."""
+    key = str(output.absolute())
+    beside = refresh(lambda picture, mine: fit_picture_to(conn, picture, mine), output, as_left(drawn.get(key)))
+    record = held(beside.path or beside.stale)
+    if record is None:
+        drawn.pop(key, None)
+    else:
+        drawn[key] = record
     why_not = beside.missed.message if beside.missed else beside.problem
     return (str(beside.path) if beside.path else None), why_not
 

@@ -8,10 +8,11 @@ is blocking, so each tool runs in a worker thread; progress and status lines fro
 become MCP progress notifications, at most about one a second or one per 5 % (a large
 upload used to send one per chunk), and nothing is written to stderr (the logging
 capability is deprecated, and the SDK's INFO logging printed every HTTP request).
-Failures come back as tool errors carrying the skill's guidance and the error's code
-(e.g. ``[2001 OutOfCredits]`` with the registration link), never as a crash of the
-server; a call refused for its arguments changes nothing (``make_music_video`` checks
-the video before it starts a new project).
+Failures come back as tool errors carrying the skill's guidance in plain words (the
+registration link when credits ran out; the skill's error codes are for logs, not for
+the user the model talks to), never as a crash of the server; a call refused for its
+arguments changes nothing (``make_music_video`` checks the video before it starts a new
+project), and an argument a tool does not take is refused, not silently ignored.
 
 MCP hosts start servers with a stripped environment (``HOME`` and ``PATH``, not the
 ``XDG_*`` variables), so the server would keep its tokens and session apart from
@@ -121,6 +122,7 @@ class _State:
         self.lock = anyio.Lock()
         self.stack = contextlib.ExitStack()
         self.one_shot: str | None = None  # the project the last make_music_video made, its MP4 written
+        self.pictures: dict[str, dict[str, Any]] = {}  # the fit pictures this server wrote, per output (held)
 
 
 class Balance(BaseModel):
@@ -135,7 +137,8 @@ class VideoResult(BaseModel):
     reply: str = Field(description="what was done, for the user")
     link: str | None = Field(description="the project in a browser (a claim link, never the API token)")
     plan: str | None = Field(default=None, description="with plan=true: the fit picture saved beside the MP4 "
-                                                       "(<output stem>-plan.png), also returned as an image")
+                                                       "(<output stem>-plan.png, numbered if a file of that name "
+                                                       "is there), also returned as an image")
     plan_error: str | None = Field(default=None, description="with plan=true: why no picture was saved")
 
 
@@ -204,8 +207,23 @@ def _version() -> str:
 
 
 def _tool_error(report: dict[str, Any]) -> ToolError:
-    error = report["errors"][0]
-    return ToolError(f"[{error['code']} {error['type']}] {error['message']}")
+    """The first failure's message as the user reads it: the model relays it, so no internal code."""
+    return ToolError(report["errors"][0]["message"])
+
+
+class _Server(MCPServer):
+    """The SDK's server, refusing arguments a tool does not take: the SDK drops them unseen, so a
+    misspelt ``outputpath`` would quietly write the MP4 somewhere else than asked."""
+
+    async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
+        tool = self._tool_manager.get_tool(name)
+        if tool is not None:
+            accepted = list(tool.parameters.get("properties", {}))
+            unknown = [key for key in arguments if key not in accepted]
+            if unknown:
+                raise ToolError(f"{name} does not take {', '.join(map(repr, unknown))}; "
+                                f"it takes {', '.join(accepted) or 'no arguments'}")
+        return await super().call_tool(name, arguments, context)
 
 
 def _beside_input(inputs: list[str] | tuple[str, ...]) -> Path:
@@ -233,12 +251,11 @@ def build(skill_path: str | None = None, backend: str | None = None) -> MCPServe
         finally:
             await anyio.to_thread.run_sync(shared.stack.close)
 
-    server = MCPServer(name="ai-music", version=_version(), instructions=INSTRUCTIONS, lifespan=lifespan,
+    server = _Server(name="ai-music", version=_version(), instructions=INSTRUCTIONS, lifespan=lifespan,
                        log_level="WARNING")
 
     def _refused(items: list[str]) -> None:
         """Check files and URLs as the upload would, before anything changes."""
-        from runtime import failures
         from skill import errors
         from skill.actions.upload import check_file, check_url
 
@@ -246,8 +263,7 @@ def build(skill_path: str | None = None, backend: str | None = None) -> MCPServe
             for item in items:
                 check_url(item) if "://" in item else check_file(shared.conn, item)
         except errors.BadInput as exc:
-            kind = failures.describe(exc)
-            raise ToolError(f"[{kind['code']} {kind['type']}] {exc.user_message}") from None
+            raise ToolError(exc.user_message) from None
 
     def _release_one_shot(replaced: str | None) -> None:
         """A project an earlier make_music_video made, now replaced by a new one: its MP4 is written and
@@ -260,7 +276,7 @@ def build(skill_path: str | None = None, backend: str | None = None) -> MCPServe
                    plan: bool = False) -> dict[str, Any]:
         from runtime.conversation import Conversation
         from runtime.job import MADE_WITHOUT, fit_picture_offered
-        from runtime.mcp_pictures import named_file, save_paired
+        from runtime.mcp_pictures import save_paired
 
         async with shared.lock:
             def work() -> dict[str, Any]:
@@ -268,7 +284,6 @@ def build(skill_path: str | None = None, backend: str | None = None) -> MCPServe
                     _refused(list(attachments or []))  # a refused call must not wipe the current project
                 # asked before the upload (and the credits it spends): a backend without pictures says so
                 plan_error = MADE_WITHOUT if plan and not fit_picture_offered(shared.conn) else None
-                replaceable = named_file(dest) if overwrite else None  # there before the job: replaced in place
                 replaced = shared.conn.session.session_id if fresh and shared.conn.session else None
                 folder = _beside_input([a for a in attachments or [] if "://" not in a]) if fresh else None
                 convo = Conversation(shared.conn, _Bridge(ctx), auto_export=auto_export, export_dest=dest or None,
@@ -282,7 +297,7 @@ def build(skill_path: str | None = None, backend: str | None = None) -> MCPServe
                 data = report.to_json()
                 data["_draft"] = report.chat.draft if report.chat is not None else None
                 if plan and plan_error is None and report.ok and report.files:  # drawn while the project is open
-                    data["plan"], plan_error = save_paired(shared.conn, Path(report.files[0]), replaceable)
+                    data["plan"], plan_error = save_paired(shared.conn, Path(report.files[0]), shared.pictures)
                 data["plan_error"] = plan_error
                 data["_picture"] = report.picture
                 return data
@@ -314,8 +329,8 @@ def build(skill_path: str | None = None, backend: str | None = None) -> MCPServe
         Written to `output_path`, or next to the video as `<name>-music.mp4` (numbered if
         taken). Returns `path` (the MP4), `reply` (what was done) and `link` (the project in
         a browser, when the backend has one). With `plan`, also the picture of how the music
-        fits, as an image and saved as `<output stem>-plan.png` beside the MP4 (`plan`; why
-        not in `plan_error`). Takes seconds for a short clip locally; progress is reported
+        fits, as an image and saved as `<output stem>-plan.png` beside the MP4 (numbered if
+        that name is taken; `plan`; why not in `plan_error`). Takes seconds for a short clip locally; progress is reported
         by phase."""
         from runtime.mcp_pictures import with_picture
 
@@ -338,7 +353,8 @@ def build(skill_path: str | None = None, backend: str | None = None) -> MCPServe
         tempo, volume, fades, instruments), titles, trims, aspect ratio, undo… Returns the
         editor's reply (GUI wording already translated), `changes` and `summary`, the
         timeline after the edit. "show me how the music fits" returns the picture of the fit
-        as an image, saved beside the video (`picture`). Words like "export", "status" or
+        as an image, saved beside the video as `<video stem>-plan.png`, numbered if taken
+        (`picture`). Words like "export", "status" or
         "credits" are handled locally as the skill's routing table says."""
         from runtime.mcp_pictures import with_picture
         from skill.draft import summarize

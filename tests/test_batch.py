@@ -174,7 +174,8 @@ def test_plan_saves_each_videos_picture_beside_the_file_it_was_drawn_for(tmp_pat
 
 def test_plan_leaves_a_picture_it_did_not_write_and_does_not_retry_what_cannot_be_drawn(tmp_path: Path) -> None:
     """A title-only instruction has no music to draw: said once in plain words, recorded, not redone by every
-    later --plan run. A file already named like the picture belongs to someone else: left as it is."""
+    later --plan run. A file already named like the picture belongs to someone else: left as it is, and the
+    picture is numbered beside it."""
     where = tmp_path / "in"
     where.mkdir()
     for name in ("t.mp4", "u.mp4"):
@@ -191,13 +192,12 @@ def test_plan_leaves_a_picture_it_did_not_write_and_does_not_retry_what_cannot_b
     title_only = _plan_line(first.stdout, "t.mp4")
     assert "✓ t-music.mp4 (" in title_only and "s); no fit picture: there is no generated music" in title_only
     assert title_only.count("no fit picture") == 1 and "Traceback" not in first.stderr
-    assert "u-music-plan.png already exists and was not written for this video: left as it is" in \
-        _plan_line(first.stdout, "u.mp4")
+    assert "✓ u-music.mp4 + u-music-plan-2.png (" in _plan_line(first.stdout, "u.mp4")
     assert (outdir / "u-music-plan.png").read_bytes() == b"someone else's picture"
+    assert (outdir / "u-music-plan-2.png").stat().st_size > 10_000
     entries = {Path(e["video"]).name: e for e in _manifest(outdir).values()}
     assert entries["t.mp4"]["plan_error"]["lasting"] is True and "plan" not in entries["t.mp4"]
-    assert "plan" not in entries["u.mp4"] and "picture" not in entries["u.mp4"]
-    assert entries["u.mp4"]["plan_error"]["lasting"] is True  # that name stays someone else's: not redone for it
+    assert entries["u.mp4"]["plan"]["path"] == str(outdir / "u-music-plan-2.png") and "plan_error" not in entries["u.mp4"]
     assert not (outdir / "t-music-plan.png").exists()
 
     again = run_cli("batch", str(listing), "-o", str(outdir), "--plan", timeout=600)

@@ -12,12 +12,11 @@ from pathlib import Path
 import pytest
 
 from runtime import batch, batch_plans
-from runtime.job import NoPicture
+from runtime.job import NoPicture, write_picture
 
 
-def _drawn(dest: Path) -> NoPicture | None:
-    dest.write_bytes(b"the picture the batch drew")
-    return None
+def _drawn(picture: Path, mine: Path | None) -> Path | NoPicture:
+    return write_picture(b"the picture the batch drew", picture, mine)
 
 
 class Stand:
@@ -69,28 +68,25 @@ def test_a_video_finished_without_its_picture_is_never_made_again_for_it(tmp_pat
     assert not list(stand.out.glob("*.png"))
 
 
-def test_a_picture_name_someone_else_holds_is_said_once_and_never_rendered_for(tmp_path: Path) -> None:
+def test_a_picture_name_someone_else_holds_is_numbered_and_their_file_kept(tmp_path: Path) -> None:
+    """The user's own `a-music-plan.png` is never written over, nor is the picture skipped for it: the batch
+    draws `a-music-plan-2.png`, and that one is its own to replace when the video is redone."""
     stand = Stand(tmp_path)
     stand.out.mkdir()
     theirs = stand.out / "a-music-plan.png"
     theirs.write_bytes(b"the user's own picture")
 
     stand.run(plans=True)
-    assert "✓ a-music.mp4 (" in stand.lines[1] and stand.lines[1].endswith(
-        "s); a-music-plan.png already exists and was not written for this video: left as it is")
-    assert stand.entry()["plan_error"]["lasting"] is True and "picture" not in stand.entry()
+    assert "✓ a-music.mp4 + a-music-plan-2.png (" in stand.lines[1] and "already exists" not in stand.lines[1]
+    assert stand.entry()["plan"] == {"path": str(stand.out / "a-music-plan-2.png"),
+                                     "output": str(stand.out / "a-music.mp4")}
+    assert "plan_error" not in stand.entry() and stand.entry()["picture"]["path"].endswith("a-music-plan-2.png")
 
+    stand.video.write_bytes(b"second cut")  # changed input: redone, its own picture replaced, not -plan-3
     stand.run(plans=True)
-    assert stand.jobs == 1  # lasting for that output: not redone
-    assert stand.lines[0] == ("[1/1] a.mp4: done earlier → a-music.mp4; a-music-plan.png already exists and was "
-                              "not written for this video: left as it is")
+    assert stand.jobs == 2 and sorted(p.name for p in stand.out.glob("*.png")) == ["a-music-plan-2.png",
+                                                                                   "a-music-plan.png"]
     assert theirs.read_bytes() == b"the user's own picture"
-
-    theirs.unlink()  # the user deletes their file: the line must not say it is still there
-    stand.run(plans=True)
-    assert stand.jobs == 1 and stand.lines[0] == ("[1/1] a.mp4: done earlier → a-music.mp4; no fit picture: it can't "
-                                                  "be drawn any more, its project was released")
-    assert "ai-music run" in stand.lines[-1] and not list(stand.out.glob("*.png"))
 
 
 @pytest.mark.parametrize("last_with_plan", [False, True])
@@ -125,7 +121,8 @@ def test_a_picture_the_user_replaced_since_is_theirs(tmp_path: Path, again_with_
 
     stand.run(plans=again_with_plan)
     assert stand.jobs == 2 and picture.read_bytes() == b"the user's own, edited picture"
-    assert "picture" not in stand.entry()
+    held = stand.entry().get("picture")  # with --plan, the new picture is numbered beside theirs
+    assert (held["path"] == str(stand.out / "a-music-plan-2.png")) if again_with_plan else held is None
 
 
 def test_an_old_picture_that_cannot_be_removed_is_said_on_the_items_line(tmp_path: Path,

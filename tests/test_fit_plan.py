@@ -133,7 +133,9 @@ def test_run_plan_writes_the_picture_and_says_where(cli_env, cut_clip: Path, tmp
     second = tmp_path / "second.png"
     as_json = run_cli("run", str(cut_clip), "--plan", str(second), "--json", env=cli_env, cwd=tmp_path)
     assert as_json.returncode == 0, as_json.stderr
-    assert json.loads(as_json.stdout)["plan"] == str(second) and second.stat().st_size > 10_000
+    made = json.loads(as_json.stdout)
+    assert made["plan"] == str(second) and second.stat().st_size > 10_000
+    assert made["files"][1:] == [str(second)] and made["files"][0].endswith(".mp4")  # every file it wrote
     again = run_cli("run", str(cut_clip), "--plan", str(plan), "--json", env=cli_env, cwd=tmp_path)
     assert again.returncode == 2 and "already exists" in again.stderr  # checked before any upload
     bad = run_cli("run", str(cut_clip), "--plan", str(tmp_path / "plan.jpg"), env=cli_env, cwd=tmp_path)
@@ -214,12 +216,81 @@ def test_asking_at_the_prompt_saves_the_picture_beside_the_outputs(cut_clip: Pat
     from support import BUNDLED
 
     out = CollectingOutput()
+    (tmp_path / "demo-plan.png").write_bytes(b"the user's own picture")  # never written over: numbered
     with connect(load_skill(BUNDLED), "local", engine={"data_dir": tmp_path / "engine"}) as conn:
         convo = Conversation(conn, out, output_dir=tmp_path)
         assert convo.turn("add calm piano music", [str(cut_clip)]).ok
         report = convo.turn("show me how the music fits")
-    saved = tmp_path / "fit-picture.png"
+    saved = tmp_path / "demo-plan-2.png"  # named as beside an MP4: the video's stem (demo.mp4), -plan.png
     assert report.files == [str(saved)] and Image.open(saved).size == SIZE
+    assert (tmp_path / "demo-plan.png").read_bytes() == b"the user's own picture"
     replies, screen = "\n".join(report.replies), "\n".join(out.said + out.streamed)
     assert f"on one time axis: {saved}" in replies and f"on one time axis: {saved}" in screen
     assert "/api/fit/" not in replies + screen and "http://" not in replies + screen  # no dead engine port
+
+
+@pytest.mark.slow
+def test_the_picture_asked_for_is_named_after_the_video_as_the_export_is(cut_clip: Path, tmp_path: Path) -> None:
+    """A voice uploaded before the video: the picture was named after the oldest upload (`voice-plan.png`),
+    while the export names the MP4 after the video on the timeline (`demo-music.mp4`)."""
+    from media.fixtures import make_audio
+    from runtime.backend import connect
+    from runtime.conversation import Conversation
+    from runtime.document import load_skill
+    from runtime.terminal import CollectingOutput
+    from support import BUNDLED
+
+    voice = make_audio(tmp_path / "voice.wav", seconds=4.0)
+    with connect(load_skill(BUNDLED), "local", engine={"data_dir": tmp_path / "engine"}) as conn:
+        convo = Conversation(conn, CollectingOutput(), output_dir=tmp_path)
+        assert convo.turn("add calm piano music", [str(voice), str(cut_clip)]).ok
+        assert conn.inputs()[0] == str(voice)
+        report = convo.turn("show me how the music fits")
+    assert report.files == [str(tmp_path / "demo-plan.png")] and Image.open(report.files[0]).size == SIZE
+
+
+def _cloud_with_picture(answer) -> SimpleNamespace:  # noqa: ANN001 — an httpx MockTransport handler
+    import httpx
+
+    client = SimpleNamespace(base_url="https://cloud.example", path=lambda name, **v: f"/api/fit/{v['session_id']}/p.png",
+                             headers=lambda: {"Authorization": "Bearer t"},
+                             http=httpx.Client(transport=httpx.MockTransport(answer)))
+    return SimpleNamespace(client=client, session=SimpleNamespace(session_id="s1"))
+
+
+def test_a_file_that_appears_while_the_picture_is_fetched_is_never_written_over(tmp_path: Path) -> None:
+    """The name is free when asked for, the user's file takes it while the engine draws: theirs stays, the
+    picture is numbered (an explicit `run --plan` name is left as it is, with one line)."""
+    import httpx
+
+    from runtime.job import fit_picture_to, save_fit_picture
+
+    picture = tmp_path / "demo-plan.png"
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        picture.write_bytes(b"the user's file, saved meanwhile")
+        return httpx.Response(200, content=b"\x89PNG drawn", headers={"content-type": "image/png"})
+
+    conn = _cloud_with_picture(answer)
+    assert fit_picture_to(conn, picture) == tmp_path / "demo-plan-2.png"
+    assert picture.read_bytes() == b"the user's file, saved meanwhile"
+    assert (tmp_path / "demo-plan-2.png").read_bytes() == b"\x89PNG drawn"
+    picture.unlink()
+    assert save_fit_picture(conn, picture) == f"{picture} already exists; left as it is"
+    assert picture.read_bytes() == b"the user's file, saved meanwhile"
+    assert save_fit_picture(conn, picture, replace=True) is None  # --overwrite: replaced on purpose
+    assert picture.read_bytes() == b"\x89PNG drawn"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["demo-plan-2.png", "demo-plan.png"]  # no .part left
+
+
+def test_numbering_stops_with_one_line_when_every_name_is_taken(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from runtime import job
+
+    monkeypatch.setattr(job, "MAX_NUMBER", 3)
+    for name in ("demo-plan.png", "demo-plan-2.png", "demo-plan-3.png"):
+        (tmp_path / name).write_bytes(b"the user's")
+    got = job.write_picture(b"drawn", tmp_path / "demo-plan.png")
+    assert isinstance(got, job.NoPicture)
+    assert got.message == "no free name for the fit picture: demo-plan-2.png to demo-plan-3.png are all taken"
+    assert len(list(tmp_path.iterdir())) == 3

@@ -94,11 +94,11 @@ def test_a_session_over_mcp(clip: Path, tmp_path: Path) -> None:
     assert {"Uploading", "Downloading"} <= phases and any(p.startswith("Encoding") for p in phases), progress["video"]
     values = [v for v, _, _ in progress["video"]]
     assert values == sorted(values) and len(set(values)) == len(values)  # MCP: progress only grows
-    # a refused call says why, with its code, and the project it would have replaced is intact
-    assert out["refused"][0] and "[9001 BadInput]" in out["refused"][1] and "no such file" in out["refused"][1]
+    # a refused call says why in one plain line (no code), and the project it would have replaced is intact
+    assert out["refused"][0] and "no such file" in out["refused"][1] and "BadInput" not in out["refused"][1]
     assert out["after_refusal"]["session_id"] == out["before"]["session_id"]
     assert out["after_refusal"]["timeline"] == out["before"]["timeline"] and out["before"]["timeline"]
-    assert out["bad"][0] and "[4001 BadInput]" in out["bad"][1]
+    assert out["bad"][0] and "not supported" in out["bad"][1] and "4001" not in out["bad"][1]
     # throttled: about one notification per 5 % of the upload, not one per chunk
     uploads = [p for p in progress["upload"] if p[2] and p[2].startswith("Uploading")]
     assert 2 <= len(uploads) <= 22, uploads
@@ -153,6 +153,28 @@ def test_mcp_and_say_share_state_when_xdg_is_set(clip: Path, tmp_path: Path, iso
     assert claude.startswith("claude mcp add ai-music -e XDG_CONFIG_HOME=") and claude.rstrip().endswith(" mcp")
 
 
+def test_an_unknown_argument_is_refused_and_errors_read_as_plain_words(tmp_path: Path) -> None:
+    """A misspelt argument used to be dropped unseen (the MP4 went to the default place); the refusal names
+    it and what the tool takes. A refused video reads as the user's problem, not `[9001 BadInput] …`."""
+    from mcp.server.mcpserver.exceptions import ToolError
+
+    from runtime.mcp_server import build
+
+    server = build()  # its engine is not started: every call here is refused before it is needed
+
+    async def refusal(name: str, arguments: dict) -> str:
+        with pytest.raises(ToolError) as caught:
+            await server.call_tool(name, arguments)
+        return str(caught.value)
+
+    typo = anyio.run(refusal, "make_music_video", {"video": str(tmp_path / "a.mp4"), "outputpath": "x.mp4"})
+    assert typo == ("make_music_video does not take 'outputpath'; it takes video, prompt, output_path, "
+                    "overwrite, plan")
+    assert anyio.run(refusal, "state", {"verbose": True}) == "state does not take 'verbose'; it takes no arguments"
+    missing = anyio.run(refusal, "make_music_video", {"video": str(tmp_path / "nope.mov")})
+    assert missing.endswith(f"{tmp_path / 'nope.mov'}: no such file") and "[" not in missing, missing
+
+
 def _images(result) -> list[bytes]:  # noqa: ANN001 - a CallToolResult
     import base64
 
@@ -183,6 +205,10 @@ def test_make_music_video_with_plan_shows_and_saves_the_fit_picture(clip: Path, 
             (tmp_path / "fresh-plan.png").write_bytes(b"the user's picture")  # overwrite, but no MP4 there
             out["fresh"] = await mcp.call_tool("make_music_video", {
                 "video": str(video), "plan": True, "output_path": str(tmp_path / "fresh.mp4"), "overwrite": True})
+            numbered = tmp_path / "fresh-plan-2.png"
+            out["fresh_saved"] = (numbered.stat().st_ino, numbered.read_bytes())
+            out["fresh_again"] = await mcp.call_tool("make_music_video", {  # in place: its own picture replaced
+                "video": str(video), "plan": True, "output_path": str(tmp_path / "fresh.mp4"), "overwrite": True})
             out["numbered"] = await mcp.call_tool("make_music_video", {"video": str(video), "plan": True})
             out["asked"] = await mcp.call_tool("chat", {"message": "show me how the music fits"})
             out["plain"] = await mcp.call_tool("make_music_video", {"video": str(video)})
@@ -199,16 +225,23 @@ def test_make_music_video_with_plan_shows_and_saves_the_fit_picture(clip: Path, 
     assert in_place["path"] == first["path"] and in_place["plan"] == first["plan"]  # replaced, not -plan-2.png
     assert Path(first["plan"]).stat().st_ino != out["first_saved"][0] and _images(out["in_place"])
     fresh = out["fresh"].structured_content  # the MP4 replaced nothing in place: neither does its picture
-    assert fresh["path"] == str(tmp_path / "fresh.mp4") and fresh["plan"] is None and not _images(out["fresh"])
-    assert "fresh-plan.png already exists" in fresh["plan_error"] and "overwrite" not in fresh["plan_error"]
+    assert fresh["path"] == str(tmp_path / "fresh.mp4") and fresh["plan"] == str(tmp_path / "fresh-plan-2.png")
+    assert fresh["plan_error"] is None and _images(out["fresh"]) == [out["fresh_saved"][1]]
     assert (tmp_path / "fresh-plan.png").read_bytes() == b"the user's picture"
+    again = out["fresh_again"].structured_content  # the user's fresh-plan.png is still theirs, named alike or not
+    assert again["path"] == fresh["path"] and again["plan"] == fresh["plan"] and again["plan_error"] is None
+    assert Path(fresh["plan"]).stat().st_ino != out["fresh_saved"][0]  # the server's own picture, drawn anew
+    assert _images(out["fresh_again"]) == [Path(fresh["plan"]).read_bytes()]
+    assert (tmp_path / "fresh-plan.png").read_bytes() == b"the user's picture"
+    assert not (tmp_path / "fresh-plan-3.png").exists()
     numbered = out["numbered"].structured_content
     assert numbered["path"] == str(tmp_path / "demo-music-2.mp4")
     assert numbered["plan"] == str(tmp_path / "demo-music-2-plan.png") and Path(numbered["plan"]).is_file()
     assert sorted(p.name for p in tmp_path.glob("demo-*-plan*.png")) == ["demo-music-2-plan.png",
                                                                           "demo-music-plan.png"]
     asked = out["asked"].structured_content
-    assert asked["picture"] == str(tmp_path / "fit-picture.png") and asked["picture"] in asked["files"]
+    # asked in words, with no MP4 to pair it with: the same rule, the video's stem (demo.mp4 → demo-plan.png)
+    assert asked["picture"] == str(tmp_path / "demo-plan.png") and asked["picture"] in asked["files"]
     assert asked["picture"] in asked["reply"] and "/api/fit/" not in asked["reply"]  # the file, not a dead port
     assert [Image.open(io.BytesIO(png)).size for png in _images(out["asked"])] == [SIZE]
     plain = out["plain"].structured_content  # without plan: no picture asked for, none drawn
@@ -242,14 +275,56 @@ def test_a_backend_without_pictures_says_so_and_still_makes_the_video(engine, cl
     assert [f["times"] for f in left if f["endpoint"] == "fit_picture"] == [49]  # asked once, before the job
 
 
-def test_a_picture_name_already_taken_is_left_as_it_is(tmp_path: Path) -> None:
-    """The MP4 went to a name that was free, yet `<stem>-plan.png` exists: someone else's file, not replaced,
-    and the advice is what the model can do about it (overwrite would not help)."""
-    from runtime.mcp_pictures import save_paired
+def test_a_picture_name_already_taken_is_numbered_and_the_users_file_kept(tmp_path: Path) -> None:
+    """The MP4 went to a name that was free, yet `<stem>-plan.png` exists: someone else's file, never replaced;
+    the picture is saved all the same, numbered (it used to be skipped with an error)."""
+    from runtime.fit_beside import refresh
+    from runtime.job import NoPicture, write_picture
 
     theirs = tmp_path / "demo-music-plan.png"
     theirs.write_bytes(b"not ours")
-    plan, why_not = save_paired(None, tmp_path / "demo-music.mp4", replaced=None)  # type: ignore[arg-type]
-    assert plan is None and why_not == ("demo-music-plan.png already exists and was not written for this video: "
-                                        "left as it is; move it, or give another output_path")
-    assert theirs.read_bytes() == b"not ours"
+    (tmp_path / "demo-music-plan-2.png").write_bytes(b"not ours either")
+
+    def draw(picture: Path, mine: Path | None) -> Path | NoPicture:
+        return write_picture(b"drawn", picture, mine)
+
+    beside = refresh(draw, tmp_path / "demo-music.mp4", mine=None)
+    assert beside.path == tmp_path / "demo-music-plan-3.png" and beside.missed is None
+    assert beside.path.read_bytes() == b"drawn" and theirs.read_bytes() == b"not ours"
+    again = refresh(draw, tmp_path / "demo-music.mp4", mine=beside.path)  # its own earlier picture: replaced
+    assert again.path == beside.path and len(list(tmp_path.glob("*.png"))) == 3
+
+
+def test_the_server_replaces_only_the_pictures_it_wrote(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A user's `fresh-plan.png` beside `fresh.mp4`: the server numbers its picture, and when `fresh.mp4` is
+    made again in place it replaces that numbered picture of its own — the user's file, though it has the
+    plain name, is never written over nor removed, not even when no picture can be drawn."""
+    from runtime import mcp_pictures
+    from runtime.job import NoPicture, write_picture
+
+    user = tmp_path / "fresh-plan.png"
+    user.write_bytes(b"the user's picture")
+    output = tmp_path / "fresh.mp4"
+    output.write_bytes(b"video")
+    drawn: dict = {}
+    calls = []
+
+    def draw(conn: None, picture: Path, mine: Path | None) -> Path | NoPicture:
+        calls.append(mine)
+        return write_picture(f"picture {len(calls)}".encode(), picture, mine)
+
+    monkeypatch.setattr(mcp_pictures, "fit_picture_to", draw)
+    first = mcp_pictures.save_paired(None, output, drawn)
+    assert first == (str(tmp_path / "fresh-plan-2.png"), None) and calls == [None]
+
+    again = mcp_pictures.save_paired(None, output, drawn)  # fresh.mp4 made again, in place
+    assert again == first and (tmp_path / "fresh-plan-2.png").read_bytes() == b"picture 2"
+    assert user.read_bytes() == b"the user's picture" and sorted(p.name for p in tmp_path.glob("*.png")) == [
+        "fresh-plan-2.png", "fresh-plan.png"]
+
+    monkeypatch.setattr(mcp_pictures, "fit_picture_to", lambda conn, picture, mine: NoPicture("no fit picture: no music"))
+    failed = mcp_pictures.save_paired(None, output, drawn)
+    assert failed == (None, "no fit picture: no music")
+    assert user.read_bytes() == b"the user's picture"
+    assert not (tmp_path / "fresh-plan-2.png").exists()  # its own: it showed the video that is gone
+    assert drawn == {}

@@ -250,6 +250,34 @@ def test_the_fit_picture_shows_in_the_conversation(engine, page, clip: Path, sho
     assert not unexpected, unexpected
 
 
+def test_a_reopened_project_shows_its_fit_picture_as_a_fresh_reply_does(engine, page, clip: Path,
+                                                                          shots: Path) -> None:
+    """Opened again (a reload, a claim link), the chat so far used to show the picture's bare address as text,
+    which opens only with the token (a click got 401): the newest reply that linked it shows the picture."""
+    from engine.workspace.plan import SIZE
+
+    open_workspace(page, f"{engine.url}/workspace")
+    upload(page, clip)
+    send(page, "add calm music")
+    for _ in range(2):
+        send(page, "show me how the music fits")
+    page.wait_for_selector("body[data-pictures='2']", timeout=WAIT_MS)
+    replies = page.locator("#messages li.assistant").count()
+
+    page.reload()
+    page.wait_for_selector("body[data-ready='1']", timeout=WAIT_MS)
+    page.wait_for_selector("body[data-pictures='1']", timeout=WAIT_MS)
+    assert page.locator("#messages li.assistant").count() == replies  # the conversation is back
+    newest = page.locator("#messages li.assistant").last
+    assert "/api/fit/" in newest.inner_text() and newest.locator("a.fit-picture").count() == 1
+    assert page.locator("#messages a.fit-picture").count() == 1  # one picture live, under the newest link
+    poll(page, f"(i => i.complete && i.naturalWidth > 0)(document.querySelector('{FIT_PICTURE}'))")
+    assert _decoded(page) == SIZE[0] and page.locator(FIT_PICTURE).get_attribute("src").startswith("blob:")
+    assert page.locator("#messages .fit-failed").count() == 0
+    page.screenshot(path=str(shots / "13-fit-picture-reopened.png"), full_page=True)
+    assert not page.errors, page.errors
+
+
 def test_music_only_export_plays_as_audio(engine, page, clip: Path, shots: Path, tmp_path: Path) -> None:
     open_workspace(page, f"{engine.url}/workspace")
     upload(page, clip)
@@ -401,3 +429,30 @@ def test_a_file_it_cannot_use_is_named_in_one_line(engine, page, tmp_path: Path)
     page.set_input_files("#file", str(broken))  # the engine refuses it; its message is shown as it is
     page.wait_for_selector("#upload-status:has-text('broken.mp4 is not a readable video')", timeout=WAIT_MS)
     assert page.locator("#files li").count() == 0
+
+
+def test_new_project_while_the_history_loads_starts_empty(engine, page, clip: Path) -> None:
+    """"New project" pressed while a reopened project's chat is still loading: the old project's messages and
+    its fit picture used to land in the new, empty project once they arrived."""
+    open_workspace(page, f"{engine.url}/workspace")
+    upload(page, clip)
+    send(page, "add calm music")
+    send(page, "show me how the music fits")
+    page.wait_for_selector("body[data-pictures='1']", timeout=WAIT_MS)
+    old = page.locator("#project").get_attribute("data-session")
+    held: list = []
+    page.route("**/workspace/api/messages/**", lambda route: held.append(route))  # the history waits for the test
+    page.reload(wait_until="domcontentloaded")
+    for _ in range(WAIT_MS // 50):
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert held, "the reopened project never asked for its chat"
+    page.click("#new-project")
+    poll(page, f"(s => s && s !== {old!r})(document.querySelector('#project').dataset.session)")
+    held[0].continue_()
+    page.wait_for_selector("body[data-ready='1']", timeout=WAIT_MS)  # set once the history is handled
+    assert page.locator("#messages li").count() == 0
+    assert page.locator("#messages a.fit-picture").count() == 0
+    assert page.locator("#project").get_attribute("data-session") != old
+    assert not page.errors, page.errors

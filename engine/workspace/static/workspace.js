@@ -129,11 +129,20 @@
     refreshCredits();
   }
 
-  // The chat so far, when a page opens a project (a reload, a claim link).
+  // The chat so far, when a page opens a project (a reload, a claim link). The newest reply that linked
+  // the fit picture shows it as a fresh reply does: its bare address opens only with the token (401).
   async function showHistory() {
     if (!auth.session_id || $("messages").children.length) return;
+    const session = auth.session_id;
     const data = await call("messages", { url: sessionUrl(cfg.messages), method: "GET" });
-    for (const m of data.messages) addMessage(m.role === "user" ? "user" : "assistant", plain(m.text));
+    // "New project" (or a first reply) while they loaded: these messages belong to another project now
+    if (auth.session_id !== session || $("messages").children.length) return;
+    let linked = null;
+    for (const m of data.messages) {
+      const body = addMessage(m.role === "user" ? "user" : "assistant", plain(m.text));
+      if (m.role !== "user" && m.text.includes(path("fit_picture", { session_id: session }))) linked = [m.text, body];
+    }
+    if (linked) showFitPicture(linked[0], linked[1].parentElement, session);  // not awaited, as after a turn
   }
 
   async function refreshCredits() {
