@@ -22,9 +22,10 @@ from engine.config import EngineConfig
 from engine.analysis.cues import cues_key, timeline_cues
 from engine.chat.cut_sync import marked_cuts
 from engine.chat.director import Context, Director, Plan
+from engine.chat.edit_names import EditName
 from engine.chat.edits import COMPOSES_MUSIC, EditError, Editor, Result, music_key
 from engine.store import Store, User
-from protocol.draft import VIDEO, music_track, track
+from protocol.draft import VIDEO, music_track, track, voice_track
 from protocol.endpoints import ENDPOINTS, fill
 
 log = logging.getLogger(__name__)
@@ -146,9 +147,13 @@ async def _work(turn: Turn) -> int:
         await _save_messages(turn, session, text)
         return 0
 
-    if any(e.name in COMPOSES_MUSIC for e in plan.edits):
-        await _analyses_of(turn, session)  # default music level depends on whether someone speaks
+    voice = voice_track(session["state"].get("draft") or {})
+    if any(e.name in COMPOSES_MUSIC for e in plan.edits) or (voice is not None and not voice["m"].get("speech")):
+        # the default music level depends on whether someone speaks; an uploaded sound not yet heard is
+        # a voice or a song (Editor.settle_sounds)
+        await _analyses_of(turn, session)
     editor = Editor(session)
+    song = editor.settle_sounds()  # before the snapshot: "undo" never brings a song back as a voice
     editor.snapshot()
     results: list[Result] = []
     failures: list[str] = []
@@ -168,7 +173,7 @@ async def _work(turn: Turn) -> int:
 
     music_info = await _ensure_music(turn, session)
     applied = bool(results)
-    if applied:
+    if applied or song is not None:
         # its soundtrack starts now, not after the session is written (a synced file write) and read back;
         # a head start only: whatever stops it must not cost the user the edit (the render builds it then)
         try:
@@ -185,6 +190,8 @@ async def _work(turn: Turn) -> int:
         await turn.store.call(turn.committed, turn.session_id)
 
     lines = [replies.describe(r, lang, music_info if r.name in COMPOSES_MUSIC else None) for r in results]
+    if song is not None and not any(r.name == EditName.USE_UPLOADED_MUSIC for r in results):
+        lines.insert(0, replies.song_settled(song, lang))
     lines += [replies.failed(reason, lang) for reason in failures]
     has_timeline = bool((session["state"].get("draft") or {}).get("t"))
     text = " ".join(line for line in lines if line)
