@@ -141,6 +141,8 @@ def test_a_song_uploaded_alone_is_the_music_and_no_piece_is_composed_over_it(api
     sounds = _sounds(api)
     assert [(t["m"]["kind"], t["m"]["name"], t["m"]["volume"]) for t in sounds] == [("upload", "song.mp3", 1.0)], sounds
     assert "no speech" in said and "compose calm solo piano music instead" in said, said
+    # an edit was made, no piece composed: the edit's 5 credits, not composing's 10 more
+    assert api.get("/api/credits/balance/simple").json()["data"]["available"] == 95
 
     said = _said(api.chat("compose calm solo piano music instead"))  # the way out the reply offers
     sounds = _sounds(api)

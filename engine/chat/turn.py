@@ -203,7 +203,11 @@ async def _work(turn: Turn) -> int:
     if not turn.silent or not applied:
         await _say(turn, text)
     await _save_messages(turn, session, text)
-    return turn.reserved if applied else 0
+    if not applied:
+        return 0
+    if music_info is None and any(e.name in COMPOSES_MUSIC for e in plan.edits):  # no piece composed after all
+        return max(0, turn.reserved - turn.config.music_cost)  # (the user's own song kept: Editor keeps it)
+    return turn.reserved
 
 
 def _fit_url(turn: Turn, session: dict[str, Any]) -> str | None:
