@@ -32,7 +32,7 @@ _SHOW_FIT = re.compile(
     r"\bwhy (?:does )?(?:the |my |this )?(?:music|soundtrack|song) fits?\b|\bfit picture\b|"
     r"(?:看看|显示|画出?)音乐(?:怎么|如何|是怎样)(?:配合|契合|贴合|对上)|音乐(?:和|与)画面(?:怎么|如何)(?:配合|对上|契合)", re.I)
 #: An uploaded voice-over by name ("lower the narration", "mute the voiceover"), not the video's own sound.
-_VOICE_OVER = re.compile(r"(?:voice[- ]?overs?|\bvo\b|narration|narrator|voice(?:\s+track)?\b|配音|旁白)")
+_VOICE_OVER = re.compile(r"(?:voice[- ]?overs?|\bvo\b|narration|narrator|voice(?:\s+track)?\b|配音(?!乐)|旁白)")
 _VIDEO_SOUND = re.compile(r"original|video|source|camera|dialog|原声")
 _TIME = r"(?:(\d{1,2}):(\d{2})(?:\.(\d+))?|(\d+(?:\.\d+)?)\s*(?:s\b|sec\b|secs\b|seconds?\b|秒)|(\d+(?:\.\d+)?)\s*(?:min(?:ute)?s?\b|分钟))"
 _TIME_RX = re.compile(_TIME, re.I)
@@ -289,7 +289,7 @@ class Director:
     # ------------------------------------------------------------------ levels & timing
 
     def _volume(self, lower: str, ctx: Context) -> list[Edit]:
-        original = bool(re.search(r"original|voice|speech|dialog|narration|source audio|原声|人声|旁白", lower))
+        original = bool(re.search(r"original|voice|speech|dialog|narrat(?:ion|or)|source audio|原声|人声|旁白|配音(?!乐)", lower))
         name = EditName.SET_ORIGINAL_VOLUME if original else EditName.SET_MUSIC_VOLUME
         # "lower the narration": an uploaded voice-over when there is one (the Editor falls back to the video's sound)
         target = {"voice": True} if original and _VOICE_OVER.search(lower) and not _VIDEO_SOUND.search(lower) else {}
@@ -336,9 +336,9 @@ class Director:
 
     def _original_audio(self, lower: str) -> list[Edit]:
         named = rf"(?:the\s+|my\s+)?{_VOICE_OVER.pattern}"
-        if re.search(rf"\b(?:mute|remove|drop|kill|silence|no|turn off)\s+{named}|静音(?:配音|旁白)|去掉(?:配音|旁白)", lower):
+        if re.search(rf"\b(?:mute|remove|drop|kill|silence|no|turn off)\s+{named}|静音(?:配音(?!乐)|旁白)|去掉(?:配音(?!乐)|旁白)", lower):
             return [Edit(EditName.SET_ORIGINAL_AUDIO, {"mute": True, "voice": True})]
-        if re.search(rf"\b(?:unmute|keep|bring back)\s+{named}|恢复(?:配音|旁白)|保留(?:配音|旁白)", lower):
+        if re.search(rf"\b(?:unmute|keep|bring back)\s+{named}|恢复(?:配音(?!乐)|旁白)|保留(?:配音(?!乐)|旁白)", lower):
             return [Edit(EditName.SET_ORIGINAL_AUDIO, {"mute": False, "voice": True})]
         if re.search(r"\b(?:mute|remove|drop|kill|silence|no)\s+(?:the\s+)?(?:original|video'?s?|source|camera)\s+"
                      r"(?:audio|sound)|\bmute the video\b|静音原声|去掉原声|关闭原声|去除原声", lower):
