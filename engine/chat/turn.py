@@ -148,10 +148,10 @@ async def _work(turn: Turn) -> int:
         return 0
 
     voice = voice_track(session["state"].get("draft") or {})
-    if any(e.name in COMPOSES_MUSIC for e in plan.edits) or (voice is not None and not voice["m"].get("speech")):
-        # the default music level depends on whether someone speaks; an uploaded sound not yet heard is
-        # a voice or a song (Editor.settle_sounds)
-        await _analyses_of(turn, session)
+    if any(e.name in COMPOSES_MUSIC for e in plan.edits):
+        await _analyses_of(turn, session)  # the default music level depends on whether someone speaks
+    elif voice is not None and not voice["m"].get("speech"):  # a sound not yet heard: a voice or a song?
+        await _analyses_of(turn, session, sorted({s["src"] for s in voice["sg"]}))  # (Editor.settle_sounds)
     editor = Editor(session)
     song = editor.settle_sounds()  # before the snapshot: "undo" never brings a song back as a voice
     editor.snapshot()
@@ -270,9 +270,10 @@ def analysed_clips(state: dict[str, Any]) -> list[str]:
     return sorted({i["file_id"] for i in state.get("video_infos", []) if i.get("file_type") in ("video", "audio")})
 
 
-async def _analyses_of(turn: Turn, session: dict[str, Any]) -> None:
-    """Wait (with heartbeats) until the session's clips are analysed; refresh them in ``session``."""
-    file_ids = analysed_clips(session["state"])
+async def _analyses_of(turn: Turn, session: dict[str, Any], file_ids: list[str] | None = None) -> None:
+    """Wait (with heartbeats) until the session's clips (or the ``file_ids`` among them) are analysed;
+    refresh the analyses in ``session``."""
+    file_ids = analysed_clips(session["state"]) if file_ids is None else file_ids
     if not file_ids:
         return
     await _heartbeats_while(turn, asyncio.ensure_future(turn.wait_for_analyses(file_ids, 300.0)))
