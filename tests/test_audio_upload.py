@@ -143,6 +143,8 @@ def test_a_song_uploaded_alone_is_the_music_and_no_piece_is_composed_over_it(api
     assert "no speech" in said and "compose calm solo piano music instead" in said, said
     # an edit was made, no piece composed: the edit's 5 credits, not composing's 10 more
     assert api.get("/api/credits/balance/simple").json()["data"]["available"] == 95
+    picture = api.get(f"/api/fit/{api.session_id}/picture.png")  # no "ask for music first": they have music
+    assert picture.status_code == 409 and "your own song.mp3" in picture.json()["message"], picture.text
 
     said = _said(api.chat("compose calm solo piano music instead"))  # the way out the reply offers
     sounds = _sounds(api)

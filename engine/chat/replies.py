@@ -114,8 +114,8 @@ Words = Callable[[Mapping[str, Any]], str]
 
 def _added_en(f: Mapping[str, Any]) -> str:
     if f.get("kept"):
-        return (f"Your {f['kept']} is the music, so I composed no second piece to play over it; to have "
-                f"{f['wanted']} in its place, say \"compose {f['wanted']} instead\".")
+        return (f"Your {f['kept']} is the music, so I composed no second piece to play over it; to replace it "
+                f"with a composed piece, say \"compose {f['wanted']} instead\".")
     verb = "replaced the music with" if f.get("replaced") else "added"
     return f"Done! I {verb} {f['line']}, at {round(f.get('volume', 1) * 100)}% volume."
 
