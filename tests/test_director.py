@@ -106,6 +106,8 @@ CASES = [
     (VOICED, "静音配音", [("set_original_audio", {"mute": True, "voice": True})]),
     (VOICED, "旁白小一点", [("set_original_volume", {"scale": 0.7, "voice": True})]),
     (VOICED, "给视频配音乐", [("add_background_music", {})]),  # 配音乐 is music, not a voice-over (配音)
+    (VOICED, "lower the music under the voice", [("set_music_volume", {"scale": 0.7}), ("set_ducking", {"enabled": True})]),
+    (VOICED, "make the voice louder than the music", [("set_original_volume", {"scale": 1.4, "voice": True})]),
     (VOICED, "mute the original audio", [("set_original_audio", {"mute": True, "voice": None})]),
     (VOICED, "lower the video's voice", [("set_original_volume", {"scale": 0.7, "voice": None})]),
     # the user's song is kept unless a composed piece is asked for in its place

@@ -289,7 +289,9 @@ class Director:
     # ------------------------------------------------------------------ levels & timing
 
     def _volume(self, lower: str, ctx: Context) -> list[Edit]:
-        original = bool(re.search(r"original|voice|speech|dialog|narrat(?:ion|or)|source audio|原声|人声|旁白|配音(?!乐)", lower))
+        own = re.search(r"original|voice|speech|dialog|narrat(?:ion|or)|source audio|原声|人声|旁白|配音(?!乐)", lower)
+        music = re.search(r"\b(?:music|bgm|song|soundtrack)\b|音乐|配乐", lower)
+        original = bool(own) and not (music and music.start() < own.start())  # "lower the music under the voice"
         name = EditName.SET_ORIGINAL_VOLUME if original else EditName.SET_MUSIC_VOLUME
         # "lower the narration": an uploaded voice-over when there is one (the Editor falls back to the video's sound)
         target = {"voice": True} if original and _VOICE_OVER.search(lower) and not _VIDEO_SOUND.search(lower) else {}
