@@ -233,3 +233,11 @@ def test_trimming_the_video_cuts_its_voice_over_with_it(api, video: Path, speech
     after = _track(api, "voice")["sg"][0]
     # the words stay on the picture they were recorded for: the voice-over starts 2 s into itself
     assert (after["st"], after["ss"], after["d"]) == (0, 2000, before["d"] - 2000)
+
+
+def test_the_chinese_replies_offer_what_the_director_reads_back(api, song: Path) -> None:
+    assert api.upload(song).status_code == 200
+    said = _said(api.chat("添加舒缓的钢琴音乐"))
+    assert [t["m"]["kind"] for t in _sounds(api)] == ["upload"] and "换成新生成的音乐" in said, said
+    api.chat("换成新生成的音乐")
+    assert [t["m"]["kind"] for t in _sounds(api)] == ["bgm"]

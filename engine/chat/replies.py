@@ -122,7 +122,7 @@ def _added_en(f: Mapping[str, Any]) -> str:
 
 def _added_zh(f: Mapping[str, Any]) -> str:
     if f.get("kept"):
-        return f"你的 {f['kept']} 就是背景音乐，没有再叠加一首新曲子；想换成新生成的音乐，请说“compose {f['wanted']} instead”。"
+        return f"你的 {f['kept']} 就是背景音乐，没有再叠加一首新曲子；想换成新生成的音乐，请说“换成新生成的音乐”。"
     return f"已{'替换' if f.get('replaced') else '添加'}背景音乐：{f['line']}，音量 {round(f.get('volume', 1) * 100)}%。"
 
 
@@ -137,12 +137,12 @@ def song_settled(facts: Mapping[str, Any], lang: Language) -> str:
     if lang == "zh":
         if facts["placed"]:
             return f"{name} 里没有人声，所以它就是你的音乐：按原音量作为配乐，画面用可视化效果。"
-        return f"{name} 里没有人声，所以没有把它当作配音；想用它作背景音乐，请说“use my song as the music”。"
+        return f"{name} 里没有人声，所以没有把它当作配音；想用它作背景音乐，请说“用我的歌作为背景音乐”。"
     if facts["placed"]:
         return (f"{name} has no speech in it, so I took it as your music: it is the soundtrack at its own level "
                 "(nothing ducked under it), with a visualiser for the picture.")
-    where = "over the video as a voice-over" if facts["picture"] else "in as a voice-over"
-    return f"{name} has no speech in it, so I did not lay it {where}; say \"use my song as the music\" to make it the music."
+    kept = "lay it over the video as a voice-over" if facts["picture"] else "keep it as a voice-over"
+    return f"{name} has no speech in it, so I did not {kept}; say \"use my song as the music\" to make it the music."
 
 
 def _percent(f: Mapping[str, Any]) -> str:
