@@ -170,8 +170,9 @@ def parse_probe(path: str, stderr: str) -> MediaInfo:
                      audio=audio, streams=tuple(kinds))
 
 
+Version = tuple[int, int, int, int]  # device, inode, size, modification time: see file_version
 PROBES_KEPT = 64
-_probes: OrderedDict[tuple[int, int, int, int], MediaInfo] = OrderedDict()
+_probes: OrderedDict[Version, MediaInfo] = OrderedDict()
 _probes_lock = threading.Lock()
 
 
@@ -200,13 +201,20 @@ def probe(path: str | os.PathLike[str], *, timeout: float = PROBE_TIMEOUT_S) -> 
     return info
 
 
-def _identity(path: str | os.PathLike[str]) -> tuple[int, int, int, int] | None:
-    """What tells this version of the file from any other; None for what is not a file here (ffmpeg says why)."""
+def file_version(path: str | os.PathLike[str]) -> Version:
+    """What tells this version of the file from any other, for what is remembered per file: its
+    device, inode, size and modification time (a copy put in its place, even of the same size and
+    time, is another inode). Raises OSError for what is not there."""
+    stat = os.stat(path)
+    return stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns
+
+
+def _identity(path: str | os.PathLike[str]) -> Version | None:
+    """:func:`file_version`, or None for what is not a file here (ffmpeg says why)."""
     try:
-        stat = os.stat(path)
+        return file_version(path)
     except OSError:
         return None
-    return stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns
 
 
 @dataclass(frozen=True)
@@ -266,15 +274,15 @@ def first_frame_at(path: str | os.PathLike[str], start_s: float = 0.0, *,
     A segment rendered with ``-ss start_s -i FILE`` begins with this frame, so its sound must
     begin here too: a browser recording whose picture starts 20 ms after its sound gives
     0.02 for ``start_s=0``. ``None`` for a file without a picture (cover art does not
-    count). One frame is decoded, so this stays cheap — and it is remembered per file (its path,
-    size and change time), as the analysis asks first and the soundtrack's mix asks again.
+    count). One frame is decoded, so this stays cheap — and it is remembered per file version
+    (:func:`file_version`, as :func:`probe` is), as the analysis asks first and the soundtrack's
+    mix asks again.
     """
-    stat = os.stat(path)
-    return _first_frame_at(os.fspath(path), start_s, (stat.st_size, stat.st_mtime_ns), timeout)
+    return _first_frame_at(os.fspath(path), start_s, file_version(path), timeout)
 
 
 @functools.lru_cache(maxsize=256)
-def _first_frame_at(path: str, start_s: float, version: tuple[int, int], timeout: float) -> float | None:
+def _first_frame_at(path: str, start_s: float, version: Version, timeout: float) -> float | None:
     proc = run(["-ss", f"{start_s:.6f}", "-i", pathlike(path), "-map", "0:V:0", "-frames:v", "1",
                 "-vf", "showinfo", "-f", "null", "-"], timeout=timeout,
                what=f"read the first frame of {os.path.basename(path)}", check=False)

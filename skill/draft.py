@@ -56,6 +56,8 @@ def describe_track(track: Track, labels: Mapping[int, str] = DEFAULT_LABELS) -> 
         details.append(f"{round(track.volume * 100)}%")
     if track.type == VIDEO and track.meta.get("mute") is True:
         details.append("original audio muted")
+    if track.type == AUDIO and track.meta.get("kind") == "voice" and track.meta.get("mute") is True:
+        details.append("muted")  # a muted voice-over keeps its level for when it is unmuted
     if len(track.segments) > 1:
         details.append(f"{len(track.segments)} clips")
     return f"{_label(track, labels)}: {_name(track)} ({', '.join(details)})"

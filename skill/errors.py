@@ -163,6 +163,12 @@ def _backend_registration(error: ApiError) -> str | None:
     return url if isinstance(url, str) and url.startswith(("http://", "https://")) else None
 
 
+def _format_accepted(error: ApiError) -> bool:
+    """The backend took the file's format and refused the file itself (the engine says so in ``data``)."""
+    data = error.body.get("data") if isinstance(error.body, dict) else None
+    return isinstance(data, dict) and data.get("format_accepted") is True
+
+
 def guidance(error: ApiError, skill: Skill, *, anonymous: bool, user_id: str | None, web_url: str,
              embedded: bool = False) -> str:
     """What to tell the user, from the document's error table (falls back to docs/protocol.md).
@@ -185,6 +191,8 @@ def guidance(error: ApiError, skill: Skill, *, anonymous: bool, user_id: str | N
         return ("Export is blocked by your plan, not by credits (you still have them). "
                 + (quoted or f"Register at {web_url} to unlock export."))
     if isinstance(error, UnsupportedFile) or kind is ErrorKind.BAD_FORMAT:
+        if _format_accepted(error):  # a damaged file of a format the backend takes: the list would mislead
+            return str(error)
         formats = ", ".join(skill.formats.all) or "the documented formats"
         return f"{error} — accepted formats: {formats}."
     if isinstance(error, FileTooLarge) or kind is ErrorKind.TOO_LARGE:

@@ -109,3 +109,135 @@ def test_a_muted_voice_is_not_in_the_soundtrack(speech: Path) -> None:
     assert np.abs(build_soundtrack(draft, sources, lambda key: Path(key), [])).max() > 0.1
     voice["m"]["mute"] = True
     assert np.abs(build_soundtrack(draft, sources, lambda key: Path(key), [])).max() == 0
+
+
+# ----------------------------------------------------------------------------- a song, not a voice
+# An audio upload whose analysis hears no speech is the user's music: the soundtrack itself,
+# never a "voice" with a second, composed piece ducked under it.
+
+@pytest.fixture(scope="module")
+def song(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """12 s of an A major chord (three sines) pulsing on a 120 BPM beat: music, no speech."""
+    from media.ffmpeg import pathlike, run
+
+    out = tmp_path_factory.mktemp("song") / "song.mp3"
+    tones = [a for f in (220, 277.18, 329.63) for a in ("-f", "lavfi", "-i", f"sine=f={f}:d=12")]
+    beat = "volume='0.9*(0.35+0.65*exp(-8*mod(t\\,0.5)))':eval=frame"
+    run([*tones, "-filter_complex", f"[0][1][2]amix=inputs=3,{beat}", "-y", pathlike(out)], timeout=60, what="song")
+    return out
+
+
+def _said(events: list[dict]) -> str:
+    return next(p["text"] for e in events if e.get("turnComplete") for p in e["content"]["parts"] if "text" in p)
+
+
+def _sounds(api) -> list[dict]:
+    return [t for t in api.state()["draft"]["t"] if t["tt"] == 1]
+
+
+def test_a_song_uploaded_alone_is_the_music_and_no_piece_is_composed_over_it(api, song: Path) -> None:
+    assert api.upload(song).status_code == 200
+    said = _said(api.chat("add calm piano music"))
+    sounds = _sounds(api)
+    assert [(t["m"]["kind"], t["m"]["name"], t["m"]["volume"]) for t in sounds] == [("upload", "song.mp3", 1.0)], sounds
+    assert "no speech" in said and "compose calm solo piano music instead" in said, said
+    # an edit was made, no piece composed: the edit's 5 credits, not composing's 10 more
+    assert api.get("/api/credits/balance/simple").json()["data"]["available"] == 95
+    picture = api.get(f"/api/fit/{api.session_id}/picture.png")  # no "ask for music first": they have music
+    assert picture.status_code == 409 and "your own song.mp3" in picture.json()["message"], picture.text
+
+    said = _said(api.chat("compose calm solo piano music instead"))  # the way out the reply offers
+    sounds = _sounds(api)
+    assert [t["m"]["kind"] for t in sounds] == ["bgm"] and sounds[0]["m"]["music"]["resolved"]["genre"] == "piano"
+    assert sounds[0]["sg"][0]["d"] == pytest.approx(probe(song).duration_s * 1000, abs=100)  # as long as the song
+    assert "replaced the music" in said, said
+
+
+def test_a_song_taken_as_the_music_is_not_brought_back_as_a_voice_by_undo(api, song: Path) -> None:
+    assert api.upload(song).status_code == 200
+    api.chat("fade out over 2 seconds")
+    api.chat("undo")
+    assert [t["m"]["kind"] for t in _sounds(api)] == ["upload"]
+
+
+@pytest.mark.slow
+def test_run_with_a_song_makes_the_song_the_soundtrack(cli_env, song: Path, tmp_path: Path) -> None:
+    result = run_cli("run", str(song), "add calm piano music", env=cli_env, cwd=tmp_path, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "no speech" in result.stdout, result.stdout
+    mp4 = Path(result.stdout.split("MP4: ", 1)[1].strip().splitlines()[0])
+    theirs = decode_audio(str(song), SR, 1)[:, 0].astype(np.float64)
+    out = decode_audio(str(mp4), SR, 1)[:, 0].astype(np.float64)
+    n = min(len(theirs), len(out))
+    # the MP4's sound is the song (mastered: scaled and limited), not the song plus a piano piece
+    assert float(np.corrcoef(out[:n], theirs[:n])[0, 1]) > 0.95
+
+
+# ----------------------------------------------------------------------------- a voice-over beside a video
+
+@pytest.fixture(scope="module")
+def video(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from media.fixtures import VideoSpec, make_video
+
+    return make_video(tmp_path_factory.mktemp("video") / "clip.mp4", VideoSpec(seconds=10.0, audio="tone"))
+
+
+def _track(api, kind: str) -> dict:
+    return next(t for t in api.state()["draft"]["t"] if (t["m"].get("kind") == "voice") == (kind == "voice")
+                and t["tt"] == (1 if kind == "voice" else 0))
+
+
+def test_a_voice_uploaded_after_a_video_is_a_voice_over_of_its_own(api, video: Path, speech: Path) -> None:
+    assert api.upload(video).status_code == 200
+    assert api.upload(speech).status_code == 200
+    api.chat("add calm piano music")
+    assert _track(api, "voice")["m"]["name"] == "speech.wav"
+    music = next(t for t in _sounds(api) if t["m"]["kind"] == "bgm")
+    assert music["m"]["volume"] == 0.35  # under a voice, as under a speaking video
+    facts = api.get(f"/workspace/api/fit/{api.session_id}").json()["data"]
+    assert facts["speech"] and facts["duck"]  # the music ducks under the voice-over
+
+    said = _said(api.chat("lower the narration"))
+    assert _track(api, "voice")["m"]["volume"] == 0.7 and _track(api, "video")["m"]["volume"] == 1.0
+    assert "Voice-over (speech.wav) volume: 100% → 70%" in said, said
+    said = _said(api.chat("mute the voiceover"))
+    assert _track(api, "voice")["m"]["mute"] is True and _track(api, "video")["m"]["mute"] is False
+    assert "Muted the voice-over (speech.wav)" in said, said
+    api.chat("mute the original audio")  # the video's own sound; the voice-over is addressed by name
+    api.chat("unmute the voice-over")
+    assert _track(api, "voice")["m"]["mute"] is False and _track(api, "video")["m"]["mute"] is True
+
+
+def test_removing_the_music_keeps_the_voice_over(api, speech: Path) -> None:
+    assert api.upload(speech).status_code == 200
+    api.chat("add calm piano music")
+    api.chat("remove the music")
+    assert [t["m"]["kind"] for t in _sounds(api)] == ["voice"]
+
+
+def test_a_song_uploaded_after_a_video_is_not_laid_over_it_as_a_voice(api, video: Path, song: Path) -> None:
+    assert api.upload(video).status_code == 200
+    assert api.upload(song).status_code == 200
+    said = _said(api.chat("add calm piano music"))
+    assert [t["m"]["kind"] for t in _sounds(api)] == ["bgm"]
+    assert "no speech" in said and "use my song as the music" in said, said
+    api.chat("use my song as the music")
+    assert [(t["m"]["kind"], t["m"]["name"]) for t in _sounds(api)] == [("upload", "song.mp3")]
+
+
+def test_trimming_the_video_cuts_its_voice_over_with_it(api, video: Path, speech: Path) -> None:
+    assert api.upload(video).status_code == 200
+    assert api.upload(speech).status_code == 200
+    before = _track(api, "voice")["sg"][0]
+    api.chat("cut the first 2 seconds")
+    after = _track(api, "voice")["sg"][0]
+    # the words stay on the picture they were recorded for: the voice-over starts 2 s into itself
+    assert (after["st"], after["ss"], after["d"]) == (0, 2000, before["d"] - 2000)
+
+
+def test_the_chinese_replies_offer_what_the_director_reads_back(api, song: Path) -> None:
+    assert api.upload(song).status_code == 200
+    said = _said(api.chat("添加舒缓的钢琴音乐"))
+    assert [t["m"]["kind"] for t in _sounds(api)] == ["upload"] and "换成新生成的音乐" in said, said
+    api.chat("换成新生成的音乐")
+    assert [t["m"]["kind"] for t in _sounds(api)] == ["bgm"]

@@ -186,6 +186,18 @@ def test_bad_files_are_refused_before_sending(cli_env, engine, tmp_path: Path, c
     assert not any("upload-video" in p for p in paths(calls))
 
 
+@pytest.mark.parametrize("name", ["broken.mp4", "broken.mp3"])
+def test_a_damaged_file_is_called_damaged_without_the_format_list(cli_env, engine, tmp_path: Path, name: str) -> None:
+    """Its format is accepted; the file is the problem: say so and what to do, not which formats exist."""
+    broken = tmp_path / name
+    broken.write_bytes(bytes(range(256)) * 400)
+    with conversation(cli_env) as (convo, out, calls):
+        report = convo.turn("upload", [str(broken)])
+    message = report.errors[0]["message"]
+    assert report.errors[0]["code"] == 4001 and message.startswith(f"{name} cannot be read: it looks damaged")
+    assert "export or download it again" in message and "accepted formats" not in message, message
+
+
 def test_url_the_engine_refuses_is_explained(cli_env, engine) -> None:
     with conversation(cli_env) as (convo, out, calls):
         report = convo.turn("https://example.com/demo.mp4 add music")

@@ -8,6 +8,8 @@ from engine.chat.director import Context, Director, parse_time_ms, quoted_text
 VIDEO = Context(has_video=True, has_music=False, duration_ms=60_000, uploads=("demo.mp4",))
 MUSIC = Context(has_video=True, has_music=True, duration_ms=60_000, uploads=("demo.mp4",))
 NOTHING = Context(has_video=False, has_music=False, duration_ms=None)
+VOICED = Context(has_video=True, has_music=True, duration_ms=60_000, uploads=("demo.mp4",), audio_uploads=("vo.wav",))
+SONG = Context(has_video=False, has_music=True, duration_ms=12_000, audio_uploads=("song.mp3",))
 CLIPS = Context(has_video=True, has_music=False, duration_ms=10_000,
                 uploads=("intro.mp4", "main.mp4", "outro.mp4"))
 
@@ -96,6 +98,23 @@ CASES = [
     (MUSIC, "撤销", [("undo", {})]),
     (MUSIC, "换一首", [("regenerate_music", {})]),
     (VIDEO, "剪掉前5秒", [("trim_video", {"cut_start_ms": 5000})]),
+    # an uploaded voice-over by name; the video's own sound by its names
+    (VOICED, "mute the voiceover", [("set_original_audio", {"mute": True, "voice": True})]),
+    (VOICED, "unmute the voice-over", [("set_original_audio", {"mute": False, "voice": True})]),
+    (VOICED, "lower the narration", [("set_original_volume", {"scale": 0.7, "voice": True})]),
+    (VOICED, "narrator at 60% volume", [("set_original_volume", {"volume": 0.6, "voice": True})]),
+    (VOICED, "静音配音", [("set_original_audio", {"mute": True, "voice": True})]),
+    (VOICED, "旁白小一点", [("set_original_volume", {"scale": 0.7, "voice": True})]),
+    (VOICED, "给视频配音乐", [("add_background_music", {})]),  # 配音乐 is music, not a voice-over (配音)
+    (VOICED, "lower the music under the voice", [("set_music_volume", {"scale": 0.7}), ("set_ducking", {"enabled": True})]),
+    (VOICED, "make the voice louder than the music", [("set_original_volume", {"scale": 1.4, "voice": True})]),
+    (VOICED, "mute the original audio", [("set_original_audio", {"mute": True, "voice": None})]),
+    (VOICED, "lower the video's voice", [("set_original_volume", {"scale": 0.7, "voice": None})]),
+    # the user's song is kept unless a composed piece is asked for in its place
+    (SONG, "add calm piano music", [("add_background_music", {"genre": "piano", "replace": None})]),
+    (SONG, "compose calm solo piano music instead", [("add_background_music", {"genre": "piano", "replace": True})]),
+    (SONG, "replace my song with calm piano music", [("add_background_music", {"genre": "piano", "replace": True})]),
+    (SONG, "use my song as the music", [("use_uploaded_music", {"index": 0})]),
 ]
 
 

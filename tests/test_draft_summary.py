@@ -37,6 +37,9 @@ CASES = [
     ("several clips and muted video", {"t": [{"tt": 0, "m": {"mute": True, "name": "demo"},
                                               "sg": [{"st": 0, "d": 4000}, {"st": 4000, "d": 6000}]}]},
      "Timeline (1 track): 1. Video: demo (0-10s, original audio muted, 2 clips)"),
+    ("muted voice-over", {"t": [{"tt": 1, "m": {"kind": "voice", "mute": True, "volume": 0.7, "name": "vo.wav"},
+                                  "sg": [{"st": 0, "d": 8000}]}]},
+     "Timeline (1 track): 1. Voice: vo.wav (0-8s, 70%, muted)"),
     ("negative duration and NaN", {"t": [{"tt": 1, "m": {"volume": float("nan")}, "sg": [{"st": 0, "d": -5}]}]},
      "Timeline (1 track): 1. BGM: untitled (time unknown)"),
 ]

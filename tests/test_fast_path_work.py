@@ -68,6 +68,26 @@ def test_a_file_rewritten_in_place_is_probed_again(tmp_path: Path) -> None:
         media.probe.probe(tmp_path / "missing.mp4")
 
 
+def test_a_copy_put_in_a_files_place_is_read_again_by_probe_and_first_frame_at(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """probe and first_frame_at remember a file by one key (device, inode, size, modification time):
+    a copy moved into its place with the same size and time is another file to both (first_frame_at
+    went by size and time and answered for the file that was there before)."""
+    path = tmp_path / "clip.mp4"
+    run(["-f", "lavfi", "-i", "testsrc2=s=160x120:r=30:d=1", "-y", pathlike(path)], timeout=60, what="make a clip")
+    runs = _spy(monkeypatch, media.probe)
+    asked = [media.probe.probe(path), media.probe.first_frame_at(path, 0.25)]
+    assert [media.probe.probe(path), media.probe.first_frame_at(path, 0.25)] == asked and len(runs) == 2  # remembered
+    before = path.stat()
+    copy = tmp_path / "copy.mp4"
+    copy.write_bytes(path.read_bytes())
+    os.utime(copy, ns=(before.st_atime_ns, before.st_mtime_ns))
+    os.replace(copy, path)
+    assert (path.stat().st_size, path.stat().st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    assert [media.probe.probe(path), media.probe.first_frame_at(path, 0.25)] == asked
+    assert [what.split()[0] for what, _ in runs[2:]] == ["probe", "read"], runs
+
+
 def _clip(path: Path, seconds: float, width: int = 640, height: int = 360) -> Path:
     run(["-f", "lavfi", "-i", f"testsrc2=s={width}x{height}:r=30:d={seconds}", "-f", "lavfi", "-i", f"sine=d={seconds}",
          "-c:v", "libx264", "-preset", "ultrafast", "-g", "30", "-x264-params", "scenecut=0", "-pix_fmt", "yuv420p",

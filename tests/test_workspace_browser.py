@@ -427,7 +427,7 @@ def test_a_file_it_cannot_use_is_named_in_one_line(engine, page, tmp_path: Path)
     page.set_input_files("#file", str(notes))
     assert "notes.txt: unsupported file type" in page.locator("#upload-status").inner_text()
     page.set_input_files("#file", str(broken))  # the engine refuses it; its message is shown as it is
-    page.wait_for_selector("#upload-status:has-text('broken.mp4 is not a readable video')", timeout=WAIT_MS)
+    page.wait_for_selector("#upload-status:has-text('broken.mp4 cannot be read: it looks damaged')", timeout=WAIT_MS)
     assert page.locator("#files li").count() == 0
 
 

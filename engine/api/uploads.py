@@ -30,6 +30,10 @@ FORMATS = {"video": ("mp4", "mov", "avi", "webm", "mkv"), "image": ("jpg", "jpeg
 MOSTLY_MISSING = 0.5
 
 
+#: What to do about a file of an accepted format that cannot be used as it is.
+AGAIN = "Check that it plays on your computer, then export or download it again and send the new copy."
+
+
 def kind_of(extension: str) -> str | None:
     return next((kind for kind, exts in FORMATS.items() if extension in exts), None)
 
@@ -102,6 +106,13 @@ async def upload(request: Request) -> Response:
                "session_state_applied": True})
 
 
+def unusable(message: str) -> AppError:
+    """A refusal of a file whose format is accepted: the file itself is the problem (damaged, cut off,
+    no picture in a video), so the client says what to do without the list of accepted formats
+    (``data.format_accepted``, read by ``skill.errors.guidance``)."""
+    return AppError(AppCode.UNSUPPORTED_FILE, message, data={"format_accepted": True})
+
+
 def _accept(item: Any, folder: Path, config: EngineConfig) -> dict[str, Any]:
     """Probe an upload, refuse what isn't acceptable media, store it under its hash.
 
@@ -124,19 +135,19 @@ def _accept(item: Any, folder: Path, config: EngineConfig) -> dict[str, Any]:
     try:
         info = probe(item.path, timeout=10.0)
     except ProbeError as exc:
-        raise AppError(AppCode.UNSUPPORTED_FILE, f"{name} is not a readable {kind} file: {exc.reason}") from None
+        raise unusable(f"{name} cannot be read: it looks damaged ({exc.reason}). {AGAIN}") from None
     except FFmpegError:
-        raise AppError(AppCode.UNSUPPORTED_FILE, f"{name} could not be read in time (damaged or unusual file?); "
-                             "try exporting it again as MP4") from None
+        raise unusable(f"{name} could not be read in time (damaged or unusual file?); "
+                       "try exporting it again as MP4") from None
     if kind == "video" and info.video is None:
-        raise AppError(AppCode.UNSUPPORTED_FILE, f"{name} has no video stream")
+        raise unusable(f"{name} has no picture in it (damaged, or only sound?). {AGAIN}")
     if kind in ("video", "image") and (info.video is None or not info.video.width or not info.video.height):
-        raise AppError(AppCode.UNSUPPORTED_FILE, f"{name}: could not read the picture size (damaged or unsupported file?)")
+        raise unusable(f"{name}: could not read the picture size (damaged or unusual file?). {AGAIN}")
     if kind == "audio" and info.audio is None:
-        raise AppError(AppCode.UNSUPPORTED_FILE, f"{name} has no audio stream")
+        raise unusable(f"{name} has no sound in it (damaged?). {AGAIN}")
     if info.video is not None and info.video.width * info.video.height > config.max_media_pixels:
-        raise AppError(AppCode.UNSUPPORTED_FILE, f"{name}: {info.video.width}x{info.video.height} is larger than the engine "
-                             "handles (8192x8192)")
+        raise unusable(f"{name}: {info.video.width}x{info.video.height} is larger than the engine handles (8192x8192); "
+                       "export it smaller")
     if info.duration_s and info.duration_s > config.max_media_seconds:
         raise AppError(AppCode.FILE_TOO_LARGE, f"{name} is {info.duration_s / 3600:.1f} h long; trim it to under "
                              f"{config.max_media_seconds / 3600:g} h")
@@ -174,12 +185,12 @@ def _playable(name: str, info: Any, measure: Callable[..., float | None]) -> tup
     if played is None or played <= 0:
         if promised and promised > 0:
             return promised, None
-        raise AppError(AppCode.UNSUPPORTED_FILE, f"{name}: nothing in it can be played (damaged file?)")
+        raise unusable(f"{name}: nothing in it can be played (damaged file?). {AGAIN}")
     if not promised or promised <= 0:  # no length in the header (a browser recording): what plays is the length
         return round(played, 3), None
     if played < MOSTLY_MISSING * promised:
-        raise AppError(AppCode.UNSUPPORTED_FILE, f"{name} is incomplete: only {played:.1f} s of its {promised:.1f} s can be played "
-                             "(the file was cut off while uploading or copying); send the whole file again")
+        raise unusable(f"{name} is incomplete: only {played:.1f} s of its {promised:.1f} s can be played "
+                       "(the file was cut off while uploading or copying); send the whole file again")
     if promised - played > max(1.0, 0.02 * promised):
         return round(played, 3), (f"{name} ends early: {played:.1f} s of its {promised:.1f} s can be played, "
                                    f"the rest is missing; the video will be {played:.1f} s long")

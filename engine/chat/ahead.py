@@ -36,6 +36,7 @@ def likely_piece(session: dict[str, Any], request: str = DEFAULT_REQUEST) -> Lik
         return None
     trial = copy.deepcopy(session)
     editor = Editor(trial)
+    editor.settle_sounds()  # as the turn does: a song uploaded alone is the music, nothing to compose
     editor.snapshot()  # as the turn does: the history's length is part of the seed
     for edit in plan.edits:
         try:

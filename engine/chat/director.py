@@ -31,6 +31,9 @@ _SHOW_FIT = re.compile(
     r"(?:fits|lines up|matches|syncs)|\bhow (?:does|do) (?:the |my |this )?(?:music|soundtrack|song) (?:fit|line up)\b|"
     r"\bwhy (?:does )?(?:the |my |this )?(?:music|soundtrack|song) fits?\b|\bfit picture\b|"
     r"(?:看看|显示|画出?)音乐(?:怎么|如何|是怎样)(?:配合|契合|贴合|对上)|音乐(?:和|与)画面(?:怎么|如何)(?:配合|对上|契合)", re.I)
+#: An uploaded voice-over by name ("lower the narration", "mute the voiceover"), not the video's own sound.
+_VOICE_OVER = re.compile(r"(?:voice[- ]?overs?|\bvo\b|narration|narrator|voice(?:\s+track)?\b|配音(?!乐)|旁白)")
+_VIDEO_SOUND = re.compile(r"original|video|source|camera|dialog|原声")
 _TIME = r"(?:(\d{1,2}):(\d{2})(?:\.(\d+))?|(\d+(?:\.\d+)?)\s*(?:s\b|sec\b|secs\b|seconds?\b|秒)|(\d+(?:\.\d+)?)\s*(?:min(?:ute)?s?\b|分钟))"
 _TIME_RX = re.compile(_TIME, re.I)
 _QUOTES = {'"': '"', "“": "”", "'": "'", "‘": "’", "「": "」", "『": "』", "《": "》"}
@@ -254,8 +257,9 @@ class Director:
                              r"添加|加|生成|制作|来|换|配|想要|需要|用|选|整", lower)
         if regenerate and (ctx.has_music or args or music_words):
             return [Edit(EditName.REGENERATE_MUSIC, {k: v for k, v in args.items() if k != "match_video"})]
-        if ctx.audio_uploads and music_words and re.search(
-                r"\b(?:my|uploaded|this)\s+(?:own\s+)?(?:track|song|audio|music|mp3|wav)\b|我的(?:音乐|歌)", lower):
+        own = r"(?:my|uploaded|this)\s+(?:own\s+)?(?:track|song|audio|music|mp3|wav)\b"
+        if ctx.audio_uploads and music_words and re.search(rf"\b{own}|我的(?:音乐|歌)", lower) and not re.search(
+                rf"\b(?:replace|swap|change)\s+{own}\s+(?:with|for|to)\b", lower):  # "replace my song with piano"
             return [Edit(EditName.USE_UPLOADED_MUSIC, {"index": len(ctx.audio_uploads) - 1})]
         # "make the music louder" is about the piece playing; "add some music" asks for a new one
         the_piece = re.search(r"\b(?:the|this|that|my|our|current|existing)\s+(?:background\s+)?(?:music|bgm|"
@@ -268,6 +272,8 @@ class Director:
             return [Edit(EditName.UPDATE_MUSIC, args)] if args else []
         if not args and not (music_words and creating):
             return []
+        if replacing or re.search(r"\binstead\b", lower):  # also over the user's own song (Editor keeps it else)
+            args["replace"] = True
         return [Edit(EditName.ADD_BACKGROUND_MUSIC, args)]
 
     @staticmethod
@@ -283,19 +289,23 @@ class Director:
     # ------------------------------------------------------------------ levels & timing
 
     def _volume(self, lower: str, ctx: Context) -> list[Edit]:
-        original = bool(re.search(r"original|voice|speech|dialog|narration|source audio|原声|人声|旁白", lower))
+        own = re.search(r"original|voice|speech|dialog|narrat(?:ion|or)|source audio|原声|人声|旁白|配音(?!乐)", lower)
+        music = re.search(r"\b(?:music|bgm|song|soundtrack)\b|音乐|配乐", lower)
+        original = bool(own) and not (music and music.start() < own.start())  # "lower the music under the voice"
         name = EditName.SET_ORIGINAL_VOLUME if original else EditName.SET_MUSIC_VOLUME
+        # "lower the narration": an uploaded voice-over when there is one (the Editor falls back to the video's sound)
+        target = {"voice": True} if original and _VOICE_OVER.search(lower) and not _VIDEO_SOUND.search(lower) else {}
         percent = re.search(r"(\d{1,3}(?:\.\d+)?)\s*%|volume\s+(?:to\s+|at\s+)?(0?\.\d+|1(?:\.0+)?)\b|音量\s*(\d{1,3})", lower)
         if percent and (re.search(r"volume|level|loud|quiet|%|音量", lower)):
             raw = percent.group(1) or percent.group(3)
             value = float(raw) / 100 if raw else float(percent.group(2))
-            return [Edit(name, {"volume": round(max(0.0, min(value, 2.0)), 3)})]
+            return [Edit(name, {"volume": round(max(0.0, min(value, 2.0)), 3), **target})]
         if re.search(r"\b(?:quieter|softer|lower|turn (?:it |the music )?down|less loud|too loud|reduce)\b|"
                      r"小声|调小|小一点|低一点|轻一点|太吵", lower) and (ctx.has_music or original):
-            return [Edit(name, {"scale": 0.7})]
+            return [Edit(name, {"scale": 0.7, **target})]
         if re.search(r"\b(?:louder|turn (?:it |the music )?up|boost|more volume|too quiet)\b|大声|调大|大一点|响一点",
                      lower) and (ctx.has_music or original):
-            return [Edit(name, {"scale": 1.4})]
+            return [Edit(name, {"scale": 1.4, **target})]
         return []
 
     def _fades(self, lower: str) -> list[Edit]:
@@ -327,6 +337,11 @@ class Director:
         return [Edit(EditName.SET_MUSIC_TIMING, args)] if args else []
 
     def _original_audio(self, lower: str) -> list[Edit]:
+        named = rf"(?:the\s+|my\s+)?{_VOICE_OVER.pattern}"
+        if re.search(rf"\b(?:mute|remove|drop|kill|silence|no|turn off)\s+{named}|静音(?:配音(?!乐)|旁白)|去掉(?:配音(?!乐)|旁白)", lower):
+            return [Edit(EditName.SET_ORIGINAL_AUDIO, {"mute": True, "voice": True})]
+        if re.search(rf"\b(?:unmute|keep|bring back)\s+{named}|恢复(?:配音(?!乐)|旁白)|保留(?:配音(?!乐)|旁白)", lower):
+            return [Edit(EditName.SET_ORIGINAL_AUDIO, {"mute": False, "voice": True})]
         if re.search(r"\b(?:mute|remove|drop|kill|silence|no)\s+(?:the\s+)?(?:original|video'?s?|source|camera)\s+"
                      r"(?:audio|sound)|\bmute the video\b|静音原声|去掉原声|关闭原声|去除原声", lower):
             return [Edit(EditName.SET_ORIGINAL_AUDIO, {"mute": True})]

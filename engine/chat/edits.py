@@ -139,21 +139,27 @@ class Editor:
             raise EditError("there is no video in this project yet — send a video first", "项目里还没有视频，请先发送视频")
         return found
 
-    def _original_track(self) -> dict[str, Any]:
-        """The user's own sound: the video's, or with no picture an audio-only upload's."""
+    def _original_track(self, voice: bool = False) -> dict[str, Any]:
+        """The user's own sound: the video's, or an uploaded voice-over's when it is named (``voice``:
+        "mute the voiceover") or there is no picture."""
         video = track(self.draft, VIDEO)
-        voice = voice_track(self.draft)
-        return voice if (video is None or not video.get("sg")) and voice is not None else self._video_track()
+        over = voice_track(self.draft)
+        if over is not None and (voice or video is None or not video.get("sg")):
+            return over
+        return self._video_track()
 
     # ------------------------------------------------------------------ media
 
     def add_upload(self, info: dict[str, Any]) -> None:
-        """A new upload becomes the picture when it is a video (or the first image); a sound with no
-        picture is the user's soundtrack (a voice-over): kept, and the music is made to its length."""
+        """A new upload becomes the picture when it is a video (or the first image); a sound is the
+        user's voice-over until its analysis says otherwise (:meth:`settle_sounds`): kept, and with
+        no picture the music is made to its length."""
         infos = self.state["video_infos"]
         index = infos.index(info)
-        if info["file_type"] == "audio" and track(self.draft, VIDEO) is None and voice_track(self.draft) is None:
+        if info["file_type"] == "audio" and voice_track(self.draft) is None:
             length = int(round((info.get("duration") or 0) * 1000))
+            picture = video_duration(self.draft)
+            length = min(length, picture) if picture else length
             if length > 0:
                 self.draft["t"].insert(0, {"id": "voice", "tt": AUDIO,
                                            "m": {"name": info["filename"], "kind": VOICE, "volume": 1.0,
@@ -171,6 +177,33 @@ class Editor:
             refresh_duration(self.draft)
             self._refit_music()
             self._follow_picture()
+
+    def settle_sounds(self) -> dict[str, Any] | None:
+        """An uploaded sound is what its analysis hears: with speech it stays the voice-over; with none
+        it is the user's music, not a voice — with no picture and no music yet it becomes the
+        soundtrack at its own level, otherwise it leaves the timeline (still uploaded: "use my song as
+        the music" places it). Returns what became of a sound with no speech, for the reply; None when
+        nothing changed (no sound waiting, or its analysis not in or failed: it stays as it is)."""
+        voice = voice_track(self.draft)
+        if voice is None or voice["m"].get("speech"):
+            return None
+        analyses = self.state.get("video_analyses", {})
+        heard = [analyses.get(s.get("src")) for s in voice["sg"]]
+        if not heard or any(a is None or a.get("error") for a in heard):
+            return None
+        if any(a.get("speech") for a in heard):
+            voice["m"]["speech"] = True
+            return None
+        picture = track(self.draft, VIDEO) is not None
+        placed = not picture and music_track(self.draft) is None
+        self.draft["t"].remove(voice)
+        if placed:
+            self.draft["t"].append({"id": "bgm", "tt": AUDIO,
+                                    "m": {"name": voice["m"]["name"], "kind": "upload", "volume": voice["m"]["volume"],
+                                          "fade_in_ms": 0, "fade_out_ms": 0, "duck": True},
+                                    "sg": [{**voice["sg"][0], "id": "bgm-1"}]})
+        refresh_duration(self.draft)
+        return {"name": voice["m"]["name"], "placed": placed, "picture": picture}
 
     def _follow_picture(self) -> None:
         """The canvas takes the shape of the picture (portrait, square, landscape) unless the
@@ -239,8 +272,14 @@ class Editor:
     def _add_background_music(self, **brief: Any) -> Result:
         duration = brief.pop("duration_ms", None)
         visualizer = brief.pop("visualizer", False)
-        apply_tempo(brief, brief.pop("tempo", None) or "")
+        replace = brief.pop("replace", False)
         existing = music_track(self.draft)
+        own = existing if existing is not None and existing["m"].get("kind") == "upload" else None
+        if own is not None and not video_duration(self.draft):
+            if not replace:  # the user's song is the soundtrack: no second piece composed over it
+                return Result(EditName.ADD_BACKGROUND_MUSIC, {"kept": own["m"]["name"], "wanted": _wanted(brief)})
+            duration = duration or int(own["sg"][0]["d"])  # the piece replacing a song lasts as long
+        apply_tempo(brief, brief.pop("tempo", None) or "")
         replaced = existing is not None
         volume = None
         if existing is not None:
@@ -266,12 +305,13 @@ class Editor:
                                                "match_video": bool(brief.get("match_video"))})
 
     def _default_volume(self) -> float:
-        """Under a voice the music sits low; with no original sound it carries the video."""
+        """Under a voice (the video's, or a voice-over's) the music sits low; with no original sound
+        it carries the video."""
         video = track(self.draft, VIDEO)
-        original = video if video is not None else voice_track(self.draft)  # the user's own sound, if any
         analyses = self.state.get("video_analyses", {})
-        sources = [analyses.get(s.get("src"), {}) for s in (original or {}).get("sg", [])]
-        if any(a.get("speech") for a in sources):
+        sources = [analyses.get(s.get("src"), {}) for s in (video or {}).get("sg", [])]
+        spoken = sources + [analyses.get(s.get("src"), {}) for s in (voice_track(self.draft) or {}).get("sg", [])]
+        if any(a.get("speech") for a in spoken):
             return SPEECH_LEVEL
         if video is None:  # no picture: the music carries it (beside a sound file with no speech too)
             return 1.0
@@ -380,19 +420,21 @@ class Editor:
         return Result(EditName.SET_MUSIC_TIMING, {"start": start / 1000, "end": end / 1000})
 
     @handles(EditName.SET_ORIGINAL_AUDIO)
-    def _set_original_audio(self, mute: bool) -> Result:
-        video = self._original_track()
-        video["m"]["mute"] = bool(mute)
-        return Result(EditName.SET_ORIGINAL_AUDIO, {"mute": bool(mute)})
+    def _set_original_audio(self, mute: bool, voice: bool = False) -> Result:
+        sound = self._original_track(voice)
+        sound["m"]["mute"] = bool(mute)
+        return Result(EditName.SET_ORIGINAL_AUDIO, {"mute": bool(mute), **_voice_fact(sound)})
 
     @handles(EditName.SET_ORIGINAL_VOLUME)
-    def _set_original_volume(self, volume: float | None = None, scale: float | None = None) -> Result:
-        video = self._original_track()
-        before = as_volume(video["m"].get("volume")) or 1.0
+    def _set_original_volume(self, volume: float | None = None, scale: float | None = None,
+                             voice: bool = False) -> Result:
+        sound = self._original_track(voice)
+        before = as_volume(sound["m"].get("volume")) or 1.0
         after = before * scale if scale is not None else float(volume if volume is not None else before)
-        video["m"]["volume"] = round(max(0.0, min(after, 2.0)), 3)
-        video["m"]["mute"] = video["m"]["volume"] == 0
-        return Result(EditName.SET_ORIGINAL_VOLUME, {"before": before, "after": video["m"]["volume"]})
+        sound["m"]["volume"] = round(max(0.0, min(after, 2.0)), 3)
+        sound["m"]["mute"] = sound["m"]["volume"] == 0
+        return Result(EditName.SET_ORIGINAL_VOLUME, {"before": before, "after": sound["m"]["volume"],
+                                                     **_voice_fact(sound)})
 
     @handles(EditName.SET_DUCKING)
     def _set_ducking(self, enabled: bool) -> Result:
@@ -440,16 +482,20 @@ class Editor:
         end = min(end, total)
         if end - start < 500:
             raise EditError("that would leave less than half a second of video", "剪辑后视频不足半秒")
-        kept: list[dict[str, Any]] = []
-        for seg in video["sg"]:
-            s0, s1 = int(seg["st"]), int(seg["st"]) + int(seg["d"])
-            a, b = max(s0, start), min(s1, end)
-            if b <= a:
-                continue
-            kept.append({**seg, "st": a - start, "d": b - a, "ss": int(seg.get("ss", 0)) + (a - s0)})
-        video["sg"] = kept
+        over = voice_track(self.draft)
+        for cut in (video, over) if over is not None else (video,):  # a voice-over is cut with its picture
+            kept: list[dict[str, Any]] = []
+            for seg in cut["sg"]:
+                s0, s1 = int(seg["st"]), int(seg["st"]) + int(seg["d"])
+                a, b = max(s0, start), min(s1, end)
+                if b <= a:
+                    continue
+                kept.append({**seg, "st": a - start, "d": b - a, "ss": int(seg.get("ss", 0)) + (a - s0)})
+            cut["sg"] = kept
+        if over is not None and not over["sg"]:
+            self.draft["t"].remove(over)  # it was all in the part cut away
         for t in self.draft["t"]:
-            if t["tt"] == VIDEO:
+            if t["tt"] == VIDEO or t is over:
                 continue
             for seg in t.get("sg", []):
                 seg["st"] = max(0, int(seg["st"]) - start)
@@ -476,8 +522,7 @@ class Editor:
 
     @handles(EditName.REMOVE_TRACK)
     def _remove_track(self, kind: str) -> Result:
-        wanted = AUDIO if kind == "music" else TEXT
-        found = track(self.draft, wanted)
+        found = music_track(self.draft) if kind == "music" else track(self.draft, TEXT)  # never the voice-over
         if found is None:
             raise EditError(f"there is no {kind} to remove", "没有可删除的" + ("音乐" if kind == "music" else "标题"))
         self.draft["t"].remove(found)
@@ -494,6 +539,18 @@ class Editor:
         self.state["draft"] = previous
         self.draft = previous
         return Result(EditName.UNDO, {})
+
+
+def _voice_fact(sound: dict[str, Any]) -> dict[str, Any]:
+    """For the reply: the voice-over's file name when the edit reached it rather than the video's sound."""
+    return {"voice": sound["m"].get("name")} if sound.get("m", {}).get("kind") == VOICE else {}
+
+
+def _wanted(brief: dict[str, Any]) -> str:
+    """The piece a request asked for, in words the director reads back ("calm solo piano music")."""
+    mood, genre = brief.get("mood"), brief.get("genre")
+    words = [mood if mood != "auto" else None, GENRE_NAMES.get(genre, genre).lower() if genre not in (None, "auto") else None]
+    return " ".join([w for w in words if w] + ["music"])
 
 
 def music_key(track_json: dict[str, Any], cues_key: str) -> str:

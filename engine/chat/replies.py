@@ -113,12 +113,36 @@ Words = Callable[[Mapping[str, Any]], str]
 
 
 def _added_en(f: Mapping[str, Any]) -> str:
+    if f.get("kept"):
+        return (f"Your {f['kept']} is the music, so I composed no second piece to play over it; to replace it "
+                f"with a composed piece, say \"compose {f['wanted']} instead\".")
     verb = "replaced the music with" if f.get("replaced") else "added"
     return f"Done! I {verb} {f['line']}, at {round(f.get('volume', 1) * 100)}% volume."
 
 
 def _added_zh(f: Mapping[str, Any]) -> str:
+    if f.get("kept"):
+        return f"你的 {f['kept']} 就是背景音乐，没有再叠加一首新曲子；想换成新生成的音乐，请说“换成新生成的音乐”。"
     return f"已{'替换' if f.get('replaced') else '添加'}背景音乐：{f['line']}，音量 {round(f.get('volume', 1) * 100)}%。"
+
+
+def _whose(f: Mapping[str, Any]) -> str:
+    """Which sound an original-audio edit reached: the video's own, or the uploaded voice-over."""
+    return f"Voice-over ({f['voice']})" if f.get("voice") else "Original audio"
+
+
+def song_settled(facts: Mapping[str, Any], lang: Language) -> str:
+    """What became of an uploaded sound its analysis found no speech in (``Editor.settle_sounds``)."""
+    name = facts["name"]
+    if lang == "zh":
+        if facts["placed"]:
+            return f"{name} 里没有人声，所以它就是你的音乐：按原音量作为配乐，画面用可视化效果。"
+        return f"{name} 里没有人声，所以没有把它当作配音；想用它作背景音乐，请说“用我的歌作为背景音乐”。"
+    if facts["placed"]:
+        return (f"{name} has no speech in it, so I took it as your music: it is the soundtrack at its own level "
+                "(nothing ducked under it), with a visualiser for the picture.")
+    kept = "lay it over the video as a voice-over" if facts["picture"] else "keep it as a voice-over"
+    return f"{name} has no speech in it, so I did not {kept}; say \"use my song as the music\" to make it the music."
 
 
 def _percent(f: Mapping[str, Any]) -> str:
@@ -137,8 +161,9 @@ WORDING: dict[EditName, dict[Language, Words]] = {
                                   "zh": lambda f: f"已使用你上传的 {f['name']} 作为背景音乐。"},
     EditName.SET_MUSIC_VOLUME: {"en": lambda f: f"Music volume: {_percent(f)}.",
                                 "zh": lambda f: f"音乐音量：{_percent(f)}。"},
-    EditName.SET_ORIGINAL_VOLUME: {"en": lambda f: f"Original audio volume: {_percent(f)}.",
-                                   "zh": lambda f: f"原声音量：{_percent(f)}。"},
+    EditName.SET_ORIGINAL_VOLUME: {
+        "en": lambda f: f"{_whose(f)} volume: {_percent(f)}.",
+        "zh": lambda f: f"{'配音 ' + f['voice'] if f.get('voice') else '原声'}音量：{_percent(f)}。"},
     EditName.BALANCE_LEVELS: {
         "en": lambda f: f"Balanced the voice and the music: music volume {_percent(f)}, and it ducks whenever "
                         "someone speaks.",
@@ -148,8 +173,8 @@ WORDING: dict[EditName, dict[Language, Words]] = {
     EditName.SET_MUSIC_TIMING: {"en": lambda f: f"The music now plays from {_s(f['start'])} to {_s(f['end'])}.",
                                 "zh": lambda f: f"音乐从 {_s(f['start'])} 播放到 {_s(f['end'])}。"},
     EditName.SET_ORIGINAL_AUDIO: {
-        "en": lambda f: "Muted the original audio." if f["mute"] else "Kept the original audio.",
-        "zh": lambda f: "已静音原声。" if f["mute"] else "已保留原声。"},
+        "en": lambda f: f"{'Muted' if f['mute'] else 'Kept'} the {_whose(f)[0].lower()}{_whose(f)[1:]}.",
+        "zh": lambda f: f"已{'静音' if f['mute'] else '保留'}{'配音 ' + f['voice'] if f.get('voice') else '原声'}。"},
     EditName.SET_DUCKING: {
         "en": lambda f: ("The music now ducks under speech." if f["enabled"]
                          else "Ducking is off: the music keeps its level under speech."),
@@ -180,7 +205,7 @@ WORDING: dict[EditName, dict[Language, Words]] = {
 def describe(result: Result, lang: Language, music: dict[str, Any] | None) -> str:
     """One sentence for one applied edit (``music``: the composed piece, for edits that compose)."""
     facts: Mapping[str, Any] = result.facts
-    if result.name in COMPOSES_MUSIC:
+    if result.name in COMPOSES_MUSIC and not facts.get("kept"):
         if music is None:
             return "已更新音乐。" if lang == "zh" else "Updated the music."
         facts = {**facts, "line": music_line(music, lang)}

@@ -22,9 +22,10 @@ from engine.config import EngineConfig
 from engine.analysis.cues import cues_key, timeline_cues
 from engine.chat.cut_sync import marked_cuts
 from engine.chat.director import Context, Director, Plan
+from engine.chat.edit_names import EditName
 from engine.chat.edits import COMPOSES_MUSIC, EditError, Editor, Result, music_key
 from engine.store import Store, User
-from protocol.draft import VIDEO, music_track, track
+from protocol.draft import VIDEO, music_track, track, voice_track
 from protocol.endpoints import ENDPOINTS, fill
 
 log = logging.getLogger(__name__)
@@ -146,9 +147,13 @@ async def _work(turn: Turn) -> int:
         await _save_messages(turn, session, text)
         return 0
 
+    voice = voice_track(session["state"].get("draft") or {})
     if any(e.name in COMPOSES_MUSIC for e in plan.edits):
-        await _analyses_of(turn, session)  # default music level depends on whether someone speaks
+        await _analyses_of(turn, session)  # the default music level depends on whether someone speaks
+    elif voice is not None and not voice["m"].get("speech"):  # a sound not yet heard: a voice or a song?
+        await _analyses_of(turn, session, sorted({s["src"] for s in voice["sg"]}))  # (Editor.settle_sounds)
     editor = Editor(session)
+    song = editor.settle_sounds()  # before the snapshot: "undo" never brings a song back as a voice
     editor.snapshot()
     results: list[Result] = []
     failures: list[str] = []
@@ -168,7 +173,7 @@ async def _work(turn: Turn) -> int:
 
     music_info = await _ensure_music(turn, session)
     applied = bool(results)
-    if applied:
+    if applied or song is not None:
         # its soundtrack starts now, not after the session is written (a synced file write) and read back;
         # a head start only: whatever stops it must not cost the user the edit (the render builds it then)
         try:
@@ -185,6 +190,8 @@ async def _work(turn: Turn) -> int:
         await turn.store.call(turn.committed, turn.session_id)
 
     lines = [replies.describe(r, lang, music_info if r.name in COMPOSES_MUSIC else None) for r in results]
+    if song is not None and not any(r.name == EditName.USE_UPLOADED_MUSIC for r in results):
+        lines.insert(0, replies.song_settled(song, lang))
     lines += [replies.failed(reason, lang) for reason in failures]
     has_timeline = bool((session["state"].get("draft") or {}).get("t"))
     text = " ".join(line for line in lines if line)
@@ -196,7 +203,11 @@ async def _work(turn: Turn) -> int:
     if not turn.silent or not applied:
         await _say(turn, text)
     await _save_messages(turn, session, text)
-    return turn.reserved if applied else 0
+    if not applied:
+        return 0
+    if music_info is None and any(e.name in COMPOSES_MUSIC for e in plan.edits):  # no piece composed after all
+        return max(0, turn.reserved - turn.config.music_cost)  # (the user's own song kept: Editor keeps it)
+    return turn.reserved
 
 
 def _fit_url(turn: Turn, session: dict[str, Any]) -> str | None:
@@ -259,9 +270,10 @@ def analysed_clips(state: dict[str, Any]) -> list[str]:
     return sorted({i["file_id"] for i in state.get("video_infos", []) if i.get("file_type") in ("video", "audio")})
 
 
-async def _analyses_of(turn: Turn, session: dict[str, Any]) -> None:
-    """Wait (with heartbeats) until the session's clips are analysed; refresh them in ``session``."""
-    file_ids = analysed_clips(session["state"])
+async def _analyses_of(turn: Turn, session: dict[str, Any], file_ids: list[str] | None = None) -> None:
+    """Wait (with heartbeats) until the session's clips (or the ``file_ids`` among them) are analysed;
+    refresh the analyses in ``session``."""
+    file_ids = analysed_clips(session["state"]) if file_ids is None else file_ids
     if not file_ids:
         return
     await _heartbeats_while(turn, asyncio.ensure_future(turn.wait_for_analyses(file_ids, 300.0)))

@@ -108,6 +108,10 @@ async def fit_picture(request: Request) -> Response:
     state = session["state"]
     found = music_facts(state)
     if found is None:
+        own = music_track(state.get("draft") or {})
+        if own is not None and (own.get("m") or {}).get("kind") == "upload":  # "ask for music first" would be wrong
+            raise AppError(AppCode.CONFLICT, f"the music is your own {own['m'].get('name') or 'upload'}: the fit "
+                           "picture shows how a composed piece fits, and none was composed", status=409)
         raise AppError(AppCode.CONFLICT, NO_MUSIC, status=409)
     facts, start_s, key = found
     draft = state.get("draft") or {}
