@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import threading
 from contextvars import ContextVar
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -25,7 +26,6 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from engine import warm_up
 from engine.api import auth, chat, project, renders, testing, uploads, web
 from engine.api.connection_limits import BodyStalled, remove_stale_incoming
 from engine.api.envelope import AppError, json_body
@@ -279,6 +279,17 @@ def _object_store(config: EngineConfig) -> Any:  # noqa: ANN401 - engine.object_
     return objects
 
 
+def _warm_up() -> None:
+    """Import the analysis (first: an upload's decode waits for it), then the composer and its scipy.
+
+    On a thread of its own that nothing waits for: a command that stops the engine before it
+    needed them (``say "status"``, a refused upload) does not sit out seconds of imports, and
+    both analysis workers are free for uploads meanwhile. Imports write nothing to the data dir."""
+    import engine.analysis.analyze  # noqa: F401
+    import engine.music.make  # noqa: F401 - the composer (engine.music loads it lazily)
+    from scipy.io import wavfile  # noqa: F401
+
+
 def _master(audio: Any, sample_rate: int, target_lufs: float, ceiling: float) -> Any:
     """Master the soundtrack in place (a copy of a long soundtrack is hundreds of MB)."""
     from engine.music.mastering import master_inplace
@@ -369,7 +380,7 @@ def create_app(config: EngineConfig | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         # Import the heavy modules (numpy, scipy, the composer) while the client is still getting
         # a token and uploading: the first analysis then starts without paying for them.
-        warm_up.start()  # the embedded engine started it already, before its own imports
+        threading.Thread(target=_warm_up, name="engine-warm-up", daemon=True).start()
         if engine.compute is not None:
             engine.workers.submit(engine.compute.warm_up)  # a composing worker, forked from a primed fork server
         engine.renders.resume()

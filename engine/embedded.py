@@ -122,9 +122,6 @@ def _server_class(base: type) -> type:
 
 def start(config: EngineConfig | None = None) -> Embedded:
     """Start the engine and return its URL once it is ready."""
-    from engine import warm_up
-
-    warm_up.start()  # first: scipy.signal's import is on the fast path's critical path (engine.warm_up)
     import uvicorn
 
     from engine.app import create_app
