@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import math
 import os
-import threading
-from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from scipy import ndimage
@@ -57,42 +54,30 @@ class _Loudness:
     """Integrated loudness (ITU-R BS.1770, pyloudnorm's filters and gating) of samples fed in order.
 
     Keeps the K-weighted power of each 100 ms quarter of a gating block, nothing per sample.
-    The filters come with pyloudnorm and scipy.signal, ~0.7 CPU-s to import, which the engine's
-    warm-up thread is usually still importing when the first upload is analysed: the decode and
-    the speech measures go on meanwhile, and the blocks fed until then wait (at most ``BACKLOG``)
-    to be filtered in order — the same figure, off the analysis's critical path.
     """
 
-    #: Blocks held unfiltered while the filters are imported (20 s each at 16 kHz: a few MB at most).
-    BACKLOG = 16
-
     def __init__(self, rate: int) -> None:
+        import pyloudnorm  # with scipy.signal, ~1 s to import: paid here, while the picture is already decoding
+        from scipy.signal import lfilter
+
         self.rate = rate
-        self.filters = _loudness_filters(rate)
-        self.backlog: list[np.ndarray] = []
-        self.state: list[np.ndarray] | None = None
+        self.lfilter = lfilter
+        self.stages = [(np.asarray(f.b, float), np.asarray(f.a, float), f.passband_gain)
+                       for f in pyloudnorm.Meter(rate)._filters.values()]
+        self.state = [np.zeros(max(len(b), len(a)) - 1) for b, a, _ in self.stages]
         self.sums: list[float] = []   # power of each finished quarter
         self.partial = 0.0
         self.count = 0
 
+    def _edge(self, j: int) -> int:
+        return int(_GATE_S * (j * 0.25) * self.rate)   # pyloudnorm's block bounds, to the sample
+
     def feed(self, x: np.ndarray) -> None:
-        self.backlog.append(np.asarray(x, np.float64))
-        if self.filters.done() or len(self.backlog) >= self.BACKLOG:
-            self._drain()
-
-    def _drain(self) -> None:
-        """Filter the blocks held so far (waiting for the filters' import if it is still running)."""
-        lfilter, stages = self.filters.result()
-        if self.state is None:
-            self.state = [np.zeros(max(len(b), len(a)) - 1) for b, a, _ in stages]
-        for k in self.backlog:
-            for i, (b, a, gain) in enumerate(stages):
-                k, self.state[i] = lfilter(b, a, k, zi=self.state[i])
-                k = (k * gain).astype(np.float32).astype(np.float64)   # pyloudnorm keeps float32 input as float32
-            self._add(np.square(k))
-        self.backlog.clear()
-
-    def _add(self, power: np.ndarray) -> None:
+        k = np.asarray(x, np.float64)
+        for i, (b, a, gain) in enumerate(self.stages):
+            k, self.state[i] = self.lfilter(b, a, k, zi=self.state[i])
+            k = (k * gain).astype(np.float32).astype(np.float64)   # pyloudnorm keeps float32 input as float32
+        power = np.square(k)
         start = 0
         while True:
             end = self._edge(len(self.sums) + 1) - self.count
@@ -103,12 +88,8 @@ class _Loudness:
             self.partial, start = 0.0, end
         self.count += len(power)
 
-    def _edge(self, j: int) -> int:
-        return int(_GATE_S * (j * 0.25) * self.rate)   # pyloudnorm's block bounds, to the sample
-
     def lufs(self) -> float | None:
         """LUFS rounded to 0.01; ``None`` if silent or shorter than one 400 ms block."""
-        self._drain()
         if self.count < int(_GATE_S * self.rate) + 1:
             return None
         blocks = int(np.round((self.count / self.rate - _GATE_S) / (_GATE_S * 0.25))) + 1
@@ -162,8 +143,9 @@ class _Features:
     def __init__(self, rate: int) -> None:
         self.hop = int(0.01 * rate)
         self.n = 1 << math.ceil(math.log2(0.032 * rate))
-        # scipy.signal's get_window("hann", n), periodic, to the bit in float32, without waiting for its import
-        self.window = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(self.n) / self.n)).astype(np.float32)
+        from scipy.signal import get_window  # see _Loudness
+
+        self.window = get_window("hann", self.n).astype(np.float32)
         self.band = (np.fft.rfftfreq(self.n, 1.0 / rate) >= 300) & (np.fft.rfftfreq(self.n, 1.0 / rate) <= 3400)
         self.pending = np.zeros(self.n // 2 - self.hop // 2, np.float32)   # samples from frame `done` on
         self.done = 0
@@ -246,22 +228,3 @@ def _speech_regions(energy_db: np.ndarray, band_ratio: np.ndarray, flatness: np.
         if speechy and stop - start >= 0.25:
             regions.append((round(start, 3), round(stop, 3)))
     return tuple(regions)
-
-
-def _loudness_filters(rate: int) -> "Future[tuple[Any, list[tuple[np.ndarray, np.ndarray, float]]]]":
-    """scipy's ``lfilter`` and pyloudnorm's K-weighting stages (b, a, gain) at ``rate``, imported on a thread
-    of their own: whoever imports them first (the engine's warm-up, say) holds their module locks meanwhile."""
-    future: Future[tuple[Any, list[tuple[np.ndarray, np.ndarray, float]]]] = Future()
-
-    def load() -> None:
-        try:
-            import pyloudnorm
-            from scipy.signal import lfilter
-
-            future.set_result((lfilter, [(np.asarray(f.b, float), np.asarray(f.a, float), f.passband_gain)
-                                         for f in pyloudnorm.Meter(rate)._filters.values()]))
-        except BaseException as exc:  # noqa: BLE001 - raised where the filters are needed (_drain)
-            future.set_exception(exc)
-
-    threading.Thread(target=load, name="loudness-filters", daemon=True).start()
-    return future
