@@ -49,7 +49,8 @@ OUT = ROOT / "bench" / "out"
 TREE = os.environ.get("AI_MUSIC_TREE")
 # `ai-music` as installed, or the CLI of another checkout (AI_MUSIC_TREE) with this virtualenv
 EXE = (str(Path(sys.executable).parent / "ai-music") if not TREE else
-       [sys.executable, "-c", "import sys, runtime.cli as cli; sys.exit(cli.main(sys.argv[1:]))"])
+       [sys.executable, "-c", "import sys, runtime.cli as cli; sys.argv[0] = 'ai-music'\n"  # its console entry
+        "entry = getattr(cli, 'entry', None)\nentry() if entry else sys.exit(cli.main())"])
 
 
 def ours(*args: str) -> list[str]:

@@ -720,5 +720,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
+def entry() -> None:
+    """The ``ai-music`` command (pyproject's script): :func:`main`, then out without the interpreter's
+    teardown (``runtime.quick_exit``). ``main`` itself returns, for callers in a process that goes on."""
+    code = main()
+    from runtime.quick_exit import exit_now
+
+    exit_now(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()
