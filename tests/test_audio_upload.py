@@ -241,3 +241,19 @@ def test_the_chinese_replies_offer_what_the_director_reads_back(api, song: Path)
     assert [t["m"]["kind"] for t in _sounds(api)] == ["upload"] and "换成新生成的音乐" in said, said
     api.chat("换成新生成的音乐")
     assert [t["m"]["kind"] for t in _sounds(api)] == ["bgm"]
+
+
+def test_naming_a_voice_over_that_is_not_there_leaves_the_video_sound_alone() -> None:
+    from engine.chat.edits import EditError, Editor
+    from engine.chat.director import Edit
+    from engine.chat.edit_names import EditName
+
+    infos = [{"file_id": "v", "filename": "clip.mp4", "file_type": "video", "duration": 10.0,
+              "width": 640, "height": 360, "fps": 30}]
+    session = {"session_id": "s", "state": {"video_infos": infos,
+                                            "video_analyses": {"v": {"speech": [[1, 3]], "has_audio": True}}}}
+    editor = Editor(session)
+    editor.add_upload(infos[0])
+    with pytest.raises(EditError, match="no voice-over"):
+        editor.apply(Edit(EditName.SET_ORIGINAL_AUDIO, {"mute": True, "voice": True}))
+    assert not any(t["m"].get("mute") for t in session["state"]["draft"]["t"])

@@ -110,6 +110,10 @@ CASES = [
     (VOICED, "make the voice louder than the music", [("set_original_volume", {"scale": 1.4, "voice": True})]),
     (VOICED, "mute the original audio", [("set_original_audio", {"mute": True, "voice": None})]),
     (VOICED, "lower the video's voice", [("set_original_volume", {"scale": 0.7, "voice": None})]),
+    # "no voice" inside a music request describes the music; it does not mute the voice-over
+    (VOICED, "add calm piano music with no voice", [("add_background_music", {"genre": "piano"})]),
+    (VIDEO, "add music with no narration", [("add_background_music", {})]),
+    (VOICED, "add music without the voiceover", [("add_background_music", {})]),
     # the user's song is kept unless a composed piece is asked for in its place
     (SONG, "add calm piano music", [("add_background_music", {"genre": "piano", "replace": None})]),
     (SONG, "compose calm solo piano music instead", [("add_background_music", {"genre": "piano", "replace": True})]),

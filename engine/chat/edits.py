@@ -146,6 +146,10 @@ class Editor:
         over = voice_track(self.draft)
         if over is not None and (voice or video is None or not video.get("sg")):
             return over
+        if voice:  # never turn the video's sound down for a voice-over that is not there
+            raise EditError("there is no voice-over in this project — send one first, or say "
+                            "\"the video's sound\" to change the video's own audio",
+                            "项目里没有配音——请先发送配音，或说“原声”来调整视频自带的声音")
         return self._video_track()
 
     # ------------------------------------------------------------------ media
