@@ -257,3 +257,15 @@ def test_naming_a_voice_over_that_is_not_there_leaves_the_video_sound_alone() ->
     with pytest.raises(EditError, match="no voice-over"):
         editor.apply(Edit(EditName.SET_ORIGINAL_AUDIO, {"mute": True, "voice": True}))
     assert not any(t["m"].get("mute") for t in session["state"]["draft"]["t"])
+
+
+def test_a_music_change_asked_of_the_users_own_song_keeps_it_and_costs_nothing(api, song: Path) -> None:
+    assert api.upload(song).status_code == 200
+    api.chat("add calm piano music")  # settles the song as the music
+    before = api.get("/api/credits/balance/simple").json()["data"]["available"]
+    said = _said(api.chat("change the music to jazz"))
+    sounds = _sounds(api)
+    assert [(t["m"]["kind"], t["m"]["name"]) for t in sounds] == [("upload", "song.mp3")], sounds
+    assert "music" not in sounds[0]["m"]
+    assert "is the music" in said and "music instead\"" in said, said  # the way to a composed piece
+    assert api.get("/api/credits/balance/simple").json()["data"]["available"] == before

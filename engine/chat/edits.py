@@ -326,6 +326,8 @@ class Editor:
     @handles(EditName.UPDATE_MUSIC, composes_music=True)
     def _update_music(self, **changes: Any) -> Result:
         music = self._music_track()
+        if music["m"].get("kind") != "bgm":  # the user's own song: nothing of it can be recomposed
+            return Result(EditName.UPDATE_MUSIC, {"kept": music["m"]["name"], "wanted": _wanted(changes)})
         changed = sorted(changes)
         brief = music["m"].setdefault("music", {}).setdefault("brief", {})
         resolved = music["m"]["music"].get("resolved", {})
