@@ -113,6 +113,7 @@ CASES = [
     # "no voice" inside a music request describes the music; it does not mute the voice-over
     (VOICED, "add calm piano music with no voice", [("add_background_music", {"genre": "piano"})]),
     (VIDEO, "add music with no narration", [("add_background_music", {})]),
+    (VOICED, "add instrumental music, no vocals, no voice", [("add_background_music", {})]),
     (VOICED, "add music without the voiceover", [("add_background_music", {})]),
     # the user's song is kept unless a composed piece is asked for in its place
     (SONG, "add calm piano music", [("add_background_music", {"genre": "piano", "replace": None})]),

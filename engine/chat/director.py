@@ -339,7 +339,7 @@ class Director:
     def _original_audio(self, lower: str) -> list[Edit]:
         named = rf"(?:the\s+|my\s+)?{_VOICE_OVER.pattern}"
         # "music with no voice" describes the music (no vocals), it does not silence the voice-over
-        lower = re.sub(rf"\b(?:music|song|track|piano|beat)\b[^.,;!?]*?\b(?:with\s+no|without|no)\s+{named}", "", lower)
+        lower = re.sub(rf"\b(?:music|song|track|piano|beat)\b[^.;!?]*?\b(?:with\s+no|without|no)\s+{named}", "", lower)
         if re.search(rf"\b(?:mute|remove|drop|kill|silence|no|turn off)\s+{named}|静音(?:配音(?!乐)|旁白)|去掉(?:配音(?!乐)|旁白)", lower):
             return [Edit(EditName.SET_ORIGINAL_AUDIO, {"mute": True, "voice": True})]
         if re.search(rf"\b(?:unmute|keep|bring back)\s+{named}|恢复(?:配音(?!乐)|旁白)|保留(?:配音(?!乐)|旁白)", lower):
