@@ -120,6 +120,9 @@ CASES = [
     (SONG, "compose calm solo piano music instead", [("add_background_music", {"genre": "piano", "replace": True})]),
     (SONG, "replace my song with calm piano music", [("add_background_music", {"genre": "piano", "replace": True})]),
     (SONG, "use my song as the music", [("use_uploaded_music", {"index": 0})]),
+    (SONG, "use jazz instead of my song", [("add_background_music", {"replace": True})]),
+    (SONG, "make piano music instead of my song", [("add_background_music", {"genre": "piano", "replace": True})]),
+    (SONG, "用钢琴音乐代替我的歌", [("add_background_music", {"genre": "piano", "replace": True})]),
 ]
 
 

@@ -259,13 +259,14 @@ class Director:
             return [Edit(EditName.REGENERATE_MUSIC, {k: v for k, v in args.items() if k != "match_video"})]
         own = r"(?:my|uploaded|this)\s+(?:own\s+)?(?:track|song|audio|music|mp3|wav)\b"
         if ctx.audio_uploads and music_words and re.search(rf"\b{own}|我的(?:音乐|歌)", lower) and not re.search(
-                rf"\b(?:replace|swap|change)\s+{own}\s+(?:with|for|to)\b", lower):  # "replace my song with piano"
+                rf"\b(?:replace|swap|change)\s+{own}\s+(?:with|for|to)\b|\b(?:instead\s+of|rather\s+than)\s+{own}|"
+                r"(?:代替|替换|换掉)我的(?:音乐|歌)", lower):  # "replace my song with piano", "jazz instead of my song"
             return [Edit(EditName.USE_UPLOADED_MUSIC, {"index": len(ctx.audio_uploads) - 1})]
         # "make the music louder" is about the piece playing; "add some music" asks for a new one
         the_piece = re.search(r"\b(?:the|this|that|my|our|current|existing)\s+(?:background\s+)?(?:music|bgm|"
                               r"soundtrack|track|song|tune|score|melody|piece)\b|(?:这首|这段|现在的|当前的)(?:音乐|配乐|曲子|歌)|"
                               r"把(?:背景)?(?:音乐|配乐)", lower)
-        replacing = re.search(r"\b(?:replace|swap|switch|change)\b|换|替换", lower)
+        replacing = re.search(r"\b(?:replace|swap|switch|change)\b|换|替换|代替", lower)
         new_piece = creating and ("genre" in args or replacing or (music_words and not the_piece))
         if ctx.has_music and not new_piece:
             # "more epic", "no drums", "at 90 bpm": change the current piece, keep its seed
