@@ -108,6 +108,11 @@ CASES = [
     (VOICED, "给视频配音乐", [("add_background_music", {})]),  # 配音乐 is music, not a voice-over (配音)
     (VOICED, "lower the music under the voice", [("set_music_volume", {"scale": 0.7}), ("set_ducking", {"enabled": True})]),
     (VOICED, "make the voice louder than the music", [("set_original_volume", {"scale": 1.4, "voice": True})]),
+    # a volume word changes the sound nearest to it
+    (VOICED, "keep the voice-over but lower the music", [("set_music_volume", {"scale": 0.7}),
+                                                          ("set_original_audio", {"mute": False, "voice": True})]),
+    (VOICED, "把人声下面的音乐调小", [("set_music_volume", {"scale": 0.7})]),
+    (VOICED, "人声太小，音乐调小一点", [("set_music_volume", {"scale": 0.7})]),
     (VOICED, "mute the original audio", [("set_original_audio", {"mute": True, "voice": None})]),
     (VOICED, "lower the video's voice", [("set_original_volume", {"scale": 0.7, "voice": None})]),
     # "no voice" inside a music request describes the music; it does not mute the voice-over

@@ -34,6 +34,26 @@ _SHOW_FIT = re.compile(
 #: An uploaded voice-over by name ("lower the narration", "mute the voiceover"), not the video's own sound.
 _VOICE_OVER = re.compile(r"(?:voice[- ]?overs?|\bvo\b|narration|narrator|voice(?:\s+track)?\b|配音(?!乐)|旁白)")
 _VIDEO_SOUND = re.compile(r"original|video|source|camera|dialog|原声")
+_OWN_SOUND = re.compile(r"original|voice|speech|dialog|narrat(?:ion|or)|source audio|原声|人声|旁白|配音(?!乐)")
+_MUSIC_SOUND = re.compile(r"\b(?:music|bgm|song|soundtrack)\b|音乐|配乐")
+
+
+def _volume_noun(lower: str) -> bool | None:
+    """Which sound a volume verb changes, by the noun nearest to it: the one after an English verb
+    ("lower the music"), the one before a Chinese one (音乐调小); True for the user's own sound,
+    False for the music, None when no verb has a noun beside it."""
+    verb = re.search(r"\b(?:lower|reduce|raise|boost|turn\s+(?:down|up))\b", lower)
+    if verb:
+        after = lower[verb.end():]
+        found = [(m.start(), own) for rx, own in ((_OWN_SOUND, True), (_MUSIC_SOUND, False)) if (m := rx.search(after))]
+        return min(found)[1] if found else None
+    word = re.search(r"调小|调大|调低|调高|小一点|大一点|小声|低一点|轻一点", lower)
+    if word:
+        before = lower[:word.start()]
+        found = [(m.end(), own) for rx, own in ((_OWN_SOUND, True), (_MUSIC_SOUND, False))
+                 for m in list(rx.finditer(before))[-1:]]
+        return max(found)[1] if found else None
+    return None
 _TIME = r"(?:(\d{1,2}):(\d{2})(?:\.(\d+))?|(\d+(?:\.\d+)?)\s*(?:s\b|sec\b|secs\b|seconds?\b|秒)|(\d+(?:\.\d+)?)\s*(?:min(?:ute)?s?\b|分钟))"
 _TIME_RX = re.compile(_TIME, re.I)
 _QUOTES = {'"': '"', "“": "”", "'": "'", "‘": "’", "「": "」", "『": "』", "《": "》"}
@@ -290,11 +310,14 @@ class Director:
     # ------------------------------------------------------------------ levels & timing
 
     def _volume(self, lower: str, ctx: Context) -> list[Edit]:
-        own = re.search(r"original|voice|speech|dialog|narrat(?:ion|or)|source audio|原声|人声|旁白|配音(?!乐)", lower)
-        music = re.search(r"\b(?:music|bgm|song|soundtrack)\b|音乐|配乐", lower)
+        own = re.search(_OWN_SOUND, lower)
+        music = re.search(_MUSIC_SOUND, lower)
         original = bool(own) and not (music and music.start() < own.start())  # "lower the music under the voice"
+        nearest = _volume_noun(lower)
+        if nearest is not None:  # "keep the voice-over but lower the music", 人声太小，音乐调小一点
+            original = nearest
         name = EditName.SET_ORIGINAL_VOLUME if original else EditName.SET_MUSIC_VOLUME
-        # "lower the narration": an uploaded voice-over when there is one (the Editor falls back to the video's sound)
+        # "lower the narration": an uploaded voice-over (the Editor refuses when there is none)
         target = {"voice": True} if original and _VOICE_OVER.search(lower) and not _VIDEO_SOUND.search(lower) else {}
         percent = re.search(r"(\d{1,3}(?:\.\d+)?)\s*%|volume\s+(?:to\s+|at\s+)?(0?\.\d+|1(?:\.0+)?)\b|音量\s*(\d{1,3})", lower)
         if percent and (re.search(r"volume|level|loud|quiet|%|音量", lower)):
