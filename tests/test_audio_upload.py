@@ -127,6 +127,16 @@ def song(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.fixture(scope="module")
+def silence(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """8 s of near silence (a recording where nobody spoke yet): no speech, and no music either."""
+    from media.ffmpeg import pathlike, run
+
+    out = tmp_path_factory.mktemp("silence") / "quiet.wav"
+    run(["-f", "lavfi", "-i", "anoisesrc=a=0.0003:d=8", "-y", pathlike(out)], timeout=60, what="silence")
+    return out
+
+
 def _said(events: list[dict]) -> str:
     return next(p["text"] for e in events if e.get("turnComplete") for p in e["content"]["parts"] if "text" in p)
 
@@ -269,3 +279,13 @@ def test_a_music_change_asked_of_the_users_own_song_keeps_it_and_costs_nothing(a
     assert "music" not in sounds[0]["m"]
     assert "is the music" in said and "music instead\"" in said, said  # the way to a composed piece
     assert api.get("/api/credits/balance/simple").json()["data"]["available"] == before
+
+
+def test_a_silent_upload_is_not_taken_for_a_song(api, silence: Path) -> None:
+    """No speech is not evidence of music: a near-silent recording stays the user's sound, and the music
+    asked for is composed (it used to become "the music" itself, with nothing composed)."""
+    assert api.upload(silence).status_code == 200
+    said = _said(api.chat("add calm piano music"))
+    kinds = sorted(t["m"]["kind"] for t in _sounds(api))
+    assert kinds == ["bgm", "voice"], (kinds, said)
+    assert "no speech" not in said, said
