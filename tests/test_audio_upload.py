@@ -127,6 +127,16 @@ def song(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.fixture(scope="module")
+def silence(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """8 s of near silence (a recording where nobody spoke yet): no speech, and no music either."""
+    from media.ffmpeg import pathlike, run
+
+    out = tmp_path_factory.mktemp("silence") / "quiet.wav"
+    run(["-f", "lavfi", "-i", "anoisesrc=a=0.0003:d=8", "-y", pathlike(out)], timeout=60, what="silence")
+    return out
+
+
 def _said(events: list[dict]) -> str:
     return next(p["text"] for e in events if e.get("turnComplete") for p in e["content"]["parts"] if "text" in p)
 
@@ -241,3 +251,41 @@ def test_the_chinese_replies_offer_what_the_director_reads_back(api, song: Path)
     assert [t["m"]["kind"] for t in _sounds(api)] == ["upload"] and "换成新生成的音乐" in said, said
     api.chat("换成新生成的音乐")
     assert [t["m"]["kind"] for t in _sounds(api)] == ["bgm"]
+
+
+def test_naming_a_voice_over_that_is_not_there_leaves_the_video_sound_alone() -> None:
+    from engine.chat.edits import EditError, Editor
+    from engine.chat.director import Edit
+    from engine.chat.edit_names import EditName
+
+    infos = [{"file_id": "v", "filename": "clip.mp4", "file_type": "video", "duration": 10.0,
+              "width": 640, "height": 360, "fps": 30}]
+    session = {"session_id": "s", "state": {"video_infos": infos,
+                                            "video_analyses": {"v": {"speech": [[1, 3]], "has_audio": True}}}}
+    editor = Editor(session)
+    editor.add_upload(infos[0])
+    with pytest.raises(EditError, match="no voice-over"):
+        editor.apply(Edit(EditName.SET_ORIGINAL_AUDIO, {"mute": True, "voice": True}))
+    assert not any(t["m"].get("mute") for t in session["state"]["draft"]["t"])
+
+
+def test_a_music_change_asked_of_the_users_own_song_keeps_it_and_costs_nothing(api, song: Path) -> None:
+    assert api.upload(song).status_code == 200
+    api.chat("add calm piano music")  # settles the song as the music
+    before = api.get("/api/credits/balance/simple").json()["data"]["available"]
+    said = _said(api.chat("change the music to jazz"))
+    sounds = _sounds(api)
+    assert [(t["m"]["kind"], t["m"]["name"]) for t in sounds] == [("upload", "song.mp3")], sounds
+    assert "music" not in sounds[0]["m"]
+    assert "is the music" in said and "music instead\"" in said, said  # the way to a composed piece
+    assert api.get("/api/credits/balance/simple").json()["data"]["available"] == before
+
+
+def test_a_silent_upload_is_not_taken_for_a_song(api, silence: Path) -> None:
+    """No speech is not evidence of music: a near-silent recording stays the user's sound, and the music
+    asked for is composed (it used to become "the music" itself, with nothing composed)."""
+    assert api.upload(silence).status_code == 200
+    said = _said(api.chat("add calm piano music"))
+    kinds = sorted(t["m"]["kind"] for t in _sounds(api))
+    assert kinds == ["bgm", "voice"], (kinds, said)
+    assert "no speech" not in said, said

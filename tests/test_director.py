@@ -108,13 +108,26 @@ CASES = [
     (VOICED, "给视频配音乐", [("add_background_music", {})]),  # 配音乐 is music, not a voice-over (配音)
     (VOICED, "lower the music under the voice", [("set_music_volume", {"scale": 0.7}), ("set_ducking", {"enabled": True})]),
     (VOICED, "make the voice louder than the music", [("set_original_volume", {"scale": 1.4, "voice": True})]),
+    # a volume word changes the sound nearest to it
+    (VOICED, "keep the voice-over but lower the music", [("set_music_volume", {"scale": 0.7}),
+                                                          ("set_original_audio", {"mute": False, "voice": True})]),
+    (VOICED, "把人声下面的音乐调小", [("set_music_volume", {"scale": 0.7})]),
+    (VOICED, "人声太小，音乐调小一点", [("set_music_volume", {"scale": 0.7})]),
     (VOICED, "mute the original audio", [("set_original_audio", {"mute": True, "voice": None})]),
     (VOICED, "lower the video's voice", [("set_original_volume", {"scale": 0.7, "voice": None})]),
+    # "no voice" inside a music request describes the music; it does not mute the voice-over
+    (VOICED, "add calm piano music with no voice", [("add_background_music", {"genre": "piano"})]),
+    (VIDEO, "add music with no narration", [("add_background_music", {})]),
+    (VOICED, "add instrumental music, no vocals, no voice", [("add_background_music", {})]),
+    (VOICED, "add music without the voiceover", [("add_background_music", {})]),
     # the user's song is kept unless a composed piece is asked for in its place
     (SONG, "add calm piano music", [("add_background_music", {"genre": "piano", "replace": None})]),
     (SONG, "compose calm solo piano music instead", [("add_background_music", {"genre": "piano", "replace": True})]),
     (SONG, "replace my song with calm piano music", [("add_background_music", {"genre": "piano", "replace": True})]),
     (SONG, "use my song as the music", [("use_uploaded_music", {"index": 0})]),
+    (SONG, "use jazz instead of my song", [("add_background_music", {"replace": True})]),
+    (SONG, "make piano music instead of my song", [("add_background_music", {"genre": "piano", "replace": True})]),
+    (SONG, "用钢琴音乐代替我的歌", [("add_background_music", {"genre": "piano", "replace": True})]),
 ]
 
 

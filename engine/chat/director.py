@@ -34,6 +34,26 @@ _SHOW_FIT = re.compile(
 #: An uploaded voice-over by name ("lower the narration", "mute the voiceover"), not the video's own sound.
 _VOICE_OVER = re.compile(r"(?:voice[- ]?overs?|\bvo\b|narration|narrator|voice(?:\s+track)?\b|配音(?!乐)|旁白)")
 _VIDEO_SOUND = re.compile(r"original|video|source|camera|dialog|原声")
+_OWN_SOUND = re.compile(r"original|voice|speech|dialog|narrat(?:ion|or)|source audio|原声|人声|旁白|配音(?!乐)")
+_MUSIC_SOUND = re.compile(r"\b(?:music|bgm|song|soundtrack)\b|音乐|配乐")
+
+
+def _volume_noun(lower: str) -> bool | None:
+    """Which sound a volume verb changes, by the noun nearest to it: the one after an English verb
+    ("lower the music"), the one before a Chinese one (音乐调小); True for the user's own sound,
+    False for the music, None when no verb has a noun beside it."""
+    verb = re.search(r"\b(?:lower|reduce|raise|boost|turn\s+(?:down|up))\b", lower)
+    if verb:
+        after = lower[verb.end():]
+        found = [(m.start(), own) for rx, own in ((_OWN_SOUND, True), (_MUSIC_SOUND, False)) if (m := rx.search(after))]
+        return min(found)[1] if found else None
+    word = re.search(r"调小|调大|调低|调高|小一点|大一点|小声|低一点|轻一点", lower)
+    if word:
+        before = lower[:word.start()]
+        found = [(m.end(), own) for rx, own in ((_OWN_SOUND, True), (_MUSIC_SOUND, False))
+                 for m in list(rx.finditer(before))[-1:]]
+        return max(found)[1] if found else None
+    return None
 _TIME = r"(?:(\d{1,2}):(\d{2})(?:\.(\d+))?|(\d+(?:\.\d+)?)\s*(?:s\b|sec\b|secs\b|seconds?\b|秒)|(\d+(?:\.\d+)?)\s*(?:min(?:ute)?s?\b|分钟))"
 _TIME_RX = re.compile(_TIME, re.I)
 _QUOTES = {'"': '"', "“": "”", "'": "'", "‘": "’", "「": "」", "『": "』", "《": "》"}
@@ -259,13 +279,14 @@ class Director:
             return [Edit(EditName.REGENERATE_MUSIC, {k: v for k, v in args.items() if k != "match_video"})]
         own = r"(?:my|uploaded|this)\s+(?:own\s+)?(?:track|song|audio|music|mp3|wav)\b"
         if ctx.audio_uploads and music_words and re.search(rf"\b{own}|我的(?:音乐|歌)", lower) and not re.search(
-                rf"\b(?:replace|swap|change)\s+{own}\s+(?:with|for|to)\b", lower):  # "replace my song with piano"
+                rf"\b(?:replace|swap|change)\s+{own}\s+(?:with|for|to)\b|\b(?:instead\s+of|rather\s+than)\s+{own}|"
+                r"(?:代替|替换|换掉)我的(?:音乐|歌)", lower):  # "replace my song with piano", "jazz instead of my song"
             return [Edit(EditName.USE_UPLOADED_MUSIC, {"index": len(ctx.audio_uploads) - 1})]
         # "make the music louder" is about the piece playing; "add some music" asks for a new one
         the_piece = re.search(r"\b(?:the|this|that|my|our|current|existing)\s+(?:background\s+)?(?:music|bgm|"
                               r"soundtrack|track|song|tune|score|melody|piece)\b|(?:这首|这段|现在的|当前的)(?:音乐|配乐|曲子|歌)|"
                               r"把(?:背景)?(?:音乐|配乐)", lower)
-        replacing = re.search(r"\b(?:replace|swap|switch|change)\b|换|替换", lower)
+        replacing = re.search(r"\b(?:replace|swap|switch|change)\b|换|替换|代替", lower)
         new_piece = creating and ("genre" in args or replacing or (music_words and not the_piece))
         if ctx.has_music and not new_piece:
             # "more epic", "no drums", "at 90 bpm": change the current piece, keep its seed
@@ -289,11 +310,14 @@ class Director:
     # ------------------------------------------------------------------ levels & timing
 
     def _volume(self, lower: str, ctx: Context) -> list[Edit]:
-        own = re.search(r"original|voice|speech|dialog|narrat(?:ion|or)|source audio|原声|人声|旁白|配音(?!乐)", lower)
-        music = re.search(r"\b(?:music|bgm|song|soundtrack)\b|音乐|配乐", lower)
+        own = re.search(_OWN_SOUND, lower)
+        music = re.search(_MUSIC_SOUND, lower)
         original = bool(own) and not (music and music.start() < own.start())  # "lower the music under the voice"
+        nearest = _volume_noun(lower)
+        if nearest is not None:  # "keep the voice-over but lower the music", 人声太小，音乐调小一点
+            original = nearest
         name = EditName.SET_ORIGINAL_VOLUME if original else EditName.SET_MUSIC_VOLUME
-        # "lower the narration": an uploaded voice-over when there is one (the Editor falls back to the video's sound)
+        # "lower the narration": an uploaded voice-over (the Editor refuses when there is none)
         target = {"voice": True} if original and _VOICE_OVER.search(lower) and not _VIDEO_SOUND.search(lower) else {}
         percent = re.search(r"(\d{1,3}(?:\.\d+)?)\s*%|volume\s+(?:to\s+|at\s+)?(0?\.\d+|1(?:\.0+)?)\b|音量\s*(\d{1,3})", lower)
         if percent and (re.search(r"volume|level|loud|quiet|%|音量", lower)):
@@ -338,6 +362,8 @@ class Director:
 
     def _original_audio(self, lower: str) -> list[Edit]:
         named = rf"(?:the\s+|my\s+)?{_VOICE_OVER.pattern}"
+        # "music with no voice" describes the music (no vocals), it does not silence the voice-over
+        lower = re.sub(rf"\b(?:music|song|track|piano|beat)\b[^.;!?]*?\b(?:with\s+no|without|no)\s+{named}", "", lower)
         if re.search(rf"\b(?:mute|remove|drop|kill|silence|no|turn off)\s+{named}|静音(?:配音(?!乐)|旁白)|去掉(?:配音(?!乐)|旁白)", lower):
             return [Edit(EditName.SET_ORIGINAL_AUDIO, {"mute": True, "voice": True})]
         if re.search(rf"\b(?:unmute|keep|bring back)\s+{named}|恢复(?:配音(?!乐)|旁白)|保留(?:配音(?!乐)|旁白)", lower):

@@ -146,6 +146,10 @@ class Editor:
         over = voice_track(self.draft)
         if over is not None and (voice or video is None or not video.get("sg")):
             return over
+        if voice:  # never turn the video's sound down for a voice-over that is not there
+            raise EditError("there is no voice-over in this project — send one first, or say "
+                            "\"the video's sound\" to change the video's own audio",
+                            "项目里没有配音——请先发送配音，或说“原声”来调整视频自带的声音")
         return self._video_track()
 
     # ------------------------------------------------------------------ media
@@ -193,6 +197,8 @@ class Editor:
             return None
         if any(a.get("speech") for a in heard):
             voice["m"]["speech"] = True
+            return None
+        if not all(_sounds_like_music(a) for a in heard):  # silence, a murmur, a blip: no evidence of a song
             return None
         picture = track(self.draft, VIDEO) is not None
         placed = not picture and music_track(self.draft) is None
@@ -322,6 +328,8 @@ class Editor:
     @handles(EditName.UPDATE_MUSIC, composes_music=True)
     def _update_music(self, **changes: Any) -> Result:
         music = self._music_track()
+        if music["m"].get("kind") != "bgm":  # the user's own song: nothing of it can be recomposed
+            return Result(EditName.UPDATE_MUSIC, {"kept": music["m"]["name"], "wanted": _wanted(changes)})
         changed = sorted(changes)
         brief = music["m"].setdefault("music", {}).setdefault("brief", {})
         resolved = music["m"]["music"].get("resolved", {})
@@ -558,3 +566,21 @@ def music_key(track_json: dict[str, Any], cues_key: str) -> str:
     brief = track_json["m"]["music"]["brief"]
     payload = json.dumps([brief, int(track_json["sg"][0]["d"]), cues_key], sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:24]
+
+
+#: a song has sound through most of it: loud enough (integrated loudness) and long enough to be music
+SONG_MIN_LUFS = -45.0
+SONG_MIN_S = 3.0
+SONG_SOUNDING = 0.8      # share of the analysis' energy points above a tenth of the loudest
+
+
+def _sounds_like_music(analysis: dict[str, Any]) -> bool:
+    """Positive evidence that a sound with no speech in it is a song, not a quiet or silent voice
+    recording: no speech alone would take silence, noise floors and a few seconds' blip for music
+    (and a song decides whether a piece is composed at all)."""
+    lufs = analysis.get("loudness_lufs")
+    energy = [float(e) for e in analysis.get("energy") or []]
+    if lufs is None or lufs < SONG_MIN_LUFS or float(analysis.get("duration_s") or 0) < SONG_MIN_S or not energy:
+        return False
+    loudest = max(energy)
+    return loudest > 0 and sum(e > loudest / 10 for e in energy) >= SONG_SOUNDING * len(energy)

@@ -203,7 +203,7 @@ async def _work(turn: Turn) -> int:
     if not turn.silent or not applied:
         await _say(turn, text)
     await _save_messages(turn, session, text)
-    if not applied:
+    if not applied or (song is None and all(r.facts.get("kept") for r in results)):  # the song kept: nothing changed
         return 0
     if music_info is None and any(e.name in COMPOSES_MUSIC for e in plan.edits):  # no piece composed after all
         return max(0, turn.reserved - turn.config.music_cost)  # (the user's own song kept: Editor keeps it)
