@@ -289,3 +289,20 @@ def test_a_silent_upload_is_not_taken_for_a_song(api, silence: Path) -> None:
     kinds = sorted(t["m"]["kind"] for t in _sounds(api))
     assert kinds == ["bgm", "voice"], (kinds, said)
     assert "no speech" not in said, said
+
+
+@pytest.mark.parametrize("photo_first", [True, False])
+def test_a_photo_is_held_for_the_whole_narration(api, speech: Path, tmp_path: Path, photo_first: bool) -> None:
+    """A narration over a photo was cut to the photo's 3 s; the photo is held until the voice ends,
+    whichever of the two was sent first."""
+    from media.fixtures import make_image
+
+    photo = make_image(tmp_path / "photo.png")
+    for upload in ((photo, speech) if photo_first else (speech, photo)):
+        assert api.upload(upload).status_code == 200
+    draft = api.state()["draft"]
+    voice = next(t for t in draft["t"] if t["m"].get("kind") == "voice")
+    picture = next(t for t in draft["t"] if t["tt"] == 0)
+    spoken = voice["sg"][0]["d"]
+    assert spoken > 3000, voice  # the whole narration, not the photo's 3 s
+    assert picture["sg"][-1]["st"] + picture["sg"][-1]["d"] == spoken and draft["d"] == spoken, draft

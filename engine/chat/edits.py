@@ -163,13 +163,14 @@ class Editor:
         if info["file_type"] == "audio" and voice_track(self.draft) is None:
             length = int(round((info.get("duration") or 0) * 1000))
             picture = video_duration(self.draft)
-            length = min(length, picture) if picture else length
+            length = min(length, picture) if picture and not self._stills_only() else length
             if length > 0:
                 self.draft["t"].insert(0, {"id": "voice", "tt": AUDIO,
                                            "m": {"name": info["filename"], "kind": VOICE, "volume": 1.0,
                                                  "duck": False, "fade_in_ms": 0, "fade_out_ms": 0},
                                            "sg": [{"id": "voice-1", "st": 0, "d": length, "ss": 0,
                                                    "src": info["file_id"]}]})
+                self._hold_stills_for_voice()
                 self._refit_music()
                 refresh_duration(self.draft)
             return
@@ -178,9 +179,27 @@ class Editor:
             if existing is not None:
                 self.draft["t"].remove(existing)
             self.draft["t"].insert(0, video_from_uploads(infos, [index]))
+            self._hold_stills_for_voice()
             refresh_duration(self.draft)
             self._refit_music()
             self._follow_picture()
+
+    def _stills_only(self) -> bool:
+        """Whether the picture is made of photos only (no video clip): a still lasts as long as it is shown."""
+        video = track(self.draft, VIDEO)
+        kinds = {i["file_id"]: i["file_type"] for i in self.state.get("video_infos", [])}
+        return bool(video and video["sg"]) and all(kinds.get(s.get("src")) == "image" for s in video["sg"])
+
+    def _hold_stills_for_voice(self) -> None:
+        """A narration over photos is not cut to a photo's 3 s: the last photo is held until the voice ends."""
+        voice = voice_track(self.draft)
+        if voice is None or not self._stills_only():
+            return
+        last = track(self.draft, VIDEO)["sg"][-1]
+        voice_end = max(s["st"] + s["d"] for s in voice["sg"])
+        if voice_end > last["st"] + last["d"]:
+            last["d"] = voice_end - last["st"]
+            refresh_duration(self.draft)
 
     def settle_sounds(self) -> dict[str, Any] | None:
         """An uploaded sound is what its analysis hears: with speech it stays the voice-over; with none
