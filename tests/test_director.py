@@ -106,6 +106,12 @@ CASES = [
     (VOICED, "静音配音", [("set_original_audio", {"mute": True, "voice": True})]),
     (VOICED, "旁白小一点", [("set_original_volume", {"scale": 0.7, "voice": True})]),
     (VOICED, "给视频配音乐", [("add_background_music", {})]),  # 配音乐 is music, not a voice-over (配音)
+    # 配 sets a video to music (给视频配乐), but 配乐 turned down or removed is the piece playing, not a new one
+    (VIDEO, "给视频配乐", [("add_background_music", {})]),
+    (MUSIC, "配乐小一点", [("set_music_volume", {"scale": 0.7})]),
+    (MUSIC, "配乐大声一点", [("set_music_volume", {"scale": 1.4})]),
+    (MUSIC, "去掉配乐", [("remove_track", {"kind": "music"})]),
+    (MUSIC, "删除配乐", [("remove_track", {"kind": "music"})]),
     (VOICED, "lower the music under the voice", [("set_music_volume", {"scale": 0.7}), ("set_ducking", {"enabled": True})]),
     (VOICED, "make the voice louder than the music", [("set_original_volume", {"scale": 1.4, "voice": True})]),
     # a volume word changes the sound nearest to it

@@ -35,6 +35,8 @@ _SHOW_FIT = re.compile(
 _VOICE_OVER = re.compile(r"(?:voice[- ]?overs?|\bvo\b|narration|narrator|voice(?:\s+track)?\b|配音(?!乐)|旁白)")
 _VIDEO_SOUND = re.compile(r"original|video|source|camera|dialog|原声")
 _OWN_SOUND = re.compile(r"original|voice|speech|dialog|narrat(?:ion|or)|source audio|原声|人声|旁白|配音(?!乐)")
+#: 配 as "set to music" (给视频配乐, 配一段音乐), not the 配 of 配乐 named to be removed or turned up or down
+_SCORE_VERB = r"(?<!去掉)(?<!删除)(?<!移除)(?<!关掉)(?<!不要)配(?!乐\s*(?:小|大|轻|响|低|高|调|音量|静音))"
 _MUSIC_SOUND = re.compile(r"\b(?:music|bgm|song|soundtrack)\b|音乐|配乐")
 
 
@@ -274,7 +276,7 @@ class Director:
 
         creating = re.search(r"\b(?:add|generate|create|make|compose|put|give|want|wants|need|needs|use|replace|"
                              r"swap|new|different|score|play|pick|choose|find|would like)\b|"
-                             r"添加|加|生成|制作|来|换|配|想要|需要|用|选|整", lower)
+                             r"添加|加|生成|制作|来|换|想要|需要|用|选|整|" + _SCORE_VERB, lower)
         if regenerate and (ctx.has_music or args or music_words):
             return [Edit(EditName.REGENERATE_MUSIC, {k: v for k, v in args.items() if k != "match_video"})]
         own = r"(?:my|uploaded|this)\s+(?:own\s+)?(?:track|song|audio|music|mp3|wav)\b"
