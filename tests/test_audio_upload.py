@@ -306,3 +306,19 @@ def test_a_photo_is_held_for_the_whole_narration(api, speech: Path, tmp_path: Pa
     spoken = voice["sg"][0]["d"]
     assert spoken > 3000, voice  # the whole narration, not the photo's 3 s
     assert picture["sg"][-1]["st"] + picture["sg"][-1]["d"] == spoken and draft["d"] == spoken, draft
+
+
+def test_a_sound_muted_before_it_was_heard_stays_muted_as_the_music() -> None:
+    """Muted while its analysis was still running, then heard as a song: the music it becomes is muted too."""
+    from engine.chat.edits import Editor
+
+    infos = [{"file_id": "a", "filename": "song.mp3", "file_type": "audio", "duration": 12.0}]
+    heard = {"speech": [], "has_audio": True, "duration_s": 12.0, "loudness_lufs": -14.0, "energy": [0.8] * 24}
+    session = {"session_id": "s", "state": {"video_infos": infos, "video_analyses": {}}}
+    editor = Editor(session)
+    editor.add_upload(infos[0])
+    next(t for t in session["state"]["draft"]["t"] if t["m"].get("kind") == "voice")["m"]["mute"] = True
+    session["state"]["video_analyses"]["a"] = heard
+    assert editor.settle_sounds() == {"name": "song.mp3", "placed": True, "picture": False}
+    (music,) = [t for t in session["state"]["draft"]["t"] if t["tt"] == 1]
+    assert music["m"]["kind"] == "upload" and music["m"]["mute"] is True

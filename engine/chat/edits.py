@@ -225,6 +225,7 @@ class Editor:
         if placed:
             self.draft["t"].append({"id": "bgm", "tt": AUDIO,
                                     "m": {"name": voice["m"]["name"], "kind": "upload", "volume": voice["m"]["volume"],
+                                          "mute": bool(voice["m"].get("mute")),  # muted before it was heard
                                           "fade_in_ms": 0, "fade_out_ms": 0, "duck": True},
                                     "sg": [{**voice["sg"][0], "id": "bgm-1"}]})
         refresh_duration(self.draft)
