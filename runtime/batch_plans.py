@@ -9,8 +9,7 @@ the manifest keeps, per item:
 - ``plan``: ``{"path", "output"}``, only when this run wrote the picture, for exactly that
   output. Every new record of the item drops it unless given again.
 - ``plan_error``: ``{"message", "output", "lasting"}``: why there is no picture. Lasting when
-  asking again cannot help: the project has no music to draw. (Manifests written before a
-  name someone else held was numbered may also carry ``taken``, that file: lasting while it is there.)
+  asking again cannot help: the project has no music to draw.
 - ``picture``: ``{"path", "size", "mtime_ns"}``, the file this batch wrote for the item and that
   is still there, kept across records: the one picture it may replace or remove
   (``runtime.fit_beside``), and only while that file is as the batch left it. Dropped once the
@@ -62,15 +61,12 @@ class Missing:
 
 def missing(entry: dict[str, Any], output: Path) -> Missing | None:
     """For an item done earlier, under ``--plan``: None when its picture for this very output is there,
-    else why there is none — true now: a name that was someone else's file (an older manifest's
-    ``taken``) and is free again no longer explains it."""
+    else why there is none, true now."""
     plan, error = entry.get("plan"), entry.get("plan_error")
     if isinstance(plan, dict) and plan.get("output") == str(output) and Path(str(plan.get("path", ""))).is_file():
         return None
     if isinstance(error, dict) and error.get("output") == str(output) and error.get("lasting") is True:
-        taken = error.get("taken")
-        if not isinstance(taken, str) or Path(taken).exists() or Path(taken).is_symlink():
-            return Missing(f"; {error.get('message')}")
+        return Missing(f"; {error.get('message')}")
     how = "" if isinstance(plan, dict) or isinstance(error, dict) else " (made without --plan)"
     return Missing(f"; no fit picture: it can't be drawn any more, its project was released{how}", released=True)
 
