@@ -156,17 +156,21 @@ def api_error(code: int, message: str, *, http_status: int | None = None, retry_
     return cls(code, message, http_status=http_status, retry_after=retry_after, body=body)
 
 
+def _data(error: ApiError) -> dict[str, Any]:
+    """The ``data`` object of the error's envelope (empty when the answer had none)."""
+    data = error.body.get("data") if isinstance(error.body, dict) else None
+    return data if isinstance(data, dict) else {}
+
+
 def _backend_registration(error: ApiError) -> str | None:
     """The registration page a backend names in its 2001 answer (an engine served with credits does)."""
-    data = error.body.get("data") if isinstance(error.body, dict) else None
-    url = data.get("register_url") if isinstance(data, dict) else None
+    url = _data(error).get("register_url")
     return url if isinstance(url, str) and url.startswith(("http://", "https://")) else None
 
 
 def _format_accepted(error: ApiError) -> bool:
     """The backend took the file's format and refused the file itself (the engine says so in ``data``)."""
-    data = error.body.get("data") if isinstance(error.body, dict) else None
-    return isinstance(data, dict) and data.get("format_accepted") is True
+    return _data(error).get("format_accepted") is True
 
 
 def guidance(error: ApiError, skill: Skill, *, anonymous: bool, user_id: str | None, web_url: str,
