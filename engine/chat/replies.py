@@ -131,6 +131,10 @@ def _whose(f: Mapping[str, Any]) -> str:
     return f"Voice-over ({f['voice']})" if f.get("voice") else "Original audio"
 
 
+def _whose_zh(f: Mapping[str, Any]) -> str:
+    return f"配音 {f['voice']}" if f.get("voice") else "原声"
+
+
 def song_settled(facts: Mapping[str, Any], lang: Language) -> str:
     """What became of an uploaded sound its analysis found no speech in (``Editor.settle_sounds``)."""
     name = facts["name"]
@@ -163,7 +167,7 @@ WORDING: dict[EditName, dict[Language, Words]] = {
                                 "zh": lambda f: f"音乐音量：{_percent(f)}。"},
     EditName.SET_ORIGINAL_VOLUME: {
         "en": lambda f: f"{_whose(f)} volume: {_percent(f)}.",
-        "zh": lambda f: f"{'配音 ' + f['voice'] if f.get('voice') else '原声'}音量：{_percent(f)}。"},
+        "zh": lambda f: f"{_whose_zh(f)}音量：{_percent(f)}。"},
     EditName.BALANCE_LEVELS: {
         "en": lambda f: f"Balanced the voice and the music: music volume {_percent(f)}, and it ducks whenever "
                         "someone speaks.",
@@ -174,7 +178,7 @@ WORDING: dict[EditName, dict[Language, Words]] = {
                                 "zh": lambda f: f"音乐从 {_s(f['start'])} 播放到 {_s(f['end'])}。"},
     EditName.SET_ORIGINAL_AUDIO: {
         "en": lambda f: f"{'Muted' if f['mute'] else 'Kept'} the {_whose(f)[0].lower()}{_whose(f)[1:]}.",
-        "zh": lambda f: f"已{'静音' if f['mute'] else '保留'}{'配音 ' + f['voice'] if f.get('voice') else '原声'}。"},
+        "zh": lambda f: f"已{'静音' if f['mute'] else '保留'}{_whose_zh(f)}。"},
     EditName.SET_DUCKING: {
         "en": lambda f: ("The music now ducks under speech." if f["enabled"]
                          else "Ducking is off: the music keeps its level under speech."),
