@@ -18,6 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+#: ``python -c`` code running a checkout's CLI as the installed ``ai-music`` script does: its console entry
+#: (``runtime.cli.entry``: out without the interpreter's teardown), else ``sys.exit(main())`` for older trees
+CLI_ENTRY = ("import sys, runtime.cli as cli; sys.argv[0] = 'ai-music'\n"
+             "entry = getattr(cli, 'entry', None)\nentry() if entry else sys.exit(cli.main())")
+
 EXE = str(Path(sys.executable).parent / "ai-music")
 
 

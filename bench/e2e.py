@@ -42,15 +42,13 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _proc import measure  # noqa: E402
+from _proc import CLI_ENTRY, measure  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 TREE = os.environ.get("AI_MUSIC_TREE")
 # `ai-music` as installed, or the CLI of another checkout (AI_MUSIC_TREE) with this virtualenv
-EXE = (str(Path(sys.executable).parent / "ai-music") if not TREE else
-       [sys.executable, "-c", "import sys, runtime.cli as cli; sys.argv[0] = 'ai-music'\n"  # its console entry
-        "entry = getattr(cli, 'entry', None)\nentry() if entry else sys.exit(cli.main())"])
+EXE = str(Path(sys.executable).parent / "ai-music") if not TREE else [sys.executable, "-c", CLI_ENTRY]
 
 
 def ours(*args: str) -> list[str]:

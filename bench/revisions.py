@@ -26,10 +26,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+from _proc import CLI_ENTRY as RUN  # noqa: E402 - bench/ is not a package; as the installed script runs it
 ASK = "generate background music that matches the mood and length of my video"
-# as the installed ``ai-music`` script runs it: its entry point (``runtime.cli.entry``), else ``sys.exit(main())``
-RUN = ("import sys, runtime.cli as cli; sys.argv[0] = 'ai-music'\n"
-       "entry = getattr(cli, 'entry', None)\nentry() if entry else sys.exit(cli.main())")
 
 
 def _run(tree: Path, video: Path, scratch: Path, ask: str = ASK) -> tuple[float, float]:
