@@ -168,7 +168,10 @@ def test_a_ray_render_reports_progress_through_the_store_and_resumes_it_after_it
 
         def report() -> dict:
             keys = [k for k in _keys(s3, "engine/renders/render_far~") if k.endswith("/progress.json")]
-            return json.loads(s3.get_object(Bucket=BUCKET, Key=keys[0])["Body"].read()) if keys else {}
+            try:
+                return json.loads(s3.get_object(Bucket=BUCKET, Key=keys[0])["Body"].read()) if keys else {}
+            except s3.exceptions.NoSuchKey:  # listed, then removed as the render ended: no report now
+                return {}
 
         def poll() -> dict:
             assert not list(renders.glob("*.work/*/progress.json")), "progress went through the engine's disk"
