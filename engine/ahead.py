@@ -4,7 +4,8 @@ One piece per session at most, started once the session's uploads are analysed, 
 no other piece is being composed ahead: it is a guess, so it never queues up work for later nor
 takes more than one composing slot. The turn whose music has the same cache key takes it instead
 of composing (``take``), if its file is still there; any other turn composes as before. A session
-that ends drops its piece: a queued one is cancelled, a running one is waited for, and its file
+that ends drops its piece: a queued one is cancelled, a running one is waited for (the caller
+cancels its session's jobs first, so it stops at its next part), and its file
 is removed unless a turn took it (``drop``). Pieces nobody took within ``KEEP_S`` are forgotten
 (their file is a cache file like any other: housekeeping removes it). ``composed`` and ``taken``
 count what happened, for the log and the tests.
@@ -107,8 +108,13 @@ class ComposedAhead:
                     pass
             piece.path.unlink(missing_ok=True)
 
+    def sessions(self) -> set[str]:
+        """The sessions whose piece is still held here (composing, or composed and not taken)."""
+        with self.lock:
+            return {piece.session_id for piece in self.by_key.values()}
+
     def drop_all(self) -> None:
-        for session_id in {piece.session_id for piece in list(self.by_key.values())}:
+        for session_id in self.sessions():
             self.drop(session_id)
 
     def _tried(self, session_id: str) -> None:

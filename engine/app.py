@@ -110,7 +110,9 @@ class Engine:
         """Cancel renders (their ffmpeg is killed; they resume on the next start) and wait for all pools."""
         self.renders.shutdown()
         self.workers.shutdown(wait=True, cancel_futures=True)
-        self.ahead.drop_all()  # no turn will take them now
+        for session_id in self.ahead.sessions():  # no turn will take them now: stop them where they run
+            self.cancel_jobs(session_id)
+        self.ahead.drop_all()
         self.ahead_thread.shutdown(wait=True, cancel_futures=True)
         self.executor.shutdown()  # after the analyses waiting on it (it stops the engine's composing workers)
         self.media_work.shutdown()
@@ -258,7 +260,8 @@ class Engine:
         from engine.composing import compose_file
 
         path = path.resolve()
-        return self.executor.run(Job(owner, compose_file, (brief, cues, path), python=True, outputs=(path,)))
+        return self.executor.run(Job(owner, compose_file, (brief, cues, path), python=True, outputs=(path,),
+                                     stoppable=True))
 
     def cancel_jobs(self, session_id: str) -> None:
         """The session is going: stop its analyses and composing (their results are dropped)."""

@@ -41,23 +41,27 @@ def to_cues(data: dict[str, Any]):  # noqa: ANN201 - engine.music.Cues
                 pace=float(data.get("pace", 0.5)), speech=tuple(tuple(r) for r in data.get("speech", ())))
 
 
-def compose_file(brief: dict[str, Any], cues: dict[str, Any], path: Path) -> dict[str, Any]:
-    """:func:`compose_to_wav` as a worker process runs it (``engine.compute``): memory handed back after."""
+def compose_file(brief: dict[str, Any], cues: dict[str, Any], path: Path,
+                 stop: Callable[[], bool] | None = None) -> dict[str, Any]:
+    """:func:`compose_to_wav` as a worker process runs it (``engine.compute``): memory handed back after.
+
+    ``stop`` (composing in the engine's own thread) is asked between parts: true raises
+    ``engine.music.synth.Stopped`` and nothing is written."""
     from media.audio import write_wav
     from engine.memory import release_memory
 
     try:
-        return compose_to_wav(brief, cues, path, write_wav)
+        return compose_to_wav(brief, cues, path, write_wav, stop)
     finally:
         release_memory()
 
 
 def compose_to_wav(brief: dict[str, Any], cues: dict[str, Any], path: Path,
-                   write_wav: Callable[..., Any]) -> dict[str, Any]:
+                   write_wav: Callable[..., Any], stop: Callable[[], bool] | None = None) -> dict[str, Any]:
     """Compose, master and write ``path``; return the JSON facts about the piece."""
     from engine.music import make_music
 
-    music = make_music(to_brief(brief), to_cues(cues), sample_rate=SAMPLE_RATE)
+    music = make_music(to_brief(brief), to_cues(cues), sample_rate=SAMPLE_RATE, stop=stop)
     path.parent.mkdir(parents=True, exist_ok=True)
     write_wav(path, music.audio, SAMPLE_RATE)
     facts = dict(music.describe())

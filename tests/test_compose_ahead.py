@@ -35,9 +35,9 @@ def composed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     calls: list[str] = []
     original = engine.composing.compose_to_wav
 
-    def counting(brief, cues, path: Path, write_wav):  # noqa: ANN001, ANN202
+    def counting(brief, cues, path: Path, write_wav, stop=None):  # noqa: ANN001, ANN202
         calls.append(path.name)
-        return original(brief, cues, path, write_wav)
+        return original(brief, cues, path, write_wav, stop)
 
     monkeypatch.setattr(engine.composing, "compose_to_wav", counting)
     return calls
@@ -89,6 +89,41 @@ def test_a_session_that_ends_leaves_no_piece_behind(engine, api: Api, clip: Path
     api.http.delete(f"/api/session/nemo_agent/me/{api.session_id}", headers=api.headers()).raise_for_status()
     assert not served.ahead.by_key
     assert not list((served.store.root / "music").glob("*.wav"))
+
+
+def test_an_engine_that_stops_stops_composing_the_piece_nobody_took(engine, api: Api, clip: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C on ``ai-music open`` right after the upload waited for the guessed piece to be composed
+    to the end (10-25 s on a loaded machine; a CI run gave up after 60 s): the engine now cancels it,
+    and composing stops at its next part, writing nothing."""
+    import threading
+
+    from engine.music import synth
+
+    served = _engine(engine)
+    original = synth._Job._render_part
+    first = threading.Event()
+    asked: list[bool] = []  # whether the held part was asked to stop
+    parts: list[str] = []   # parts that rendered after it
+
+    def held(job, buf, part):  # noqa: ANN001, ANN202 - the first part waits until the engine asks to stop
+        if not first.is_set():
+            first.set()
+            deadline = time.monotonic() + 60
+            while not job.stop() and time.monotonic() < deadline:
+                time.sleep(0.01)
+            asked.append(job.stop())
+        original(job, buf, part)
+        parts.append(part.name)
+
+    monkeypatch.setattr(synth._Job, "_render_part", held)
+    api.upload(clip).raise_for_status()
+    _until(first.is_set, "nothing was composed ahead after the upload's analysis")
+    engine.stop()
+    assert asked == [True], "composing was never asked to stop"
+    assert not served.ahead.by_key
+    assert not list((served.store.root / "music").glob("*.wav"))
+    assert len(parts) <= synth.C.THREADS, f"composing went on after the engine stopped: {parts}"
 
 
 def test_the_mix_reuses_the_first_frame_time_the_analysis_read(engine, api: Api, clip: Path, monkeypatch) -> None:

@@ -16,6 +16,7 @@ path, a small JSON result back, cancelled with their owner.
 """
 from __future__ import annotations
 
+import functools
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Protocol
@@ -60,8 +61,9 @@ class Executor(Protocol):
 class InProcess:
     """Today's executor: the render runs here; its ffmpeg is killed to stop it, and encodes on its
     share of this machine's cores beside the renders already running (``render_queue.encoder_threads``).
-    A job runs in the calling thread, or (``python`` jobs) in a worker process of ``compute``; a
-    running one cannot be interrupted here: it finishes and its result is dropped."""
+    A job runs in the calling thread, or (``python`` jobs) in a worker process of ``compute``. A
+    cancelled one stops at its next check if it is ``stoppable`` and runs here; else it finishes
+    and its result is dropped."""
 
     def __init__(self, compute: Compute | None = None) -> None:
         self.compute = compute
@@ -88,14 +90,19 @@ class InProcess:
 
     def run(self, job: Job) -> Any:
         self.owners.start(job.owner)
+        result: Any = None
         try:
             if job.python and self.compute is not None:
                 result = self.compute.submit(job.fn, *job.args).result()
+            elif job.stoppable:  # in this thread: it can ask whether its owner was cancelled, and stop
+                result = job.fn(*job.args, stop=functools.partial(self.owners.is_cancelled, job.owner))
             else:
                 result = job.fn(*job.args)
-        finally:
-            cancelled = self.owners.end(job.owner)
-        if cancelled:
+        except Exception:
+            if not self.owners.end(job.owner):
+                raise
+            raise JobCancelled(job.owner) from None  # it stopped because it was asked to (or failed meanwhile)
+        if self.owners.end(job.owner):
             raise JobCancelled(job.owner)
         return result
 

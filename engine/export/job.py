@@ -23,6 +23,7 @@ class Job:
     python: bool = False              # CPU-bound Python (composing): kept off the engine's GIL
     inputs: tuple[Path, ...] = ()     # files it reads: got from the object store where a worker lacks them
     outputs: tuple[Path, ...] = ()    # files it writes: put there by the worker, got back by the engine
+    stoppable: bool = False           # fn takes ``stop=``, a check it asks now and then, where it runs in-thread
 
 
 class JobCancelled(Exception):
@@ -51,6 +52,10 @@ class Owners:
                 del self.running[owner]
                 self.cancelled.discard(owner)
             return cancelled
+
+    def is_cancelled(self, owner: str) -> bool:
+        with self.lock:
+            return owner in self.cancelled
 
     def cancel(self, owner: str) -> bool:
         """Mark ``owner`` cancelled; whether it has jobs running."""

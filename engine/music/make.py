@@ -7,7 +7,7 @@ limiter), so they stay level-matched to the mastered mix and can be rebalanced d
 """
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,9 +89,12 @@ def _finite(x: float) -> float | None:
     return round(x, 2) if np.isfinite(x) else None
 
 
-def make_music(brief: Brief, cues: Cues, sample_rate: int = C.SAMPLE_RATE, target_lufs: float = -16.0) -> Music:
-    """Music for the clip: exactly ``round(duration_s * sample_rate)`` samples at ``target_lufs``."""
+def make_music(brief: Brief, cues: Cues, sample_rate: int = C.SAMPLE_RATE, target_lufs: float = -16.0,
+               stop: Callable[[], bool] | None = None) -> Music:
+    """Music for the clip: exactly ``round(duration_s * sample_rate)`` samples at ``target_lufs``.
+
+    ``stop`` is asked now and then while the piece is rendered: true raises ``synth.Stopped``."""
     score = compose(brief, cues)
-    audio = mixdown(score, sample_rate)
+    audio = mixdown(score, sample_rate, stop)
     gain = master_inplace(audio, sample_rate, target_lufs=target_lufs)
     return Music(audio=audio, score=score, sample_rate=sample_rate, stems=Stems(score, sample_rate, gain))
