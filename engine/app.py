@@ -288,6 +288,9 @@ def _warm_up() -> None:
     On a thread of its own that nothing waits for: a command that stops the engine before it
     needed them (``say "status"``, a refused upload) does not sit out seconds of imports, and
     both analysis workers are free for uploads meanwhile. Imports write nothing to the data dir."""
+    from engine import scipy_signal
+
+    scipy_signal.load()  # first: the analysis' loudness needs it too, and it skips scipy.stats only if first
     import engine.analysis.analyze  # noqa: F401
     import engine.music.make  # noqa: F401 - the composer (engine.music loads it lazily)
     from scipy.io import wavfile  # noqa: F401

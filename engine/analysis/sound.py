@@ -57,7 +57,10 @@ class _Loudness:
     """
 
     def __init__(self, rate: int) -> None:
-        import pyloudnorm  # with scipy.signal, ~1 s to import: paid here, while the picture is already decoding
+        from engine import scipy_signal
+
+        scipy_signal.load()  # the warm-up's, usually: this waits for it (see engine.scipy_signal)
+        import pyloudnorm  # with scipy.signal, ~0.3 s to import: paid here, while the picture is already decoding
         from scipy.signal import lfilter
 
         self.rate = rate
