@@ -16,6 +16,7 @@ import os
 import threading
 from contextvars import ContextVar
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
 from pathlib import Path
 from typing import Any, AsyncIterator, Awaitable, Callable
 
@@ -52,6 +53,7 @@ Handler = Callable[[Request], Awaitable[Response]]
 # set by Engine.user at the start of every request, each of which runs in its own task
 _SCOPE: ContextVar[str | None] = ContextVar("token_scope", default=None)
 TURN_GRACE_S = 5.0  # how long a stopping engine lets running chat turns finish
+KEEP_DECODE_MAX_S = 600.0  # an upload's sound decoded ahead for the mix up to this length (230 MB on disk)
 
 
 class Engine:
@@ -69,6 +71,7 @@ class Engine:
         remove_stale_incoming(self.store.root / "sessions", older_than_s=2 * config.body_idle_s)  # a crash's
         self.token_limits = TokenLimits()  # per client id and per source (engine.api.token_limits)
         self.workers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="analysis")
+        self.sound_decodes = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sound")  # see _keep_decode
         # composition: worker processes off the server's GIL where many users wait on it (engine.compute);
         # with --ray it runs on Ray's workers instead
         self.compute = Compute() if config.compose_in_workers and not config.ray_address else None
@@ -110,6 +113,7 @@ class Engine:
         """Cancel renders (their ffmpeg is killed; they resume on the next start) and wait for all pools."""
         self.renders.shutdown()
         self.workers.shutdown(wait=True, cancel_futures=True)
+        self.sound_decodes.shutdown(wait=True, cancel_futures=True)
         for session_id in self.ahead.sessions():  # no turn will take them now: stop them where they run
             self.cancel_jobs(session_id)
         self.ahead.drop_all()
@@ -180,6 +184,8 @@ class Engine:
         if file_id in self.analyses:
             return
 
+        decode = self._keep_decode(info, path)
+
         def work() -> None:
             from engine.analysis.analyze import analyze_to_json
 
@@ -203,8 +209,30 @@ class Engine:
                 self.compose_ahead(session_id)
             except (KeyError, StoreError) as exc:  # a guess: the turn composes what it needs anyway
                 log.warning("no piece composed ahead for %s: %s", session_id, exc)
+            if decode is not None:
+                futures_wait([decode])  # the analysis is done when all it started is: nothing writes after
 
         self.analyses[file_id] = self.workers.submit(work)
+
+    def _keep_decode(self, info: dict[str, Any], path: Path) -> Future[Any] | None:
+        """Decode the upload's sound for the soundtrack now, beside its analysis (``media.audio.keep_decode``):
+        the mix after the chat turn then reads it instead of waiting for ffmpeg. Not for sound longer than
+        KEEP_DECODE_MAX_S (the copy is 23 MB a minute); a failure only means the mix decodes it itself."""
+        from engine.export.mix import SAMPLE_RATE
+        from media.audio import keep_decode
+
+        if not info.get("has_audio") or not 0 < float(info.get("duration") or 0) <= KEEP_DECODE_MAX_S:
+            return None
+
+        def work() -> None:
+            try:
+                keep_decode(path, SAMPLE_RATE, 2)
+            except Exception as exc:  # noqa: BLE001 - the mix decodes it itself then
+                log.info("the sound of %s was not decoded ahead: %s", path.name, exc)
+        try:
+            return self.sound_decodes.submit(work)
+        except RuntimeError:  # the engine is stopping
+            return None
 
     def compose_ahead(self, session_id: str) -> None:
         """Once every upload of the session is analysed, start composing the piece its first turn

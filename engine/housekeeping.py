@@ -35,6 +35,7 @@ KINDS = {
     "music": "cached music no project uses",
     "soundtrack": "cached soundtracks no project uses",
     "leftover": "leftovers of interrupted work",
+    "sound": "uploads' sound decoded for a mix (decoded again if needed)",
 }
 
 SoundtrackKey = Callable[[dict[str, Any]], "str | None"]
@@ -140,7 +141,8 @@ def find(store: Store, soundtrack_key: SoundtrackKey, *, keep: set[str] | None =
         if media.is_dir():
             for path in media.iterdir():
                 if path.name not in wanted and _old(path, now, grace_s):
-                    out.append(Garbage("leftover", path, size_of(path), session_id=sid))
+                    kind = "sound" if path.name.startswith(".") and path.suffix == ".f32" else "leftover"
+                    out.append(Garbage(kind, path, size_of(path), session_id=sid))
         own = [r for r in renders if r.get("session_id") == sid]
         latest = _latest_renders(own)
         for record in own:

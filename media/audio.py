@@ -20,7 +20,7 @@ from typing import BinaryIO, Generator, Iterator, Literal
 import numpy as np
 
 from media import children
-from media.ffmpeg import FFmpegError, ffmpeg_exe, last_line, pathlike
+from media.ffmpeg import FFmpegError, ffmpeg_exe, last_line, pathlike, run
 from media.paged import release
 from media.probe import first_frame_at
 
@@ -79,6 +79,11 @@ def stream_audio(
     Why: three hours of even 16 kHz mono is 700 MB; a pass that looks at the sound block
     by block needs only a block. Every block but the last is exactly ``block`` frames.
     """
+    if not start_s:
+        kept = _kept_blocks(path, sample_rate, channels, block, duration_s)
+        if kept is not None:
+            yield from kept
+            return
     size = 4 * channels * block
     pending = bytearray()
     for piece in _stdout_pieces(_decode_args(path, sample_rate, channels, start_s, duration_s), timeout=timeout,
@@ -90,6 +95,50 @@ def stream_audio(
     usable = len(pending) - len(pending) % (4 * channels)
     if usable:
         yield np.frombuffer(bytes(pending[:usable]), dtype=np.float32).reshape(-1, channels)
+
+
+def kept_decode_path(path: str | os.PathLike[str], sample_rate: int, channels: int) -> Path:
+    """Where :func:`keep_decode` keeps ``path``'s whole sound: a hidden file beside it."""
+    path = Path(path)
+    return path.with_name(f".{path.name}.{sample_rate}x{channels}.f32")
+
+
+def keep_decode(path: str | os.PathLike[str], sample_rate: int, channels: int, *,
+                timeout: float = DECODE_TIMEOUT_S) -> Path:
+    """Decode ``path``'s sound from the start to the end into :func:`kept_decode_path` (raw float32).
+
+    Why: a stream from the start (:func:`stream_audio` with no ``start_s``) then reads this
+    file instead of running ffmpeg — an engine decodes an upload's sound this way while the
+    upload is analysed, and the soundtrack mixed after the chat turn, on the job's critical
+    path, no longer waits for a decode (0.2 s of a 60 s video). The samples are the very ones
+    the stream would decode (the same ffmpeg command, to a file); it is written under a
+    temporary name and renamed, so a reader never sees half of it."""
+    out = kept_decode_path(path, sample_rate, channels)
+    part = out.with_name(f"{out.name}.{os.getpid()}.{threading.get_ident()}.part")
+    args = _decode_args(path, sample_rate, channels, None, None)
+    try:
+        run([*args[:-1], "-y", pathlike(part)], timeout=timeout, what=f"decode audio of {os.path.basename(path)}")
+        os.replace(part, out)
+    finally:
+        part.unlink(missing_ok=True)
+    return out
+
+
+def _kept_blocks(path: str | os.PathLike[str], sample_rate: int, channels: int, block: int,
+                 duration_s: float | None) -> Iterator[np.ndarray] | None:
+    """:func:`stream_audio`'s blocks from the start, read from a decode kept beside ``path`` (None if there is
+    none, or it is older than ``path``): ``duration_s`` cuts as ffmpeg's atrim does (to the nearest sample)."""
+    kept = kept_decode_path(path, sample_rate, channels)
+    try:
+        if kept.stat().st_mtime_ns < os.stat(path).st_mtime_ns:
+            return None
+        samples = np.memmap(kept, dtype=np.float32, mode="r")
+    except (OSError, ValueError):  # none kept (or tidied away meanwhile), or an empty one
+        return None
+    samples = samples[: len(samples) - len(samples) % channels].reshape(-1, channels)
+    if duration_s is not None:
+        samples = samples[: round(float(f"{duration_s:.6f}") * sample_rate)]
+    return (samples[a:a + block] for a in range(0, len(samples), block))
 
 
 def _decode_args(path: str | os.PathLike[str], sample_rate: int, channels: int, start_s: float | None,
