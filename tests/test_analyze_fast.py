@@ -177,3 +177,37 @@ def test_the_span_batches_share_one_timeout(monkeypatch: pytest.MonkeyPatch) -> 
     with pytest.raises(FFmpegError, match="longer than 7s"):
         analysis._thumbs("clip.mp4", 8, 8, spans, 7.0)
     assert given == [7.0, 3.0]
+
+
+def test_many_keyframes_are_decoded_by_two_ffmpegs_and_give_the_cuts_of_one(scenes, tmp_path, caplog,
+                                                                            monkeypatch: pytest.MonkeyPatch):
+    """A keyframe is decoded alone, so one ffmpeg keeps one core busy: from KEY_SPLIT_MIN keyframes on,
+    two decode half each at once (a camera file's 40 keyframes: 1.1 s → 0.75 s). Every keyframe is
+    still seen exactly once — the fast path stays on it and finds what one ffmpeg found."""
+    import engine.analysis.analyze as analysis
+
+    path, real = scenes
+    dense = reencode(path, tmp_path / "dense.mp4", "-preset", "ultrafast", "-g", "10", "-sc_threshold", "0")
+    with caplog.at_level(logging.INFO, logger="engine.analysis.analyze"):
+        split = analyze(dense, picture="fast")
+    assert "fast path (packets, 30 keyframes" in path_taken(caplog)
+    caplog.clear()
+    keys_runs: list[int] = []  # keyframe spans per ffmpeg
+    real_thumbs = analysis._thumbs
+
+    def counting(path, w, h, spans, timeout):  # noqa: ANN001, ANN202
+        keys_runs.append(sum(s.mode == "keys" for s in spans))
+        return real_thumbs(path, w, h, spans, timeout)
+
+    monkeypatch.setattr(analysis, "_thumbs", counting)
+    monkeypatch.setattr(analysis, "KEY_SPLIT_MIN", 10_000)
+    with caplog.at_level(logging.INFO, logger="engine.analysis.analyze"):
+        whole = analyze(dense, picture="fast")
+    assert "fast path" in path_taken(caplog)
+    assert [k for k in keys_runs if k] == [1]
+    assert split.scene_cuts == whole.scene_cuts and len(split.scene_cuts) == len(real)
+    assert split.to_json() == whole.to_json()
+    keys_runs.clear()
+    monkeypatch.setattr(analysis, "KEY_SPLIT_MIN", 8)
+    analyze(dense, picture="fast")
+    assert [k for k in keys_runs if k] == [1, 1], "the keyframes were not split between two ffmpegs"
