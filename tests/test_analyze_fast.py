@@ -181,13 +181,14 @@ def test_the_span_batches_share_one_timeout(monkeypatch: pytest.MonkeyPatch) -> 
 
 def test_many_keyframes_are_decoded_by_two_ffmpegs_and_give_the_cuts_of_one(scenes, tmp_path, caplog,
                                                                             monkeypatch: pytest.MonkeyPatch):
-    """A keyframe is decoded alone, so one ffmpeg keeps one core busy: from KEY_SPLIT_MIN keyframes on,
-    two decode half each at once (a camera file's 40 keyframes: 1.1 s → 0.75 s). Every keyframe is
+    """A keyframe is decoded alone, so one ffmpeg keeps one core busy: from KEY_SPLIT_MIN keyframes (and
+    KEY_SPLIT_BYTES) on, two decode half each at once (a camera file's 40 keyframes: 1.1 s → 0.75 s). Every keyframe is
     still seen exactly once — the fast path stays on it and finds what one ffmpeg found."""
     import engine.analysis.analyze as analysis
 
     path, real = scenes
     dense = reencode(path, tmp_path / "dense.mp4", "-preset", "ultrafast", "-g", "10", "-sc_threshold", "0")
+    monkeypatch.setattr(analysis, "KEY_SPLIT_BYTES", 0)  # these keyframes are small: split them anyway
     with caplog.at_level(logging.INFO, logger="engine.analysis.analyze"):
         split = analyze(dense, picture="fast")
     assert "fast path (packets, 30 keyframes" in path_taken(caplog)
@@ -211,3 +212,7 @@ def test_many_keyframes_are_decoded_by_two_ffmpegs_and_give_the_cuts_of_one(scen
     monkeypatch.setattr(analysis, "KEY_SPLIT_MIN", 8)
     analyze(dense, picture="fast")
     assert [k for k in keys_runs if k] == [1, 1], "the keyframes were not split between two ffmpegs"
+    keys_runs.clear()
+    monkeypatch.setattr(analysis, "KEY_SPLIT_BYTES", 3_000_000)
+    analyze(dense, picture="fast")
+    assert [k for k in keys_runs if k] == [1], "small keyframes were split (a second ffmpeg's memory for nothing)"

@@ -40,7 +40,8 @@ MAX_FRAMES = 18000
 #: From this length the picture is decoded in parallel time spans, one per core.
 SPLIT_DECODE_S = 20.0
 THUMB_INPUTS = 4  # spans decoded by one ffmpeg (_thumbs)
-KEY_SPLIT_MIN = 8  # keyframes from which two ffmpegs decode them, half each (_key_halves)
+KEY_SPLIT_MIN = 8  # keyframes (and bytes of them) from which two ffmpegs decode them, half each (_key_halves)
+KEY_SPLIT_BYTES = 3_000_000
 _BLOCK = 1024  # frames processed at once
 #: Below this many source pixels to decode (10 s of 720p30) a full decode is cheap: keep it.
 FAST_MIN_PIXELS = 1280 * 720 * 30 * 10
@@ -316,7 +317,7 @@ def _look_quickly(path: str | os.PathLike[str], info: MediaInfo, timeout: float)
     # calibrate the motion, in one ffmpeg. The windows wait for the keyframes' verdict: they may cost too much.
     calibrate = [] if spikes or off_grid else [
         (int(k), min(int(k) + pad, n_frames)) for k in keys[np.linspace(0, len(keys) - 1, min(3, len(keys))).astype(int)]]
-    key_spans = _key_halves(packets.times, keys, rate, path)
+    key_spans = _key_halves(packets, keys, rate, path)
     found = _thumbs_beside(path, w, h, [key_spans[0], *(span(a, b) for a, b in calibrate)], key_spans[1:], timeout)
     key_thumbs = np.concatenate(found[:len(key_spans)]) if len(key_spans) > 1 else found[0]
     found = [key_thumbs, *found[len(key_spans):]]
@@ -455,15 +456,18 @@ def _stood_still(packets: Packets, keys: np.ndarray, k: int, still_bytes: float,
     return float(np.abs(np.polyval(fit, before) - after).mean()) / 255.0 > RELIT_RESIDUAL
 
 
-def _key_halves(times: np.ndarray, keys: np.ndarray, rate: float, path: str | os.PathLike[str]) -> list[_Span]:
-    """Every keyframe as one span, or (KEY_SPLIT_MIN keyframes or more, in an MP4/MOV whose index seeks
-    to the keyframe exactly) as two, split at the middle keyframe: each half is decoded by an ffmpeg of
-    its own, at once. Why: a keyframe is decoded alone, so one decoder keeps one core busy — 40 keyframes
-    of a 10.7 Mbit/s camera file took 1.1 s, two halves side by side 0.75 s (inputs of one ffmpeg did not
-    run side by side here). A count that comes out wrong falls back to the full decode, as before."""
-    if len(keys) < KEY_SPLIT_MIN or os.path.splitext(str(path))[1].lower() not in (".mp4", ".mov", ".m4v"):
+def _key_halves(packets: Packets, keys: np.ndarray, rate: float, path: str | os.PathLike[str]) -> list[_Span]:
+    """Every keyframe as one span, or (KEY_SPLIT_MIN keyframes or more of KEY_SPLIT_BYTES in all, in an
+    MP4/MOV whose index seeks to the keyframe exactly) as two, split at the middle keyframe: each half is
+    decoded by an ffmpeg of its own, at once. Why: a keyframe is decoded alone, so one decoder keeps one
+    core busy — the 40 keyframes (9 MB) of a 10.7 Mbit/s camera file took 1.1 s, two halves side by side
+    0.75 s (inputs of one ffmpeg did not run side by side here). Small keyframes are not split: a screen
+    recording's 0.9 MB took 0.15 s, and the second ffmpeg's 55 MB would have been the run's memory peak.
+    A count that comes out wrong falls back to the full decode, as before."""
+    if len(keys) < KEY_SPLIT_MIN or int(packets.sizes[keys].sum()) < KEY_SPLIT_BYTES \
+            or os.path.splitext(str(path))[1].lower() not in (".mp4", ".mov", ".m4v"):
         return [_Span(mode="keys")]
-    middle = float(times[keys[len(keys) // 2]])
+    middle = float(packets.times[keys[len(keys) // 2]])
     return [_Span(stop=middle - 0.25 / rate, mode="keys"), _Span(start=middle + 0.25 / rate, mode="keys")]
 
 
