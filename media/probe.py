@@ -276,9 +276,16 @@ def first_frame_at(path: str | os.PathLike[str], start_s: float = 0.0, *,
     0.02 for ``start_s=0``. ``None`` for a file without a picture (cover art does not
     count). One frame is decoded, so this stays cheap — and it is remembered per file version
     (:func:`file_version`, as :func:`probe` is), as the analysis asks first and the soundtrack's
-    mix asks again.
+    mix asks again. Threads asking at once about the same file wait for one read (an engine's
+    analysis and its decode for the mix both ask as an upload lands: two 70 MB ffmpegs at once
+    were a camera file's memory peak).
     """
-    return _first_frame_at(os.fspath(path), start_s, file_version(path), timeout)
+    key = (os.fspath(path), start_s, file_version(path))
+    with _FIRST_FRAME_LOCKS[hash(key) % len(_FIRST_FRAME_LOCKS)]:
+        return _first_frame_at(*key, timeout)
+
+
+_FIRST_FRAME_LOCKS = tuple(threading.Lock() for _ in range(16))  # one per key's hash: bounded, same key same lock
 
 
 @functools.lru_cache(maxsize=256)

@@ -7,6 +7,7 @@ import os
 import random
 import struct
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -86,6 +87,31 @@ def test_a_copy_put_in_a_files_place_is_read_again_by_probe_and_first_frame_at(
     assert (path.stat().st_size, path.stat().st_mtime_ns) == (before.st_size, before.st_mtime_ns)
     assert [media.probe.probe(path), media.probe.first_frame_at(path, 0.25)] == asked
     assert [what.split()[0] for what, _ in runs[2:]] == ["probe", "read"], runs
+
+
+def test_threads_asking_first_frame_at_the_same_time_share_one_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An upload's analysis and its decode for the mix ask as it lands: two reads at once were two 70 MB
+    ffmpegs, a camera file's memory peak. The second asker now waits for the first one's answer."""
+    path = tmp_path / "clip.mp4"
+    run(["-f", "lavfi", "-i", "testsrc2=s=160x120:r=30:d=1", "-y", pathlike(path)], timeout=60, what="make a clip")
+    seen = _spy(monkeypatch, media.probe)
+    real = media.probe.run
+    inside = threading.Event()
+
+    def slow(args, **kwargs):  # noqa: ANN001, ANN202 - holds the first read until the other thread has asked
+        inside.set()
+        time.sleep(0.3)
+        return real(args, **kwargs)
+
+    monkeypatch.setattr(media.probe, "run", slow)
+    answers: list[float | None] = []
+    other = threading.Thread(target=lambda: answers.append(media.probe.first_frame_at(path, 0.5)))
+    other.start()
+    assert inside.wait(30)
+    answers.append(media.probe.first_frame_at(path, 0.5))
+    other.join(30)
+    assert len(answers) == 2 and answers[0] == answers[1] is not None
+    assert len([what for what, _ in seen if what.startswith("read the first frame")]) <= 1
 
 
 def _clip(path: Path, seconds: float, width: int = 640, height: int = 360) -> Path:
