@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from engine.export.job import JobCancelled
+
 log = logging.getLogger(__name__)
 
 Submit = Callable[..., "Future[dict[str, Any]]"]
@@ -84,6 +86,8 @@ class ComposedAhead:
             return None
         try:
             facts = piece.future.result()
+        except JobCancelled:  # the engine is stopping (or the session went): composing again would be for nobody
+            raise
         except Exception as exc:  # noqa: BLE001 - composing again reports the failure, if it is real
             log.warning("the piece composed ahead failed (%s); composing it again", exc)
             return None

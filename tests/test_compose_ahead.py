@@ -103,18 +103,21 @@ def test_an_engine_that_stops_stops_composing_the_piece_nobody_took(engine, api:
     served = _engine(engine)
     original = synth._Job._render_part
     first = threading.Event()
-    asked: list[bool] = []  # whether the held part was asked to stop
-    parts: list[str] = []   # parts that rendered after it
+    holder = threading.Lock()  # taken by the first part only
+    asked: list[bool] = []     # whether the held part was asked to stop
+    parts: list[str] = []      # parts that began after the engine asked to stop, and rendered
 
     def held(job, buf, part):  # noqa: ANN001, ANN202 - the first part waits until the engine asks to stop
-        if not first.is_set():
+        if holder.acquire(blocking=False):
             first.set()
             deadline = time.monotonic() + 60
             while not job.stop() and time.monotonic() < deadline:
                 time.sleep(0.01)
             asked.append(job.stop())
+        stopping = job.stop()
         original(job, buf, part)
-        parts.append(part.name)
+        if stopping:
+            parts.append(part.name)
 
     monkeypatch.setattr(synth._Job, "_render_part", held)
     api.upload(clip).raise_for_status()
@@ -123,7 +126,7 @@ def test_an_engine_that_stops_stops_composing_the_piece_nobody_took(engine, api:
     assert asked == [True], "composing was never asked to stop"
     assert not served.ahead.by_key
     assert not list((served.store.root / "music").glob("*.wav"))
-    assert len(parts) <= synth.C.THREADS, f"composing went on after the engine stopped: {parts}"
+    assert not parts, f"composing went on after the engine stopped: {parts}"
 
 
 def test_the_mix_reuses_the_first_frame_time_the_analysis_read(engine, api: Api, clip: Path, monkeypatch) -> None:
@@ -187,3 +190,53 @@ def test_guesses_never_queue_behind_each_other(tmp_path: Path) -> None:
         assert ahead.take("k2") is None  # s2's turn composes its own at once
         gate.set()
         assert ahead.take("k1") == {"name": "piece"}
+
+
+def test_a_stopping_engine_cancels_every_job_and_starts_none(tmp_path: Path) -> None:
+    """A turn already waiting on the piece composed ahead took it out of the guesses, so cancelling the
+    guesses' sessions missed it (review): the executor itself is closed — a running job is told to stop,
+    a new one never runs, and a turn does not compose the cancelled guess again for nobody."""
+    import threading
+    from concurrent.futures import Future
+
+    from engine.ahead import ComposedAhead
+    from engine.export.executor import InProcess
+    from engine.export.job import Job, JobCancelled
+
+    executor = InProcess()
+    running, told = threading.Event(), threading.Event()
+
+    def composing(stop):  # noqa: ANN001, ANN202
+        running.set()
+        deadline = time.monotonic() + 60
+        while not stop() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        told.set()
+        raise RuntimeError("stopped")
+
+    outcome: list[BaseException] = []
+
+    def turn() -> None:
+        try:
+            executor.run(Job("s1", composing, (), stoppable=True))
+        except BaseException as exc:  # noqa: BLE001
+            outcome.append(exc)
+
+    worker = threading.Thread(target=turn)
+    worker.start()
+    assert running.wait(30)
+    executor.close()
+    worker.join(60)
+    assert told.is_set() and isinstance(outcome[0], JobCancelled)
+    ran: list[str] = []
+    with pytest.raises(JobCancelled):
+        executor.run(Job("s2", lambda: ran.append("ran"), ()))
+    assert not ran
+
+    gone: Future = Future()
+    gone.set_running_or_notify_cancel()
+    gone.set_exception(JobCancelled("s1"))
+    ahead = ComposedAhead(lambda fn, *args: gone)
+    assert ahead.start("s1", "k1", tmp_path / "1.wav", lambda p: {}, tmp_path / "1.wav")
+    with pytest.raises(JobCancelled):
+        ahead.take("k1")

@@ -54,6 +54,10 @@ class Executor(Protocol):
         """Stop ``owner``'s running jobs (as soon as the executor can) and drop their results."""
         ...
 
+    def close(self) -> None:
+        """The engine is stopping: cancel every owner's jobs, and refuse new ones (``JobCancelled``)."""
+        ...
+
     def shutdown(self) -> None:
         ...
 
@@ -89,6 +93,8 @@ class InProcess:
             job.process.kill()
 
     def run(self, job: Job) -> Any:
+        if self.owners.closed:
+            raise JobCancelled(job.owner)
         self.owners.start(job.owner)
         result: Any = None
         try:
@@ -98,8 +104,8 @@ class InProcess:
                 result = job.fn(*job.args, stop=functools.partial(self.owners.is_cancelled, job.owner))
             else:
                 result = job.fn(*job.args)
-        except Exception:
-            if not self.owners.end(job.owner):
+        except BaseException as exc:
+            if not self.owners.end(job.owner) or not isinstance(exc, Exception):
                 raise
             raise JobCancelled(job.owner) from None  # it stopped because it was asked to (or failed meanwhile)
         if self.owners.end(job.owner):
@@ -108,6 +114,9 @@ class InProcess:
 
     def cancel(self, owner: str) -> None:
         self.owners.cancel(owner)
+
+    def close(self) -> None:
+        self.owners.close()
 
     def shutdown(self) -> None:
         if self.compute is not None:

@@ -151,6 +151,12 @@ class RayExecutor:
         for ref in refs:
             ray.cancel(ref, force=True)
 
+    def close(self) -> None:
+        with self._lock:
+            owners = list(self._jobs)
+        for owner in owners:
+            self.cancel(owner)
+
     def shutdown(self) -> None:
         if self._owns_ray:
             ray.shutdown()

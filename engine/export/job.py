@@ -38,6 +38,7 @@ class Owners:
         self.lock = threading.Lock()
         self.running: Counter[str] = Counter()
         self.cancelled: set[str] = set()
+        self.closed = False  # the engine is stopping: every job is cancelled, now and from now on
 
     def start(self, owner: str) -> None:
         with self.lock:
@@ -46,7 +47,7 @@ class Owners:
     def end(self, owner: str) -> bool:
         """Whether ``owner`` was cancelled while this job ran."""
         with self.lock:
-            cancelled = owner in self.cancelled
+            cancelled = owner in self.cancelled or self.closed
             self.running[owner] -= 1
             if self.running[owner] <= 0:
                 del self.running[owner]
@@ -55,7 +56,13 @@ class Owners:
 
     def is_cancelled(self, owner: str) -> bool:
         with self.lock:
-            return owner in self.cancelled
+            return self.closed or owner in self.cancelled
+
+    def close(self) -> None:
+        """Cancel every owner's jobs, and those started from now on (the engine is stopping)."""
+        with self.lock:
+            self.closed = True
+            self.cancelled |= set(self.running)
 
     def cancel(self, owner: str) -> bool:
         """Mark ``owner`` cancelled; whether it has jobs running."""
