@@ -72,6 +72,8 @@ class Engine:
         self.token_limits = TokenLimits()  # per client id and per source (engine.api.token_limits)
         self.workers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="analysis")
         self.sound_decodes = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sound")  # see _keep_decode
+        self.decodes: dict[str, set[Future[Any]]] = {}  # session → its uploads' decodes queued or running
+        self.decodes_lock = threading.Lock()
         # composition: worker processes off the server's GIL where many users wait on it (engine.compute);
         # with --ray it runs on Ray's workers instead
         self.compute = Compute() if config.compose_in_workers and not config.ray_address else None
@@ -111,11 +113,11 @@ class Engine:
 
     def shutdown(self) -> None:
         """Cancel renders (their ffmpeg is killed; they resume on the next start) and wait for all pools."""
+        self.executor.close()  # composing and analyses stop where they can (a piece nobody will take now)
         self.renders.shutdown()
+        self.sound_decodes.shutdown(wait=False, cancel_futures=True)  # queued decodes are not worth waiting for
         self.workers.shutdown(wait=True, cancel_futures=True)
-        self.sound_decodes.shutdown(wait=True, cancel_futures=True)
-        for session_id in self.ahead.sessions():  # no turn will take them now: stop them where they run
-            self.cancel_jobs(session_id)
+        self.sound_decodes.shutdown(wait=True)
         self.ahead.drop_all()
         self.ahead_thread.shutdown(wait=True, cancel_futures=True)
         self.executor.shutdown()  # after the analyses waiting on it (it stops the engine's composing workers)
@@ -184,7 +186,7 @@ class Engine:
         if file_id in self.analyses:
             return
 
-        decode = self._keep_decode(info, path)
+        self._keep_decode(session_id, info, path)
 
         def work() -> None:
             from engine.analysis.analyze import analyze_to_json
@@ -209,30 +211,47 @@ class Engine:
                 self.compose_ahead(session_id)
             except (KeyError, StoreError) as exc:  # a guess: the turn composes what it needs anyway
                 log.warning("no piece composed ahead for %s: %s", session_id, exc)
-            if decode is not None:
-                futures_wait([decode])  # the analysis is done when all it started is: nothing writes after
 
         self.analyses[file_id] = self.workers.submit(work)
 
-    def _keep_decode(self, info: dict[str, Any], path: Path) -> Future[Any] | None:
+    def _keep_decode(self, session_id: str, info: dict[str, Any], path: Path) -> None:
         """Decode the upload's sound for the soundtrack now, beside its analysis (``media.audio.keep_decode``):
-        the mix after the chat turn then reads it instead of waiting for ffmpeg. Not for sound longer than
-        KEEP_DECODE_MAX_S (the copy is 23 MB a minute); a failure only means the mix decodes it itself."""
+        the mix after the chat turn then reads it instead of waiting for ffmpeg. Only where the engine is
+        one person's (``config.decode_ahead``: the copy is 23 MB a minute of sound, up to KEEP_DECODE_MAX_S);
+        a failure only means the mix decodes it itself. A project released meanwhile waits for it
+        (:meth:`wait_for_decodes`), so nothing is written into a folder being removed."""
         from engine.export.mix import SAMPLE_RATE
         from media.audio import keep_decode
 
-        if not info.get("has_audio") or not 0 < float(info.get("duration") or 0) <= KEEP_DECODE_MAX_S:
-            return None
+        if not self.config.decode_ahead or not info.get("has_audio") \
+                or not 0 < float(info.get("duration") or 0) <= KEEP_DECODE_MAX_S:
+            return
 
         def work() -> None:
             try:
                 keep_decode(path, SAMPLE_RATE, 2)
             except Exception as exc:  # noqa: BLE001 - the mix decodes it itself then
                 log.info("the sound of %s was not decoded ahead: %s", path.name, exc)
-        try:
-            return self.sound_decodes.submit(work)
-        except RuntimeError:  # the engine is stopping
-            return None
+        with self.decodes_lock:
+            try:
+                future = self.sound_decodes.submit(work)
+            except RuntimeError:  # the engine is stopping
+                return
+            self.decodes.setdefault(session_id, set()).add(future)
+        future.add_done_callback(lambda done: self._decoded(session_id, done))
+
+    def _decoded(self, session_id: str, future: Future[Any]) -> None:
+        with self.decodes_lock:
+            left = self.decodes.get(session_id, set())
+            left.discard(future)
+            if not left:
+                self.decodes.pop(session_id, None)
+
+    def wait_for_decodes(self, session_id: str) -> None:
+        """Until no decode of ``session_id``'s uploads is queued or running (a queued one is dropped)."""
+        with self.decodes_lock:
+            futures = list(self.decodes.get(session_id, ()))
+        futures_wait([f for f in futures if not f.cancel()])
 
     def compose_ahead(self, session_id: str) -> None:
         """Once every upload of the session is analysed, start composing the piece its first turn

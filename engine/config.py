@@ -48,6 +48,7 @@ class EngineConfig:
     # compose in worker processes (engine.compute): a served engine answers many users while it
     # composes; the CLI's own engine has one user and would only pay a fork server's start-up and memory
     compose_in_workers: bool = False
+    decode_ahead: bool = True  # an upload's sound decoded for the mix as it lands (engine.app._keep_decode)
     test_api: bool = False                   # /_engine/* fault switches (tests, harness)
     faults: Faults = field(default_factory=Faults)
     allowed_url_hosts: tuple[str, ...] = ("127.0.0.1", "localhost", "::1")

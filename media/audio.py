@@ -114,7 +114,9 @@ def keep_decode(path: str | os.PathLike[str], sample_rate: int, channels: int, *
     the stream would decode (the same ffmpeg command, to a file); it is written under a
     temporary name and renamed, so a reader never sees half of it."""
     out = kept_decode_path(path, sample_rate, channels)
-    part = out.with_name(f"{out.name}.{os.getpid()}.{threading.get_ident()}.part")
+    handle, name = tempfile.mkstemp(prefix=f"{out.name}.", suffix=".part", dir=out.parent)  # unique, whoever else writes
+    os.close(handle)
+    part = Path(name)
     args = _decode_args(path, sample_rate, channels, None, None)
     try:
         run([*args[:-1], "-y", pathlike(part)], timeout=timeout, what=f"decode audio of {os.path.basename(path)}")
@@ -136,8 +138,9 @@ def _kept_blocks(path: str | os.PathLike[str], sample_rate: int, channels: int, 
     except (OSError, ValueError):  # none kept (or tidied away meanwhile), or an empty one
         return None
     samples = samples[: len(samples) - len(samples) % channels].reshape(-1, channels)
-    if duration_s is not None:
-        samples = samples[: round(float(f"{duration_s:.6f}") * sample_rate)]
+    if duration_s is not None:  # atrim's duration: whole microseconds, rescaled to samples half away from zero
+        micros = round(float(f"{duration_s:.6f}") * 1_000_000)
+        samples = samples[: (micros * sample_rate + 500_000) // 1_000_000]
     return (samples[a:a + block] for a in range(0, len(samples), block))
 
 

@@ -194,7 +194,8 @@ def serve_engine(host: str, port: int, *, data: str | None, test_api: bool, cred
         raise ServeRefused("--database must be a postgresql:// URL")
     config = EngineConfig(host=host, port=port, test_api=test_api, starting_credits=credits,
                           allow_hosts=tuple(allow_hosts), database=database, ray_address=ray,
-                          object_store=object_store, compose_in_workers=True)
+                          object_store=object_store, compose_in_workers=True,
+                          decode_ahead=False)
     if data:
         config.data_dir = Path(data)
     if host not in ("127.0.0.1", "localhost", "::1"):

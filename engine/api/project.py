@@ -81,6 +81,7 @@ async def release_session(request: Request) -> Response:
     engine.cancel_jobs(session["session_id"])  # an upload still being analysed, say
     loop = asyncio.get_running_loop()
     await loop.run_in_executor(None, engine.ahead.drop, session["session_id"])  # its piece composed ahead, unused
+    await loop.run_in_executor(None, engine.wait_for_decodes, session["session_id"])  # nothing writes into it after
     freed = await loop.run_in_executor(
         None, housekeeping.release, engine.store, session["session_id"], engine.renders.soundtrack_key_of)
     return ok({"released": True, "freed_bytes": freed})

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 from media import children
 from media.audio import s16_blocks
 from engine.memory import release_memory
-from engine.export.mix import SAMPLE_RATE, Source, build_soundtrack
+from engine.export.mix import SAMPLE_RATE, Source, build_soundtrack, drop_kept_decodes
 from media.ffmpeg import FFmpegError, ffmpeg_exe, last_line, pathlike
 from protocol.draft import AUDIO, VIDEO
 
@@ -100,6 +100,7 @@ def build(cache_dir: Path, key: str, draft: dict[str, Any], sources: dict[str, S
         encoder.encode(audio)
         del audio
         os.replace(part, cache_dir / f"{key}.m4a")
+        drop_kept_decodes(sources)  # they served the first mix; a project kept for later holds only its uploads
     finally:
         encoder.stop()
         scratch.unlink(missing_ok=True)
