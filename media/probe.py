@@ -281,11 +281,19 @@ def first_frame_at(path: str | os.PathLike[str], start_s: float = 0.0, *,
     were a camera file's memory peak).
     """
     key = (os.fspath(path), start_s, file_version(path))
-    with _FIRST_FRAME_LOCKS[hash(key) % len(_FIRST_FRAME_LOCKS)]:
-        return _first_frame_at(*key, timeout)
+    with _reading_lock:
+        reading = _reading.setdefault(key, threading.Lock())
+    try:
+        with reading:
+            return _first_frame_at(*key, timeout)
+    finally:
+        with _reading_lock:
+            if _reading.get(key) is reading and not reading.locked():  # the answer is remembered now
+                del _reading[key]
 
 
-_FIRST_FRAME_LOCKS = tuple(threading.Lock() for _ in range(16))  # one per key's hash: bounded, same key same lock
+_reading: dict[tuple[str, float, Version], threading.Lock] = {}  # a key being read → the lock its askers wait on
+_reading_lock = threading.Lock()
 
 
 @functools.lru_cache(maxsize=256)

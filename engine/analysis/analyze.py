@@ -317,7 +317,7 @@ def _look_quickly(path: str | os.PathLike[str], info: MediaInfo, timeout: float)
     # calibrate the motion, in one ffmpeg. The windows wait for the keyframes' verdict: they may cost too much.
     calibrate = [] if spikes or off_grid else [
         (int(k), min(int(k) + pad, n_frames)) for k in keys[np.linspace(0, len(keys) - 1, min(3, len(keys))).astype(int)]]
-    key_spans = _key_halves(packets, keys, rate, path)
+    key_spans = _key_halves(packets, keys, path)
     found = _thumbs_beside(path, w, h, [key_spans[0], *(span(a, b) for a, b in calibrate)], key_spans[1:], timeout)
     key_thumbs = np.concatenate(found[:len(key_spans)]) if len(key_spans) > 1 else found[0]
     found = [key_thumbs, *found[len(key_spans):]]
@@ -456,7 +456,7 @@ def _stood_still(packets: Packets, keys: np.ndarray, k: int, still_bytes: float,
     return float(np.abs(np.polyval(fit, before) - after).mean()) / 255.0 > RELIT_RESIDUAL
 
 
-def _key_halves(packets: Packets, keys: np.ndarray, rate: float, path: str | os.PathLike[str]) -> list[_Span]:
+def _key_halves(packets: Packets, keys: np.ndarray, path: str | os.PathLike[str]) -> list[_Span]:
     """Every keyframe as one span, or (KEY_SPLIT_MIN keyframes or more of KEY_SPLIT_BYTES in all, in an
     MP4/MOV whose index seeks to the keyframe exactly) as two, split at the middle keyframe: each half is
     decoded by an ffmpeg of its own, at once. Why: a keyframe is decoded alone, so one decoder keeps one
@@ -467,8 +467,12 @@ def _key_halves(packets: Packets, keys: np.ndarray, rate: float, path: str | os.
     if len(keys) < KEY_SPLIT_MIN or int(packets.sizes[keys].sum()) < KEY_SPLIT_BYTES \
             or os.path.splitext(str(path))[1].lower() not in (".mp4", ".mov", ".m4v"):
         return [_Span(mode="keys")]
-    middle = float(packets.times[keys[len(keys) // 2]])
-    return [_Span(stop=middle - 0.25 / rate, mode="keys"), _Span(start=middle + 0.25 / rate, mode="keys")]
+    # each bound halfway between two keyframes: ffmpeg counts from the file's start, the packets from the first
+    # picture (B-frames, priming), so a bound a quarter frame from a keyframe could fall on its other side
+    m, times = len(keys) // 2, packets.times
+    stop = (float(times[keys[m - 1]]) + float(times[keys[m]])) / 2
+    start = (float(times[keys[m]]) + float(times[keys[m + 1]])) / 2 if m + 1 < len(keys) else float(times[keys[m]])
+    return [_Span(stop=stop, mode="keys"), _Span(start=start, mode="keys")]
 
 
 def _thumbs_beside(path: str | os.PathLike[str], w: int, h: int, spans: list[_Span], beside: list[_Span],

@@ -146,7 +146,10 @@ class _Features:
     def __init__(self, rate: int) -> None:
         self.hop = int(0.01 * rate)
         self.n = 1 << math.ceil(math.log2(0.032 * rate))
-        from scipy.signal import get_window  # see _Loudness
+        from engine import scipy_signal
+
+        scipy_signal.load()  # whichever of the two asks first (see _Loudness)
+        from scipy.signal import get_window
 
         self.window = get_window("hann", self.n).astype(np.float32)
         self.band = (np.fft.rfftfreq(self.n, 1.0 / rate) >= 300) & (np.fft.rfftfreq(self.n, 1.0 / rate) <= 3400)
