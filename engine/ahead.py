@@ -5,7 +5,8 @@ no other piece is being composed ahead: it is a guess, so it never queues up wor
 takes more than one composing slot. The turn whose music has the same cache key takes it instead
 of composing (``take``), if its file is still there; any other turn composes as before. A session
 that ends drops its piece: a queued one is cancelled, a running one is waited for (the caller
-cancels its session's jobs first, so it stops at its next part), and its file
+cancels its session's jobs first, or the stopping engine closes its executor, so it stops at its
+next part), and its file
 is removed unless a turn took it (``drop``). Pieces nobody took within ``KEEP_S`` are forgotten
 (their file is a cache file like any other: housekeeping removes it). ``composed`` and ``taken``
 count what happened, for the log and the tests.

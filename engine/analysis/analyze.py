@@ -317,14 +317,12 @@ def _look_quickly(path: str | os.PathLike[str], info: MediaInfo, timeout: float)
     # calibrate the motion, in one ffmpeg. The windows wait for the keyframes' verdict: they may cost too much.
     calibrate = [] if spikes or off_grid else [
         (int(k), min(int(k) + pad, n_frames)) for k in keys[np.linspace(0, len(keys) - 1, min(3, len(keys))).astype(int)]]
-    key_spans = _key_halves(packets, keys, path)
-    found = _thumbs_beside(path, w, h, [key_spans[0], *(span(a, b) for a, b in calibrate)], key_spans[1:], timeout)
-    key_thumbs = np.concatenate(found[:len(key_spans)]) if len(key_spans) > 1 else found[0]
-    found = [key_thumbs, *found[len(key_spans):]]
+    key_thumbs, calibrated = _keys_and(path, w, h, _key_halves(packets, keys, path),
+                                       [span(a, b) for a, b in calibrate], timeout)
     if len(key_thumbs) != len(keys):
         log.info("analyze %s: full decode (%d keyframes decoded, %d in the packets)", name, len(key_thumbs), len(keys))
         return None
-    decoded: list[tuple[int, np.ndarray]] = [(a, f) for (a, _), f in zip(calibrate, found[1:])]
+    decoded: list[tuple[int, np.ndarray]] = [(a, f) for (a, _), f in zip(calibrate, calibrated)]
 
     # A keyframe no different from the keyframe before it starts no new shot.
     jumps = dict(zip(keys[1:].tolist(), _change(key_thumbs[:-1], key_thumbs[1:]).tolist()))
@@ -475,15 +473,15 @@ def _key_halves(packets: Packets, keys: np.ndarray, path: str | os.PathLike[str]
     return [_Span(stop=stop, mode="keys"), _Span(start=start, mode="keys")]
 
 
-def _thumbs_beside(path: str | os.PathLike[str], w: int, h: int, spans: list[_Span], beside: list[_Span],
-                   timeout: float) -> list[np.ndarray]:
-    """:func:`_thumbs` of ``spans``, then of ``beside`` — the latter decoded by another ffmpeg at the same time."""
-    if not beside:
-        return _thumbs(path, w, h, spans, timeout)
+def _keys_and(path: str | os.PathLike[str], w: int, h: int, halves: list[_Span], spans: list[_Span],
+              timeout: float) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The keyframes' thumbnails, in order, and each of ``spans``'s: the first half of the keyframes and the
+    spans in one ffmpeg, a second half (:func:`_key_halves`) in another at the same time."""
+    first, *second = halves
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="keyframes") as pool:
-        other = pool.submit(_thumbs, path, w, h, beside, timeout)
-        here = _thumbs(path, w, h, spans, timeout)
-        return [*here[:1], *other.result(), *here[1:]]
+        later = pool.submit(_thumbs, path, w, h, second, timeout) if second else None
+        keys, *found = _thumbs(path, w, h, [first, *spans], timeout)
+        return (np.concatenate([keys, *later.result()]) if later else keys), found
 
 
 def _prev_key(keys: np.ndarray, frame: int) -> int:
@@ -541,7 +539,8 @@ def _thumbs(path: str | os.PathLike[str], w: int, h: int, spans: list[_Span], ti
         for i, span in enumerate(spans):
             opts = ["-skip_frame", "nokey"] if span.mode == "keys" else ["-threads", "1"]
             # from a keyframe: no run-up (a second half of the keyframes starts on its first one)
-            opts += ["-noaccurate_seek"] if span.mode == "from_key" or (span.mode == "keys" and span.start) else []
+            opts += ["-noaccurate_seek"] if span.mode == "from_key" or (span.mode == "keys" and span.start is not None) \
+                else []
             if span.start is not None:
                 opts += ["-ss", f"{max(span.start, 0.0):.6f}"]
             if span.stop is not None:

@@ -96,7 +96,6 @@ class InProcess:
         if self.owners.closed:
             raise JobCancelled(job.owner)
         self.owners.start(job.owner)
-        result: Any = None
         try:
             if job.python and self.compute is not None:
                 result = self.compute.submit(job.fn, *job.args).result()
