@@ -10,16 +10,26 @@ and cost a quarter of the render's CPU.
 A picture the fast path copied packet for packet from the upload is decoded too: the upload's
 checks (probe, duration) read packets only, so this is the only decode of that picture before a
 client gets it — an upload whose slices are damaged must not come out as a completed render.
+That decode need not wait for the render, though: :func:`picture_tail` decodes the upload's tail
+while the soundtrack is still being mixed (one GOP: 0.1 s for a screen recording, 0.5 s for a
+camera's 64-frame GOP), and the output's own check then lists its picture's packets without
+decoding them — when they are, byte for byte, a run of the upload's checked tail, that decode
+stands for theirs; when not (a titled GOP re-encoded at the end, any doubt), the output is
+decoded as before.
 """
 from __future__ import annotations
 
+import functools
+import os
 import re
+import threading
 import zipfile
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
 from media.ffmpeg import FFmpegError, pathlike, run
-from media.probe import ProbeError, parse_probe
+from media.probe import ProbeError, Version, file_version, parse_probe
 
 TAIL_S = 0.8  # past END_SLACK_S: a stream that reaches its allowed end has frames in it
 END_SLACK_S = 0.5  # a stream may end this much before the container says (audio frames, rounding)
@@ -29,22 +39,26 @@ class Unplayable(Exception):
     """The output does not decode to its end; ``str()`` says why in one line."""
 
 
-def check_playable(path: Path, expected_s: float | None = None, *, timeout: float = 60.0) -> None:
+def check_playable(path: Path, expected_s: float | None = None, *, timeout: float = 60.0,
+                   copied_from: str | os.PathLike[str] | None = None) -> None:
     """Raise :class:`Unplayable` unless ``path`` has a duration (near ``expected_s``) and its last packets decode.
 
     One ffmpeg reads the summary (duration) and decodes the tail: a separate probe was a second process
     start on the render's critical path (the finish waits for this check), a tenth of a second and more
-    on a busy machine. Its messages carry their level, so the summary and the errors are told apart."""
+    on a busy machine. Its messages carry their level, so the summary and the errors are told apart.
+    ``copied_from``: the file whose picture the output may have copied (the fast path's upload): the
+    picture's packets are then compared with that file's checked tail instead of decoded (module doc)."""
     if path.suffix.lower() == ".zip":
         _check_zip(path)
         return
+    # from the keyframe before the tail, not cut at it: a slow stream's last frame starts before the tail
+    # (an output shorter than the tail: ffmpeg warns that the seek is before the start, and decodes it all)
+    # one decoding thread: frame threads each hold frames of their own and, for one GOP, buy no time on a
+    # busy machine (a 1080p tail: 115 → 99 MB, 0.17 → 0.15 CPU-s, 0.22 → 0.16 s wall at load 4.5)
+    listed = ["-c:v", "copy"] if copied_from is not None else []
     try:
-        # from the keyframe before the tail, not cut at it: a slow stream's last frame starts before the tail
-        # (an output shorter than the tail: ffmpeg warns that the seek is before the start, and decodes it all)
-        # one decoding thread: frame threads each hold frames of their own and, for one GOP, buy no time on a
-        # busy machine (a 1080p tail: 115 → 99 MB, 0.17 → 0.15 CPU-s, 0.22 → 0.16 s wall at load 4.5)
         proc = run(["-loglevel", "level+info", "-threads", "1", "-sseof", f"-{TAIL_S:.3f}", "-noaccurate_seek",
-                    "-i", pathlike(path), "-map", "0", "-copyts", "-f", "framecrc", "-"],
+                    "-i", pathlike(path), "-map", "0", *listed, "-copyts", "-f", "framecrc", "-"],
                    timeout=timeout, what="check the output", check=False)
     except FFmpegError:
         raise Unplayable("the output could not be read in time") from None
@@ -60,7 +74,15 @@ def check_playable(path: Path, expected_s: float | None = None, *, timeout: floa
         raise Unplayable(f"the output lasts {duration:.2f} s instead of {expected_s:.2f} s")
     if proc.returncode != 0 or errors:
         raise Unplayable("the end of the output does not decode")
-    ends = stream_ends(proc.stdout.decode("ascii", "replace"))
+    framecrc = proc.stdout.decode("ascii", "replace")
+    if copied_from is not None:
+        source = picture_tail(copied_from, timeout=timeout)
+        if not _run_of(video_packets(framecrc), source.packets):
+            check_playable(path, expected_s, timeout=timeout)  # not the upload's packets: decode them after all
+            return
+        if not source.decodes:
+            raise Unplayable("the end of the output does not decode")
+    ends = stream_ends(framecrc)
     short = [i for i, end in ends.items() if end < duration - END_SLACK_S]
     if not ends or short:
         reached = min(ends.values(), default=0.0)
@@ -107,6 +129,77 @@ def stream_ends(framecrc: str) -> dict[int, float]:
             index, pts, length = int(fields[0]), int(fields[2]), int(fields[3])
             ends[index] = max(ends.get(index, 0.0), float((pts + length) * bases.get(index, Fraction(1))))
     return ends
+
+
+Packet = tuple[int, str]  # a packet's size and its Adler-32, as ffmpeg's framecrc lists it
+
+
+@dataclass(frozen=True)
+class PictureTail:
+    """The packets of a file's picture from the keyframe before its tail on, and whether they decode."""
+
+    packets: tuple[Packet, ...]
+    decodes: bool
+
+
+def picture_tail(path: str | os.PathLike[str], *, timeout: float = 60.0) -> PictureTail:
+    """List and decode the end of ``path``'s picture, as the output check would (one ffmpeg: the packets
+    copied to a listing, the same packets decoded to nowhere). Remembered per file version, and threads
+    asking at once wait for one read (as ``media.probe.first_frame_at``): the engine asks ahead, while a
+    render's soundtrack is mixed, and the render's check asks again. A file that cannot be read in time
+    counts as not decoding (the output is then decoded itself)."""
+    key = (os.fspath(path), file_version(path))
+    with _reading_lock:
+        reading = _reading.setdefault(key, threading.Lock())
+    try:
+        with reading:
+            return _picture_tail(*key, timeout)
+    finally:
+        with _reading_lock:
+            if _reading.get(key) is reading and not reading.locked():
+                del _reading[key]
+
+
+_reading: dict[tuple[str, Version], threading.Lock] = {}
+_reading_lock = threading.Lock()
+
+
+@functools.lru_cache(maxsize=64)
+def _picture_tail(path: str, version: Version, timeout: float) -> PictureTail:
+    try:
+        proc = run(["-loglevel", "level+info", "-threads", "1", "-sseof", f"-{TAIL_S:.3f}", "-noaccurate_seek",
+                    "-i", pathlike(path), "-map", "0:V:0", "-c", "copy", "-f", "framecrc", "pipe:1",
+                    "-map", "0:V:0", "-f", "null", "-"], timeout=timeout, what="check the picture's end", check=False)
+    except FFmpegError:
+        return PictureTail((), False)
+    _, errors = _messages(proc.stderr.decode("utf-8", "replace"))
+    return PictureTail(tuple(video_packets(proc.stdout.decode("ascii", "replace"))),
+                       proc.returncode == 0 and not errors)
+
+
+def video_packets(framecrc: str) -> list[Packet]:
+    """The (size, checksum) of each listed packet of the first video stream in a framecrc listing."""
+    video: int | None = None
+    packets: list[Packet] = []
+    for line in framecrc.splitlines():
+        if line.startswith("#media_type ") and video is None:
+            index, _, kind = line[len("#media_type "):].partition(":")
+            if kind.strip() == "video":
+                video = int(index)
+        elif line and not line.startswith("#") and video is not None:
+            fields = [f.strip() for f in line.split(",")]
+            if int(fields[0]) == video:
+                packets.append((int(fields[4]), fields[5]))
+    return packets
+
+
+def _run_of(packets: list[Packet], source: tuple[Packet, ...]) -> bool:
+    """Whether ``packets`` (at least one) appear, in order and back to back, in ``source``: the output's
+    picture tail is the source's, perhaps a packet short where ``-t`` cut it."""
+    if not packets or len(packets) > len(source):
+        return False
+    width = len(packets)
+    return any(source[i:i + width] == tuple(packets) for i in range(len(source) - width + 1))
 
 
 def _check_zip(path: Path) -> None:

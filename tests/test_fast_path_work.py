@@ -14,6 +14,7 @@ import pytest
 
 import media.probe
 import media.smart_render
+import media.verify
 from support import Api
 from engine.export.graph import RenderJob, render
 from engine.export.mix import Source
@@ -151,6 +152,31 @@ def test_a_copied_picture_that_does_not_decode_is_refused(api: Api, tmp_path: Pa
     api.upload(damaged).raise_for_status()
     api.chat(DEFAULT_REQUEST)
     assert api.render("r-damaged")["status"] == "failed"
+
+
+def test_a_copied_picture_is_decoded_before_the_render_ends_not_after(api: Api, clip_1080: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """The output check waited, after the mux, for a decode of the copied picture's last GOP (0.1 s for a
+    screen recording, 0.5 s for a camera's): the upload's tail is decoded while the soundtrack is mixed, and
+    the output's own check lists its picture's packets — the upload's, byte for byte — without decoding them."""
+    runs = _spy(monkeypatch, media.verify)
+    api.upload(clip_1080).raise_for_status()
+    api.chat(DEFAULT_REQUEST)
+    assert api.render("r-fast")["status"] == "completed"
+    tails = [args for what, args in runs if what == "check the picture's end"]
+    checks = [args for what, args in runs if what == "check the output"]
+    assert len(tails) == 1, runs  # the upload's, once: ahead, and the check found it remembered
+    assert len(checks) == 1 and "-c:v" in checks[0] and checks[0][checks[0].index("-c:v") + 1] == "copy", runs
+
+
+def test_an_output_whose_picture_is_not_the_upload_s_is_decoded(tmp_path: Path) -> None:
+    """The packet comparison is what lets the check skip the decode: told that a damaged output copied a sound
+    upload, the check finds other packets and decodes the output itself."""
+    damaged = _damaged_tail(tmp_path / "damaged.mp4", 4.0)
+    sound = _clip(tmp_path / "sound.mp4", 4.0, 1920, 1080)
+    with pytest.raises(Unplayable, match="does not decode"):
+        check_playable(damaged, 4.0, copied_from=sound)
+    check_playable(sound, 4.0, copied_from=sound)
 
 
 def test_a_picture_cut_short_is_refused(tmp_path: Path) -> None:

@@ -11,15 +11,15 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from concurrent.futures import CancelledError, Future
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable
 
 from engine.analysis.cues import speech_on_timeline, timeline_cues
 from engine.faults import Faults
-from engine.export.mix import sources_from_infos
+from engine.export.mix import Source, sources_from_infos
 from engine.export.music_only import FORMATS, MusicExportError, music_job, music_track
-from engine.export.graph import Cancelled, RenderError, RenderJob
+from engine.export.graph import Cancelled, RenderError, RenderJob, fast_path_source
 from engine import housekeeping
 from engine.export import render_attempts
 from engine.export.changes import RenderChanges
@@ -28,6 +28,8 @@ from engine.export.render_queue import FairQueue, budget_s, niceness
 from engine.export.soundtrack import SoundtrackOrder, Soundtracks, soundtrack_key
 from engine.store import Store, StoreError, render_key
 from engine.user_text import upload_names, user_facing
+from media.probe import ProbeError, probe
+from media.verify import Unplayable, check_playable, picture_tail
 
 PROGRESS_SAVE_EVERY_S = 1.0
 LEASE_RETRY_S = 2.0  # a render the database could not lease (it did not answer) is tried again this often
@@ -52,6 +54,8 @@ class RenderManager:
         self.retries: set[threading.Timer] = set()  # renders waiting for the database to grant their lease
         self.stopping = False
         self.changes = RenderChanges()  # polls of a running render wait for its next change (engine.api.renders)
+        # the end of an upload whose picture a render copies, decoded while its soundtrack is mixed (media.verify)
+        self.picture_checks = ThreadPoolExecutor(max_workers=1, thread_name_prefix="picture-check")
         store.watch_leases(self._lapsed)  # a lease lapsed (the database away too long): stop its render
 
     def resume(self) -> int:
@@ -194,6 +198,7 @@ class RenderManager:
         out = self.store.render_path(record["id"], suffix)
         music_only = fmt in FORMATS
         sources, speech = ({}, []) if music_only else self._audio_inputs(session, record["draft"])
+        copied = None if music_only else self._check_picture_ahead(record["draft"], sources)
         progress = self._progress_saver(record)
 
         def soundtrack() -> Path:  # usually ready (prepared after the edit); else this is the "mixing" phase
@@ -231,7 +236,7 @@ class RenderManager:
             watchdog.cancel()
         if job.cancel.is_set():
             raise Cancelled("render cancelled")
-        _check_output(job.out, None if music_only else int(record["draft"].get("d") or 0) / 1000)
+        _check_output(job.out, None if music_only else int(record["draft"].get("d") or 0) / 1000, copied)
         self._complete(record, job, media_type)
 
     def _budget(self, record: dict[str, Any]) -> float:
@@ -308,8 +313,25 @@ class RenderManager:
     def prepare_audio(self, session_id: str) -> None:
         """Start mixing the session's current draft now, so a render finds it ready."""
         session = self.store.session(session_id)
-        if session is not None:
-            self.soundtrack_of(session)
+        if session is not None and self.soundtrack_of(session) is not None:
+            draft = session["state"]["draft"]
+            self._check_picture_ahead(draft, self._audio_inputs(session, draft)[0])
+
+    def _check_picture_ahead(self, draft: dict[str, Any], sources: dict[str, Source]) -> str | None:
+        """Start decoding the end of the upload whose picture a render of ``draft`` would copy (the fast path,
+        or the smart path's untitled GOPs), so the output's check only compares packets; that upload's path,
+        or None when the picture will be encoded."""
+        try:
+            source = fast_path_source(draft, sources, probe, titles=True)
+        except (ProbeError, OSError):
+            return None
+        if source is None:
+            return None
+        try:
+            self.picture_checks.submit(picture_tail, source.path)
+        except RuntimeError:  # shut down: the engine is stopping (the check at the end reads it itself)
+            pass
+        return source.path
 
     def soundtrack_of(self, session: dict[str, Any]) -> Future[Path] | None:
         """The session's current soundtrack (an M4A), built in the background if not cached yet.
@@ -396,14 +418,13 @@ class RenderManager:
             self.executor.stop(job)
         self.queue.shutdown()  # a job waiting for its soundtrack still gets it
         self.soundtracks.shutdown()  # the executor is the engine's, stopped by it (engine.app)
+        self.picture_checks.shutdown(wait=True, cancel_futures=True)  # one GOP's decode at most
 
 
-def _check_output(path: Path, expected_s: float | None) -> None:
+def _check_output(path: Path, expected_s: float | None, copied_from: str | None = None) -> None:
     """A render is completed only if its file plays to the end (media.verify); else it failed."""
-    from media.verify import Unplayable, check_playable
-
     try:
-        check_playable(path, expected_s)
+        check_playable(path, expected_s, copied_from=copied_from)
     except Unplayable as exc:
         path.unlink(missing_ok=True)
         raise RenderError(f"the finished file was damaged ({exc}); export again") from None
