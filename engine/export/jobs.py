@@ -318,11 +318,12 @@ class RenderManager:
             self._check_picture_ahead(draft, self._audio_inputs(session, draft)[0])
 
     def _check_picture_ahead(self, draft: dict[str, Any], sources: dict[str, Source]) -> str | None:
-        """Start decoding the end of the upload whose picture a render of ``draft`` would copy (the fast path,
-        or the smart path's untitled GOPs), so the output's check only compares packets; that upload's path,
-        or None when the picture will be encoded."""
+        """Start decoding the end of the upload whose picture a render of ``draft`` copies whole (the fast path),
+        so the output's check only compares packets; that upload's path, or None when the picture is encoded.
+        Not the smart path's: the splice carries parameter sets in band before the copied keyframes, so their
+        packets are no longer the upload's, and the output would be decoded after all."""
         try:
-            source = fast_path_source(draft, sources, probe, titles=True)
+            source = fast_path_source(draft, sources, probe)
         except (ProbeError, OSError):
             return None
         if source is None:
