@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from engine.config import EngineConfig
 from engine.api.connection_limits import uvicorn_options
+from engine.api.listener import listening_socket
 
 STARTUP_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 300.0  # a stop waits for running work (a composition, an analysis); this only bounds a hang
@@ -128,10 +129,8 @@ def start(config: EngineConfig | None = None) -> Embedded:
 
     config = config or EngineConfig()
     handler = _log_to(config)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock = listening_socket(config.host, config.port)
     try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((config.host, config.port))
         host, port = sock.getsockname()[:2]
         app = create_app(config)
         server = _server_class(uvicorn.Server)(uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False,

@@ -169,13 +169,13 @@ def serve_engine(host: str, port: int, *, data: str | None, test_api: bool, cred
     Binds first, so ``--port 0`` prints the port it really got. ``database``: a PostgreSQL URL
     several such engines share (docs/scaling.md); never printed, it may hold a password.
     """
-    import socket
     import sys
     from pathlib import Path
 
     import uvicorn
 
     from engine.api.connection_limits import uvicorn_options
+    from engine.api.listener import listening_socket
     from engine.api.host_check import host_name
     from engine.app import create_app
     from engine.config import EngineConfig
@@ -200,12 +200,9 @@ def serve_engine(host: str, port: int, *, data: str | None, test_api: bool, cred
         config.data_dir = Path(data)
     if host not in ("127.0.0.1", "localhost", "::1"):
         print(f"ai-music: warning: binding {host} exposes the engine beyond this machine", file=sys.stderr)
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        sock.bind((host, port))
+        sock = listening_socket(host, port)
     except OSError as exc:
-        sock.close()
         raise ServeRefused(f"cannot listen on {host}:{port} ({exc.strerror or exc}); pick another --port") from None
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{sock.getsockname()[1]}"

@@ -97,3 +97,18 @@ def test_a_client_that_leaves_while_sending_a_request_leaves_no_traceback(impati
     finally:
         uvicorn_log.removeHandler(caplog.handler)
     assert not [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def test_the_engine_s_connections_send_without_waiting_for_acks(impatient) -> None:
+    """A socket made as ``socket(AF_INET, SOCK_STREAM)`` says proto 0, so asyncio left Nagle's algorithm on
+    for its connections: a response's body waited for the client's (delayed) ACK of its head, and every
+    request took 44 ms on loopback — a dozen per ``ai-music run``. Each accepted connection has TCP_NODELAY."""
+    with _connect(impatient.url) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        sock.settimeout(10)
+        assert sock.recv(4096).startswith(b"HTTP/1.1 ")
+        connections = list(impatient.server.server_state.connections)  # still open: kept alive
+        assert connections
+        for connection in connections:
+            accepted = connection.transport.get_extra_info("socket")
+            assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
