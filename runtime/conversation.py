@@ -80,6 +80,9 @@ class Conversation:
         self.output_dir = output_dir
         self.export_dest = export_dest  # as the user typed it: "out/" (a folder) is not "out"
         self.overwrite = overwrite
+        # the state read at the end of a turn's chat, for that turn's later steps (follow-ups, the export): a
+        # loopback request costs 50 ms while the engine mixes; read again after anything this client changes
+        self._known_state: dict[str, Any] | None = None
 
     # ------------------------------------------------------------------ greeting
 
@@ -99,6 +102,7 @@ class Conversation:
 
     def turn(self, text: str, attachments: tuple[str, ...] | list[str] = ()) -> TurnReport:
         report = TurnReport()
+        self._known_state = None  # another turn: the project may have changed since (the page, another client)
         if _RETRY.match(text or "") and not attachments:
             text = self.conn.unsent_message() or text  # the user asked for it explicitly: safe to send again
         self._note_language(text)
@@ -174,6 +178,7 @@ class Conversation:
         return failures.unreachable_hint(exc)
 
     def _step(self, step: Route, report: TurnReport, wants_export: bool) -> None:
+        known, self._known_state = self._known_state, None  # only a chat step sets it again
         if step.action is Action.UPLOAD:
             if not step.attachments:
                 self._reply(report, "Send me the file — type or drop its path here — or give me a URL.")
@@ -183,7 +188,8 @@ class Conversation:
         elif step.action is Action.CHAT:
             self._chat(step, report, wants_export)
         elif step.action is Action.STATE:
-            self._reply(report, state(self.conn).text)
+            self._reply(report, state(self.conn, known).text)
+            self._known_state = known  # reading changes nothing
         elif step.action is Action.CREDITS:
             result = credits(self.conn)
             report.credits = {"available": result.credits.available, "frozen": result.credits.frozen,
@@ -191,7 +197,7 @@ class Conversation:
             self._reply(report, result.text)
         elif step.action is Action.EXPORT:
             result = export(self.conn, self.out, dest=self.export_dest, directory=self.output_dir,
-                            fmt=requested_format(step.text), overwrite=self.overwrite)
+                            fmt=requested_format(step.text), overwrite=self.overwrite, known_state=known)
             report.files.append(str(result.path))
             self._reply(report, result.text)
             if result.link:
@@ -208,6 +214,7 @@ class Conversation:
             return
         result = chat(self.conn, self.gui, message, self.out)
         report.chat = result
+        self._known_state = result.state
         if result.text:
             report.replies.append(result.text)
             self.out.say("")
@@ -244,7 +251,7 @@ class Conversation:
         # named as the export names the MP4 (the video on the timeline), never over a file already there
         uploads = self.conn.inputs()
         try:
-            video = input_name(fetch_state(self.conn))
+            video = input_name(self._known_state if self._known_state is not None else fetch_state(self.conn))
         except errors.NemoError:  # the reply stands; the picture is named after the oldest upload then
             video = None
         video = video or (uploads[0] if uploads else None)
@@ -272,7 +279,7 @@ class Conversation:
                 self._reply(report, "When you're happy with it, say “export” and I'll render the MP4.")
             elif action in (GuiAction.SUMMARY, GuiAction.STATE, GuiAction.QUERY) and not (
                     {GuiAction.SUMMARY, GuiAction.STATE, GuiAction.QUERY} & (done - {action})):
-                self._reply(report, state(self.conn).summary)
+                self._reply(report, state(self.conn, self._known_state).summary)
             elif action is GuiAction.CREDITS:
                 self._reply(report, credits(self.conn).text)
             elif action is GuiAction.EDIT:

@@ -204,3 +204,21 @@ def test_an_unwritable_destination_is_refused_before_anything_is_rendered(cli_en
     refused = run_cli("say", "export", "-o", str(blocker / "out.mp4"), env=cli_env)
     assert refused.returncode == 2 and "is a file, not a folder" in refused.stderr
     assert not list((engine_config.data_dir / "renders").glob("*.json"))
+
+
+def test_a_turn_that_exports_reads_the_state_once_after_its_chat(cli_env, engine, clip: Path, tmp_path: Path) -> None:
+    """The chat's end, its follow-ups and the export each asked the engine for the project's state: three
+    requests in a row for one answer (and 44 ms each, while the engine mixed). The export renders the draft
+    the chat's end read."""
+    calls: list[dict] = []
+    with connect(load_skill(BUNDLED), hooks=(calls.append,)) as conn:
+        convo = Conversation(conn, CollectingOutput(), output_dir=tmp_path, auto_export=True)
+        report = convo.turn("add a title 'Once' for 2 seconds", [str(clip)])
+        turn = list(calls)
+        draft = conn.client.state(conn.session.session_id)["draft"]
+    assert report.ok and probe(Path(report.files[0])).video.height == 1080
+    chat = next(i for i, c in enumerate(turn) if c["path"] == "/run_sse")
+    reads = [c for c in turn[chat:] if c["method"] == "GET" and "/api/state/" in c["path"]]
+    assert len(reads) == 1, [c["path"] for c in turn[chat:]]
+    submitted = next(c for c in calls if c["method"] == "POST" and c["body"] and "draft" in json.dumps(c["body"]))
+    assert json.dumps(submitted["body"]).count("Once") >= 1 and "Once" in json.dumps(draft)

@@ -46,6 +46,7 @@ class ChatResult:
     stream_error: str | None = None
     stream_error_code: int | None = None
     draft: Any = None          # the draft after the turn, when it was read
+    state: dict[str, Any] | None = None  # the whole project state it was read from (the turn's steps after reuse it)
     withheld: list[str] = field(default_factory=list)  # sentences with the fit picture's address, not yet shown
 
 
@@ -182,7 +183,8 @@ def chat(conn: Connection, gui: GuiTranslator, message: str, out: Output) -> Cha
         _recover(conn, before, result, out)
     else:  # what changed, whether or not the backend said so (agents read it as data)
         result.silent = not result.text
-        result.draft = fetch_state(conn).get("draft")
+        result.state = fetch_state(conn)
+        result.draft = result.state.get("draft")
         result.changes = changes(before, result.draft, conn.skill.conversation.track_labels)
     return result
 

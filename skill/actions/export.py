@@ -72,14 +72,17 @@ def requested_format(text: str) -> str:
 
 
 def export(conn: Connection, out: Output, *, dest: str | Path | Destination | None = None,
-           directory: Path | None = None, fmt: str = "mp4", overwrite: bool = False) -> ExportResult:
+           directory: Path | None = None, fmt: str = "mp4", overwrite: bool = False,
+           known_state: dict[str, Any] | None = None) -> ExportResult:
     """Render and download; ``dest`` as the user gave it (a file, or a folder ending in "/"),
-    ``directory`` where a default name goes (skill.destination has the rules)."""
+    ``directory`` where a default name goes (skill.destination has the rules). ``known_state``: the
+    project's state as this client read it after its last change (a chat turn's end), reused rather than
+    asked for again."""
     session = conn.ensure_session()
     key = conn.backend.key
     pending = {rid: entry for rid, entry in conn.store.pending_renders(key).items()
                if entry.get("session_id") == session.session_id}
-    state = fetch_state(conn)
+    state = known_state if known_state is not None else fetch_state(conn)
     draft = state.get("draft")
     parsed = read_draft(draft)
     current = draft_hash(draft) + ("" if fmt == "mp4" else f":{fmt}")

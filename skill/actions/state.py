@@ -19,8 +19,9 @@ def fetch_state(conn: Connection) -> dict[str, Any]:
     return conn.in_session(lambda session: conn.client.state(session.session_id))
 
 
-def state(conn: Connection) -> StateResult:
-    data = fetch_state(conn)
+def state(conn: Connection, known: dict[str, Any] | None = None) -> StateResult:
+    """The state as the user reads it; ``known``: the state just read, reused rather than asked for again."""
+    data = known if known is not None else fetch_state(conn)
     summary = summarize(data.get("draft"), conn.skill.conversation.track_labels)
     uploads = [i for i in data.get("video_infos") or [] if isinstance(i, dict)]
     text = summary
