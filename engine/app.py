@@ -334,8 +334,13 @@ def _warm_up() -> None:
 
     On a thread of its own that nothing waits for: a command that stops the engine before it
     needed them (``say "status"``, a refused upload) does not sit out seconds of imports, and
-    both analysis workers are free for uploads meanwhile. Imports write nothing to the data dir."""
+    both analysis workers are free for uploads meanwhile. Imports write nothing to the data dir.
+    Before them, the bundled ffmpeg is found: imageio-ffmpeg runs it once (``-version``) to check it,
+    40 ms the first upload's probe waited for."""
     from engine import scipy_signal
+    from media.ffmpeg import ffmpeg_exe
+
+    ffmpeg_exe()
 
     scipy_signal.load()  # first: the analysis' loudness needs it too, and it skips scipy.stats only if first
     import engine.analysis.analyze  # noqa: F401
