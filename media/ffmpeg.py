@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import os
 import subprocess
+import threading
 from pathlib import Path
 from typing import Sequence
 
@@ -19,9 +20,19 @@ class FFmpegError(RuntimeError):
     """ffmpeg failed or timed out; ``str()`` is one line fit for a user."""
 
 
-@functools.cache
 def ffmpeg_exe() -> str:
-    """Path of the ffmpeg to use: ``AI_MUSIC_FFMPEG`` if set, else imageio-ffmpeg's."""
+    """Path of the ffmpeg to use: ``AI_MUSIC_FFMPEG`` if set, else imageio-ffmpeg's. imageio-ffmpeg runs the
+    binary once to check it (0.1 s on a busy machine): threads asking at once wait for that one check (the
+    engine's warm-up asks first, the first upload's probe soon after)."""
+    with _finding:
+        return _ffmpeg_exe()
+
+
+_finding = threading.Lock()
+
+
+@functools.cache
+def _ffmpeg_exe() -> str:
     override = os.environ.get("AI_MUSIC_FFMPEG")
     if override:
         return override
