@@ -129,8 +129,9 @@ def start(config: EngineConfig | None = None) -> Embedded:
 
     config = config or EngineConfig()
     handler = _log_to(config)
-    sock = listening_socket(config.host, config.port)
+    sock: socket.socket | None = None
     try:
+        sock = listening_socket(config.host, config.port)
         host, port = sock.getsockname()[:2]
         app = create_app(config)
         server = _server_class(uvicorn.Server)(uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False,
@@ -151,8 +152,10 @@ def start(config: EngineConfig | None = None) -> Embedded:
                 raise RuntimeError("the local engine did not start within 30 s")
             time.sleep(0.01)
     except BaseException:
-        sock.close()  # the port is not left bound by an engine that never came up
+        if sock is not None:
+            sock.close()  # the port is not left bound by an engine that never came up
         log.removeHandler(handler)
         handler.close()
         raise
-    return Embedded(url=f"http://{host}:{port}", server=server, thread=thread, log_handler=handler)
+    shown = f"[{host}]" if ":" in host else host
+    return Embedded(url=f"http://{shown}:{port}", server=server, thread=thread, log_handler=handler)

@@ -13,13 +13,12 @@ client gets it — an upload whose slices are damaged must not come out as a com
 That decode need not wait for the render, though: :func:`picture_tail` decodes the upload's tail
 while the soundtrack is still being mixed (one GOP: 0.1 s for a screen recording, 0.5 s for a
 camera's 64-frame GOP), and the output's own check then lists its picture's packets without
-decoding them — when they are, byte for byte, a run of the upload's checked tail, that decode
-stands for theirs; when not (a titled GOP re-encoded at the end, any doubt), the output is
-decoded as before.
+decoding them — when they are, byte for byte and with the same parameter sets, a run of the
+upload's tail and that tail decodes, that decode stands for theirs; when not (a titled GOP
+re-encoded at the end, an upload damaged at its end, any doubt), the output is decoded as before.
 """
 from __future__ import annotations
 
-import functools
 import os
 import re
 import threading
@@ -47,7 +46,8 @@ def check_playable(path: Path, expected_s: float | None = None, *, timeout: floa
     start on the render's critical path (the finish waits for this check), a tenth of a second and more
     on a busy machine. Its messages carry their level, so the summary and the errors are told apart.
     ``copied_from``: the file whose picture the output may have copied (the fast path's upload): the
-    picture's packets are then compared with that file's checked tail instead of decoded (module doc)."""
+    output's picture is then listed, not decoded, and compared with that file's checked tail (module doc);
+    when it is not that tail, or that tail does not decode, a second run decodes the output as above."""
     if path.suffix.lower() == ".zip":
         _check_zip(path)
         return
@@ -77,11 +77,11 @@ def check_playable(path: Path, expected_s: float | None = None, *, timeout: floa
     framecrc = proc.stdout.decode("ascii", "replace")
     if copied_from is not None:
         source = picture_tail(copied_from, timeout=timeout)
-        if not _run_of(video_packets(framecrc), source.packets):
-            check_playable(path, expected_s, timeout=timeout)  # not the upload's packets: decode them after all
+        # not the upload's packets, or the upload's end does not decode (the output may stop before the damage,
+        # a frame short where -t cut it), or it could not be read: the output is decoded after all
+        if source is None or not source.decodes or not picture_listing(framecrc).within(source.listing):
+            check_playable(path, expected_s, timeout=timeout)
             return
-        if not source.decodes:
-            raise Unplayable("the end of the output does not decode")
     ends = stream_ends(framecrc)
     short = [i for i, end in ends.items() if end < duration - END_SLACK_S]
     if not ends or short:
@@ -135,54 +135,89 @@ Packet = tuple[int, str]  # a packet's size and its Adler-32, as ffmpeg's framec
 
 
 @dataclass(frozen=True)
-class PictureTail:
-    """The packets of a file's picture from the keyframe before its tail on, and whether they decode."""
+class PictureListing:
+    """The first video stream of a framecrc listing: its codec set-up (extradata: the H.264 parameter sets,
+    as size and checksum) and its packets."""
 
+    extradata: str | None
     packets: tuple[Packet, ...]
+
+    def within(self, source: PictureListing) -> bool:
+        """Whether this picture is a run of ``source``'s, set up the same: at least one packet, in order and back
+        to back — the output's tail is the upload's, perhaps a packet short where ``-t`` cut it."""
+        if not self.packets or self.extradata != source.extradata or len(self.packets) > len(source.packets):
+            return False
+        width, first = len(self.packets), self.packets[0]
+        return any(source.packets[i:i + width] == self.packets
+                   for i in range(len(source.packets) - width + 1) if source.packets[i] == first)
+
+
+@dataclass(frozen=True)
+class PictureTail:
+    """The end of a file's picture from the keyframe before its tail on, listed, and whether it decodes."""
+
+    listing: PictureListing
     decodes: bool
 
 
-def picture_tail(path: str | os.PathLike[str], *, timeout: float = 60.0) -> PictureTail:
+def picture_tail(path: str | os.PathLike[str], *, timeout: float = 60.0) -> PictureTail | None:
     """List and decode the end of ``path``'s picture, as the output check would (one ffmpeg: the packets
-    copied to a listing, the same packets decoded to nowhere). Remembered per file version, and threads
-    asking at once wait for one read (as ``media.probe.first_frame_at``): the engine asks ahead, while a
-    render's soundtrack is mixed, and the render's check asks again. A file that cannot be read in time
-    counts as not decoding (the output is then decoded itself)."""
-    key = (os.fspath(path), file_version(path))
+    copied to a listing, the same packets decoded to nowhere); None when that could not be done (the file is
+    gone, or ffmpeg ran out of time: the output is then decoded itself). Remembered per file version when it
+    decodes, and threads asking at once wait for one read (as ``media.probe.first_frame_at``): the engine asks
+    ahead, while a render's soundtrack is mixed, and the render's check asks again."""
+    try:
+        key = (os.fspath(path), file_version(path))
+    except OSError:
+        return None
     with _reading_lock:
         reading = _reading.setdefault(key, threading.Lock())
     try:
         with reading:
-            return _picture_tail(*key, timeout)
+            with _reading_lock:
+                known = _decoded.get(key)
+            if known is not None:
+                return known
+            found = _picture_tail(key[0], timeout)
+            if found is not None and found.decodes:  # a failure is not kept: a retry reads the file again
+                with _reading_lock:
+                    _decoded[key] = found
+                    while len(_decoded) > TAILS_KEPT:
+                        _decoded.pop(next(iter(_decoded)))
+            return found
     finally:
         with _reading_lock:
             if _reading.get(key) is reading and not reading.locked():
                 del _reading[key]
 
 
+TAILS_KEPT = 16  # a GOP's listing each: a few hundred kB for a long-GOP screen recording
+_decoded: dict[tuple[str, Version], PictureTail] = {}
 _reading: dict[tuple[str, Version], threading.Lock] = {}
 _reading_lock = threading.Lock()
 
 
-@functools.lru_cache(maxsize=64)
-def _picture_tail(path: str, version: Version, timeout: float) -> PictureTail:
+def _picture_tail(path: str, timeout: float) -> PictureTail | None:
     try:
         proc = run(["-loglevel", "level+info", "-threads", "1", "-sseof", f"-{TAIL_S:.3f}", "-noaccurate_seek",
                     "-i", pathlike(path), "-map", "0:V:0", "-c", "copy", "-f", "framecrc", "pipe:1",
                     "-map", "0:V:0", "-f", "null", "-"], timeout=timeout, what="check the picture's end", check=False)
     except FFmpegError:
-        return PictureTail((), False)
+        return None
     _, errors = _messages(proc.stderr.decode("utf-8", "replace"))
-    return PictureTail(tuple(video_packets(proc.stdout.decode("ascii", "replace"))),
-                       proc.returncode == 0 and not errors)
+    return PictureTail(picture_listing(proc.stdout.decode("ascii", "replace")), proc.returncode == 0 and not errors)
 
 
-def video_packets(framecrc: str) -> list[Packet]:
-    """The (size, checksum) of each listed packet of the first video stream in a framecrc listing."""
+def picture_listing(framecrc: str) -> PictureListing:
+    """The first video stream's extradata and packets in a framecrc listing of copied packets."""
     video: int | None = None
+    extradata: dict[int, str] = {}
     packets: list[Packet] = []
     for line in framecrc.splitlines():
-        if line.startswith("#media_type ") and video is None:
+        if line.startswith("#extradata "):
+            index, _, value = line[len("#extradata "):].partition(":")
+            extradata[int(index)] = " ".join(value.split())
+        elif line.startswith("#media_type ") and video is None:
             index, _, kind = line[len("#media_type "):].partition(":")
             if kind.strip() == "video":
                 video = int(index)
@@ -190,16 +225,7 @@ def video_packets(framecrc: str) -> list[Packet]:
             fields = [f.strip() for f in line.split(",")]
             if int(fields[0]) == video:
                 packets.append((int(fields[4]), fields[5]))
-    return packets
-
-
-def _run_of(packets: list[Packet], source: tuple[Packet, ...]) -> bool:
-    """Whether ``packets`` (at least one) appear, in order and back to back, in ``source``: the output's
-    picture tail is the source's, perhaps a packet short where ``-t`` cut it."""
-    if not packets or len(packets) > len(source):
-        return False
-    width = len(packets)
-    return any(source[i:i + width] == tuple(packets) for i in range(len(source) - width + 1))
+    return PictureListing(extradata.get(video) if video is not None else None, tuple(packets))
 
 
 def _check_zip(path: Path) -> None:

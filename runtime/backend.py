@@ -169,6 +169,7 @@ def serve_engine(host: str, port: int, *, data: str | None, test_api: bool, cred
     Binds first, so ``--port 0`` prints the port it really got. ``database``: a PostgreSQL URL
     several such engines share (docs/scaling.md); never printed, it may hold a password.
     """
+    import errno
     import sys
     from pathlib import Path
 
@@ -200,11 +201,12 @@ def serve_engine(host: str, port: int, *, data: str | None, test_api: bool, cred
         config.data_dir = Path(data)
     if host not in ("127.0.0.1", "localhost", "::1"):
         print(f"ai-music: warning: binding {host} exposes the engine beyond this machine", file=sys.stderr)
+    shown = f"[{host}]" if ":" in host else host
     try:
         sock = listening_socket(host, port)
     except OSError as exc:
-        raise ServeRefused(f"cannot listen on {host}:{port} ({exc.strerror or exc}); pick another --port") from None
-    shown = f"[{host}]" if ":" in host else host
+        hint = "; pick another --port" if exc.errno in (errno.EADDRINUSE, errno.EACCES) else "; check --host"
+        raise ServeRefused(f"cannot listen on {shown}:{port} ({exc.strerror or exc}){hint}") from None
     url = f"http://{shown}:{sock.getsockname()[1]}"
     os.umask(PRIVATE_UMASK)  # what the engine and its ffmpeg write is its users' private data
     try:

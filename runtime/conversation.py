@@ -80,8 +80,8 @@ class Conversation:
         self.output_dir = output_dir
         self.export_dest = export_dest  # as the user typed it: "out/" (a folder) is not "out"
         self.overwrite = overwrite
-        # the state read at the end of a turn's chat, for that turn's later steps (follow-ups, the export): a
-        # loopback request costs 50 ms while the engine mixes; read again after anything this client changes
+        # the state read at the end of a turn's chat, for that turn's later steps only (its follow-ups, its
+        # export): between turns the project may change (the page, another client, /new), so it is gone then
         self._known_state: dict[str, Any] | None = None
 
     # ------------------------------------------------------------------ greeting
@@ -102,7 +102,12 @@ class Conversation:
 
     def turn(self, text: str, attachments: tuple[str, ...] | list[str] = ()) -> TurnReport:
         report = TurnReport()
-        self._known_state = None  # another turn: the project may have changed since (the page, another client)
+        try:
+            return self._turn(report, text, attachments)
+        finally:
+            self._known_state = None
+
+    def _turn(self, report: TurnReport, text: str, attachments: tuple[str, ...] | list[str]) -> TurnReport:
         if _RETRY.match(text or "") and not attachments:
             text = self.conn.unsent_message() or text  # the user asked for it explicitly: safe to send again
         self._note_language(text)
@@ -152,10 +157,13 @@ class Conversation:
     def action(self, action: Action) -> TurnReport:
         """Run one action directly (the REPL's /status, /credits, /export)."""
         report = TurnReport(route=Route(action=action, reason="command"))
+        self._known_state = None  # a command of its own: nothing read in an earlier turn is current
         try:
             self._step(report.route, report, action is Action.EXPORT)
         except errors.NemoError as exc:
             self._fail(report, exc)
+        finally:
+            self._known_state = None
         return report
 
     def _fail(self, report: TurnReport, exc: errors.NemoError) -> None:

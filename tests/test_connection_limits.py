@@ -112,3 +112,16 @@ def test_the_engine_s_connections_send_without_waiting_for_acks(impatient) -> No
         for connection in connections:
             accepted = connection.transport.get_extra_info("socket")
             assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+
+
+def test_a_port_another_engine_took_a_moment_ago_is_refused_at_once() -> None:
+    """With SO_REUSEADDR, Linux let a second socket bind a port until the first listened: two engines started
+    at the same moment both "got" it, and the second learnt otherwise only inside the server."""
+    from engine.api.listener import listening_socket
+
+    first = listening_socket("127.0.0.1", 0)
+    try:
+        with pytest.raises(OSError):
+            listening_socket("127.0.0.1", first.getsockname()[1]).close()
+    finally:
+        first.close()

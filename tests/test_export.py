@@ -19,6 +19,7 @@ from media.probe import probe
 from runtime.backend import connect
 from runtime.conversation import Conversation
 from runtime.document import load_skill
+from runtime.document.model import Action
 from runtime.terminal import CollectingOutput
 
 pytestmark = pytest.mark.slow  # renders video or runs whole commands: minutes (bin/test -m 'not slow' skips)
@@ -220,5 +221,18 @@ def test_a_turn_that_exports_reads_the_state_once_after_its_chat(cli_env, engine
     chat = next(i for i, c in enumerate(turn) if c["path"] == "/run_sse")
     reads = [c for c in turn[chat:] if c["method"] == "GET" and "/api/state/" in c["path"]]
     assert len(reads) == 1, [c["path"] for c in turn[chat:]]
-    submitted = next(c for c in calls if c["method"] == "POST" and c["body"] and "draft" in json.dumps(c["body"]))
-    assert json.dumps(submitted["body"]).count("Once") >= 1 and "Once" in json.dumps(draft)
+    submitted = next(c for c in turn if c["method"] == "POST" and c["body"] and "draft" in json.dumps(c["body"]))
+    assert submitted["body"]["draft"] == draft  # the draft as it stands after the turn, not an older one
+
+
+def test_an_export_command_after_a_turn_reads_the_state_again(cli_env, engine, clip: Path, tmp_path: Path) -> None:
+    """The state a turn's chat read is that turn's: the REPL's /export comes later, after the user may have
+    edited in the browser, and must render the project as it is then."""
+    calls: list[dict] = []
+    with connect(load_skill(BUNDLED), hooks=(calls.append,)) as conn:
+        convo = Conversation(conn, CollectingOutput(), output_dir=tmp_path)
+        convo.turn("add a title 'Later' for 2 seconds", [str(clip)])
+        before = len(calls)
+        report = convo.action(Action.EXPORT)
+    reads = [c for c in calls[before:] if c["method"] == "GET" and "/api/state/" in c["path"]]
+    assert report.ok and len(reads) == 1, [c["path"] for c in calls[before:]]

@@ -122,9 +122,10 @@ def _clip(path: Path, seconds: float, width: int = 640, height: int = 360) -> Pa
     return path
 
 
-def _damaged_tail(path: Path, seconds: float) -> Path:
-    """An x264 clip on the default canvas (the fast path copies it) whose slices in the last 40 % of the stream are overwritten, each NAL's header and first
-    16 bytes kept: its packets, sizes and timestamps all read as sound, only a decode finds the damage."""
+def _damaged_tail(path: Path, seconds: float, last_slices: int | None = None) -> Path:
+    """An x264 clip on the default canvas (the fast path copies it) whose slices in the last 40 % of the stream
+    (or its last ``last_slices`` slices) are overwritten, each NAL's header and first 16 bytes kept: its packets,
+    sizes and timestamps all read as sound, only a decode finds the damage."""
     stream = path.with_suffix(".h264")
     run(["-f", "lavfi", "-i", f"testsrc2=s=1920x1080:r=30:d={seconds}", "-c:v", "libx264", "-preset", "ultrafast",
          "-g", "30", "-pix_fmt", "yuv420p", "-bsf:v", "h264_mp4toannexb", "-y", pathlike(stream)],
@@ -132,8 +133,10 @@ def _damaged_tail(path: Path, seconds: float) -> Path:
     data = bytearray(stream.read_bytes())
     noise = random.Random(16)
     starts = [at + 3 for at in range(len(data) - 3) if data[at:at + 3] == b"\0\0\1"]
+    slices = [start for start in starts if data[start] & 0x1F in (1, 5)]  # a slice (non-IDR or IDR)
+    damaged = set(slices[-last_slices:]) if last_slices else {a for a in slices if a >= len(data) * 0.6}
     for start, end in zip(starts, [*starts[1:], len(data) + 3]):
-        if start >= len(data) * 0.6 and data[start] & 0x1F in (1, 5):  # a slice (non-IDR or IDR)
+        if start in damaged:
             data[start + 16:end - 3] = noise.randbytes(end - 3 - start - 16).replace(b"\0", b"\1")  # no zero byte:
             # no start code can appear in it
     stream.write_bytes(bytes(data))
@@ -177,6 +180,18 @@ def test_an_output_whose_picture_is_not_the_upload_s_is_decoded(tmp_path: Path) 
     with pytest.raises(Unplayable, match="does not decode"):
         check_playable(damaged, 4.0, copied_from=sound)
     check_playable(sound, 4.0, copied_from=sound)
+
+
+def test_an_output_that_stops_before_its_upload_s_damage_plays(tmp_path: Path) -> None:
+    """The fast path may copy all but the upload's last frame (``-t`` at the draft's length): when only that
+    frame is damaged, the upload's end does not decode but the output's does — it is decoded, not refused."""
+    upload = _damaged_tail(tmp_path / "upload.mp4", 4.0, last_slices=1)
+    with pytest.raises(Unplayable, match="does not decode"):
+        check_playable(upload, 4.0)
+    output = tmp_path / "output.mp4"
+    run(["-i", pathlike(upload), "-map", "0", "-c", "copy", "-frames:v", "119", "-y", pathlike(output)],
+        timeout=60, what="copy all but the last frame")
+    check_playable(output, 4.0, copied_from=upload)
 
 
 def test_a_picture_cut_short_is_refused(tmp_path: Path) -> None:

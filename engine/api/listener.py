@@ -10,15 +10,20 @@ from __future__ import annotations
 
 import socket
 
+BACKLOG = 2048  # uvicorn's own (asyncio listens again with it when the server starts)
+
 
 def listening_socket(host: str, port: int) -> socket.socket:
-    """A TCP socket bound to ``host``:``port`` (0: any free port), not yet listening; OSError if it cannot bind."""
+    """A TCP socket listening on ``host``:``port`` (0: any free port); OSError if it cannot. It listens at once:
+    with SO_REUSEADDR Linux lets two sockets bind one port until one listens, so a port taken by another engine
+    starting at the same moment is found here, not later inside the server."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # Linux hands it on to accepted connections
         sock.bind((host, port))
+        sock.listen(BACKLOG)
     except BaseException:
         sock.close()
         raise
