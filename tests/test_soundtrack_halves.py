@@ -69,6 +69,7 @@ def built(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[np.ndarray, 
         return encoders[-1]
 
     monkeypatch.setattr(soundtrack, "AacEncoder", recording)
+    monkeypatch.setattr(aac, "_cores", lambda: 2)  # split also on a one-CPU runner
     monkeypatch.setattr(soundtrack, "build_soundtrack", lambda *args, **kwargs: mix.copy())
     path = soundtrack.build(tmp_path, "key", {"d": duration_ms, "t": []}, {}, lambda key: tmp_path / f"{key}.wav",
                             [], None)

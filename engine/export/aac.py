@@ -13,6 +13,7 @@ by two ffmpegs at once, each on one half, into raw ADTS frames that are spliced 
 """
 from __future__ import annotations
 
+import os
 import subprocess
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -26,9 +27,10 @@ from media.ffmpeg import FFmpegError, ffmpeg_exe, last_line, pathlike
 AUDIO_BITRATE = "192k"
 ENCODE_TIMEOUT_S = 600.0
 FRAME = 1024            # samples per AAC frame
-# Shorter soundtracks take one encoder: below this the second ffmpeg's start-up and the mux
-# cost as much as the halved encode saves (bench/aac_split.py).
-SPLIT_MIN_S = 10.0
+# Shorter soundtracks take one encoder: below this the second ffmpeg's start-up, the pre-roll and the mux
+# cost as much as the halved encode saves (bench/aac_split.py --split-from 0, paired medians at load 2-3
+# on 2 cores: 8 s 0.93-1.00x, 10 s 0.84-1.26x, 12 s 1.02-1.13x, 15 s 1.44x).
+SPLIT_MIN_S = 12.0
 # Frames the tail encoder encodes before the seam and we drop. Measured (seam SNR in ±4096
 # samples minus the single encoder's there, mean of 9 seams in a real 60 s soundtrack):
 # Q=1 -20.8 dB, 2 -17.7, 4 -3.5, 8 -2.1, 16 -1.6, 32 -0.3 (Q ≤ 2 audibly broken: the encoder's
@@ -50,7 +52,7 @@ class AacEncoder:
 
     def __init__(self, out: Path, sample_rate: int, frames: int, channels: int = 2) -> None:
         self.frames = frames
-        self.seam = frames // 2 // FRAME * FRAME if frames >= SPLIT_MIN_S * sample_rate else 0
+        self.seam = frames // 2 // FRAME * FRAME if frames >= SPLIT_MIN_S * sample_rate and _cores() > 1 else 0
         pcm = ["-f", "s16le", "-ar", str(sample_rate), "-ac", str(channels), "-i", "pipe:0",
                "-c:a", "aac", "-aac_coder", "fast", "-b:a", AUDIO_BITRATE]
         if not self.seam:
@@ -119,6 +121,11 @@ class AacEncoder:
             for pipe in (proc.stdin, proc.stdout, proc.stderr):
                 if pipe is not None:
                     pipe.close()
+
+
+def _cores() -> int:
+    """CPUs this process may run on: with one, the halves would take turns and only add the second start-up."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def _start(args: list[str], *, stdout: bool) -> subprocess.Popen[bytes]:
