@@ -58,11 +58,13 @@ class AacEncoder:
         if not self.seam:
             self.procs = [_start([*pcm, "-f", "mp4", "-y", pathlike(out)], stdout=False)]
             return
-        # timestamps of the raw stream are in 1/(SR·k); PTS counts the priming frame
+        # ADTS timestamps count from the priming frame, in the demuxer's time base (SR/TB: samples to
+        # it); out in 1/SR, the mp4's time scales are the single encode's (the demuxer's, 1/28224000,
+        # would need 64-bit durations past 152 s)
         end = f"({frames}+{FRAME})/SR/TB"
+        setts = f"setts=ts=PTS-{FRAME}/SR/TB:duration=min(DURATION\\,{end}-PTS):time_base=1/{sample_rate}"
         self.procs = [_start([*pcm, "-f", "adts", "pipe:1"], stdout=True) for _half in range(2)]
-        self.procs.append(_start(["-f", "aac", "-i", "pipe:0", "-c", "copy",
-                                  "-bsf:a", f"setts=ts=PTS-{FRAME}/SR/TB:duration=min(DURATION\\,{end}-PTS)",
+        self.procs.append(_start(["-f", "aac", "-i", "pipe:0", "-c", "copy", "-bsf:a", setts,
                                   "-f", "mp4", "-y", pathlike(out)], stdout=False))
 
     def encode(self, audio: Any) -> None:
