@@ -28,14 +28,15 @@ AUDIO_BITRATE = "192k"
 ENCODE_TIMEOUT_S = 600.0
 FRAME = 1024            # samples per AAC frame
 # Shorter soundtracks take one encoder: below this the second ffmpeg's start-up, the pre-roll and the mux
-# cost as much as the halved encode saves (bench/aac_split.py --split-from 0, paired medians at load 2-3
-# on 2 cores: 8 s 0.93-1.00x, 10 s 0.84-1.26x, 12 s 1.02-1.13x, 15 s 1.44x).
-SPLIT_MIN_S = 12.0
-# Frames the tail encoder encodes before the seam and we drop. Measured (seam SNR in ±4096
-# samples minus the single encoder's there, mean of 9 seams in a real 60 s soundtrack):
-# Q=1 -20.8 dB, 2 -17.7, 4 -3.5, 8 -2.1, 16 -1.6, 32 -0.3 (Q ≤ 2 audibly broken: the encoder's
-# first frames are not yet in its steady state, its bit reservoir takes longer). 32 frames are
-# 0.7 s of extra encoding, ~2% of a minute's halves.
+# (~0.05 CPU-s) cost about what the halved encode saves. bench/aac_split.py --split-from 0, paired
+# medians of 11 (load 2.8 on 2 cores): 8 s 0.93x, 10 s 1.02x, 12 s 1.02x, 15 s 1.13x, 60 s 1.47x.
+SPLIT_MIN_S = 15.0
+# Frames the tail encoder encodes before the seam and we drop. Measured on a real 60 s soundtrack
+# (SNR in ±4096 samples around the seam minus the single encoder's there, mean of 9 seams):
+# Q=1 -20.8 dB, 2 -17.7, 4 -3.5, 8 -2.1, 16 -1.6, 32 -0.3; and by the plucks of
+# tests/test_soundtrack_halves.py (error at the seam over the worst at any other pluck): Q=2 21x,
+# 4 3.6x, 8 0.5x, 32 0.2x. A fresh encoder's first frames are not yet in its steady state (window
+# sequence, bit reservoir). 32 frames are 0.7 s of extra encoding, ~2% of a minute's halves.
 PREROLL_FRAMES = 32
 # Frames the head encoder encodes past the seam: without one, its last kept frame is coded
 # looking ahead at the end of its input (worst seam in a transient-rich signal -18 dB; with
