@@ -26,6 +26,7 @@ from protocol.draft import AUDIO, VIDEO
 if TYPE_CHECKING:
     from engine.object_store import ObjectStore
 
+
 def soundtrack_key(draft: Mapping[str, Any], sources: Mapping[str, Source], speech: list[tuple[float, float]]) -> str:
     sounding = [t for t in draft.get("t", []) if t.get("tt") in (VIDEO, AUDIO)]
     used = sorted({s.get("src") for t in sounding for s in t.get("sg", [])} - {None})
