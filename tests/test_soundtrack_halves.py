@@ -70,6 +70,7 @@ def built(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[np.ndarray, 
 
     monkeypatch.setattr(soundtrack, "AacEncoder", recording)
     monkeypatch.setattr(aac, "_cores", lambda: 2)  # split also on a one-CPU runner
+    monkeypatch.setattr(aac, "_SPOOL_BYTES", 1 << 16)  # the tail's frames wait in a file, as a long one's do
     monkeypatch.setattr(soundtrack, "build_soundtrack", lambda *args, **kwargs: mix.copy())
     path = soundtrack.build(tmp_path, "key", {"d": duration_ms, "t": []}, {}, lambda key: tmp_path / f"{key}.wav",
                             [], None)
