@@ -1,11 +1,12 @@
 """The soundtrack's AAC: ffmpeg's encoder fed 16-bit PCM through pipes, a long one in two halves at once.
 
 ffmpeg's AAC encoder is single-threaded: a minute takes ~0.45 s, on the fast path's critical
-path (issue 16), while the machine's other core idles. A long soundtrack is therefore encoded
+path (issue 16), while a second core often idles. A long soundtrack is therefore encoded
 by two ffmpegs at once, each on one half, into raw ADTS frames that are spliced and muxed:
 
-* the head encoder gets samples [0, M + POSTROLL) and we keep its first M/1024 frames; the
-  tail encoder gets [M - PREROLL, N) and we drop its first PREROLL/1024 frames. Both see the
+* the seam M is a whole number of 1024-sample frames near the middle. The head encoder gets
+  samples [0, M + POSTROLL_FRAMES·1024) and we keep its first M/1024 frames; the tail encoder
+  gets [M - PREROLL_FRAMES·1024, N) and we drop its first PREROLL_FRAMES frames. Both see the
   same samples around the seam, so their MDCT windows overlap-add there as one encoder's do.
 * ADTS carries no encoder delay, so the mux shifts the timestamps back by the 1024 priming
   samples and shortens the last packet to end at N: the mp4's edit list then makes the
