@@ -34,7 +34,7 @@ PHASES = (
     ("chat turn (request → reply)", "runtime.conversation", "chat"),
     ("music: compose + synthesize + master", "engine.music", "make_music"),
     ("soundtrack mix (music + ducked original)", "engine.export.soundtrack", "build_soundtrack"),
-    ("AAC encode (soundtrack, piped)", "engine.export.soundtrack", "AacEncoder.encode"),
+    ("AAC encode (soundtrack, piped)", "engine.export.aac", "AacEncoder.encode"),
     ("render: probe the inputs", "engine.export.graph", "probe"),
     ("render: title images (picture under, PNG)", "engine.export.graph", "_title_overlays"),
     ("render: smart splice (split, titled GOPs)", "media.smart_render", "prepare"),

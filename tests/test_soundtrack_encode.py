@@ -10,8 +10,10 @@ import numpy as np
 import pytest
 
 from engine.export import soundtrack
+from engine.export import aac
+from engine.export.aac import AUDIO_BITRATE
 from media.audio import write_wav
-from media.ffmpeg import pathlike, run
+from media.ffmpeg import FFmpegError, pathlike, run
 
 
 def _decoded(path: Path) -> str:
@@ -31,7 +33,7 @@ def test_piped_encode_gives_the_audio_a_wav_gives(tmp_path: Path) -> None:
             "-aac_coder",
             "fast",
             "-b:a",
-            soundtrack.AUDIO_BITRATE,
+            AUDIO_BITRATE,
             "-f",
             "mp4",
             "-y",
@@ -40,7 +42,7 @@ def test_piped_encode_gives_the_audio_a_wav_gives(tmp_path: Path) -> None:
         timeout=60,
         what="encode",
     )
-    encoder = soundtrack.AacEncoder(tmp_path / "piped.m4a", 48000)
+    encoder = soundtrack.AacEncoder(tmp_path / "piped.m4a", 48000, len(audio))
     try:
         encoder.encode(audio)
     finally:
@@ -48,7 +50,9 @@ def test_piped_encode_gives_the_audio_a_wav_gives(tmp_path: Path) -> None:
     assert _decoded(tmp_path / "piped.m4a") == _decoded(tmp_path / "via-wav.m4a")
 
 
-def test_a_failed_mix_leaves_no_encoder_running(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("duration_ms", [1000, 60_000])  # one encoder; two halves and their mux
+def test_a_failed_mix_leaves_no_encoder_running(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                duration_ms: int) -> None:
     started: list[soundtrack.AacEncoder] = []
     real = soundtrack.AacEncoder
 
@@ -62,6 +66,29 @@ def test_a_failed_mix_leaves_no_encoder_running(tmp_path: Path, monkeypatch: pyt
     monkeypatch.setattr(soundtrack, "AacEncoder", recording)
     monkeypatch.setattr(soundtrack, "build_soundtrack", failing_mix)
     with pytest.raises(FileNotFoundError):
-        soundtrack.build(tmp_path, "key", {"d": 1000, "t": []}, {}, lambda key: tmp_path / f"{key}.wav", [], None)
-    assert len(started) == 1 and started[0].proc.poll() is not None
+        soundtrack.build(tmp_path, "key", {"d": duration_ms, "t": []}, {}, lambda key: tmp_path / f"{key}.wav", [],
+                         None)
+    assert len(started) == 1 and started[0].procs and all(proc.poll() is not None for proc in started[0].procs)
+    assert [p.name for p in tmp_path.iterdir()] == []
+
+
+@pytest.mark.parametrize("duration_ms", [1000, 60_000])
+def test_a_failed_encoder_is_one_line_and_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                         duration_ms: int) -> None:
+    started: list[soundtrack.AacEncoder] = []
+    real = soundtrack.AacEncoder
+
+    def recording(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        started.append(real(*args, **kwargs))
+        return started[-1]
+
+    monkeypatch.setattr(aac, "AUDIO_BITRATE", "lots")  # every encoder refuses it
+    monkeypatch.setattr(soundtrack, "AacEncoder", recording)
+    monkeypatch.setattr(soundtrack, "build_soundtrack",
+                        lambda *args, **kwargs: np.zeros((duration_ms * 48, 2), dtype=np.float32))
+    with pytest.raises(FFmpegError) as failed:
+        soundtrack.build(tmp_path, "key", {"d": duration_ms, "t": []}, {}, lambda key: tmp_path / f"{key}.wav", [],
+                         None)
+    assert str(failed.value).startswith("encode the soundtrack: ") and "\n" not in str(failed.value)
+    assert all(proc.poll() is not None for proc in started[0].procs)
     assert [p.name for p in tmp_path.iterdir()] == []

@@ -33,10 +33,10 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
+from engine.export.aac import AUDIO_BITRATE
 from engine.export.backdrop import picture_under
 from engine.export.canvas import TONE_MAP, fit_chain, is_hdr, output_rate
 from engine.export.mix import Source
-from engine.export.soundtrack import AUDIO_BITRATE
 from engine.export.titles import render_title
 from media import smart_render
 from media import children

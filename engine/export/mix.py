@@ -124,6 +124,11 @@ class _Duck:
         return np.interp(t, np.arange(len(self.gain)), self.gain).astype(np.float32)
 
 
+def soundtrack_frames(draft: Mapping[str, Any], sample_rate: int = SAMPLE_RATE) -> int:
+    """How many samples the soundtrack of ``draft`` has: known before the mix (the encoder starts beside it)."""
+    return int(round(int(draft.get("d") or 0) / 1000 * sample_rate))
+
+
 def build_soundtrack(draft: Mapping[str, Any], sources: Mapping[str, Source], music_path: Callable[[str], Path],
                      speech: list[tuple[float, float]], *, sample_rate: int = SAMPLE_RATE,
                      master: Callable[[np.ndarray, int, float, float], np.ndarray] | None = None,
@@ -136,7 +141,7 @@ def build_soundtrack(draft: Mapping[str, Any], sources: Mapping[str, Source], mu
     stays in memory (media.paged); the caller removes the file. ``master`` may work in
     place and return its argument.
     """
-    total = int(round(int(draft.get("d") or 0) / 1000 * sample_rate))
+    total = soundtrack_frames(draft, sample_rate)
     out = np.zeros((total, 2), dtype=np.float32) if scratch is None else file_buffer(scratch, total, 2)
     for track in draft.get("t", []):
         meta = track.get("m", {})

@@ -12,25 +12,19 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import subprocess
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-from media import children
-from media.audio import s16_blocks
 from engine.memory import release_memory
-from engine.export.mix import SAMPLE_RATE, Source, build_soundtrack, drop_kept_decodes
-from media.ffmpeg import FFmpegError, ffmpeg_exe, last_line, pathlike
+from engine.export.aac import AacEncoder
+from engine.export.mix import SAMPLE_RATE, Source, build_soundtrack, drop_kept_decodes, soundtrack_frames
 from protocol.draft import AUDIO, VIDEO
 
 if TYPE_CHECKING:
     from engine.object_store import ObjectStore
-
-AUDIO_BITRATE = "192k"
-ENCODE_TIMEOUT_S = 600.0
 
 
 def soundtrack_key(draft: Mapping[str, Any], sources: Mapping[str, Source], speech: list[tuple[float, float]]) -> str:
@@ -94,7 +88,7 @@ def build(cache_dir: Path, key: str, draft: dict[str, Any], sources: dict[str, S
     # memory while the render's x264 runs beside this; media.paged): it is gone once encoded
     scratch = cache_dir / f".{key}.{os.getpid()}.f32"
     part = cache_dir / f".{key}.{os.getpid()}.m4a"
-    encoder = AacEncoder(part, SAMPLE_RATE)  # starts now: its start-up overlaps the mix
+    encoder = AacEncoder(part, SAMPLE_RATE, soundtrack_frames(draft))  # starts now: its start-up overlaps the mix
     try:
         audio = build_soundtrack(draft, sources, music_path, speech, master=master, scratch=scratch)
         encoder.encode(audio)
@@ -107,48 +101,6 @@ def build(cache_dir: Path, key: str, draft: dict[str, Any], sources: dict[str, S
         part.unlink(missing_ok=True)
         release_memory()
     return cache_dir / f"{key}.m4a"
-
-
-class AacEncoder:
-    """ffmpeg's AAC encoder fed 16-bit PCM through a pipe, a block at a time (no WAV on disk).
-
-    The "fast" AAC coder is ~2.5x quicker than the default at the same bitrate, inaudibly so at 192k."""
-
-    def __init__(self, out: Path, sample_rate: int, channels: int = 2) -> None:
-        cmd = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-f", "s16le", "-ar", str(sample_rate),
-               "-ac", str(channels), "-i", "pipe:0", "-c:a", "aac", "-aac_coder", "fast", "-b:a", AUDIO_BITRATE,
-               "-f", "mp4", "-y", pathlike(out)]
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                     **children.options())
-
-    def encode(self, audio: Any) -> None:
-        """Feed all of ``audio`` (float, ±1, ``(N, channels)``) and wait for the file; FFmpegError if it fails."""
-        stdin, stderr = self.proc.stdin, self.proc.stderr
-        assert stdin is not None and stderr is not None
-        watchdog = threading.Timer(ENCODE_TIMEOUT_S, self.proc.kill)
-        watchdog.start()
-        try:
-            try:
-                for frames in s16_blocks(audio):
-                    stdin.write(frames)
-                stdin.close()
-            except BrokenPipeError:
-                pass  # ffmpeg stopped reading: its exit status and message say why
-            message = stderr.read().decode("utf-8", "replace")
-            code = self.proc.wait()
-        finally:
-            watchdog.cancel()
-        if code != 0:
-            raise FFmpegError(f"encode the soundtrack: {last_line(message) or f'ffmpeg exited {code}'}")
-
-    def stop(self) -> None:
-        """End the encoder whatever happened (a mix that failed leaves it waiting for input)."""
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
-        for pipe in (self.proc.stdin, self.proc.stderr):
-            if pipe is not None:
-                pipe.close()
 
 
 @dataclass(frozen=True)

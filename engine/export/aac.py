@@ -1,0 +1,189 @@
+"""The soundtrack's AAC: ffmpeg's encoder fed 16-bit PCM through pipes, a long one in two halves at once.
+
+ffmpeg's AAC encoder is single-threaded: a minute takes ~0.45 s, on the fast path's critical
+path (issue 16), while a second core often idles. A long soundtrack is therefore encoded
+by two ffmpegs at once, each on one half, into raw ADTS frames that are spliced and muxed:
+
+* the seam M is a whole number of 1024-sample frames near the middle. The head encoder gets
+  samples [0, M + POSTROLL_FRAMES·1024) and we keep its first M/1024 frames; the tail encoder
+  gets [M - PREROLL_FRAMES·1024, N) and we drop its first PREROLL_FRAMES frames. Both see the
+  same samples around the seam, so their MDCT windows overlap-add there as one encoder's do.
+* ADTS carries no encoder delay, so the mux shifts the timestamps back by the 1024 priming
+  samples and shortens the last packet to end at N: the mp4's edit list then makes the
+  decode sample-aligned with the input and exactly N long, as a single encode's is.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import IO, Any, Iterator
+
+from media import children
+from media.audio import s16_blocks
+from media.ffmpeg import FFmpegError, ffmpeg_exe, last_line, pathlike
+
+AUDIO_BITRATE = "192k"
+ENCODE_TIMEOUT_S = 600.0
+FRAME = 1024            # samples per AAC frame
+# Shorter soundtracks take one encoder: below this the second ffmpeg's start-up, the pre-roll and the mux
+# (~0.05 CPU-s) cost about what the halved encode saves. bench/aac_split.py --split-from 0, paired
+# medians of 11 (load 2.8 on 2 cores): 8 s 0.93x, 10 s 1.02x, 12 s 1.02x, 15 s 1.13x, 60 s 1.47x.
+SPLIT_MIN_S = 15.0
+# Frames the tail encoder encodes before the seam and we drop. Measured on a real 60 s soundtrack
+# (SNR in ±4096 samples around the seam minus the single encoder's there, mean of 9 seams):
+# Q=1 -20.8 dB, 2 -17.7, 4 -3.5, 8 -2.1, 16 -1.6, 32 -0.3; and by the plucks of
+# tests/test_soundtrack_halves.py (error at the seam over the worst at any other pluck): Q=2 21x,
+# 4 3.6x, 8 0.5x, 32 0.2x. A fresh encoder's first frames are not yet in its steady state (window
+# sequence, bit reservoir). 32 frames are 0.7 s of extra encoding, ~2% of a minute's halves.
+PREROLL_FRAMES = 32
+# Frames the head encoder encodes past the seam: without one, its last kept frame is coded
+# looking ahead at the end of its input (worst seam in a transient-rich signal -18 dB; with
+# it -3 dB, and more frames change nothing).
+POSTROLL_FRAMES = 1
+_ADTS_HEADER = 7
+_SPOOL_BYTES = 8 << 20   # the tail's frames held in memory: 5.5 minutes at 192k
+
+
+class AacEncoder:
+    """ffmpeg's AAC encoder for ``frames`` samples fed through pipes, a block at a time (no WAV on disk).
+
+    The processes start at construction so their start-up overlaps the mix. The "fast" AAC coder is
+    ~2.5x quicker than the default at the same bitrate, inaudibly so at 192k."""
+
+    def __init__(self, out: Path, sample_rate: int, frames: int, channels: int = 2) -> None:
+        self.out, self.frames = out, frames
+        self.seam = frames // 2 // FRAME * FRAME if frames >= SPLIT_MIN_S * sample_rate and _cores() > 1 else 0
+        pcm = ["-f", "s16le", "-ar", str(sample_rate), "-ac", str(channels), "-i", "pipe:0",
+               "-c:a", "aac", "-aac_coder", "fast", "-b:a", AUDIO_BITRATE]
+        if not self.seam:
+            self.procs = [_start([*pcm, "-f", "mp4", "-y", pathlike(out)], stdout=False)]
+            return
+        # ADTS timestamps count from the priming frame, in the demuxer's time base (SR/TB: samples to
+        # it); out in 1/SR, the mp4's time scales are the single encode's (the demuxer's, 1/28224000,
+        # would need 64-bit durations past 152 s)
+        end = f"({frames}+{FRAME})/SR/TB"
+        setts = f"setts=ts=PTS-{FRAME}/SR/TB:duration=min(DURATION\\,{end}-PTS):time_base=1/{sample_rate}"
+        self.procs = [_start([*pcm, "-f", "adts", "pipe:1"], stdout=True) for _half in range(2)]
+        self.procs.append(_start(["-f", "aac", "-i", "pipe:0", "-c", "copy", "-bsf:a", setts,
+                                  "-f", "mp4", "-y", pathlike(out)], stdout=False))
+
+    def encode(self, audio: Any) -> None:
+        """Feed all of ``audio`` (float, ±1, ``(frames, channels)``) and wait for the file; FFmpegError if it fails."""
+        if len(audio) != self.frames:
+            raise ValueError(f"the encoder expects {self.frames} samples, not {len(audio)}")
+        watchdog = threading.Timer(ENCODE_TIMEOUT_S, self._kill)
+        watchdog.start()
+        try:
+            if self.seam:
+                self._encode_halves(audio)
+            else:
+                _feed(self.procs[0], audio)
+            failures = [_failure(proc) for proc in self.procs]
+        finally:
+            watchdog.cancel()
+        for failure in failures:
+            if failure:
+                raise FFmpegError(f"encode the soundtrack: {failure}")
+
+    def _encode_halves(self, audio: Any) -> None:
+        """Both halves encoded at once; the head's frames go to the mux as they come, then the tail's."""
+        head, tail, mux = self.procs
+        assert head.stdout is not None and tail.stdout is not None and mux.stdin is not None
+        kept = self.seam // FRAME
+        with ThreadPoolExecutor(max_workers=3, thread_name_prefix="aac") as pool:
+            fed: list[Future[None]] = [
+                pool.submit(_feed, head, audio[:self.seam + POSTROLL_FRAMES * FRAME]),
+                pool.submit(_feed, tail, audio[self.seam - PREROLL_FRAMES * FRAME:])]
+            spooled = pool.submit(_spool, tail.stdout, PREROLL_FRAMES, self.out.parent)
+            try:
+                for i, frame in enumerate(_adts_frames(head.stdout)):
+                    if i < kept:
+                        mux.stdin.write(frame)
+                with spooled.result() as rest:
+                    shutil.copyfileobj(rest, mux.stdin)
+                mux.stdin.close()
+            except BrokenPipeError:
+                pass  # the mux stopped reading: its exit status and message say why
+            except BaseException:
+                self._kill()  # the threads' pipes break and they end: the pool can be left
+                raise
+            for future in fed:
+                future.result()
+
+    def _kill(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.kill()
+
+    def stop(self) -> None:
+        """End the encoders whatever happened (a mix that failed leaves them waiting for input)."""
+        self._kill()
+        for proc in self.procs:
+            proc.wait()
+            for pipe in (proc.stdin, proc.stdout, proc.stderr):
+                if pipe is not None:
+                    pipe.close()
+
+
+def _cores() -> int:
+    """CPUs this process may run on: with one, the halves would take turns and only add the second start-up."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _start(args: list[str], *, stdout: bool) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", *args], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE if stdout else subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            **children.options())
+
+
+def _feed(proc: subprocess.Popen[bytes], audio: Any) -> None:
+    """Write ``audio`` as s16 into ``proc`` and close its input, also when reading ``audio`` fails (else
+    ffmpeg would wait for the rest, and whoever reads its output with it)."""
+    assert proc.stdin is not None
+    try:
+        for block in s16_blocks(audio):
+            proc.stdin.write(block)
+    except BrokenPipeError:
+        pass  # ffmpeg stopped reading: its exit status and message say why
+    finally:
+        try:
+            proc.stdin.close()
+        except BrokenPipeError:
+            pass
+
+
+def _failure(proc: subprocess.Popen[bytes]) -> str:
+    """Why ``proc`` failed ("" if it did not), once it has ended."""
+    assert proc.stderr is not None
+    message = proc.stderr.read().decode("utf-8", "replace")
+    code = proc.wait()
+    return "" if code == 0 else last_line(message) if message.strip() else f"ffmpeg exited {code}"
+
+
+def _spool(stream: IO[bytes], skip: int, beside: Path) -> IO[bytes]:
+    """The ADTS frames of ``stream`` after its first ``skip``, rewound: in memory up to _SPOOL_BYTES, then
+    in a nameless file beside the output (the tail of a three-hour soundtrack is 130 MB; none is left
+    behind, whatever happens)."""
+    spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES, dir=beside)
+    for i, frame in enumerate(_adts_frames(stream)):
+        if i >= skip:
+            spool.write(frame)
+    spool.seek(0)
+    return spool
+
+
+def _adts_frames(stream: IO[bytes]) -> Iterator[bytes]:
+    """The ADTS frames of ``stream`` (header included) until it ends; FFmpegError if it is not ADTS."""
+    while header := stream.read(_ADTS_HEADER):
+        if len(header) < _ADTS_HEADER or header[0] != 0xFF or header[1] & 0xF0 != 0xF0:
+            raise FFmpegError("encode the soundtrack: the encoder's output is not ADTS")
+        size = (header[3] & 0x03) << 11 | header[4] << 3 | header[5] >> 5
+        body = stream.read(size - _ADTS_HEADER)
+        if len(body) != size - _ADTS_HEADER:
+            raise FFmpegError("encode the soundtrack: the encoder's output ended in a frame")
+        yield header + body
