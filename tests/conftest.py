@@ -317,3 +317,19 @@ def executor_engine(executor_config):  # noqa: ANN201
     server = start(executor_config)
     yield server
     server.stop()
+
+
+@pytest.fixture
+def started(monkeypatch: pytest.MonkeyPatch) -> list:
+    """Every AAC encoder a soundtrack's build starts (``engine.export.soundtrack.AacEncoder``), as it starts it."""
+    from engine.export import soundtrack
+
+    encoders: list = []
+    real = soundtrack.AacEncoder
+
+    def recording(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        encoders.append(real(*args, **kwargs))
+        return encoders[-1]
+
+    monkeypatch.setattr(soundtrack, "AacEncoder", recording)
+    return encoders

@@ -52,18 +52,10 @@ def test_piped_encode_gives_the_audio_a_wav_gives(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("duration_ms", [1000, 60_000])  # one encoder; two halves and their mux
 def test_a_failed_mix_leaves_no_encoder_running(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                duration_ms: int) -> None:
-    started: list[soundtrack.AacEncoder] = []
-    real = soundtrack.AacEncoder
-
-    def recording(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
-        started.append(real(*args, **kwargs))
-        return started[-1]
-
+                                                started: list[soundtrack.AacEncoder], duration_ms: int) -> None:
     def failing_mix(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
         raise FileNotFoundError("music music:abc has not been composed yet")
 
-    monkeypatch.setattr(soundtrack, "AacEncoder", recording)
     monkeypatch.setattr(soundtrack, "build_soundtrack", failing_mix)
     with pytest.raises(FileNotFoundError):
         soundtrack.build(tmp_path, "key", {"d": duration_ms, "t": []}, {}, lambda key: tmp_path / f"{key}.wav", [],
@@ -74,16 +66,8 @@ def test_a_failed_mix_leaves_no_encoder_running(tmp_path: Path, monkeypatch: pyt
 
 @pytest.mark.parametrize("duration_ms", [1000, 60_000])
 def test_a_failed_encoder_is_one_line_and_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                         duration_ms: int) -> None:
-    started: list[soundtrack.AacEncoder] = []
-    real = soundtrack.AacEncoder
-
-    def recording(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
-        started.append(real(*args, **kwargs))
-        return started[-1]
-
+                                                         started: list[soundtrack.AacEncoder], duration_ms: int) -> None:
     monkeypatch.setattr(aac, "AUDIO_BITRATE", "lots")  # every encoder refuses it
-    monkeypatch.setattr(soundtrack, "AacEncoder", recording)
     monkeypatch.setattr(soundtrack, "build_soundtrack",
                         lambda *args, **kwargs: np.zeros((duration_ms * 48, 2), dtype=np.float32))
     with pytest.raises(FFmpegError) as failed:

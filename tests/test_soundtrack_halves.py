@@ -56,19 +56,13 @@ def _noise_to_signal(x: np.ndarray, y: np.ndarray, centre: int) -> float:
 
 
 @pytest.fixture
-def built(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[np.ndarray, np.ndarray, int]:
+def built(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, started: list[aac.AacEncoder]
+          ) -> tuple[np.ndarray, np.ndarray, int]:
     """(the mix, the decoded ``{key}.m4a``, the seam) of a 20 s soundtrack built as the engine does."""
     duration_ms = 20_007  # not a whole number of AAC frames
     n = round(duration_ms / 1000 * RATE)
     mix = _signal(n)
-    encoders: list[aac.AacEncoder] = []
-    real = soundtrack.AacEncoder
-
-    def recording(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
-        encoders.append(real(*args, **kwargs))
-        return encoders[-1]
-
-    monkeypatch.setattr(soundtrack, "AacEncoder", recording)
+    encoders = started
     monkeypatch.setattr(aac, "_cores", lambda: 2)  # split also on a one-CPU runner
     monkeypatch.setattr(aac, "_SPOOL_BYTES", 1 << 16)  # the tail's frames wait in a file, as a long one's do
     monkeypatch.setattr(soundtrack, "build_soundtrack", lambda *args, **kwargs: mix.copy())
