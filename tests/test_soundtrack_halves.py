@@ -4,6 +4,8 @@ the rest, also with transients across it (where the encoder switches to short wi
 
 from __future__ import annotations
 
+import logging
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -76,7 +78,7 @@ def built(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, started: list[aac.Aac
 def test_the_spliced_soundtrack_plays_in_step_and_as_long_as_the_mix(
         built: tuple[np.ndarray, np.ndarray, int]) -> None:
     mix, decoded, seam = built
-    assert abs(len(decoded) - len(mix)) <= aac.FRAME
+    assert len(decoded) == len(mix)  # to the sample, as one encoder's edit list makes it
     for at in (RATE, seam - 4096, len(mix) - RATE):
         assert _lag(mix, decoded, at) == 0
 
@@ -90,3 +92,33 @@ def test_the_seam_is_as_clean_as_the_rest(built: tuple[np.ndarray, np.ndarray, i
     # measured: the seam's error is 0.2x the worst of these; with too short a pre-roll for the second
     # half's encoder 0.5x (8 frames), 3.6x (4), 21x (1 or 2); without one 90x
     assert _noise_to_signal(mix, decoded, seam) < max(elsewhere)
+
+
+def test_halves_whose_mux_stops_fall_back_to_one_encoder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                         started: list[aac.AacEncoder],
+                                                         caplog: pytest.LogCaptureFixture) -> None:
+    """A mux that stops (a full disk, an ffmpeg that reads ``setts`` otherwise) once the halves' frames flow
+    must neither hang the encode (the halves fill their pipes) nor lose the soundtrack: it is encoded again
+    by one encoder, the log says why, and nothing is left beside it."""
+    real_start = aac._start
+
+    def start(args, *, stdout):  # noqa: ANN001, ANN202
+        if args[:2] == ["-f", "aac"]:  # the splice's mux: reads a little, then fails
+            return subprocess.Popen(["sh", "-c", "head -c 3000 >/dev/null; echo 'No space left on device' >&2; "
+                                     "exit 1"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.PIPE)
+        return real_start(args, stdout=stdout)
+
+    monkeypatch.setattr(aac, "_start", start)
+    monkeypatch.setattr(aac, "_cores", lambda: 2)
+    n = 20 * RATE
+    mix = _signal(n)
+    monkeypatch.setattr(soundtrack, "build_soundtrack", lambda *args, **kwargs: mix.copy())
+    with caplog.at_level(logging.WARNING, logger="engine.export.aac"):
+        path = soundtrack.build(tmp_path, "key", {"d": 20_000, "t": []}, {}, lambda key: tmp_path / f"{key}.wav",
+                                [], None)
+    assert "No space left on device" in caplog.text and "one encoder" in caplog.text
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["key.m4a"]
+    assert len(started) == 1 and started[0].seam == 0  # the one encoder took over
+    decoded = _decode(path)
+    assert len(decoded) == n and _lag(mix.astype(np.float64), decoded, n // 2) == 0

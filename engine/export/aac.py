@@ -11,6 +11,11 @@ by two ffmpegs at once, each on one half, into raw ADTS frames that are spliced 
 * ADTS carries no encoder delay, so the mux shifts the timestamps back by the 1024 priming
   samples and shortens the last packet to end at N: the mp4's edit list then makes the
   decode sample-aligned with the input and exactly N long, as a single encode's is.
+
+The splice's mux leans on ffmpeg's ``setts`` filter, checked on the bundled ffmpeg only: should
+the halves fail in any way, or their file not last exactly N samples (another ffmpeg through
+``AI_MUSIC_FFMPEG`` reading ``setts``' options otherwise), the soundtrack is encoded again by one
+encoder, and the log says why.
 """
 from __future__ import annotations
 
@@ -20,12 +25,15 @@ import subprocess
 import tempfile
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
+import contextlib
+import logging
 from pathlib import Path
 from typing import IO, Any, Iterator
 
 from media import children
 from media.audio import s16_blocks
 from media.ffmpeg import FFmpegError, ffmpeg_exe, last_line, pathlike
+from media.probe import ProbeError, probe
 
 AUDIO_BITRATE = "192k"
 ENCODE_TIMEOUT_S = 600.0
@@ -47,6 +55,7 @@ PREROLL_FRAMES = 32
 POSTROLL_FRAMES = 1
 _ADTS_HEADER = 7
 _SPOOL_BYTES = 8 << 20   # the tail's frames held in memory: 5.5 minutes at 192k
+log = logging.getLogger(__name__)
 
 
 class AacEncoder:
@@ -56,19 +65,30 @@ class AacEncoder:
     ~2.5x quicker than the default at the same bitrate, inaudibly so at 192k."""
 
     def __init__(self, out: Path, sample_rate: int, frames: int, channels: int = 2) -> None:
-        self.out, self.frames = out, frames
+        self.out, self.frames, self.sample_rate = out, frames, sample_rate
         self.seam = frames // 2 // FRAME * FRAME if frames >= SPLIT_MIN_S * sample_rate and _cores() > 1 else 0
-        pcm = ["-f", "s16le", "-ar", str(sample_rate), "-ac", str(channels), "-i", "pipe:0",
-               "-c:a", "aac", "-aac_coder", "fast", "-b:a", AUDIO_BITRATE]
+        self.pcm = ["-f", "s16le", "-ar", str(sample_rate), "-ac", str(channels), "-i", "pipe:0",
+                    "-c:a", "aac", "-aac_coder", "fast", "-b:a", AUDIO_BITRATE]
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self.timed_out = False
+        try:
+            self._start_all()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start_all(self) -> None:
+        pcm, out, frames, sample_rate = self.pcm, self.out, self.frames, self.sample_rate
         if not self.seam:
-            self.procs = [_start([*pcm, "-f", "mp4", "-y", pathlike(out)], stdout=False)]
+            self.procs.append(_start([*pcm, "-f", "mp4", "-y", pathlike(out)], stdout=False))
             return
         # ADTS timestamps count from the priming frame, in the demuxer's time base (SR/TB: samples to
         # it); out in 1/SR, the mp4's time scales are the single encode's (the demuxer's, 1/28224000,
         # would need 64-bit durations past 152 s)
         end = f"({frames}+{FRAME})/SR/TB"
         setts = f"setts=ts=PTS-{FRAME}/SR/TB:duration=min(DURATION\\,{end}-PTS):time_base=1/{sample_rate}"
-        self.procs = [_start([*pcm, "-f", "adts", "pipe:1"], stdout=True) for _half in range(2)]
+        for _half in range(2):
+            self.procs.append(_start([*pcm, "-f", "adts", "pipe:1"], stdout=True))
         self.procs.append(_start(["-f", "aac", "-i", "pipe:0", "-c", "copy", "-bsf:a", setts,
                                   "-f", "mp4", "-y", pathlike(out)], stdout=False))
 
@@ -76,19 +96,52 @@ class AacEncoder:
         """Feed all of ``audio`` (float, ±1, ``(frames, channels)``) and wait for the file; FFmpegError if it fails."""
         if len(audio) != self.frames:
             raise ValueError(f"the encoder expects {self.frames} samples, not {len(audio)}")
-        watchdog = threading.Timer(ENCODE_TIMEOUT_S, self._kill)
+        if self.seam:
+            why = self._run(lambda: self._encode_halves(audio)) or self._wrong_length()
+            if not why:
+                return
+            if self.timed_out:  # one encoder would not do better in the time left
+                raise FFmpegError(f"encode the soundtrack: {why}")
+            log.warning("the soundtrack's AAC in two halves failed (%s); encoding it with one encoder", why)
+            self.stop()
+            self.seam, self.procs, self.timed_out = 0, [], False
+            self._start_all()
+        why = self._run(lambda: _feed(self.procs[0], audio))
+        if why:
+            raise FFmpegError(f"encode the soundtrack: {why}")
+
+    def _run(self, feed: Any) -> str:
+        """Feed the processes under the watchdog and wait for them: why they failed, "" if they did not
+        (the mux's reason first: a mux that stopped is what broke its inputs' pipes)."""
+        watchdog = threading.Timer(ENCODE_TIMEOUT_S, self._time_out)
         watchdog.start()
         try:
-            if self.seam:
-                self._encode_halves(audio)
-            else:
-                _feed(self.procs[0], audio)
-            failures = [_failure(proc) for proc in self.procs]
+            try:
+                feed()
+            except FFmpegError as exc:  # an encoder's output cut off mid-frame: its own reason says more
+                failures = [_failure(proc) for proc in reversed(self.procs)]
+                return next((f for f in failures if f), str(exc).removeprefix("encode the soundtrack: "))
+            failures = [_failure(proc) for proc in reversed(self.procs)]
         finally:
             watchdog.cancel()
-        for failure in failures:
-            if failure:
-                raise FFmpegError(f"encode the soundtrack: {failure}")
+        if self.timed_out:
+            return f"it took longer than {ENCODE_TIMEOUT_S:g} s and was stopped"
+        return next((f for f in failures if f), "")
+
+    def _wrong_length(self) -> str:
+        """Why the spliced file is not exactly ``frames`` long ("" when it is)."""
+        try:
+            seconds = probe(self.out).duration_s
+        except (ProbeError, FFmpegError):
+            return "its file cannot be read"
+        expected = self.frames / self.sample_rate
+        if seconds is None or abs(seconds - expected) > 0.5 * FRAME / self.sample_rate:  # ffmpeg says it to 10 ms
+            return f"its file lasts {seconds} s, not {expected:.3f} s"
+        return ""
+
+    def _time_out(self) -> None:
+        self.timed_out = True
+        self._kill()
 
     def _encode_halves(self, audio: Any) -> None:
         """Both halves encoded at once; the head's frames go to the mux as they come, then the tail's."""
@@ -107,8 +160,8 @@ class AacEncoder:
                 with spooled.result() as rest:
                     shutil.copyfileobj(rest, mux.stdin)
                 mux.stdin.close()
-            except BrokenPipeError:
-                pass  # the mux stopped reading: its exit status and message say why
+            except BrokenPipeError:  # the mux stopped reading (its exit status and message say why): the halves
+                self._kill()          # would fill their pipes and wait for a reader forever
             except BaseException:
                 self._kill()  # the threads' pipes break and they end: the pool can be left
                 raise
@@ -127,7 +180,8 @@ class AacEncoder:
             proc.wait()
             for pipe in (proc.stdin, proc.stdout, proc.stderr):
                 if pipe is not None:
-                    pipe.close()
+                    with contextlib.suppress(OSError):  # a buffered write to a dead process: nothing to keep
+                        pipe.close()
 
 
 def _cores() -> int:
@@ -170,9 +224,13 @@ def _spool(stream: IO[bytes], skip: int, beside: Path) -> IO[bytes]:
     in a nameless file beside the output (the tail of a three-hour soundtrack is 130 MB; none is left
     behind, whatever happens)."""
     spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES, dir=beside)
-    for i, frame in enumerate(_adts_frames(stream)):
-        if i >= skip:
-            spool.write(frame)
+    try:
+        for i, frame in enumerate(_adts_frames(stream)):
+            if i >= skip:
+                spool.write(frame)
+    except BaseException:
+        spool.close()
+        raise
     spool.seek(0)
     return spool
 

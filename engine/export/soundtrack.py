@@ -96,10 +96,12 @@ def build(cache_dir: Path, key: str, draft: dict[str, Any], sources: dict[str, S
         os.replace(part, cache_dir / f"{key}.m4a")
         drop_kept_decodes(sources)  # they served the first mix; a project kept for later holds only its uploads
     finally:
-        encoder.stop()
-        scratch.unlink(missing_ok=True)
-        part.unlink(missing_ok=True)
-        release_memory()
+        try:
+            encoder.stop()
+        finally:
+            scratch.unlink(missing_ok=True)
+            part.unlink(missing_ok=True)
+            release_memory()
     return cache_dir / f"{key}.m4a"
 
 
