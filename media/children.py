@@ -32,14 +32,25 @@ def _prctl() -> Callable[..., int] | None:
     return prctl
 
 
-def _in_child(prctl: Callable[..., int], parent: int) -> None:
-    """Runs in the forked child before exec: no allocation beyond a foreign call and two syscalls."""
+def _in_child(prctl: Callable[..., int] | None, parent: int, nice: int) -> None:
+    """Runs in the forked child before exec: no allocation beyond a foreign call and a few syscalls."""
+    if nice:
+        try:
+            os.setpriority(os.PRIO_PROCESS, 0, nice)
+        except OSError:
+            pass  # a child that yields less is still a child
+    if prctl is None:
+        return
     prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if os.getppid() != parent:  # the engine died between fork and prctl: nobody will kill us later
         os._exit(1)
 
 
-def options() -> dict[str, Any]:
-    """Keyword arguments for :class:`subprocess.Popen`/``run`` that tie the child's life to ours."""
+def options(nice: int = 0) -> dict[str, Any]:
+    """Keyword arguments for :class:`subprocess.Popen`/``run`` that tie the child's life to ours; ``nice``: the
+    child's CPU niceness, set before it runs its first instruction (set afterwards, an encoder ran its first
+    milliseconds at the engine's own priority)."""
     prctl = _prctl()
-    return {"preexec_fn": functools.partial(_in_child, prctl, os.getpid())} if prctl is not None else {}
+    if prctl is None and not nice:
+        return {}
+    return {"preexec_fn": functools.partial(_in_child, prctl, os.getpid(), nice)}

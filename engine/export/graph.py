@@ -20,7 +20,6 @@ never leaves a half MP4 under the final name. Progress comes from ffmpeg's ``-pr
 """
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import subprocess
@@ -373,11 +372,8 @@ def _run(job: RenderJob, args: list[str], seconds: float, progress: Callable[[fl
     threads = ["-threads", str(job.threads), "-filter_complex_threads", str(job.threads)] if job.threads else []
     cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-progress", "pipe:1", "-nostats",
            *args[:-1], *threads, args[-1]]  # output options go before the output path, the last argument
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **children.options())
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **children.options(job.nice))
     job.process = proc
-    if job.nice:
-        with contextlib.suppress(OSError):  # a render that yields less is still a render
-            os.setpriority(os.PRIO_PROCESS, proc.pid, job.nice)
     errors: list[bytes] = []
     drain = threading.Thread(target=lambda: errors.append(proc.stderr.read() if proc.stderr else b""), daemon=True)
     drain.start()
