@@ -16,6 +16,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from media.ffmpeg import FFmpegError, pathlike, run
+from media.one_read import OneRead
 
 PROBE_TIMEOUT_S = 15.0
 
@@ -281,19 +282,11 @@ def first_frame_at(path: str | os.PathLike[str], start_s: float = 0.0, *,
     were a camera file's memory peak).
     """
     key = (os.fspath(path), start_s, file_version(path))
-    with _reading_lock:
-        reading = _reading.setdefault(key, threading.Lock())
-    try:
-        with reading:
-            return _first_frame_at(*key, timeout)
-    finally:
-        with _reading_lock:
-            if _reading.get(key) is reading and not reading.locked():  # the answer is remembered now
-                del _reading[key]
+    with _first_frames.of(key):
+        return _first_frame_at(*key, timeout)
 
 
-_reading: dict[tuple[str, float, Version], threading.Lock] = {}  # a key being read → the lock its askers wait on
-_reading_lock = threading.Lock()
+_first_frames = OneRead()
 
 
 @functools.lru_cache(maxsize=256)

@@ -28,6 +28,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from media.ffmpeg import FFmpegError, pathlike, run
+from media.one_read import OneRead
 from media.probe import ProbeError, Version, file_version, parse_probe
 
 TAIL_S = 0.8  # past END_SLACK_S: a stream that reaches its allowed end has frames in it
@@ -164,37 +165,30 @@ def picture_tail(path: str | os.PathLike[str], *, timeout: float = 60.0) -> Pict
     """List and decode the end of ``path``'s picture, as the output check would (one ffmpeg: the packets
     copied to a listing, the same packets decoded to nowhere); None when that could not be done (the file is
     gone, or ffmpeg ran out of time: the output is then decoded itself). Remembered per file version when it
-    decodes, and threads asking at once wait for one read (as ``media.probe.first_frame_at``): the engine asks
+    decodes, and threads asking at once wait for one read (``media.one_read``): the engine asks
     ahead, while a render's soundtrack is mixed, and the render's check asks again."""
     try:
         key = (os.fspath(path), file_version(path))
     except OSError:
         return None
-    with _reading_lock:
-        reading = _reading.setdefault(key, threading.Lock())
-    try:
-        with reading:
-            with _reading_lock:
-                known = _decoded.get(key)
-            if known is not None:
-                return known
-            found = _picture_tail(key[0], timeout)
-            if found is not None and found.decodes:  # a failure is not kept: a retry reads the file again
-                with _reading_lock:
-                    _decoded[key] = found
-                    while len(_decoded) > TAILS_KEPT:
-                        _decoded.pop(next(iter(_decoded)))
-            return found
-    finally:
-        with _reading_lock:
-            if _reading.get(key) is reading and not reading.locked():
-                del _reading[key]
+    with _tails.of(key):
+        with _decoded_lock:
+            known = _decoded.get(key)
+        if known is not None:
+            return known
+        found = _picture_tail(key[0], timeout)
+        if found is not None and found.decodes:  # a failure is not kept: a retry reads the file again
+            with _decoded_lock:
+                _decoded[key] = found
+                while len(_decoded) > TAILS_KEPT:
+                    _decoded.pop(next(iter(_decoded)))
+        return found
 
 
 TAILS_KEPT = 16  # a GOP's listing each: a few hundred kB for a long-GOP screen recording
 _decoded: dict[tuple[str, Version], PictureTail] = {}
-_reading: dict[tuple[str, Version], threading.Lock] = {}
-_reading_lock = threading.Lock()
+_decoded_lock = threading.Lock()
+_tails = OneRead()
 
 
 def _picture_tail(path: str, timeout: float) -> PictureTail | None:
