@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from engine.config import EngineConfig
 from engine.api.connection_limits import uvicorn_options
-from engine.api.listener import listening_socket
+from engine.api.listener import listening_socket, shown_host
 
 STARTUP_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 300.0  # a stop waits for running work (a composition, an analysis); this only bounds a hang
@@ -157,5 +157,4 @@ def start(config: EngineConfig | None = None) -> Embedded:
         log.removeHandler(handler)
         handler.close()
         raise
-    shown = f"[{host}]" if ":" in host else host
-    return Embedded(url=f"http://{shown}:{port}", server=server, thread=thread, log_handler=handler)
+    return Embedded(url=f"http://{shown_host(host)}:{port}", server=server, thread=thread, log_handler=handler)

@@ -176,7 +176,7 @@ def serve_engine(host: str, port: int, *, data: str | None, test_api: bool, cred
     import uvicorn
 
     from engine.api.connection_limits import uvicorn_options
-    from engine.api.listener import listening_socket
+    from engine.api.listener import listening_socket, shown_host
     from engine.api.host_check import host_name
     from engine.app import create_app
     from engine.config import EngineConfig
@@ -201,7 +201,7 @@ def serve_engine(host: str, port: int, *, data: str | None, test_api: bool, cred
         config.data_dir = Path(data)
     if host not in ("127.0.0.1", "localhost", "::1"):
         print(f"ai-music: warning: binding {host} exposes the engine beyond this machine", file=sys.stderr)
-    shown = f"[{host}]" if ":" in host else host
+    shown = shown_host(host)
     try:
         sock = listening_socket(host, port)
     except OSError as exc:

@@ -157,8 +157,7 @@ class Conversation:
     def action(self, action: Action) -> TurnReport:
         """Run one action directly (the REPL's /status, /credits, /export)."""
         report = TurnReport(route=Route(action=action, reason="command"))
-        self._known_state = None  # a command of its own: nothing read in an earlier turn is current
-        try:
+        try:  # nothing read in an earlier turn is current: each turn and command clears it when it ends
             self._step(report.route, report, action is Action.EXPORT)
         except errors.NemoError as exc:
             self._fail(report, exc)
@@ -259,7 +258,7 @@ class Conversation:
         # named as the export names the MP4 (the video on the timeline), never over a file already there
         uploads = self.conn.inputs()
         try:
-            video = input_name(self._known_state if self._known_state is not None else fetch_state(self.conn))
+            video = input_name(fetch_state(self.conn, self._known_state))
         except errors.NemoError:  # the reply stands; the picture is named after the oldest upload then
             video = None
         video = video or (uploads[0] if uploads else None)

@@ -13,6 +13,11 @@ import socket
 BACKLOG = 2048  # uvicorn's own (asyncio listens again with it when the server starts)
 
 
+def shown_host(host: str) -> str:
+    """``host`` as a URL writes it: an IPv6 address in brackets."""
+    return f"[{host}]" if ":" in host else host
+
+
 def listening_socket(host: str, port: int) -> socket.socket:
     """A TCP socket listening on ``host``:``port`` (0: any free port); OSError if it cannot. It listens at once:
     with SO_REUSEADDR Linux lets two sockets bind one port until one listens, so a port taken by another engine

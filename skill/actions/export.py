@@ -82,7 +82,7 @@ def export(conn: Connection, out: Output, *, dest: str | Path | Destination | No
     key = conn.backend.key
     pending = {rid: entry for rid, entry in conn.store.pending_renders(key).items()
                if entry.get("session_id") == session.session_id}
-    state = known_state if known_state is not None else fetch_state(conn)
+    state = fetch_state(conn, known_state)
     draft = state.get("draft")
     parsed = read_draft(draft)
     current = draft_hash(draft) + ("" if fmt == "mp4" else f":{fmt}")

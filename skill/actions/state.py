@@ -15,13 +15,17 @@ class StateResult:
     text: str
 
 
-def fetch_state(conn: Connection) -> dict[str, Any]:
+def fetch_state(conn: Connection, known: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The project's state; ``known``: the state this client read after its last change (a chat turn's end),
+    reused rather than asked for again."""
+    if known is not None:
+        return known
     return conn.in_session(lambda session: conn.client.state(session.session_id))
 
 
 def state(conn: Connection, known: dict[str, Any] | None = None) -> StateResult:
-    """The state as the user reads it; ``known``: the state just read, reused rather than asked for again."""
-    data = known if known is not None else fetch_state(conn)
+    """The state as the user reads it (``known``: as :func:`fetch_state`)."""
+    data = fetch_state(conn, known)
     summary = summarize(data.get("draft"), conn.skill.conversation.track_labels)
     uploads = [i for i in data.get("video_infos") or [] if isinstance(i, dict)]
     text = summary
