@@ -28,7 +28,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import contextlib
 import logging
 from pathlib import Path
-from typing import IO, Any, Iterator
+from typing import IO, Any, Callable, Iterator
 
 from media import children
 from media.audio import s16_blocks
@@ -110,23 +110,23 @@ class AacEncoder:
         if why:
             raise FFmpegError(f"encode the soundtrack: {why}")
 
-    def _run(self, feed: Any) -> str:
+    def _run(self, feed: Callable[[], None]) -> str:
         """Feed the processes under the watchdog and wait for them: why they failed, "" if they did not
         (the mux's reason first: a mux that stopped is what broke its inputs' pipes)."""
         watchdog = threading.Timer(ENCODE_TIMEOUT_S, self._time_out)
         watchdog.start()
         try:
+            cut = ""
             try:
                 feed()
-            except FFmpegError as exc:  # an encoder's output cut off mid-frame: its own reason says more
-                failures = [_failure(proc) for proc in reversed(self.procs)]
-                return next((f for f in failures if f), str(exc).removeprefix("encode the soundtrack: "))
+            except FFmpegError as exc:  # an encoder's output cut off mid-frame: its own reason says more, if any
+                cut = str(exc).removeprefix("encode the soundtrack: ")
             failures = [_failure(proc) for proc in reversed(self.procs)]
         finally:
             watchdog.cancel()
         if self.timed_out:
             return f"it took longer than {ENCODE_TIMEOUT_S:g} s and was stopped"
-        return next((f for f in failures if f), "")
+        return next((f for f in failures if f), cut)
 
     def _wrong_length(self) -> str:
         """Why the spliced file is not exactly ``frames`` long ("" when it is)."""
