@@ -313,9 +313,8 @@ class RenderManager:
     def prepare_audio(self, session_id: str) -> None:
         """Start mixing the session's current draft now, so a render finds it ready."""
         session = self.store.session(session_id)
-        if session is not None and self.soundtrack_of(session) is not None:
-            draft = session["state"]["draft"]
-            self._check_picture_ahead(draft, self._audio_inputs(session, draft)[0])
+        if session is not None:
+            self.soundtrack_of(session, check_picture=True)
 
     def _check_picture_ahead(self, draft: dict[str, Any], sources: dict[str, Source]) -> str | None:
         """Start decoding the end of the upload whose picture a render of ``draft`` copies whole (the fast path),
@@ -335,8 +334,9 @@ class RenderManager:
             pass
         return source.path
 
-    def soundtrack_of(self, session: dict[str, Any]) -> Future[Path] | None:
-        """The session's current soundtrack (an M4A), built in the background if not cached yet.
+    def soundtrack_of(self, session: dict[str, Any], check_picture: bool = False) -> Future[Path] | None:
+        """The session's current soundtrack (an M4A), built in the background if not cached yet;
+        ``check_picture``: the end of a picture its render would copy is decoded ahead too.
 
         None when nothing sounds yet or the engine is stopping. The workspace plays it and
         draws its waveform, so what the page shows is what the export will carry."""
@@ -345,9 +345,12 @@ class RenderManager:
             return None
         sources, speech = self._audio_inputs(session, draft)
         try:
-            return self.soundtracks.prepare(draft, sources, self._music_path, speech)
+            pending = self.soundtracks.prepare(draft, sources, self._music_path, speech)
         except RuntimeError:  # pool shut down: the engine is stopping
             return None
+        if check_picture and pending is not None:
+            self._check_picture_ahead(draft, sources)
+        return pending
 
     def _save_progress(self, record: dict[str, Any]) -> None:
         if not self._still_leased(record["id"]):
