@@ -119,7 +119,7 @@ def test_a_short_render_plays_with_its_sound_and_shows_its_title_in_its_span(
 
 
 def test_the_title_style_is_judged_on_the_picture_at_each_moment_it_shows(clip: Path) -> None:
-    """The three looks at the picture under a title (one ffmpeg) are the frames at those moments,
+    """The three looks at the picture under a title are the frames at those moments,
     in order, laid out as the render lays them out; a gap in the picture is black."""
     from engine.export.backdrop import MOMENTS, picture_under
 

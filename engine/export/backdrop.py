@@ -4,8 +4,11 @@ A few grey frames at a quarter of the canvas size are enough to tell a white das
 from a dark scene; they are laid out exactly as the render lays the picture out (rotated,
 tone-mapped, fitted and padded onto the canvas), so the pixels judged are the pixels the
 title will sit on. Three moments per title (near its start, middle and end) bound the cost
-to three one-frame decodes whatever the title's length, all in one ffmpeg (a process each
-was a tenth of a 3 s render's wall time on a busy machine).
+to three one-frame decodes whatever the title's length, one after the other, each in an ffmpeg
+of its own. They used to share one ffmpeg (a process each costs ~30 ms more), but its inputs decode
+at once, each holding 1080p frames: 103 MB against 59 MB for one, and the look runs beside the
+soundtrack's AAC encoders — the title render's memory peak (bench/tree_peaks.py --title). A smart
+render's looks mostly land on keyframes, and two moments on one keyframe share its decode.
 
 A look at an arbitrary moment decodes the GOP's run-up to it (up to a whole GOP per look: on a
 1080p clip with 2 s GOPs, three looks cost 0.6 CPU s, a fifth of a smart title render's extra
@@ -13,7 +16,7 @@ work). When the caller knows where the keyframes are (the smart render reads the
 file), a moment near one inside the title's span looks at that keyframe instead: a one-frame
 decode, and still a frame the title sits on (encoders put a keyframe at each scene cut, so it
 is of the same shot). Each look decodes on one thread: for one frame, more threads buy nothing and
-each holds frames of its own (three 1080p looks: 110 → 78 MB).
+each holds frames of its own.
 """
 from __future__ import annotations
 
@@ -35,42 +38,46 @@ SNAP_S = 1.0  # a moment looks at a keyframe inside the span at most this far fr
 def picture_under(segments: Sequence[Mapping], sources: Mapping[str, Source], probe_of: Callable[[str], MediaInfo],
                   start_s: float, end_s: float, width: int, height: int,
                   keyframes: Sequence[float] = ()) -> list[np.ndarray]:
-    """Grey frames (``height/4``×``width/4`` luma) of the picture between ``start_s`` and ``end_s``;
-    frames that cannot be read are left out. ``keyframes``: timeline times (seconds) of frames
-    that decode alone; a moment within :data:`SNAP_S` of one in [start_s, end_s) looks at it."""
+    """Grey frames (``height/4``×``width/4`` luma) of the picture between ``start_s`` and ``end_s``,
+    in the moments' order; frames that cannot be read are left out. ``keyframes``: timeline times
+    (seconds) of frames that decode alone; a moment within :data:`SNAP_S` of one in [start_s, end_s)
+    looks at it (two moments snapped to one keyframe share its decode)."""
     small_w, small_h = max(2, width // SCALE // 2 * 2), max(2, height // SCALE // 2 * 2)
-    frames: list[np.ndarray] = []
-    inputs: list[str] = []
-    chains: list[str] = []
+    looks: list[tuple[str, ...] | np.ndarray | None] = []
     for moment in MOMENTS:
         at_ms = _snap(start_s + (end_s - start_s) * moment, start_s, end_s, keyframes) * 1000
         seg = next((s for s in segments if int(s["st"]) <= at_ms < int(s["st"]) + int(s["d"])), None)
         if seg is None:  # a gap in the picture is black
-            frames.append(np.full((small_h, small_w), 16, dtype=np.uint8))
+            looks.append(np.full((small_h, small_w), 16, dtype=np.uint8))
             continue
         src = sources.get(str(seg.get("src", "")))
         if src is None:
+            looks.append(None)
             continue
         # rounded up to the microsecond: a seek a hair before a keyframe would start at the one before it
-        seek = [] if src.kind == "image" else ["-ss", f"{math.ceil((int(seg.get('ss', 0)) + at_ms - int(seg['st'])) * 1000) / 1e6:.6f}"]
+        seek = () if src.kind == "image" else ("-ss", f"{math.ceil((int(seg.get('ss', 0)) + at_ms - int(seg['st'])) * 1000) / 1e6:.6f}")
         video = probe_of(src.path).video
         chain = (TONE_MAP + "," if video is not None and is_hdr(video.color_transfer) else "")
-        chain += fit_filter(small_w, small_h) + ",format=gray"
-        chains.append(f"[{len(chains)}:v]trim=end_frame=1,{chain}[f{len(chains)}]")
-        inputs += ["-threads", "1", *seek, "-i", pathlike(src.path)]  # one frame each: frame threads only hold memory
-    if not chains:
-        return frames
-    graph = ";".join(chains) + ";" + "".join(f"[f{n}]" for n in range(len(chains))) + f"concat=n={len(chains)}[out]"
+        looks.append((*seek, pathlike(src.path), chain + fit_filter(small_w, small_h) + ",format=gray"))
+    seen: dict[tuple[str, ...], np.ndarray | None] = {}
+    for look in looks:
+        if isinstance(look, tuple) and look not in seen:
+            seen[look] = _look(look, small_w, small_h)
+    frames = [seen[look] if isinstance(look, tuple) else look for look in looks]
+    return [frame for frame in frames if frame is not None]
+
+
+def _look(look: tuple[str, ...], width: int, height: int) -> np.ndarray | None:
+    """One frame, decoded on one thread by an ffmpeg of its own (``look``: seek options, input, filters)."""
+    *seek, path, chain = look
     try:
-        raw = run([*inputs, "-filter_complex", graph, "-map", "[out]", "-fps_mode", "passthrough",
-                   "-frames:v", str(len(chains)), "-f", "rawvideo", "-"],
+        raw = run(["-threads", "1", *seek, "-i", path, "-vf", chain, "-frames:v", "1", "-f", "rawvideo", "-"],
                   timeout=30, what="look at the picture under a title").stdout
     except FFmpegError:
-        return frames
-    size = small_w * small_h
-    frames += [np.frombuffer(raw[at:at + size], dtype=np.uint8).reshape(small_h, small_w)
-               for at in range(0, len(raw) - size + 1, size)]
-    return frames
+        return None
+    if len(raw) < width * height:
+        return None
+    return np.frombuffer(raw[:width * height], dtype=np.uint8).reshape(height, width)
 
 
 def _snap(at: float, start: float, end: float, keyframes: Sequence[float]) -> float:
