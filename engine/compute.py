@@ -19,6 +19,8 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable
 
+from media.cores import usable_cpus
+
 PRELOAD = ["engine.composing", "engine.music.make", "media.audio"]
 
 
@@ -47,7 +49,7 @@ class Compute:
     """A pool of worker processes for the engine's CPU-bound Python (started on first use)."""
 
     def __init__(self, workers: int | None = None) -> None:
-        self.workers = workers or os.cpu_count() or 2
+        self.workers = workers or usable_cpus()
         self.lock = threading.Lock()
         self.pool = self._new_pool()
 

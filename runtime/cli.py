@@ -567,6 +567,7 @@ def _test(args: argparse.Namespace) -> int:
 
     from runtime.harness.fixtures import default_cache
     from runtime.harness.report import line, summary, transcript, write_junit
+    from media.cores import usable_cpus
     from runtime.harness.runner import run_path
     from runtime.harness.scenario import ScenarioError, discover
 
@@ -576,7 +577,7 @@ def _test(args: argparse.Namespace) -> int:
         raise UserError(str(exc)) from None
     if not files:
         raise UserError("no *.scenario.yaml files found")
-    workers = args.workers or min(len(files), os.cpu_count() or 1)
+    workers = args.workers or min(len(files), usable_cpus())
     cache = str(default_cache())
     results = []
     if workers > 1:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from support import ROOT, Api
+from media.cores import usable_cpus
 from media.verify import check_playable
 
 
@@ -190,7 +191,7 @@ def test_the_in_process_executor_alone_shares_the_cores_between_the_renders_it_r
     release.set()
     first.join(30)
     in_process.render(job("after.mp4", 7), lambda *_: None)
-    assert given == {"first.mp4": 0, "beside.mp4": max(1, (os.cpu_count() or 1) // 2), "after.mp4": 0}
+    assert given == {"first.mp4": 0, "beside.mp4": max(1, usable_cpus() // 2), "after.mp4": 0}
 
 
 # ----------------------------------------------------------------------------- `serve` without Ray

@@ -116,10 +116,9 @@ def test_a_short_render_beside_others_encodes_on_its_share_of_the_cores() -> Non
 def test_the_engine_encodes_a_short_render_on_one_core_only_while_another_renders(
     engine, long_clip: Path, clip: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import os
-
     import engine.export.executor as executor
     from engine.export.graph import RenderError
+    from media.cores import usable_cpus
 
     threads: dict[str, int] = {}
     release = threading.Event()
@@ -144,7 +143,7 @@ def test_the_engine_encodes_a_short_render_on_one_core_only_while_another_render
     release.set()
     long_user.wait("render_long", ("failed",))
     short_user.render("render_alone")
-    assert threads == {"render_long": 0, "render_beside": max(1, (os.cpu_count() or 1) // 2), "render_alone": 0}
+    assert threads == {"render_long": 0, "render_beside": max(1, usable_cpus() // 2), "render_alone": 0}
 
 
 def test_a_short_render_of_another_user_does_not_wait_for_a_long_one(engine, engine_config, long_clip: Path,

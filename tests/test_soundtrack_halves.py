@@ -65,7 +65,7 @@ def built(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, started: list[aac.Aac
     n = round(duration_ms / 1000 * RATE)
     mix = _signal(n)
     encoders = started
-    monkeypatch.setattr(aac, "_cores", lambda: 2)  # split also on a one-CPU runner
+    monkeypatch.setattr(aac, "usable_cpus", lambda: 2)  # split also on a one-CPU runner
     monkeypatch.setattr(aac, "_SPOOL_BYTES", 1 << 16)  # the tail's frames wait in a file, as a long one's do
     monkeypatch.setattr(soundtrack, "build_soundtrack", lambda *args, **kwargs: mix.copy())
     path = soundtrack.build(tmp_path, "key", {"d": duration_ms, "t": []}, {}, lambda key: tmp_path / f"{key}.wav",
@@ -110,7 +110,7 @@ def test_halves_whose_mux_stops_fall_back_to_one_encoder(tmp_path: Path, monkeyp
         return real_start(args, stdout=stdout)
 
     monkeypatch.setattr(aac, "_start", start)
-    monkeypatch.setattr(aac, "_cores", lambda: 2)
+    monkeypatch.setattr(aac, "usable_cpus", lambda: 2)
     n = 20 * RATE
     mix = _signal(n)
     monkeypatch.setattr(soundtrack, "build_soundtrack", lambda *args, **kwargs: mix.copy())

@@ -19,7 +19,6 @@ encoder, and the log says why.
 """
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import tempfile
@@ -31,6 +30,7 @@ from pathlib import Path
 from typing import IO, Any, Callable, Iterator
 
 from media import children
+from media.cores import usable_cpus
 from media.audio import s16_blocks
 from media.ffmpeg import FFmpegError, ffmpeg_exe, last_line, pathlike
 from media.probe import ProbeError, probe
@@ -66,7 +66,7 @@ class AacEncoder:
 
     def __init__(self, out: Path, sample_rate: int, frames: int, channels: int = 2) -> None:
         self.out, self.frames, self.sample_rate = out, frames, sample_rate
-        self.seam = frames // 2 // FRAME * FRAME if frames >= SPLIT_MIN_S * sample_rate and _cores() > 1 else 0
+        self.seam = frames // 2 // FRAME * FRAME if frames >= SPLIT_MIN_S * sample_rate and usable_cpus() > 1 else 0
         self.pcm = ["-f", "s16le", "-ar", str(sample_rate), "-ac", str(channels), "-i", "pipe:0",
                     "-c:a", "aac", "-aac_coder", "fast", "-b:a", AUDIO_BITRATE]
         self.procs: list[subprocess.Popen[bytes]] = []
@@ -182,11 +182,6 @@ class AacEncoder:
                 if pipe is not None:
                     with contextlib.suppress(OSError):  # a buffered write to a dead process: nothing to keep
                         pipe.close()
-
-
-def _cores() -> int:
-    """CPUs this process may run on: with one, the halves would take turns and only add the second start-up."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def _start(args: list[str], *, stdout: bool) -> subprocess.Popen[bytes]:

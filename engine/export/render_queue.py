@@ -11,10 +11,11 @@ budget (:func:`budget_s`): past it, its encoder is stopped and it fails with a r
 from __future__ import annotations
 
 import math
-import os
 import threading
 from collections import OrderedDict, deque
 from typing import Any, Callable, Mapping
+
+from media.cores import usable_cpus
 
 BUDGET_BASE_S = 120.0        # start-up, probing, a soundtrack still being mixed
 BUDGET_PER_SECOND = 10.0     # seconds of work per second of draft (1080p ultrafast runs ~0.2-0.5)
@@ -51,7 +52,7 @@ def encoder_threads(draft: Mapping[str, Any], running: int, cores: int | None = 
     short renders are CPU-bound (issue 13, medium 5)."""
     if running <= 0 or niceness(draft) > 0:
         return 0
-    return max(1, (cores or os.cpu_count() or 1) // (running + 1))
+    return max(1, (cores or usable_cpus()) // (running + 1))
 
 
 class FairQueue:
