@@ -61,7 +61,7 @@ log = logging.getLogger(__name__)
 class AacEncoder:
     """ffmpeg's AAC encoder for ``frames`` samples fed through pipes, a block at a time (no WAV on disk).
 
-    The processes start at construction so their start-up overlaps the mix. The "fast" AAC coder is
+    The processes start at construction. The "fast" AAC coder is
     ~2.5x quicker than the default at the same bitrate, inaudibly so at 192k."""
 
     def __init__(self, out: Path, sample_rate: int, frames: int, channels: int = 2) -> None:

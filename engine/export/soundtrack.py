@@ -26,6 +26,8 @@ from protocol.draft import AUDIO, VIDEO
 if TYPE_CHECKING:
     from engine.object_store import ObjectStore
 
+IN_MEMORY_MAX_S = 90  # soundtracks up to this long are mixed in memory (23 MB a minute), longer ones in a file
+
 
 def soundtrack_key(draft: Mapping[str, Any], sources: Mapping[str, Source], speech: list[tuple[float, float]]) -> str:
     sounding = [t for t in draft.get("t", []) if t.get("tt") in (VIDEO, AUDIO)]
@@ -84,22 +86,30 @@ def build(cache_dir: Path, key: str, draft: dict[str, Any], sources: dict[str, S
     """Mix, master and encode the soundtrack ``key`` into ``cache_dir``; temp names carry the pid and the
     result is renamed into place, so processes sharing the cache (Ray workers) never see half a file."""
     cache_dir.mkdir(parents=True, exist_ok=True)
-    # the float mix lives in a file beside the cache (230 MB for ten minutes, on the disk rather than in
-    # memory while the render's x264 runs beside this; media.paged): it is gone once encoded
-    scratch = cache_dir / f".{key}.{os.getpid()}.f32"
+    frames = soundtrack_frames(draft)
+    # a long float mix lives in a file beside the cache (230 MB for ten minutes, on the disk rather than in
+    # memory while the render's x264 runs beside this; media.paged): it is gone once encoded. A short one
+    # stays in memory: each pass of the mix and master paged the file's blocks in and out again (a minute:
+    # 0.1 s and 0.15 CPU-s of page faults for 23 MB, bench/revisions.py)
+    scratch = cache_dir / f".{key}.{os.getpid()}.f32" if frames > IN_MEMORY_MAX_S * SAMPLE_RATE else None
     part = cache_dir / f".{key}.{os.getpid()}.m4a"
-    encoder = AacEncoder(part, SAMPLE_RATE, soundtrack_frames(draft))  # starts now: its start-up overlaps the mix
+    encoder: AacEncoder | None = None
     try:
         audio = build_soundtrack(draft, sources, music_path, speech, master=master, scratch=scratch)
+        # started once the mix is done, not beside it: idle there, its three ffmpegs held 80 MB at the
+        # mix's own peak for the 30 ms their start-up would have overlapped
+        encoder = AacEncoder(part, SAMPLE_RATE, frames)
         encoder.encode(audio)
         del audio
         os.replace(part, cache_dir / f"{key}.m4a")
         drop_kept_decodes(sources)  # they served the first mix; a project kept for later holds only its uploads
     finally:
         try:
-            encoder.stop()
+            if encoder is not None:
+                encoder.stop()
         finally:
-            scratch.unlink(missing_ok=True)
+            if scratch is not None:
+                scratch.unlink(missing_ok=True)
             part.unlink(missing_ok=True)
             release_memory()
     return cache_dir / f"{key}.m4a"
