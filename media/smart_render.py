@@ -225,7 +225,9 @@ def _encoder_args(profile: str, level: int, param_id: int, timescale: int, reord
 def _encode(piece_file: Path, piece: Piece, overlays: Sequence[Overlay], pix_fmt: str,
             encoder: list[str], out: Path) -> Path:
     """Decode one touched run (on one thread: it keeps ahead of the encoder, and each frame thread holds
-    1080p frames of its own), draw the titles over it (timed as in the full render), encode it."""
+    1080p frames of its own), draw the titles over it (timed as in the full render), encode it. The titles
+    are drawn on one thread too: in slices on every core, the overlay's threads and x264's took turns
+    (4 s of 1080p under a title: 1.0 s wall and 0.4 s of system time, on one thread 0.6 s and 0.07 s)."""
     inputs = ["-threads", "1", "-i", pathlike(piece_file)]
     chains = ["[0:v]setpts=PTS-STARTPTS[m0]"]
     current = "m0"
@@ -251,7 +253,7 @@ def _encode(piece_file: Path, piece: Piece, overlays: Sequence[Overlay], pix_fmt
     # (90 % of the one-second VBV buffer) — a short run would otherwise come out half again as big
     kbps = max(200, round(os.path.getsize(piece_file) * 8 / 1000 * SIZE_FACTOR / (seconds + 0.9)))
     try:
-        run([*inputs, "-filter_complex", ";".join(chains), "-map", "[v]", *encoder,
+        run([*inputs, "-filter_complex", ";".join(chains), "-filter_complex_threads", "1", "-map", "[v]", *encoder,
              "-maxrate", f"{kbps}k", "-bufsize", f"{kbps}k", "-an", "-y", pathlike(out)],
             timeout=STEP_TIMEOUT_S, what="encode the titled part")
     except FFmpegError as exc:
