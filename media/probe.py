@@ -291,7 +291,8 @@ _first_frames = OneRead()
 
 @functools.lru_cache(maxsize=256)
 def _first_frame_at(path: str, start_s: float, version: Version, timeout: float) -> float | None:
-    proc = run(["-ss", f"{start_s:.6f}", "-i", pathlike(path), "-map", "0:V:0", "-frames:v", "1",
+    # one thread: frame threads only hold frames for a one-frame decode (67 → 57 MB for 1080p, and quicker)
+    proc = run(["-ss", f"{start_s:.6f}", "-threads", "1", "-i", pathlike(path), "-map", "0:V:0", "-frames:v", "1",
                 "-vf", "showinfo", "-f", "null", "-"], timeout=timeout,
                what=f"read the first frame of {os.path.basename(path)}", check=False)
     match = _PTS_TIME.search(proc.stderr.decode("utf-8", "replace"))
