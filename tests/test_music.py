@@ -399,3 +399,28 @@ def test_a_short_ambient_piece_keeps_its_recorded_shape() -> None:
     rms = [float(np.sqrt(np.mean(audio[i:i + CHUNK] ** 2))) for i in range(0, len(audio), CHUNK)]
     recorded = [0.076135, 0.108487, 0.118128, 0.127942, 0.140744, 0.144088, 0.105415]
     assert rms == pytest.approx(recorded, rel=1e-4, abs=1e-6)
+
+
+@pytest.mark.parametrize("genre", ["lofi", "electronic", "ambient"])
+def test_a_pieces_loudness_and_true_peak_are_what_its_audio_measures(genre: str) -> None:
+    """describe() takes them from the master (measured again they were 0.06 s of every composition):
+    they must be the figures a meter reads off the finished audio, to the reported hundredth."""
+    from engine.music.loudness import measure_lufs
+
+    music = make_music(Brief(genre=genre, seed=4), Cues(20.0, cuts=(6.0, 13.0)))
+    facts = music.describe()
+    assert facts["lufs"] == round(measure_lufs(music.audio, SR), 2)
+    assert facts["true_peak_dbtp"] == round(true_peak_dbtp(music.audio, SR), 2)
+    assert facts["lufs"] == pytest.approx(integrated_lufs(music.audio, SR), abs=0.05)  # the reference meter
+
+
+def test_silence_and_a_piece_too_short_to_gate_report_no_loudness() -> None:
+    from engine.music.mastering import master_measured
+
+    silent = master_measured(np.zeros((SR, 2), dtype=np.float32), SR)
+    assert silent.lufs == float("-inf") and silent.true_peak_dbtp == float("-inf")
+    blip = np.zeros((SR // 4, 2), dtype=np.float32)
+    blip[100:200] = 0.5
+    short = master_measured(blip, SR)
+    assert short.lufs == float("-inf") and short.true_peak_dbtp == pytest.approx(true_peak_dbtp(blip, SR), abs=0.01)
+    assert short.true_peak_dbtp <= -1.0

@@ -17,7 +17,7 @@ from . import constants as C
 from .brief import STEMS, Brief, Cues
 from .composer import compose
 from .loudness import measure_lufs, true_peak_dbtp
-from .mastering import GainCurve, master_inplace
+from .mastering import GainCurve, master_measured
 from .score import Score
 from .stream import chunks
 from .synth import mixdown, render_stem
@@ -56,18 +56,21 @@ class Music:
     score: Score
     sample_rate: int
     stems: Mapping[str, np.ndarray] = field(default_factory=dict)   # name -> (N, 2)
+    measured: tuple[float, float] | None = None       # (LUFS, dBTP) of ``audio``, as the master left it
 
     def describe(self) -> dict[str, Any]:
-        """JSON-ready summary; loudness and true peak are measured here, on demand."""
+        """JSON-ready summary; loudness and true peak are the master's, or measured here on demand."""
         s = self.score
+        lufs, true_peak = self.measured or (measure_lufs(self.audio, self.sample_rate),
+                                            true_peak_dbtp(self.audio, self.sample_rate))
         return {
             "genre": s.genre, "mood": s.mood, "bpm": round(s.bpm, 2), "key": s.key_name(), "bars": s.bars,
             "sections": [(x.name, round(x.start_s, 3), round(x.end_s, 3)) for x in s.sections],
             "fills": [round(f, 3) for f in s.fills], "hits": [round(h, 3) for h in s.hits],
             "instruments": list(s.instruments), "seed": s.seed, "duration_s": s.duration_s,
             "loopable": s.loopable, "final_chord_s": round(s.final_chord_s, 3),
-            "lufs": _finite(measure_lufs(self.audio, self.sample_rate)),
-            "true_peak_dbtp": _finite(true_peak_dbtp(self.audio, self.sample_rate)),
+            "lufs": _finite(lufs),
+            "true_peak_dbtp": _finite(true_peak),
             "key_changes": key_changes(s),
         }
 
@@ -96,5 +99,6 @@ def make_music(brief: Brief, cues: Cues, sample_rate: int = C.SAMPLE_RATE, targe
     ``stop`` is asked now and then while the piece is rendered: true raises ``synth.Stopped``."""
     score = compose(brief, cues)
     audio = mixdown(score, sample_rate, stop)
-    gain = master_inplace(audio, sample_rate, target_lufs=target_lufs)
-    return Music(audio=audio, score=score, sample_rate=sample_rate, stems=Stems(score, sample_rate, gain))
+    mastered = master_measured(audio, sample_rate, target_lufs=target_lufs)
+    return Music(audio=audio, score=score, sample_rate=sample_rate, stems=Stems(score, sample_rate, mastered.gain),
+                 measured=(mastered.lufs, mastered.true_peak_dbtp))

@@ -142,19 +142,39 @@ def _limiter_knots(peaks: np.ndarray, threshold: float, sample_rate: int, b: int
     return np.append(smooth, smooth[-1])
 
 
+@dataclass(frozen=True)
+class Mastered:
+    """What :func:`master_measured` did: the gain applied after the filters, and the result's integrated
+    loudness (LUFS) and true peak (dBTP) — -inf for silence, and the loudness of a piece too short to gate."""
+
+    gain: GainCurve
+    lufs: float
+    true_peak_dbtp: float
+
+
 def master_inplace(buf: np.ndarray, sample_rate: int, target_lufs: float = -16.0,
                    ceiling_dbtp: float = -1.0) -> GainCurve:
     """Master an (N, 2) float32 buffer in place; return the gain applied after the filters."""
+    return master_measured(buf, sample_rate, target_lufs, ceiling_dbtp).gain
+
+
+def master_measured(buf: np.ndarray, sample_rate: int, target_lufs: float = -16.0,
+                    ceiling_dbtp: float = -1.0) -> Mastered:
+    """:func:`master_inplace`, and what the result measures. Why measured here: the meter already holds the
+    filtered signal's loudness under any gain curve, and the true peak is taken after the gain to trim it,
+    so the result's loudness and true peak cost nothing more — measured again after the master they were
+    0.06 s of every composition, on the critical path of a run (issue 16)."""
     n = buf.shape[0]
     block = gain_block(n)
     meter, peak = _prepare(buf, sample_rate, block)
     if peak == 0.0:
-        return GainCurve.flat(n, 0.0)
+        return Mastered(GainCurve.flat(n, 0.0), float("-inf"), float("-inf"))
     ceiling = _db(ceiling_dbtp)
     threshold = _db(ceiling_dbtp - C.TP_MARGIN_DB)
     loud = meter.lufs()
     if not np.isfinite(loud):           # too short to gate: normalise the true peak instead
-        return _apply(buf, GainCurve.flat(n, threshold / max(true_peak(buf, 0.0), 1e-12)), ceiling)
+        gain, tp = _apply(buf, GainCurve.flat(n, threshold / max(true_peak(buf, 0.0), 1e-12)), ceiling)
+        return Mastered(gain, float("-inf"), _dbtp(tp))
     makeup = _db(target_lufs - loud)
     margin = _db(-C.TP_CANDIDATE_DB - 2.0)
     floor = threshold / makeup * margin
@@ -169,11 +189,17 @@ def master_inplace(buf: np.ndarray, sample_rate: int, target_lufs: float = -16.0
         if abs(error) <= C.LOUDNESS_TOLERANCE_LU:
             break
         makeup *= _db(error)
-    return _apply(buf, GainCurve(knots * np.float32(makeup), n, block), ceiling)
+    gain, tp = _apply(buf, GainCurve(knots * np.float32(makeup), n, block), ceiling)
+    return Mastered(gain, meter.lufs(gain.knots), _dbtp(tp))
 
 
-def _apply(buf: np.ndarray, gain: GainCurve, ceiling: float) -> GainCurve:
-    """Apply the gain; if an inter-sample peak still pokes over the ceiling, trim it flat."""
+def _dbtp(linear: float) -> float:
+    return float(20 * np.log10(linear)) if linear > 0 else float("-inf")
+
+
+def _apply(buf: np.ndarray, gain: GainCurve, ceiling: float) -> tuple[GainCurve, float]:
+    """Apply the gain; if an inter-sample peak still pokes over the ceiling, trim it flat. Returns the gain
+    applied and the result's true peak (linear): the trim scales it, and the clip then cuts nothing."""
     n = buf.shape[0]
 
     def scaled(a: int, b: int) -> float:
@@ -194,7 +220,7 @@ def _apply(buf: np.ndarray, gain: GainCurve, ceiling: float) -> GainCurve:
         np.clip(x, -ceiling, ceiling, out=x)
 
     halves(clipped, n, buf)
-    return gain
+    return gain, (min(tp * float(trim), ceiling) if trim is not None else tp)
 
 
 def as_stereo(audio: np.ndarray) -> np.ndarray:
