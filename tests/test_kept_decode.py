@@ -1,4 +1,4 @@
-"""An upload's sound is decoded for the soundtrack while the upload is analysed (issue 16): the mix after
+"""An upload's sound is decoded for the soundtrack once the upload is analysed (issue 16): the mix after
 the chat turn reads that copy instead of waiting for ffmpeg, and mixes exactly the samples it would have
 decoded itself."""
 from __future__ import annotations
