@@ -186,6 +186,8 @@ class Engine:
         if file_id in self.analyses:
             return
 
+        self._keep_decode(session_id, info, path)
+
         def work() -> None:
             from engine.analysis.analyze import analyze_to_json
 
@@ -209,14 +211,11 @@ class Engine:
                 self.compose_ahead(session_id)
             except (KeyError, StoreError) as exc:  # a guess: the turn composes what it needs anyway
                 log.warning("no piece composed ahead for %s: %s", session_id, exc)
-            # after the analysis, not beside it: the mix needs it only once the music is composed, and its
-            # ffmpeg (35 MB) beside the analysis' decodes was a talking head's memory peak (bench/tree_peaks.py)
-            self._keep_decode(session_id, info, path)
 
         self.analyses[file_id] = self.workers.submit(work)
 
     def _keep_decode(self, session_id: str, info: dict[str, Any], path: Path) -> None:
-        """Decode the upload's sound for the soundtrack now, once it is analysed (``media.audio.keep_decode``):
+        """Decode the upload's sound for the soundtrack now, beside its analysis (``media.audio.keep_decode``):
         the mix after the chat turn then reads it instead of waiting for ffmpeg. Only where the engine is
         one person's (``config.decode_ahead``: the copy is 23 MB a minute of sound, up to KEEP_DECODE_MAX_S);
         a failure only means the mix decodes it itself. A project released meanwhile waits for it

@@ -476,16 +476,18 @@ def _key_halves(packets: Packets, keys: np.ndarray, path: str | os.PathLike[str]
 def _keys_and(path: str | os.PathLike[str], w: int, h: int, halves: list[_Span], spans: list[_Span],
               timeout: float) -> tuple[np.ndarray, list[np.ndarray]]:
     """The keyframes' thumbnails, in order, and each of ``spans``'s: the first half of the keyframes in one
-    ffmpeg, a second half (:func:`_key_halves`) in another at the same time, then the spans. Not the spans
-    beside the keyframes in one ffmpeg: its inputs decode at once, each holding 1080p frames (a talking
-    head's keyframes and three spans: 135 MB, the run's memory peak), and there are spans only when the
-    packets gave no candidate cut — a cheap analysis, where the ffmpeg started after costs 30 ms."""
+    ffmpeg, a second half (:func:`_key_halves`) in another at the same time, then the spans, an ffmpeg each.
+    Not beside the keyframes in one ffmpeg, nor together: an ffmpeg's inputs decode at once, each holding
+    1080p frames (a talking head's keyframes and three spans: 135 MB, three spans 117 MB, one 59 MB — the
+    run's memory peak, beside the sound's decodes). There are spans only when the packets gave no candidate
+    cut: a cheap analysis, where the ffmpegs started after the keyframes cost ~30 ms each."""
     first, *second = halves
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="keyframes") as pool:
         later = pool.submit(_thumbs, path, w, h, second, timeout) if second else None
         (keys,) = _thumbs(path, w, h, [first], timeout)
         keys = np.concatenate([keys, *later.result()]) if later else keys
-    return keys, _thumbs(path, w, h, spans, timeout)
+    deadline = time.monotonic() + timeout
+    return keys, [_thumbs(path, w, h, [span], max(deadline - time.monotonic(), 1.0))[0] for span in spans]
 
 
 def _prev_key(keys: np.ndarray, frame: int) -> int:
