@@ -24,9 +24,19 @@ PROC_CGROUP = Path("/proc/self/cgroup")
 def usable_cpus() -> int:
     """The cores this process's affinity allows (the machine's count where affinity is unknown), no more
     than its cgroup's CPU quota allows; at least 1."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    cores = _affinity()
     quota = cgroup_cpu_quota(CGROUP_ROOT, PROC_CGROUP)
-    return max(1, min(cores or 1, math.ceil(quota) if quota is not None else cores or 1))
+    return max(1, min(cores, math.ceil(quota) if quota is not None else cores))
+
+
+def quota_bound() -> bool:
+    """Whether a CPU quota allows fewer cores than the affinity: then a child left to its own thread count
+    (x264's, ffmpeg's ``-threads 0``, which count the affinity) must be told :func:`usable_cpus`."""
+    return usable_cpus() < _affinity()
+
+
+def _affinity() -> int:
+    return (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()) or 1
 
 
 @lru_cache(maxsize=4)
@@ -42,6 +52,8 @@ def cgroup_cpu_quota(root: Path, proc_cgroup: Path) -> float | None:
     for line in lines:
         _, controllers, path = (line.split(":", 2) + ["", ""])[:3]
         relative = path.strip().lstrip("/")
+        if ".." in relative.split("/"):  # a cgroup outside this namespace's view: its files are not here
+            continue
         if controllers == "":  # cgroup v2: cpu.max ("max 100000" or "150000 100000") at each level up to the root
             for folder in _levels(root / relative, root):
                 limits += _quota(folder / "cpu.max", None)
@@ -67,9 +79,9 @@ def _quota(quota_file: Path, period_file: Path | None) -> list[float]:
         fields = quota_file.read_text(encoding="ascii").split()
         if period_file is not None:
             fields.append(period_file.read_text(encoding="ascii").strip())
-        quota, period = fields[0], float(fields[1])
-        if quota == "max" or float(quota) <= 0 or period <= 0:
+        if fields[0] == "max":
             return []
-        return [float(quota) / period]
-    except (OSError, ValueError, IndexError, UnicodeDecodeError):
+        cpus = float(fields[0]) / float(fields[1])
+        return [cpus] if math.isfinite(cpus) and cpus > 0 else []
+    except (OSError, ValueError, IndexError, ZeroDivisionError, UnicodeDecodeError):
         return []

@@ -63,7 +63,7 @@ def test_keyframes_placed_at_cuts_by_the_encoder_are_cuts(scenes, tmp_path, capl
 
 def test_keyframes_off_the_cadence_are_cuts_on_their_frame_for_a_few_decoded_frames(tmp_path, caplog, monkeypatch):
     """An editor's export: a keyframe at each cut, off the 2 s cadence. Each keyframe is the cut,
-    on its exact frame: only a few frames after each are decoded, all in one ffmpeg run beside
+    on its exact frame: only a few frames after each are decoded, all in one ffmpeg run after
     the keyframes' (the old path started one ffmpeg per window)."""
     spec = VideoSpec(seconds=10, width=1280, height=720, audio="none", scene_seconds=[2.5, 1.6, 3.1, 2.8],
                      scene_sources=("smptehdbars=s={w}x{h}:r={fps}", "rgbtestsrc=s={w}x{h}:r={fps}"))

@@ -36,6 +36,7 @@ def test_a_pod_limited_to_two_cpus_of_a_64_core_node_sizes_everything_for_two(
     from engine.export.render_queue import encoder_threads
 
     assert encoder_threads({"d": 3000}, running=1) == 1  # a short render beside another: half of 2, not of 64
+    assert encoder_threads({"d": 3000}, running=0) == 2  # alone: told 2, where x264's own choice would count 64
 
 
 def test_a_tighter_limit_above_the_process_s_own_cgroup_binds_and_part_of_a_cpu_counts_whole(
@@ -54,6 +55,10 @@ def test_cgroup_v1_quota_and_no_limit_at_all(monkeypatch: pytest.MonkeyPatch, tm
 
 def test_unreadable_or_odd_cgroup_files_leave_the_affinity_s_count(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     assert _pinned(monkeypatch, tmp_path, "0::/x\n", {"x/cpu.max": "lots\n"}, cpus=3) == 3
+    for odd in ("inf 100000", "nan 100000", "100000 0", "-5 100000"):
+        assert _pinned(monkeypatch, tmp_path / odd.split()[0], "0::/x\n", {"x/cpu.max": odd}, cpus=3) == 3
+    # a cgroup outside this namespace (path with ..): the namespace root's limit is not the process's
+    assert _pinned(monkeypatch, tmp_path / "outside", "0::/../../other\n", {"cpu.max": "100000 100000"}, cpus=3) == 3
     assert _pinned(monkeypatch, tmp_path / "none", "garbage", {}, cpus=3) == 3
     monkeypatch.setattr(cores, "PROC_CGROUP", tmp_path / "missing")
     assert cores.usable_cpus() == 3

@@ -424,3 +424,9 @@ def test_silence_and_a_piece_too_short_to_gate_report_no_loudness() -> None:
     short = master_measured(blip, SR)
     assert short.lufs == float("-inf") and short.true_peak_dbtp == pytest.approx(true_peak_dbtp(blip, SR), abs=0.01)
     assert short.true_peak_dbtp <= -1.0
+    # long enough to gate, but every block under the -70 LUFS gate: normalised by its true peak, then measured
+    from engine.music.loudness import measure_lufs
+
+    hush = (np.random.default_rng(1).standard_normal((5 * SR, 2)) * 1e-4).astype(np.float32)
+    quiet = master_measured(hush, SR)
+    assert np.isfinite(quiet.lufs) and quiet.lufs == pytest.approx(measure_lufs(hush, SR), abs=1e-6)

@@ -313,16 +313,16 @@ def _look_quickly(path: str | os.PathLike[str], info: MediaInfo, timeout: float)
     def spans_around(candidates: set[int]) -> list[tuple[int, int]]:
         return _merge([(max(0, c - pad), min(n_frames, c + pad + 1)) for c in candidates])
 
-    # The keyframes, and (no candidate at all in the packets) a few frames after some keyframes to
-    # calibrate the motion, in one ffmpeg. The windows wait for the keyframes' verdict: they may cost too much.
-    calibrate = [] if spikes or off_grid else [
-        (int(k), min(int(k) + pad, n_frames)) for k in keys[np.linspace(0, len(keys) - 1, min(3, len(keys))).astype(int)]]
-    key_thumbs, calibrated = _keys_and(path, w, h, _key_halves(packets, keys, path),
-                                       [span(a, b) for a, b in calibrate], timeout)
+    # The keyframes; then (no candidate at all in the packets) a few frames after some keyframes to
+    # calibrate the motion. The windows wait for the keyframes' verdict: they may cost too much.
+    key_thumbs = _keys(path, w, h, _key_halves(packets, keys, path, _one_thread(info)), timeout)
     if len(key_thumbs) != len(keys):
         log.info("analyze %s: full decode (%d keyframes decoded, %d in the packets)", name, len(key_thumbs), len(keys))
         return None
-    decoded: list[tuple[int, np.ndarray]] = [(a, f) for (a, _), f in zip(calibrate, calibrated)]
+    calibrate = [] if spikes or off_grid else [
+        (int(k), min(int(k) + pad, n_frames)) for k in keys[np.linspace(0, len(keys) - 1, min(3, len(keys))).astype(int)]]
+    decoded: list[tuple[int, np.ndarray]] = [(a, f) for (a, _), f in zip(calibrate, _each(
+        path, w, h, [span(a, b) for a, b in calibrate], timeout))]
 
     # A keyframe no different from the keyframe before it starts no new shot.
     jumps = dict(zip(keys[1:].tolist(), _change(key_thumbs[:-1], key_thumbs[1:]).tolist()))
@@ -454,7 +454,15 @@ def _stood_still(packets: Packets, keys: np.ndarray, k: int, still_bytes: float,
     return float(np.abs(np.polyval(fit, before) - after).mean()) / 255.0 > RELIT_RESIDUAL
 
 
-def _key_halves(packets: Packets, keys: np.ndarray, path: str | os.PathLike[str]) -> list[_Span]:
+def _one_thread(info: MediaInfo) -> bool:
+    """Whether keyframes alone decode as fast on one thread: H.264's and HEVC's decoders thread by frame, and
+    keyframes a GOP apart give those threads nothing to overlap (starting them cost more than they gave: a
+    60 s 1080p clip's keyframes 0.15 → 0.07 s). Others (AV1's dav1d: tiles, post-filters) also thread inside
+    a frame: left to their own choice."""
+    return info.video is not None and info.video.codec in ("h264", "hevc")
+
+
+def _key_halves(packets: Packets, keys: np.ndarray, path: str | os.PathLike[str], one_thread: bool) -> list[_Span]:
     """Every keyframe as one span, or (KEY_SPLIT_MIN keyframes or more of KEY_SPLIT_BYTES in all, in an
     MP4/MOV whose index seeks to the keyframe exactly) as two, split at the middle keyframe: each half is
     decoded by an ffmpeg of its own, at once. Why: a keyframe is decoded alone, so one decoder keeps one
@@ -464,30 +472,39 @@ def _key_halves(packets: Packets, keys: np.ndarray, path: str | os.PathLike[str]
     A count that comes out wrong falls back to the full decode, as before."""
     if len(keys) < KEY_SPLIT_MIN or int(packets.sizes[keys].sum()) < KEY_SPLIT_BYTES \
             or os.path.splitext(str(path))[1].lower() not in (".mp4", ".mov", ".m4v"):
-        return [_Span(mode="keys")]
+        return [_Span(mode="keys", one_thread=one_thread)]
     # each bound halfway between two keyframes: ffmpeg counts from the file's start, the packets from the first
     # picture (B-frames, priming), so a bound a quarter frame from a keyframe could fall on its other side
     m, times = len(keys) // 2, packets.times
     stop = (float(times[keys[m - 1]]) + float(times[keys[m]])) / 2
     start = (float(times[keys[m]]) + float(times[keys[m + 1]])) / 2 if m + 1 < len(keys) else float(times[keys[m]])
-    return [_Span(stop=stop, mode="keys"), _Span(start=start, mode="keys")]
+    return [_Span(stop=stop, mode="keys", one_thread=one_thread), _Span(start=start, mode="keys", one_thread=one_thread)]
 
 
-def _keys_and(path: str | os.PathLike[str], w: int, h: int, halves: list[_Span], spans: list[_Span],
-              timeout: float) -> tuple[np.ndarray, list[np.ndarray]]:
-    """The keyframes' thumbnails, in order, and each of ``spans``'s: the first half of the keyframes in one
-    ffmpeg, a second half (:func:`_key_halves`) in another at the same time, then the spans, an ffmpeg each.
-    Not beside the keyframes in one ffmpeg, nor together: an ffmpeg's inputs decode at once, each holding
-    1080p frames (a talking head's keyframes and three spans: 135 MB, three spans 117 MB, one 59 MB — the
-    run's memory peak, beside the sound's decodes). There are spans only when the packets gave no candidate
-    cut: a cheap analysis, where the ffmpegs started after the keyframes cost ~30 ms each."""
+def _keys(path: str | os.PathLike[str], w: int, h: int, halves: list[_Span], timeout: float) -> np.ndarray:
+    """The keyframes' thumbnails, in order: the first half in one ffmpeg, a second half (:func:`_key_halves`)
+    in another at the same time."""
     first, *second = halves
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="keyframes") as pool:
         later = pool.submit(_thumbs, path, w, h, second, timeout) if second else None
         (keys,) = _thumbs(path, w, h, [first], timeout)
-        keys = np.concatenate([keys, *later.result()]) if later else keys
+        return np.concatenate([keys, *later.result()]) if later else keys
+
+
+def _each(path: str | os.PathLike[str], w: int, h: int, spans: list[_Span], timeout: float) -> list[np.ndarray]:
+    """Each span's thumbnails, an ffmpeg each, in turn (sharing ``timeout``). Not together: an ffmpeg's inputs
+    decode at once, each holding 1080p frames (a talking head's keyframes and three calibration spans in one
+    ffmpeg: 135 MB, three spans 117 MB, one 59 MB — the run's memory peak, beside the sound's decodes). Used
+    for the calibration spans only, which a cheap analysis needs (no candidate cut): ~30 ms an ffmpeg."""
     deadline = time.monotonic() + timeout
-    return keys, [_thumbs(path, w, h, [span], max(deadline - time.monotonic(), 1.0))[0] for span in spans]
+    found = []
+    for span in spans:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise FFmpegError(f"analyze picture of {os.path.basename(path)}: "
+                              f"ffmpeg took longer than {timeout:g}s and was stopped")
+        found += _thumbs(path, w, h, [span], left)
+    return found
 
 
 def _prev_key(keys: np.ndarray, frame: int) -> int:
@@ -514,6 +531,7 @@ class _Span:
     start: float | None = None
     stop: float | None = None
     mode: Literal["keys", "from_key", "seek"] = "seek"
+    one_thread: bool = True  # keyframes of a codec that threads inside a frame (AV1) keep the decoder's own choice
 
 
 def _thumbs(path: str | os.PathLike[str], w: int, h: int, spans: list[_Span], timeout: float) -> list[np.ndarray]:
@@ -522,9 +540,8 @@ def _thumbs(path: str | os.PathLike[str], w: int, h: int, spans: list[_Span], ti
     An ffmpeg start-up (load, probe, decoder set-up, first keyframe) costs about as much as
     decoding a dozen 1080p frames, so the windows share a process: one input per span (each
     demuxed and decoded in its own ffmpeg thread, so they still run in parallel), one raw
-    output file per span. Every input decodes on one thread, the keyframes too: with ``-skip_frame nokey``
-    frame threads have nothing to overlap, and starting them cost more than they gave (the keyframes of a
-    60 s 1080p clip alone: 0.15 → 0.07 s; analyses of three clips 2–10 % faster). Each input decoding 1080p holds ~15 MB: nine at once made a 185 MB
+    output file per span. Every input decodes on one thread, the keyframes of H.264 and HEVC too
+    (:func:`_one_thread`). Each input decoding 1080p holds ~15 MB: nine at once made a 185 MB
     ffmpeg beside the engine (the run's memory peak), where batches of four take 105 MB for the
     same CPU and wall time on two cores — and a long video's many cuts stay bounded. The batches
     share ``timeout``: each gets what the ones before left of it.
@@ -545,7 +562,7 @@ def _thumbs(path: str | os.PathLike[str], w: int, h: int, spans: list[_Span], ti
     outs: list[str] = []
     with tempfile.TemporaryDirectory(prefix="ai-music-thumbs-") as tmp:
         for i, span in enumerate(spans):
-            opts = ["-threads", "1", *(["-skip_frame", "nokey"] if span.mode == "keys" else [])]
+            opts = [*(["-threads", "1"] if span.one_thread else []), *(["-skip_frame", "nokey"] if span.mode == "keys" else [])]
             # from a keyframe: no run-up (a second half of the keyframes starts on its first one)
             opts += ["-noaccurate_seek"] if span.mode == "from_key" or (span.mode == "keys" and span.start is not None) \
                 else []

@@ -21,6 +21,7 @@ each holds frames of its own.
 from __future__ import annotations
 
 import math
+import time
 from typing import Callable, Mapping, Sequence
 
 import numpy as np
@@ -33,6 +34,7 @@ from media.probe import MediaInfo
 SCALE = 4
 MOMENTS = (0.15, 0.5, 0.85)
 SNAP_S = 1.0  # a moment looks at a keyframe inside the span at most this far from it
+LOOK_TIMEOUT_S = 30.0  # a title's looks together: the title is then styled on what was read
 
 
 def picture_under(segments: Sequence[Mapping], sources: Mapping[str, Source], probe_of: Callable[[str], MediaInfo],
@@ -60,19 +62,23 @@ def picture_under(segments: Sequence[Mapping], sources: Mapping[str, Source], pr
         chain = (TONE_MAP + "," if video is not None and is_hdr(video.color_transfer) else "")
         looks.append((*seek, pathlike(src.path), chain + fit_filter(small_w, small_h) + ",format=gray"))
     seen: dict[tuple[str, ...], np.ndarray | None] = {}
+    deadline = time.monotonic() + LOOK_TIMEOUT_S  # for all of a title's looks together
     for look in looks:
         if isinstance(look, tuple) and look not in seen:
-            seen[look] = _look(look, small_w, small_h)
+            seen[look] = _look(look, small_w, small_h, deadline - time.monotonic())
     frames = [seen[look] if isinstance(look, tuple) else look for look in looks]
     return [frame for frame in frames if frame is not None]
 
 
-def _look(look: tuple[str, ...], width: int, height: int) -> np.ndarray | None:
-    """One frame, decoded on one thread by an ffmpeg of its own (``look``: seek options, input, filters)."""
+def _look(look: tuple[str, ...], width: int, height: int, timeout: float) -> np.ndarray | None:
+    """One frame of the first video stream (the render's), decoded on one thread by an ffmpeg of its own
+    (``look``: seek options, input, filters); None if it cannot be read within ``timeout``."""
     *seek, path, chain = look
+    if timeout <= 0:
+        return None
     try:
-        raw = run(["-threads", "1", *seek, "-i", path, "-vf", chain, "-frames:v", "1", "-f", "rawvideo", "-"],
-                  timeout=30, what="look at the picture under a title").stdout
+        raw = run(["-threads", "1", *seek, "-i", path, "-map", "0:v:0", "-vf", chain, "-frames:v", "1",
+                   "-f", "rawvideo", "-"], timeout=timeout, what="look at the picture under a title").stdout
     except FFmpegError:
         return None
     if len(raw) < width * height:

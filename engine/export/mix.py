@@ -125,7 +125,7 @@ class _Duck:
 
 
 def soundtrack_frames(draft: Mapping[str, Any], sample_rate: int = SAMPLE_RATE) -> int:
-    """How many samples the soundtrack of ``draft`` has: known before the mix (the encoder starts beside it)."""
+    """How many samples the soundtrack of ``draft`` has: known before the mix (which may pick its buffer by it)."""
     return int(round(int(draft.get("d") or 0) / 1000 * sample_rate))
 
 

@@ -15,7 +15,7 @@ import threading
 from collections import OrderedDict, deque
 from typing import Any, Callable, Mapping
 
-from media.cores import usable_cpus
+from media.cores import quota_bound, usable_cpus
 
 BUDGET_BASE_S = 120.0        # start-up, probing, a soundtrack still being mixed
 BUDGET_PER_SECOND = 10.0     # seconds of work per second of draft (1080p ultrafast runs ~0.2-0.5)
@@ -43,7 +43,8 @@ def niceness(draft: Mapping[str, Any]) -> int:
 
 
 def encoder_threads(draft: Mapping[str, Any], running: int, cores: int | None = None) -> int:
-    """x264 threads for a render that starts while ``running`` others run here; 0 is x264's own choice (all cores).
+    """x264 threads for a render that starts while ``running`` others run here; 0 is x264's own choice (all cores;
+    under a CPU quota that allows fewer, the quota's: x264 and ffmpeg count the affinity).
     The in-process executor asks (``engine.export.executor``); a Ray task takes the CPUs it holds.
 
     Alone, or long (niced, it takes what the short ones leave, for minutes), a render gets every
@@ -51,7 +52,7 @@ def encoder_threads(draft: Mapping[str, Any], running: int, cores: int | None = 
     less CPU than on x264's three threads each fighting for the same two cores, and five users'
     short renders are CPU-bound (issue 13, medium 5)."""
     if running <= 0 or niceness(draft) > 0:
-        return 0
+        return 0 if cores is not None or not quota_bound() else usable_cpus()
     return max(1, (cores or usable_cpus()) // (running + 1))
 
 

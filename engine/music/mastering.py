@@ -22,7 +22,7 @@ import numpy as np
 from scipy import ndimage, signal
 
 from . import constants as C
-from .loudness import KMeter, envelopes, frames, true_peak
+from .loudness import KMeter, envelopes, frames, measure_lufs, true_peak
 from .stream import chunks, halves, pair
 
 
@@ -145,7 +145,8 @@ def _limiter_knots(peaks: np.ndarray, threshold: float, sample_rate: int, b: int
 @dataclass(frozen=True)
 class Mastered:
     """What :func:`master_measured` did: the gain applied after the filters, and the result's integrated
-    loudness (LUFS) and true peak (dBTP) — -inf for silence, and the loudness of a piece too short to gate."""
+    loudness (LUFS) and true peak (dBTP) — -inf for silence, and the loudness of a piece too short to gate
+    (under 400 ms)."""
 
     gain: GainCurve
     lufs: float
@@ -172,9 +173,9 @@ def master_measured(buf: np.ndarray, sample_rate: int, target_lufs: float = -16.
     ceiling = _db(ceiling_dbtp)
     threshold = _db(ceiling_dbtp - C.TP_MARGIN_DB)
     loud = meter.lufs()
-    if not np.isfinite(loud):           # too short to gate: normalise the true peak instead
+    if not np.isfinite(loud):           # too short to gate, or every block under the gate: normalise the true peak
         gain, tp = _apply(buf, GainCurve.flat(n, threshold / max(true_peak(buf, 0.0), 1e-12)), ceiling)
-        return Mastered(gain, float("-inf"), _dbtp(tp))
+        return Mastered(gain, measure_lufs(buf, sample_rate), _dbtp(tp))  # rare: measured afresh
     makeup = _db(target_lufs - loud)
     margin = _db(-C.TP_CANDIDATE_DB - 2.0)
     floor = threshold / makeup * margin
