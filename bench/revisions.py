@@ -7,7 +7,8 @@ directory (nothing cached between runs). Both use this checkout's virtualenv wit
 revision's own code first on ``sys.path``, so a revision whose dependencies differ from this
 checkout's is not comparable this way. Printed: wall and CPU seconds (user + system of the
 whole process tree) per run, then medians, means and the paired difference beside its spread
-— a difference smaller than the spread is noise.
+— a difference smaller than the spread is noise — and the median seconds to the end of each stage (upload,
+analysis, the chat's reply, the render), read off what the run prints as it goes.
 
     .venv/bin/python bench/revisions.py REV_A REV_B [PAIRS] [--title]
 
@@ -31,16 +32,29 @@ from _proc import CLI_ENTRY as RUN  # noqa: E402 - bench/ is not a package; as t
 ASK = "generate background music that matches the mood and length of my video"
 
 
-def _run(tree: Path, video: Path, scratch: Path, ask: str = ASK) -> tuple[float, float]:
-    """Wall and CPU seconds of one ``ai-music run`` from ``tree``."""
-    env = dict(os.environ, PYTHONPATH=str(tree), AI_MUSIC_ENGINE_DIR=str(scratch / "engine"))
+#: What the run prints when a stage is over (its output, unbuffered, read as it comes): the seconds to each
+#: are printed with the medians — a change to one stage shows there with less noise than in the whole run's.
+MILESTONES = (("uploaded", "📎"), ("analysed", "⏳ Composing"), ("replied", "Done!"), ("rendered", "⏳ Downloading"))
+
+
+def _run(tree: Path, video: Path, scratch: Path, ask: str = ASK) -> tuple[float, float, dict[str, float]]:
+    """Wall and CPU seconds of one ``ai-music run`` from ``tree``, and the seconds to each of MILESTONES."""
+    env = dict(os.environ, PYTHONPATH=str(tree), AI_MUSIC_ENGINE_DIR=str(scratch / "engine"), PYTHONUNBUFFERED="1")
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-c", RUN, "run", str(video), ask, "-o", str(scratch / "out.mp4")],
-                   cwd=tree, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    seen: dict[str, float] = {}
+    with subprocess.Popen([sys.executable, "-c", RUN, "run", str(video), ask, "-o", str(scratch / "out.mp4")],
+                          cwd=tree, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            for name, mark in MILESTONES:
+                if name not in seen and line.lstrip().startswith(mark):
+                    seen[name] = time.perf_counter() - start
+    if proc.returncode:
+        raise SystemExit(f"ai-music run exited {proc.returncode} in {tree}")
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), seen
 
 
 def main() -> None:
@@ -62,12 +76,14 @@ def main() -> None:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(trees[rev]), rev],
                            check=True, capture_output=True)
         results: dict[str, list[tuple[float, float]]] = {rev: [] for rev in revisions}
+        stages: dict[str, list[dict[str, float]]] = {rev: [] for rev in revisions}
         try:
             for pair in range(pairs):
                 for rev in (revisions if pair % 2 == 0 else revisions[::-1]):
                     with tempfile.TemporaryDirectory(dir=base) as scratch:
-                        wall, cpu = _run(trees[rev], video, Path(scratch), ask)
+                        wall, cpu, seen = _run(trees[rev], video, Path(scratch), ask)
                     results[rev].append((wall, cpu))
+                    stages[rev].append(seen)
                     print(f"pair {pair + 1}: {rev:>12}  {wall:5.2f} s wall  {cpu:5.2f} CPU-s"
                           f"  (load {os.getloadavg()[0]:.2f})", flush=True)
         finally:
@@ -82,6 +98,10 @@ def main() -> None:
         diffs = [cb - ca for (_, ca), (_, cb) in zip(a, b)]
         print(f"{revisions[1]} − {revisions[0]}: {statistics.mean(diffs):+.2f} CPU-s per run "
               f"(paired spread ± {statistics.stdev(diffs):.2f}, {len(diffs)} pairs)")
+        print("seconds to each stage's end, median: " + "; ".join(
+            f"{name} " + " → ".join(f"{statistics.median(run[name] for run in stages[rev] if name in run):.2f}"
+                                     for rev in revisions)
+            for name, _ in MILESTONES if all(any(name in run for run in stages[rev]) for rev in revisions)))
 
 
 if __name__ == "__main__":
