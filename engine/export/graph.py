@@ -37,6 +37,7 @@ from engine.export.backdrop import picture_under
 from engine.export.canvas import TONE_MAP, fit_chain, is_hdr, output_rate
 from engine.export.mix import Source
 from engine.export.titles import render_title
+from engine.memory import release_memory
 from media import smart_render
 from media import children
 from media.ffmpeg import FFmpegError, ffmpeg_exe, last_line, pathlike
@@ -339,10 +340,16 @@ def _smart_picture(job: RenderJob, probe_of: Callable[[str], MediaInfo], soundtr
         track = smart_render.cuttable(src.path)
         overlays = _title_overlays(job, probe_of, _rate_arg(output_rate([video.fps])), smart_render.keyframe_times(track))
         return smart_render.prepare(src.path, overlays, video.pix_fmt or "yuv420p", job.work_dir / "smart", track,
-                                    threads=job.threads, before_encode=soundtrack)
+                                    threads=job.threads, before_encode=lambda: _then_trim(soundtrack))
     except smart_render.CannotCut as exc:
         log.info("smart render not possible: %s; encoding the whole picture", exc)
         return None
+
+
+def _then_trim(wait: Callable[[], object]) -> None:
+    """Wait for ``wait()``, then hand freed heap back to the system before x264 starts beside the engine."""
+    wait()
+    release_memory()
 
 
 def _sdr(src: Source, probe_of: Callable[[str], MediaInfo]) -> str:
