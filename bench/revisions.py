@@ -44,7 +44,8 @@ def _run(tree: Path, video: Path, scratch: Path, ask: str = ASK) -> tuple[float,
     start = time.perf_counter()
     seen: dict[str, float] = {}
     with subprocess.Popen([sys.executable, "-c", RUN, "run", str(video), ask, "-o", str(scratch / "out.mp4")],
-                          cwd=tree, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
+                          cwd=tree, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          encoding="utf-8", errors="replace") as proc:
         assert proc.stdout is not None
         for line in proc.stdout:
             for name, mark in MILESTONES:

@@ -216,3 +216,4 @@ def test_many_keyframes_are_decoded_by_two_ffmpegs_and_give_the_cuts_of_one(scen
     monkeypatch.setattr(analysis, "KEY_SPLIT_BYTES", 3_000_000)
     analyze(dense, picture="fast")
     assert [k for k in keys_runs if k] == [1], "small keyframes were split (a second ffmpeg's memory for nothing)"
+

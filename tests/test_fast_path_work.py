@@ -278,3 +278,20 @@ def test_threads_and_arenas_are_sized_to_the_cores_this_process_may_use(monkeypa
     monkeypatch.setattr(engine.memory, "_libc", lambda: Libc())
     engine.memory.share_arenas()
     assert arenas == [(engine.memory.M_ARENA_MAX, 2)]
+
+
+def test_keyframes_alone_decode_on_one_thread_for_h264_only_where_the_decoder_threads_by_frame(tmp_path, monkeypatch):
+    """H.264's (and HEVC's) decoder threads by frame, which keyframes a GOP apart cannot use: one thread is
+    quicker. VP9's (and AV1's) also threads inside a frame, so its keyframes keep the decoder's own choice."""
+    from engine.analysis import analyze as analysis
+    from media.fixtures import VideoSpec, make_video
+
+    for codec, name, one_thread in (("libx264", "h264.mp4", True), ("libvpx-vp9", "vp9.webm", False)):
+        spec = VideoSpec(seconds=4, width=320, height=180, audio="none", codec=codec)
+        path = make_video(tmp_path / name, spec)
+        runs = _spy(monkeypatch, analysis)
+        analysis.analyze(path, picture="fast")
+        keys = [args for what, args in runs if what.startswith("analyze picture") and "nokey" in args]
+        assert keys, f"{name}: the keyframes were not decoded alone"
+        threads = keys[0][keys[0].index("-skip_frame") - 2:keys[0].index("-skip_frame")]
+        assert (threads == ["-threads", "1"]) is one_thread, (name, keys[0])

@@ -61,6 +61,9 @@ def test_the_soundtrack_after_a_turn_reads_the_sound_decoded_at_upload(engine, c
     media = core.store.session_dir(api.session_id) / "media"
     kept = audio.kept_decode_path(media / info["stored_as"], SAMPLE_RATE, 2)
     core.analyses[info["file_id"]].result(120)
+    deadline = time.monotonic() + 60  # on the engine's decode thread, beside the analysis: nothing orders the two
+    while not kept.is_file() and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert kept.is_file(), "the upload's sound was not decoded while it was analysed"
 
     decodes: list[str] = []

@@ -277,8 +277,9 @@ def _look_quickly(path: str | os.PathLike[str], info: MediaInfo, timeout: float)
     is then the picture just before it). A size spike, and any other grid keyframe that
     looks unlike the keyframe before it (and no decoded window saw it already), are
     checked by decoding a short window around it and running :func:`detect_cuts` on it,
-    which also puts the cut on its frame. Each step's decodes share one ffmpeg process
-    (keyframes; then every window the keyframes left to check; then the GOPs still unexplained). Motion is the inter frames' sizes scaled
+    which also puts the cut on its frame. Each step's decodes share an ffmpeg process (keyframes —
+    two at once for a camera file's, :func:`_key_halves`; then every window the keyframes left to check;
+    then the GOPs still unexplained); the few calibration spans of a clip with no candidate get one each. Motion is the inter frames' sizes scaled
     by how much the decoded frames actually changed per byte. The full decode is kept
     for streams that give no signal (intra-only), for a blank keyframe with no cut
     near it (maybe a fade: only pixels place those), and when the windows would cost
