@@ -196,9 +196,9 @@ def test_many_keyframes_are_decoded_by_two_ffmpegs_and_give_the_cuts_of_one(scen
     keys_runs: list[int] = []  # keyframe spans per ffmpeg
     real_thumbs = analysis._thumbs
 
-    def counting(path, w, h, spans, timeout):  # noqa: ANN001, ANN202
+    def counting(path, w, h, spans, timeout, *more, **options):  # noqa: ANN001, ANN002, ANN003, ANN202
         keys_runs.append(sum(s.mode == "keys" for s in spans))
-        return real_thumbs(path, w, h, spans, timeout)
+        return real_thumbs(path, w, h, spans, timeout, *more, **options)
 
     monkeypatch.setattr(analysis, "_thumbs", counting)
     monkeypatch.setattr(analysis, "KEY_SPLIT_MIN", 10_000)

@@ -322,8 +322,11 @@ def _look_quickly(path: str | os.PathLike[str], info: MediaInfo, timeout: float)
         return None
     calibrate = [] if spikes or off_grid else [
         (int(k), min(int(k) + pad, n_frames)) for k in keys[np.linspace(0, len(keys) - 1, min(3, len(keys))).astype(int)]]
-    decoded: list[tuple[int, np.ndarray]] = [(a, f) for (a, _), f in zip(calibrate, _each(
-        path, w, h, [span(a, b) for a, b in calibrate], timeout))]
+    # an ffmpeg each: together (or beside the keyframes) their inputs decode at once, each holding 1080p
+    # frames — a talking head's keyframes and three spans in one ffmpeg took 135 MB, three spans 117 MB, one
+    # 59 MB: the run's memory peak, beside the sound's decodes. Only a cheap analysis (no candidate) has them.
+    decoded: list[tuple[int, np.ndarray]] = [(a, f) for (a, _), f in zip(calibrate, _thumbs(
+        path, w, h, [span(a, b) for a, b in calibrate], timeout, per_process=1))]
 
     # A keyframe no different from the keyframe before it starts no new shot.
     jumps = dict(zip(keys[1:].tolist(), _change(key_thumbs[:-1], key_thumbs[1:]).tolist()))
@@ -492,22 +495,6 @@ def _keys(path: str | os.PathLike[str], w: int, h: int, halves: list[_Span], tim
         return np.concatenate([keys, *later.result()]) if later else keys
 
 
-def _each(path: str | os.PathLike[str], w: int, h: int, spans: list[_Span], timeout: float) -> list[np.ndarray]:
-    """Each span's thumbnails, an ffmpeg each, in turn (sharing ``timeout``). Not together: an ffmpeg's inputs
-    decode at once, each holding 1080p frames (a talking head's keyframes and three calibration spans in one
-    ffmpeg: 135 MB, three spans 117 MB, one 59 MB — the run's memory peak, beside the sound's decodes). Used
-    for the calibration spans only, which a cheap analysis needs (no candidate cut): ~30 ms an ffmpeg."""
-    deadline = time.monotonic() + timeout
-    found = []
-    for span in spans:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise FFmpegError(f"analyze picture of {os.path.basename(path)}: "
-                              f"ffmpeg took longer than {timeout:g}s and was stopped")
-        found += _thumbs(path, w, h, [span], left)
-    return found
-
-
 def _prev_key(keys: np.ndarray, frame: int) -> int:
     """The last keyframe before ``frame`` (or frame 0)."""
     i = int(np.searchsorted(keys, frame)) - 1
@@ -535,8 +522,9 @@ class _Span:
     one_thread: bool = True  # keyframes of a codec that threads inside a frame (AV1) keep the decoder's own choice
 
 
-def _thumbs(path: str | os.PathLike[str], w: int, h: int, spans: list[_Span], timeout: float) -> list[np.ndarray]:
-    """Gray thumbnails of each span's decoded frames, up to THUMB_INPUTS spans per ffmpeg process.
+def _thumbs(path: str | os.PathLike[str], w: int, h: int, spans: list[_Span], timeout: float,
+            per_process: int = THUMB_INPUTS) -> list[np.ndarray]:
+    """Gray thumbnails of each span's decoded frames, up to ``per_process`` spans per ffmpeg process.
 
     An ffmpeg start-up (load, probe, decoder set-up, first keyframe) costs about as much as
     decoding a dozen 1080p frames, so the windows share a process: one input per span (each
@@ -549,15 +537,15 @@ def _thumbs(path: str | os.PathLike[str], w: int, h: int, spans: list[_Span], ti
     """
     if not spans:
         return []
-    if len(spans) > THUMB_INPUTS:
+    if len(spans) > per_process:
         deadline = time.monotonic() + timeout
         batches: list[np.ndarray] = []
-        for at in range(0, len(spans), THUMB_INPUTS):
+        for at in range(0, len(spans), per_process):
             left = deadline - time.monotonic()
             if left <= 0:
                 raise FFmpegError(f"analyze picture of {os.path.basename(path)}: "
                                   f"ffmpeg took longer than {timeout:g}s and was stopped")
-            batches += _thumbs(path, w, h, spans[at:at + THUMB_INPUTS], left)
+            batches += _thumbs(path, w, h, spans[at:at + per_process], left, per_process)
         return batches
     args: list[str] = []
     outs: list[str] = []
